@@ -1,0 +1,31 @@
+// QEMU mps2-an505: clocks are fixed at 20 MHz; power-off and reset leave QEMU via semihosting.
+#include <stdint.h>
+#include "mcu/cortex_m33.h"
+#include "mcu/board.h"
+
+uint32_t system_core_clock_hz;
+
+void board_init(void) {
+    system_core_clock_hz = 20000000;
+}
+
+// Semihosting SYS_EXIT_EXTENDED: QEMU exits with `status` (plain SYS_EXIT only tells 0 from 1).
+NORETURN void board_poweroff(int status) {
+    static uint32_t block[2];
+    block[0] = 0x20026; // ADP_Stopped_ApplicationExit
+    block[1] = (uint32_t)status;
+    register uint32_t r0 __asm__ ("r0") = 0x20;
+    register uint32_t *r1 __asm__ ("r1") = block;
+    __asm volatile ("bkpt 0xab" : "+r" (r0) : "r" (r1) : "memory");
+    for (;;) {
+        __WFI();
+    }
+}
+
+NORETURN void board_reset(void) {
+    board_poweroff(0);
+}
+
+NORETURN void board_fault_restart(void) {
+    NVIC_SystemReset();
+}

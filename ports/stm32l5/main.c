@@ -1,0 +1,89 @@
+// K5 firmware entry: brings up the console and time, then runs MicroPython's REPL with soft reset.
+#include <stdint.h>
+#include <stdio.h>
+
+#include "py/builtin.h"
+#include "py/compile.h"
+#include "py/gc.h"
+#include "py/mperrno.h"
+#include "py/mphal.h"
+#include "py/runtime.h"
+#include "py/stackctrl.h"
+#include "shared/readline/readline.h"
+#include "shared/runtime/gchelper.h"
+#include "shared/runtime/pyexec.h"
+#include "mcu/cortex_m33.h"
+#include "mcu/board.h"
+#include "uart.h"
+
+extern uint32_t _heap_start, _heap_end, _sstack, _estack;
+void machine_reset_cause_init(void);
+void machine_mark_soft_reset(void);
+
+// Bytes of C stack kept in reserve below MicroPython's stack-limit check, so that a
+// RecursionError is raised with room left to handle it.
+#define STACK_MARGIN (1024)
+
+int main(void) {
+    machine_reset_cause_init();
+    systick_init();
+    uart_init();
+
+    for (;;) {
+        mp_stack_set_top(&_estack);
+        mp_stack_set_limit((char *)&_estack - (char *)&_sstack - STACK_MARGIN);
+        gc_init(&_heap_start, &_heap_end);
+        mp_init();
+        readline_init0();
+
+        for (;;) {
+            if (pyexec_mode_kind == PYEXEC_MODE_RAW_REPL) {
+                if (pyexec_raw_repl() != 0) {
+                    break;
+                }
+            } else {
+                if (pyexec_friendly_repl() != 0) {
+                    break;
+                }
+            }
+        }
+
+        mp_printf(&mp_plat_print, "MPY: soft reboot\n");
+        gc_sweep_all();
+        mp_deinit();
+    }
+}
+
+void gc_collect(void) {
+    gc_collect_start();
+    gc_helper_collect_regs_and_stack();
+    gc_collect_end();
+}
+
+// There is no filesystem: imports come from frozen modules only, `mpremote run` sends the
+// script's text over the raw REPL, and no path exists to be opened.
+mp_lexer_t *mp_lexer_new_from_file(qstr filename) {
+    mp_raise_OSError(MP_ENOENT);
+}
+
+mp_import_stat_t mp_import_stat(const char *path) {
+    return MP_IMPORT_STAT_NO_EXIST;
+}
+
+mp_obj_t mp_builtin_open(size_t n_args, const mp_obj_t *args, mp_map_t *kwargs) {
+    mp_raise_OSError(MP_ENOENT);
+}
+MP_DEFINE_CONST_FUN_OBJ_KW(mp_builtin_open_obj, 1, mp_builtin_open);
+
+NORETURN void nlr_jump_fail(void *val) {
+    mp_printf(&mp_plat_print, "FATAL: uncaught NLR %p\n", val);
+    machine_mark_soft_reset();
+    board_fault_restart();
+}
+
+#ifndef NDEBUG
+NORETURN void __assert_func(const char *file, int line, const char *func, const char *expr) {
+    mp_printf(&mp_plat_print, "Assertion '%s' failed, at file %s:%d\n", expr, file, line);
+    board_fault_restart();
+}
+#endif

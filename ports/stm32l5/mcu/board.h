@@ -1,0 +1,19 @@
+// What each board provides to the shared Cortex-M33 code (implemented in boards/<BOARD>/board.c).
+#ifndef K5_INCLUDED_MCU_BOARD_H
+#define K5_INCLUDED_MCU_BOARD_H
+
+#include "py/mpconfig.h"
+
+// Clocks, pins and anything else needed before the console works; sets system_core_clock_hz.
+void board_init(void);
+
+// machine.reset(): a system reset on silicon; on the emulated board, QEMU exits with status 0.
+NORETURN void board_reset(void);
+
+// machine.poweroff(status): the lowest-power state on silicon; QEMU exits with `status`.
+NORETURN void board_poweroff(int status);
+
+// After a fatal fault has been reported: restart the system so that the REPL comes back.
+NORETURN void board_fault_restart(void);
+
+#endif // K5_INCLUDED_MCU_BOARD_H

@@ -1,0 +1,80 @@
+// The board-specific half of the `machine` module (included by extmod/modmachine.c).
+#include "py/mphal.h"
+#include "mcu/cortex_m33.h"
+#include "mcu/board.h"
+
+#define K5_PWRON_RESET (1)
+#define K5_SOFT_RESET  (5)
+
+// Survives a reset that K5 itself requested (not loaded, not zeroed at start-up).
+#define RESET_MAGIC (0x4b35b007)
+__attribute__((section(".noinit"))) static uint32_t reset_magic;
+static mp_int_t reset_cause = K5_PWRON_RESET;
+
+// Called once at boot, before anything else looks at the reset cause.
+void machine_reset_cause_init(void) {
+    reset_cause = reset_magic == RESET_MAGIC ? K5_SOFT_RESET : K5_PWRON_RESET;
+    reset_magic = 0;
+}
+
+void machine_mark_soft_reset(void) {
+    reset_magic = RESET_MAGIC;
+}
+
+#define MICROPY_PY_MACHINE_EXTRA_GLOBALS \
+    { MP_ROM_QSTR(MP_QSTR_poweroff), MP_ROM_PTR(&machine_poweroff_obj) }, \
+    { MP_ROM_QSTR(MP_QSTR_PWRON_RESET), MP_ROM_INT(K5_PWRON_RESET) }, \
+    { MP_ROM_QSTR(MP_QSTR_SOFT_RESET), MP_ROM_INT(K5_SOFT_RESET) }, \
+
+// machine.poweroff(status=0): the emulated board exits QEMU with `status`; the NUCLEO enters
+// Shutdown mode (woken only by reset).
+static mp_obj_t machine_poweroff(size_t n_args, const mp_obj_t *args) {
+    board_poweroff(n_args > 0 ? mp_obj_get_int(args[0]) : 0);
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(machine_poweroff_obj, 0, 1, machine_poweroff);
+
+static void mp_machine_idle(void) {
+    __WFI();
+}
+
+NORETURN static void mp_machine_reset(void) {
+    machine_mark_soft_reset();
+    board_reset();
+}
+
+static mp_int_t mp_machine_reset_cause(void) {
+    return reset_cause;
+}
+
+static mp_obj_t mp_machine_unique_id(void) {
+    #ifdef K5_BOARD_UID_ADDR
+    return mp_obj_new_bytes((const byte *)K5_BOARD_UID_ADDR, 12);
+    #else
+    // No unique-ID register on this board: the CPUID register is the best identity there is.
+    uint32_t cpuid = SCB->CPUID;
+    return mp_obj_new_bytes((const byte *)&cpuid, sizeof(cpuid));
+    #endif
+}
+
+static mp_obj_t mp_machine_get_freq(void) {
+    return mp_obj_new_int_from_uint(system_core_clock_hz);
+}
+
+static void mp_machine_set_freq(size_t n_args, const mp_obj_t *args) {
+    mp_raise_NotImplementedError(MP_ERROR_TEXT("the core clock is fixed at build time"));
+}
+
+static void mp_machine_lightsleep(size_t n_args, const mp_obj_t *args) {
+    if (n_args == 0) {
+        for (;;) {
+            mp_event_wait_indefinite();
+        }
+    }
+    mp_hal_delay_ms(mp_obj_get_int(args[0]));
+}
+
+// Waking from deep sleep is a reset, as on other MicroPython boards.
+NORETURN static void mp_machine_deepsleep(size_t n_args, const mp_obj_t *args) {
+    mp_machine_lightsleep(n_args, args);
+    mp_machine_reset();
+}

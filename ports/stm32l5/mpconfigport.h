@@ -1,0 +1,88 @@
+// MicroPython configuration for K5's STM32L5 port (Cortex-M33, ARMv8-M Mainline).
+//
+// Both boards (the NUCLEO-L552ZE-Q and QEMU's mps2-an505 standing in for it) share this file;
+// what differs between them lives in boards/<BOARD>/mpconfigboard.h.
+
+#include <stdint.h>
+#include <alloca.h>
+
+#include "mpconfigboard.h"
+
+#define MICROPY_CONFIG_ROM_LEVEL                (MICROPY_CONFIG_ROM_LEVEL_EXTRA_FEATURES)
+
+// Emitters: bytecode only for now. Native/viper code would live in the execute-never heap,
+// which an unprivileged task cannot run (see shared facts on unprivileged tasks).
+#define MICROPY_EMIT_THUMB                      (0)
+#define MICROPY_EMIT_INLINE_THUMB               (0)
+#define MICROPY_PERSISTENT_CODE_LOAD            (1)
+
+// Memory, GC and the VM.
+#define MICROPY_ALLOC_PATH_MAX                  (256)
+#define MICROPY_ENABLE_GC                       (1)
+#define MICROPY_GC_SPLIT_HEAP                   (0)
+#define MICROPY_STACK_CHECK                     (1)
+#define MICROPY_ENABLE_PYSTACK                  (0)
+#define MICROPY_LONGINT_IMPL                    (MICROPY_LONGINT_IMPL_MPZ)
+#define MICROPY_FLOAT_IMPL                      (MICROPY_FLOAT_IMPL_FLOAT)
+#define MP_NEED_LOG2                            (1)
+#define MICROPY_ENABLE_SCHEDULER                (1)
+#define MICROPY_KBD_EXCEPTION                   (1)
+#define MICROPY_HELPER_REPL                     (1)
+#define MICROPY_REPL_AUTO_INDENT                (1)
+#define MICROPY_ENABLE_EMERGENCY_EXCEPTION_BUF  (1)
+#define MICROPY_EMERGENCY_EXCEPTION_BUF_SIZE    (256)
+#define MICROPY_WARNINGS                        (1)
+#define MICROPY_ERROR_REPORTING                 (MICROPY_ERROR_REPORTING_DETAILED)
+#define MICROPY_READER_VFS                      (0)
+#define MICROPY_VFS                             (0)
+#define MICROPY_ENABLE_EXTERNAL_IMPORT          (1)
+
+// Built-in modules.
+#define MICROPY_PY_SYS_PLATFORM                 "k5"
+#define MICROPY_PY_SYS_STDIO_BUFFER             (1)
+#define MICROPY_PY_SYS_STDFILES                 (1)
+#define MICROPY_PY_SYS_EXIT                     (1)
+#define MICROPY_PY_OS                           (1)
+#define MICROPY_PY_OS_UNAME                     (1)
+#define MICROPY_PY_OS_URANDOM                   (0)
+#define MICROPY_PY_TIME                         (1)
+#define MICROPY_PY_TIME_TIME_TIME_NS            (0)
+#define MICROPY_PY_TIME_GMTIME_LOCALTIME_MKTIME (0)
+#define MICROPY_PY_RANDOM_SEED_INIT_FUNC        ({ extern mp_uint_t mp_hal_ticks_cpu(void); mp_hal_ticks_cpu(); })
+#define MICROPY_PY_MACHINE                      (1)
+#define MICROPY_PY_MACHINE_INCLUDEFILE          "ports/stm32l5/modmachine.c"
+#define MICROPY_PY_MACHINE_RESET                (1)
+#define MICROPY_PY_MACHINE_BARE_METAL_FUNCS     (1)
+#define MICROPY_PY_MACHINE_MEMX                 (1)
+#define MICROPY_PY_MACHINE_PIN_BASE             (0)
+#define MICROPY_PY_MACHINE_SIGNAL               (0)
+#define MICROPY_PY_MACHINE_SOFTI2C              (0)
+#define MICROPY_PY_MACHINE_SOFTSPI              (0)
+#define MICROPY_PY_MACHINE_DISABLE_IRQ_ENABLE_IRQ (1)
+#define MICROPY_PY_SELECT                       (0)
+#define MICROPY_PY_SOCKET                       (0)
+#define MICROPY_PY_NETWORK                      (0)
+#define MICROPY_PY_BTREE                        (0)
+#define MICROPY_PY_DEFLATE_COMPRESS             (1)
+#define MICROPY_PY_FRAMEBUF                     (0)
+#define MICROPY_PY_UCTYPES                      (1)
+#define MICROPY_PY_THREAD                       (0)
+
+// Identity.
+#define MICROPY_BANNER_MACHINE                  MICROPY_HW_BOARD_NAME " with " MICROPY_HW_MCU_NAME
+
+// Type definitions for the specific machine.
+#define MP_SSIZE_MAX                            (0x7fffffff)
+#define UINT_FMT                                "%u"
+#define INT_FMT                                 "%d"
+typedef int mp_int_t;
+typedef unsigned mp_uint_t;
+typedef long mp_off_t;
+
+#define MP_STATE_PORT                           MP_STATE_VM
+
+// Sleep until the next interrupt (SysTick fires every millisecond) while waiting for events.
+#define MICROPY_INTERNAL_WFE(TIMEOUT_MS)        __asm volatile ("wfi")
+
+// The REPL UART's receive ring buffer (filled by its interrupt handler).
+#define MICROPY_HW_STDIN_BUFFER_LEN             (512)

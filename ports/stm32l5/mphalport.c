@@ -1,0 +1,95 @@
+// Time and console for the K5 STM32L5 port.
+//
+// Time: SysTick interrupts once a millisecond and counts `systick_ms`; microseconds and CPU
+// cycles are interpolated from the SysTick down-counter, so reading the time never traps and
+// never allocates. Console: output is written to the board's REPL UART, input comes from the
+// ring buffer that the UART's receive interrupt fills (see uart.c).
+#include <stdint.h>
+#include "py/mphal.h"
+#include "py/runtime.h"
+#include "py/stream.h"
+#include "shared/runtime/interrupt_char.h"
+#include "mcu/cortex_m33.h"
+#include "uart.h"
+
+volatile uint32_t systick_ms;
+
+void systick_init(void) {
+    SysTick->LOAD = system_core_clock_hz / 1000 - 1;
+    SysTick->VAL = 0;
+    NVIC_SetPriority(SysTick_IRQn, K5_IRQ_PRIORITY_SYSTICK);
+    SysTick->CTRL = SysTick_CTRL_CLKSOURCE_Msk | SysTick_CTRL_TICKINT_Msk | SysTick_CTRL_ENABLE_Msk;
+}
+
+// Contract: handler mode only (the SysTick exception).
+void SysTick_Handler(void) {
+    // Reading CTRL clears COUNTFLAG, which mp_hal_ticks_us uses to detect a pending wrap.
+    (void)SysTick->CTRL;
+    systick_ms += 1;
+}
+
+// Returns (ms, elapsed cycles within that ms), consistent with each other.
+static void systick_read(uint32_t *ms, uint32_t *cycles) {
+    mp_uint_t state = disable_irq();
+    uint32_t val = SysTick->VAL;
+    uint32_t count = systick_ms;
+    if (SCB->ICSR & SCB_ICSR_PENDSTSET_Msk) {
+        // The counter wrapped but its interrupt has not run yet: re-read after the wrap.
+        val = SysTick->VAL;
+        count += 1;
+    }
+    enable_irq(state);
+    *ms = count;
+    *cycles = SysTick->LOAD - val;
+}
+
+mp_uint_t mp_hal_ticks_us(void) {
+    uint32_t ms, cycles;
+    systick_read(&ms, &cycles);
+    return ms * 1000 + cycles / (system_core_clock_hz / 1000000);
+}
+
+mp_uint_t mp_hal_ticks_cpu(void) {
+    uint32_t ms, cycles;
+    systick_read(&ms, &cycles);
+    return ms * (system_core_clock_hz / 1000) + cycles;
+}
+
+void mp_hal_delay_ms(mp_uint_t ms) {
+    uint32_t start = mp_hal_ticks_ms();
+    while (mp_hal_ticks_ms() - start < ms) {
+        mp_event_wait_ms(ms);
+    }
+}
+
+void mp_hal_delay_us(mp_uint_t us) {
+    uint32_t start = mp_hal_ticks_us();
+    while (mp_hal_ticks_us() - start < us) {
+    }
+}
+
+int mp_hal_stdin_rx_chr(void) {
+    for (;;) {
+        int c = uart_rx_char();
+        if (c >= 0) {
+            return c;
+        }
+        mp_event_wait_indefinite();
+    }
+}
+
+uintptr_t mp_hal_stdio_poll(uintptr_t poll_flags) {
+    uintptr_t ret = 0;
+    if ((poll_flags & MP_STREAM_POLL_RD) && uart_rx_any()) {
+        ret |= MP_STREAM_POLL_RD;
+    }
+    if (poll_flags & MP_STREAM_POLL_WR) {
+        ret |= MP_STREAM_POLL_WR;
+    }
+    return ret;
+}
+
+mp_uint_t mp_hal_stdout_tx_strn(const char *str, size_t len) {
+    uart_tx_strn(str, len);
+    return len;
+}

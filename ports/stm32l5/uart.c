@@ -1,0 +1,140 @@
+// The REPL UART: CMSDK APB UART (mps2-an505) or STM32L5 LPUART1 (NUCLEO), chosen by the board.
+//
+// Transmit is polled: the console is the kernel's and output order must follow program order,
+// including output written from fault handlers. Receive is interrupt-driven into a ring buffer
+// so that Ctrl-C is seen while Python code runs (it schedules KeyboardInterrupt at the next
+// bytecode boundary instead of being queued) and so that mpremote's raw-paste mode can stream a
+// window of bytes without loss.
+#include <stdint.h>
+#include "py/mpconfig.h"
+#include "py/runtime.h"
+#include "shared/runtime/interrupt_char.h"
+#include "mcu/cortex_m33.h"
+#include "mphalport.h"
+#include "uart.h"
+
+#define REG32(addr) (*(volatile uint32_t *)(addr))
+
+static uint8_t rx_buf[MICROPY_HW_STDIN_BUFFER_LEN];
+static volatile uint16_t rx_head; // written by the interrupt handler
+static volatile uint16_t rx_tail; // written by thread mode
+
+// Contract: handler mode only (called from the UART's receive interrupt).
+static void rx_push(int c) {
+    if (c == mp_interrupt_char) {
+        mp_sched_keyboard_interrupt();
+        return;
+    }
+    uint16_t next = (rx_head + 1) % MICROPY_HW_STDIN_BUFFER_LEN;
+    if (next != rx_tail) {
+        rx_buf[rx_head] = c;
+        rx_head = next;
+    }
+}
+
+int uart_rx_char(void) {
+    if (rx_tail == rx_head) {
+        return -1;
+    }
+    int c = rx_buf[rx_tail];
+    rx_tail = (rx_tail + 1) % MICROPY_HW_STDIN_BUFFER_LEN;
+    return c;
+}
+
+bool uart_rx_any(void) {
+    return rx_tail != rx_head;
+}
+
+#if defined(K5_BOARD_UART_CMSDK)
+
+// ARM CMSDK APB UART.
+#define UART_DATA        (K5_BOARD_UART_BASE + 0x00)
+#define UART_STATE       (K5_BOARD_UART_BASE + 0x04)
+#define UART_CTRL        (K5_BOARD_UART_BASE + 0x08)
+#define UART_INTSTATUS   (K5_BOARD_UART_BASE + 0x0c)
+#define UART_BAUDDIV     (K5_BOARD_UART_BASE + 0x10)
+#define STATE_TXFULL     (1 << 0)
+#define STATE_RXFULL     (1 << 1)
+#define CTRL_TXEN        (1 << 0)
+#define CTRL_RXEN        (1 << 1)
+#define CTRL_RXIE        (1 << 3)
+#define INT_RX           (1 << 1)
+
+void uart_init(void) {
+    REG32(UART_BAUDDIV) = system_core_clock_hz / K5_BOARD_UART_BAUD;
+    REG32(UART_CTRL) = CTRL_TXEN | CTRL_RXEN | CTRL_RXIE;
+    NVIC_SetPriority(K5_UART_IRQn, K5_IRQ_PRIORITY_UART);
+    NVIC_EnableIRQ(K5_UART_IRQn);
+}
+
+void uart_tx_strn(const char *str, size_t len) {
+    while (len--) {
+        while (REG32(UART_STATE) & STATE_TXFULL) {
+        }
+        REG32(UART_DATA) = (uint8_t)*str++;
+    }
+}
+
+// Contract: handler mode only.
+void uart_irq_handler(void) {
+    REG32(UART_INTSTATUS) = INT_RX;
+    while (REG32(UART_STATE) & STATE_RXFULL) {
+        rx_push(REG32(UART_DATA) & 0xff);
+    }
+}
+
+#elif defined(K5_BOARD_UART_LPUART)
+
+// STM32L5 LPUART (RM0438), clocked from PCLK1 (= SYSCLK here).
+#define RCC_APB1ENR2     (0x40021000 + 0x5c)
+#define RCC_CCIPR1       (0x40021000 + 0x88)
+#define LPUART_CR1       (K5_BOARD_UART_BASE + 0x00)
+#define LPUART_BRR       (K5_BOARD_UART_BASE + 0x0c)
+#define LPUART_ISR       (K5_BOARD_UART_BASE + 0x1c)
+#define LPUART_ICR       (K5_BOARD_UART_BASE + 0x20)
+#define LPUART_RDR       (K5_BOARD_UART_BASE + 0x24)
+#define LPUART_TDR       (K5_BOARD_UART_BASE + 0x28)
+#define CR1_UE           (1 << 0)
+#define CR1_RE           (1 << 2)
+#define CR1_TE           (1 << 3)
+#define CR1_RXNEIE       (1 << 5)
+#define CR1_FIFOEN       (1 << 29)
+#define ISR_ORE          (1 << 3)
+#define ISR_RXNE         (1 << 5)
+#define ISR_TXE          (1 << 7)
+#define ICR_ORECF        (1 << 3)
+
+void uart_init(void) {
+    REG32(RCC_APB1ENR2) |= 1 << 0; // LPUART1EN
+    (void)REG32(RCC_APB1ENR2);
+    REG32(RCC_CCIPR1) &= ~(3 << 10); // LPUART1SEL = PCLK1
+    REG32(LPUART_CR1) = 0;
+    // BRR = 256 * fck / baud, rounded; valid for 3 * baud <= fck <= 4096 * baud.
+    REG32(LPUART_BRR) = (uint32_t)(((uint64_t)system_core_clock_hz * 256 + K5_BOARD_UART_BAUD / 2)
+        / K5_BOARD_UART_BAUD);
+    REG32(LPUART_CR1) = CR1_FIFOEN | CR1_RXNEIE | CR1_TE | CR1_RE | CR1_UE;
+    NVIC_SetPriority(K5_UART_IRQn, K5_IRQ_PRIORITY_UART);
+    NVIC_EnableIRQ(K5_UART_IRQn);
+}
+
+void uart_tx_strn(const char *str, size_t len) {
+    while (len--) {
+        while (!(REG32(LPUART_ISR) & ISR_TXE)) {
+        }
+        REG32(LPUART_TDR) = (uint8_t)*str++;
+    }
+}
+
+// Contract: handler mode only.
+void uart_irq_handler(void) {
+    if (REG32(LPUART_ISR) & ISR_ORE) {
+        REG32(LPUART_ICR) = ICR_ORECF;
+    }
+    while (REG32(LPUART_ISR) & ISR_RXNE) {
+        rx_push(REG32(LPUART_RDR) & 0xff);
+    }
+}
+
+#else
+#error "the board must define K5_BOARD_UART_CMSDK or K5_BOARD_UART_LPUART"
+#endif
