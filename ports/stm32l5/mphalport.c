@@ -55,10 +55,17 @@ mp_uint_t mp_hal_ticks_cpu(void) {
     return ms * (system_core_clock_hz / 1000) + cycles;
 }
 
+// Sleeps at least `ms` milliseconds. Measured in microseconds, so that a partly elapsed tick at
+// the start is not counted as a whole one; waits with WFI (SysTick wakes the core every ms) and
+// handles pending events such as Ctrl-C meanwhile.
 void mp_hal_delay_ms(mp_uint_t ms) {
-    uint32_t start = mp_hal_ticks_ms();
-    while (mp_hal_ticks_ms() - start < ms) {
-        mp_event_wait_ms(ms);
+    while (ms > 0) {
+        mp_uint_t chunk = ms < 1000000 ? ms : 1000000; // keep chunk * 1000 below 2**32
+        uint32_t start = mp_hal_ticks_us();
+        while (mp_hal_ticks_us() - start < chunk * 1000) {
+            mp_event_wait_ms(1);
+        }
+        ms -= chunk;
     }
 }
 

@@ -1,0 +1,63 @@
+"""Shared pytest fixtures: where the tools and images are, and emulated boards to test on."""
+
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tools import paths  # noqa: E402
+from tools.emu import Emulator  # noqa: E402
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "qemu: runs firmware on the emulated MPS2_AN505 board")
+
+
+def _require(path, what):
+    if not path.exists():
+        pytest.fail(f"{what} not found at {path}: run `make deps` / `make firmware` first")
+    return path
+
+
+@pytest.fixture(scope="session")
+def micropython_top():
+    return _require(paths.micropython_top(), "MicroPython source")
+
+
+@pytest.fixture(scope="session")
+def unix_micropython():
+    return _require(paths.unix_micropython(), "the MicroPython unix port")
+
+
+@pytest.fixture(scope="session")
+def mpy_cross():
+    return _require(paths.mpy_cross(), "mpy-cross")
+
+
+@pytest.fixture(scope="session")
+def emu_elf():
+    return _require(paths.firmware("MPS2_AN505", "elf"), "the MPS2_AN505 firmware")
+
+
+@pytest.fixture
+def emulator(emu_elf):
+    """A freshly booted MPS2_AN505 with its REPL on a pty; stopped when the test ends."""
+    with Emulator(emu_elf) as emu:
+        yield emu
+
+
+def mpremote(port, *args, timeout=60):
+    """Runs one batched mpremote command line against `port`; returns the completed process."""
+    return subprocess.run(
+        [sys.executable, "-m", "mpremote", "connect", port, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )

@@ -1,0 +1,115 @@
+"""Tier 4: the MPS2_AN505 image boots, serves mpremote, keeps time, stops on Ctrl-C, reports faults."""
+
+import re
+import time
+
+import pytest
+import serial
+
+from conftest import ROOT, mpremote
+from tools.emu import Emulator
+
+pytestmark = pytest.mark.qemu
+
+
+def read_until(port, marker, timeout=10):
+    """Reads from a pyserial port until `marker` (bytes) arrives; returns everything read."""
+    data = b""
+    deadline = time.monotonic() + timeout
+    while marker not in data:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {marker!r}; got {data!r}")
+        data += port.read(port.in_waiting or 1)
+    return data
+
+
+def open_repl(emu):
+    return serial.serial_for_url(emu.port, baudrate=115200, timeout=0.1)
+
+
+def test_boot_banner(emu_elf):
+    # QEMU holds the CPU until we connect, so the banner printed at boot is the first thing read.
+    with Emulator(emu_elf, serial="socket", wait=True) as emu:
+        with open_repl(emu) as port:
+            banner = read_until(port, b">>> ").decode()
+    assert re.search(r"MicroPython v1\.25\.0 on \d{4}-\d\d-\d\d; MPS2_AN505 with Cortex-M33", banner)
+    assert 'Type "help()" for more information.' in banner
+
+
+def test_mpremote_exec_eval_run_soft_reset(emulator):
+    r = mpremote(
+        emulator.port,
+        "exec", "x = 6 * 7; print(x)",
+        "eval", "x + 1",
+        "run", "tasks/hello.py",
+        "exec", "print('x' in globals())",
+        "soft-reset",
+        "exec", "print('x' in globals())",
+        "exec", "import sys; print(sys.implementation._machine, sys.platform)",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    hello = (ROOT / "tasks" / "hello.py").read_text()
+    assert lines[0] == "42"
+    assert lines[1] == "43"
+    # hello.py's output, then: globals survive `run`, not `soft-reset`.
+    assert "K5" in hello and any("K5" in line for line in lines[2:-3])
+    assert lines[-3:] == ["True", "False", "MPS2_AN505 with Cortex-M33 (QEMU) k5"]
+
+
+def test_time_advances_deterministically(emu_elf):
+    # With -icount shift=0 the clock advances by instruction count, so the bounds can be tight.
+    script = (
+        "import time\n"
+        "t0 = time.ticks_ms(); u0 = time.ticks_us()\n"
+        "time.sleep_ms(100)\n"
+        "print(time.ticks_diff(time.ticks_ms(), t0), time.ticks_diff(time.ticks_us(), u0))\n"
+        "a = time.ticks_us(); b = time.ticks_us(); print(time.ticks_diff(b, a) >= 0)\n"
+    )
+    with Emulator(emu_elf, icount=True) as emu:
+        r = mpremote(emu.port, "exec", script)
+    assert r.returncode == 0, r.stderr
+    ms_line, monotonic = r.stdout.split("\n")[:2]
+    ms, us = map(int, ms_line.split())
+    assert 100 <= ms <= 101
+    assert 100_000 <= us <= 101_000
+    assert monotonic == "True"
+
+
+def test_ctrl_c_interrupts_a_running_loop(emulator):
+    with open_repl(emulator) as port:
+        port.write(b"\rn = 0\r")
+        read_until(port, b"n = 0\r\n>>> ")
+        port.write(b"while True: n += 1\r\r")
+        read_until(port, b"...")
+        time.sleep(0.5)
+        port.write(b"\x03")
+        out = read_until(port, b"KeyboardInterrupt").decode()
+        assert "Traceback" in out
+        read_until(port, b">>> ")
+        port.write(b"print('after', n > 0)\r")
+        read_until(port, b"after True\r\n>>> ")
+
+
+def test_fault_is_reported_with_registers_and_the_board_restarts(emulator):
+    # A precise bus error from Python: a load from an address where nothing is mapped.
+    with open_repl(emulator) as port:
+        port.write(b"import machine; machine.mem32[0x70000000]\r")
+        report = read_until(port, b"restarting").decode()
+        banner = read_until(port, b">>> ").decode()
+        port.write(b"print(6 * 7)\r")
+        assert "42" in read_until(port, b"42\r\n>>> ").decode()
+    assert "*** FATAL FAULT: BusFault ***" in report
+    cfsr = int(re.search(r"CFSR 0x([0-9a-f]{8})", report).group(1), 16)
+    assert cfsr & (1 << 15), "BFARVALID"
+    assert cfsr & (1 << 9), "PRECISERR"
+    assert re.search(r"BFAR 0x70000000", report)
+    pc = int(re.search(r"PC 0x([0-9a-f]{8})", report).group(1), 16)
+    assert 0x10000000 <= pc < 0x10080000, "the faulting PC lies in the 512 KB code region"
+    assert "MicroPython v1.25.0" in banner
+
+
+def test_poweroff_exits_qemu_with_status(emu_elf):
+    with Emulator(emu_elf) as emu:
+        mpremote(emu.port, "exec", "import machine; machine.poweroff(5)", timeout=20)
+        assert emu.wait(timeout=10) == 5

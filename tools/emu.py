@@ -1,0 +1,153 @@
+"""Run the MPS2_AN505 firmware in QEMU and hand its serial port to mpremote or tests."""
+
+import atexit
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+
+QEMU = "qemu-system-arm"
+MACHINE = "mps2-an505"
+
+# Every emulator started by this process, so that none outlives it.
+_running = set()
+
+
+class EmulatorError(Exception):
+    pass
+
+
+def _free_loopback_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Emulator:
+    """One QEMU mps2-an505 running `elf`, its REPL on a pty or a loopback TCP socket.
+
+    `icount=True` runs with `-icount shift=0`: time advances by instruction count (SysTick and
+    Timer0 tick once per 50 instructions), so runs are exactly repeatable. With
+    `serial="socket"` and `wait=True` QEMU holds the CPU until the first client connects, so that
+    client sees the boot banner. Use as a context manager; the QEMU process is always stopped (by
+    its process id) when the block ends, when stop() is called, or when Python exits.
+    """
+
+    def __init__(self, elf, icount=False, serial="pty", wait=False, extra_args=()):
+        if serial not in ("pty", "socket"):
+            raise ValueError("serial must be 'pty' or 'socket'")
+        self.elf = os.fspath(elf)
+        self.icount = icount
+        self.serial = serial
+        self.wait_for_client = wait
+        self.extra_args = tuple(extra_args)
+        self.process = None
+        self.port = None
+
+    def command(self):
+        args = [QEMU, "-machine", MACHINE, "-nographic", "-monitor", "null", "-semihosting"]
+        if self.icount:
+            args += ["-icount", "shift=0"]
+        if self.serial == "pty":
+            args += ["-serial", "pty"]
+        else:
+            self._tcp_port = _free_loopback_port()
+            wait = "on" if self.wait_for_client else "off"
+            args += ["-serial", f"tcp:127.0.0.1:{self._tcp_port},server=on,wait={wait}"]
+        args += ["-kernel", self.elf]
+        return args + list(self.extra_args)
+
+    def start(self, timeout=10):
+        if shutil.which(QEMU) is None:
+            raise EmulatorError(
+                f"{QEMU} not found: run `make deps` (or apt-get install qemu-system-arm)"
+            )
+        if not os.path.exists(self.elf):
+            raise EmulatorError(f"{self.elf} does not exist: run `make firmware`")
+        cmd = self.command()
+        self.process = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        _running.add(self)
+        if self.serial == "pty":
+            self.port = self._read_pty_name(timeout)
+        else:
+            self.port = f"socket://127.0.0.1:{self._tcp_port}"
+            self._wait_listening(timeout)
+        return self.port
+
+    def _read_pty_name(self, timeout):
+        deadline = time.monotonic() + timeout
+        seen = b""
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if not line:
+                break
+            seen += line
+            m = re.search(rb"char device redirected to (/dev/pts/\d+)", line)
+            if m:
+                return m.group(1).decode()
+        self.stop()
+        raise EmulatorError("QEMU did not report its pty: " + seen.decode(errors="replace"))
+
+    def _wait_listening(self, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                out = self.process.stdout.read().decode(errors="replace")
+                raise EmulatorError(f"QEMU exited ({self.process.returncode}): {out}")
+            # QEMU binds before it starts; a listening socket shows in /proc/net/tcp.
+            if self._listening():
+                return
+            time.sleep(0.02)
+        self.stop()
+        raise EmulatorError("QEMU did not open its serial socket")
+
+    def _listening(self):
+        hexport = f"{self._tcp_port:04X}"
+        with open("/proc/net/tcp") as f:
+            for row in f.readlines()[1:]:
+                fields = row.split()
+                if fields[1].endswith(":" + hexport) and fields[3] == "0A":
+                    return True
+        return False
+
+    def wait(self, timeout=None):
+        """Wait for QEMU to exit (e.g. machine.poweroff()); returns its exit status."""
+        return self.process.wait(timeout)
+
+    def stop(self):
+        p = self.process
+        if p is not None and p.poll() is None:
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                p.wait(5)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+        if p is not None and p.stdout is not None:
+            p.stdout.close()
+        _running.discard(self)
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+@atexit.register
+def _stop_all():
+    for emulator in list(_running):
+        emulator.stop()
