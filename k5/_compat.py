@@ -1,0 +1,11 @@
+"""Compatibility shims so k5 runs on CPython and MicroPython alike."""
+
+try:
+    from micropython import const
+except ImportError:
+
+    def const(x):
+        return x
+
+
+__all__ = ["const"]

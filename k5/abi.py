@@ -1,0 +1,142 @@
+"""K5 ABI: syscall numbers, errors, rights, types, states, message layout."""
+
+# Single source of truth: the C header for the native layer is generated from this file, so keep
+# it to plain `NAME = const(value)` assignments grouped under comments.
+
+from k5._compat import const
+
+# --- Syscall numbers (first item of a request tuple) ---------------------------------------------
+# IPC. Request: (SYS, slot, label, words, data, cap_slot, recv_slot); see "Message layout".
+SYS_SEND = const(1)
+SYS_NBSEND = const(2)
+SYS_RECV = const(3)
+SYS_NBRECV = const(4)
+SYS_CALL = const(5)
+SYS_REPLY = const(6)
+SYS_REPLY_RECV = const(7)
+# Notifications. Request: (SYS, slot).
+SYS_SIGNAL = const(8)
+SYS_WAIT = const(9)
+SYS_POLL = const(10)
+# Thread control of the caller itself.
+SYS_YIELD = const(11)
+SYS_EXIT = const(12)
+SYS_DEBUG_PUTS = const(13)
+# CNode invocations on the caller's CSpace.
+SYS_CNODE_COPY = const(16)
+SYS_CNODE_MINT = const(17)
+SYS_CNODE_MOVE = const(18)
+SYS_CNODE_MUTATE = const(19)
+SYS_CNODE_DELETE = const(20)
+SYS_CNODE_REVOKE = const(21)
+SYS_CNODE_IDENTIFY = const(22)
+# TCB invocations (first argument: a TCB cap slot).
+SYS_TCB_RESUME = const(24)
+SYS_TCB_SUSPEND = const(25)
+SYS_TCB_SET_PRIORITY = const(26)
+SYS_TCB_SET_MCP = const(27)
+SYS_TCB_BIND_NOTIFICATION = const(28)
+SYS_TCB_UNBIND_NOTIFICATION = const(29)
+SYS_TCB_RESTART = const(30)
+SYS_TCB_INFO = const(31)
+# SchedContext invocations.
+SYS_SC_CONFIGURE = const(32)
+SYS_SC_BIND = const(33)
+SYS_SC_UNBIND = const(34)
+SYS_SC_CONSUMED = const(35)
+# Pseudo-syscall handled by the host arch backend, never by the kernel: burn n ticks of CPU.
+SYS_SPIN = const(63)
+SYS_COUNT = const(64)
+
+# --- Error codes (result of every syscall; 0 = OK) ---------------------------------------------
+OK = const(0)
+ERR_INVALID_SYSCALL = const(1)
+ERR_INVALID_ARGUMENT = const(2)
+ERR_RANGE = const(3)
+ERR_EMPTY_SLOT = const(4)
+ERR_WRONG_TYPE = const(5)
+ERR_RIGHTS = const(6)
+ERR_SLOT_OCCUPIED = const(7)
+ERR_WOULD_BLOCK = const(8)
+ERR_NO_REPLY = const(9)
+ERR_REVOKED = const(10)
+ERR_STALE = const(11)
+ERR_ILLEGAL_OPERATION = const(12)
+ERR_COUNT = const(13)
+
+# --- Rights bits ---------------------------------------------------------------------------------
+RIGHT_READ = const(1)
+RIGHT_WRITE = const(2)
+RIGHT_GRANT = const(4)
+RIGHT_GRANT_REPLY = const(8)
+RIGHTS_ALL = const(15)
+RIGHTS_RW = const(3)
+
+# --- Object types --------------------------------------------------------------------------------
+TYPE_NULL = const(0)
+TYPE_ENDPOINT = const(1)
+TYPE_NOTIFICATION = const(2)
+TYPE_TCB = const(3)
+TYPE_SCHED_CONTEXT = const(4)
+TYPE_CNODE = const(5)
+TYPE_REPLY = const(6)
+TYPE_SCHED_CONTROL = const(7)
+
+# --- Thread states -------------------------------------------------------------------------------
+STATE_INACTIVE = const(0)
+STATE_RUNNING = const(1)
+STATE_BLOCKED_SEND = const(2)
+STATE_BLOCKED_RECV = const(3)
+STATE_BLOCKED_REPLY = const(4)
+STATE_BLOCKED_NOTIFICATION = const(5)
+STATE_FAULTED = const(6)
+STATE_EXITED = const(7)
+
+# --- Trap kinds returned by arch.run() -----------------------------------------------------------
+TRAP_SYSCALL = const(1)
+TRAP_PREEMPT = const(2)
+TRAP_FAULT = const(3)
+TRAP_EXIT = const(4)
+
+# --- Message layout ------------------------------------------------------------------------------
+# A message is a label, up to MSG_MAX_WORDS word registers, up to MSG_MAX_BYTES payload bytes and
+# at most one capability. Words, labels and badges are small ints: WORD_MIN <= w < WORD_LIMIT.
+MSG_MAX_WORDS = const(8)
+MSG_MAX_BYTES = const(128)
+WORD_LIMIT = const(0x40000000)
+WORD_MIN = const(-0x40000000)
+NO_SLOT = const(-1)
+# Request tuple positions for IPC syscalls.
+REQ_SYS = const(0)
+REQ_SLOT = const(1)
+REQ_LABEL = const(2)
+REQ_WORDS = const(3)
+REQ_DATA = const(4)
+REQ_CAP = const(5)
+REQ_RECV_SLOT = const(6)
+REQ_IPC_LENGTH = const(7)
+# What woke a receiver (IpcBuffer.source).
+SOURCE_ENDPOINT = const(0)
+SOURCE_NOTIFICATION = const(1)
+
+# --- Badges --------------------------------------------------------------------------------------
+# A badge with BADGE_GEN_FLAG set encodes the generation of the endpoint's owner in
+# BADGE_GEN_SHIFT..; a send through such a cap after the owner restarted fails with ERR_STALE.
+BADGE_GEN_FLAG = const(0x20000000)
+BADGE_GEN_SHIFT = const(22)
+BADGE_GEN_MASK = const(0x7F)
+BADGE_USER_MASK = const(0x3FFFFF)
+
+# --- Fault messages (label of the message a fault handler receives) ------------------------------
+FAULT_NONE = const(0)
+FAULT_EXCEPTION = const(0x7F01)
+FAULT_TIMEOUT = const(0x7F02)
+FAULT_CAP = const(0x7F03)
+# Fault message words: [0] = faulting thread id, [1] = its generation, [2] = fault count.
+
+# --- Priorities and scheduling -------------------------------------------------------------------
+PRIORITY_MIN = const(0)
+PRIORITY_MAX = const(255)
+PRIORITY_COUNT = const(256)
+REFILLS_MIN = const(2)
+REFILLS_MAX = const(16)

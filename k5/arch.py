@@ -1,0 +1,21 @@
+"""The arch facade: the kernel reaches hardware only through arch.new()."""
+
+# Every backend provides the same names (see HostArch in k5/arch_host.py for the contract):
+#   now() -> ticks; idle(until); context_new(entry, ipc, arg) -> ctx;
+#   context_reset(ctx, entry, ipc, arg); run(ctx, limit) -> TRAP_*; request(ctx);
+#   set_result(ctx, value); fault_text(ctx); memory_view(ctx, regions).
+# On the device `_k5arch` (native, a later issue) provides them; on the host the simulated
+# backend does.
+
+
+def new(**options):
+    """Create the arch backend: the native one when present, else the host simulation."""
+    try:
+        import _k5arch
+    except ImportError:
+        _k5arch = None
+    if _k5arch is not None:
+        return _k5arch.Arch(**options)
+    from k5.arch_host import HostArch
+
+    return HostArch(**options)

@@ -1,0 +1,141 @@
+"""Capabilities, CNodes and the capability derivation tree (pure)."""
+
+# Pure algorithm: imports nothing from arch. A Cap lives in exactly one CNode slot; derived caps
+# (copy, mint) are its children in the derivation tree. Deleting a cap re-parents its children;
+# revoking a cap deletes all of its descendants.
+
+from k5.abi import TYPE_NULL
+
+
+class Cap:
+    """A capability: (object, rights, badge) plus its place in the derivation tree.
+
+    **Invariants:**
+    - rights of a child are a subset of its parent's rights;
+    - a cap is in `children` of its `parent` and in `cnode.slots[index]` while it exists;
+    - obj_type is the type of obj and never TYPE_NULL for a live cap.
+    """
+
+    __slots__ = ("obj", "obj_type", "rights", "badge", "cnode", "index", "parent", "children")
+
+    def __init__(self, obj, obj_type, rights, badge):
+        self.obj = obj
+        self.obj_type = obj_type
+        self.rights = rights
+        self.badge = badge
+        self.cnode = None
+        self.index = -1
+        self.parent = None
+        self.children = None
+
+
+class CNode:
+    """A table of capability slots.
+
+    **Invariants:**
+    - every non-empty slot i holds a Cap whose cnode is self and whose index is i.
+    """
+
+    __slots__ = ("slots", "name")
+
+    def __init__(self, size, name=""):
+        self.slots = [None] * size
+        self.name = name
+
+    def size(self):
+        return len(self.slots)
+
+    def check_invariants(self):
+        slots = self.slots
+        for i in range(len(slots)):
+            cap = slots[i]
+            if cap is not None:
+                assert cap.cnode is self and cap.index == i, "cap slot back-link"
+                assert cap.obj_type != TYPE_NULL, "null cap in slot"
+        return True
+
+
+def insert(cnode, index, cap, parent):
+    """Place `cap` in an empty slot as a child of `parent` (None for an original cap)."""
+    cap.cnode = cnode
+    cap.index = index
+    cnode.slots[index] = cap
+    cap.parent = parent
+    if parent is not None:
+        if parent.children is None:
+            parent.children = []
+        parent.children.append(cap)
+
+
+def derive(parent, rights, badge, cnode, index):
+    """Create a child of `parent` with `rights` and `badge` in cnode[index]."""
+    cap = Cap(parent.obj, parent.obj_type, rights, badge)
+    insert(cnode, index, cap, parent)
+    return cap
+
+
+def move(cap, cnode, index):
+    """Move a cap to another slot; its place in the derivation tree is unchanged."""
+    cap.cnode.slots[cap.index] = None
+    cap.cnode = cnode
+    cap.index = index
+    cnode.slots[index] = cap
+
+
+def unlink(cap):
+    """Remove a cap from its slot and the tree; its children move up to its parent."""
+    if cap.cnode is not None:
+        cap.cnode.slots[cap.index] = None
+        cap.cnode = None
+        cap.index = -1
+    parent = cap.parent
+    if parent is not None and parent.children is not None:
+        children = parent.children
+        for i in range(len(children)):
+            if children[i] is cap:
+                children.pop(i)
+                break
+    children = cap.children
+    if children is not None:
+        for child in children:
+            child.parent = parent
+            if parent is not None:
+                if parent.children is None:
+                    parent.children = []
+                parent.children.append(child)
+    cap.children = None
+    cap.parent = None
+    cap.obj_type = TYPE_NULL
+
+
+def descendants(cap):
+    """All descendants of a cap, deepest first (the order in which revoke deletes them)."""
+    result = []
+    stack = [cap]
+    while stack:
+        node = stack.pop()
+        if node.children is not None:
+            for child in node.children:
+                result.append(child)
+                stack.append(child)
+    result.reverse()
+    return result
+
+
+def is_descendant(cap, ancestor):
+    node = cap.parent
+    while node is not None:
+        if node is ancestor:
+            return True
+        node = node.parent
+    return False
+
+
+def check_rights_monotonic(cap):
+    """Rights never grow along a derivation: every ancestor holds all of a cap's rights."""
+    node = cap.parent
+    while node is not None:
+        assert cap.rights & node.rights == cap.rights, "rights grew along a derivation"
+        assert node.obj is cap.obj, "derivation across objects"
+        node = node.parent
+    return True

@@ -1,0 +1,188 @@
+"""Inspection API for the REPL and tests: tasks, caps, scheduling, faults."""
+
+from k5.abi import (
+    FAULT_EXCEPTION,
+    FAULT_TIMEOUT,
+    RIGHT_GRANT,
+    RIGHT_GRANT_REPLY,
+    RIGHT_READ,
+    RIGHT_WRITE,
+)
+
+STATE_NAMES = ("inactive", "running", "send", "recv", "reply", "wait", "faulted", "exited")
+TYPE_NAMES = (
+    "null",
+    "endpoint",
+    "notification",
+    "tcb",
+    "sched_context",
+    "cnode",
+    "reply",
+    "sched_control",
+)
+
+
+def _left(text, width):
+    if len(text) < width:
+        return text + " " * (width - len(text))
+    return text
+
+
+def _right(text, width):
+    if len(text) < width:
+        return " " * (width - len(text)) + text
+    return text
+
+
+def rights_text(rights):
+    return (
+        ("R" if rights & RIGHT_READ else "-")
+        + ("W" if rights & RIGHT_WRITE else "-")
+        + ("G" if rights & RIGHT_GRANT else "-")
+        + ("g" if rights & RIGHT_GRANT_REPLY else "-")
+    )
+
+
+def _object_name(obj):
+    name = getattr(obj, "name", "")
+    if name:
+        return name
+    return "?"
+
+
+def blocked_on(kernel, tcb):
+    """Human-readable description of what a thread waits for ("" if nothing)."""
+    obj = tcb.blocked_on
+    if obj is None:
+        if tcb.state == 1 and tcb.sc is None:
+            return "no sched context"
+        if tcb.queue is kernel.sched.release:
+            return "refill at t=" + str(tcb.sc.r_time[tcb.sc.head])
+        return ""
+    if tcb.state == 4:
+        server = obj.server
+        return "reply from " + (server.name if server is not None else "?")
+    return _object_name(obj)
+
+
+class TaskInfo:
+    """A snapshot of one thread, for display."""
+
+    __slots__ = (
+        "tid",
+        "name",
+        "state",
+        "priority",
+        "mcp",
+        "generation",
+        "budget",
+        "period",
+        "consumed",
+        "refills",
+        "blocked_on",
+        "caps",
+        "faults",
+        "sc_name",
+    )
+
+    def __init__(self, kernel, tcb):
+        self.tid = tcb.tid
+        self.name = tcb.name
+        self.state = STATE_NAMES[tcb.state]
+        self.priority = tcb.priority
+        self.mcp = tcb.mcp
+        self.generation = tcb.generation
+        sc = tcb.sc
+        if sc is None:
+            self.budget = 0
+            self.period = 0
+            self.consumed = 0
+            self.refills = []
+            self.sc_name = "-"
+        else:
+            self.budget = sc.budget
+            self.period = sc.period
+            self.consumed = sc.total
+            self.refills = sc.refill_list()
+            self.sc_name = sc.name + ("" if sc.home is tcb else " (donated)")
+        self.blocked_on = blocked_on(kernel, tcb)
+        self.caps = caps(tcb)
+        self.faults = list(tcb.fault_history)
+
+
+def caps(tcb):
+    """[(slot, type name, rights text, badge, object name)] of a thread's CSpace."""
+    result = []
+    slots = tcb.cspace.slots
+    for slot in range(len(slots)):
+        cap = slots[slot]
+        if cap is not None:
+            result.append(
+                (
+                    slot,
+                    TYPE_NAMES[cap.obj_type],
+                    rights_text(cap.rights),
+                    cap.badge,
+                    _object_name(cap.obj),
+                )
+            )
+    return result
+
+
+def tasks(kernel):
+    """Snapshots of every thread, in creation order."""
+    return [TaskInfo(kernel, tcb) for tcb in kernel.tcbs]
+
+
+def fault_kind_name(kind):
+    if kind == FAULT_EXCEPTION:
+        return "exception"
+    if kind == FAULT_TIMEOUT:
+        return "timeout"
+    return str(kind)
+
+
+def ps(kernel, out=print, show_caps=True):
+    """Print a table of threads: state, priority, SC, what each waits for, caps, faults."""
+    out("t=" + str(kernel.arch.now()))
+    out(" tid name             state    pri mcp gen  budget/period consumed  waiting on")
+    for info in tasks(kernel):
+        sched = "-"
+        if info.period:
+            sched = str(info.budget) + "/" + str(info.period)
+        out(
+            " "
+            + _right(str(info.tid), 3)
+            + " "
+            + _left(info.name[:16], 16)
+            + " "
+            + _left(info.state, 8)
+            + " "
+            + _right(str(info.priority), 3)
+            + " "
+            + _right(str(info.mcp), 3)
+            + " "
+            + _right(str(info.generation), 3)
+            + "  "
+            + _right(sched, 13)
+            + " "
+            + _right(str(info.consumed), 8)
+            + "  "
+            + info.blocked_on
+        )
+        if show_caps:
+            for slot, type_name, rights, badge, name in info.caps:
+                out(
+                    "       cap "
+                    + _right(str(slot), 2)
+                    + " "
+                    + _left(type_name, 13)
+                    + " "
+                    + rights
+                    + " badge="
+                    + str(badge)
+                    + " "
+                    + name
+                )
+        for time, kind, text in info.faults:
+            out("       fault t=" + str(time) + " " + fault_kind_name(kind) + " " + text)

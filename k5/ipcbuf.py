@@ -1,0 +1,34 @@
+"""The IPC buffer: per-task memory the kernel writes received messages into."""
+
+from k5.abi import MSG_MAX_BYTES, MSG_MAX_WORDS, NO_SLOT, SOURCE_ENDPOINT
+
+
+class IpcBuffer:
+    """Task-owned receive buffer (like seL4's IPC buffer); the kernel only writes it.
+
+    **Invariants:**
+    - 0 <= count <= MSG_MAX_WORDS and 0 <= length <= MSG_MAX_BYTES after every kernel write;
+    - words and data are preallocated and never replaced by the kernel.
+    """
+
+    __slots__ = ("label", "badge", "count", "words", "length", "data", "cap", "source")
+
+    def __init__(self):
+        self.label = 0
+        self.badge = 0
+        self.count = 0
+        self.words = [0] * MSG_MAX_WORDS
+        self.length = 0
+        self.data = bytearray(MSG_MAX_BYTES)
+        self.cap = NO_SLOT
+        self.source = SOURCE_ENDPOINT
+
+    def word(self, index):
+        return self.words[index]
+
+    def word_tuple(self):
+        return tuple(self.words[: self.count])
+
+    def payload(self):
+        """A fresh bytes copy of the received payload."""
+        return bytes(self.data[: self.length])

@@ -1,0 +1,320 @@
+"""Kernel objects: thread queues, endpoint, notification, reply, TCB, SC."""
+
+from k5._compat import const
+from k5.abi import (
+    MSG_MAX_BYTES,
+    MSG_MAX_WORDS,
+    STATE_BLOCKED_NOTIFICATION,
+    STATE_BLOCKED_RECV,
+    STATE_BLOCKED_REPLY,
+    STATE_BLOCKED_SEND,
+    STATE_INACTIVE,
+)
+from k5.cdt import CNode
+from k5.refill import Refills
+
+# Which kind of queue a TCB is linked into (TCB.queue_kind).
+QUEUE_NONE = const(0)
+QUEUE_READY = const(1)
+QUEUE_RELEASE = const(2)
+QUEUE_ENDPOINT = const(3)
+QUEUE_NOTIFICATION = const(4)
+
+_FAULT_HISTORY = const(4)
+
+
+class TcbQueue:
+    """FIFO of TCBs linked through their q_next/q_prev fields (no allocation).
+
+    **Invariants:**
+    - head is None exactly when tail is None; following q_next from head reaches tail;
+    - every TCB in the queue has queue set to this queue.
+    """
+
+    __slots__ = ("head", "tail")
+
+    def __init__(self):
+        self.head = None
+        self.tail = None
+
+    def append(self, tcb):
+        tcb.queue = self
+        tcb.q_next = None
+        tail = self.tail
+        tcb.q_prev = tail
+        if tail is None:
+            self.head = tcb
+        else:
+            tail.q_next = tcb
+        self.tail = tcb
+
+    def prepend(self, tcb):
+        tcb.queue = self
+        tcb.q_prev = None
+        head = self.head
+        tcb.q_next = head
+        if head is None:
+            self.tail = tcb
+        else:
+            head.q_prev = tcb
+        self.head = tcb
+
+    def remove(self, tcb):
+        prev = tcb.q_prev
+        following = tcb.q_next
+        if prev is None:
+            self.head = following
+        else:
+            prev.q_next = following
+        if following is None:
+            self.tail = prev
+        else:
+            following.q_prev = prev
+        tcb.q_next = None
+        tcb.q_prev = None
+        tcb.queue = None
+        tcb.queue_kind = QUEUE_NONE
+
+    def pop(self):
+        tcb = self.head
+        if tcb is not None:
+            self.remove(tcb)
+        return tcb
+
+    def members(self):
+        result = []
+        tcb = self.head
+        while tcb is not None:
+            result.append(tcb)
+            tcb = tcb.q_next
+        return result
+
+    def check_invariants(self):
+        previous = None
+        tcb = self.head
+        while tcb is not None:
+            assert tcb.queue is self, "queued TCB points at another queue"
+            assert tcb.q_prev is previous, "broken back link"
+            previous = tcb
+            tcb = tcb.q_next
+        assert self.tail is previous, "tail mismatch"
+        return True
+
+
+class Endpoint:
+    """Synchronous IPC rendezvous point.
+
+    **Invariants:**
+    - all queued threads are of one kind: all BLOCKED_SEND or all BLOCKED_RECV;
+    - a queued thread's blocked_on is this endpoint.
+    """
+
+    __slots__ = ("queue", "name", "owner", "oid")
+
+    def __init__(self, name="", oid=0):
+        self.queue = TcbQueue()
+        self.name = name
+        self.owner = None
+        self.oid = oid
+
+    def check_invariants(self):
+        self.queue.check_invariants()
+        states = []
+        for tcb in self.queue.members():
+            assert tcb.blocked_on is self, "queued thread blocked elsewhere"
+            assert tcb.state in (STATE_BLOCKED_SEND, STATE_BLOCKED_RECV), "queued not blocked"
+            if tcb.state not in states:
+                states.append(tcb.state)
+        assert len(states) <= 1, "senders and receivers queued together"
+        return True
+
+
+class Notification:
+    """A word of signal bits with waiters and an optional bound TCB.
+
+    **Invariants:**
+    - waiters are queued only while the notification is not active;
+    - word is 0 whenever active is False.
+    """
+
+    __slots__ = ("queue", "word", "active", "bound_tcb", "name", "oid")
+
+    def __init__(self, name="", oid=0):
+        self.queue = TcbQueue()
+        self.word = 0
+        self.active = False
+        self.bound_tcb = None
+        self.name = name
+        self.oid = oid
+
+    def check_invariants(self):
+        self.queue.check_invariants()
+        if self.queue.head is not None:
+            assert not self.active, "waiters on an active notification"
+        if not self.active:
+            assert self.word == 0, "inactive notification with bits set"
+        for tcb in self.queue.members():
+            assert tcb.state == STATE_BLOCKED_NOTIFICATION, "waiter not blocked"
+            assert tcb.blocked_on is self, "waiter blocked elsewhere"
+        return True
+
+
+class Reply:
+    """Single-use reply object of one caller (preallocated in its TCB, reused per call).
+
+    **Invariants:**
+    - caller is not None exactly when the reply is armed (its caller is BLOCKED_REPLY);
+    - seq increases every time the reply is armed, used or cancelled, so holders of an old seq
+      are stale.
+    """
+
+    __slots__ = ("caller", "server", "seq", "donated", "recv_slot")
+
+    def __init__(self):
+        self.caller = None
+        self.server = None
+        self.seq = 0
+        self.donated = None
+        self.recv_slot = -1
+
+
+class SchedContext(Refills):
+    """Scheduling context: budget, period, refills, the TCB it is bound to.
+
+    **Invariants:** those of Refills, plus:
+    - if tcb is not None then tcb.sc is self (bound or donated);
+    - consumed ticks not yet charged are kept in `consumed` (charged at a switch).
+    """
+
+    __slots__ = ("tcb", "home", "consumed", "total", "name", "oid", "exhaustions")
+
+    def __init__(self, min_budget=1, name="", oid=0):
+        Refills.__init__(self, min_budget)
+        self.tcb = None
+        self.home = None
+        self.consumed = 0
+        self.total = 0
+        self.name = name
+        self.oid = oid
+        self.exhaustions = 0
+
+
+class SchedControl:
+    """Authority to configure scheduling contexts (seL4's SchedControl)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name="sched_control"):
+        self.name = name
+
+
+class TCB:
+    """Thread control block.
+
+    **Invariants:**
+    - a TCB is linked into at most one queue (queue/queue_kind agree);
+    - BLOCKED_SEND/BLOCKED_RECV threads are in their endpoint's queue, BLOCKED_NOTIFICATION
+      threads in their notification's queue, BLOCKED_REPLY threads own an armed reply;
+    - a RUNNING thread is the current thread or in the ready or release queue;
+    - priority <= mcp of whoever set it; 0 <= priority <= 255;
+    - if sc is not None then sc.tcb is self.
+    """
+
+    __slots__ = (
+        "tid",
+        "name",
+        "state",
+        "priority",
+        "mcp",
+        "cspace",
+        "sc",
+        "home_sc",
+        "handlers",
+        "bound_ntfn",
+        "queue",
+        "queue_kind",
+        "q_next",
+        "q_prev",
+        "blocked_on",
+        "blocked_cap",
+        "context",
+        "ipc",
+        "reply",
+        "pending_reply",
+        "pending_seq",
+        "msg_label",
+        "msg_count",
+        "msg_words",
+        "msg_data",
+        "msg_length",
+        "msg_cap",
+        "msg_badge",
+        "msg_is_call",
+        "msg_can_grant",
+        "generation",
+        "faults",
+        "fault_history",
+        "entry",
+        "arg",
+        "yielded",
+        "recv_slot",
+        "fault_kind",
+        "exit_code",
+    )
+
+    def __init__(self, tid, name, cspace_size, ipc):
+        self.tid = tid
+        self.name = name
+        self.state = STATE_INACTIVE
+        self.priority = 0
+        self.mcp = 0
+        self.cspace = CNode(cspace_size, name)
+        # Slot 0: fault handler endpoint cap; slot 1: timeout handler endpoint cap.
+        self.handlers = CNode(2, name + ".handlers")
+        self.sc = None
+        self.home_sc = None
+        self.bound_ntfn = None
+        self.queue = None
+        self.queue_kind = QUEUE_NONE
+        self.q_next = None
+        self.q_prev = None
+        self.blocked_on = None
+        self.blocked_cap = None
+        self.context = None
+        self.ipc = ipc
+        self.reply = Reply()
+        self.pending_reply = None
+        self.pending_seq = 0
+        self.msg_label = 0
+        self.msg_count = 0
+        self.msg_words = [0] * MSG_MAX_WORDS
+        self.msg_data = bytearray(MSG_MAX_BYTES)
+        self.msg_length = 0
+        self.msg_cap = None
+        self.msg_badge = 0
+        self.msg_is_call = False
+        self.msg_can_grant = False
+        self.generation = 0
+        self.faults = 0
+        self.fault_history = []
+        self.entry = None
+        self.arg = None
+        self.yielded = False
+        self.recv_slot = -1
+        self.fault_kind = 0
+        self.exit_code = 0
+
+    def record_fault(self, record):
+        history = self.fault_history
+        if len(history) >= _FAULT_HISTORY:
+            history.pop(0)
+        history.append(record)
+
+    def is_blocked(self):
+        state = self.state
+        return (
+            state == STATE_BLOCKED_SEND
+            or state == STATE_BLOCKED_RECV
+            or state == STATE_BLOCKED_REPLY
+            or state == STATE_BLOCKED_NOTIFICATION
+        )

@@ -1,0 +1,155 @@
+"""Ready queues (per priority, with a bitmap) and the release queue."""
+
+# Pure policy: imports nothing from arch. Ready queues are intrusive FIFOs, one per priority;
+# a two-level bitmap (16 groups of 16 priorities) finds the highest non-empty one in O(1).
+
+from k5.abi import PRIORITY_COUNT
+from k5.objects import QUEUE_READY, QUEUE_RELEASE, TcbQueue
+
+
+def _build_msb_table():
+    table = bytearray(256)
+    for value in range(1, 256):
+        bit = 0
+        while (value >> (bit + 1)) != 0:
+            bit += 1
+        table[value] = bit
+    return table
+
+
+def priority_higher(a, b):
+    """Priority a is strictly more urgent than priority b."""
+    return a > b
+
+
+class Scheduler:
+    """Ready queues and release queue of one kernel.
+
+    **Invariants:**
+    - bit p of the bitmap is set exactly when ready[p] is non-empty;
+    - every TCB in ready[p] has priority p, state RUNNING and an SC with a ready refill;
+    - the release queue is sorted by the head refill time of each thread's SC.
+    """
+
+    __slots__ = ("ready", "top_bits", "group_bits", "msb", "release")
+
+    def __init__(self):
+        self.ready = [TcbQueue() for _ in range(PRIORITY_COUNT)]
+        self.top_bits = 0
+        self.group_bits = bytearray(32)
+        self.msb = _build_msb_table()
+        self.release = TcbQueue()
+
+    def _msb16(self, value):
+        if value >= 256:
+            return 8 + self.msb[value >> 8]
+        return self.msb[value]
+
+    def _set_bit(self, priority):
+        group = priority >> 4
+        index = group << 1
+        bits = self.group_bits[index] | (self.group_bits[index + 1] << 8)
+        bits |= 1 << (priority & 15)
+        self.group_bits[index] = bits & 255
+        self.group_bits[index + 1] = bits >> 8
+        self.top_bits |= 1 << group
+
+    def _clear_bit(self, priority):
+        group = priority >> 4
+        index = group << 1
+        bits = self.group_bits[index] | (self.group_bits[index + 1] << 8)
+        bits &= ~(1 << (priority & 15))
+        self.group_bits[index] = bits & 255
+        self.group_bits[index + 1] = bits >> 8
+        if bits == 0:
+            self.top_bits &= ~(1 << group)
+
+    def highest(self):
+        """Highest priority with a ready thread, or -1."""
+        top = self.top_bits
+        if top == 0:
+            return -1
+        group = self._msb16(top)
+        index = group << 1
+        bits = self.group_bits[index] | (self.group_bits[index + 1] << 8)
+        return (group << 4) + self._msb16(bits)
+
+    def append(self, tcb):
+        """Make tcb ready at the tail of its priority (end of timeslice, unblock)."""
+        priority = tcb.priority
+        self.ready[priority].append(tcb)
+        tcb.queue_kind = QUEUE_READY
+        self._set_bit(priority)
+
+    def prepend(self, tcb):
+        """Make tcb ready at the head of its priority (it was preempted)."""
+        priority = tcb.priority
+        self.ready[priority].prepend(tcb)
+        tcb.queue_kind = QUEUE_READY
+        self._set_bit(priority)
+
+    def remove(self, tcb):
+        priority = tcb.priority
+        queue = self.ready[priority]
+        queue.remove(tcb)
+        if queue.head is None:
+            self._clear_bit(priority)
+
+    def pop_highest(self):
+        priority = self.highest()
+        if priority < 0:
+            return None
+        queue = self.ready[priority]
+        tcb = queue.head
+        queue.remove(tcb)
+        if queue.head is None:
+            self._clear_bit(priority)
+        return tcb
+
+    def release_insert(self, tcb):
+        """Queue tcb until its SC's head refill time (stable: FIFO among equal times)."""
+        time = tcb.sc.r_time[tcb.sc.head]
+        queue = self.release
+        node = queue.tail
+        while node is not None and node.sc.r_time[node.sc.head] > time:
+            node = node.q_prev
+        if node is None:
+            queue.prepend(tcb)
+        else:
+            following = node.q_next
+            tcb.queue = queue
+            tcb.q_prev = node
+            tcb.q_next = following
+            node.q_next = tcb
+            if following is None:
+                queue.tail = tcb
+            else:
+                following.q_prev = tcb
+        tcb.queue_kind = QUEUE_RELEASE
+
+    def release_head_time(self):
+        """Time of the earliest release, or -1 when the release queue is empty."""
+        tcb = self.release.head
+        if tcb is None:
+            return -1
+        return tcb.sc.r_time[tcb.sc.head]
+
+    def check_invariants(self):
+        for priority in range(PRIORITY_COUNT):
+            queue = self.ready[priority]
+            queue.check_invariants()
+            group = priority >> 4
+            bits = self.group_bits[group << 1] | (self.group_bits[(group << 1) + 1] << 8)
+            has_bit = (bits >> (priority & 15)) & 1 == 1
+            assert has_bit == (queue.head is not None), "ready bitmap out of sync"
+            tcb = queue.head
+            while tcb is not None:
+                assert tcb.priority == priority, "thread in wrong ready queue"
+                tcb = tcb.q_next
+        self.release.check_invariants()
+        previous = None
+        for tcb in self.release.members():
+            time = tcb.sc.r_time[tcb.sc.head]
+            assert previous is None or previous <= time, "release queue out of order"
+            previous = time
+        return True

@@ -1,0 +1,286 @@
+"""Builder API: create a K5 system on the host (tests, scenarios, REPL)."""
+
+# Two ways to build a system, both kernel-side (tasks never see these objects):
+#   dynamic: sys = System(); ep = sys.endpoint("ep"); t = sys.task("t", body, priority=10)
+#            sys.give(t, 1, ep, RIGHTS_RW); sys.run(1000)
+#   static:  sys = build({"endpoints": [...], "notifications": [...], "tasks": [...]})
+# The builder keeps the original cap of every object in a private root CNode; caps given to
+# tasks are derived from it, so revoke works as in seL4's root task.
+
+from k5 import cdt, introspect
+from k5.abi import (
+    PRIORITY_MAX,
+    RIGHT_WRITE,
+    RIGHTS_ALL,
+    TYPE_ENDPOINT,
+    TYPE_NOTIFICATION,
+    TYPE_SCHED_CONTEXT,
+    TYPE_SCHED_CONTROL,
+    TYPE_TCB,
+)
+from k5.arch import new as new_arch
+from k5.kernel import Kernel
+from k5.objects import Endpoint, Notification, SchedControl
+
+DEFAULT_TIMESLICE = 5
+
+
+class BuildError(Exception):
+    """A system description is invalid."""
+
+
+class Ref:
+    """Builder-side handle of a kernel object and its original cap."""
+
+    __slots__ = ("obj", "obj_type", "original", "name")
+
+    def __init__(self, obj, obj_type, original, name):
+        self.obj = obj
+        self.obj_type = obj_type
+        self.original = original
+        self.name = name
+
+
+class Task(Ref):
+    """Builder-side handle of a task (its TCB and its SC)."""
+
+    __slots__ = ("sc",)
+
+    def __init__(self, obj, original, name, sc):
+        Ref.__init__(self, obj, TYPE_TCB, original, name)
+        self.sc = sc
+
+    @property
+    def tcb(self):
+        return self.obj
+
+
+class System:
+    """A kernel plus the builder's root CNode of original caps.
+
+    **Invariants:**
+    - every object created here has exactly one original cap in the root CNode;
+    - caps installed in tasks are descendants of an original cap.
+    """
+
+    def __init__(
+        self, trace=None, console=None, arch=None, min_budget=1, debug=False, syscall_cost=1
+    ):
+        if arch is None:
+            arch = new_arch(syscall_cost=syscall_cost)
+        self.arch = arch
+        self.kernel = Kernel(
+            arch, trace=trace, console=console, min_budget=min_budget, debug=debug
+        )
+        self.root = cdt.CNode(0, "root")
+        self.refs = []
+        self.tasks = []
+        self._control = None
+
+    def _original(self, obj, obj_type, name):
+        cap = cdt.Cap(obj, obj_type, RIGHTS_ALL, 0)
+        self.root.slots.append(None)
+        cdt.insert(self.root, len(self.root.slots) - 1, cap, None)
+        return cap
+
+    def endpoint(self, name="", owner=None):
+        endpoint = Endpoint(name, self.kernel._new_id())
+        if owner is not None:
+            endpoint.owner = owner.obj
+        ref = Ref(endpoint, TYPE_ENDPOINT, self._original(endpoint, TYPE_ENDPOINT, name), name)
+        self.refs.append(ref)
+        return ref
+
+    def notification(self, name=""):
+        ntfn = Notification(name, self.kernel._new_id())
+        ref = Ref(ntfn, TYPE_NOTIFICATION, self._original(ntfn, TYPE_NOTIFICATION, name), name)
+        self.refs.append(ref)
+        return ref
+
+    def sched_control(self):
+        if self._control is None:
+            control = SchedControl()
+            self._control = Ref(
+                control,
+                TYPE_SCHED_CONTROL,
+                self._original(control, TYPE_SCHED_CONTROL, control.name),
+                control.name,
+            )
+        return self._control
+
+    def sched_context(self, name, budget, period, refills=4):
+        self._check_sched(name, budget, period, refills)
+        sc = self.kernel.create_sched_context(name, budget, period, refills)
+        ref = Ref(sc, TYPE_SCHED_CONTEXT, self._original(sc, TYPE_SCHED_CONTEXT, name), name)
+        self.refs.append(ref)
+        return ref
+
+    def _check_sched(self, name, budget, period, refills):
+        if type(budget) is not int or type(period) is not int or type(refills) is not int:
+            raise BuildError(name + ": budget, period and refills must be ints")
+        if budget < self.kernel.min_budget or budget > period or period >= 0x40000000:
+            raise BuildError(name + ": need min_budget <= budget <= period < 2**30")
+        if refills < 2 or refills > 16:
+            raise BuildError(name + ": refills must be 2..16")
+
+    def task(
+        self,
+        name,
+        body,
+        priority=100,
+        mcp=None,
+        budget=None,
+        period=None,
+        refills=4,
+        slots=16,
+        arg=None,
+        start=True,
+        passive=False,
+    ):
+        """Create a task; by default it has a round-robin SC of DEFAULT_TIMESLICE ticks."""
+        if type(priority) is not int or priority < 0 or priority > PRIORITY_MAX:
+            raise BuildError(name + ": priority must be 0..255")
+        if mcp is None:
+            mcp = priority
+        kernel = self.kernel
+        tcb = kernel.create_tcb(name, body, arg, slots, priority, mcp)
+        sc_ref = None
+        if not passive:
+            if budget is None:
+                budget = DEFAULT_TIMESLICE if period is None else period
+            if period is None:
+                period = budget
+            sc_ref = self.sched_context(name, budget, period, refills)
+            kernel.bind_sc(sc_ref.obj, tcb)
+        task = Task(tcb, self._original(tcb, TYPE_TCB, name), name, sc_ref)
+        self.tasks.append(task)
+        self.refs.append(task)
+        if start:
+            kernel.start(tcb)
+        return task
+
+    def give(self, task, slot, ref, rights=RIGHTS_ALL, badge=0):
+        """Install a cap to `ref` (derived from its original) in task's CSpace slot."""
+        slots = task.obj.cspace.slots
+        if type(slot) is not int or slot < 0 or slot >= len(slots):
+            raise BuildError(task.name + ": slot " + str(slot) + " out of range")
+        if slots[slot] is not None:
+            raise BuildError(task.name + ": slot " + str(slot) + " is occupied")
+        if type(badge) is not int or badge < 0 or badge >= 0x40000000:
+            raise BuildError(task.name + ": badge must be 0 <= badge < 2**30")
+        if badge and ref.obj_type != TYPE_ENDPOINT and ref.obj_type != TYPE_NOTIFICATION:
+            raise BuildError(task.name + ": only endpoint and notification caps carry badges")
+        return cdt.derive(ref.original, rights & RIGHTS_ALL, badge, task.obj.cspace, slot)
+
+    def _handler(self, task, index, ref, badge):
+        if ref.obj_type != TYPE_ENDPOINT:
+            raise BuildError(task.name + ": a fault handler must be an endpoint")
+        handlers = task.obj.handlers
+        if handlers.slots[index] is not None:
+            cdt.unlink(handlers.slots[index])
+        cdt.derive(ref.original, RIGHT_WRITE, badge, handlers, index)
+
+    def fault_handler(self, task, ref, badge=0):
+        """Faults of `task` become messages on endpoint `ref`, with `badge`."""
+        self._handler(task, 0, ref, badge)
+
+    def timeout_handler(self, task, ref, badge=0):
+        """Budget exhaustion of `task` becomes a timeout fault message on `ref`."""
+        self._handler(task, 1, ref, badge)
+
+    def bind_notification(self, task, ref):
+        tcb = task.obj
+        ntfn = ref.obj
+        if tcb.bound_ntfn is not None or ntfn.bound_tcb is not None:
+            raise BuildError(task.name + ": notification already bound")
+        tcb.bound_ntfn = ntfn
+        ntfn.bound_tcb = tcb
+
+    def start(self, task):
+        self.kernel.start(task.obj)
+
+    def signal(self, ref, badge=1):
+        """Signal a notification from outside any task (e.g. a simulated interrupt)."""
+        self.kernel._do_signal(ref.obj, badge)
+
+    def revoke(self, ref):
+        self.kernel.revoke(ref.original)
+
+    def run(self, ticks=-1, max_traps=-1):
+        return self.kernel.run(ticks, max_traps)
+
+    def now(self):
+        return self.arch.now()
+
+    def ps(self, out=print, show_caps=True):
+        introspect.ps(self.kernel, out, show_caps)
+
+    def lookup(self, name):
+        for ref in self.refs:
+            if ref.name == name:
+                return ref
+        return None
+
+
+def _get(config, key, default):
+    if key in config:
+        return config[key]
+    return default
+
+
+def build(config, trace=None, console=None, debug=False):
+    """Build a System from a static description (dicts and lists; see docs/kernel.md)."""
+    system = System(trace=trace, console=console, debug=debug)
+    for item in _get(config, "endpoints", []):
+        if type(item) is str:
+            system.endpoint(item)
+        else:
+            system.endpoint(item[0])
+    for name in _get(config, "notifications", []):
+        system.notification(name)
+    specs = _get(config, "tasks", [])
+    for spec in specs:
+        system.task(
+            spec["name"],
+            spec["entry"],
+            priority=_get(spec, "priority", 100),
+            mcp=_get(spec, "mcp", None),
+            budget=_get(spec, "budget", None),
+            period=_get(spec, "period", None),
+            refills=_get(spec, "refills", 4),
+            slots=_get(spec, "slots", 16),
+            arg=_get(spec, "arg", None),
+            start=False,
+            passive=_get(spec, "passive", False),
+        )
+    for item in _get(config, "endpoints", []):
+        if type(item) is not str and len(item) > 1:
+            owner = system.lookup(item[1])
+            if owner is None:
+                raise BuildError("endpoint " + item[0] + ": unknown owner " + item[1])
+            system.lookup(item[0]).obj.owner = owner.obj
+    for spec in specs:
+        task = system.lookup(spec["name"])
+        for cap in _get(spec, "caps", []):
+            if cap[1] == "sched_control":
+                ref = system.sched_control()
+            else:
+                ref = system.lookup(cap[1])
+            if ref is None:
+                raise BuildError(task.name + ": unknown object " + str(cap[1]))
+            rights = cap[2] if len(cap) > 2 else RIGHTS_ALL
+            badge = cap[3] if len(cap) > 3 else 0
+            system.give(task, cap[0], ref, rights, badge)
+        handler = _get(spec, "fault_handler", None)
+        if handler is not None:
+            system.fault_handler(task, system.lookup(handler[0]), handler[1])
+        handler = _get(spec, "timeout_handler", None)
+        if handler is not None:
+            system.timeout_handler(task, system.lookup(handler[0]), handler[1])
+        bound = _get(spec, "bind", None)
+        if bound is not None:
+            system.bind_notification(task, system.lookup(bound))
+    for spec in specs:
+        if _get(spec, "start", True):
+            system.start(system.lookup(spec["name"]))
+    return system
