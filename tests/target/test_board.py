@@ -12,26 +12,38 @@ from tools.emu import Emulator
 pytestmark = pytest.mark.qemu
 
 
-def read_until(port, marker, timeout=10):
-    """Reads from a pyserial port until `marker` (bytes) arrives; returns everything read."""
-    data = b""
-    deadline = time.monotonic() + timeout
-    while marker not in data:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {marker!r}; got {data!r}")
-        data += port.read(port.in_waiting or 1)
-    return data
+class Console:
+    """The board's REPL over pyserial, read up to markers; bytes past a marker are kept."""
 
+    def __init__(self, emu):
+        self.port = serial.serial_for_url(emu.port, baudrate=115200, timeout=0.1)
+        self.pending = b""
 
-def open_repl(emu):
-    return serial.serial_for_url(emu.port, baudrate=115200, timeout=0.1)
+    def write(self, data):
+        self.port.write(data)
+
+    def read_until(self, marker, timeout=10):
+        deadline = time.monotonic() + timeout
+        while marker not in self.pending:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {marker!r}; got {self.pending!r}")
+            self.pending += self.port.read(self.port.in_waiting or 1)
+        end = self.pending.index(marker) + len(marker)
+        data, self.pending = self.pending[:end], self.pending[end:]
+        return data.decode(errors="replace")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.port.close()
 
 
 def test_boot_banner(emu_elf):
     # QEMU holds the CPU until we connect, so the banner printed at boot is the first thing read.
     with Emulator(emu_elf, serial="socket", wait=True) as emu:
-        with open_repl(emu) as port:
-            banner = read_until(port, b">>> ").decode()
+        with Console(emu) as port:
+            banner = port.read_until(b">>> ")
     assert re.search(r"MicroPython v1\.25\.0 on \d{4}-\d\d-\d\d; MPS2_AN505 with Cortex-M33", banner)
     assert 'Type "help()" for more information.' in banner
 
@@ -77,28 +89,28 @@ def test_time_advances_deterministically(emu_elf):
 
 
 def test_ctrl_c_interrupts_a_running_loop(emulator):
-    with open_repl(emulator) as port:
+    with Console(emulator) as port:
         port.write(b"\rn = 0\r")
-        read_until(port, b"n = 0\r\n>>> ")
+        port.read_until(b"n = 0\r\n>>> ")
         port.write(b"while True: n += 1\r\r")
-        read_until(port, b"...")
+        port.read_until(b"...")
         time.sleep(0.5)
         port.write(b"\x03")
-        out = read_until(port, b"KeyboardInterrupt").decode()
+        out = port.read_until(b"KeyboardInterrupt")
         assert "Traceback" in out
-        read_until(port, b">>> ")
+        port.read_until(b">>> ")
         port.write(b"print('after', n > 0)\r")
-        read_until(port, b"after True\r\n>>> ")
+        port.read_until(b"after True\r\n>>> ")
 
 
 def test_fault_is_reported_with_registers_and_the_board_restarts(emulator):
     # A precise bus error from Python: a load from an address where nothing is mapped.
-    with open_repl(emulator) as port:
+    with Console(emulator) as port:
         port.write(b"import machine; machine.mem32[0x70000000]\r")
-        report = read_until(port, b"restarting").decode()
-        banner = read_until(port, b">>> ").decode()
+        report = port.read_until(b"restarting")
+        banner = port.read_until(b">>> ")
         port.write(b"print(6 * 7)\r")
-        assert "42" in read_until(port, b"42\r\n>>> ").decode()
+        assert "42" in port.read_until(b"42\r\n>>> ")
     assert "*** FATAL FAULT: BusFault ***" in report
     cfsr = int(re.search(r"CFSR 0x([0-9a-f]{8})", report).group(1), 16)
     assert cfsr & (1 << 15), "BFARVALID"
