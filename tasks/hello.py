@@ -1,1 +1,1 @@
-print('hello from K5')
+print("hello from K5")

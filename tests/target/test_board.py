@@ -1,4 +1,4 @@
-"""Tier 4: the MPS2_AN505 image boots, serves mpremote, keeps time, stops on Ctrl-C, reports faults."""
+"""Tier 4: MPS2_AN505 boots, serves mpremote, keeps time, obeys Ctrl-C, reports faults."""
 
 import re
 import time
@@ -44,7 +44,9 @@ def test_boot_banner(emu_elf):
     with Emulator(emu_elf, serial="socket", wait=True) as emu:
         with Console(emu) as port:
             banner = port.read_until(b">>> ")
-    assert re.search(r"MicroPython v1\.25\.0 on \d{4}-\d\d-\d\d; MPS2_AN505 with Cortex-M33", banner)
+    assert re.search(
+        r"MicroPython v1\.25\.0 on \d{4}-\d\d-\d\d; MPS2_AN505 with Cortex-M33", banner
+    )
     assert 'Type "help()" for more information.' in banner
 
 

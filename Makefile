@@ -1,0 +1,50 @@
+# K5: set-up, firmware, demo and tests. The two commands for a fresh machine:
+#   make demo   sets everything up, boots the emulated board and runs the demo app
+#   make test   sets everything up and runs every test tier
+#
+# K5_CACHE (default ~/.cache/k5) holds MicroPython's source and host builds; K5_MICROPYTHON
+# points at an existing MicroPython v1.25.0 tree instead.
+
+K5_CACHE ?= $(HOME)/.cache/k5
+export K5_CACHE
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+PORT := ports/stm32l5
+BOARDS := MPS2_AN505 NUCLEO_L552ZE_Q
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+PYTEST_ARGS ?=
+
+.PHONY: all deps firmware demo test lint size clean
+
+all: firmware
+
+deps:
+	@bash tools/deps.sh
+
+firmware: deps
+	@for board in $(BOARDS); do \
+		echo "firmware: building $$board"; \
+		$(MAKE) -s --no-print-directory -C $(PORT) BOARD=$$board -j$(JOBS) >/dev/null || exit 1; \
+	done
+	@$(PYTHON) -m tools.k5cli size
+
+demo: firmware
+	@echo "demo: booting the emulated board (QEMU mps2-an505) and running tasks/hello.py"
+	@$(PYTHON) -m tools.k5cli run tasks/hello.py
+	@echo
+	@echo "To flash a NUCLEO-L552ZE-Q with the product image, either:"
+	@$(PYTHON) -m tools.k5cli flash --method dfu --dry-run | sed 's/^/  /'
+	@echo "  or, through the ST-LINK (needs ST's Keil.STM32L5xx_DFP pack for pyocd):"
+	@$(PYTHON) -m tools.k5cli flash --method pyocd --pack Keil.STM32L5xx_DFP.pack --dry-run | sed 's/^/  /'
+
+lint: deps
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+
+test: firmware lint
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+size: firmware
+
+clean:
+	@for board in $(BOARDS); do $(MAKE) -s -C $(PORT) BOARD=$$board clean; done

@@ -1,0 +1,80 @@
+"""Tier 5: the NUCLEO_L552ZE_Q image links, fits the STM32L552, and its .dfu holds the image."""
+
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+from tools import dfuse, paths
+
+BOARD = "NUCLEO_L552ZE_Q"
+
+
+def image(ext):
+    path = paths.firmware(BOARD, ext)
+    if not path.exists():
+        pytest.fail(f"{path} missing: run `make firmware`")
+    return path
+
+
+def test_dfu_holds_the_binary_at_flash_start():
+    dfu = dfuse.parse(image("dfu").read_bytes())
+    assert (dfu.vendor, dfu.product) == (0x0483, 0xDF11)
+    assert len(dfu.targets) == 1
+    alt, _, elements = dfu.targets[0]
+    assert alt == 0, "alternate setting 0 is the internal flash"
+    assert len(elements) == 1
+    address, data = elements[0]
+    assert address == 0x08000000
+    binary = image("bin").read_bytes()
+    # dfu.py pads the element to whole 64-bit double words, the STM32L5's flash programming unit.
+    assert data[: len(binary)] == binary
+    assert len(data) % 8 == 0 and len(data) - len(binary) < 8
+
+
+def test_corrupted_dfu_is_rejected():
+    data = bytearray(image("dfu").read_bytes())
+    data[300] ^= 0xFF
+    with pytest.raises(dfuse.DfuseError, match="CRC"):
+        dfuse.parse(bytes(data))
+
+
+def symbols(elf):
+    out = subprocess.run(
+        ["arm-none-eabi-nm", str(elf)], capture_output=True, text=True, check=True
+    ).stdout
+    table = {}
+    for line in out.splitlines():
+        fields = line.split()
+        if len(fields) == 3:
+            table[fields[2]] = int(fields[0], 16)
+    return table
+
+
+def test_image_fits_the_stm32l552():
+    sym = symbols(image("elf"))
+    assert sym["k5_vector_table"] == 0x08000000, "vector table at the start of flash"
+    assert sym["_image_end"] - 0x08000000 <= 512 * 1024
+    assert sym["_image_end"] - 0x08000000 == image("bin").stat().st_size
+    assert 0x20000000 <= sym["_heap_start"] < sym["_heap_end"] <= sym["_estack"]
+    assert sym["_estack"] == 0x20000000 + 256 * 1024
+    assert sym["_heap_end"] - sym["_heap_start"] >= 128 * 1024
+
+
+def test_vector_table_points_into_the_image():
+    data = image("bin").read_bytes()
+    initial_sp = int.from_bytes(data[0:4], "little")
+    reset = int.from_bytes(data[4:8], "little")
+    assert initial_sp == 0x20000000 + 256 * 1024
+    assert reset & 1, "Thumb bit set"
+    assert 0x08000000 <= reset & ~1 < 0x08000000 + len(data)
+
+
+def test_size_report_lists_both_boards():
+    r = subprocess.run(
+        [sys.executable, "-m", "tools.k5cli", "size"], capture_output=True, text=True, cwd=ROOT
+    )
+    assert r.returncode == 0, r.stderr
+    for board in paths.BOARDS:
+        assert board in r.stdout

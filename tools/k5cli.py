@@ -1,0 +1,181 @@
+"""The `k5` command: build firmware, run the emulated board, run scripts on it, flash, size."""
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+
+from tools import dfuse, paths
+from tools.emu import Emulator, EmulatorError
+
+FLASH_ORIGIN = {"MPS2_AN505": 0x10000000, "NUCLEO_L552ZE_Q": 0x08000000}
+FLASH_SIZE = 512 * 1024
+RAM_SIZE = 256 * 1024
+
+
+class CommandError(Exception):
+    pass
+
+
+def require_tool(name, install):
+    if shutil.which(name) is None:
+        raise CommandError(f"{name} not found: install it with `{install}`")
+
+
+def elf_for(board):
+    elf = paths.firmware(board, "elf")
+    if not elf.exists():
+        raise CommandError(f"{elf} does not exist: run `k5 build --board {board}` or `make`")
+    return elf
+
+
+def mpremote(port, *args):
+    return subprocess.call([sys.executable, "-m", "mpremote", "connect", port, *args])
+
+
+def do_build(args):
+    for board in args.board or paths.BOARDS:
+        cmd = ["make", "-C", str(paths.PORT_DIR), f"BOARD={board}", f"-j{os.cpu_count() or 2}"]
+        if subprocess.call(cmd) != 0:
+            raise CommandError(f"build of {board} failed")
+
+
+def do_emu(args):
+    emu = Emulator(elf_for("MPS2_AN505"), icount=args.icount, serial=args.serial)
+    try:
+        port = emu.start()
+        print(f"MPS2_AN505 running (QEMU pid {emu.process.pid}); its REPL is at {port}")
+        print(f"  mpremote connect {port} repl      (Ctrl-] leaves mpremote)")
+        print("Ctrl-C here stops the emulator.")
+        sys.stdout.flush()
+        status = emu.wait()
+        print(f"emulator exited with status {status}")
+    except KeyboardInterrupt:
+        print()
+    finally:
+        emu.stop()
+
+
+def do_run(args):
+    for script in args.script:
+        if not os.path.isfile(script):
+            raise CommandError(f"no such script: {script}")
+    run_args = []
+    for script in args.script:
+        run_args += ["run", script]
+    if args.port:
+        return mpremote(args.port, *run_args)
+    with Emulator(elf_for("MPS2_AN505"), icount=args.icount) as emu:
+        return mpremote(emu.port, *run_args)
+
+
+def symbols(elf):
+    require_tool("arm-none-eabi-nm", "make deps")
+    out = subprocess.run(["arm-none-eabi-nm", str(elf)], capture_output=True, text=True).stdout
+    table = {}
+    for line in out.splitlines():
+        fields = line.split()
+        if len(fields) == 3:
+            table[fields[2]] = int(fields[0], 16)
+    return table
+
+
+def size_rows():
+    rows = []
+    for board in paths.BOARDS:
+        sym = symbols(elf_for(board))
+        flash = sym["_image_end"] - FLASH_ORIGIN[board]
+        static = sym["_heap_start"] - (sym["_estack"] - RAM_SIZE)
+        heap = sym["_heap_end"] - sym["_heap_start"]
+        stack = sym["_estack"] - sym["_sstack"]
+        rows.append((board, flash, static, heap, stack))
+    return rows
+
+
+def do_size(args):
+    print(f"{'board':<16} {'flash used':>18} {'static RAM':>11} {'GC heap':>9} {'stack':>7}")
+    for board, flash, static, heap, stack in size_rows():
+        pct = 100 * flash / FLASH_SIZE
+        print(
+            f"{board:<16} {flash:>8} B ({pct:4.1f}%) {static:>9} B "
+            f"{heap // 1024:>6} KB {stack // 1024:>4} KB"
+        )
+
+
+def do_flash(args):
+    board = "NUCLEO_L552ZE_Q"
+    if args.method == "dfu":
+        dfu = paths.firmware(board, "dfu")
+        if not dfu.exists():
+            raise CommandError(f"{dfu} does not exist: run `make`")
+        dfuse.parse(dfu.read_bytes())  # never flash a corrupt file
+        cmd = ["dfu-util", "-a", "0", "-d", "0483:df11", "-D", str(dfu)]
+        hint = "apt-get install dfu-util"
+        print("Start the board in ST's system bootloader (BOOT0 high at reset, see UM2581) with")
+        print("the USB-C connector CN15 plugged in.")
+    else:
+        elf = elf_for(board)
+        cmd = ["pyocd", "flash", "-t", "stm32l552zetxq"]
+        if args.pack:
+            cmd += ["--pack", args.pack]
+        cmd.append(str(elf))
+        hint = "make deps (pyocd is in .venv); ST's Keil.STM32L5xx_DFP pack goes in --pack"
+    print("$ " + " ".join(cmd))
+    if args.dry_run:
+        return 0
+    require_tool(cmd[0], hint)
+    return subprocess.call(cmd)
+
+
+def build_build(p):
+    p.add_argument("--board", action="append", choices=paths.BOARDS, help="default: both")
+
+
+def build_emu(p):
+    p.add_argument("--icount", action="store_true", help="deterministic: -icount shift=0")
+    p.add_argument("--serial", choices=("pty", "socket"), default="pty")
+
+
+def build_run(p):
+    p.add_argument("script", nargs="+", help="Python script(s) to run with `mpremote run`")
+    p.add_argument("--port", help="a running board's port (default: boot an emulated one)")
+    p.add_argument("--icount", action="store_true", help="deterministic: -icount shift=0")
+
+
+def build_size(p):
+    pass
+
+
+def build_flash(p):
+    p.add_argument("--method", choices=("dfu", "pyocd"), default="dfu")
+    p.add_argument("--pack", help="ST's CMSIS pack for pyocd (Keil.STM32L5xx_DFP.*.pack)")
+    p.add_argument("--dry-run", action="store_true", help="print the command, do not run it")
+
+
+COMMANDS = {
+    "build": (do_build, build_build, "build the firmware images"),
+    "emu": (do_emu, build_emu, "boot the emulated board (MPS2_AN505) and wait"),
+    "run": (do_run, build_run, "run scripts on a board (default: a freshly booted emulator)"),
+    "size": (do_size, build_size, "flash and RAM use of both images"),
+    "flash": (do_flash, build_flash, "flash the NUCLEO-L552ZE-Q"),
+}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="k5", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (_, builder, help_text) in COMMANDS.items():
+        builder(sub.add_parser(name, help=help_text))
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command][0](args) or 0
+    except (CommandError, EmulatorError, dfuse.DfuseError) as e:
+        print(f"k5: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
