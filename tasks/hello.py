@@ -1,1 +1,10 @@
-print("hello from K5")
+"""The first K5 demo: greets from the board and shows what it runs on."""
+
+import sys
+import time
+
+print("hello from K5 on", sys.implementation._machine)
+print("MicroPython %d.%d.%d, platform %s" % (sys.implementation.version[:3] + (sys.platform,)))
+t0 = time.ticks_ms()
+time.sleep_ms(20)
+print("slept 20 ms; ticks_ms advanced by", time.ticks_diff(time.ticks_ms(), t0))
