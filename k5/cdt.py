@@ -135,7 +135,7 @@ def check_rights_monotonic(cap):
     """Rights never grow along a derivation: every ancestor holds all of a cap's rights."""
     node = cap.parent
     while node is not None:
-        assert cap.rights & node.rights == cap.rights, "rights grew along a derivation"
+        assert (cap.rights & node.rights) == cap.rights, "rights grew along a derivation"
         assert node.obj is cap.obj, "derivation across objects"
         node = node.parent
     return True

@@ -495,7 +495,7 @@ class Kernel:
             return ERR_EMPTY_SLOT, None
         if obj_type != 0 and cap.obj_type != obj_type:
             return ERR_WRONG_TYPE, None
-        if cap.rights & rights != rights:
+        if (cap.rights & rights) != rights:
             return ERR_RIGHTS, None
         return OK, cap
 
@@ -568,7 +568,7 @@ class Kernel:
         err, cap = self._lookup(tcb, request[1], TYPE_ENDPOINT, RIGHT_WRITE)
         if err != OK:
             return err
-        if is_call and cap.rights & (RIGHT_GRANT | RIGHT_GRANT_REPLY) == 0:
+        if is_call and (cap.rights & (RIGHT_GRANT | RIGHT_GRANT_REPLY)) == 0:
             return ERR_RIGHTS
         err = self._decode_message(tcb, request, 2)
         if err != OK:
@@ -581,12 +581,12 @@ class Kernel:
         badge = cap.badge
         endpoint = cap.obj
         if badge & BADGE_GEN_FLAG and endpoint.owner is not None:
-            if (badge >> BADGE_GEN_SHIFT) & BADGE_GEN_MASK != (
+            if ((badge >> BADGE_GEN_SHIFT) & BADGE_GEN_MASK) != (
                 endpoint.owner.generation & BADGE_GEN_MASK
             ):
                 return ERR_STALE
         tcb.msg_badge = badge
-        tcb.msg_can_grant = cap.rights & RIGHT_GRANT != 0
+        tcb.msg_can_grant = (cap.rights & RIGHT_GRANT) != 0
         tcb.msg_is_call = is_call
         if sysno == SYS_NBSEND:
             receiver = endpoint.queue.head
@@ -779,6 +779,12 @@ class Kernel:
         tcb.queue_kind = QUEUE_ENDPOINT
         if tcb is self.current:
             self.current = None
+        if tcb.passive_on_recv:
+            tcb.passive_on_recv = False
+            if tcb.sc is not None and tcb.sc is tcb.home_sc:
+                self.unbind_sc(tcb.sc)
+                if self.trace is not None:
+                    self._emit("passive " + tcb.name)
 
     def _do_reply(self, tcb):
         reply = tcb.pending_reply

@@ -260,6 +260,7 @@ class TCB:
         "recv_slot",
         "fault_kind",
         "exit_code",
+        "passive_on_recv",
     )
 
     def __init__(self, tid, name, cspace_size, ipc):
@@ -303,6 +304,8 @@ class TCB:
         self.recv_slot = -1
         self.fault_kind = 0
         self.exit_code = 0
+        # Initialise on its own SC, then become passive when it first waits for a message.
+        self.passive_on_recv = False
 
     def record_fault(self, record):
         history = self.fault_history

@@ -140,7 +140,7 @@ class Scheduler:
             queue.check_invariants()
             group = priority >> 4
             bits = self.group_bits[group << 1] | (self.group_bits[(group << 1) + 1] << 8)
-            has_bit = (bits >> (priority & 15)) & 1 == 1
+            has_bit = ((bits >> (priority & 15)) & 1) == 1
             assert has_bit == (queue.head is not None), "ready bitmap out of sync"
             tcb = queue.head
             while tcb is not None:

@@ -144,14 +144,14 @@ class System:
             mcp = priority
         kernel = self.kernel
         tcb = kernel.create_tcb(name, body, arg, slots, priority, mcp)
-        sc_ref = None
-        if not passive:
-            if budget is None:
-                budget = DEFAULT_TIMESLICE if period is None else period
-            if period is None:
-                period = budget
-            sc_ref = self.sched_context(name, budget, period, refills)
-            kernel.bind_sc(sc_ref.obj, tcb)
+        if budget is None:
+            budget = DEFAULT_TIMESLICE if period is None else period
+        if period is None:
+            period = budget
+        sc_ref = self.sched_context(name, budget, period, refills)
+        kernel.bind_sc(sc_ref.obj, tcb)
+        # A passive task initialises on its own SC and gives it up when it first waits in recv.
+        tcb.passive_on_recv = passive
         task = Task(tcb, self._original(tcb, TYPE_TCB, name), name, sc_ref)
         self.tasks.append(task)
         self.refs.append(task)

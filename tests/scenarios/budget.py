@@ -1,0 +1,31 @@
+"""Scenario: a 2-tick budget in a 10-tick period gets 20% of the CPU."""
+
+import sys
+
+sys.path.insert(0, __file__.rsplit("/", 1)[0] + "/../.." if "/" in __file__ else "../..")
+
+from k5 import user as k  # noqa: E402
+from k5.system import System  # noqa: E402
+
+TICKS = 1000
+
+
+def hog(ipc, arg):
+    while True:
+        yield from k.spin(1000)
+
+
+system = System(debug=True)
+system.kernel.usage_log = []
+limited = system.task("limited", hog, priority=50, budget=2, period=10, refills=4)
+background = system.task("background", hog, priority=10, budget=5, period=5)
+print("result", system.run(TICKS))
+# The kernel's usage log: one (sc, start, end, thread) per stretch of CPU time.
+used = {}
+for sc, start, end, tcb in system.kernel.usage_log:
+    print("run %s %d %d" % (tcb.name, start, end))
+    used[tcb.name] = used.get(tcb.name, 0) + end - start
+print("total limited %d" % used["limited"])
+print("total background %d" % used["background"])
+print("exhaustions limited %d" % limited.sc.obj.exhaustions)
+system.ps(show_caps=False)

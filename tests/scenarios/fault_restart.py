@@ -1,0 +1,86 @@
+"""Scenario: a worker faults, its supervisor reads the fault and restarts it."""
+
+import sys
+
+sys.path.insert(0, __file__.rsplit("/", 1)[0] + "/../.." if "/" in __file__ else "../..")
+
+from k5 import user as k  # noqa: E402
+from k5.abi import (  # noqa: E402
+    BADGE_GEN_FLAG,
+    BADGE_GEN_SHIFT,
+    FAULT_EXCEPTION,
+    RIGHT_GRANT_REPLY,
+    RIGHT_READ,
+    RIGHT_WRITE,
+    RIGHTS_ALL,
+)
+from k5.system import System  # noqa: E402
+
+FAULTS = 1
+WORKER_TCB = 2
+SERVICE = 1
+
+
+def worker(ipc, arg):
+    # Serves one request, then crashes on the second one.
+    yield from k.recv(SERVICE)
+    count = 0
+    while True:
+        count += 1
+        yield from k.puts("serving request %d word=%d" % (count, ipc.words[0]))
+        if ipc.words[0] == 13:
+            raise ValueError("unlucky request")
+        yield from k.reply_recv(SERVICE, 0, (ipc.words[0] * 2,))
+
+
+def client(ipc, arg):
+    for value in (1, 13, 2):
+        err = yield from k.call(SERVICE, 0, (value,))
+        yield from k.puts("call %d -> err=%d reply=%s" % (value, err, ipc.word_tuple()))
+        yield from k.spin(3)
+
+
+def stale_client(ipc, arg):
+    # Its badge encodes generation 0 of the worker: valid until the worker restarts.
+    yield from k.spin(20)
+    err = yield from k.call(SERVICE, 0, (5,))
+    yield from k.puts("stale-badge call err=%d" % err)
+
+
+def supervisor(ipc, arg):
+    while True:
+        err = yield from k.recv(FAULTS)
+        kind = "exception" if ipc.label == FAULT_EXCEPTION else str(ipc.label)
+        yield from k.puts(
+            "fault %s from badge=%d tid=%d gen=%d count=%d: %s"
+            % (kind, ipc.badge, ipc.words[0], ipc.words[1], ipc.words[2], ipc.payload())
+        )
+        err = yield from k.tcb_info(WORKER_TCB)
+        yield from k.puts("worker state=%d generation=%d" % (ipc.words[0], ipc.words[3]))
+        err = yield from k.tcb_restart(WORKER_TCB)
+        yield from k.tcb_info(WORKER_TCB)
+        yield from k.puts("restart err=%d generation now %d" % (err, ipc.words[3]))
+
+
+system = System(trace=print, debug=True)
+service = system.endpoint("service")
+faults = system.endpoint("faults")
+w = system.task("worker", worker, priority=50)
+c = system.task("client", client, priority=40)
+sc = system.task("stale", stale_client, priority=30)
+sup = system.task("supervisor", supervisor, priority=200)
+service.obj.owner = w.obj
+system.give(w, SERVICE, service, RIGHT_READ)
+system.give(c, SERVICE, service, RIGHT_WRITE | RIGHT_GRANT_REPLY)
+system.give(
+    sc,
+    SERVICE,
+    service,
+    RIGHT_WRITE | RIGHT_GRANT_REPLY,
+    badge=BADGE_GEN_FLAG | (0 << BADGE_GEN_SHIFT) | 9,
+)
+system.give(sup, FAULTS, faults, RIGHT_READ)
+system.give(sup, WORKER_TCB, w, RIGHTS_ALL)
+system.fault_handler(w, faults, badge=77)
+print("result", system.run(300))
+system.ps()

@@ -1,0 +1,41 @@
+"""Scenario: a passive server (no SC) runs on the budget its callers donate."""
+
+import sys
+
+sys.path.insert(0, __file__.rsplit("/", 1)[0] + "/../.." if "/" in __file__ else "../..")
+
+from k5 import user as k  # noqa: E402
+from k5.abi import RIGHT_GRANT_REPLY, RIGHT_READ, RIGHT_WRITE  # noqa: E402
+from k5.system import System  # noqa: E402
+
+EP = 1
+
+
+def server(ipc, arg):
+    yield from k.recv(EP)
+    while True:
+        yield from k.puts("serving badge=%d work=%d" % (ipc.badge, ipc.words[0]))
+        yield from k.spin(ipc.words[0])
+        yield from k.reply_recv(EP, 0, (ipc.words[0],))
+
+
+def client(ipc, work):
+    for i in range(3):
+        err = yield from k.call(EP, 0, (work,))
+        yield from k.puts("reply err=%d" % err)
+        yield from k.spin(1)
+
+
+system = System(trace=print, debug=True)
+ep = system.endpoint("ep")
+srv = system.task("server", server, priority=100, passive=True)
+a = system.task("client_a", client, priority=10, budget=4, period=20, arg=3)
+b = system.task("client_b", client, priority=10, budget=30, period=30, arg=6)
+system.give(srv, EP, ep, RIGHT_READ)
+system.give(a, EP, ep, RIGHT_WRITE | RIGHT_GRANT_REPLY, badge=1)
+system.give(b, EP, ep, RIGHT_WRITE | RIGHT_GRANT_REPLY, badge=2)
+print("server has SC before:", srv.obj.sc is not None)
+print("result", system.run(300))
+print("server has SC after:", srv.obj.sc is not None)
+print("consumed client_a", a.sc.obj.total, "client_b", b.sc.obj.total)
+system.ps(show_caps=False)

@@ -1,0 +1,35 @@
+"""Scenario: a higher-priority thread preempts a lower one as soon as it wakes."""
+
+import sys
+
+sys.path.insert(0, __file__.rsplit("/", 1)[0] + "/../.." if "/" in __file__ else "../..")
+
+from k5 import user as k  # noqa: E402
+from k5.abi import RIGHT_READ, RIGHT_WRITE  # noqa: E402
+from k5.system import System  # noqa: E402
+
+NTFN = 1
+
+
+def low(ipc, arg):
+    for i in range(3):
+        yield from k.spin(5)
+        yield from k.puts("low signals %d" % i)
+        yield from k.signal(NTFN)
+        yield from k.puts("low resumes %d" % i)
+    yield from k.exit()
+
+
+def high(ipc, arg):
+    while True:
+        err = yield from k.wait(NTFN)
+        yield from k.puts("high woke err=%d bits=%d" % (err, ipc.badge))
+
+
+system = System(trace=print, debug=True)
+n = system.notification("n")
+lo = system.task("low", low, priority=10, budget=20, period=20)
+hi = system.task("high", high, priority=200)
+system.give(lo, NTFN, n, RIGHT_WRITE, badge=4)
+system.give(hi, NTFN, n, RIGHT_READ)
+print("result", system.run(500))

@@ -1,0 +1,44 @@
+"""Scenario: revoking a cap wakes the threads blocked through it with an error."""
+
+import sys
+
+sys.path.insert(0, __file__.rsplit("/", 1)[0] + "/../.." if "/" in __file__ else "../..")
+
+from k5 import user as k  # noqa: E402
+from k5.abi import RIGHTS_ALL, RIGHT_READ, RIGHT_WRITE  # noqa: E402
+from k5.system import System  # noqa: E402
+
+MASTER = 1
+GIVEN = 2
+
+
+def waiter(ipc, arg):
+    err = yield from k.recv(1)
+    yield from k.puts("recv returned err=%d" % err)
+    err = yield from k.recv(1)
+    yield from k.puts("recv on deleted slot err=%d" % err)
+
+
+def owner(ipc, arg):
+    # Mint a badged copy, hand nothing out: the waiter got its cap from the builder, derived
+    # from the owner's cap. Revoke the owner's cap: the waiter's cap goes, and the waiter wakes.
+    yield from k.spin(5)
+    err = yield from k.identify(MASTER)
+    yield from k.puts("identify err=%d type=%d rights=%d" % (err, ipc.words[0], ipc.words[1]))
+    err = yield from k.revoke(MASTER)
+    yield from k.puts("revoke err=%d" % err)
+    err = yield from k.identify(MASTER)
+    yield from k.puts("master still there err=%d" % err)
+
+
+system = System(trace=print, debug=True)
+ep = system.endpoint("ep")
+own = system.task("owner", owner, priority=10)
+wait = system.task("waiter", waiter, priority=20)
+master = system.give(own, MASTER, ep, RIGHTS_ALL)
+# Derive the waiter's cap from the owner's cap (as a cap transfer would).
+from k5 import cdt  # noqa: E402
+
+cdt.derive(master, RIGHT_READ | RIGHT_WRITE, 0, wait.obj.cspace, 1)
+print("result", system.run(100))
+system.ps()
