@@ -6,7 +6,7 @@
 # points at an existing MicroPython v1.25.0 tree instead.
 
 K5_CACHE ?= $(HOME)/.cache/k5
-export K5_CACHE
+export K5_CACHE K5_MICROPYTHON
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 PORT := ports/stm32l5
