@@ -127,3 +127,22 @@ def test_poweroff_exits_qemu_with_status(emu_elf):
     with Emulator(emu_elf) as emu:
         mpremote(emu.port, "exec", "import machine; machine.poweroff(5)", timeout=20)
         assert emu.wait(timeout=10) == 5
+
+
+def test_raw_paste_mode_streams_a_large_script(emulator, tmp_path):
+    # Larger than the 512-byte receive buffer and the 128-byte raw-paste window, so this only
+    # passes when raw-paste flow control works end to end.
+    with Console(emulator) as port:
+        port.write(b"\r\x03\x03\x01")
+        port.read_until(b"raw REPL; CTRL-B to exit\r\n>")
+        port.write(b"\x05A\x01")
+        assert port.read_until(b"R\x01").endswith("R\x01")
+        port.write(b"\x04")  # end the (empty) paste; mpremote does its own below
+    lines = [f"v{i} = {i} * {i}" for i in range(400)]
+    lines.append("print(sum([%s]))" % ", ".join(f"v{i}" for i in range(400)))
+    script = tmp_path / "big.py"
+    script.write_text("\n".join(lines) + "\n")
+    assert script.stat().st_size > 6000
+    r = mpremote(emulator.port, "run", str(script))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == str(sum(i * i for i in range(400)))
