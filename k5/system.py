@@ -148,7 +148,7 @@ class System:
             budget = DEFAULT_TIMESLICE if period is None else period
         if period is None:
             period = budget
-        sc_ref = self.sched_context(name, budget, period, refills)
+        sc_ref = self.sched_context(name + ".sc", budget, period, refills)
         kernel.bind_sc(sc_ref.obj, tcb)
         # A passive task initialises on its own SC and gives it up when it first waits in recv.
         tcb.passive_on_recv = passive
