@@ -146,3 +146,15 @@ def test_raw_paste_mode_streams_a_large_script(emulator, tmp_path):
     r = mpremote(emulator.port, "run", str(script))
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == str(sum(i * i for i in range(400)))
+
+
+def test_unexpected_interrupt_is_reported_not_ignored(emulator):
+    # Enable and pend external IRQ 5, which no handler claims (NVIC ISER0 / ISPR0).
+    with Console(emulator) as port:
+        port.write(
+            b"import machine; machine.mem32[0xE000E100] = 32; machine.mem32[0xE000E200] = 32\r"
+        )
+        report = port.read_until(b"restarting")
+        port.read_until(b">>> ")
+    assert "*** FATAL FAULT: unexpected exception ***" in report
+    assert "IPSR 0x00000015" in report, "exception number 16 + 5"

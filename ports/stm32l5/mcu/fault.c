@@ -21,9 +21,11 @@
 #define FAULT_BUS       3
 #define FAULT_USAGE     4
 #define FAULT_SECURE    5
+#define FAULT_UNEXPECTED 6
 
 static const char *const fault_names[] = {
     "?", "HardFault", "MemManage", "BusFault", "UsageFault", "SecureFault",
+    "unexpected exception",
 };
 
 static void put_str(const char *s) {
@@ -49,8 +51,10 @@ NORETURN void fault_report(uint32_t *frame, uint32_t exc_return, uint32_t kind) 
     uint32_t cfsr = SCB->CFSR;
     uint32_t hfsr = SCB->HFSR;
     put_str("\r\n*** FATAL FAULT: ");
-    put_str(fault_names[kind <= FAULT_SECURE ? kind : 0]);
+    put_str(fault_names[kind <= FAULT_UNEXPECTED ? kind : 0]);
     put_str(" ***\r\n");
+    put_hex("IPSR ", __get_IPSR());
+    put_str(" ");
     put_hex("CFSR ", cfsr);
     put_hex(" HFSR ", hfsr);
     if (cfsr & SCB_CFSR_MMARVALID_Msk) {
@@ -104,3 +108,5 @@ FAULT_HANDLER(MemManage_Handler, FAULT_MEMMANAGE)
 FAULT_HANDLER(BusFault_Handler, FAULT_BUS)
 FAULT_HANDLER(UsageFault_Handler, FAULT_USAGE)
 FAULT_HANDLER(SecureFault_Handler, FAULT_SECURE)
+// Every vector nobody claimed: an interrupt or exception that should never have been taken.
+FAULT_HANDLER(Default_Handler, FAULT_UNEXPECTED)

@@ -18,6 +18,7 @@ void MemManage_Handler(void);
 void BusFault_Handler(void);
 void UsageFault_Handler(void);
 void SecureFault_Handler(void);
+void Default_Handler(void);
 void SysTick_Handler(void);
 void uart_irq_handler(void);
 extern const void *k5_vector_table[];
@@ -52,13 +53,8 @@ NORETURN void Reset_Handler(void) {
     }
 }
 
-static void Default_Handler(void) {
-    // An interrupt nobody enabled: report it as a fault rather than spin silently.
-    HardFault_Handler();
-}
-
 // Words 0 and 1 are the initial MSP and reset vector; then 14 core exceptions and the board's
-// external interrupts. Unused entries point at Default_Handler.
+// external interrupts. Unused entries point at Default_Handler, which reports them as faults.
 __attribute__((section(".isr_vector"), used, aligned(512)))
 const void *k5_vector_table[16 + K5_BOARD_NUM_IRQS] = {
     [0] = &_estack,
