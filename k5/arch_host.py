@@ -111,6 +111,7 @@ class HostArch:
         text = type(exc).__name__
         try:
             detail = str(exc)
+            detail.encode()
         except Exception:
             detail = "?"
         if detail:

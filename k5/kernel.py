@@ -427,6 +427,7 @@ class Kernel:
         if holder is None or holder.state != STATE_RUNNING:
             return
         if sc.r_time[sc.head] <= now and sc.r_amount[sc.head] >= self.min_budget:
+            sc.unblock_check(now)
             return
         if holder.queue_kind == QUEUE_READY:
             self.sched.remove(holder)
@@ -482,6 +483,9 @@ class Kernel:
         if old is not None:
             self._commit(old)
         self.cur_sc = sc
+        if sc is not None and not sc.is_round_robin():
+            # Activation: budget is consumed from now, so it comes back one period from now.
+            sc.unblock_check(self.arch.now())
 
     # --- cap lookup helpers (decode) -------------------------------------------------------------
 
@@ -932,6 +936,11 @@ class Kernel:
                 return ERR_INVALID_ARGUMENT
         elif type(text) is not str or len(text) > _TEXT_MAX:
             return ERR_INVALID_ARGUMENT
+        else:
+            try:
+                text.encode()
+            except Exception:
+                return ERR_INVALID_ARGUMENT
         line = "[" + str(self.arch.now()) + "] " + tcb.name + ": " + text
         if self.console is not None:
             self.console(line)
@@ -1007,7 +1016,10 @@ class Kernel:
         words[1] = tcb.generation
         words[2] = tcb.faults
         tcb.msg_count = 3
-        data = text.encode()
+        try:
+            data = text.encode()
+        except Exception:
+            data = b"?"
         if len(data) > MSG_MAX_BYTES:
             data = data[:MSG_MAX_BYTES]
         tcb.msg_data = data
