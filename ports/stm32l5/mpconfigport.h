@@ -48,7 +48,14 @@
 #define MICROPY_PY_TIME                         (1)
 #define MICROPY_PY_TIME_TIME_TIME_NS            (0)
 #define MICROPY_PY_TIME_GMTIME_LOCALTIME_MKTIME (0)
-#define MICROPY_PY_RANDOM_SEED_INIT_FUNC        ({ extern mp_uint_t mp_hal_ticks_cpu(void); mp_hal_ticks_cpu(); })
+// random.seed() with no argument: the cycle count, plus an odd multiple of the number of calls so
+// that two seeds never repeat even if the count has not moved between them (QEMU's SysTick stalls
+// at the end of a period while the host is busy).
+#define MICROPY_PY_RANDOM_SEED_INIT_FUNC        ({ \
+        extern mp_uint_t mp_hal_ticks_cpu(void); \
+        static uint32_t k5_seed_calls; \
+        mp_hal_ticks_cpu() ^ (++k5_seed_calls * 2654435761u); \
+    })
 #define MICROPY_PY_MACHINE                      (1)
 #define MICROPY_PY_MACHINE_INCLUDEFILE          "ports/stm32l5/modmachine.c"
 #define MICROPY_PY_MACHINE_RESET                (1)
@@ -64,9 +71,25 @@
 #define MICROPY_PY_NETWORK                      (0)
 #define MICROPY_PY_BTREE                        (0)
 #define MICROPY_PY_DEFLATE_COMPRESS             (1)
-#define MICROPY_PY_FRAMEBUF                     (0)
+#define MICROPY_PY_FRAMEBUF                     (1)
 #define MICROPY_PY_UCTYPES                      (1)
 #define MICROPY_PY_THREAD                       (0)
+
+// Language and library features beyond the EXTRA_FEATURES level that MicroPython's test suite
+// exercises; all are self-contained C (no hardware or filesystem support needed).
+#define MICROPY_PY_FUNCTION_ATTRS_CODE          (1)
+#define MICROPY_PY_MARSHAL                      (1)
+#define MICROPY_PY_BUILTINS_MEMORYVIEW_ITEMSIZE (1)
+#define MICROPY_PY_BUILTINS_RANGE_BINOP         (1)
+#define MICROPY_PY_ALL_INPLACE_SPECIAL_METHODS  (1)
+#define MICROPY_PY_COLLECTIONS_NAMEDTUPLE__ASDICT (1)
+#define MICROPY_PY_IO_BUFFEREDWRITER            (1)
+#define MICROPY_PY_MICROPYTHON_HEAP_LOCKED      (1)
+#define MICROPY_PY_SYS_EXC_INFO                 (1)
+#define MICROPY_PY_SYS_GETSIZEOF                (1)
+#define MICROPY_PY_SYS_TRACEBACKLIMIT           (1)
+#define MICROPY_PY_RE_MATCH_GROUPS              (1)
+#define MICROPY_PY_RE_MATCH_SPAN_START_END      (1)
 
 // Identity.
 #define MICROPY_BANNER_MACHINE                  MICROPY_HW_BOARD_NAME " with " MICROPY_HW_MCU_NAME
