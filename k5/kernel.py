@@ -490,18 +490,21 @@ class Kernel:
     # --- cap lookup helpers (decode) -------------------------------------------------------------
 
     def _lookup(self, tcb, slot, obj_type, rights):
-        """Return (err, cap) for a slot of tcb's CSpace holding obj_type with `rights`."""
+        """The Cap in tcb's CSpace slot with obj_type and `rights`, or an int error code.
+
+        (Returning one object, not an (err, cap) tuple, keeps the trap path allocation-free.)
+        """
         slots = tcb.cspace.slots
         if type(slot) is not int or slot < 0 or slot >= len(slots):
-            return ERR_RANGE, None
+            return ERR_RANGE
         cap = slots[slot]
         if cap is None:
-            return ERR_EMPTY_SLOT, None
+            return ERR_EMPTY_SLOT
         if obj_type != 0 and cap.obj_type != obj_type:
-            return ERR_WRONG_TYPE, None
+            return ERR_WRONG_TYPE
         if (cap.rights & rights) != rights:
-            return ERR_RIGHTS, None
-        return OK, cap
+            return ERR_RIGHTS
+        return cap
 
     def _decode_message(self, tcb, request, label_index):
         """Validate the label, words, data and cap of an IPC request into tcb's msg_* buffer."""
@@ -544,9 +547,9 @@ class Kernel:
         if type(cap_slot) is not int:
             return ERR_INVALID_ARGUMENT
         if cap_slot != NO_SLOT:
-            err, cap = self._lookup(tcb, cap_slot, 0, 0)
-            if err != OK:
-                return err
+            cap = self._lookup(tcb, cap_slot, 0, 0)
+            if type(cap) is int:
+                return cap
         tcb.msg_label = label
         tcb.msg_count = count
         tcb.msg_data = data
@@ -569,9 +572,9 @@ class Kernel:
         is_call = sysno == SYS_CALL
         if len(request) != (7 if is_call else 6):
             return ERR_INVALID_ARGUMENT
-        err, cap = self._lookup(tcb, request[1], TYPE_ENDPOINT, RIGHT_WRITE)
-        if err != OK:
-            return err
+        cap = self._lookup(tcb, request[1], TYPE_ENDPOINT, RIGHT_WRITE)
+        if type(cap) is int:
+            return cap
         if is_call and (cap.rights & (RIGHT_GRANT | RIGHT_GRANT_REPLY)) == 0:
             return ERR_RIGHTS
         err = self._decode_message(tcb, request, 2)
@@ -602,9 +605,9 @@ class Kernel:
     def _sys_recv(self, tcb, sysno, request):
         if len(request) != 3:
             return ERR_INVALID_ARGUMENT
-        err, cap = self._lookup(tcb, request[1], TYPE_ENDPOINT, RIGHT_READ)
-        if err != OK:
-            return err
+        cap = self._lookup(tcb, request[1], TYPE_ENDPOINT, RIGHT_READ)
+        if type(cap) is int:
+            return cap
         err = self._decode_recv_slot(tcb, request[2])
         if err != OK:
             return err
@@ -641,9 +644,9 @@ class Kernel:
     def _sys_reply_recv(self, tcb, sysno, request):
         if len(request) != 7:
             return ERR_INVALID_ARGUMENT
-        err, cap = self._lookup(tcb, request[1], TYPE_ENDPOINT, RIGHT_READ)
-        if err != OK:
-            return err
+        cap = self._lookup(tcb, request[1], TYPE_ENDPOINT, RIGHT_READ)
+        if type(cap) is int:
+            return cap
         err = self._decode_recv_slot(tcb, request[6])
         if err != OK:
             return err
@@ -840,9 +843,9 @@ class Kernel:
     def _sys_signal(self, tcb, sysno, request):
         if len(request) != 2:
             return ERR_INVALID_ARGUMENT
-        err, cap = self._lookup(tcb, request[1], TYPE_NOTIFICATION, RIGHT_WRITE)
-        if err != OK:
-            return err
+        cap = self._lookup(tcb, request[1], TYPE_NOTIFICATION, RIGHT_WRITE)
+        if type(cap) is int:
+            return cap
         self._do_signal(cap.obj, cap.badge)
         return OK
 
@@ -875,9 +878,9 @@ class Kernel:
     def _sys_wait(self, tcb, sysno, request):
         if len(request) != 2:
             return ERR_INVALID_ARGUMENT
-        err, cap = self._lookup(tcb, request[1], TYPE_NOTIFICATION, RIGHT_READ)
-        if err != OK:
-            return err
+        cap = self._lookup(tcb, request[1], TYPE_NOTIFICATION, RIGHT_READ)
+        if type(cap) is int:
+            return cap
         ntfn = cap.obj
         if ntfn.bound_tcb is not None and ntfn.bound_tcb is not tcb:
             return ERR_ILLEGAL_OPERATION
@@ -1065,9 +1068,9 @@ class Kernel:
         is_mint = sysno == SYS_CNODE_MINT
         if len(request) != (5 if is_mint else 4):
             return ERR_INVALID_ARGUMENT
-        err, cap = self._lookup(tcb, request[1], 0, 0)
-        if err != OK:
-            return err
+        cap = self._lookup(tcb, request[1], 0, 0)
+        if type(cap) is int:
+            return cap
         err = self._dest_slot(tcb, request[2])
         if err != OK:
             return err
@@ -1093,9 +1096,9 @@ class Kernel:
         is_mutate = sysno == SYS_CNODE_MUTATE
         if len(request) != (5 if is_mutate else 3):
             return ERR_INVALID_ARGUMENT
-        err, cap = self._lookup(tcb, request[1], 0, 0)
-        if err != OK:
-            return err
+        cap = self._lookup(tcb, request[1], 0, 0)
+        if type(cap) is int:
+            return cap
         err = self._dest_slot(tcb, request[2])
         if err != OK:
             return err
@@ -1169,9 +1172,9 @@ class Kernel:
     def _sys_cnode_identify(self, tcb, sysno, request):
         if len(request) != 2:
             return ERR_INVALID_ARGUMENT
-        err, cap = self._lookup(tcb, request[1], 0, 0)
-        if err != OK:
-            return err
+        cap = self._lookup(tcb, request[1], 0, 0)
+        if type(cap) is int:
+            return cap
         ipc = tcb.ipc
         ipc.words[0] = cap.obj_type
         ipc.words[1] = cap.rights
@@ -1185,9 +1188,9 @@ class Kernel:
         if len(request) < 2:
             return ERR_INVALID_ARGUMENT
         rights = RIGHT_READ if sysno == SYS_TCB_INFO else RIGHT_WRITE
-        err, cap = self._lookup(tcb, request[1], TYPE_TCB, rights)
-        if err != OK:
-            return err
+        cap = self._lookup(tcb, request[1], TYPE_TCB, rights)
+        if type(cap) is int:
+            return cap
         target = cap.obj
         if sysno == SYS_TCB_INFO:
             if len(request) != 2:
@@ -1230,9 +1233,9 @@ class Kernel:
             self.restart(target)
             return None if target is tcb else OK
         if sysno == SYS_TCB_BIND_NOTIFICATION:
-            err, ncap = self._lookup(tcb, request[2], TYPE_NOTIFICATION, RIGHT_READ)
-            if err != OK:
-                return err
+            ncap = self._lookup(tcb, request[2], TYPE_NOTIFICATION, RIGHT_READ)
+            if type(ncap) is int:
+                return ncap
             ntfn = ncap.obj
             if target.bound_ntfn is not None or ntfn.bound_tcb is not None:
                 return ERR_ILLEGAL_OPERATION
@@ -1264,12 +1267,12 @@ class Kernel:
         # (SYS, sched_control_slot, sc_slot, budget, period, refills)
         if len(request) != 6:
             return ERR_INVALID_ARGUMENT
-        err, cap = self._lookup(tcb, request[1], TYPE_SCHED_CONTROL, 0)
-        if err != OK:
-            return err
-        err, sc_cap = self._lookup(tcb, request[2], TYPE_SCHED_CONTEXT, RIGHT_WRITE)
-        if err != OK:
-            return err
+        cap = self._lookup(tcb, request[1], TYPE_SCHED_CONTROL, 0)
+        if type(cap) is int:
+            return cap
+        sc_cap = self._lookup(tcb, request[2], TYPE_SCHED_CONTEXT, RIGHT_WRITE)
+        if type(sc_cap) is int:
+            return sc_cap
         budget = request[3]
         period = request[4]
         refills = request[5]
@@ -1300,18 +1303,18 @@ class Kernel:
         if len(request) != expected:
             return ERR_INVALID_ARGUMENT
         rights = RIGHT_READ if sysno == SYS_SC_CONSUMED else RIGHT_WRITE
-        err, cap = self._lookup(tcb, request[1], TYPE_SCHED_CONTEXT, rights)
-        if err != OK:
-            return err
+        cap = self._lookup(tcb, request[1], TYPE_SCHED_CONTEXT, rights)
+        if type(cap) is int:
+            return cap
         sc = cap.obj
         if sysno == SYS_SC_CONSUMED:
             tcb.ipc.words[0] = sc.total
             tcb.ipc.count = 1
             return OK
         if sysno == SYS_SC_BIND:
-            err, tcap = self._lookup(tcb, request[2], TYPE_TCB, RIGHT_WRITE)
-            if err != OK:
-                return err
+            tcap = self._lookup(tcb, request[2], TYPE_TCB, RIGHT_WRITE)
+            if type(tcap) is int:
+                return tcap
             target = tcap.obj
             if sc.tcb is not None or target.sc is not None or target.home_sc is not None:
                 return ERR_ILLEGAL_OPERATION

@@ -1,0 +1,117 @@
+"""Host benchmark: cost of one K5 IPC round trip (call + reply_recv)."""
+
+# Runs unchanged under CPython and the MicroPython unix port:
+#   python3 tools/bench_ipc.py            micropython tools/bench_ipc.py
+# Reports microseconds per round trip, measured as (T(2N) - T(N)) / N so that set-up costs
+# cancel, next to a baseline: a bare generator ping-pong driven by a Python loop.
+
+import sys
+
+try:
+    _here = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
+except NameError:
+    _here = "tools"
+sys.path.insert(0, _here + "/..")
+
+import gc  # noqa: E402
+import time  # noqa: E402
+
+from k5 import user as k  # noqa: E402
+from k5.abi import RIGHT_GRANT_REPLY, RIGHT_READ, RIGHT_WRITE  # noqa: E402
+from k5.system import System  # noqa: E402
+
+if hasattr(time, "ticks_us"):
+
+    def now_us():
+        return time.ticks_us()
+
+    def elapsed_us(start, end):
+        return time.ticks_diff(end, start)
+
+else:
+
+    def now_us():
+        return time.perf_counter() * 1e6
+
+    def elapsed_us(start, end):
+        return end - start
+
+
+EP = 1
+
+
+def client(ipc, rounds):
+    for i in range(rounds):
+        yield from k.call(EP, 1, (i,))
+
+
+def server(ipc, arg):
+    yield from k.recv(EP)
+    while True:
+        yield from k.reply_recv(EP, 2, (ipc.words[0],))
+
+
+def time_ipc(rounds):
+    system = System()
+    ep = system.endpoint("ep")
+    c = system.task("client", client, priority=10, arg=rounds, budget=1000000, period=1000000)
+    s = system.task("server", server, priority=20, passive=True)
+    system.give(c, EP, ep, RIGHT_WRITE | RIGHT_GRANT_REPLY)
+    system.give(s, EP, ep, RIGHT_READ)
+    gc.collect()
+    start = now_us()
+    system.run()
+    end = now_us()
+    assert c.obj.state == 7, "client did not finish"
+    return elapsed_us(start, end)
+
+
+def baseline_gen(rounds):
+    def ping():
+        value = 0
+        while True:
+            value = yield value
+
+    def pong():
+        value = 0
+        while True:
+            value = yield value + 1
+
+    a = ping()
+    b = pong()
+    next(a)
+    next(b)
+    gc.collect()
+    start = now_us()
+    value = 0
+    for _ in range(rounds):
+        value = a.send(value)
+        value = b.send(value)
+    end = now_us()
+    return elapsed_us(start, end)
+
+
+def per_op(measure, rounds, repeats=3):
+    best = None
+    for _ in range(repeats):
+        cost = (measure(2 * rounds) - measure(rounds)) / rounds
+        if best is None or cost < best:
+            best = cost
+    return best
+
+
+def main():
+    rounds = 2000
+    if len(sys.argv) > 1:
+        rounds = int(sys.argv[1])
+    impl = sys.implementation.name
+    ipc = per_op(time_ipc, rounds)
+    base = per_op(baseline_gen, rounds * 10)
+    print("implementation: %s" % impl)
+    print("rounds: %d" % rounds)
+    print("ipc round trip (call + reply_recv): %.2f us" % ipc)
+    print("baseline generator ping-pong: %.3f us" % base)
+    print("ratio: %.1f" % (ipc / base if base > 0 else 0.0))
+
+
+main()
