@@ -963,14 +963,12 @@ class Kernel:
         elif state == STATE_BLOCKED_REPLY:
             reply = tcb.reply
             if reply.caller is tcb:
-                server = reply.server
                 sc = reply.donated
                 reply.caller = None
                 reply.server = None
                 reply.seq += 1
                 reply.donated = None
-                if server is not None and server.pending_reply is reply:
-                    server.pending_reply = None
+                # The server keeps its (now stale) reference: replying gets ERR_STALE.
                 if sc is not None:
                     holder = sc.tcb
                     if holder is not None and holder is not tcb:

@@ -70,7 +70,7 @@ def test_bench_runs_under_both(unix_micropython):
             env=_env(),
         )
         assert proc.returncode == 0, proc.stderr
-        match = re.search(r"ipc round trip \(call \+ reply_recv\): ([0-9.]+) us", proc.stdout)
+        match = re.search(r"ipc round trip \(call \+ reply_recv\): (-?[0-9.]+) us", proc.stdout)
         assert match, proc.stdout
         float(match.group(1))
 
