@@ -1,0 +1,153 @@
+"""MicroPython's own test suite (tests/run-tests.py of v1.25.0) against the MPS2_AN505 image.
+
+run-tests.py runs a serial target one test at a time, so the tests are dealt out to SHARDS
+run-tests.py processes, each driving its own QEMU over a pty (execpty), run side by side.
+Tests listed in tests/micropython-suite-exclusions.txt are not run.
+"""
+
+import pathlib
+import re
+import shlex
+import subprocess
+import sys
+
+import pytest
+
+HERE = pathlib.Path(__file__).resolve().parent
+EXCLUSIONS_FILE = HERE.parent / "micropython-suite-exclusions.txt"
+
+# The directories of MicroPython's suite that apply to a bare-metal port without a filesystem
+# (run-tests.py only runs import/, io/ and cmdline/ on the unix port).
+TEST_DIRS = ("basics", "micropython", "misc", "extmod", "float", "stress", "unicode")
+SHARDS = 2
+TIMEOUT = 600
+MIN_PASSED = 700
+
+SUMMARY = re.compile(r"^(\d+) tests (performed|passed|skipped|failed)\b", re.MULTILINE)
+
+
+def read_exclusions(path=EXCLUSIONS_FILE):
+    """Returns the excluded test paths ("dir/name.py"), ignoring comments and blank lines."""
+    excluded = []
+    for line in path.read_text().splitlines():
+        name = line.split("#", 1)[0].strip()
+        if name:
+            excluded.append(name)
+    return excluded
+
+
+def qemu_command(elf):
+    return shlex.join(
+        [
+            "qemu-system-arm",
+            "-machine",
+            "mps2-an505",
+            "-nographic",
+            "-monitor",
+            "null",
+            "-semihosting",
+            "-serial",
+            "pty",
+            "-kernel",
+            str(elf),
+        ]
+    )
+
+
+def parse_summary(output):
+    counts = {"performed": 0, "passed": 0, "skipped": 0, "failed": 0}
+    for number, kind in SUMMARY.findall(output):
+        counts[kind] += int(number)
+    return counts
+
+
+def failure_details(result_dir, limit=4000):
+    """The expected/actual output of each failed test, from run-tests.py's result directory."""
+    text = []
+    for out in sorted(result_dir.glob("*.out")):
+        exp = out.with_suffix(".exp")
+        expected = exp.read_text(errors="replace") if exp.exists() else "(none)"
+        actual = out.read_text(errors="replace")
+        text.append(f"--- {out.stem}\nexpected:\n{expected}\nactual:\n{actual}")
+    return "\n".join(text)[:limit]
+
+
+def report(request, line):
+    print(line)
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(line)
+
+
+def test_exclusions_file_is_well_formed(micropython_top):
+    tests_dir = micropython_top / "tests"
+    for line in EXCLUSIONS_FILE.read_text().splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        name, sep, reason = line.partition("#")
+        assert sep and reason.strip(), f"exclusion without a reason: {line!r}"
+        assert (tests_dir / name.strip()).is_file(), f"excluded test does not exist: {line!r}"
+
+
+@pytest.mark.qemu
+def test_micropython_suite(request, tmp_path, micropython_top, emu_elf):
+    tests_dir = micropython_top / "tests"
+    excluded = set(read_exclusions())
+    tests = sorted(
+        str(path.relative_to(tests_dir))
+        for directory in TEST_DIRS
+        for path in (tests_dir / directory).glob("*.py")
+    )
+    tests = [test for test in tests if test not in excluded]
+
+    shards = []
+    for index in range(SHARDS):
+        result_dir = tmp_path / f"results-{index}"
+        command = [
+            sys.executable,
+            "./run-tests.py",
+            "-t",
+            "execpty:" + qemu_command(emu_elf),
+            "-r",
+            str(result_dir),
+            *tests[index::SHARDS],
+        ]
+        log = open(tmp_path / f"run-tests-{index}.log", "w+")
+        process = subprocess.Popen(
+            command, cwd=tests_dir, stdout=log, stderr=subprocess.STDOUT, text=True
+        )
+        shards.append((process, log, result_dir))
+
+    outputs = []
+    for process, log, _ in shards:
+        try:
+            process.wait(timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            for other, _, _ in shards:
+                other.kill()
+            pytest.fail(f"run-tests.py did not finish within {TIMEOUT} s (logs in {tmp_path})")
+        finally:
+            log.seek(0)
+            outputs.append(log.read())
+            log.close()
+
+    counts = {"performed": 0, "passed": 0, "skipped": 0, "failed": 0}
+    for output in outputs:
+        assert SUMMARY.search(output), f"run-tests.py printed no summary:\n{output[-3000:]}"
+        for kind, number in parse_summary(output).items():
+            counts[kind] += number
+
+    report(
+        request,
+        "MicroPython test suite on MPS2_AN505: {passed} passed, {failed} failed, "
+        "{skipped} skipped ({performed} performed), {excluded} excluded".format(
+            excluded=len(excluded), **counts
+        ),
+    )
+
+    failed_lines = [line for output in outputs for line in output.splitlines()]
+    failed_lines = [line for line in failed_lines if line.startswith("FAIL ")]
+    details = "\n".join(failure_details(result_dir) for _, _, result_dir in shards)
+    assert counts["failed"] == 0, "\n".join(failed_lines) + "\n" + details
+    assert all(process.returncode == 0 for process, _, _ in shards), "\n".join(outputs)[-3000:]
+    assert counts["passed"] >= MIN_PASSED
