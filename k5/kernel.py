@@ -738,6 +738,11 @@ class Kernel:
         reply.server = server
         reply.recv_slot = caller.recv_slot
         reply.donated = None
+        previous = server.pending_reply
+        if previous is not None and previous.caller is not None:
+            if previous.seq == server.pending_seq:
+                # The server took a new call without replying: the old caller is abandoned.
+                self._disarm_reply(previous, ERR_NO_REPLY)
         server.pending_reply = reply
         server.pending_seq = reply.seq
         caller.state = STATE_BLOCKED_REPLY

@@ -337,3 +337,23 @@ def test_bind_unbind_notification_invocations():
     system.give(t, 3, t)
     system.run(100)
     assert log == [A.OK, A.ERR_ILLEGAL_OPERATION, A.OK, A.ERR_ILLEGAL_OPERATION, A.ERR_WRONG_TYPE]
+
+
+def test_new_call_abandons_unreplied_caller():
+    log = []
+
+    def caller(ipc, value):
+        log.append((value, (yield from k.call(1, 0, (value,)))))
+
+    def server(ipc, arg):
+        yield from k.recv(1)
+        yield from k.recv(1)  # takes the second call without replying to the first
+        yield from k.reply(0, (0,))
+
+    system = System(debug=True)
+    ep = system.endpoint("ep")
+    for value in (1, 2):
+        system.give(system.task("c%d" % value, caller, priority=10, arg=value), 1, ep)
+    system.give(system.task("s", server, priority=20, passive=True), 1, ep)
+    system.run(100)
+    assert sorted(log) == [(1, A.ERR_NO_REPLY), (2, A.OK)]
