@@ -1,4 +1,6 @@
-# Freeze manifest: K5's kernel package and its example tasks, compiled to bytecode into the image.
+# Freeze manifest: K5's kernel package, its example tasks, and MicroPython's asyncio (the baseline
+# K5's IPC is measured against), compiled to bytecode into the image.
 # $(K5_TOP) is the repository root (set by ports/stm32l5/Makefile).
 package("k5", base_path="$(K5_TOP)")
 freeze("$(K5_TOP)/tasks")
+include("$(MPY_DIR)/extmod/asyncio")
