@@ -14,7 +14,7 @@ BOARDS := MPS2_AN505 NUCLEO_L552ZE_Q
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 PYTEST_ARGS ?=
 
-.PHONY: all deps firmware demo test lint size clean
+.PHONY: all deps firmware demo test lint size bench clean
 
 all: firmware
 
@@ -45,6 +45,9 @@ test: firmware lint
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 size: firmware
+
+bench: firmware
+	@$(PYTHON) -m tools.bench
 
 clean:
 	@for board in $(BOARDS); do $(MAKE) -s -C $(PORT) BOARD=$$board clean; done

@@ -66,7 +66,7 @@
 #define MICROPY_PY_MACHINE_SOFTI2C              (0)
 #define MICROPY_PY_MACHINE_SOFTSPI              (0)
 #define MICROPY_PY_MACHINE_DISABLE_IRQ_ENABLE_IRQ (1)
-#define MICROPY_PY_SELECT                       (0)
+#define MICROPY_PY_SELECT                       (1)
 #define MICROPY_PY_SOCKET                       (0)
 #define MICROPY_PY_NETWORK                      (0)
 #define MICROPY_PY_BTREE                        (0)
