@@ -151,6 +151,7 @@ class Kernel:
         "traps",
         "debug",
         "objects",
+        "delivery_log",
     )
 
     def __init__(self, arch, trace=None, console=None, min_budget=1, debug=False):
@@ -168,6 +169,8 @@ class Kernel:
         self.next_id = 1
         self.min_budget = min_budget
         self.usage_log = None
+        # Tests: when a list, every message transfer appends (receiver tid, label, first word).
+        self.delivery_log = None
         self.traps = 0
         self.debug = debug
         handlers = [None] * SYS_COUNT
@@ -680,6 +683,9 @@ class Kernel:
             ipc.data[0:length] = sender.msg_data
         ipc.source = SOURCE_ENDPOINT
         ipc.cap = NO_SLOT
+        log = self.delivery_log
+        if log is not None:
+            log.append((receiver.tid, sender.msg_label, src[0] if count else None))
         cap = sender.msg_cap
         sender.msg_cap = None
         sender.msg_data = None
