@@ -1,0 +1,1 @@
+"""K5: the policy of a capability-based microkernel, in Python."""

@@ -222,7 +222,7 @@ class Kernel:
         self.next_id = oid + 1
         return oid
 
-    def create_tcb(self, name, entry, arg, cspace_size, priority, mcp):
+    def create_tcb(self, name, entry, arg, cspace_size, priority, mcp, regions=()):
         ipc = IpcBuffer()
         tcb = TCB(self._new_id(), name, cspace_size, ipc)
         tcb.priority = priority
@@ -230,6 +230,8 @@ class Kernel:
         tcb.entry = entry
         tcb.arg = arg
         tcb.context = self.arch.context_new(entry, ipc, arg)
+        # Device windows and other regions of the task's memory view (MPU on the device).
+        self.arch.memory_view(tcb.context, regions)
         self.tcbs.append(tcb)
         return tcb
 
@@ -666,6 +668,15 @@ class Kernel:
 
     # --- IPC: perform ----------------------------------------------------------------------------
 
+    def _words(self, tcb):
+        """The receive-word storage of tcb's IPC buffer, repaired if the task resized it."""
+        words = tcb.ipc_words
+        if len(words) != MSG_MAX_WORDS:
+            words = [0] * MSG_MAX_WORDS
+            tcb.ipc_words = words
+            tcb.ipc.words = words
+        return words
+
     def _transfer(self, sender, receiver, badge, can_grant):
         """Copy sender's msg_* buffer into the receiver's IPC buffer (cannot fail)."""
         ipc = receiver.ipc
@@ -674,13 +685,15 @@ class Kernel:
         count = sender.msg_count
         ipc.count = count
         src = sender.msg_words
-        dst = ipc.words
+        dst = receiver.ipc_words
+        if len(dst) != MSG_MAX_WORDS:
+            dst = self._words(receiver)
         for i in range(count):
             dst[i] = src[i]
         length = sender.msg_length
         ipc.length = length
         if length > 0:
-            ipc.data[0:length] = sender.msg_data
+            receiver.ipc_data[0:length] = sender.msg_data
         ipc.source = SOURCE_ENDPOINT
         ipc.cap = NO_SLOT
         log = self.delivery_log
@@ -1185,9 +1198,10 @@ class Kernel:
         if type(cap) is int:
             return cap
         ipc = tcb.ipc
-        ipc.words[0] = cap.obj_type
-        ipc.words[1] = cap.rights
-        ipc.words[2] = cap.badge
+        words = self._words(tcb)
+        words[0] = cap.obj_type
+        words[1] = cap.rights
+        words[2] = cap.badge
         ipc.count = 3
         return OK
 
@@ -1204,7 +1218,7 @@ class Kernel:
         if sysno == SYS_TCB_INFO:
             if len(request) != 2:
                 return ERR_INVALID_ARGUMENT
-            words = tcb.ipc.words
+            words = self._words(tcb)
             words[0] = target.state
             words[1] = target.priority
             words[2] = target.mcp
@@ -1317,7 +1331,7 @@ class Kernel:
             return cap
         sc = cap.obj
         if sysno == SYS_SC_CONSUMED:
-            tcb.ipc.words[0] = sc.total
+            self._words(tcb)[0] = sc.total
             tcb.ipc.count = 1
             return OK
         if sysno == SYS_SC_BIND:

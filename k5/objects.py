@@ -261,6 +261,8 @@ class TCB:
         "fault_kind",
         "exit_code",
         "passive_on_recv",
+        "ipc_words",
+        "ipc_data",
     )
 
     def __init__(self, tid, name, cspace_size, ipc):
@@ -283,6 +285,10 @@ class TCB:
         self.blocked_cap = None
         self.context = None
         self.ipc = ipc
+        # The kernel keeps its own references to the buffer's storage: a task that rebinds
+        # ipc.words or ipc.data cannot redirect the kernel's writes.
+        self.ipc_words = ipc.words
+        self.ipc_data = ipc.data
         self.reply = Reply()
         self.pending_reply = None
         self.pending_seq = 0

@@ -119,3 +119,29 @@ def test_hostile_exception_text():
     system.fault_handler(task, ep)
     system.run(10)
     assert task.obj.state == A.STATE_BLOCKED_SEND
+
+
+def test_task_cannot_break_its_ipc_buffer():
+    from k5 import user as k
+
+    log = []
+
+    def receiver(ipc, arg):
+        del ipc.words[:]
+        ipc.data = None
+        ipc.words.append("junk")
+        log.append((yield from k.recv(0)))
+        log.append(ipc.word_tuple())
+        log.append((yield from k.identify(0)))
+
+    def sender(ipc, arg):
+        yield from k.send(0, 1, (1, 2), b"hi")
+
+    system = System(debug=True)
+    ep = system.endpoint("ep")
+    r = system.task("r", receiver, priority=20)
+    s = system.task("s", sender, priority=10)
+    system.give(r, 0, ep)
+    system.give(s, 0, ep)
+    system.run(50)
+    assert log == [A.OK, (1, 2), A.OK]
