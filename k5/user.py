@@ -1,7 +1,10 @@
-"""User API: syscall wrappers for task code (use with `yield from`)."""
+"""User API: syscall requests for task code (`err = yield k.send(...)`)."""
 
-# A task body is `def body(ipc, arg)`: a generator. Each wrapper here yields one request to the
-# kernel and returns the kernel's result, so a task writes `err = yield from send(EP, 1, (2, 3))`.
+# A task body is `def body(ipc, arg)`: a generator. Each function here builds one request for
+# the kernel; the task traps by yielding it and gets the result back from the yield, so a task
+# writes `err = yield k.send(EP, 1, (2, 3))`. (Plain functions returning a tuple, not generator
+# wrappers used with `yield from`: a generator object per syscall would cost an allocation and
+# ~400 instructions more per trap on the target.)
 # Received messages land in the task's IpcBuffer `ipc` (ipc.label, ipc.badge, ipc.words[:count],
 # ipc.payload(), ipc.cap, ipc.source). Every wrapper returns an error code (abi.OK == 0).
 
@@ -48,37 +51,37 @@ from k5.abi import (
 
 def send(slot, label=0, words=(), data=None, cap=NO_SLOT):
     """Send a message; blocks until a receiver takes it. Needs Write."""
-    return (yield (SYS_SEND, slot, label, words, data, cap))
+    return (SYS_SEND, slot, label, words, data, cap)
 
 
 def nbsend(slot, label=0, words=(), data=None, cap=NO_SLOT):
     """Send only if a receiver is waiting, else ERR_WOULD_BLOCK."""
-    return (yield (SYS_NBSEND, slot, label, words, data, cap))
+    return (SYS_NBSEND, slot, label, words, data, cap)
 
 
 def call(slot, label=0, words=(), data=None, cap=NO_SLOT, recv_slot=NO_SLOT):
     """Send and wait for the reply (in ipc). Needs Write and Grant or GrantReply."""
-    return (yield (SYS_CALL, slot, label, words, data, cap, recv_slot))
+    return (SYS_CALL, slot, label, words, data, cap, recv_slot)
 
 
 def recv(slot, recv_slot=NO_SLOT):
     """Wait for a message (or a signal of the bound notification: ipc.source). Needs Read."""
-    return (yield (SYS_RECV, slot, recv_slot))
+    return (SYS_RECV, slot, recv_slot)
 
 
 def nbrecv(slot, recv_slot=NO_SLOT):
     """Receive only if a sender is waiting, else ERR_WOULD_BLOCK."""
-    return (yield (SYS_NBRECV, slot, recv_slot))
+    return (SYS_NBRECV, slot, recv_slot)
 
 
 def reply(label=0, words=(), data=None, cap=NO_SLOT):
     """Reply to the last call received (single use)."""
-    return (yield (SYS_REPLY, 0, label, words, data, cap))
+    return (SYS_REPLY, 0, label, words, data, cap)
 
 
 def reply_recv(slot, label=0, words=(), data=None, cap=NO_SLOT, recv_slot=NO_SLOT):
     """Reply to the last call (if any) and wait for the next message, atomically."""
-    return (yield (SYS_REPLY_RECV, slot, label, words, data, cap, recv_slot))
+    return (SYS_REPLY_RECV, slot, label, words, data, cap, recv_slot)
 
 
 # --- notifications -------------------------------------------------------------------------------
@@ -86,17 +89,17 @@ def reply_recv(slot, label=0, words=(), data=None, cap=NO_SLOT, recv_slot=NO_SLO
 
 def signal(slot):
     """OR the cap's badge into the notification word. Needs Write."""
-    return (yield (SYS_SIGNAL, slot))
+    return (SYS_SIGNAL, slot)
 
 
 def wait(slot):
     """Block until signalled; the word (then cleared) is in ipc.badge. Needs Read."""
-    return (yield (SYS_WAIT, slot))
+    return (SYS_WAIT, slot)
 
 
 def poll(slot):
     """Like wait but never blocks: ERR_WOULD_BLOCK (ipc.badge = 0) when not signalled."""
-    return (yield (SYS_POLL, slot))
+    return (SYS_POLL, slot)
 
 
 # --- the calling thread --------------------------------------------------------------------------
@@ -104,105 +107,105 @@ def poll(slot):
 
 def yield_():
     """Give up the CPU (MCS: a sporadic SC gives up the rest of its head refill)."""
-    return (yield (SYS_YIELD,))
+    return (SYS_YIELD,)
 
 
 def exit(code=0):
     """Terminate the calling task cleanly."""
-    return (yield (SYS_EXIT, code))
+    return (SYS_EXIT, code)
 
 
 def spin(ticks):
     """Burn `ticks` ticks of CPU time (host simulation of computation)."""
-    return (yield (SYS_SPIN, ticks))
+    return (SYS_SPIN, ticks)
 
 
 def puts(text):
     """Write a line to the kernel console (timestamped, with the task's name)."""
-    return (yield (SYS_DEBUG_PUTS, text))
+    return (SYS_DEBUG_PUTS, text)
 
 
 # --- capabilities --------------------------------------------------------------------------------
 
 
 def copy(src, dest, rights=RIGHTS_ALL):
-    return (yield (SYS_CNODE_COPY, src, dest, rights))
+    return (SYS_CNODE_COPY, src, dest, rights)
 
 
 def mint(src, dest, rights=RIGHTS_ALL, badge=0):
-    return (yield (SYS_CNODE_MINT, src, dest, rights, badge))
+    return (SYS_CNODE_MINT, src, dest, rights, badge)
 
 
 def move(src, dest):
-    return (yield (SYS_CNODE_MOVE, src, dest))
+    return (SYS_CNODE_MOVE, src, dest)
 
 
 def mutate(src, dest, rights=RIGHTS_ALL, badge=0):
-    return (yield (SYS_CNODE_MUTATE, src, dest, rights, badge))
+    return (SYS_CNODE_MUTATE, src, dest, rights, badge)
 
 
 def delete(slot):
-    return (yield (SYS_CNODE_DELETE, slot))
+    return (SYS_CNODE_DELETE, slot)
 
 
 def revoke(slot):
-    return (yield (SYS_CNODE_REVOKE, slot))
+    return (SYS_CNODE_REVOKE, slot)
 
 
 def identify(slot):
     """(type, rights, badge) of a cap into ipc.words[0:3]."""
-    return (yield (SYS_CNODE_IDENTIFY, slot))
+    return (SYS_CNODE_IDENTIFY, slot)
 
 
 # --- TCB and scheduling-context invocations ------------------------------------------------------
 
 
 def tcb_resume(slot):
-    return (yield (SYS_TCB_RESUME, slot))
+    return (SYS_TCB_RESUME, slot)
 
 
 def tcb_suspend(slot):
-    return (yield (SYS_TCB_SUSPEND, slot))
+    return (SYS_TCB_SUSPEND, slot)
 
 
 def tcb_restart(slot):
     """Restart a task from its entry; its generation increases."""
-    return (yield (SYS_TCB_RESTART, slot))
+    return (SYS_TCB_RESTART, slot)
 
 
 def tcb_set_priority(slot, priority):
-    return (yield (SYS_TCB_SET_PRIORITY, slot, priority))
+    return (SYS_TCB_SET_PRIORITY, slot, priority)
 
 
 def tcb_set_mcp(slot, mcp):
-    return (yield (SYS_TCB_SET_MCP, slot, mcp))
+    return (SYS_TCB_SET_MCP, slot, mcp)
 
 
 def tcb_bind_notification(slot, ntfn_slot):
-    return (yield (SYS_TCB_BIND_NOTIFICATION, slot, ntfn_slot))
+    return (SYS_TCB_BIND_NOTIFICATION, slot, ntfn_slot)
 
 
 def tcb_unbind_notification(slot):
-    return (yield (SYS_TCB_UNBIND_NOTIFICATION, slot))
+    return (SYS_TCB_UNBIND_NOTIFICATION, slot)
 
 
 def tcb_info(slot):
     """(state, priority, mcp, generation, faults, tid) into ipc.words[0:6]."""
-    return (yield (SYS_TCB_INFO, slot))
+    return (SYS_TCB_INFO, slot)
 
 
 def sc_configure(control_slot, sc_slot, budget, period, refills=4):
-    return (yield (SYS_SC_CONFIGURE, control_slot, sc_slot, budget, period, refills))
+    return (SYS_SC_CONFIGURE, control_slot, sc_slot, budget, period, refills)
 
 
 def sc_bind(sc_slot, tcb_slot):
-    return (yield (SYS_SC_BIND, sc_slot, tcb_slot))
+    return (SYS_SC_BIND, sc_slot, tcb_slot)
 
 
 def sc_unbind(sc_slot):
-    return (yield (SYS_SC_UNBIND, sc_slot))
+    return (SYS_SC_UNBIND, sc_slot)
 
 
 def sc_consumed(sc_slot):
     """Total ticks consumed on the SC into ipc.words[0]."""
-    return (yield (SYS_SC_CONSUMED, sc_slot))
+    return (SYS_SC_CONSUMED, sc_slot)

@@ -17,7 +17,14 @@ import gc  # noqa: E402
 import time  # noqa: E402
 
 from k5 import user as k  # noqa: E402
-from k5.abi import RIGHT_GRANT_REPLY, RIGHT_READ, RIGHT_WRITE  # noqa: E402
+from k5.abi import (  # noqa: E402
+    RIGHT_GRANT_REPLY,
+    RIGHT_READ,
+    RIGHT_WRITE,
+    SYS_CALL,
+    SYS_RECV,
+    SYS_REPLY_RECV,
+)
 from k5.system import System  # noqa: E402
 
 if hasattr(time, "ticks_us"):
@@ -42,20 +49,39 @@ EP = 1
 
 def client(ipc, rounds):
     for i in range(rounds):
-        yield from k.call(EP, 1, (i,))
+        yield k.call(EP, 1, (i,))
 
 
 def server(ipc, arg):
-    yield from k.recv(EP)
+    yield k.recv(EP)
     while True:
-        yield from k.reply_recv(EP, 2, (ipc.words[0],))
+        yield k.reply_recv(EP, 2, (ipc.words[0],))
 
 
-def time_ipc(rounds):
+# The same exchange with requests built once: what remains is the kernel's own cost.
+CALL = (SYS_CALL, EP, 1, (5,), None, -1, -1)
+REPLY_RECV = (SYS_REPLY_RECV, EP, 2, (6,), None, -1, -1)
+RECV = (SYS_RECV, EP, -1)
+
+
+def client_prebuilt(ipc, rounds):
+    for _ in range(rounds):
+        yield CALL
+
+
+def server_prebuilt(ipc, arg):
+    yield RECV
+    while True:
+        yield REPLY_RECV
+
+
+def time_ipc(rounds, prebuilt=False):
     system = System()
     ep = system.endpoint("ep")
-    c = system.task("client", client, priority=10, arg=rounds, budget=1000000, period=1000000)
-    s = system.task("server", server, priority=20, passive=True)
+    client_body = client_prebuilt if prebuilt else client
+    server_body = server_prebuilt if prebuilt else server
+    c = system.task("client", client_body, priority=10, arg=rounds, budget=10**6, period=10**6)
+    s = system.task("server", server_body, priority=20, passive=True)
     system.give(c, EP, ep, RIGHT_WRITE | RIGHT_GRANT_REPLY)
     system.give(s, EP, ep, RIGHT_READ)
     gc.collect()
@@ -91,6 +117,10 @@ def baseline_gen(rounds):
     return elapsed_us(start, end)
 
 
+def time_prebuilt(rounds):
+    return time_ipc(rounds, True)
+
+
 def per_op(measure, rounds, repeats=3):
     best = None
     for _ in range(repeats):
@@ -106,10 +136,12 @@ def main():
         rounds = int(sys.argv[1])
     impl = sys.implementation.name
     ipc = per_op(time_ipc, rounds)
+    kernel = per_op(time_prebuilt, rounds)
     base = per_op(baseline_gen, rounds * 10)
     print("implementation: %s" % impl)
     print("rounds: %d" % rounds)
     print("ipc round trip (call + reply_recv): %.2f us" % ipc)
+    print("ipc round trip, prebuilt requests (kernel path): %.2f us" % kernel)
     print("baseline generator ping-pong: %.3f us" % base)
     print("ratio: %.1f" % (ipc / base if base > 0 else 0.0))
 

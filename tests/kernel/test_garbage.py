@@ -130,12 +130,12 @@ def test_task_cannot_break_its_ipc_buffer():
         del ipc.words[:]
         ipc.data = None
         ipc.words.append("junk")
-        log.append((yield from k.recv(0)))
+        log.append((yield k.recv(0)))
         log.append(ipc.word_tuple())
-        log.append((yield from k.identify(0)))
+        log.append((yield k.identify(0)))
 
     def sender(ipc, arg):
-        yield from k.send(0, 1, (1, 2), b"hi")
+        yield k.send(0, 1, (1, 2), b"hi")
 
     system = System(debug=True)
     ep = system.endpoint("ep")

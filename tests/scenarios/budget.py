@@ -12,7 +12,7 @@ TICKS = 1000
 
 def hog(ipc, arg):
     while True:
-        yield from k.spin(1000)
+        yield k.spin(1000)
 
 
 system = System(debug=True)

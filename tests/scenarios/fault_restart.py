@@ -23,43 +23,43 @@ SERVICE = 1
 
 def worker(ipc, arg):
     # Serves one request, then crashes on the second one.
-    yield from k.recv(SERVICE)
+    yield k.recv(SERVICE)
     count = 0
     while True:
         count += 1
-        yield from k.puts("serving request %d word=%d" % (count, ipc.words[0]))
+        yield k.puts("serving request %d word=%d" % (count, ipc.words[0]))
         if ipc.words[0] == 13:
             raise ValueError("unlucky request")
-        yield from k.reply_recv(SERVICE, 0, (ipc.words[0] * 2,))
+        yield k.reply_recv(SERVICE, 0, (ipc.words[0] * 2,))
 
 
 def client(ipc, arg):
     for value in (1, 13, 2):
-        err = yield from k.call(SERVICE, 0, (value,))
-        yield from k.puts("call %d -> err=%d reply=%s" % (value, err, ipc.word_tuple()))
-        yield from k.spin(3)
+        err = yield k.call(SERVICE, 0, (value,))
+        yield k.puts("call %d -> err=%d reply=%s" % (value, err, ipc.word_tuple()))
+        yield k.spin(3)
 
 
 def stale_client(ipc, arg):
     # Its badge encodes generation 0 of the worker: valid until the worker restarts.
-    yield from k.spin(20)
-    err = yield from k.call(SERVICE, 0, (5,))
-    yield from k.puts("stale-badge call err=%d" % err)
+    yield k.spin(20)
+    err = yield k.call(SERVICE, 0, (5,))
+    yield k.puts("stale-badge call err=%d" % err)
 
 
 def supervisor(ipc, arg):
     while True:
-        err = yield from k.recv(FAULTS)
+        err = yield k.recv(FAULTS)
         kind = "exception" if ipc.label == FAULT_EXCEPTION else str(ipc.label)
-        yield from k.puts(
+        yield k.puts(
             "fault %s from badge=%d tid=%d gen=%d count=%d: %s"
             % (kind, ipc.badge, ipc.words[0], ipc.words[1], ipc.words[2], ipc.payload())
         )
-        err = yield from k.tcb_info(WORKER_TCB)
-        yield from k.puts("worker state=%d generation=%d" % (ipc.words[0], ipc.words[3]))
-        err = yield from k.tcb_restart(WORKER_TCB)
-        yield from k.tcb_info(WORKER_TCB)
-        yield from k.puts("restart err=%d generation now %d" % (err, ipc.words[3]))
+        err = yield k.tcb_info(WORKER_TCB)
+        yield k.puts("worker state=%d generation=%d" % (ipc.words[0], ipc.words[3]))
+        err = yield k.tcb_restart(WORKER_TCB)
+        yield k.tcb_info(WORKER_TCB)
+        yield k.puts("restart err=%d generation now %d" % (err, ipc.words[3]))
 
 
 system = System(trace=print, debug=True)

@@ -16,25 +16,25 @@ def driver(ipc, arg):
     # Waits on its endpoint; the bound notification (the "IRQ") wakes the same recv.
     handled = 0
     while handled < 5:
-        yield from k.recv(EP)
+        yield k.recv(EP)
         if ipc.source == SOURCE_NOTIFICATION:
             handled += 1
-            yield from k.puts("irq bits=%d" % ipc.badge)
+            yield k.puts("irq bits=%d" % ipc.badge)
         else:
-            yield from k.puts("request %s" % (ipc.word_tuple(),))
-    yield from k.puts("driver done")
+            yield k.puts("request %s" % (ipc.word_tuple(),))
+    yield k.puts("driver done")
 
 
 def device(ipc, arg):
     # Simulated hardware: raises the interrupt line every 7 ticks.
     for i in range(5):
-        yield from k.spin(7)
-        yield from k.signal(IRQ)
+        yield k.spin(7)
+        yield k.signal(IRQ)
 
 
 def client(ipc, arg):
-    yield from k.spin(10)
-    yield from k.send(EP, 0, (42,))
+    yield k.spin(10)
+    yield k.send(EP, 0, (42,))
 
 
 system = System(trace=print, debug=True)

@@ -12,18 +12,18 @@ EP = 1
 
 
 def server(ipc, arg):
-    yield from k.recv(EP)
+    yield k.recv(EP)
     while True:
-        yield from k.puts("serving badge=%d work=%d" % (ipc.badge, ipc.words[0]))
-        yield from k.spin(ipc.words[0])
-        yield from k.reply_recv(EP, 0, (ipc.words[0],))
+        yield k.puts("serving badge=%d work=%d" % (ipc.badge, ipc.words[0]))
+        yield k.spin(ipc.words[0])
+        yield k.reply_recv(EP, 0, (ipc.words[0],))
 
 
 def client(ipc, work):
     for i in range(3):
-        err = yield from k.call(EP, 0, (work,))
-        yield from k.puts("reply err=%d" % err)
-        yield from k.spin(1)
+        err = yield k.call(EP, 0, (work,))
+        yield k.puts("reply err=%d" % err)
+        yield k.spin(1)
 
 
 system = System(trace=print, debug=True)

@@ -13,22 +13,22 @@ EP = 1
 
 def client(ipc, rounds):
     for i in range(rounds):
-        err = yield from k.call(EP, 1, (i, i * i), "ping")
-        yield from k.puts(
+        err = yield k.call(EP, 1, (i, i * i), "ping")
+        yield k.puts(
             "reply err=%d label=%d words=%s data=%s"
             % (err, ipc.label, ipc.word_tuple(), ipc.payload())
         )
-    yield from k.puts("done")
+    yield k.puts("done")
 
 
 def server(ipc, arg):
-    yield from k.recv(EP)
+    yield k.recv(EP)
     while True:
-        yield from k.puts(
+        yield k.puts(
             "request badge=%d words=%s data=%s" % (ipc.badge, ipc.word_tuple(), ipc.payload())
         )
         total = ipc.words[0] + ipc.words[1]
-        yield from k.reply_recv(EP, 2, (total,), b"pong")
+        yield k.reply_recv(EP, 2, (total,), b"pong")
 
 
 system = System(trace=print, debug=True)

@@ -13,17 +13,17 @@ NTFN = 1
 
 def low(ipc, arg):
     for i in range(3):
-        yield from k.spin(5)
-        yield from k.puts("low signals %d" % i)
-        yield from k.signal(NTFN)
-        yield from k.puts("low resumes %d" % i)
-    yield from k.exit()
+        yield k.spin(5)
+        yield k.puts("low signals %d" % i)
+        yield k.signal(NTFN)
+        yield k.puts("low resumes %d" % i)
+    yield k.exit()
 
 
 def high(ipc, arg):
     while True:
-        err = yield from k.wait(NTFN)
-        yield from k.puts("high woke err=%d bits=%d" % (err, ipc.badge))
+        err = yield k.wait(NTFN)
+        yield k.puts("high woke err=%d bits=%d" % (err, ipc.badge))
 
 
 system = System(trace=print, debug=True)

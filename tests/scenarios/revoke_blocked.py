@@ -13,22 +13,22 @@ GIVEN = 2
 
 
 def waiter(ipc, arg):
-    err = yield from k.recv(1)
-    yield from k.puts("recv returned err=%d" % err)
-    err = yield from k.recv(1)
-    yield from k.puts("recv on deleted slot err=%d" % err)
+    err = yield k.recv(1)
+    yield k.puts("recv returned err=%d" % err)
+    err = yield k.recv(1)
+    yield k.puts("recv on deleted slot err=%d" % err)
 
 
 def owner(ipc, arg):
     # Mint a badged copy, hand nothing out: the waiter got its cap from the builder, derived
     # from the owner's cap. Revoke the owner's cap: the waiter's cap goes, and the waiter wakes.
-    yield from k.spin(5)
-    err = yield from k.identify(MASTER)
-    yield from k.puts("identify err=%d type=%d rights=%d" % (err, ipc.words[0], ipc.words[1]))
-    err = yield from k.revoke(MASTER)
-    yield from k.puts("revoke err=%d" % err)
-    err = yield from k.identify(MASTER)
-    yield from k.puts("master still there err=%d" % err)
+    yield k.spin(5)
+    err = yield k.identify(MASTER)
+    yield k.puts("identify err=%d type=%d rights=%d" % (err, ipc.words[0], ipc.words[1]))
+    err = yield k.revoke(MASTER)
+    yield k.puts("revoke err=%d" % err)
+    err = yield k.identify(MASTER)
+    yield k.puts("master still there err=%d" % err)
 
 
 system = System(trace=print, debug=True)

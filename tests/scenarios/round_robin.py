@@ -10,8 +10,8 @@ from k5.system import System  # noqa: E402
 
 def worker(ipc, name):
     for i in range(4):
-        yield from k.spin(2)
-        yield from k.puts("%s step %d" % (name, i))
+        yield k.spin(2)
+        yield k.puts("%s step %d" % (name, i))
 
 
 system = System(trace=print, debug=True)
