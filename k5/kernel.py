@@ -269,9 +269,9 @@ class Kernel:
         sched = self.sched
         trap = 0
         try:
-            if self.current is None:
-                self._release(arch.now())
-                self._choose()
+            # Threads may have been woken between runs (builder, simulated interrupts).
+            self._release(arch.now())
+            self._choose()
             while True:
                 now = arch.now()
                 if end >= 0 and now >= end:

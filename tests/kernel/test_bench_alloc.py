@@ -1,4 +1,4 @@
-"""The IPC benchmark runs on both interpreters; the kernel's IPC path allocates nothing."""
+"""IPC benchmark runs on both interpreters; the kernel IPC path allocates nothing."""
 
 import os
 import pathlib

@@ -1,4 +1,4 @@
-"""No argument a task passes can raise inside the kernel: every syscall, any garbage."""
+"""No task argument can raise inside the kernel: any syscall, any garbage."""
 
 from hypothesis import given, settings
 from hypothesis import strategies as st

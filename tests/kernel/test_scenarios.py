@@ -1,4 +1,4 @@
-"""Run every scenario under CPython and the MicroPython unix port; compare the traces."""
+"""Run every scenario under CPython and MicroPython; compare the traces."""
 
 import os
 import pathlib

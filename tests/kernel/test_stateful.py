@@ -1,4 +1,4 @@
-"""Hypothesis stateful test: random syscalls from several tasks, invariants every step."""
+"""Hypothesis stateful test: random syscalls from several tasks, invariants."""
 
 from hypothesis import settings
 from hypothesis import strategies as st
