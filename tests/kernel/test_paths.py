@@ -172,24 +172,27 @@ def test_generation_badge_check_in_process():
 
     def client(ipc, arg):
         log.append((yield k.nbsend(1, 0, ())))
-        yield k.spin(10)
+        yield k.wait(2)
         log.append((yield k.nbsend(1, 0, ())))
 
     def owner(ipc, arg):
         yield k.spin(100)
 
     def sup(ipc, arg):
-        yield k.spin(3)
         yield k.tcb_restart(1)
+        yield k.signal(2)
 
     system = System(debug=True)
     ep = system.endpoint("ep")
+    n = system.notification("n")
     o = system.task("owner", owner, priority=1)
     ep.obj.owner = o.obj
-    c = system.task("client", client, priority=5)
+    c = system.task("client", client, priority=15)
     s = system.task("sup", sup, priority=10)
     system.give(c, 1, ep, A.RIGHT_WRITE, A.BADGE_GEN_FLAG | 3)
+    system.give(c, 2, n)
     system.give(s, 1, o)
+    system.give(s, 2, n)
     system.run(50)
     assert log == [A.ERR_WOULD_BLOCK, A.ERR_STALE]
 
