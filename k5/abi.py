@@ -44,6 +44,11 @@ SYS_SC_CONFIGURE = const(32)
 SYS_SC_BIND = const(33)
 SYS_SC_UNBIND = const(34)
 SYS_SC_CONSUMED = const(35)
+# Dynamic systems: create objects from an Untyped quota and set up new threads.
+SYS_UNTYPED_RETYPE = const(36)
+SYS_TCB_CONFIGURE = const(37)
+SYS_TCB_COPY_CAP = const(38)
+SYS_TCB_SET_HANDLER = const(39)
 # Pseudo-syscall handled by the host arch backend, never by the kernel: burn n ticks of CPU.
 SYS_SPIN = const(63)
 SYS_COUNT = const(64)
@@ -62,7 +67,8 @@ ERR_NO_REPLY = const(9)
 ERR_REVOKED = const(10)
 ERR_STALE = const(11)
 ERR_ILLEGAL_OPERATION = const(12)
-ERR_COUNT = const(13)
+ERR_NOT_ENOUGH_MEMORY = const(13)
+ERR_COUNT = const(14)
 
 # --- Rights bits ---------------------------------------------------------------------------------
 RIGHT_READ = const(1)
@@ -81,6 +87,7 @@ TYPE_SCHED_CONTEXT = const(4)
 TYPE_CNODE = const(5)
 TYPE_REPLY = const(6)
 TYPE_SCHED_CONTROL = const(7)
+TYPE_UNTYPED = const(8)
 
 # --- Thread states -------------------------------------------------------------------------------
 STATE_INACTIVE = const(0)
@@ -133,6 +140,13 @@ FAULT_EXCEPTION = const(0x7F01)
 FAULT_TIMEOUT = const(0x7F02)
 FAULT_CAP = const(0x7F03)
 # Fault message words: [0] = faulting thread id, [1] = its generation, [2] = fault count.
+
+# --- Handlers (SYS_TCB_SET_HANDLER) ----------------------------------------------------------
+HANDLER_FAULT = const(0)
+HANDLER_TIMEOUT = const(1)
+# Dynamic TCBs: CSpace size limits and the limits of a task argument passed to TCB_CONFIGURE.
+CSPACE_MAX = const(256)
+ARG_MAX_ITEMS = const(8)
 
 # --- Priorities and scheduling -------------------------------------------------------------------
 PRIORITY_MIN = const(0)

@@ -4,7 +4,7 @@
 # (copy, mint) are its children in the derivation tree. Deleting a cap re-parents its children;
 # revoking a cap deletes all of its descendants.
 
-from k5.abi import TYPE_NULL
+from k5.abi import TYPE_NULL, TYPE_UNTYPED
 
 
 class Cap:
@@ -134,7 +134,7 @@ def is_descendant(cap, ancestor):
 def check_rights_monotonic(cap):
     """Rights never grow along a derivation: every ancestor holds all of a cap's rights."""
     node = cap.parent
-    while node is not None:
+    while node is not None and node.obj_type != TYPE_UNTYPED:
         assert (cap.rights & node.rights) == cap.rights, "rights grew along a derivation"
         assert node.obj is cap.obj, "derivation across objects"
         node = node.parent

@@ -19,6 +19,7 @@ TYPE_NAMES = (
     "cnode",
     "reply",
     "sched_control",
+    "untyped",
 )
 
 

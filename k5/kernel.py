@@ -9,14 +9,17 @@
 from k5 import cdt
 from k5._compat import const
 from k5.abi import (
+    ARG_MAX_ITEMS,
     BADGE_GEN_FLAG,
     BADGE_GEN_MASK,
     BADGE_GEN_SHIFT,
+    CSPACE_MAX,
     ERR_EMPTY_SLOT,
     ERR_ILLEGAL_OPERATION,
     ERR_INVALID_ARGUMENT,
     ERR_INVALID_SYSCALL,
     ERR_NO_REPLY,
+    ERR_NOT_ENOUGH_MEMORY,
     ERR_RANGE,
     ERR_REVOKED,
     ERR_RIGHTS,
@@ -72,6 +75,10 @@ from k5.abi import (
     SYS_SEND,
     SYS_SIGNAL,
     SYS_TCB_BIND_NOTIFICATION,
+    SYS_TCB_CONFIGURE,
+    SYS_TCB_COPY_CAP,
+    SYS_TCB_SET_HANDLER,
+    SYS_UNTYPED_RETYPE,
     SYS_TCB_INFO,
     SYS_TCB_RESTART,
     SYS_TCB_RESUME,
@@ -89,15 +96,19 @@ from k5.abi import (
     TYPE_SCHED_CONTEXT,
     TYPE_SCHED_CONTROL,
     TYPE_TCB,
+    TYPE_UNTYPED,
     WORD_LIMIT,
     WORD_MIN,
 )
 from k5.ipcbuf import IpcBuffer
+from k5.cdt import CNode
 from k5.objects import (
     QUEUE_ENDPOINT,
     QUEUE_NOTIFICATION,
     QUEUE_READY,
     QUEUE_RELEASE,
+    Endpoint,
+    Notification,
     SchedContext,
     TCB,
 )
@@ -206,6 +217,10 @@ class Kernel:
         handlers[SYS_SC_BIND] = self._sys_sc
         handlers[SYS_SC_UNBIND] = self._sys_sc
         handlers[SYS_SC_CONSUMED] = self._sys_sc
+        handlers[SYS_UNTYPED_RETYPE] = self._sys_untyped_retype
+        handlers[SYS_TCB_CONFIGURE] = self._sys_tcb_configure
+        handlers[SYS_TCB_COPY_CAP] = self._sys_tcb_copy_cap
+        handlers[SYS_TCB_SET_HANDLER] = self._sys_tcb_set_handler
         self.handlers = handlers
 
     # --- tracing ---------------------------------------------------------------------------------
@@ -1242,6 +1257,8 @@ class Kernel:
             return OK
         if len(request) != (3 if sysno == SYS_TCB_BIND_NOTIFICATION else 2):
             return ERR_INVALID_ARGUMENT
+        if target.entry is None and (sysno == SYS_TCB_RESUME or sysno == SYS_TCB_RESTART):
+            return ERR_ILLEGAL_OPERATION
         if sysno == SYS_TCB_RESUME:
             if target.state != STATE_INACTIVE:
                 return ERR_ILLEGAL_OPERATION
@@ -1341,6 +1358,8 @@ class Kernel:
             target = tcap.obj
             if sc.tcb is not None or target.sc is not None or target.home_sc is not None:
                 return ERR_ILLEGAL_OPERATION
+            if not sc.is_configured():
+                return ERR_ILLEGAL_OPERATION
             self.bind_sc(sc, target)
             return OK
         holder = sc.home
@@ -1362,6 +1381,158 @@ class Kernel:
             holder.home_sc = None
         sc.tcb = None
         sc.home = None
+
+    # --- dynamic systems: retype, configure, give caps, set handlers ----------------------------
+
+    def _sys_untyped_retype(self, tcb, sysno, request):
+        # (SYS, untyped_slot, obj_type, dest_slot)
+        if len(request) != 4:
+            return ERR_INVALID_ARGUMENT
+        untyped = self._lookup(tcb, request[1], TYPE_UNTYPED, RIGHT_WRITE)
+        if type(untyped) is int:
+            return untyped
+        obj_type = request[2]
+        if type(obj_type) is not int or not (
+            obj_type == TYPE_ENDPOINT
+            or obj_type == TYPE_NOTIFICATION
+            or obj_type == TYPE_TCB
+            or obj_type == TYPE_SCHED_CONTEXT
+        ):
+            return ERR_INVALID_ARGUMENT
+        err = self._dest_slot(tcb, request[3])
+        if err != OK:
+            return err
+        if untyped.obj.remaining <= 0:
+            return ERR_NOT_ENOUGH_MEMORY
+        untyped.obj.remaining -= 1
+        obj = self.create_object(obj_type)
+        cap = cdt.Cap(obj, obj_type, RIGHTS_ALL, 0)
+        cdt.insert(tcb.cspace, request[3], cap, untyped)
+        return OK
+
+    def create_object(self, obj_type):
+        """A fresh object of obj_type (perform; TCBs start unconfigured and inactive)."""
+        oid = self._new_id()
+        if obj_type == TYPE_ENDPOINT:
+            return Endpoint("ep" + str(oid), oid)
+        if obj_type == TYPE_NOTIFICATION:
+            return Notification("ntfn" + str(oid), oid)
+        if obj_type == TYPE_SCHED_CONTEXT:
+            return SchedContext(self.min_budget, "sc" + str(oid), oid)
+        tcb = TCB(oid, "tcb" + str(oid), 0, IpcBuffer())
+        self.tcbs.append(tcb)
+        return tcb
+
+    def _valid_arg(self, value, depth):
+        """Task arguments are immutable values: None, bool, small int, short str/bytes, tuples."""
+        kind = type(value)
+        if value is None or kind is bool:
+            return True
+        if kind is int:
+            return WORD_MIN <= value < WORD_LIMIT
+        if kind is str or kind is bytes:
+            return len(value) <= MSG_MAX_BYTES
+        if kind is tuple and depth < 2 and len(value) <= ARG_MAX_ITEMS:
+            for item in value:
+                if not self._valid_arg(item, depth + 1):
+                    return False
+            return True
+        return False
+
+    def _sys_tcb_configure(self, tcb, sysno, request):
+        # (SYS, tcb_slot, entry, arg, priority, cspace_size, name)
+        if len(request) != 7:
+            return ERR_INVALID_ARGUMENT
+        cap = self._lookup(tcb, request[1], TYPE_TCB, RIGHT_WRITE)
+        if type(cap) is int:
+            return cap
+        target = cap.obj
+        if target.entry is not None:
+            return ERR_ILLEGAL_OPERATION
+        entry = request[2]
+        if not callable(entry) or type(entry) is type:
+            return ERR_INVALID_ARGUMENT
+        if not self._valid_arg(request[3], 0):
+            return ERR_INVALID_ARGUMENT
+        priority = request[4]
+        if type(priority) is not int or priority < 0 or priority > PRIORITY_MAX:
+            return ERR_INVALID_ARGUMENT
+        if priority > tcb.mcp:
+            return ERR_ILLEGAL_OPERATION
+        size = request[5]
+        if type(size) is not int or size < 1 or size > CSPACE_MAX:
+            return ERR_INVALID_ARGUMENT
+        name = request[6]
+        if type(name) is not str or len(name) > 16:
+            return ERR_INVALID_ARGUMENT
+        try:
+            name.encode()
+        except Exception:
+            return ERR_INVALID_ARGUMENT
+        target.name = name
+        target.cspace = CNode(size, name)
+        target.entry = entry
+        target.arg = request[3]
+        target.priority = priority
+        target.mcp = priority
+        target.context = self.arch.context_new(entry, target.ipc, target.arg)
+        self.arch.memory_view(target.context, ())
+        return OK
+
+    def _sys_tcb_copy_cap(self, tcb, sysno, request):
+        # (SYS, tcb_slot, src_slot, dest_index, rights, badge): mint into the TCB's CSpace.
+        if len(request) != 6:
+            return ERR_INVALID_ARGUMENT
+        tcap = self._lookup(tcb, request[1], TYPE_TCB, RIGHT_WRITE)
+        if type(tcap) is int:
+            return tcap
+        cap = self._lookup(tcb, request[2], 0, 0)
+        if type(cap) is int:
+            return cap
+        err = self._dest_slot(tcap.obj, request[3])
+        if err != OK:
+            return err
+        rights = request[4]
+        if type(rights) is not int or rights < 0 or rights > RIGHTS_ALL:
+            return ERR_INVALID_ARGUMENT
+        badge = request[5]
+        if not _is_small(badge):
+            return ERR_INVALID_ARGUMENT
+        if badge != 0:
+            if cap.obj_type != TYPE_ENDPOINT and cap.obj_type != TYPE_NOTIFICATION:
+                return ERR_ILLEGAL_OPERATION
+            if cap.badge != 0:
+                return ERR_ILLEGAL_OPERATION
+        else:
+            badge = cap.badge
+        cdt.derive(cap, cap.rights & rights, badge, tcap.obj.cspace, request[3])
+        return OK
+
+    def _sys_tcb_set_handler(self, tcb, sysno, request):
+        # (SYS, tcb_slot, ep_slot or -1, which): HANDLER_FAULT or HANDLER_TIMEOUT.
+        if len(request) != 4:
+            return ERR_INVALID_ARGUMENT
+        tcap = self._lookup(tcb, request[1], TYPE_TCB, RIGHT_WRITE)
+        if type(tcap) is int:
+            return tcap
+        which = request[3]
+        if type(which) is not int or which < 0 or which > 1:
+            return ERR_INVALID_ARGUMENT
+        slot = request[2]
+        cap = None
+        if type(slot) is not int:
+            return ERR_INVALID_ARGUMENT
+        if slot != NO_SLOT:
+            cap = self._lookup(tcb, slot, TYPE_ENDPOINT, RIGHT_WRITE)
+            if type(cap) is int:
+                return cap
+        handlers = tcap.obj.handlers
+        old = handlers.slots[which]
+        if old is not None:
+            cdt.unlink(old)
+        if cap is not None:
+            cdt.derive(cap, RIGHT_WRITE, cap.badge, handlers, which)
+        return OK
 
     # --- invariants (debug builds and tests) -----------------------------------------------------
 

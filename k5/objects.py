@@ -199,6 +199,22 @@ class SchedContext(Refills):
         self.exhaustions = 0
 
 
+class Untyped:
+    """A quota of kernel objects a holder may create (K5's stand-in for seL4's Untyped).
+
+    **Invariants:**
+    - 0 <= remaining <= quota.
+    """
+
+    __slots__ = ("quota", "remaining", "name", "oid")
+
+    def __init__(self, quota, name="", oid=0):
+        self.quota = quota
+        self.remaining = quota
+        self.name = name
+        self.oid = oid
+
+
 class SchedControl:
     """Authority to configure scheduling contexts (seL4's SchedControl)."""
 

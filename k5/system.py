@@ -17,10 +17,11 @@ from k5.abi import (
     TYPE_SCHED_CONTEXT,
     TYPE_SCHED_CONTROL,
     TYPE_TCB,
+    TYPE_UNTYPED,
 )
 from k5.arch import new as new_arch
 from k5.kernel import Kernel
-from k5.objects import Endpoint, Notification, SchedControl
+from k5.objects import Endpoint, Notification, SchedControl, Untyped
 
 DEFAULT_TIMESLICE = 5
 
@@ -94,6 +95,13 @@ class System:
     def notification(self, name=""):
         ntfn = Notification(name, self.kernel._new_id())
         ref = Ref(ntfn, TYPE_NOTIFICATION, self._original(ntfn, TYPE_NOTIFICATION, name), name)
+        self.refs.append(ref)
+        return ref
+
+    def untyped(self, name, quota):
+        """A quota of `quota` objects a task may create with untyped_retype."""
+        untyped = Untyped(quota, name, self.kernel._new_id())
+        ref = Ref(untyped, TYPE_UNTYPED, self._original(untyped, TYPE_UNTYPED, name), name)
         self.refs.append(ref)
         return ref
 

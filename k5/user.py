@@ -35,6 +35,10 @@ from k5.abi import (
     SYS_SIGNAL,
     SYS_SPIN,
     SYS_TCB_BIND_NOTIFICATION,
+    SYS_TCB_CONFIGURE,
+    SYS_TCB_COPY_CAP,
+    SYS_TCB_SET_HANDLER,
+    SYS_UNTYPED_RETYPE,
     SYS_TCB_INFO,
     SYS_TCB_RESTART,
     SYS_TCB_RESUME,
@@ -209,3 +213,26 @@ def sc_unbind(sc_slot):
 def sc_consumed(sc_slot):
     """Total ticks consumed on the SC into ipc.words[0]."""
     return (SYS_SC_CONSUMED, sc_slot)
+
+
+# --- dynamic systems -----------------------------------------------------------------------------
+
+
+def untyped_retype(untyped_slot, obj_type, dest_slot):
+    """Create an endpoint, notification, TCB or SC from an Untyped quota; its cap to dest."""
+    return (SYS_UNTYPED_RETYPE, untyped_slot, obj_type, dest_slot)
+
+
+def tcb_configure(tcb_slot, entry, arg=None, priority=0, cspace_size=16, name="task"):
+    """Set up a fresh TCB: entry(ipc, arg), priority (<= caller's MCP), CSpace size, name."""
+    return (SYS_TCB_CONFIGURE, tcb_slot, entry, arg, priority, cspace_size, name)
+
+
+def tcb_copy_cap(tcb_slot, src_slot, dest_index, rights=RIGHTS_ALL, badge=0):
+    """Mint a cap of the caller's into slot dest_index of the TCB's CSpace."""
+    return (SYS_TCB_COPY_CAP, tcb_slot, src_slot, dest_index, rights, badge)
+
+
+def tcb_set_handler(tcb_slot, ep_slot, which=0):
+    """Fault (which=HANDLER_FAULT) or timeout (HANDLER_TIMEOUT) endpoint; -1 clears it."""
+    return (SYS_TCB_SET_HANDLER, tcb_slot, ep_slot, which)

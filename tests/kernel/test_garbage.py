@@ -67,6 +67,7 @@ def run_requests(requests):
     system.give(task, 2, other)
     system.give(task, 3, system.sched_control())
     system.give(task, 4, other.sc)
+    system.give(task, 5, system.untyped("ut", 3))
     system.give(other, 0, ep)
     system.run(500)
     return results

@@ -159,3 +159,21 @@ def test_passive_server(unix_micropython):
     consumed = [line for line in out if line.startswith("consumed")][0].split()
     # Server work (3 and 6 ticks per call, 3 calls each) is charged to the callers' SCs.
     assert int(consumed[2]) >= 9 and int(consumed[4]) >= 18
+
+
+def test_dynamic_spawn(unix_micropython):
+    out = "\n".join(lines_of("spawn", unix_micropython))
+    for kind, slot in ((A_TYPES[0], 3), (A_TYPES[1], 4), (A_TYPES[2], 5), (A_TYPES[0], 6)):
+        assert "retype %d -> slot %d: err=0" % (kind, slot) in out
+    assert "quota exhausted: err=%d" % abi.ERR_NOT_ENOUGH_MEMORY in out
+    for step in ("configure", "copy cap", "fault handler", "sc configure", "sc bind", "resume"):
+        assert "%s err=0" % step in out
+    assert "w1 up, factor 3" in out
+    assert "call 1 -> err=0 words=(3,)" in out and "call 2 -> err=0 words=(6,)" in out
+    assert "call -1 -> err=%d" % abi.ERR_STALE in out
+    assert "fault from worker: b'ValueError: negative input'" in out
+    # The spawned worker is held to its 2-in-10 budget.
+    assert "exhausted worker until" in out
+
+
+A_TYPES = (abi.TYPE_ENDPOINT, abi.TYPE_TCB, abi.TYPE_SCHED_CONTEXT)
