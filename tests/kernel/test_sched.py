@@ -266,3 +266,38 @@ def test_refill_min_budget_merge():
     r.budget_check(5)  # leaves a 1-tick head: merged into the next refill
     r.check_invariants()
     assert r.r_amount[r.head] >= 2
+
+
+def test_passive_server_timeout_fault_on_donated_budget():
+    log = []
+
+    def client(ipc, arg):
+        log.append(("client", (yield k.call(1, 0, (8,)))))
+
+    def server(ipc, arg):
+        yield k.recv(1)
+        while True:
+            yield k.spin(ipc.words[0])
+            yield k.reply_recv(1)
+
+    def handler(ipc, arg):
+        yield k.recv(1)
+        while True:
+            log.append(("timeout", ipc.label, ipc.badge))
+            yield k.reply_recv(1)
+
+    system = System(debug=True)
+    ep = system.endpoint("ep")
+    timeouts = system.endpoint("timeouts")
+    c = system.task("client", client, priority=10, budget=3, period=10)
+    s = system.task("server", server, priority=50, passive=True)
+    h = system.task("handler", handler, priority=60)
+    system.give(c, 1, ep)
+    system.give(s, 1, ep)
+    system.give(h, 1, timeouts)
+    system.timeout_handler(s, timeouts, badge=3)
+    system.run(200)
+    # 8 ticks of server work on a 3-in-10 budget: timeout faults, then the reply arrives.
+    assert ("timeout", A.FAULT_TIMEOUT, 3) in log
+    assert ("client", A.OK) in log
+    assert c.obj.sc is c.sc.obj
