@@ -1,0 +1,127 @@
+"""Scenario: deterministic pseudo-random syscalls from five tasks (no kernel exception)."""
+
+import sys
+
+sys.path.insert(0, __file__.rsplit("/", 1)[0] + "/../.." if "/" in __file__ else "../..")
+
+from k5 import abi as A  # noqa: E402
+from k5.system import System  # noqa: E402
+
+STEPS = 400
+SYSNOS = (
+    A.SYS_SEND,
+    A.SYS_NBSEND,
+    A.SYS_RECV,
+    A.SYS_NBRECV,
+    A.SYS_CALL,
+    A.SYS_REPLY,
+    A.SYS_REPLY_RECV,
+    A.SYS_SIGNAL,
+    A.SYS_WAIT,
+    A.SYS_POLL,
+    A.SYS_YIELD,
+    A.SYS_CNODE_COPY,
+    A.SYS_CNODE_MINT,
+    A.SYS_CNODE_MOVE,
+    A.SYS_CNODE_MUTATE,
+    A.SYS_CNODE_DELETE,
+    A.SYS_CNODE_REVOKE,
+    A.SYS_CNODE_IDENTIFY,
+    A.SYS_TCB_SET_PRIORITY,
+    A.SYS_TCB_INFO,
+    A.SYS_TCB_RESTART,
+    A.SYS_TCB_SUSPEND,
+    A.SYS_TCB_RESUME,
+    A.SYS_SPIN,
+    0,
+    99,
+)
+ODD = (None, -1, 2**31, "x", b"yy", (1, 2), 3, 0, 7, 2**29)
+
+
+class Rng:
+    """A small LCG: identical sequences on CPython and MicroPython."""
+
+    def __init__(self, seed):
+        self.state = seed
+
+    def next(self, bound):
+        self.state = (self.state * 1103515245 + 12345) % 2147483648
+        return (self.state >> 8) % bound
+
+
+def value(rng):
+    if rng.next(4) == 0:
+        return ODD[rng.next(len(ODD))]
+    return rng.next(8) - 1
+
+
+def request(rng):
+    sysno = SYSNOS[rng.next(len(SYSNOS))]
+    if sysno == A.SYS_SPIN:
+        return (sysno, rng.next(6))
+    if sysno in (A.SYS_SEND, A.SYS_NBSEND):
+        return (sysno, rng.next(4), rng.next(3), (rng.next(100),), None, value(rng))
+    if sysno in (A.SYS_CALL, A.SYS_REPLY_RECV):
+        return (sysno, rng.next(4), rng.next(3), (rng.next(100),), b"p", -1, value(rng))
+    if sysno == A.SYS_REPLY:
+        return (sysno, 0, 1, (rng.next(100),), None, -1)
+    if sysno in (A.SYS_RECV, A.SYS_NBRECV):
+        return (sysno, rng.next(4), value(rng))
+    count = rng.next(5)
+    return tuple([sysno] + [value(rng) for _ in range(count)])
+
+
+def puppet(ipc, seed):
+    rng = Rng(seed)
+    counts = [0] * A.ERR_COUNT
+    for step in range(STEPS):
+        result = yield request(rng)
+        if type(result) is int and 0 <= result < A.ERR_COUNT:
+            counts[result] += 1
+        if step % 100 == 99:
+            yield (A.SYS_DEBUG_PUTS, "step %d results %s" % (step + 1, counts))
+
+
+def janitor(ipc, arg):
+    # Keeps the system from deadlocking: drains senders, answers calls, signals waiters.
+    while True:
+        result = yield (A.SYS_NBRECV, 0, -1)
+        if result == A.OK:
+            yield (A.SYS_REPLY, 0, 2, (0,), None, -1)
+        yield (A.SYS_SIGNAL, 2)
+        yield (A.SYS_SPIN, 1)
+
+
+system = System(debug=True)
+ep = system.endpoint("ep")
+n = system.notification("n")
+tasks = []
+for i in range(5):
+    priority = (10, 20, 20, 5, 30)[i]
+    budget, period = ((3, 3), (2, 7), (3, 11), (5, 5), (4, 4))[i]
+    tasks.append(
+        system.task(
+            "p%d" % i,
+            puppet,
+            priority=priority,
+            mcp=30,
+            budget=budget,
+            period=period,
+            slots=8,
+            arg=1000 + i,
+            passive=i == 4,
+        )
+    )
+for i in range(5):
+    t = tasks[i]
+    system.give(t, 0, ep)
+    system.give(t, 1, ep, A.RIGHT_WRITE | A.RIGHT_GRANT, i + 1)
+    system.give(t, 2, n, A.RIGHTS_ALL, 1 << i)
+    system.give(t, 3, tasks[(i + 1) % 5])
+jan = system.task("janitor", janitor, priority=1, budget=2, period=2, slots=4)
+system.give(jan, 0, ep)
+system.give(jan, 2, n, A.RIGHT_WRITE, 32)
+print("result", system.run(3000))
+print("traps", system.kernel.traps)
+system.ps()
