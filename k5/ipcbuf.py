@@ -7,7 +7,8 @@ class IpcBuffer:
     """Task-owned receive buffer (like seL4's IPC buffer); the kernel only writes it.
 
     **Invariants:**
-    - 0 <= count <= MSG_MAX_WORDS and 0 <= length <= MSG_MAX_BYTES after every kernel write;
+    - 0 <= count <= MSG_MAX_WORDS and 0 <= length <= MSG_MAX_BYTES after every kernel write
+      (the task may scribble on its own buffer afterwards: the kernel never reads it);
     - words and data are preallocated and never replaced by the kernel.
     """
 
@@ -22,6 +23,11 @@ class IpcBuffer:
         self.data = bytearray(MSG_MAX_BYTES)
         self.cap = NO_SLOT
         self.source = SOURCE_ENDPOINT
+
+    def check_invariants(self):
+        assert 0 <= self.count <= MSG_MAX_WORDS, "word count out of range"
+        assert 0 <= self.length <= MSG_MAX_BYTES, "payload length out of range"
+        return True
 
     def word(self, index):
         return self.words[index]

@@ -1154,6 +1154,10 @@ class Kernel:
                 if badge != 0:
                     return ERR_ILLEGAL_OPERATION
                 badge = new_badge
+            if (rights & mask) != rights and cap.children:
+                # Shrinking a cap that has derived children would leave them with more
+                # rights than their parent: rights must never grow along a derivation.
+                return ERR_ILLEGAL_OPERATION
             rights &= mask
         cdt.move(cap, tcb.cspace, request[2])
         cap.rights = rights
@@ -1567,6 +1571,8 @@ class Kernel:
             else:
                 assert tcb.queue is None, "inactive thread is queued"
                 assert tcb is not current, "inactive thread is current"
+            # (The IpcBuffer is task memory: the kernel never trusts or asserts on it.)
+            tcb.reply.check_invariants(tcb)
             if tcb.sc is not None:
                 assert tcb.sc.tcb is tcb, "SC binding not mutual"
                 tcb.sc.check_invariants()

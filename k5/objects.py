@@ -177,6 +177,14 @@ class Reply:
         self.donated = None
         self.recv_slot = -1
 
+    def check_invariants(self, owner):
+        if self.caller is not None:
+            assert self.caller is owner, "reply armed for another thread"
+            assert owner.state == STATE_BLOCKED_REPLY, "armed reply, caller not waiting"
+        else:
+            assert self.donated is None, "disarmed reply still holds a donated SC"
+        return True
+
 
 class SchedContext(Refills):
     """Scheduling context: budget, period, refills, the TCB it is bound to.
@@ -213,6 +221,10 @@ class Untyped:
         self.remaining = quota
         self.name = name
         self.oid = oid
+
+    def check_invariants(self):
+        assert 0 <= self.remaining <= self.quota, "untyped quota out of range"
+        return True
 
 
 class SchedControl:

@@ -172,3 +172,16 @@ def test_cdt_rights_check():
     assert cdt.descendants(root) == [grandchild, child]
     assert cdt.is_descendant(grandchild, root)
     cnode.check_invariants()
+
+
+def test_mutate_cannot_shrink_a_cap_with_children():
+    results, _, task = run_with_ep(
+        [
+            (A.SYS_CNODE_COPY, 0, 1, A.RIGHTS_ALL),
+            (A.SYS_CNODE_MUTATE, 0, 2, A.RIGHT_READ, 0),  # has a child: refused
+            (A.SYS_CNODE_MUTATE, 0, 2, A.RIGHTS_ALL, 0),  # same rights: a move
+            (A.SYS_CNODE_MUTATE, 1, 3, A.RIGHT_READ, 0),  # leaf: may shrink
+        ]
+    )
+    assert results == [A.OK, A.ERR_ILLEGAL_OPERATION, A.OK, A.OK]
+    assert task.obj.cspace.slots[3].rights == A.RIGHT_READ
