@@ -64,6 +64,8 @@ class System:
     - caps installed in tasks are descendants of an original cap.
     """
 
+    __slots__ = ("arch", "kernel", "root", "refs", "tasks", "_control")
+
     def __init__(
         self, trace=None, console=None, arch=None, min_budget=1, debug=False, syscall_cost=1
     ):
