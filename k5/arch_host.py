@@ -8,6 +8,7 @@
 # keeping any unfinished spin or unsent request for the next run. No threads: deterministic.
 
 from k5._compat import const
+from k5.ticks import TICKS_MASK, ticks_diff
 from k5.abi import (
     SYS_SPIN,
     TRAP_EXIT,
@@ -65,13 +66,13 @@ class HostArch:
     """The host implementation of the arch facade (simulated clock and tasks).
 
     **Invariants:**
-    - clock never decreases; run() never advances it by more than its limit.
+    - clock is a tick count modulo 2**30 (k5.ticks); run() advances it by at most `limit`.
     """
 
     __slots__ = ("clock", "syscall_cost")
 
-    def __init__(self, syscall_cost=1):
-        self.clock = 0
+    def __init__(self, syscall_cost=1, start=0):
+        self.clock = start & TICKS_MASK
         self.syscall_cost = syscall_cost
 
     def now(self):
@@ -79,7 +80,7 @@ class HostArch:
 
     def idle(self, until):
         """Sleep until `until` (WFI until the timer): nothing runs meanwhile."""
-        if until > self.clock:
+        if ticks_diff(until, self.clock) > 0:
             self.clock = until
 
     def context_new(self, entry, ipc, arg):
@@ -131,16 +132,16 @@ class HostArch:
                 room = limit - used
                 if spin > room:
                     ctx.spin_left = spin - room
-                    self.clock += room
+                    self.clock = (self.clock + room) & TICKS_MASK
                     return TRAP_PREEMPT
                 ctx.spin_left = 0
                 used += spin
-                self.clock += spin
+                self.clock = (self.clock + spin) & TICKS_MASK
             if ctx.held:
                 if used + cost > limit:
                     return TRAP_PREEMPT
                 ctx.held = False
-                self.clock += cost
+                self.clock = (self.clock + cost) & TICKS_MASK
                 return TRAP_SYSCALL
             if ctx.finished:
                 return TRAP_EXIT

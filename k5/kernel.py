@@ -113,6 +113,7 @@ from k5.objects import (
     TCB,
 )
 from k5.sched import Scheduler, priority_higher
+from k5.ticks import ticks_add, ticks_diff
 
 # Results of Kernel.run().
 RUN_TIME_UP = const(0)
@@ -280,7 +281,7 @@ class Kernel:
         arch = self.arch
         end = -1
         if ticks >= 0:
-            end = arch.now() + ticks
+            end = ticks_add(arch.now(), ticks)
         sched = self.sched
         trap = 0
         try:
@@ -289,7 +290,7 @@ class Kernel:
             self._choose()
             while True:
                 now = arch.now()
-                if end >= 0 and now >= end:
+                if end >= 0 and ticks_diff(now, end) >= 0:
                     return RUN_TIME_UP
                 if max_traps == 0:
                     return RUN_TIME_UP
@@ -298,7 +299,7 @@ class Kernel:
                     release = sched.release_head_time()
                     if release < 0:
                         return RUN_IDLE
-                    if end >= 0 and release > end:
+                    if end >= 0 and ticks_diff(release, end) > 0:
                         arch.idle(end)
                         self.last_time = end
                         return RUN_TIME_UP
@@ -310,22 +311,22 @@ class Kernel:
                 sc = current.sc
                 limit = sc.r_amount[sc.head] - sc.consumed
                 release = sched.release_head_time()
-                if release >= 0 and release - now < limit:
-                    limit = release - now
-                if end >= 0 and end - now < limit:
-                    limit = end - now
+                if release >= 0 and ticks_diff(release, now) < limit:
+                    limit = ticks_diff(release, now)
+                if end >= 0 and ticks_diff(end, now) < limit:
+                    limit = ticks_diff(end, now)
                 trap = arch.run(current.context, limit)
                 self.traps += 1
                 if max_traps > 0:
                     max_traps -= 1
                 now = arch.now()
-                elapsed = now - self.last_time
+                elapsed = ticks_diff(now, self.last_time)
                 self.last_time = now
                 sc.consumed += elapsed
                 sc.total += elapsed
                 log = self.usage_log
                 if log is not None and elapsed > 0:
-                    log.append((sc, now - elapsed, now, current))
+                    log.append((sc, ticks_add(now, -elapsed), now, current))
                 if trap == TRAP_SYSCALL:
                     self._syscall(current)
                 elif trap == TRAP_FAULT:
@@ -395,7 +396,10 @@ class Kernel:
         now = self.arch.now()
         if sc is not self.cur_sc and not sc.is_round_robin():
             sc.unblock_check(now)
-        if sc.r_time[sc.head] <= now and sc.r_amount[sc.head] - sc.consumed >= self.min_budget:
+        if (
+            ticks_diff(sc.r_time[sc.head], now) <= 0
+            and sc.r_amount[sc.head] - sc.consumed >= self.min_budget
+        ):
             self.sched.append(tcb)
         elif sc is self.cur_sc:
             # Its time is still being charged: _check_budget postpones it after this trap.
@@ -446,7 +450,7 @@ class Kernel:
         self._commit(sc)
         if holder is None or holder.state != STATE_RUNNING:
             return
-        if sc.r_time[sc.head] <= now and sc.r_amount[sc.head] >= self.min_budget:
+        if ticks_diff(sc.r_time[sc.head], now) <= 0 and sc.r_amount[sc.head] >= self.min_budget:
             sc.unblock_check(now)
             return
         if holder.queue_kind == QUEUE_READY:
@@ -467,7 +471,7 @@ class Kernel:
         sched = self.sched
         release = sched.release
         tcb = release.head
-        while tcb is not None and tcb.sc.r_time[tcb.sc.head] <= now:
+        while tcb is not None and ticks_diff(tcb.sc.r_time[tcb.sc.head], now) <= 0:
             release.remove(tcb)
             sched.append(tcb)
             tcb = release.head

@@ -1,8 +1,11 @@
 """Sporadic-server refill queue (the algorithm of seL4's sporadic.c)."""
 
 # Pure algorithm: imports nothing from arch, so tests and model checkers drive the real code.
+# Times are ticks modulo 2**30 (k5.ticks): every comparison goes through ticks_diff.
 # A refill is (time, amount): `amount` ticks of budget usable from tick `time`. The queue is a
 # bounded circular buffer of parallel lists, preallocated when the context is configured.
+
+from k5.ticks import ticks_add, ticks_diff
 
 
 class Refills:
@@ -64,7 +67,7 @@ class Refills:
 
     def ready(self, now):
         """The head refill may be used at `now`."""
-        return self.r_time[self.head] <= now
+        return ticks_diff(self.r_time[self.head], now) <= 0
 
     def sufficient(self, usage):
         """After `usage` the head refill still holds at least the minimum budget."""
@@ -103,12 +106,12 @@ class Refills:
         tail = self._tail()
         r_time = self.r_time
         r_amount = self.r_amount
-        if r_time[tail] + r_amount[tail] >= time:
+        if ticks_diff(ticks_add(r_time[tail], r_amount[tail]), time) >= 0:
             r_amount[tail] += amount
         elif self.count == self.max_refills:
             # Full: merge into the tail, delaying it so that the merged refill ends where the
             # new one would have ended.
-            r_time[tail] = time - r_amount[tail]
+            r_time[tail] = ticks_add(time, -r_amount[tail])
             r_amount[tail] += amount
         else:
             tail = self._next(tail)
@@ -150,37 +153,37 @@ class Refills:
             amount = r_amount[head]
             usage -= amount
             if self.count == 1:
-                r_time[head] += period
+                r_time[head] = ticks_add(r_time[head], period)
             else:
-                time = r_time[head] + period
+                time = ticks_add(r_time[head], period)
                 self._pop_head()
                 self._schedule_used(time, amount)
             if usage == 0:
                 break
         if usage > 0:
             head = self.head
-            used_time = r_time[head] + period
+            used_time = ticks_add(r_time[head], period)
             r_amount[head] -= usage
-            r_time[head] += usage
+            r_time[head] = ticks_add(r_time[head], usage)
             self._schedule_used(used_time, usage)
         # The head must hold at least the minimum budget: merge it into the next refill, which
         # keeps its end time.
         while r_amount[self.head] < self.min_budget and self.count > 1:
             amount = self._pop_head()
-            r_time[self.head] -= amount
+            r_time[self.head] = ticks_add(r_time[self.head], -amount)
             r_amount[self.head] += amount
 
     def unblock_check(self, now):
         """On unblocking: a ready head starts at `now`; merge refills that overlap it."""
         r_time = self.r_time
         r_amount = self.r_amount
-        if r_time[self.head] > now:
+        if ticks_diff(r_time[self.head], now) > 0:
             return
         r_time[self.head] = now
         while self.count > 1:
             head = self.head
             following = self._next(head)
-            if r_time[head] + r_amount[head] < r_time[following]:
+            if ticks_diff(ticks_add(r_time[head], r_amount[head]), r_time[following]) < 0:
                 break
             amount = self._pop_head()
             r_time[following] = now
@@ -211,7 +214,7 @@ class Refills:
         for _ in range(self.count):
             assert self.r_amount[index] > 0, "empty refill"
             if previous is not None:
-                assert previous <= self.r_time[index], "refills out of order"
+                assert ticks_diff(previous, self.r_time[index]) <= 0, "refills out of order"
             previous = self.r_time[index]
             index = self._next(index)
         return True

@@ -5,6 +5,7 @@
 
 from k5.abi import PRIORITY_COUNT
 from k5.objects import QUEUE_READY, QUEUE_RELEASE, TcbQueue
+from k5.ticks import ticks_diff
 
 
 def _build_msb_table():
@@ -111,7 +112,7 @@ class Scheduler:
         time = tcb.sc.r_time[tcb.sc.head]
         queue = self.release
         node = queue.tail
-        while node is not None and node.sc.r_time[node.sc.head] > time:
+        while node is not None and ticks_diff(node.sc.r_time[node.sc.head], time) > 0:
             node = node.q_prev
         if node is None:
             queue.prepend(tcb)
@@ -150,6 +151,6 @@ class Scheduler:
         previous = None
         for tcb in self.release.members():
             time = tcb.sc.r_time[tcb.sc.head]
-            assert previous is None or previous <= time, "release queue out of order"
+            assert previous is None or ticks_diff(previous, time) <= 0, "release out of order"
             previous = time
         return True

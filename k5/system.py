@@ -67,10 +67,17 @@ class System:
     __slots__ = ("arch", "kernel", "root", "refs", "tasks", "_control")
 
     def __init__(
-        self, trace=None, console=None, arch=None, min_budget=1, debug=False, syscall_cost=1
+        self,
+        trace=None,
+        console=None,
+        arch=None,
+        min_budget=1,
+        debug=False,
+        syscall_cost=1,
+        start_time=0,
     ):
         if arch is None:
-            arch = new_arch(syscall_cost=syscall_cost)
+            arch = new_arch(syscall_cost=syscall_cost, start=start_time)
         self.arch = arch
         self.kernel = Kernel(
             arch, trace=trace, console=console, min_budget=min_budget, debug=debug

@@ -4,6 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from k5.refill import Refills
+from k5.ticks import TICKS_PERIOD, ticks_add, ticks_diff
 
 # 300 examples of up to 60 operations each: well under a second per 100 examples.
 SETTINGS = settings(max_examples=300, deadline=None)
@@ -29,23 +30,28 @@ def window_ok(intervals, budget, period):
     max_refills=st.integers(2, 8),
     min_budget=st.integers(1, 3),
     ops=st.lists(st.tuples(st.integers(0, 2), st.integers(1, 15)), max_size=60),
+    start=st.sampled_from([0, TICKS_PERIOD - 40, TICKS_PERIOD // 2]),
 )
-def test_refills_never_exceed_budget_per_period(budget, extra, max_refills, min_budget, ops):
+def test_refills_never_exceed_budget_per_period(
+    budget, extra, max_refills, min_budget, ops, start
+):
+    # `now` counts ticks from the start, unwrapped; the algorithm sees wrapped tick values.
     if budget < min_budget:
         budget = min_budget
     period = budget + extra
     refills = Refills(min_budget)
     now = 0
-    refills.configure(budget, period, max_refills, now)
+    refills.configure(budget, period, max_refills, ticks_add(start, now))
     intervals = []
     for op, amount in ops:
         refills.check_invariants()
         if op == 0:
             # Dispatch (as the kernel does when it switches to this SC): wait for the head
             # refill, activate it at `now`, run at most what it holds, and charge it.
-            if refills.head_time() > now:
-                now = refills.head_time()
-            refills.unblock_check(now)
+            wait = ticks_diff(refills.head_time(), ticks_add(start, now))
+            if wait > 0:
+                now += wait
+            refills.unblock_check(ticks_add(start, now))
             usage = min(amount, refills.head_amount())
             intervals.append((now, now + usage))
             now += usage
@@ -53,7 +59,7 @@ def test_refills_never_exceed_budget_per_period(budget, extra, max_refills, min_
         elif op == 1:
             # Block for a while, then unblock.
             now += amount
-            refills.unblock_check(now)
+            refills.unblock_check(ticks_add(start, now))
         else:
             # Ready but not running: other threads run meanwhile.
             now += amount
