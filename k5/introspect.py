@@ -7,6 +7,8 @@ from k5.abi import (
     RIGHT_GRANT_REPLY,
     RIGHT_READ,
     RIGHT_WRITE,
+    STATE_BLOCKED_REPLY,
+    STATE_RUNNING,
 )
 
 STATE_NAMES = ("inactive", "running", "send", "recv", "reply", "wait", "faulted", "exited")
@@ -55,12 +57,12 @@ def blocked_on(kernel, tcb):
     """Human-readable description of what a thread waits for ("" if nothing)."""
     obj = tcb.blocked_on
     if obj is None:
-        if tcb.state == 1 and tcb.sc is None:
+        if tcb.state == STATE_RUNNING and tcb.sc is None:
             return "no sched context"
         if tcb.queue is kernel.sched.release:
             return "refill at t=" + str(tcb.sc.r_time[tcb.sc.head])
         return ""
-    if tcb.state == 4:
+    if tcb.state == STATE_BLOCKED_REPLY:
         server = obj.server
         return "reply from " + (server.name if server is not None else "?")
     return _object_name(obj)
