@@ -28,6 +28,7 @@ class Refills:
         "r_amount",
         "head",
         "count",
+        "configured_at",
     )
 
     def __init__(self, min_budget=1):
@@ -39,6 +40,7 @@ class Refills:
         self.r_amount = None
         self.head = 0
         self.count = 0
+        self.configured_at = 0
 
     def configure(self, budget, period, max_refills, now):
         """Reset the queue: the full budget is available from `now`."""
@@ -52,6 +54,7 @@ class Refills:
         self.count = 1
         self.r_time[0] = now
         self.r_amount[0] = budget
+        self.configured_at = now
 
     def is_configured(self):
         return self.count > 0

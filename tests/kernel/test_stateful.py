@@ -103,7 +103,10 @@ class KernelMachine(RuleBasedStateMachine):
             self.system.give(task, 0, self.endpoint)
             self.system.give(task, 1, self.endpoint, A.RIGHT_WRITE | A.RIGHT_GRANT, badge=i + 1)
             self.system.give(task, 2, self.ntfn, A.RIGHTS_ALL, badge=1 << i)
-            self.system.give(task, 3, self.puppets[(i + 1) % TASKS].task)
+            neighbour = self.puppets[(i + 1) % TASKS].task
+            self.system.give(task, 3, neighbour)
+            self.system.give(task, 5, self.system.sched_control())
+            self.system.give(task, 6, neighbour.sc)
             puppet.idle = self.system.notification("idle%d" % i)
             self.system.give(task, IDLE_SLOT, puppet.idle, A.RIGHT_READ)
 
@@ -296,6 +299,27 @@ class KernelMachine(RuleBasedStateMachine):
         self.issue(index, "spin", (A.SYS_SPIN, spin))
         self.run(ticks)
 
+    @rule(
+        index=st.integers(0, TASKS - 1),
+        kind=st.sampled_from(["configure", "bind", "unbind", "consumed"]),
+        budget=st.integers(0, 8),
+        extra=st.integers(0, 12),
+        refills=st.integers(1, 5),
+        ticks=st.integers(1, 12),
+    )
+    def do_sched_context(self, index, kind, budget, extra, refills, ticks):
+        # Slot 5: SchedControl, slot 6: the neighbour's SC, slot 3: the neighbour's TCB.
+        if kind == "configure":
+            request = (A.SYS_SC_CONFIGURE, 5, 6, budget, budget + extra, refills)
+        elif kind == "bind":
+            request = (A.SYS_SC_BIND, 6, 3)
+        elif kind == "unbind":
+            request = (A.SYS_SC_UNBIND, 6)
+        else:
+            request = (A.SYS_SC_CONSUMED, 6)
+        self.issue(index, "sc", request)
+        self.run(ticks)
+
     @rule(ticks=st.integers(1, 30))
     def do_run(self, ticks):
         self.run(ticks)
@@ -383,6 +407,9 @@ class KernelMachine(RuleBasedStateMachine):
         for oid, (sc, intervals) in by_sc.items():
             if sc.is_round_robin():
                 continue
+            # Reconfiguring resets the refills: only check what ran since then.
+            configured = ticks_diff(sc.configured_at, START)
+            intervals = [(s, e) for s, e in intervals if s >= configured]
             since = self.checked_until.get(oid, 0)
             for start, _ in intervals:
                 if start < since:
