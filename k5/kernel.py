@@ -1256,7 +1256,7 @@ class Kernel:
             value = request[2]
             if type(value) is not int or value < 0 or value > PRIORITY_MAX:
                 return ERR_INVALID_ARGUMENT
-            if value > tcb.mcp:
+            if priority_higher(value, tcb.mcp):
                 return ERR_ILLEGAL_OPERATION
             if sysno == SYS_TCB_SET_MCP:
                 target.mcp = value
@@ -1465,7 +1465,7 @@ class Kernel:
         priority = request[4]
         if type(priority) is not int or priority < 0 or priority > PRIORITY_MAX:
             return ERR_INVALID_ARGUMENT
-        if priority > tcb.mcp:
+        if priority_higher(priority, tcb.mcp):
             return ERR_ILLEGAL_OPERATION
         size = request[5]
         if type(size) is not int or size < 1 or size > CSPACE_MAX:
