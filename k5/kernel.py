@@ -333,8 +333,10 @@ class Kernel:
                     self._fault(current, FAULT_EXCEPTION, arch.fault_text(current.context))
                 elif trap == TRAP_EXIT:
                     self._do_exit(current, 0)
-                self._check_budget(now)
-                self._release(now)
+                if sc.r_amount[sc.head] - sc.consumed < self.min_budget:
+                    self._check_budget(now)
+                if sched.release.head is not None:
+                    self._release(now)
                 self._choose()
                 if self.debug:
                     self.check_invariants()
@@ -487,7 +489,8 @@ class Kernel:
                 else:
                     top = sched.highest()
                     if top < 0 or not priority_higher(top, current.priority):
-                        self._switch_sc(current.sc)
+                        if self.cur_sc is not current.sc:
+                            self._switch_sc(current.sc)
                         return
                     sched.prepend(current)
             current.yielded = False
@@ -496,7 +499,8 @@ class Kernel:
         if chosen is None:
             self._switch_sc(None)
             return
-        self._switch_sc(chosen.sc)
+        if self.cur_sc is not chosen.sc:
+            self._switch_sc(chosen.sc)
         if self.trace is not None and chosen is not current:
             self._emit("switch " + chosen.name)
 

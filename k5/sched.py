@@ -78,16 +78,20 @@ class Scheduler:
     def append(self, tcb):
         """Make tcb ready at the tail of its priority (end of timeslice, unblock)."""
         priority = tcb.priority
-        self.ready[priority].append(tcb)
+        queue = self.ready[priority]
+        queue.append(tcb)
         tcb.queue_kind = QUEUE_READY
-        self._set_bit(priority)
+        if queue.head is tcb:
+            self._set_bit(priority)
 
     def prepend(self, tcb):
         """Make tcb ready at the head of its priority (it was preempted)."""
         priority = tcb.priority
-        self.ready[priority].prepend(tcb)
+        queue = self.ready[priority]
+        queue.prepend(tcb)
         tcb.queue_kind = QUEUE_READY
-        self._set_bit(priority)
+        if queue.tail is tcb:
+            self._set_bit(priority)
 
     def remove(self, tcb):
         priority = tcb.priority
@@ -97,9 +101,15 @@ class Scheduler:
             self._clear_bit(priority)
 
     def pop_highest(self):
-        priority = self.highest()
-        if priority < 0:
+        """Dequeue the first thread of the highest non-empty priority (None if none)."""
+        top = self.top_bits
+        if top == 0:
             return None
+        msb = self.msb
+        group = 8 + msb[top >> 8] if top >= 256 else msb[top]
+        index = group << 1
+        bits = self.group_bits[index] | (self.group_bits[index + 1] << 8)
+        priority = (group << 4) + (8 + msb[bits >> 8] if bits >= 256 else msb[bits])
         queue = self.ready[priority]
         tcb = queue.head
         queue.remove(tcb)
