@@ -87,13 +87,13 @@ EP = 1
 
 def _client(ipc, rounds):
     for i in range(rounds):
-        yield from k.call(EP, 1, (i,))
+        yield k.call(EP, 1, (i,))
 
 
 def _server(ipc, arg):
-    yield from k.recv(EP)
+    yield k.recv(EP)
     while True:
-        yield from k.reply_recv(EP, 2, (ipc.words[0],))
+        yield k.reply_recv(EP, 2, (ipc.words[0],))
 
 
 def k5_call_reply_recv(n):

@@ -2,7 +2,10 @@
 
 import sys
 
-sys.path.insert(0, __file__.rsplit("/", 1)[0] + "/../.." if "/" in __file__ else "../..")
+try:
+    sys.path.insert(0, __file__.rsplit("/", 1)[0] + "/../.." if "/" in __file__ else "../..")
+except NameError:
+    pass  # run on a board (mpremote run): k5 is frozen into the firmware
 
 from k5 import user as k  # noqa: E402
 from k5.abi import RIGHTS_ALL, RIGHT_READ, RIGHT_WRITE  # noqa: E402
