@@ -72,11 +72,10 @@ def failure_details(result_dir, limit=4000):
     return "\n".join(text)[:limit]
 
 
-def report(request, line):
-    print(line)
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(line)
+def report(capsys, line):
+    # Shown in `make test`'s output even though pytest captures the test's own output.
+    with capsys.disabled():
+        print("\n" + line)
 
 
 def test_exclusions_file_is_well_formed(micropython_top):
@@ -90,7 +89,7 @@ def test_exclusions_file_is_well_formed(micropython_top):
 
 
 @pytest.mark.qemu
-def test_micropython_suite(request, tmp_path, micropython_top, emu_elf):
+def test_micropython_suite(capsys, tmp_path, micropython_top, emu_elf):
     tests_dir = micropython_top / "tests"
     excluded = set(read_exclusions())
     tests = sorted(
@@ -138,7 +137,7 @@ def test_micropython_suite(request, tmp_path, micropython_top, emu_elf):
             counts[kind] += number
 
     report(
-        request,
+        capsys,
         "MicroPython test suite on MPS2_AN505: {passed} passed, {failed} failed, "
         "{skipped} skipped ({performed} performed), {excluded} excluded".format(
             excluded=len(excluded), **counts
