@@ -7,6 +7,7 @@ import pytest
 
 from conftest import ROOT
 from tools import dfuse, paths
+from tools.k5cli import symbols
 
 BOARD = "NUCLEO_L552ZE_Q"
 
@@ -38,18 +39,6 @@ def test_corrupted_dfu_is_rejected():
     data[300] ^= 0xFF
     with pytest.raises(dfuse.DfuseError, match="CRC"):
         dfuse.parse(bytes(data))
-
-
-def symbols(elf):
-    out = subprocess.run(
-        ["arm-none-eabi-nm", str(elf)], capture_output=True, text=True, check=True
-    ).stdout
-    table = {}
-    for line in out.splitlines():
-        fields = line.split()
-        if len(fields) == 3:
-            table[fields[2]] = int(fields[0], 16)
-    return table
 
 
 def test_image_fits_the_stm32l552():
