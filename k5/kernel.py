@@ -135,6 +135,10 @@ def _is_small(value):
     return type(value) is int and 0 <= value < WORD_LIMIT
 
 
+def _is_rights(value):
+    return type(value) is int and 0 <= value <= RIGHTS_ALL
+
+
 class Kernel:
     """One K5 kernel instance (never a module global: it is created and passed around).
 
@@ -1120,7 +1124,7 @@ class Kernel:
         if err != OK:
             return err
         rights = request[3]
-        if type(rights) is not int or rights < 0 or rights > RIGHTS_ALL:
+        if not _is_rights(rights):
             return ERR_INVALID_ARGUMENT
         badge = cap.badge
         if is_mint:
@@ -1151,7 +1155,7 @@ class Kernel:
         badge = cap.badge
         if is_mutate:
             mask = request[3]
-            if type(mask) is not int or mask < 0 or mask > RIGHTS_ALL:
+            if not _is_rights(mask):
                 return ERR_INVALID_ARGUMENT
             new_badge = request[4]
             if not _is_small(new_badge):
@@ -1505,7 +1509,7 @@ class Kernel:
         if err != OK:
             return err
         rights = request[4]
-        if type(rights) is not int or rights < 0 or rights > RIGHTS_ALL:
+        if not _is_rights(rights):
             return ERR_INVALID_ARGUMENT
         badge = request[5]
         if not _is_small(badge):

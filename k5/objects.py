@@ -59,6 +59,21 @@ class TcbQueue:
             head.q_prev = tcb
         self.head = tcb
 
+    def insert_after(self, node, tcb):
+        """Insert tcb after node (which is in this queue); node None means at the head."""
+        if node is None:
+            self.prepend(tcb)
+            return
+        following = node.q_next
+        tcb.queue = self
+        tcb.q_prev = node
+        tcb.q_next = following
+        node.q_next = tcb
+        if following is None:
+            self.tail = tcb
+        else:
+            following.q_prev = tcb
+
     def remove(self, tcb):
         prev = tcb.q_prev
         following = tcb.q_next

@@ -124,18 +124,7 @@ class Scheduler:
         node = queue.tail
         while node is not None and ticks_diff(node.sc.r_time[node.sc.head], time) > 0:
             node = node.q_prev
-        if node is None:
-            queue.prepend(tcb)
-        else:
-            following = node.q_next
-            tcb.queue = queue
-            tcb.q_prev = node
-            tcb.q_next = following
-            node.q_next = tcb
-            if following is None:
-                queue.tail = tcb
-            else:
-                following.q_prev = tcb
+        queue.insert_after(node, tcb)
         tcb.queue_kind = QUEUE_RELEASE
 
     def release_head_time(self):
