@@ -11,7 +11,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tools import paths  # noqa: E402
-from tools.emu import Emulator  # noqa: E402
+from tools.emu import Emulator, mpremote_command  # noqa: E402
 
 
 def pytest_configure(config):
@@ -54,7 +54,7 @@ def emulator(emu_elf):
 def mpremote(port, *args, timeout=60):
     """Runs one batched mpremote command line against `port`; returns the completed process."""
     return subprocess.run(
-        [sys.executable, "-m", "mpremote", "connect", port, *args],
+        mpremote_command(port, *args),
         capture_output=True,
         text=True,
         timeout=timeout,

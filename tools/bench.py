@@ -4,7 +4,7 @@ import subprocess
 import sys
 
 from tools import paths
-from tools.emu import Emulator
+from tools.emu import Emulator, mpremote_command
 
 ROOT = paths.ROOT
 
@@ -13,15 +13,7 @@ def device_rows():
     """Instructions per operation on MPS2_AN505 under `-icount shift=0` (exactly repeatable)."""
     with Emulator(paths.firmware("MPS2_AN505", "elf"), icount=True) as emu:
         r = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "mpremote",
-                "connect",
-                emu.port,
-                "run",
-                "tools/bench_device.py",
-            ],
+            mpremote_command(emu.port, "run", "tools/bench_device.py"),
             cwd=ROOT,
             capture_output=True,
             text=True,

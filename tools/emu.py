@@ -7,6 +7,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 
 QEMU = "qemu-system-arm"
@@ -14,6 +15,11 @@ MACHINE = "mps2-an505"
 
 # Every emulator started by this process, so that none outlives it.
 _running = set()
+
+
+def mpremote_command(port, *args):
+    """The command line that runs mpremote (from this Python's environment) against `port`."""
+    return [sys.executable, "-m", "mpremote", "connect", port, *args]
 
 
 class EmulatorError(Exception):

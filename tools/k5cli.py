@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from tools import dfuse, paths
-from tools.emu import Emulator, EmulatorError
+from tools.emu import Emulator, EmulatorError, mpremote_command
 
 FLASH_ORIGIN = {"MPS2_AN505": 0x10000000, "NUCLEO_L552ZE_Q": 0x08000000}
 FLASH_SIZE = 512 * 1024
@@ -31,7 +31,7 @@ def elf_for(board):
 
 
 def mpremote(port, *args):
-    return subprocess.call([sys.executable, "-m", "mpremote", "connect", port, *args])
+    return subprocess.call(mpremote_command(port, *args))
 
 
 def do_build(args):
