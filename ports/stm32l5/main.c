@@ -15,6 +15,7 @@
 #include "mcu/cortex_m33.h"
 #include "mcu/board.h"
 #include "uart.h"
+#include "k5arch.h"
 
 extern uint32_t _heap_start, _heap_end, _sstack, _estack;
 void machine_reset_cause_init(void);
@@ -28,11 +29,13 @@ int main(void) {
     machine_reset_cause_init();
     systick_init();
     uart_init();
+    k5arch_boot();
 
     for (;;) {
         mp_stack_set_top(&_estack);
         mp_stack_set_limit((char *)&_estack - (char *)&_sstack - STACK_MARGIN);
         gc_init(&_heap_start, &_heap_end);
+        k5arch_reset();
         mp_init();
         readline_init0();
 
@@ -54,9 +57,17 @@ int main(void) {
     }
 }
 
+// The collector runs privileged, in the kernel's thread: a task asks for a collection with a trap.
+// Roots: MicroPython's root pointers and the kernel's registers and stack, then every task's
+// stack and saved state (the trap layer knows them).
 void gc_collect(void) {
+    if (k5arch_in_task()) {
+        k5_svc_collect();
+        return;
+    }
     gc_collect_start();
     gc_helper_collect_regs_and_stack();
+    k5arch_gc_roots();
     gc_collect_end();
 }
 

@@ -104,6 +104,12 @@ typedef long mp_off_t;
 
 #define MP_STATE_PORT                           MP_STATE_VM
 
+// K5's trap layer (native/k5arch): a task whose time is up traps at the VM's next safe point.
+extern volatile uint8_t k5_preempt_pending;
+void k5arch_safe_point(void);
+#define MICROPY_VM_HOOK_LOOP                    if (k5_preempt_pending) { k5arch_safe_point(); }
+#define MICROPY_VM_HOOK_RETURN                  if (k5_preempt_pending) { k5arch_safe_point(); }
+
 // Sleep until the next interrupt (SysTick fires every millisecond) while waiting for events.
 #define MICROPY_INTERNAL_WFE(TIMEOUT_MS)        __asm volatile ("wfi")
 

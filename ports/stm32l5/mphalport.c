@@ -1,9 +1,12 @@
 // Time and console for the K5 STM32L5 port.
 //
 // Time: SysTick interrupts once a millisecond and counts `systick_ms`; microseconds and CPU
-// cycles are interpolated from the SysTick down-counter, so reading the time never traps and
-// never allocates. Console: output is written to the board's REPL UART, input comes from the
-// ring buffer that the UART's receive interrupt fills (see uart.c).
+// cycles are interpolated from the SysTick down-counter, so reading the time in the kernel never
+// traps and never allocates. Console: output is written to the board's REPL UART, input comes
+// from the ring buffer that the UART's receive interrupt fills (see uart.c).
+// A task (unprivileged) reaches none of that hardware: its console output, console input, the
+// microsecond clock and its sleeps are traps into the kernel (native/k5arch); `ticks_ms` reads
+// `systick_ms`, which lies in the RAM every task maps, and costs no trap.
 #include <stdint.h>
 #include "py/mphal.h"
 #include "py/runtime.h"
@@ -11,6 +14,7 @@
 #include "shared/runtime/interrupt_char.h"
 #include "mcu/cortex_m33.h"
 #include "uart.h"
+#include "k5arch.h"
 
 volatile uint32_t systick_ms;
 
@@ -26,6 +30,7 @@ void SysTick_Handler(void) {
     // Reading CTRL clears COUNTFLAG, which mp_hal_ticks_us uses to detect a pending wrap.
     (void)SysTick->CTRL;
     systick_ms += 1;
+    k5arch_tick();
 }
 
 // Returns (ms, elapsed cycles within that ms), consistent with each other.
@@ -44,12 +49,18 @@ static void systick_read(uint32_t *ms, uint32_t *cycles) {
 }
 
 mp_uint_t mp_hal_ticks_us(void) {
+    if (k5arch_in_task()) {
+        return k5_svc_clock();
+    }
     uint32_t ms, cycles;
     systick_read(&ms, &cycles);
     return ms * 1000 + cycles / (system_core_clock_hz / 1000000);
 }
 
 mp_uint_t mp_hal_ticks_cpu(void) {
+    if (k5arch_in_task()) {
+        return k5_svc_clock() * (system_core_clock_hz / 1000000);
+    }
     uint32_t ms, cycles;
     systick_read(&ms, &cycles);
     return ms * (system_core_clock_hz / 1000) + cycles;
@@ -59,6 +70,10 @@ mp_uint_t mp_hal_ticks_cpu(void) {
 // the start is not counted as a whole one; waits with WFI (SysTick wakes the core every ms) and
 // handles pending events such as Ctrl-C meanwhile.
 void mp_hal_delay_ms(mp_uint_t ms) {
+    if (k5arch_in_task()) {
+        k5arch_task_sleep_ms(ms);
+        return;
+    }
     while (ms > 0) {
         mp_uint_t chunk = ms < 1000000 ? ms : 1000000; // keep chunk * 1000 below 2**32
         uint32_t start = mp_hal_ticks_us();
@@ -76,6 +91,9 @@ void mp_hal_delay_us(mp_uint_t us) {
 }
 
 int mp_hal_stdin_rx_chr(void) {
+    if (k5arch_in_task()) {
+        return k5arch_task_getc();
+    }
     for (;;) {
         int c = uart_rx_char();
         if (c >= 0) {
@@ -87,7 +105,7 @@ int mp_hal_stdin_rx_chr(void) {
 
 uintptr_t mp_hal_stdio_poll(uintptr_t poll_flags) {
     uintptr_t ret = 0;
-    if ((poll_flags & MP_STREAM_POLL_RD) && uart_rx_any()) {
+    if ((poll_flags & MP_STREAM_POLL_RD) && !k5arch_in_task() && uart_rx_any()) {
         ret |= MP_STREAM_POLL_RD;
     }
     if (poll_flags & MP_STREAM_POLL_WR) {
@@ -97,6 +115,10 @@ uintptr_t mp_hal_stdio_poll(uintptr_t poll_flags) {
 }
 
 mp_uint_t mp_hal_stdout_tx_strn(const char *str, size_t len) {
+    if (k5arch_in_task()) {
+        k5_svc_puts(str, len);
+        return len;
+    }
     uart_tx_strn(str, len);
     return len;
 }

@@ -13,16 +13,19 @@
 #include "mphalport.h"
 #include "uart.h"
 
+void k5arch_keyboard_interrupt(void);
+
 #define REG32(addr) (*(volatile uint32_t *)(addr))
 
-static uint8_t rx_buf[MICROPY_HW_STDIN_BUFFER_LEN];
+// Kernel-private (tasks read the console only through the kernel).
+__attribute__((section(".k5kernel"))) static uint8_t rx_buf[MICROPY_HW_STDIN_BUFFER_LEN];
 static volatile uint16_t rx_head; // written by the interrupt handler
 static volatile uint16_t rx_tail; // written by thread mode
 
 // Contract: handler mode only (called from the UART's receive interrupt).
 static void rx_push(int c) {
     if (c == mp_interrupt_char) {
-        mp_sched_keyboard_interrupt();
+        k5arch_keyboard_interrupt();
         return;
     }
     uint16_t next = (rx_head + 1) % MICROPY_HW_STDIN_BUFFER_LEN;

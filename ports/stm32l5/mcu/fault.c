@@ -9,8 +9,10 @@
 // unknown rather than read from garbage. After the report the board restarts (the emulated
 // board reboots), so a fault is never a silent hang.
 //
-// The kernel's trap layer (a later addition) turns faults taken in unprivileged tasks into fault
-// messages for the task's supervisor; what reaches this file is a fault of the kernel itself.
+// A fault taken by an unprivileged task (thread mode, process stack, a task running) is not a
+// fault of the system: the trampoline hands it to the trap layer (native/k5arch, k5_task_fault),
+// which records it and leaves the task, so that the kernel makes it a fault message for the
+// task's supervisor. What is reported here is a fault of the kernel itself.
 #include <stdint.h>
 #include "mcu/cortex_m33.h"
 #include "mcu/board.h"
@@ -86,6 +88,18 @@ NORETURN void fault_report(uint32_t *frame, uint32_t exc_return, uint32_t kind) 
 // and the report never returns), then picks the stack the frame was pushed on.
 __attribute__((naked, used)) void fault_entry(void) {
     __asm volatile (
+        "cmp r0, %0\n"          // an unclaimed exception is nobody's fault but the system's
+        "beq 1f\n"
+        "tst lr, #8\n"          // EXC_RETURN.Mode: from thread mode?
+        "beq 1f\n"
+        "tst lr, #4\n"          // EXC_RETURN.SPSEL: on the process stack?
+        "beq 1f\n"
+        "movw r1, #:lower16:k5_task_running\n"
+        "movt r1, #:upper16:k5_task_running\n"
+        "ldr r1, [r1]\n"
+        "cbz r1, 1f\n"
+        "b k5_task_fault\n"
+        "1:\n"
         "movs r3, #0\n"
         "msr msplim, r3\n"
         "mov r2, r0\n"
@@ -95,6 +109,8 @@ __attribute__((naked, used)) void fault_entry(void) {
         "mrseq r0, msp\n"
         "mrsne r0, psp\n"
         "b fault_report\n"
+        :
+        : "i" (FAULT_UNEXPECTED)
         );
 }
 

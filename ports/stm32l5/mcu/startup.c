@@ -10,7 +10,7 @@
 #include "mcu/cortex_m33.h"
 #include "mcu/board.h"
 
-extern uint32_t _sidata, _sdata, _edata, _sbss, _ebss, _sstack, _estack;
+extern uint32_t _sidata, _sdata, _edata, _sbss, _ebss, _sk5kernel, _ek5kernel, _sstack, _estack;
 
 int main(void);
 void HardFault_Handler(void);
@@ -19,6 +19,7 @@ void BusFault_Handler(void);
 void UsageFault_Handler(void);
 void SecureFault_Handler(void);
 void Default_Handler(void);
+void SVC_Handler(void);
 void SysTick_Handler(void);
 void uart_irq_handler(void);
 extern const void *k5_vector_table[];
@@ -31,6 +32,9 @@ NORETURN void Reset_Handler(void) {
         *dst++ = *src++;
     }
     for (uint32_t *dst = &_sbss; dst < &_ebss;) {
+        *dst++ = 0;
+    }
+    for (uint32_t *dst = &_sk5kernel; dst < &_ek5kernel;) {
         *dst++ = 0;
     }
 
@@ -65,6 +69,7 @@ const void *k5_vector_table[16 + K5_BOARD_NUM_IRQS] = {
     [5] = BusFault_Handler,
     [6] = UsageFault_Handler,
     [7] = SecureFault_Handler,
+    [11] = SVC_Handler,
     [15] = SysTick_Handler,
     [16 + K5_BOARD_UART_IRQ] = uart_irq_handler,
 };

@@ -1,0 +1,509 @@
+// Task contexts, the stack arena, the MPU view, and the run loop behind arch.run().
+//
+// Why it is built this way:
+// - Task state that a task must not touch (its saved registers, its MicroPython thread state,
+//   the objects the kernel handed it, its console line) lives in .k5kernel, outside every region
+//   a task maps. Task stacks live in an arena of their own, outside the GC heap (every task may
+//   write the heap, so a stack there would be every task's to corrupt); each task maps only its
+//   own stack.
+// - Per-task VM state is MicroPython's `mp_state_thread_t` (stack bounds, NLR chain, GC lock
+//   depth, pending exception, locals/globals), copied in and out of `mp_state_ctx.thread` around
+//   every entry. MicroPython's thread seam (MICROPY_PY_THREAD) would make every MP_STATE_THREAD
+//   access an indirection and bring the `_thread` module and the GC and qstr mutexes with it; a
+//   task here is only ever switched at a trap, so one 40-byte copy each way is simpler and
+//   cheaper (docs/port.md gives the numbers).
+// - The run loop serves the traps that are mechanism only (console output, the microsecond
+//   clock, garbage collection, console input) in C and resumes the task without returning to the
+//   Python kernel; every other trap returns its code to the kernel.
+// - Preemption happens at the VM's safe points: SysTick sets k5_preempt_pending when the running
+//   task's time limit has passed, and the VM's loop hook (MICROPY_VM_HOOK_LOOP) makes the task
+//   trap with SVC_PREEMPT. The heap and the VM are consistent there. A task inside a long call
+//   in C reaches no safe point until that call returns.
+#include <string.h>
+#include "py/gc.h"
+#include "py/mphal.h"
+#include "py/runtime.h"
+#include "py/stackctrl.h"
+#include "mcu/cortex_m33.h"
+#include "uart.h"
+#include "k5arch.h"
+
+extern uint32_t _sarena, _earena, _k5_flash_start, _k5_flash_end, _k5_vmram_start, _evmram;
+void k5_task_start(mp_obj_t entry, mp_obj_t ipc, mp_obj_t arg);
+
+#define K5_KERNEL_DATA __attribute__((section(".k5kernel")))
+#define STACK_FILL (0xa5a5a5a5u)
+
+K5_KERNEL_DATA static k5_ctx_t contexts[K5_MAX_CONTEXTS];
+K5_KERNEL_DATA static mp_state_thread_t kernel_thread;
+K5_KERNEL_DATA k5_ctx_t *volatile k5_current;
+K5_KERNEL_DATA volatile uint32_t k5_task_running;
+K5_KERNEL_DATA volatile uint32_t k5_deadline;
+// The one context whose thread receives Ctrl-C (NULL: the kernel's own thread).
+K5_KERNEL_DATA static k5_ctx_t *console_owner;
+
+// Read by tasks (safe points, _k5arch.spin): in the VM's RAM.
+volatile uint8_t k5_preempt_pending;
+volatile uint32_t k5_user_cpu;
+
+// --- MPU ----------------------------------------------------------------------------------------
+// Region 0: code and read-only data, read/execute for all. Region 1: the VM's RAM (.data, .bss,
+// the GC heap), read/write, execute-never. Region 2: the running task's stack, read/write,
+// execute-never. Regions 3..7: free for device windows. The kernel uses the default map
+// (PRIVDEFENA) for everything else: arena, kernel data, main stack, peripherals.
+#define MPU_REGION_CODE  (0)
+#define MPU_REGION_VMRAM (1)
+#define MPU_REGION_STACK (2)
+#define MPU_ATTR_NORMAL  (0)    // MAIR attribute index: normal memory, write-back
+#define MPU_AP_RW_ANY    (1)
+#define MPU_AP_RO_ANY    (3)
+
+static void mpu_set(uint32_t region, uint32_t base, uint32_t limit, uint32_t ap, uint32_t xn) {
+    MPU->RNR = region;
+    MPU->RBAR = (base & MPU_RBAR_BASE_Msk) | (ap << MPU_RBAR_AP_Pos) | (xn << MPU_RBAR_XN_Pos);
+    MPU->RLAR = ((limit - 1) & MPU_RLAR_LIMIT_Msk) | (MPU_ATTR_NORMAL << MPU_RLAR_AttrIndx_Pos)
+        | MPU_RLAR_EN_Msk;
+}
+
+void k5arch_boot(void) {
+    MPU->CTRL = 0;
+    MPU->MAIR0 = 0xff; // attribute 0: normal memory, inner and outer write-back
+    mpu_set(MPU_REGION_CODE, (uint32_t)&_k5_flash_start, (uint32_t)&_k5_flash_end,
+        MPU_AP_RO_ANY, 0);
+    mpu_set(MPU_REGION_VMRAM, (uint32_t)&_k5_vmram_start, (uint32_t)&_evmram, MPU_AP_RW_ANY, 1);
+    for (uint32_t region = MPU_REGION_STACK; region < 8; region++) {
+        MPU->RNR = region;
+        MPU->RLAR = 0;
+    }
+    MPU->CTRL = MPU_CTRL_PRIVDEFENA_Msk | MPU_CTRL_ENABLE_Msk;
+    __DSB();
+    __ISB();
+    // Lazy FP stacking off: an extended frame always holds the FP registers (see trap.c).
+    FPU->FPCCR = (FPU->FPCCR & ~FPU_FPCCR_LSPEN_Msk) | FPU_FPCCR_ASPEN_Msk;
+    NVIC_SetPriority(SVCall_IRQn, K5_IRQ_PRIORITY_SVC);
+}
+
+void k5arch_reset(void) {
+    memset(contexts, 0, sizeof(contexts));
+    k5_current = NULL;
+    k5_task_running = 0;
+    k5_preempt_pending = 0;
+    console_owner = NULL;
+}
+
+// --- Hooks for the port -------------------------------------------------------------------------
+
+bool k5arch_in_task(void) {
+    return __get_IPSR() == 0 && (__get_CONTROL() & CONTROL_nPRIV_Msk);
+}
+
+// Contract: handler mode only (SysTick), after systick_ms was advanced.
+void k5arch_tick(void) {
+    if (k5_task_running) {
+        k5_user_cpu += 1;
+        if ((int32_t)(systick_ms - k5_deadline) >= 0) {
+            k5_preempt_pending = 1;
+        }
+    }
+}
+
+void k5arch_safe_point(void) {
+    if (k5arch_in_task()) {
+        k5_svc_preempt();
+    } else {
+        k5_preempt_pending = 0;
+    }
+}
+
+// Contract: handler mode only (the console's receive interrupt).
+void k5arch_keyboard_interrupt(void) {
+    mp_obj_t exc = MP_OBJ_FROM_PTR(&MP_STATE_VM(mp_kbd_exception));
+    k5_ctx_t *owner = console_owner;
+    if (owner == NULL && !k5_task_running) {
+        mp_sched_keyboard_interrupt();
+    } else if (owner == NULL) {
+        // The kernel's thread is the console's: it gets the exception when the task traps, which
+        // it does at its next safe point.
+        kernel_thread.mp_pending_exception = exc;
+        k5_preempt_pending = 1;
+    } else if (k5_task_running && k5_current == owner) {
+        mp_sched_keyboard_interrupt();
+    } else {
+        owner->thread.mp_pending_exception = exc;
+    }
+}
+
+// Contract: handler mode only (see k5_task_fault in trap.c).
+void k5arch_record_fault(uint32_t kind, uint32_t *frame, uint32_t exc_return) {
+    k5_ctx_t *ctx = k5_current;
+    uint32_t cfsr = SCB->CFSR;
+    ctx->fault_class = kind;
+    ctx->fault_cfsr = cfsr;
+    ctx->fault_valid = 0;
+    ctx->fault_addr = 0;
+    ctx->fault_pc = 0;
+    if (cfsr & SCB_CFSR_MMARVALID_Msk) {
+        ctx->fault_addr = SCB->MMFAR;
+        ctx->fault_valid |= 1;
+    } else if (cfsr & SCB_CFSR_BFARVALID_Msk) {
+        ctx->fault_addr = SCB->BFAR;
+        ctx->fault_valid |= 1;
+    }
+    // A stacking error or a stack-limit overflow leaves no frame to read.
+    uint32_t frame_addr = (uint32_t)frame;
+    if (!(cfsr & (SCB_CFSR_STKOF_Msk | SCB_CFSR_MSTKERR_Msk | SCB_CFSR_STKERR_Msk))
+        && frame_addr >= ctx->stack_base && frame_addr + 32 <= ctx->stack_top) {
+        ctx->fault_pc = frame[6];
+        ctx->fault_valid |= 2;
+    }
+    SCB->CFSR = cfsr; // write one to clear
+    SCB->HFSR = SCB->HFSR;
+}
+
+// --- The stack arena ----------------------------------------------------------------------------
+
+static uint32_t arena_alloc(uint32_t size) {
+    uint32_t base = (uint32_t)&_sarena;
+    bool moved = true;
+    while (moved) {
+        moved = false;
+        for (size_t i = 0; i < K5_MAX_CONTEXTS; i++) {
+            k5_ctx_t *c = &contexts[i];
+            if (c->state != K5_CTX_FREE && c->stack_base < base + size && base < c->stack_top) {
+                base = c->stack_top;
+                moved = true;
+            }
+        }
+    }
+    if (base + size > (uint32_t)&_earena) {
+        return 0;
+    }
+    return base;
+}
+
+size_t k5arch_arena_size(void) {
+    return (uint32_t)&_earena - (uint32_t)&_sarena;
+}
+
+size_t k5arch_arena_free(void) {
+    size_t used = 0;
+    for (size_t i = 0; i < K5_MAX_CONTEXTS; i++) {
+        if (contexts[i].state != K5_CTX_FREE) {
+            used += contexts[i].stack_top - contexts[i].stack_base;
+        }
+    }
+    return k5arch_arena_size() - used;
+}
+
+// Bytes of the stack ever written (the fill pattern below the deepest use is intact).
+uint32_t k5arch_stack_used(k5_ctx_t *ctx) {
+    uint32_t *word = (uint32_t *)ctx->stack_base;
+    while ((uint32_t)word < ctx->stack_top && *word == STACK_FILL) {
+        word++;
+    }
+    return ctx->stack_top - (uint32_t)word;
+}
+
+// --- Contexts -----------------------------------------------------------------------------------
+
+k5_ctx_t *k5arch_context_new(mp_obj_t entry, mp_obj_t ipc, mp_obj_t arg, size_t stack_size,
+    const char *name) {
+    uint32_t size = (stack_size + 31) & ~31u;
+    k5_ctx_t *ctx = NULL;
+    for (size_t i = 0; i < K5_MAX_CONTEXTS; i++) {
+        if (contexts[i].state == K5_CTX_FREE) {
+            ctx = &contexts[i];
+            break;
+        }
+    }
+    if (ctx == NULL) {
+        mp_raise_msg_varg(&mp_type_MemoryError,
+            MP_ERROR_TEXT("K5: all %d task contexts are in use"), K5_MAX_CONTEXTS);
+    }
+    uint32_t base = arena_alloc(size);
+    if (base == 0) {
+        mp_raise_msg_varg(&mp_type_MemoryError,
+            MP_ERROR_TEXT("K5: no %u-byte stack left in the task arena (%u of %u bytes free)"),
+            (unsigned)size, (unsigned)k5arch_arena_free(), (unsigned)k5arch_arena_size());
+    }
+    memset(ctx, 0, sizeof(*ctx));
+    ctx->stack_base = base;
+    ctx->stack_top = base + size;
+    size_t n = strlen(name);
+    if (n >= K5_NAME_MAX) {
+        n = K5_NAME_MAX - 1;
+    }
+    memcpy(ctx->name, name, n);
+    ctx->name[n] = 0;
+    k5arch_context_reset(ctx, entry, ipc, arg);
+    return ctx;
+}
+
+// Builds a fresh start: the task's body is entered at k5_task_start(entry, ipc, arg) on an empty
+// stack, with MicroPython's per-thread state of a new thread.
+void k5arch_context_reset(k5_ctx_t *ctx, mp_obj_t entry, mp_obj_t ipc, mp_obj_t arg) {
+    for (uint32_t *word = (uint32_t *)ctx->stack_base; (uint32_t)word < ctx->stack_top; word++) {
+        *word = STACK_FILL;
+    }
+    uint32_t *frame = (uint32_t *)(ctx->stack_top - 32);
+    frame[0] = (uint32_t)entry;
+    frame[1] = (uint32_t)ipc;
+    frame[2] = (uint32_t)arg;
+    frame[3] = 0;
+    frame[4] = 0;
+    frame[5] = 0xffffffff; // lr: k5_task_start never returns
+    frame[6] = (uint32_t)k5_task_start & ~1u;
+    frame[7] = 0x01000000; // xPSR: Thumb
+    ctx->psp = (uint32_t)frame;
+    ctx->exc_return = 0;
+    memset(ctx->r4_r11, 0, sizeof(ctx->r4_r11));
+    ctx->state = K5_CTX_FRESH;
+    ctx->line_len = 0;
+    ctx->fault_class = 0;
+    ctx->fault_valid = 0;
+    ctx->has_result = 0;
+    ctx->entry = entry;
+    ctx->ipc = ipc;
+    ctx->arg = arg;
+    ctx->request = MP_OBJ_NULL;
+    ctx->result = MP_OBJ_NULL;
+    memset(&ctx->thread, 0, sizeof(ctx->thread));
+    ctx->thread.stack_top = (char *)ctx->stack_top;
+    ctx->thread.stack_limit = ctx->stack_top - ctx->stack_base - K5_STACK_MARGIN;
+    ctx->thread.dict_locals = &MP_STATE_VM(dict_main);
+    ctx->thread.dict_globals = &MP_STATE_VM(dict_main);
+}
+
+void k5arch_context_free(k5_ctx_t *ctx) {
+    if (console_owner == ctx) {
+        console_owner = NULL;
+    }
+    memset(ctx, 0, sizeof(*ctx));
+}
+
+// --- The task's first frame (unprivileged) ----------------------------------------------------
+
+void k5_task_start(mp_obj_t entry, mp_obj_t ipc, mp_obj_t arg) {
+    nlr_buf_t nlr;
+    if (nlr_push(&nlr) == 0) {
+        mp_call_function_2(entry, ipc, arg);
+        nlr_pop();
+        k5_svc_exit();
+    }
+    mp_obj_base_t *exc = nlr.ret_val;
+    if (mp_obj_is_subclass_fast(MP_OBJ_FROM_PTR(exc->type), MP_OBJ_FROM_PTR(&mp_type_SystemExit))) {
+        k5_svc_exit();
+    }
+    k5_svc_fault(MP_OBJ_FROM_PTR(exc));
+}
+
+// --- What a task's HAL calls (unprivileged) ------------------------------------------------
+
+// time.sleep_ms in a task blocks it in the kernel (others run meanwhile).
+void k5arch_task_sleep_ms(mp_uint_t ms) {
+    while (ms > 0) {
+        mp_uint_t chunk = ms < 0x3fffffff ? ms : 0x3fffffff;
+        mp_obj_t request[2] = { MP_OBJ_NEW_SMALL_INT(K5_SYS_SLEEP), MP_OBJ_NEW_SMALL_INT(chunk) };
+        mp_obj_t err = k5_svc_syscall(mp_obj_new_tuple(2, request));
+        if (err != MP_OBJ_NEW_SMALL_INT(K5_OK)) {
+            mp_raise_msg_varg(&mp_type_OSError, MP_ERROR_TEXT("K5: sleep failed: error %d"),
+                (int)mp_obj_get_int(err));
+        }
+        ms -= chunk;
+        mp_handle_pending(true);
+    }
+}
+
+// Console input of a task: the next character, sleeping a tick at a time while none is waiting.
+int k5arch_task_getc(void) {
+    for (;;) {
+        int c = k5_svc_getc();
+        if (c >= 0) {
+            return c;
+        }
+        k5arch_task_sleep_ms(1);
+    }
+}
+
+// --- Console output of tasks --------------------------------------------------------------------
+
+static bool range_in(uint32_t start, uint32_t len, uint32_t lo, uint32_t hi) {
+    return start >= lo && start <= hi && len <= hi - start;
+}
+
+// Whether [addr, addr + len) lies inside one region the task maps: what it may pass to a trap.
+static bool task_may_read(k5_ctx_t *ctx, uint32_t addr, uint32_t len) {
+    return range_in(addr, len, (uint32_t)&_k5_flash_start, (uint32_t)&_k5_flash_end)
+           || range_in(addr, len, (uint32_t)&_k5_vmram_start, (uint32_t)&_evmram)
+           || range_in(addr, len, ctx->stack_base, ctx->stack_top);
+}
+
+static void line_flush(k5_ctx_t *ctx) {
+    uart_tx_strn(ctx->name, strlen(ctx->name));
+    uart_tx_strn(": ", 2);
+    uart_tx_strn(ctx->line, ctx->line_len);
+    uart_tx_strn("\r\n", 2);
+    ctx->line_len = 0;
+}
+
+// A task's output, written a whole line at a time with its name in front.
+static int serve_puts(k5_ctx_t *ctx, uint32_t addr, uint32_t len) {
+    if (!task_may_read(ctx, addr, len)) {
+        return -1;
+    }
+    const char *text = (const char *)addr;
+    for (uint32_t i = 0; i < len; i++) {
+        char c = text[i];
+        if (c == '\n') {
+            line_flush(ctx);
+        } else if (c != '\r') {
+            if (ctx->line_len == K5_LINE_MAX) {
+                line_flush(ctx);
+            }
+            ctx->line[ctx->line_len++] = c;
+        }
+    }
+    return len;
+}
+
+// --- The run loop -------------------------------------------------------------------------------
+
+uint32_t k5arch_now(void) {
+    return systick_ms & 0x3fffffff;
+}
+
+void k5arch_idle(uint32_t until) {
+    // WFI until the tick `until` (kernel ticks modulo 2**30), or until Ctrl-C is pending.
+    while ((int32_t)((until - systick_ms) << 2) > 0) {
+        if (MP_STATE_THREAD(mp_pending_exception) != MP_OBJ_NULL) {
+            return;
+        }
+        __WFI();
+    }
+}
+
+static bool frame_ok(k5_ctx_t *ctx) {
+    return ctx->psp >= ctx->stack_base && ctx->psp + 32 <= ctx->stack_top;
+}
+
+static void swap_in(k5_ctx_t *ctx) {
+    kernel_thread = mp_state_ctx.thread;
+    mp_state_ctx.thread = ctx->thread;
+    if (ctx->thread.mp_pending_exception != MP_OBJ_NULL) {
+        MP_STATE_VM(sched_state) = MP_SCHED_PENDING;
+    }
+    MPU->RNR = MPU_REGION_STACK;
+    MPU->RBAR = ctx->stack_base | (MPU_AP_RW_ANY << MPU_RBAR_AP_Pos) | MPU_RBAR_XN_Msk;
+    MPU->RLAR = ((ctx->stack_top - 1) & MPU_RLAR_LIMIT_Msk) | MPU_RLAR_EN_Msk;
+    k5_user_cpu = ctx->cpu_ticks;
+}
+
+static void swap_out(k5_ctx_t *ctx) {
+    ctx->cpu_ticks = k5_user_cpu;
+    ctx->traps += 1;
+    ctx->thread = mp_state_ctx.thread;
+    mp_state_ctx.thread = kernel_thread;
+    if (mp_state_ctx.thread.mp_pending_exception != MP_OBJ_NULL) {
+        MP_STATE_VM(sched_state) = MP_SCHED_PENDING;
+    }
+}
+
+// Runs the task until it traps into the kernel or `limit` ticks have passed; returns TRAP_*.
+// Contract: the kernel's thread (privileged thread mode).
+mp_int_t k5arch_run(k5_ctx_t *ctx, mp_int_t limit) {
+    if (ctx->state == K5_CTX_FINISHED) {
+        return K5_TRAP_EXIT;
+    }
+    if (ctx->state == K5_CTX_FAULTED) {
+        return K5_TRAP_FAULT;
+    }
+    if (limit <= 0) {
+        return K5_TRAP_PREEMPT;
+    }
+    uint32_t deadline = systick_ms + limit;
+    for (;;) {
+        if (ctx->has_result) {
+            if (ctx->state == K5_CTX_STARTED && frame_ok(ctx)) {
+                ((uint32_t *)ctx->psp)[0] = (uint32_t)ctx->result;
+            }
+            ctx->has_result = 0;
+            ctx->result = MP_OBJ_NULL;
+        }
+        swap_in(ctx);
+        k5_deadline = deadline;
+        k5_preempt_pending = (int32_t)(systick_ms - deadline) >= 0;
+        k5_current = ctx;
+        ctx->state = K5_CTX_STARTED;
+        uint32_t trap = k5_enter();
+        swap_out(ctx);
+        uint32_t *frame = frame_ok(ctx) ? (uint32_t *)ctx->psp : NULL;
+        switch (trap) {
+            case K5_SVC_SYSCALL:
+                ctx->request = frame ? (mp_obj_t)frame[0] : mp_const_none;
+                return K5_TRAP_SYSCALL;
+            case K5_SVC_PREEMPT:
+                if ((int32_t)(systick_ms - deadline) >= 0) {
+                    return K5_TRAP_PREEMPT;
+                }
+                break; // a stale request: carry on
+            case K5_SVC_EXIT:
+                ctx->state = K5_CTX_FINISHED;
+                return K5_TRAP_EXIT;
+            case K5_SVC_FAULT:
+                ctx->state = K5_CTX_FAULTED;
+                ctx->fault_class = K5_FAULT_CLASS_PYTHON;
+                ctx->request = frame ? (mp_obj_t)frame[0] : mp_const_none;
+                return K5_TRAP_FAULT;
+            case K5_TRAP_HW_FAULT:
+                ctx->state = K5_CTX_FAULTED;
+                ctx->request = MP_OBJ_NULL;
+                return K5_TRAP_FAULT;
+            case K5_SVC_PUTS:
+                if (frame) {
+                    frame[0] = serve_puts(ctx, frame[0], frame[1]);
+                }
+                break;
+            case K5_SVC_CLOCK:
+                if (frame) {
+                    frame[0] = mp_hal_ticks_us();
+                }
+                break;
+            case K5_SVC_COLLECT:
+                gc_collect();
+                break;
+            case K5_SVC_GETC:
+                if (frame) {
+                    frame[0] = (uint32_t)uart_rx_char();
+                }
+                break;
+            default:
+                // An `svc` with a number the ABI does not have: the task's mistake.
+                ctx->state = K5_CTX_FAULTED;
+                ctx->fault_class = K5_FAULT_CLASS_USAGE;
+                ctx->fault_cfsr = 0;
+                ctx->fault_valid = 0;
+                ctx->request = MP_OBJ_NULL;
+                return K5_TRAP_FAULT;
+        }
+    }
+}
+
+// --- GC roots -----------------------------------------------------------------------------------
+
+// Contract: from gc_collect() in the kernel's thread (the kernel's own state is the live one).
+void k5arch_gc_roots(void) {
+    const size_t thread_roots = (sizeof(mp_state_thread_t)
+        - offsetof(mp_state_thread_t, dict_locals)) / sizeof(void *);
+    for (size_t i = 0; i < K5_MAX_CONTEXTS; i++) {
+        k5_ctx_t *ctx = &contexts[i];
+        if (ctx->state == K5_CTX_FREE) {
+            continue;
+        }
+        gc_collect_root(&ctx->entry, 5);
+        gc_collect_root((void **)&ctx->thread.dict_locals, thread_roots);
+        gc_collect_root((void **)ctx->r4_r11, 8);
+        if ((ctx->state == K5_CTX_FRESH || ctx->state == K5_CTX_STARTED) && frame_ok(ctx)) {
+            gc_collect_root((void **)ctx->psp, (ctx->stack_top - ctx->psp) / sizeof(void *));
+        }
+    }
+}

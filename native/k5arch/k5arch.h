@@ -1,0 +1,124 @@
+// K5's trap layer for the Cortex-M33: task contexts, the stack arena, entry and exit of tasks.
+//
+// The kernel's policy is Python (k5/); this module is mechanism only. The port calls the
+// k5arch_* hooks declared at the end (boot, SysTick, faults, the VM's safe points, the GC and the
+// console), and module `_k5arch` (modk5arch.c) gives the kernel its arch facade.
+#ifndef K5_INCLUDED_K5ARCH_H
+#define K5_INCLUDED_K5ARCH_H
+
+#include <stdint.h>
+#include <stdbool.h>
+#include "py/mpstate.h"
+#include "py/obj.h"
+#include "k5abi.h"
+
+// At most this many task contexts exist at once (the root task included).
+#define K5_MAX_CONTEXTS         (32)
+// Stack size of a task when the kernel asks for none, and the smallest allowed.
+#define K5_STACK_DEFAULT        (4096)
+#define K5_STACK_MIN            (1024)
+// Bytes kept below MicroPython's stack-limit check on a task stack: room for the exception frame
+// of a trap (26 words with FP state) and the C code that raises RecursionError.
+#define K5_STACK_MARGIN         (768)
+// A task's console line is flushed at a newline or when this many bytes are buffered.
+#define K5_LINE_MAX             (120)
+#define K5_NAME_MAX             (16)
+
+// Trap codes that only the exit path produces (beyond the SVC numbers of k5abi.h).
+#define K5_TRAP_HW_FAULT        (0x80)
+
+typedef enum {
+    K5_CTX_FREE = 0,    // slot unused
+    K5_CTX_FRESH,       // stack built, never entered (starts at its entry on first run)
+    K5_CTX_STARTED,     // has run; resumes where it trapped
+    K5_CTX_FINISHED,    // body returned or exited: never entered again
+    K5_CTX_FAULTED,     // body raised or the task took a hardware fault: never entered again
+} k5_ctx_state_t;
+
+// The saved state of one task. Lives in kernel-private RAM (.k5kernel), which tasks cannot map.
+// The first fields are used by trap.c's assembly: keep their offsets in step with K5_CTX_*.
+typedef struct _k5_ctx_t {
+    uint32_t psp;               // 0: the task's stack pointer at its last trap
+    uint32_t exc_return;        // 4: the EXC_RETURN that resumes it (FType tells if FP is saved)
+    uint32_t r4_r11[8];         // 8: callee-saved core registers
+    uint32_t s16_s31[16];       // 40: callee-saved FP registers (valid when FType == 0)
+    uint32_t stack_base;        // 104: PSPLIM and the MPU region's base
+    // Below: used from C only.
+    uint32_t stack_top;
+    uint8_t state;              // k5_ctx_state_t
+    uint8_t line_len;
+    uint8_t fault_class;        // K5_FAULT_CLASS_*
+    uint8_t has_result;
+    uint32_t fault_cfsr;
+    uint32_t fault_addr;        // MMFAR or BFAR when valid, else 0
+    uint32_t fault_pc;          // stacked PC, or 0 when no frame was stacked (STKOF)
+    uint32_t fault_valid;       // bit 0: fault_addr is valid; bit 1: fault_pc is valid
+    uint32_t cpu_ticks;         // SysTick ticks taken while this task was running
+    uint32_t traps;             // traps taken (all kinds)
+    mp_state_thread_t thread;   // the task's share of MicroPython's per-thread state
+    // Python objects the kernel handed over (GC roots, scanned by k5arch_gc_roots).
+    mp_obj_t entry;
+    mp_obj_t ipc;
+    mp_obj_t arg;
+    mp_obj_t request;           // last syscall request, or the exception of a Python fault
+    mp_obj_t result;            // pending result, written into r0 on resume
+    char name[K5_NAME_MAX];
+    char line[K5_LINE_MAX];
+} k5_ctx_t;
+
+#define K5_CTX_PSP          (0)
+#define K5_CTX_EXC_RETURN   (4)
+#define K5_CTX_R4           (8)
+#define K5_CTX_S16          (40)
+#define K5_CTX_STACK_BASE   (104)
+
+// --- State shared between the kernel thread, trap.c's handlers and SysTick ---------------------
+extern k5_ctx_t *volatile k5_current;       // the context being entered / running
+extern volatile uint32_t k5_task_running;   // 1 from task entry to trap exit
+extern volatile uint32_t k5_deadline;       // systick_ms value at which the running task is due
+// Set by SysTick when the running task is due; read at the VM's safe points (tasks may read it).
+extern volatile uint8_t k5_preempt_pending;
+// CPU ticks of the running task (tasks may read it: _k5arch.spin counts with it).
+extern volatile uint32_t k5_user_cpu;
+
+// --- trap.c ------------------------------------------------------------------------------------
+// Enter k5_current unprivileged on its stack; returns the trap code when it leaves.
+// Contract: privileged thread mode (the kernel's thread), on the main stack.
+uint32_t k5_enter(void);
+// Traps a task makes (unprivileged thread mode).
+mp_obj_t k5_svc_syscall(mp_obj_t request);
+void k5_svc_preempt(void);
+NORETURN void k5_svc_exit(void);
+NORETURN void k5_svc_fault(mp_obj_t exc);
+int k5_svc_puts(const char *text, size_t len);
+uint32_t k5_svc_clock(void);
+void k5_svc_collect(void);
+int k5_svc_getc(void);
+
+// --- k5arch.c: hooks for the port --------------------------------------------------------------
+void k5arch_boot(void);              // once at start-up: the MPU's fixed regions
+void k5arch_reset(void);             // at each (soft) reset: forget every context
+void k5arch_tick(void);              // SysTick, handler mode
+void k5arch_safe_point(void);        // MICROPY_VM_HOOK_LOOP when k5_preempt_pending is set
+void k5arch_gc_roots(void);          // from gc_collect(): every task's stack and saved state
+bool k5arch_in_task(void);           // unprivileged thread mode: a task is calling
+void k5arch_keyboard_interrupt(void); // Ctrl-C, handler mode: to the console's owner
+// A task's blocking sleep and console input (traps; unprivileged thread mode).
+void k5arch_task_sleep_ms(mp_uint_t ms);
+int k5arch_task_getc(void);
+// Contract: handler mode only, from the fault trampoline, when a task took the fault.
+void k5arch_record_fault(uint32_t kind, uint32_t *frame, uint32_t exc_return);
+
+// --- k5arch.c: the mechanisms behind module _k5arch --------------------------------------------
+k5_ctx_t *k5arch_context_new(mp_obj_t entry, mp_obj_t ipc, mp_obj_t arg, size_t stack_size,
+    const char *name);
+void k5arch_context_reset(k5_ctx_t *ctx, mp_obj_t entry, mp_obj_t ipc, mp_obj_t arg);
+void k5arch_context_free(k5_ctx_t *ctx);
+mp_int_t k5arch_run(k5_ctx_t *ctx, mp_int_t limit);
+uint32_t k5arch_now(void);
+void k5arch_idle(uint32_t until);
+size_t k5arch_arena_free(void);
+size_t k5arch_arena_size(void);
+uint32_t k5arch_stack_used(k5_ctx_t *ctx);
+
+#endif // K5_INCLUDED_K5ARCH_H

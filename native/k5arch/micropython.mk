@@ -1,0 +1,11 @@
+# Module _k5arch: K5's trap layer for the Cortex-M33 (see k5arch.h).
+K5ARCH_DIR := $(USERMOD_DIR)
+
+SRC_USERMOD_C += $(K5ARCH_DIR)/k5arch.c $(K5ARCH_DIR)/trap.c $(K5ARCH_DIR)/modk5arch.c
+CFLAGS_USERMOD += -I$(K5ARCH_DIR) -I$(BUILD)/k5
+
+# The ABI header is generated from k5/abi.py, the single source of truth, on every make run
+# (it is rewritten only when its text changes).
+K5ABI_H := $(BUILD)/k5/k5abi.h
+$(shell mkdir -p $(BUILD)/k5 && python3 $(K5ARCH_DIR)/../../tools/gen_abi_h.py \
+	$(K5ARCH_DIR)/../../k5/abi.py $(K5ABI_H))

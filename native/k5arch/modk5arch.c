@@ -1,0 +1,302 @@
+// Module _k5arch: the device half of K5's arch facade (k5/arch.py), over k5arch.c and trap.c.
+//
+// The kernel's thread creates an Arch and drives tasks through it with the same names the host
+// backend has (k5/arch_host.py): now, idle, context_new, context_reset, run, request,
+// set_result, fault_text, memory_view. Tasks call the module-level trap() and spin().
+// Contexts are kernel-side objects: only the kernel's thread ever holds one.
+#include <string.h>
+#include "py/mphal.h"
+#include "py/objstr.h"
+#include "py/runtime.h"
+#include "mcu/cortex_m33.h"
+#include "k5arch.h"
+
+typedef struct _k5arch_context_obj_t {
+    mp_obj_base_t base;
+    k5_ctx_t *ctx;
+} k5arch_context_obj_t;
+
+static const mp_obj_type_t k5arch_context_type;
+
+static k5_ctx_t *get_ctx(mp_obj_t obj) {
+    if (!mp_obj_is_type(obj, &k5arch_context_type)) {
+        mp_raise_TypeError(MP_ERROR_TEXT("expected a K5 context"));
+    }
+    k5arch_context_obj_t *self = MP_OBJ_TO_PTR(obj);
+    if (self->ctx == NULL) {
+        mp_raise_ValueError(MP_ERROR_TEXT("K5 context was freed"));
+    }
+    return self->ctx;
+}
+
+static void require_kernel(void) {
+    if (k5arch_in_task()) {
+        mp_raise_msg(&mp_type_OSError, MP_ERROR_TEXT("K5: only the kernel's thread may do this"));
+    }
+}
+
+static MP_DEFINE_CONST_OBJ_TYPE(
+    k5arch_context_type,
+    MP_QSTR_Context,
+    MP_TYPE_FLAG_NONE
+    );
+
+// --- Arch ---------------------------------------------------------------------------------------
+
+typedef struct _k5arch_arch_obj_t {
+    mp_obj_base_t base;
+} k5arch_arch_obj_t;
+
+// Arch(**options): the host backend's options (syscall_cost, start) mean nothing on the device.
+static mp_obj_t arch_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw,
+    const mp_obj_t *args) {
+    mp_arg_check_num(n_args, n_kw, 0, 0, true);
+    require_kernel();
+    k5arch_arch_obj_t *self = mp_obj_malloc(k5arch_arch_obj_t, type);
+    return MP_OBJ_FROM_PTR(self);
+}
+
+static mp_obj_t arch_now(mp_obj_t self) {
+    return MP_OBJ_NEW_SMALL_INT(k5arch_now());
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(arch_now_obj, arch_now);
+
+static mp_obj_t arch_idle(mp_obj_t self, mp_obj_t until) {
+    require_kernel();
+    k5arch_idle(mp_obj_get_int(until));
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(arch_idle_obj, arch_idle);
+
+// context_new(entry, ipc, arg, stack=K5_STACK_DEFAULT, name="task")
+static mp_obj_t arch_context_new(size_t n_args, const mp_obj_t *pos, mp_map_t *kw) {
+    enum { ARG_entry, ARG_ipc, ARG_arg, ARG_stack, ARG_name };
+    static const mp_arg_t allowed[] = {
+        { MP_QSTR_entry, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
+        { MP_QSTR_ipc, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
+        { MP_QSTR_arg, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
+        { MP_QSTR_stack, MP_ARG_INT, {.u_int = K5_STACK_DEFAULT} },
+        { MP_QSTR_name, MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
+    };
+    mp_arg_val_t args[MP_ARRAY_SIZE(allowed)];
+    mp_arg_parse_all(n_args - 1, pos + 1, kw, MP_ARRAY_SIZE(allowed), allowed, args);
+    require_kernel();
+    mp_int_t stack = args[ARG_stack].u_int;
+    if (stack < K5_STACK_MIN || stack > (mp_int_t)k5arch_arena_size()) {
+        mp_raise_msg_varg(&mp_type_ValueError,
+            MP_ERROR_TEXT("K5: stack size %d is outside %d..%d"), (int)stack, K5_STACK_MIN,
+            (int)k5arch_arena_size());
+    }
+    const char *name = "task";
+    if (args[ARG_name].u_obj != MP_OBJ_NULL) {
+        name = mp_obj_str_get_str(args[ARG_name].u_obj);
+    }
+    k5arch_context_obj_t *obj = mp_obj_malloc(k5arch_context_obj_t, &k5arch_context_type);
+    obj->ctx = k5arch_context_new(args[ARG_entry].u_obj, args[ARG_ipc].u_obj, args[ARG_arg].u_obj,
+        stack, name);
+    return MP_OBJ_FROM_PTR(obj);
+}
+static MP_DEFINE_CONST_FUN_OBJ_KW(arch_context_new_obj, 4, arch_context_new);
+
+static mp_obj_t arch_context_reset(size_t n_args, const mp_obj_t *args) {
+    require_kernel();
+    k5arch_context_reset(get_ctx(args[1]), args[2], args[3], args[4]);
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(arch_context_reset_obj, 5, 5, arch_context_reset);
+
+static mp_obj_t arch_context_free(mp_obj_t self, mp_obj_t ctx_obj) {
+    require_kernel();
+    k5arch_context_obj_t *obj = MP_OBJ_TO_PTR(ctx_obj);
+    k5arch_context_free(get_ctx(ctx_obj));
+    obj->ctx = NULL;
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(arch_context_free_obj, arch_context_free);
+
+static mp_obj_t arch_run(mp_obj_t self, mp_obj_t ctx, mp_obj_t limit) {
+    require_kernel();
+    return MP_OBJ_NEW_SMALL_INT(k5arch_run(get_ctx(ctx), mp_obj_get_int(limit)));
+}
+static MP_DEFINE_CONST_FUN_OBJ_3(arch_run_obj, arch_run);
+
+static mp_obj_t arch_request(mp_obj_t self, mp_obj_t ctx) {
+    mp_obj_t request = get_ctx(ctx)->request;
+    return request == MP_OBJ_NULL ? mp_const_none : request;
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(arch_request_obj, arch_request);
+
+static mp_obj_t arch_set_result(mp_obj_t self, mp_obj_t ctx_obj, mp_obj_t value) {
+    k5_ctx_t *ctx = get_ctx(ctx_obj);
+    ctx->result = value;
+    ctx->has_result = 1;
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_3(arch_set_result_obj, arch_set_result);
+
+static const char *const fault_class_names[] = {
+    "Python", "HardFault", "MemManage", "BusFault", "UsageFault", "SecureFault",
+};
+
+// "ZeroDivisionError: divide by zero" for a Python fault; for a hardware fault its class, CFSR,
+// the faulting address and PC when known: "MemManage CFSR=0x00000082 addr=0x38001000 pc=...".
+static mp_obj_t arch_fault_text(mp_obj_t self, mp_obj_t ctx_obj) {
+    k5_ctx_t *ctx = get_ctx(ctx_obj);
+    vstr_t vstr;
+    mp_print_t print;
+    vstr_init_print(&vstr, 64, &print);
+    if (ctx->state != K5_CTX_FAULTED) {
+        // Not faulted: empty text, as on the host.
+    } else if (ctx->fault_class == K5_FAULT_CLASS_PYTHON) {
+        if (ctx->request != MP_OBJ_NULL && mp_obj_is_exception_instance(ctx->request)) {
+            mp_obj_t exc = ctx->request;
+            mp_printf(&print, "%q", mp_obj_get_type(exc)->name);
+            mp_obj_t arg = mp_obj_exception_get_value(exc);
+            if (arg != mp_const_none) {
+                mp_print_str(&print, ": ");
+                mp_obj_print_helper(&print, arg, PRINT_STR);
+            }
+        } else {
+            mp_print_str(&print, "fault");
+        }
+    } else {
+        const char *name = ctx->fault_class < MP_ARRAY_SIZE(fault_class_names)
+            ? fault_class_names[ctx->fault_class] : "?";
+        mp_printf(&print, "%s CFSR=0x%08x", name, (unsigned)ctx->fault_cfsr);
+        if (ctx->fault_valid & 1) {
+            mp_printf(&print, " addr=0x%08x", (unsigned)ctx->fault_addr);
+        }
+        if (ctx->fault_valid & 2) {
+            mp_printf(&print, " pc=0x%08x", (unsigned)ctx->fault_pc);
+        } else if (ctx->fault_cfsr & SCB_CFSR_STKOF_Msk) {
+            mp_print_str(&print, " stack overflow (PSPLIM)");
+        }
+    }
+    return mp_obj_new_str_from_vstr(&vstr);
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(arch_fault_text_obj, arch_fault_text);
+
+// (class, cfsr, address or None, pc or None) of a faulted context, else None.
+static mp_obj_t arch_fault_info(mp_obj_t self, mp_obj_t ctx_obj) {
+    k5_ctx_t *ctx = get_ctx(ctx_obj);
+    if (ctx->state != K5_CTX_FAULTED) {
+        return mp_const_none;
+    }
+    mp_obj_t items[4] = {
+        MP_OBJ_NEW_SMALL_INT(ctx->fault_class),
+        mp_obj_new_int_from_uint(ctx->fault_cfsr),
+        (ctx->fault_valid & 1) ? mp_obj_new_int_from_uint(ctx->fault_addr) : mp_const_none,
+        (ctx->fault_valid & 2) ? mp_obj_new_int_from_uint(ctx->fault_pc) : mp_const_none,
+    };
+    return mp_obj_new_tuple(4, items);
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(arch_fault_info_obj, arch_fault_info);
+
+// The task's MPU view beyond flash, the VM's RAM and its stack: device windows (a later issue).
+static mp_obj_t arch_memory_view(mp_obj_t self, mp_obj_t ctx, mp_obj_t regions) {
+    get_ctx(ctx);
+    if (mp_obj_get_int(mp_obj_len(regions)) != 0) {
+        mp_raise_NotImplementedError(MP_ERROR_TEXT("K5: device windows are not supported yet"));
+    }
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_3(arch_memory_view_obj, arch_memory_view);
+
+// (stack size, stack bytes ever used, CPU ticks, traps) of a context.
+static mp_obj_t arch_context_stats(mp_obj_t self, mp_obj_t ctx_obj) {
+    k5_ctx_t *ctx = get_ctx(ctx_obj);
+    mp_obj_t items[4] = {
+        MP_OBJ_NEW_SMALL_INT(ctx->stack_top - ctx->stack_base),
+        MP_OBJ_NEW_SMALL_INT(k5arch_stack_used(ctx)),
+        mp_obj_new_int_from_uint(ctx->cpu_ticks),
+        mp_obj_new_int_from_uint(ctx->traps),
+    };
+    return mp_obj_new_tuple(4, items);
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(arch_context_stats_obj, arch_context_stats);
+
+static const mp_rom_map_elem_t arch_locals_table[] = {
+    { MP_ROM_QSTR(MP_QSTR_now), MP_ROM_PTR(&arch_now_obj) },
+    { MP_ROM_QSTR(MP_QSTR_idle), MP_ROM_PTR(&arch_idle_obj) },
+    { MP_ROM_QSTR(MP_QSTR_context_new), MP_ROM_PTR(&arch_context_new_obj) },
+    { MP_ROM_QSTR(MP_QSTR_context_reset), MP_ROM_PTR(&arch_context_reset_obj) },
+    { MP_ROM_QSTR(MP_QSTR_context_free), MP_ROM_PTR(&arch_context_free_obj) },
+    { MP_ROM_QSTR(MP_QSTR_context_stats), MP_ROM_PTR(&arch_context_stats_obj) },
+    { MP_ROM_QSTR(MP_QSTR_run), MP_ROM_PTR(&arch_run_obj) },
+    { MP_ROM_QSTR(MP_QSTR_request), MP_ROM_PTR(&arch_request_obj) },
+    { MP_ROM_QSTR(MP_QSTR_set_result), MP_ROM_PTR(&arch_set_result_obj) },
+    { MP_ROM_QSTR(MP_QSTR_fault_text), MP_ROM_PTR(&arch_fault_text_obj) },
+    { MP_ROM_QSTR(MP_QSTR_fault_info), MP_ROM_PTR(&arch_fault_info_obj) },
+    { MP_ROM_QSTR(MP_QSTR_memory_view), MP_ROM_PTR(&arch_memory_view_obj) },
+};
+static MP_DEFINE_CONST_DICT(arch_locals, arch_locals_table);
+
+static MP_DEFINE_CONST_OBJ_TYPE(
+    k5arch_arch_type,
+    MP_QSTR_Arch,
+    MP_TYPE_FLAG_NONE,
+    make_new, arch_make_new,
+    locals_dict, &arch_locals
+    );
+
+// --- What tasks call ----------------------------------------------------------------------------
+
+// trap(request): one syscall into the kernel; returns the kernel's result.
+static mp_obj_t mod_trap(mp_obj_t request) {
+    if (!k5arch_in_task()) {
+        mp_raise_msg(&mp_type_OSError, MP_ERROR_TEXT("K5: syscalls are made from tasks"));
+    }
+    return k5_svc_syscall(request);
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(mod_trap_obj, mod_trap);
+
+// spin(ticks): burn `ticks` kernel ticks of the caller's own CPU time (preemptible).
+static mp_obj_t mod_spin(mp_obj_t ticks_obj) {
+    mp_int_t ticks = mp_obj_get_int(ticks_obj);
+    if (!k5arch_in_task()) {
+        mp_hal_delay_ms(ticks > 0 ? ticks : 0);
+        return MP_OBJ_NEW_SMALL_INT(0);
+    }
+    uint32_t start = k5_user_cpu;
+    while ((int32_t)(k5_user_cpu - start) < ticks) {
+        if (k5_preempt_pending) {
+            k5_svc_preempt();
+        }
+    }
+    return MP_OBJ_NEW_SMALL_INT(0);
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(mod_spin_obj, mod_spin);
+
+// arena() -> (free bytes, size in bytes) of the task-stack arena.
+static mp_obj_t mod_arena(void) {
+    mp_obj_t items[2] = {
+        MP_OBJ_NEW_SMALL_INT(k5arch_arena_free()),
+        MP_OBJ_NEW_SMALL_INT(k5arch_arena_size()),
+    };
+    return mp_obj_new_tuple(2, items);
+}
+static MP_DEFINE_CONST_FUN_OBJ_0(mod_arena_obj, mod_arena);
+
+static mp_obj_t mod_in_task(void) {
+    return mp_obj_new_bool(k5arch_in_task());
+}
+static MP_DEFINE_CONST_FUN_OBJ_0(mod_in_task_obj, mod_in_task);
+
+static const mp_rom_map_elem_t k5arch_module_globals_table[] = {
+    { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR__k5arch) },
+    { MP_ROM_QSTR(MP_QSTR_Arch), MP_ROM_PTR(&k5arch_arch_type) },
+    { MP_ROM_QSTR(MP_QSTR_trap), MP_ROM_PTR(&mod_trap_obj) },
+    { MP_ROM_QSTR(MP_QSTR_spin), MP_ROM_PTR(&mod_spin_obj) },
+    { MP_ROM_QSTR(MP_QSTR_arena), MP_ROM_PTR(&mod_arena_obj) },
+    { MP_ROM_QSTR(MP_QSTR_in_task), MP_ROM_PTR(&mod_in_task_obj) },
+    { MP_ROM_QSTR(MP_QSTR_STACK_DEFAULT), MP_ROM_INT(K5_STACK_DEFAULT) },
+    { MP_ROM_QSTR(MP_QSTR_MAX_CONTEXTS), MP_ROM_INT(K5_MAX_CONTEXTS) },
+};
+static MP_DEFINE_CONST_DICT(k5arch_module_globals, k5arch_module_globals_table);
+
+const mp_obj_module_t k5arch_user_cmodule = {
+    .base = { &mp_type_module },
+    .globals = (mp_obj_dict_t *)&k5arch_module_globals,
+};
+
+MP_REGISTER_MODULE(MP_QSTR__k5arch, k5arch_user_cmodule);
