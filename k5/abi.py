@@ -22,6 +22,8 @@ SYS_POLL = const(10)
 SYS_YIELD = const(11)
 SYS_EXIT = const(12)
 SYS_DEBUG_PUTS = const(13)
+# Block the caller for n ticks (time.sleep_ms in a task). Request: (SYS_SLEEP, ticks).
+SYS_SLEEP = const(14)
 # CNode invocations on the caller's CSpace.
 SYS_CNODE_COPY = const(16)
 SYS_CNODE_MINT = const(17)
@@ -104,6 +106,27 @@ TRAP_SYSCALL = const(1)
 TRAP_PREEMPT = const(2)
 TRAP_FAULT = const(3)
 TRAP_EXIT = const(4)
+
+# --- Supervisor calls of the device (`svc #n`; native/k5arch) ----------------------------------
+# SVC_ENTER comes from the kernel's thread (enter a task); every other one from a task. Those
+# marked "served in C" never reach the Python kernel: arch.run() serves them and resumes the task.
+SVC_ENTER = const(0)
+SVC_SYSCALL = const(1)  # r0 = request tuple; the kernel's result comes back in r0
+SVC_PREEMPT = const(2)  # the task reached a safe point after its time limit
+SVC_EXIT = const(3)  # the task's body returned (or raised SystemExit)
+SVC_FAULT = const(4)  # the task's body raised: r0 = the exception
+SVC_PUTS = const(5)  # served in C: r0 = text, r1 = length (line-buffered, name-prefixed)
+SVC_CLOCK = const(6)  # served in C: microseconds since boot in r0
+SVC_COLLECT = const(7)  # served in C: run the garbage collector (privileged)
+SVC_GETC = const(8)  # served in C: a console character in r0, or -1 when none is waiting
+SVC_COUNT = const(9)
+# Hardware fault classes of a task (the kernel's fault text names them).
+FAULT_CLASS_PYTHON = const(0)
+FAULT_CLASS_HARD = const(1)
+FAULT_CLASS_MEMMANAGE = const(2)
+FAULT_CLASS_BUS = const(3)
+FAULT_CLASS_USAGE = const(4)
+FAULT_CLASS_SECURE = const(5)
 
 # --- Message layout ------------------------------------------------------------------------------
 # A message is a label, up to MSG_MAX_WORDS word registers, up to MSG_MAX_BYTES payload bytes and
