@@ -41,6 +41,19 @@ K5_KERNEL_DATA volatile uint32_t k5_task_running;
 K5_KERNEL_DATA volatile uint32_t k5_deadline;
 // The one context whose thread receives Ctrl-C (NULL: the kernel's own thread).
 K5_KERNEL_DATA static k5_ctx_t *console_owner;
+// Inside a background slice of the kernel (see k5arch_background_slice), and Ctrl-C held back
+// until it ends.
+K5_KERNEL_DATA static volatile uint8_t in_background;
+K5_KERNEL_DATA static volatile uint8_t deferred_interrupt;
+
+// The kernel's background entry (set by _k5arch.background): called as fn(ticks).
+MP_REGISTER_ROOT_POINTER(mp_obj_t k5_background);
+
+// In a slice lent while the REPL waits for input (in_background == 1, not 2 = sleeping), the
+// REPL wants the CPU back as soon as a character has arrived.
+static bool repl_wants_cpu(void) {
+    return in_background == 1 && uart_rx_any();
+}
 
 // Read by tasks (safe points, _k5arch.spin): in the VM's RAM.
 volatile uint8_t k5_preempt_pending;
@@ -89,6 +102,9 @@ void k5arch_reset(void) {
     k5_task_running = 0;
     k5_preempt_pending = 0;
     console_owner = NULL;
+    in_background = 0;
+    deferred_interrupt = 0;
+    MP_STATE_PORT(k5_background) = MP_OBJ_NULL;
 }
 
 // --- Hooks for the port -------------------------------------------------------------------------
@@ -115,11 +131,23 @@ void k5arch_safe_point(void) {
     }
 }
 
+// Contract: handler mode only (the console's receive interrupt, for every character).
+void k5arch_console_input(void) {
+    if (in_background == 1 && k5_task_running) {
+        k5_preempt_pending = 1; // the REPL has input: the running task yields at a safe point
+    }
+}
+
 // Contract: handler mode only (the console's receive interrupt).
 void k5arch_keyboard_interrupt(void) {
     mp_obj_t exc = MP_OBJ_FROM_PTR(&MP_STATE_VM(mp_kbd_exception));
     k5_ctx_t *owner = console_owner;
-    if (owner == NULL && !k5_task_running) {
+    if (owner == NULL && in_background) {
+        // The kernel is running tasks while the REPL waits: never break into the kernel's
+        // Python; the REPL gets the interrupt when the slice ends.
+        deferred_interrupt = 1;
+        k5_preempt_pending = k5_task_running;
+    } else if (owner == NULL && !k5_task_running) {
         mp_sched_keyboard_interrupt();
     } else if (owner == NULL) {
         // The kernel's thread is the console's: it gets the exception when the task traps, which
@@ -206,9 +234,13 @@ uint32_t k5arch_stack_used(k5_ctx_t *ctx) {
 
 // --- Contexts -----------------------------------------------------------------------------------
 
+K5_KERNEL_DATA static uint32_t next_serial;
+
 k5_ctx_t *k5arch_context_new(mp_obj_t entry, mp_obj_t ipc, mp_obj_t arg, size_t stack_size,
-    const char *name) {
-    uint32_t size = (stack_size + 31) & ~31u;
+    const char *name, uint32_t owner) {
+    // 1 KB multiples (the MPU needs 32 bytes): in QEMU, a region boundary inside one of its 1 KB
+    // pages makes every access to that page slow (see mcu/sections.ld).
+    uint32_t size = (stack_size + K5_STACK_ALIGN - 1) & ~(K5_STACK_ALIGN - 1u);
     k5_ctx_t *ctx = NULL;
     for (size_t i = 0; i < K5_MAX_CONTEXTS; i++) {
         if (contexts[i].state == K5_CTX_FREE) {
@@ -227,6 +259,8 @@ k5_ctx_t *k5arch_context_new(mp_obj_t entry, mp_obj_t ipc, mp_obj_t arg, size_t 
             (unsigned)size, (unsigned)k5arch_arena_free(), (unsigned)k5arch_arena_size());
     }
     memset(ctx, 0, sizeof(*ctx));
+    ctx->serial = ++next_serial;
+    ctx->owner = owner;
     ctx->stack_base = base;
     ctx->stack_top = base + size;
     size_t n = strlen(name);
@@ -279,6 +313,14 @@ void k5arch_context_free(k5_ctx_t *ctx) {
         console_owner = NULL;
     }
     memset(ctx, 0, sizeof(*ctx));
+}
+
+void k5arch_close_owner(uint32_t owner) {
+    for (size_t i = 0; i < K5_MAX_CONTEXTS; i++) {
+        if (contexts[i].state != K5_CTX_FREE && contexts[i].owner == owner) {
+            k5arch_context_free(&contexts[i]);
+        }
+    }
 }
 
 // --- The task's first frame (unprivileged) ----------------------------------------------------
@@ -373,9 +415,10 @@ uint32_t k5arch_now(void) {
 }
 
 void k5arch_idle(uint32_t until) {
-    // WFI until the tick `until` (kernel ticks modulo 2**30), or until Ctrl-C is pending.
+    // WFI until the tick `until` (kernel ticks modulo 2**30), or until Ctrl-C is pending, or
+    // until the REPL that lent this time has input.
     while ((int32_t)((until - systick_ms) << 2) > 0) {
-        if (MP_STATE_THREAD(mp_pending_exception) != MP_OBJ_NULL) {
+        if (MP_STATE_THREAD(mp_pending_exception) != MP_OBJ_NULL || repl_wants_cpu()) {
             return;
         }
         __WFI();
@@ -431,7 +474,7 @@ mp_int_t k5arch_run(k5_ctx_t *ctx, mp_int_t limit) {
         }
         swap_in(ctx);
         k5_deadline = deadline;
-        k5_preempt_pending = (int32_t)(systick_ms - deadline) >= 0;
+        k5_preempt_pending = (int32_t)(systick_ms - deadline) >= 0 || repl_wants_cpu();
         k5_current = ctx;
         ctx->state = K5_CTX_STARTED;
         uint32_t trap = k5_enter();
@@ -442,7 +485,7 @@ mp_int_t k5arch_run(k5_ctx_t *ctx, mp_int_t limit) {
                 ctx->request = frame ? (mp_obj_t)frame[0] : mp_const_none;
                 return K5_TRAP_SYSCALL;
             case K5_SVC_PREEMPT:
-                if ((int32_t)(systick_ms - deadline) >= 0) {
+                if ((int32_t)(systick_ms - deadline) >= 0 || repl_wants_cpu()) {
                     return K5_TRAP_PREEMPT;
                 }
                 break; // a stale request: carry on
@@ -486,6 +529,43 @@ mp_int_t k5arch_run(k5_ctx_t *ctx, mp_int_t limit) {
                 return K5_TRAP_FAULT;
         }
     }
+}
+
+// --- Tasks in the background of the REPL -------------------------------------------------------
+// While the REPL (the kernel's thread) waits for console input or sleeps, it lends the CPU to the
+// kernel in slices of a few ticks: `fn(ticks)` runs the kernel's loop (Kernel.run) for at most
+// that long. So tasks run whenever the REPL is idle, and the REPL answers within a slice.
+
+// Runs one slice; false when there is no background kernel (or this is called from inside one).
+bool k5arch_background_slice(mp_uint_t ticks, bool until_input) {
+    mp_obj_t fn = MP_STATE_PORT(k5_background);
+    if (fn == MP_OBJ_NULL || in_background || k5arch_in_task()) {
+        return false;
+    }
+    in_background = until_input ? 1 : 2;
+    uint32_t end = systick_ms + ticks;
+    nlr_buf_t nlr;
+    if (nlr_push(&nlr) == 0) {
+        // fn runs the kernel's loop for one trap (RUN_IDLE, 1: nothing to run before `end`).
+        while (!repl_wants_cpu() && (int32_t)(end - systick_ms) > 0) {
+            mp_obj_t result = mp_call_function_1(fn, MP_OBJ_NEW_SMALL_INT(end - systick_ms));
+            if (result == MP_OBJ_NEW_SMALL_INT(1) && !repl_wants_cpu()) {
+                __WFI();
+            }
+        }
+        nlr_pop();
+    } else {
+        // The kernel's loop raised (a kernel panic has printed its epitaph): stop lending it time.
+        MP_STATE_PORT(k5_background) = MP_OBJ_NULL;
+        mp_printf(&mp_plat_print, "K5: the background kernel stopped: ");
+        mp_obj_print_exception(&mp_plat_print, MP_OBJ_FROM_PTR(nlr.ret_val));
+    }
+    in_background = 0;
+    if (deferred_interrupt) {
+        deferred_interrupt = 0;
+        mp_sched_keyboard_interrupt();
+    }
+    return true;
 }
 
 // --- GC roots -----------------------------------------------------------------------------------

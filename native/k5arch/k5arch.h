@@ -17,6 +17,7 @@
 // Stack size of a task when the kernel asks for none, and the smallest allowed.
 #define K5_STACK_DEFAULT        (4096)
 #define K5_STACK_MIN            (1024)
+#define K5_STACK_ALIGN          (1024)
 // Bytes kept below MicroPython's stack-limit check on a task stack: room for the exception frame
 // of a trap (26 words with FP state) and the C code that raises RecursionError.
 #define K5_STACK_MARGIN         (768)
@@ -55,6 +56,8 @@ typedef struct _k5_ctx_t {
     uint32_t fault_valid;       // bit 0: fault_addr is valid; bit 1: fault_pc is valid
     uint32_t cpu_ticks;         // SysTick ticks taken while this task was running
     uint32_t traps;             // traps taken (all kinds)
+    uint32_t serial;            // unique per allocation: a stale handle never reaches a new task
+    uint32_t owner;             // the Arch that created it (Arch.close frees its contexts)
     mp_state_thread_t thread;   // the task's share of MicroPython's per-thread state
     // Python objects the kernel handed over (GC roots, scanned by k5arch_gc_roots).
     mp_obj_t entry;
@@ -103,6 +106,10 @@ void k5arch_safe_point(void);        // MICROPY_VM_HOOK_LOOP when k5_preempt_pen
 void k5arch_gc_roots(void);          // from gc_collect(): every task's stack and saved state
 bool k5arch_in_task(void);           // unprivileged thread mode: a task is calling
 void k5arch_keyboard_interrupt(void); // Ctrl-C, handler mode: to the console's owner
+void k5arch_console_input(void);      // any received character, handler mode
+// The REPL lends the kernel a slice of `ticks` while it waits (kernel's thread only).
+bool k5arch_background_slice(mp_uint_t ticks, bool until_input);
+#define K5_BACKGROUND_SLICE     (10)
 // A task's blocking sleep and console input (traps; unprivileged thread mode).
 void k5arch_task_sleep_ms(mp_uint_t ms);
 int k5arch_task_getc(void);
@@ -111,7 +118,8 @@ void k5arch_record_fault(uint32_t kind, uint32_t *frame, uint32_t exc_return);
 
 // --- k5arch.c: the mechanisms behind module _k5arch --------------------------------------------
 k5_ctx_t *k5arch_context_new(mp_obj_t entry, mp_obj_t ipc, mp_obj_t arg, size_t stack_size,
-    const char *name);
+    const char *name, uint32_t owner);
+void k5arch_close_owner(uint32_t owner);
 void k5arch_context_reset(k5_ctx_t *ctx, mp_obj_t entry, mp_obj_t ipc, mp_obj_t arg);
 void k5arch_context_free(k5_ctx_t *ctx);
 mp_int_t k5arch_run(k5_ctx_t *ctx, mp_int_t limit);

@@ -14,6 +14,7 @@
 typedef struct _k5arch_context_obj_t {
     mp_obj_base_t base;
     k5_ctx_t *ctx;
+    uint32_t serial;
 } k5arch_context_obj_t;
 
 static const mp_obj_type_t k5arch_context_type;
@@ -23,7 +24,7 @@ static k5_ctx_t *get_ctx(mp_obj_t obj) {
         mp_raise_TypeError(MP_ERROR_TEXT("expected a K5 context"));
     }
     k5arch_context_obj_t *self = MP_OBJ_TO_PTR(obj);
-    if (self->ctx == NULL) {
+    if (self->ctx == NULL || self->ctx->serial != self->serial) {
         mp_raise_ValueError(MP_ERROR_TEXT("K5 context was freed"));
     }
     return self->ctx;
@@ -45,6 +46,7 @@ static MP_DEFINE_CONST_OBJ_TYPE(
 
 typedef struct _k5arch_arch_obj_t {
     mp_obj_base_t base;
+    uint32_t id;
 } k5arch_arch_obj_t;
 
 // Arch(**options): the host backend's options (syscall_cost, start) mean nothing on the device.
@@ -53,6 +55,8 @@ static mp_obj_t arch_make_new(const mp_obj_type_t *type, size_t n_args, size_t n
     mp_arg_check_num(n_args, n_kw, 0, 0, true);
     require_kernel();
     k5arch_arch_obj_t *self = mp_obj_malloc(k5arch_arch_obj_t, type);
+    static uint32_t next_id;
+    self->id = ++next_id;
     return MP_OBJ_FROM_PTR(self);
 }
 
@@ -75,25 +79,30 @@ static mp_obj_t arch_context_new(size_t n_args, const mp_obj_t *pos, mp_map_t *k
         { MP_QSTR_entry, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
         { MP_QSTR_ipc, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
         { MP_QSTR_arg, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
-        { MP_QSTR_stack, MP_ARG_INT, {.u_int = K5_STACK_DEFAULT} },
+        { MP_QSTR_stack, MP_ARG_OBJ, {.u_obj = mp_const_none} },
         { MP_QSTR_name, MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
     };
     mp_arg_val_t args[MP_ARRAY_SIZE(allowed)];
     mp_arg_parse_all(n_args - 1, pos + 1, kw, MP_ARRAY_SIZE(allowed), allowed, args);
     require_kernel();
-    mp_int_t stack = args[ARG_stack].u_int;
+    mp_int_t stack = K5_STACK_DEFAULT;
+    if (args[ARG_stack].u_obj != mp_const_none) {
+        stack = mp_obj_get_int(args[ARG_stack].u_obj);
+    }
     if (stack < K5_STACK_MIN || stack > (mp_int_t)k5arch_arena_size()) {
         mp_raise_msg_varg(&mp_type_ValueError,
             MP_ERROR_TEXT("K5: stack size %d is outside %d..%d"), (int)stack, K5_STACK_MIN,
             (int)k5arch_arena_size());
     }
     const char *name = "task";
-    if (args[ARG_name].u_obj != MP_OBJ_NULL) {
+    if (args[ARG_name].u_obj != MP_OBJ_NULL && args[ARG_name].u_obj != mp_const_none) {
         name = mp_obj_str_get_str(args[ARG_name].u_obj);
     }
+    k5arch_arch_obj_t *self = MP_OBJ_TO_PTR(pos[0]);
     k5arch_context_obj_t *obj = mp_obj_malloc(k5arch_context_obj_t, &k5arch_context_type);
     obj->ctx = k5arch_context_new(args[ARG_entry].u_obj, args[ARG_ipc].u_obj, args[ARG_arg].u_obj,
-        stack, name);
+        stack, name, self->id);
+    obj->serial = obj->ctx->serial;
     return MP_OBJ_FROM_PTR(obj);
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(arch_context_new_obj, 4, arch_context_new);
@@ -113,6 +122,15 @@ static mp_obj_t arch_context_free(mp_obj_t self, mp_obj_t ctx_obj) {
     return mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(arch_context_free_obj, arch_context_free);
+
+// close(): free every context this Arch created (their stacks return to the arena).
+static mp_obj_t arch_close(mp_obj_t self_in) {
+    require_kernel();
+    k5arch_arch_obj_t *self = MP_OBJ_TO_PTR(self_in);
+    k5arch_close_owner(self->id);
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(arch_close_obj, arch_close);
 
 static mp_obj_t arch_run(mp_obj_t self, mp_obj_t ctx, mp_obj_t limit) {
     require_kernel();
@@ -202,16 +220,17 @@ static mp_obj_t arch_memory_view(mp_obj_t self, mp_obj_t ctx, mp_obj_t regions) 
 }
 static MP_DEFINE_CONST_FUN_OBJ_3(arch_memory_view_obj, arch_memory_view);
 
-// (stack size, stack bytes ever used, CPU ticks, traps) of a context.
+// (stack size, stack bytes ever used, CPU ticks, traps, stack base address) of a context.
 static mp_obj_t arch_context_stats(mp_obj_t self, mp_obj_t ctx_obj) {
     k5_ctx_t *ctx = get_ctx(ctx_obj);
-    mp_obj_t items[4] = {
+    mp_obj_t items[5] = {
         MP_OBJ_NEW_SMALL_INT(ctx->stack_top - ctx->stack_base),
         MP_OBJ_NEW_SMALL_INT(k5arch_stack_used(ctx)),
         mp_obj_new_int_from_uint(ctx->cpu_ticks),
         mp_obj_new_int_from_uint(ctx->traps),
+        mp_obj_new_int_from_uint(ctx->stack_base),
     };
-    return mp_obj_new_tuple(4, items);
+    return mp_obj_new_tuple(5, items);
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(arch_context_stats_obj, arch_context_stats);
 
@@ -223,6 +242,7 @@ static const mp_rom_map_elem_t arch_locals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_context_free), MP_ROM_PTR(&arch_context_free_obj) },
     { MP_ROM_QSTR(MP_QSTR_context_stats), MP_ROM_PTR(&arch_context_stats_obj) },
     { MP_ROM_QSTR(MP_QSTR_run), MP_ROM_PTR(&arch_run_obj) },
+    { MP_ROM_QSTR(MP_QSTR_close), MP_ROM_PTR(&arch_close_obj) },
     { MP_ROM_QSTR(MP_QSTR_request), MP_ROM_PTR(&arch_request_obj) },
     { MP_ROM_QSTR(MP_QSTR_set_result), MP_ROM_PTR(&arch_set_result_obj) },
     { MP_ROM_QSTR(MP_QSTR_fault_text), MP_ROM_PTR(&arch_fault_text_obj) },
@@ -277,6 +297,15 @@ static mp_obj_t mod_arena(void) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_0(mod_arena_obj, mod_arena);
 
+// background(fn): while the REPL waits for input or sleeps, call fn(ticks) to run the kernel
+// for at most that long; None stops it.
+static mp_obj_t mod_background(mp_obj_t fn) {
+    require_kernel();
+    MP_STATE_PORT(k5_background) = fn == mp_const_none ? MP_OBJ_NULL : fn;
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(mod_background_obj, mod_background);
+
 static mp_obj_t mod_in_task(void) {
     return mp_obj_new_bool(k5arch_in_task());
 }
@@ -289,6 +318,7 @@ static const mp_rom_map_elem_t k5arch_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_spin), MP_ROM_PTR(&mod_spin_obj) },
     { MP_ROM_QSTR(MP_QSTR_arena), MP_ROM_PTR(&mod_arena_obj) },
     { MP_ROM_QSTR(MP_QSTR_in_task), MP_ROM_PTR(&mod_in_task_obj) },
+    { MP_ROM_QSTR(MP_QSTR_background), MP_ROM_PTR(&mod_background_obj) },
     { MP_ROM_QSTR(MP_QSTR_STACK_DEFAULT), MP_ROM_INT(K5_STACK_DEFAULT) },
     { MP_ROM_QSTR(MP_QSTR_MAX_CONTEXTS), MP_ROM_INT(K5_MAX_CONTEXTS) },
 };

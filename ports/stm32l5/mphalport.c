@@ -6,7 +6,8 @@
 // from the ring buffer that the UART's receive interrupt fills (see uart.c).
 // A task (unprivileged) reaches none of that hardware: its console output, console input, the
 // microsecond clock and its sleeps are traps into the kernel (native/k5arch); `ticks_ms` reads
-// `systick_ms`, which lies in the RAM every task maps, and costs no trap.
+// `systick_ms`, which lies in the RAM every task maps, and costs no trap. While the REPL waits
+// for input or sleeps, it lends the CPU to the kernel's tasks (k5arch_background_slice).
 #include <stdint.h>
 #include "py/mphal.h"
 #include "py/runtime.h"
@@ -77,8 +78,19 @@ void mp_hal_delay_ms(mp_uint_t ms) {
     while (ms > 0) {
         mp_uint_t chunk = ms < 1000000 ? ms : 1000000; // keep chunk * 1000 below 2**32
         uint32_t start = mp_hal_ticks_us();
-        while (mp_hal_ticks_us() - start < chunk * 1000) {
-            mp_event_wait_ms(1);
+        for (;;) {
+            uint32_t elapsed = mp_hal_ticks_us() - start;
+            if (elapsed >= chunk * 1000) {
+                break;
+            }
+            // Whole ticks left: lend them to the kernel's tasks, if any run in the background.
+            uint32_t left_ms = (chunk * 1000 - elapsed) / 1000;
+            if (left_ms > 0 && k5arch_background_slice(
+                left_ms < K5_BACKGROUND_SLICE ? left_ms : K5_BACKGROUND_SLICE, false)) {
+                mp_handle_pending(true);
+            } else {
+                mp_event_wait_ms(1);
+            }
         }
         ms -= chunk;
     }
@@ -99,7 +111,10 @@ int mp_hal_stdin_rx_chr(void) {
         if (c >= 0) {
             return c;
         }
-        mp_event_wait_indefinite();
+        // Nothing typed: the kernel's tasks (if any run in the background) get the CPU.
+        if (!k5arch_background_slice(K5_BACKGROUND_SLICE, true)) {
+            mp_event_wait_indefinite();
+        }
     }
 }
 

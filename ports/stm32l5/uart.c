@@ -14,6 +14,7 @@
 #include "uart.h"
 
 void k5arch_keyboard_interrupt(void);
+void k5arch_console_input(void);
 
 #define REG32(addr) (*(volatile uint32_t *)(addr))
 
@@ -33,6 +34,7 @@ static void rx_push(int c) {
         rx_buf[rx_head] = c;
         rx_head = next;
     }
+    k5arch_console_input();
 }
 
 int uart_rx_char(void) {
