@@ -4,16 +4,25 @@
 #   now() -> ticks; idle(until); context_new(entry, ipc, arg) -> ctx;
 #   context_reset(ctx, entry, ipc, arg); run(ctx, limit) -> TRAP_*; request(ctx);
 #   set_result(ctx, value); fault_text(ctx); memory_view(ctx, regions).
-# On the device `_k5arch` (native, a later issue) provides them; on the host the simulated
-# backend does.
+# and, for task code (k5.user), two module-level functions:
+#   trap(request) -> result: perform one syscall from the calling task;
+#   spin(ticks): burn `ticks` ticks of CPU time.
+# On the device `_k5arch` (native) provides them; on the host the simulated backend does.
+
+try:
+    import _k5arch
+except ImportError:
+    _k5arch = None
+
+if _k5arch is not None:
+    trap = _k5arch.trap
+    spin = _k5arch.spin
+else:
+    from k5.arch_host import spin, trap  # noqa: F401
 
 
 def new(**options):
     """Create the arch backend: the native one when present, else the host simulation."""
-    try:
-        import _k5arch
-    except ImportError:
-        _k5arch = None
     if _k5arch is not None:
         return _k5arch.Arch(**options)
     from k5.arch_host import HostArch

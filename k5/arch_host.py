@@ -1,11 +1,20 @@
-"""Simulated arch backend: tasks are generators, time is simulated ticks."""
+"""Simulated arch backend: each task runs on its own thread, time is simulated ticks."""
 
-# A task body is a function `body(ipc, arg)`; calling it returns a generator that yields syscall
-# requests (tuples, see k5/abi.py) and receives each result. A task "runs" only when the kernel
-# calls run(ctx, limit): the backend resumes its generator until it traps. Time advances only
-# through user work: each syscall trap costs `syscall_cost` ticks and `spin(n)` burns n ticks.
-# When `limit` ticks are used up the task is preempted (TRAP_PREEMPT) exactly as SysTick would,
-# keeping any unfinished spin or unsent request for the next run. No threads: deterministic.
+# A task body is a plain function `body(ipc, arg)` running on a thread of its own; it traps by
+# calling trap(request) (k5.user does), which hands the request to the kernel and returns the
+# result. Hand-off is strict: exactly one of {the kernel, one task} runs at any moment and the
+# kernel chooses. run(ctx, limit) passes control to the task's thread (started on its first
+# run) and blocks until the task traps, returns (TRAP_EXIT) or raises (TRAP_FAULT); the task's
+# thread meanwhile blocks inside trap() until the kernel runs it again. So a run is as
+# deterministic as the generators this replaced, and the same on CPython and MicroPython.
+# Time advances only through user work: each syscall trap costs `syscall_cost` ticks and
+# spin(n) burns n ticks. When `limit` ticks are used up the task is preempted (TRAP_PREEMPT)
+# exactly as SysTick would, keeping any unfinished spin or unsent request for the next run.
+# A thread the kernel abandons (context_reset, close) is woken with a kill flag: trap() raises
+# _Killed in it, which unwinds the body (running its finally blocks, whose syscalls raise
+# again) and which the trampoline swallows; the thread then ends and never runs task code again.
+# A body that swallows BaseException and keeps trapping cannot be unwound (the kernel would
+# wait for it forever), just as a body that loops without trapping can never be preempted.
 
 from k5._compat import const
 from k5.ticks import TICKS_MASK, ticks_diff
@@ -18,62 +27,189 @@ from k5.abi import (
     WORD_LIMIT,
 )
 
+try:
+    import _thread
+except ImportError:
+    _thread = None  # importing works; running a task says why it cannot
+
 _FAULT_TEXT_MAX = const(120)
+
+# The HostContext of the task running on each task thread, by _thread.get_ident().
+_tasks = {}
+_serial = [0]  # start order of task threads (close_all unwinds them in that order)
+
+
+def _no_ident():
+    return None
+
+
+_get_ident = _no_ident if _thread is None else _thread.get_ident
+
+
+class _Killed(BaseException):
+    """Unwinds the body of a task whose thread the kernel abandoned (private)."""
+
+
+def trap(request):
+    """Trap into the kernel with a syscall request (a tuple, see k5/abi.py); return its result.
+
+    Runs on the thread of the calling task: hands `request` to the kernel and blocks until the
+    kernel runs this task again.
+    """
+    ctx = _tasks.get(_get_ident())
+    if ctx is None:
+        raise RuntimeError("k5: trap() called outside a task (this thread runs no task body)")
+    if ctx.kill:
+        raise _Killed()
+    ctx.request = request
+    ctx.back.release()
+    ctx.go.acquire()
+    if ctx.kill:
+        raise _Killed()
+    return ctx.result
+
+
+def spin(ticks):
+    """Burn `ticks` ticks of simulated CPU time (accounted by the arch, not the kernel)."""
+    ctx = _tasks.get(_get_ident())
+    if ctx is not None and not ctx.kill and type(ticks) is int and 0 <= ticks <= ctx.room:
+        # It fits in what is left of this run: burn it here, without a hand-off (run() would
+        # do exactly this and resume the task).
+        ctx.room -= ticks
+        arch = ctx.arch
+        arch.clock = (arch.clock + ticks) & TICKS_MASK
+        return 0
+    return trap((SYS_SPIN, ticks))
+
+
+def _trampoline(ctx):
+    # The first code on a task thread: runs the body, then hands control back for good.
+    ident = _get_ident()
+    _tasks[ident] = ctx
+    try:
+        try:
+            ctx.entry(ctx.ipc, ctx.arg)
+        except _Killed:
+            pass
+        except SystemExit:
+            pass
+        except BaseException as exc:
+            ctx.exc = exc
+    finally:
+        del _tasks[ident]
+        ctx.done = True
+        ctx.back.release()
+
+
+def _abandon(ctx):
+    """Unwind the context's thread if it has one alive; it never runs task code again."""
+    if ctx.started and not ctx.done:
+        if _tasks.get(_get_ident()) is ctx:
+            raise RuntimeError("k5: a task cannot unwind its own thread")
+        ctx.kill = True
+        ctx.go.release()
+        ctx.back.acquire()
+
+
+def live_threads():
+    """How many task threads are alive (started, not yet finished or unwound)."""
+    return len(_tasks)
+
+
+def close_all():
+    """Unwind every live task thread of every HostArch (a test suite's safety net)."""
+    contexts = list(_tasks.values())
+    contexts.sort(key=lambda ctx: ctx.serial)
+    for ctx in contexts:
+        _abandon(ctx)
 
 
 class HostContext:
-    """Saved state of one simulated task.
+    """Saved state of one simulated task: its thread and the hand-off between it and the kernel.
 
     **Invariants:**
     - spin_left >= 0; held is True only while request holds an undelivered syscall;
-    - gen is None until the first run and after the task finished.
+    - 0 <= room < 2**30: ticks the task may still burn in the current run without a hand-off;
+    - started is False until the first run; done once the thread finished or was unwound;
+    - while the kernel runs, a started thread that is not done is blocked in trap() on `go`;
+    - `go` and `back` are locked whenever no hand-off is in progress.
     """
 
     __slots__ = (
         "entry",
         "ipc",
         "arg",
-        "gen",
         "started",
+        "done",
+        "kill",
+        "exc",
         "result",
         "request",
         "held",
         "spin_left",
         "fault",
-        "finished",
         "regions",
+        "go",
+        "back",
+        "serial",
+        "arch",
+        "room",
     )
 
-    def __init__(self, entry, ipc, arg):
+    def __init__(self, arch, entry, ipc, arg):
+        self.arch = arch
+        self.room = 0
         self.regions = None
+        self.go = None
+        self.back = None
+        self.serial = 0
         self.reset(entry, ipc, arg)
 
     def reset(self, entry, ipc, arg):
         self.entry = entry
         self.ipc = ipc
         self.arg = arg
-        self.gen = None
         self.started = False
+        self.done = False
+        self.kill = False
+        self.exc = None
         self.result = None
         self.request = None
         self.held = False
         self.spin_left = 0
         self.fault = ""
-        self.finished = False
+
+    def start(self):
+        """Start the task's thread; it runs until its first trap (kernel thread)."""
+        if _thread is None:
+            raise RuntimeError("k5: the host arch runs tasks on threads; no _thread here")
+        if self.go is None:
+            # Both locks start locked: each hand-off is a release by one side, then an
+            # acquire by the other.
+            self.go = _thread.allocate_lock()
+            self.go.acquire()
+            self.back = _thread.allocate_lock()
+            self.back.acquire()
+        self.started = True
+        _serial[0] += 1
+        self.serial = _serial[0]
+        _thread.start_new_thread(_trampoline, (self,))
 
 
 class HostArch:
-    """The host implementation of the arch facade (simulated clock and tasks).
+    """The host implementation of the arch facade (simulated clock, one thread per task).
 
     **Invariants:**
-    - clock is a tick count modulo 2**30 (k5.ticks); run() advances it by at most `limit`.
+    - clock is a tick count modulo 2**30 (k5.ticks); run() advances it by at most `limit`;
+    - every context this backend created is in `contexts`.
     """
 
-    __slots__ = ("clock", "syscall_cost")
+    __slots__ = ("clock", "syscall_cost", "contexts")
 
     def __init__(self, syscall_cost=1, start=0):
         self.clock = start & TICKS_MASK
         self.syscall_cost = syscall_cost
+        self.contexts = []
 
     def now(self):
         return self.clock
@@ -84,16 +220,18 @@ class HostArch:
             self.clock = until
 
     def context_new(self, entry, ipc, arg):
-        return HostContext(entry, ipc, arg)
+        ctx = HostContext(self, entry, ipc, arg)
+        self.contexts.append(ctx)
+        return ctx
 
     def context_reset(self, ctx, entry, ipc, arg):
-        gen = ctx.gen
+        _abandon(ctx)
         ctx.reset(entry, ipc, arg)
-        if gen is not None:
-            try:
-                gen.close()
-            except Exception:
-                pass
+
+    def close(self):
+        """Unwind the threads of all this backend's tasks; they never run again."""
+        for ctx in self.contexts:
+            _abandon(ctx)
 
     def request(self, ctx):
         return ctx.request
@@ -118,8 +256,6 @@ class HostArch:
         if detail:
             text = text + ": " + detail
         ctx.fault = text[:_FAULT_TEXT_MAX]
-        ctx.gen = None
-        ctx.finished = True
         return TRAP_FAULT
 
     def run(self, ctx, limit):
@@ -143,29 +279,26 @@ class HostArch:
                 ctx.held = False
                 self.clock = (self.clock + cost) & TICKS_MASK
                 return TRAP_SYSCALL
-            if ctx.finished:
+            if ctx.done:
                 return TRAP_EXIT
-            try:
-                gen = ctx.gen
-                if gen is None:
-                    gen = ctx.entry(ctx.ipc, ctx.arg)
-                    if not hasattr(gen, "send"):
-                        ctx.finished = True
-                        return TRAP_EXIT
-                    ctx.gen = gen
-                    request = gen.send(None)
-                else:
-                    request = gen.send(ctx.result)
-            except StopIteration:
-                ctx.gen = None
-                ctx.finished = True
-                return TRAP_EXIT
-            except SystemExit:
-                ctx.gen = None
-                ctx.finished = True
-                return TRAP_EXIT
-            except Exception as exc:
-                return self._fault(ctx, exc)
+            # Hand the CPU to the task's thread until it traps, returns or raises; spin()
+            # burns up to `room` ticks there without handing back.
+            ctx.room = limit - used
+            if ctx.started:
+                ctx.go.release()
+            else:
+                ctx.start()
+            ctx.back.acquire()
+            used = limit - ctx.room
+            if ctx.done:
+                exc = ctx.exc
+                if exc is None:
+                    return TRAP_EXIT
+                ctx.exc = None
+                if isinstance(exc, Exception):
+                    return self._fault(ctx, exc)
+                raise exc  # KeyboardInterrupt and the like: not the task's fault, as before
+            request = ctx.request
             ctx.result = None
             if type(request) is tuple and len(request) == 2:
                 ticks = request[1]
@@ -179,5 +312,4 @@ class HostArch:
                     ctx.spin_left = ticks
                     ctx.result = 0
                     continue
-            ctx.request = request
             ctx.held = True
