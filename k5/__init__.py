@@ -1,1 +1,47 @@
 """K5: the policy of a capability-based microkernel, in Python."""
+
+# Task code uses the user API at top level: `import k5`, then `err = k5.call(EP, 1, (2, 3))`
+# (see k5/user.py; `from k5 import user as k` works too). The import chain k5.user -> k5.arch
+# -> k5.arch_host uses only k5.abi, k5.ticks and k5._compat, so importing any k5 module first
+# (k5.kernel, k5.system) runs this file without an import cycle.
+
+from k5.user import (  # noqa: F401
+    call,
+    copy,
+    delete,
+    exit,
+    identify,
+    mint,
+    move,
+    mutate,
+    nbrecv,
+    nbsend,
+    poll,
+    puts,
+    recv,
+    reply,
+    reply_recv,
+    revoke,
+    sc_bind,
+    sc_configure,
+    sc_consumed,
+    sc_unbind,
+    send,
+    signal,
+    spin,
+    tcb_bind_notification,
+    tcb_configure,
+    tcb_copy_cap,
+    tcb_info,
+    tcb_restart,
+    tcb_resume,
+    tcb_set_handler,
+    tcb_set_mcp,
+    tcb_set_priority,
+    tcb_suspend,
+    tcb_unbind_notification,
+    trap,
+    untyped_retype,
+    wait,
+    yield_,
+)

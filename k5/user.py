@@ -1,10 +1,10 @@
-"""User API: syscall requests for task code (`err = yield k.send(...)`)."""
+"""User API for task code: each function performs one syscall (`err = k5.send(...)`)."""
 
-# A task body is `def body(ipc, arg)`: a generator. Each function here builds one request for
-# the kernel; the task traps by yielding it and gets the result back from the yield, so a task
-# writes `err = yield k.send(EP, 1, (2, 3))`. (Plain functions returning a tuple, not generator
-# wrappers used with `yield from`: a generator object per syscall would cost an allocation and
-# ~400 instructions more per trap on the target.)
+# A task body is a plain function `def body(ipc, arg)`; `import k5` gives these functions at
+# top level, so a task writes `err = k5.send(EP, 1, (2, 3))`. Each one builds the request tuple
+# the kernel decodes (k5/abi.py) and traps with it (arch.trap), returning the kernel's result.
+# A hot path may prebuild its request once and call `k5.trap(REQUEST)` itself: that saves the
+# tuple allocation per syscall.
 # Received messages land in the task's IpcBuffer `ipc` (ipc.label, ipc.badge, ipc.words[:count],
 # ipc.payload(), ipc.cap, ipc.source). Every wrapper returns an error code (abi.OK == 0).
 
@@ -33,7 +33,6 @@ from k5.abi import (
     SYS_SC_UNBIND,
     SYS_SEND,
     SYS_SIGNAL,
-    SYS_SPIN,
     SYS_TCB_BIND_NOTIFICATION,
     SYS_TCB_CONFIGURE,
     SYS_TCB_COPY_CAP,
@@ -49,43 +48,44 @@ from k5.abi import (
     SYS_WAIT,
     SYS_YIELD,
 )
+from k5.arch import spin, trap  # noqa: F401 (spin is part of the user API)
 
 # --- endpoints -----------------------------------------------------------------------------------
 
 
 def send(slot, label=0, words=(), data=None, cap=NO_SLOT):
     """Send a message; blocks until a receiver takes it. Needs Write."""
-    return (SYS_SEND, slot, label, words, data, cap)
+    return trap((SYS_SEND, slot, label, words, data, cap))
 
 
 def nbsend(slot, label=0, words=(), data=None, cap=NO_SLOT):
     """Send only if a receiver is waiting, else ERR_WOULD_BLOCK."""
-    return (SYS_NBSEND, slot, label, words, data, cap)
+    return trap((SYS_NBSEND, slot, label, words, data, cap))
 
 
 def call(slot, label=0, words=(), data=None, cap=NO_SLOT, recv_slot=NO_SLOT):
     """Send and wait for the reply (in ipc). Needs Write and Grant or GrantReply."""
-    return (SYS_CALL, slot, label, words, data, cap, recv_slot)
+    return trap((SYS_CALL, slot, label, words, data, cap, recv_slot))
 
 
 def recv(slot, recv_slot=NO_SLOT):
     """Wait for a message (or a signal of the bound notification: ipc.source). Needs Read."""
-    return (SYS_RECV, slot, recv_slot)
+    return trap((SYS_RECV, slot, recv_slot))
 
 
 def nbrecv(slot, recv_slot=NO_SLOT):
     """Receive only if a sender is waiting, else ERR_WOULD_BLOCK."""
-    return (SYS_NBRECV, slot, recv_slot)
+    return trap((SYS_NBRECV, slot, recv_slot))
 
 
 def reply(label=0, words=(), data=None, cap=NO_SLOT):
     """Reply to the last call received (single use)."""
-    return (SYS_REPLY, 0, label, words, data, cap)
+    return trap((SYS_REPLY, 0, label, words, data, cap))
 
 
 def reply_recv(slot, label=0, words=(), data=None, cap=NO_SLOT, recv_slot=NO_SLOT):
     """Reply to the last call (if any) and wait for the next message, atomically."""
-    return (SYS_REPLY_RECV, slot, label, words, data, cap, recv_slot)
+    return trap((SYS_REPLY_RECV, slot, label, words, data, cap, recv_slot))
 
 
 # --- notifications -------------------------------------------------------------------------------
@@ -93,17 +93,17 @@ def reply_recv(slot, label=0, words=(), data=None, cap=NO_SLOT, recv_slot=NO_SLO
 
 def signal(slot):
     """OR the cap's badge into the notification word. Needs Write."""
-    return (SYS_SIGNAL, slot)
+    return trap((SYS_SIGNAL, slot))
 
 
 def wait(slot):
     """Block until signalled; the word (then cleared) is in ipc.badge. Needs Read."""
-    return (SYS_WAIT, slot)
+    return trap((SYS_WAIT, slot))
 
 
 def poll(slot):
     """Like wait but never blocks: ERR_WOULD_BLOCK (ipc.badge = 0) when not signalled."""
-    return (SYS_POLL, slot)
+    return trap((SYS_POLL, slot))
 
 
 # --- the calling thread --------------------------------------------------------------------------
@@ -111,108 +111,107 @@ def poll(slot):
 
 def yield_():
     """Give up the CPU (MCS: a sporadic SC gives up the rest of its head refill)."""
-    return (SYS_YIELD,)
+    return trap((SYS_YIELD,))
 
 
 def exit(code=0):
-    """Terminate the calling task cleanly."""
-    return (SYS_EXIT, code)
+    """Terminate the calling task cleanly (does not return)."""
+    return trap((SYS_EXIT, code))
 
 
-def spin(ticks):
-    """Burn `ticks` ticks of CPU time (host simulation of computation)."""
-    return (SYS_SPIN, ticks)
+# spin(ticks), from k5.arch: burn `ticks` ticks of CPU time (host: simulated ticks, accounted
+# by the arch backend without entering the kernel).
 
 
 def puts(text):
     """Write a line to the kernel console (timestamped, with the task's name)."""
-    return (SYS_DEBUG_PUTS, text)
+    return trap((SYS_DEBUG_PUTS, text))
 
 
 # --- capabilities --------------------------------------------------------------------------------
 
 
 def copy(src, dest, rights=RIGHTS_ALL):
-    return (SYS_CNODE_COPY, src, dest, rights)
+    return trap((SYS_CNODE_COPY, src, dest, rights))
 
 
 def mint(src, dest, rights=RIGHTS_ALL, badge=0):
-    return (SYS_CNODE_MINT, src, dest, rights, badge)
+    return trap((SYS_CNODE_MINT, src, dest, rights, badge))
 
 
 def move(src, dest):
-    return (SYS_CNODE_MOVE, src, dest)
+    return trap((SYS_CNODE_MOVE, src, dest))
 
 
 def mutate(src, dest, rights=RIGHTS_ALL, badge=0):
-    return (SYS_CNODE_MUTATE, src, dest, rights, badge)
+    return trap((SYS_CNODE_MUTATE, src, dest, rights, badge))
 
 
 def delete(slot):
-    return (SYS_CNODE_DELETE, slot)
+    return trap((SYS_CNODE_DELETE, slot))
 
 
 def revoke(slot):
-    return (SYS_CNODE_REVOKE, slot)
+    return trap((SYS_CNODE_REVOKE, slot))
 
 
 def identify(slot):
     """(type, rights, badge) of a cap into ipc.words[0:3]."""
-    return (SYS_CNODE_IDENTIFY, slot)
+    return trap((SYS_CNODE_IDENTIFY, slot))
 
 
 # --- TCB and scheduling-context invocations ------------------------------------------------------
 
 
 def tcb_resume(slot):
-    return (SYS_TCB_RESUME, slot)
+    return trap((SYS_TCB_RESUME, slot))
 
 
 def tcb_suspend(slot):
-    return (SYS_TCB_SUSPEND, slot)
+    return trap((SYS_TCB_SUSPEND, slot))
 
 
 def tcb_restart(slot):
     """Restart a task from its entry; its generation increases."""
-    return (SYS_TCB_RESTART, slot)
+    return trap((SYS_TCB_RESTART, slot))
 
 
 def tcb_set_priority(slot, priority):
-    return (SYS_TCB_SET_PRIORITY, slot, priority)
+    return trap((SYS_TCB_SET_PRIORITY, slot, priority))
 
 
 def tcb_set_mcp(slot, mcp):
-    return (SYS_TCB_SET_MCP, slot, mcp)
+    return trap((SYS_TCB_SET_MCP, slot, mcp))
 
 
 def tcb_bind_notification(slot, ntfn_slot):
-    return (SYS_TCB_BIND_NOTIFICATION, slot, ntfn_slot)
+    return trap((SYS_TCB_BIND_NOTIFICATION, slot, ntfn_slot))
 
 
 def tcb_unbind_notification(slot):
-    return (SYS_TCB_UNBIND_NOTIFICATION, slot)
+    return trap((SYS_TCB_UNBIND_NOTIFICATION, slot))
 
 
 def tcb_info(slot):
     """(state, priority, mcp, generation, faults, tid) into ipc.words[0:6]."""
-    return (SYS_TCB_INFO, slot)
+    return trap((SYS_TCB_INFO, slot))
 
 
 def sc_configure(control_slot, sc_slot, budget, period, refills=4):
-    return (SYS_SC_CONFIGURE, control_slot, sc_slot, budget, period, refills)
+    return trap((SYS_SC_CONFIGURE, control_slot, sc_slot, budget, period, refills))
 
 
 def sc_bind(sc_slot, tcb_slot):
-    return (SYS_SC_BIND, sc_slot, tcb_slot)
+    return trap((SYS_SC_BIND, sc_slot, tcb_slot))
 
 
 def sc_unbind(sc_slot):
-    return (SYS_SC_UNBIND, sc_slot)
+    return trap((SYS_SC_UNBIND, sc_slot))
 
 
 def sc_consumed(sc_slot):
     """Total ticks consumed on the SC into ipc.words[0]."""
-    return (SYS_SC_CONSUMED, sc_slot)
+    return trap((SYS_SC_CONSUMED, sc_slot))
 
 
 # --- dynamic systems -----------------------------------------------------------------------------
@@ -220,19 +219,19 @@ def sc_consumed(sc_slot):
 
 def untyped_retype(untyped_slot, obj_type, dest_slot):
     """Create an endpoint, notification, TCB or SC from an Untyped quota; its cap to dest."""
-    return (SYS_UNTYPED_RETYPE, untyped_slot, obj_type, dest_slot)
+    return trap((SYS_UNTYPED_RETYPE, untyped_slot, obj_type, dest_slot))
 
 
 def tcb_configure(tcb_slot, entry, arg=None, priority=0, cspace_size=16, name="task"):
     """Set up a fresh TCB: entry(ipc, arg), priority (<= caller's MCP), CSpace size, name."""
-    return (SYS_TCB_CONFIGURE, tcb_slot, entry, arg, priority, cspace_size, name)
+    return trap((SYS_TCB_CONFIGURE, tcb_slot, entry, arg, priority, cspace_size, name))
 
 
 def tcb_copy_cap(tcb_slot, src_slot, dest_index, rights=RIGHTS_ALL, badge=0):
     """Mint a cap of the caller's into slot dest_index of the TCB's CSpace."""
-    return (SYS_TCB_COPY_CAP, tcb_slot, src_slot, dest_index, rights, badge)
+    return trap((SYS_TCB_COPY_CAP, tcb_slot, src_slot, dest_index, rights, badge))
 
 
 def tcb_set_handler(tcb_slot, ep_slot, which=0):
     """Fault (which=HANDLER_FAULT) or timeout (HANDLER_TIMEOUT) endpoint; -1 clears it."""
-    return (SYS_TCB_SET_HANDLER, tcb_slot, ep_slot, which)
+    return trap((SYS_TCB_SET_HANDLER, tcb_slot, ep_slot, which))
