@@ -4,6 +4,8 @@
 #   dynamic: sys = System(); ep = sys.endpoint("ep"); t = sys.task("t", body, priority=10)
 #            sys.give(t, 1, ep, RIGHTS_RW); sys.run(1000)
 #   static:  sys = build({"endpoints": [...], "notifications": [...], "tasks": [...]})
+# When done with a system, close() it (or use `with System() as sys:`): on the host every task
+# runs on a thread of its own, and close() unwinds the threads of tasks that never finished.
 # The builder keeps the original cap of every object in a private root CNode; caps given to
 # tasks are derived from it, so revoke works as in seL4's root task.
 
@@ -224,7 +226,24 @@ class System:
         self.kernel.revoke(ref.original)
 
     def run(self, ticks=-1, max_traps=-1):
-        return self.kernel.run(ticks, max_traps)
+        try:
+            return self.kernel.run(ticks, max_traps)
+        finally:
+            if self.kernel.halted:
+                self.close()  # a halted kernel never runs a task again
+
+    def close(self):
+        """Stop every task for good: unwinds their contexts (host: ends their threads)."""
+        close = getattr(self.arch, "close", None)
+        if close is not None:
+            close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, value, traceback):
+        self.close()
+        return False
 
     def now(self):
         return self.arch.now()
