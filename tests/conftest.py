@@ -18,6 +18,18 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "qemu: runs firmware on the emulated MPS2_AN505 board")
 
 
+@pytest.fixture(autouse=True)
+def _unwind_task_threads():
+    """No host task thread outlives its test (System.close() does this for one system)."""
+    yield
+    # Host tasks run on threads, and a test's systems may leave tasks blocked forever: unwind
+    # them so hundreds of tests do not pile threads up. Only if a test used the host arch.
+    arch_host = sys.modules.get("k5.arch_host")
+    if arch_host is not None:
+        arch_host.close_all()
+        assert arch_host.live_threads() == 0
+
+
 def _require(path, what):
     if not path.exists():
         pytest.fail(f"{what} not found at {path}: run `make deps` / `make firmware` first")

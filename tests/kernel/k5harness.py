@@ -1,14 +1,15 @@
 """Helpers for the kernel tests: small systems and scripted tasks."""
 
+import k5
 from k5.system import System
 
 
 def scripted(requests, log):
-    """A task body that yields each raw request and logs (result, words, badge)."""
+    """A task body that traps with each raw request and logs (result, words, badge)."""
 
     def body(ipc, arg):
         for request in requests:
-            result = yield request
+            result = k5.trap(request)
             log.append((result, ipc.word_tuple(), ipc.badge))
 
     return body
@@ -24,4 +25,5 @@ def solo(requests, caps=(), slots=8, debug=True, setup=None):
     if setup is not None:
         setup(system, task)
     system.run(10000)
+    system.close()
     return [entry[0] for entry in log], log, system, task

@@ -1,5 +1,6 @@
 """CNode invocations: copy, mint, move, mutate, delete, revoke, identify, errors."""
 
+import k5
 from k5 import abi, cdt
 from k5.system import System
 
@@ -19,12 +20,13 @@ def run_with_ep(requests, rights=A.RIGHTS_ALL, badge=0, slots=8):
 
     def body(ipc, arg):
         for request in requests:
-            result = yield request
+            result = k5.trap(request)
             log.append((result, ipc.word_tuple()))
 
     task = system.task("t", body, priority=10, slots=slots)
     system.give(task, 0, ep, rights, badge)
     system.run(10000)
+    system.close()
     return [entry[0] for entry in log], log, task
 
 
@@ -85,7 +87,7 @@ def test_mint_badge_only_on_endpoint_or_notification():
     log = []
 
     def body(ipc, arg):
-        log.append((yield (A.SYS_CNODE_MINT, 0, 1, A.RIGHTS_ALL, 3)))
+        log.append(k5.trap((A.SYS_CNODE_MINT, 0, 1, A.RIGHTS_ALL, 3)))
 
     task = system.task("t", body, priority=10)
     system.give(task, 0, task)  # a TCB cap to itself

@@ -1,12 +1,12 @@
 """Dynamic systems: untyped_retype, tcb_configure, tcb_copy_cap, tcb_set_handler errors."""
 
+import k5
 from k5 import abi as A
-from k5 import user as k
 from k5.system import System
 
 
 def child(ipc, arg):
-    yield k.puts("child")
+    k5.puts("child")
 
 
 def run_root(body, quota=3, mcp=50):
@@ -23,16 +23,16 @@ def run_root(body, quota=3, mcp=50):
 def test_retype_errors_and_quota():
     def body(log):
         def root(ipc, arg):
-            log.append((yield k.untyped_retype(1, A.TYPE_CNODE, 4)))
-            log.append((yield k.untyped_retype(1, "tcb", 4)))
-            log.append((yield k.untyped_retype(1, A.TYPE_TCB, 2)))
-            log.append((yield k.untyped_retype(1, A.TYPE_TCB, 99)))
-            log.append((yield k.untyped_retype(2, A.TYPE_TCB, 4)))
-            log.append((yield k.untyped_retype(1, A.TYPE_TCB, 4)))
-            log.append((yield k.untyped_retype(1, A.TYPE_NOTIFICATION, 5)))
-            log.append((yield k.untyped_retype(1, A.TYPE_SCHED_CONTEXT, 6)))
-            log.append((yield k.untyped_retype(1, A.TYPE_ENDPOINT, 7)))
-            log.append((yield (A.SYS_UNTYPED_RETYPE, 1, A.TYPE_ENDPOINT)))
+            log.append(k5.untyped_retype(1, A.TYPE_CNODE, 4))
+            log.append(k5.untyped_retype(1, "tcb", 4))
+            log.append(k5.untyped_retype(1, A.TYPE_TCB, 2))
+            log.append(k5.untyped_retype(1, A.TYPE_TCB, 99))
+            log.append(k5.untyped_retype(2, A.TYPE_TCB, 4))
+            log.append(k5.untyped_retype(1, A.TYPE_TCB, 4))
+            log.append(k5.untyped_retype(1, A.TYPE_NOTIFICATION, 5))
+            log.append(k5.untyped_retype(1, A.TYPE_SCHED_CONTEXT, 6))
+            log.append(k5.untyped_retype(1, A.TYPE_ENDPOINT, 7))
+            log.append(k5.trap((A.SYS_UNTYPED_RETYPE, 1, A.TYPE_ENDPOINT)))
 
         return root
 
@@ -54,27 +54,27 @@ def test_retype_errors_and_quota():
 def test_configure_errors_and_unconfigured_tcb():
     def body(log):
         def root(ipc, arg):
-            yield k.untyped_retype(1, A.TYPE_TCB, 4)
-            yield k.untyped_retype(1, A.TYPE_SCHED_CONTEXT, 5)
-            log.append((yield k.tcb_resume(4)))
-            log.append((yield k.tcb_restart(4)))
-            log.append((yield k.sc_bind(5, 4)))  # SC not configured yet
-            log.append((yield k.tcb_configure(4, 42)))
-            log.append((yield k.tcb_configure(4, child, [1])))
-            log.append((yield k.tcb_configure(4, child, (1, ("a", b"b")), 60)))
-            log.append((yield k.tcb_configure(4, child, None, 10, 0)))
-            log.append((yield k.tcb_configure(4, child, None, 10, 4, "x" * 17)))
-            log.append((yield k.tcb_configure(4, child, None, 10, 8, "kid")))
-            log.append((yield k.tcb_configure(4, child, None, 10, 4, "again")))
-            log.append((yield k.tcb_copy_cap(4, 2, 4, A.RIGHT_WRITE, 5)))
-            log.append((yield k.tcb_copy_cap(4, 2, 4, A.RIGHT_WRITE)))
-            log.append((yield k.tcb_copy_cap(4, 1, 0, A.RIGHTS_ALL, 5)))
-            log.append((yield k.tcb_copy_cap(4, 3, 1, 99)))
-            log.append((yield k.tcb_set_handler(4, 3, A.HANDLER_FAULT)))
-            log.append((yield k.tcb_set_handler(4, 2, 2)))
-            log.append((yield k.tcb_set_handler(4, 2, A.HANDLER_TIMEOUT)))
-            log.append((yield k.tcb_set_handler(4, -1, A.HANDLER_TIMEOUT)))
-            log.append((yield k.tcb_resume(4)))
+            k5.untyped_retype(1, A.TYPE_TCB, 4)
+            k5.untyped_retype(1, A.TYPE_SCHED_CONTEXT, 5)
+            log.append(k5.tcb_resume(4))
+            log.append(k5.tcb_restart(4))
+            log.append(k5.sc_bind(5, 4))  # SC not configured yet
+            log.append(k5.tcb_configure(4, 42))
+            log.append(k5.tcb_configure(4, child, [1]))
+            log.append(k5.tcb_configure(4, child, (1, ("a", b"b")), 60))
+            log.append(k5.tcb_configure(4, child, None, 10, 0))
+            log.append(k5.tcb_configure(4, child, None, 10, 4, "x" * 17))
+            log.append(k5.tcb_configure(4, child, None, 10, 8, "kid"))
+            log.append(k5.tcb_configure(4, child, None, 10, 4, "again"))
+            log.append(k5.tcb_copy_cap(4, 2, 4, A.RIGHT_WRITE, 5))
+            log.append(k5.tcb_copy_cap(4, 2, 4, A.RIGHT_WRITE))
+            log.append(k5.tcb_copy_cap(4, 1, 0, A.RIGHTS_ALL, 5))
+            log.append(k5.tcb_copy_cap(4, 3, 1, 99))
+            log.append(k5.tcb_set_handler(4, 3, A.HANDLER_FAULT))
+            log.append(k5.tcb_set_handler(4, 2, 2))
+            log.append(k5.tcb_set_handler(4, 2, A.HANDLER_TIMEOUT))
+            log.append(k5.tcb_set_handler(4, -1, A.HANDLER_TIMEOUT))
+            log.append(k5.tcb_resume(4))
 
         return root
 
@@ -109,11 +109,11 @@ def test_configure_errors_and_unconfigured_tcb():
 def test_revoking_untyped_removes_created_caps():
     def body(log):
         def root(ipc, arg):
-            yield k.untyped_retype(1, A.TYPE_ENDPOINT, 4)
-            yield k.copy(4, 5, A.RIGHT_READ)
-            log.append((yield k.revoke(1)))
-            log.append((yield k.identify(4)))
-            log.append((yield k.identify(5)))
+            k5.untyped_retype(1, A.TYPE_ENDPOINT, 4)
+            k5.copy(4, 5, A.RIGHT_READ)
+            log.append(k5.revoke(1))
+            log.append(k5.identify(4))
+            log.append(k5.identify(5))
 
         return root
 

@@ -3,6 +3,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import k5
 from k5 import abi as A
 from k5.system import System
 
@@ -53,12 +54,12 @@ def run_requests(requests):
 
     def body(ipc, arg):
         for request in requests:
-            results.append((yield request))
+            results.append(k5.trap(request))
 
     def partner(ipc, arg):
         while True:
-            yield (A.SYS_NBRECV, 0, 1)
-            yield (A.SYS_SPIN, 1)
+            k5.trap((A.SYS_NBRECV, 0, 1))
+            k5.spin(1)
 
     task = system.task("fuzz", body, priority=10, slots=6)
     other = system.task("partner", partner, priority=10, slots=6)
@@ -70,6 +71,7 @@ def run_requests(requests):
     system.give(task, 5, system.untyped("ut", 3))
     system.give(other, 0, ep)
     system.run(500)
+    system.close()
     return results
 
 
@@ -111,7 +113,7 @@ def test_hostile_exception_text():
             return "\ud800"
 
     def body(ipc, arg):
-        yield (A.SYS_SPIN, 1)
+        k5.spin(1)
         raise Nasty()
 
     system = System(debug=True)
@@ -123,20 +125,18 @@ def test_hostile_exception_text():
 
 
 def test_task_cannot_break_its_ipc_buffer():
-    from k5 import user as k
-
     log = []
 
     def receiver(ipc, arg):
         del ipc.words[:]
         ipc.data = None
         ipc.words.append("junk")
-        log.append((yield k.recv(0)))
+        log.append(k5.recv(0))
         log.append(ipc.word_tuple())
-        log.append((yield k.identify(0)))
+        log.append(k5.identify(0))
 
     def sender(ipc, arg):
-        yield k.send(0, 1, (1, 2), b"hi")
+        k5.send(0, 1, (1, 2), b"hi")
 
     system = System(debug=True)
     ep = system.endpoint("ep")

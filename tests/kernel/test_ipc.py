@@ -1,7 +1,7 @@
 """Endpoint IPC and notifications: semantics and every error path."""
 
+import k5
 from k5 import abi as A
-from k5 import user as k
 from k5.system import System
 
 RW = A.RIGHT_READ | A.RIGHT_WRITE
@@ -30,14 +30,14 @@ def test_send_recv_copies_message_and_badge():
     payload = bytearray(b"hello")
 
     def sender(ipc, arg):
-        err = yield k.send(1, 7, (1, -2, 2**30 - 1), payload)
+        err = k5.send(1, 7, (1, -2, 2**30 - 1), payload)
         payload[0] = ord("J")  # must not affect what the receiver got
         log.append(("sent", err))
 
     def receiver(ipc, arg):
-        err = yield k.recv(1)
+        err = k5.recv(1)
         log.append(("recv", err, ipc.label, ipc.badge, ipc.word_tuple(), ipc.payload()))
-        yield k.spin(1)
+        k5.spin(1)
         log.append(("later", ipc.payload()))
 
     system, _, _, _ = pair(sender, receiver, badge=42)
@@ -52,15 +52,15 @@ def test_blocked_sender_message_is_copied():
     payload = bytearray(b"abc")
 
     def sender(ipc, arg):
-        yield k.send(1, 1, (), payload)
+        k5.send(1, 1, (), payload)
 
     def mutator(ipc, arg):
         payload[0] = ord("X")
-        yield k.spin(1)
+        k5.spin(1)
 
     def receiver(ipc, arg):
-        yield k.spin(5)
-        yield k.recv(1)
+        k5.spin(5)
+        k5.recv(1)
         log.append(ipc.payload())
 
     system = System(debug=True)
@@ -78,12 +78,12 @@ def test_fifo_senders():
     log = []
 
     def sender(ipc, value):
-        yield k.send(1, 0, (value,))
+        k5.send(1, 0, (value,))
 
     def receiver(ipc, arg):
-        yield k.spin(3)
+        k5.spin(3)
         for _ in range(3):
-            yield k.recv(1)
+            k5.recv(1)
             log.append(ipc.words[0])
 
     system = System(debug=True)
@@ -99,12 +99,12 @@ def test_rights_errors():
     log = []
 
     def client(ipc, arg):
-        log.append((yield k.nbsend(1)))
-        log.append((yield k.call(1)))
-        log.append((yield k.recv(1)))
+        log.append(k5.nbsend(1))
+        log.append(k5.call(1))
+        log.append(k5.recv(1))
 
     def server(ipc, arg):
-        yield k.spin(1)
+        k5.spin(1)
 
     system, _, _, _ = pair(client, server, client_rights=A.RIGHT_WRITE)
     system.run(100)
@@ -115,10 +115,10 @@ def test_wrong_type_and_empty_slot():
     log = []
 
     def body(ipc, arg):
-        log.append((yield k.send(2)))
-        log.append((yield k.recv(3)))
-        log.append((yield k.signal(1)))
-        log.append((yield k.send(200)))
+        log.append(k5.send(2))
+        log.append(k5.recv(3))
+        log.append(k5.signal(1))
+        log.append(k5.send(200))
 
     system = System(debug=True)
     ep = system.endpoint("ep")
@@ -134,8 +134,8 @@ def test_nbsend_nbrecv_would_block():
     log = []
 
     def body(ipc, arg):
-        log.append((yield k.nbsend(1, 0, (1,))))
-        log.append((yield k.nbrecv(1)))
+        log.append(k5.nbsend(1, 0, (1,)))
+        log.append(k5.nbrecv(1))
 
     system = System(debug=True)
     ep = system.endpoint("ep")
@@ -149,16 +149,16 @@ def test_invalid_messages():
     log = []
 
     def body(ipc, arg):
-        log.append((yield k.send(1, -1)))
-        log.append((yield k.send(1, 0, tuple(range(9)))))
-        log.append((yield k.send(1, 0, (2**30,))))
-        log.append((yield k.send(1, 0, ("x",))))
-        log.append((yield k.send(1, 0, (), b"x" * 129)))
-        log.append((yield k.send(1, 0, (), 12)))
-        log.append((yield k.send(1, 0, (), None, 7)))
-        log.append((yield k.send(1, 0, (), None, "7")))
-        log.append((yield k.recv(1, 99)))
-        log.append((yield k.reply()))
+        log.append(k5.send(1, -1))
+        log.append(k5.send(1, 0, tuple(range(9))))
+        log.append(k5.send(1, 0, (2**30,)))
+        log.append(k5.send(1, 0, ("x",)))
+        log.append(k5.send(1, 0, (), b"x" * 129))
+        log.append(k5.send(1, 0, (), 12))
+        log.append(k5.send(1, 0, (), None, 7))
+        log.append(k5.send(1, 0, (), None, "7"))
+        log.append(k5.recv(1, 99))
+        log.append(k5.reply())
 
     system = System(debug=True)
     ep = system.endpoint("ep")
@@ -173,14 +173,14 @@ def test_call_reply_and_single_use():
     log = []
 
     def client(ipc, arg):
-        err = yield k.call(1, 3, (10,))
+        err = k5.call(1, 3, (10,))
         log.append(("client", err, ipc.label, ipc.word_tuple(), ipc.badge))
 
     def server(ipc, arg):
-        yield k.recv(1)
+        k5.recv(1)
         log.append(("server", ipc.label, ipc.word_tuple()))
-        log.append(("reply", (yield k.reply(4, (11,)))))
-        log.append(("again", (yield k.reply(4, (12,)))))
+        log.append(("reply", k5.reply(4, (11,))))
+        log.append(("again", k5.reply(4, (12,))))
 
     system, _, _, _ = pair(client, server, badge=3)
     system.run(100)
@@ -193,7 +193,7 @@ def test_call_needs_grant_or_grant_reply():
     log = []
 
     def client(ipc, arg):
-        log.append((yield k.call(1)))
+        log.append(k5.call(1))
 
     system, _, _, _ = pair(client, lambda ipc, arg: None, client_rights=A.RIGHT_WRITE)
     system.run(100)
@@ -207,13 +207,13 @@ def test_cap_transfer_needs_grant():
         log = []
 
         def client(ipc, arg):
-            yield k.send(1, 0, (), None, 2)
+            k5.send(1, 0, (), None, 2)
 
         def server(ipc, arg):
-            yield k.recv(1, 5)
+            k5.recv(1, 5)
             log.append(ipc.cap)
             if ipc.cap >= 0:
-                yield k.identify(ipc.cap)
+                k5.identify(ipc.cap)
                 log.append(ipc.word_tuple())
 
         system = System(debug=True)
@@ -234,13 +234,13 @@ def test_reply_recv_atomic():
     log = []
 
     def client(ipc, value):
-        yield k.call(1, 0, (value,))
+        k5.call(1, 0, (value,))
         log.append(("client", value, ipc.words[0]))
 
     def server(ipc, arg):
-        yield k.recv(1)
+        k5.recv(1)
         while True:
-            yield k.reply_recv(1, 0, (ipc.words[0] + 100,))
+            k5.reply_recv(1, 0, (ipc.words[0] + 100,))
 
     system = System(debug=True)
     ep = system.endpoint("ep")
@@ -255,13 +255,13 @@ def test_notification_signal_wait_poll():
     log = []
 
     def signaller(ipc, arg):
-        yield k.signal(1)
-        yield k.signal(2)
+        k5.signal(1)
+        k5.signal(2)
 
     def waiter(ipc, arg):
-        log.append(((yield k.poll(1)), ipc.badge))
-        log.append(((yield k.poll(1)), ipc.badge))
-        log.append(((yield k.wait(1)), ipc.badge))
+        log.append((k5.poll(1), ipc.badge))
+        log.append((k5.poll(1), ipc.badge))
+        log.append((k5.wait(1), ipc.badge))
 
     system = System(debug=True)
     n = system.notification("n")
@@ -282,8 +282,8 @@ def test_notification_rights():
     log = []
 
     def body(ipc, arg):
-        log.append((yield k.wait(1)))
-        log.append((yield k.signal(2)))
+        log.append(k5.wait(1))
+        log.append(k5.signal(2))
 
     system = System(debug=True)
     n = system.notification("n")
@@ -299,12 +299,12 @@ def test_bound_notification_wakes_recv():
 
     def server(ipc, arg):
         for _ in range(2):
-            yield k.recv(1)
+            k5.recv(1)
             log.append((ipc.source, ipc.badge, ipc.word_tuple()))
 
     def other(ipc, arg):
-        yield k.signal(2)
-        yield k.send(1, 0, (9,))
+        k5.signal(2)
+        k5.send(1, 0, (9,))
 
     system = System(debug=True)
     ep = system.endpoint("ep")
@@ -323,11 +323,11 @@ def test_bind_unbind_notification_invocations():
     log = []
 
     def body(ipc, arg):
-        log.append((yield k.tcb_bind_notification(1, 2)))
-        log.append((yield k.tcb_bind_notification(1, 2)))
-        log.append((yield k.tcb_unbind_notification(1)))
-        log.append((yield k.tcb_unbind_notification(1)))
-        log.append((yield k.tcb_bind_notification(1, 3)))
+        log.append(k5.tcb_bind_notification(1, 2))
+        log.append(k5.tcb_bind_notification(1, 2))
+        log.append(k5.tcb_unbind_notification(1))
+        log.append(k5.tcb_unbind_notification(1))
+        log.append(k5.tcb_bind_notification(1, 3))
 
     system = System(debug=True)
     n = system.notification("n")
@@ -343,12 +343,12 @@ def test_new_call_abandons_unreplied_caller():
     log = []
 
     def caller(ipc, value):
-        log.append((value, (yield k.call(1, 0, (value,)))))
+        log.append((value, k5.call(1, 0, (value,))))
 
     def server(ipc, arg):
-        yield k.recv(1)
-        yield k.recv(1)  # takes the second call without replying to the first
-        yield k.reply(0, (0,))
+        k5.recv(1)
+        k5.recv(1)  # takes the second call without replying to the first
+        k5.reply(0, (0,))
 
     system = System(debug=True)
     ep = system.endpoint("ep")

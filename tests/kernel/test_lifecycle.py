@@ -4,8 +4,8 @@ import pathlib
 import subprocess
 import sys
 
+import k5
 from k5 import abi as A
-from k5 import user as k
 from k5.system import System
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
@@ -16,18 +16,18 @@ def test_stale_reply_after_caller_restart():
 
     def caller(ipc, arg):
         log.append(("caller start", arg))
-        yield k.call(1, 0, (1,))
+        k5.call(1, 0, (1,))
         log.append("caller got reply")
 
     def server(ipc, arg):
-        yield k.recv(1)
-        yield k.signal(2)  # the supervisor now restarts the caller
-        log.append(("reply", (yield k.reply(0, (2,)))))
+        k5.recv(1)
+        k5.signal(2)  # the supervisor now restarts the caller
+        log.append(("reply", k5.reply(0, (2,))))
 
     def supervisor(ipc, arg):
-        yield k.wait(2)
-        log.append(("restart", (yield k.tcb_restart(1))))
-        yield k.tcb_suspend(1)
+        k5.wait(2)
+        log.append(("restart", k5.tcb_restart(1)))
+        k5.tcb_suspend(1)
 
     system = System(debug=True)
     ep = system.endpoint("ep")
@@ -50,16 +50,16 @@ def test_caller_of_restarted_server_gets_stale():
     log = []
 
     def caller(ipc, arg):
-        log.append((yield k.call(1, 0, (1,))))
+        log.append(k5.call(1, 0, (1,)))
 
     def server(ipc, arg):
-        yield k.recv(1)
-        yield k.signal(2)
-        yield k.spin(50)
+        k5.recv(1)
+        k5.signal(2)
+        k5.spin(50)
 
     def supervisor(ipc, arg):
-        yield k.wait(2)
-        yield k.tcb_restart(1)
+        k5.wait(2)
+        k5.tcb_restart(1)
 
     system = System(debug=True)
     ep = system.endpoint("ep")
@@ -78,16 +78,16 @@ def test_caller_of_restarted_server_gets_stale():
 
 def test_restart_returns_donated_sc():
     def caller(ipc, arg):
-        yield k.call(1)
+        k5.call(1)
 
     def server(ipc, arg):
-        yield k.recv(1)
-        yield k.signal(2)
-        yield k.spin(100)
+        k5.recv(1)
+        k5.signal(2)
+        k5.spin(100)
 
     def supervisor(ipc, arg):
-        yield k.wait(2)
-        yield k.tcb_restart(1)
+        k5.wait(2)
+        k5.tcb_restart(1)
 
     system = System(debug=True)
     ep = system.endpoint("ep")
@@ -116,13 +116,13 @@ def test_same_events_same_schedule():
 
 def test_fault_history_is_bounded():
     def crasher(ipc, arg):
-        yield k.spin(1)
+        k5.spin(1)
         raise KeyError(arg)
 
     def supervisor(ipc, arg):
         for _ in range(6):
-            yield k.spin(2)
-            yield k.tcb_restart(1)
+            k5.spin(2)
+            k5.tcb_restart(1)
 
     system = System(debug=True)
     t = system.task("crasher", crasher, priority=20, arg=1)

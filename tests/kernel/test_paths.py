@@ -1,8 +1,8 @@
 """In-process coverage of the less common kernel paths and their errors."""
 
+import k5
 from k5 import abi as A
 from k5 import introspect
-from k5 import user as k
 from k5.system import System
 
 
@@ -10,15 +10,15 @@ def test_delete_wakes_sender_receiver_and_waiter_with_revoked():
     log = []
 
     def sender(ipc, arg):
-        log.append(("send", (yield k.send(1, 0, (1,), bytearray(b"x")))))
+        log.append(("send", k5.send(1, 0, (1,), bytearray(b"x"))))
 
     def waiter(ipc, arg):
-        log.append(("wait", (yield k.wait(2))))
+        log.append(("wait", k5.wait(2)))
 
     def owner(ipc, arg):
-        yield k.spin(3)
-        log.append(("revoke", (yield k.revoke(1))))
-        log.append(("revoke", (yield k.revoke(2))))
+        k5.spin(3)
+        log.append(("revoke", k5.revoke(1)))
+        log.append(("revoke", k5.revoke(2)))
 
     system = System(debug=True)
     ep = system.endpoint("ep")
@@ -40,12 +40,12 @@ def test_debug_puts_and_trace_and_ps():
     lines = []
 
     def talker(ipc, arg):
-        assert (yield k.puts("hello")) == A.OK
-        assert (yield k.puts(b"bytes")) == A.OK
-        assert (yield k.puts("x" * 129)) == A.ERR_INVALID_ARGUMENT
-        assert (yield k.puts(b"\xff")) == A.ERR_INVALID_ARGUMENT
-        assert (yield k.puts(5)) == A.ERR_INVALID_ARGUMENT
-        yield k.spin(20)
+        assert k5.puts("hello") == A.OK
+        assert k5.puts(b"bytes") == A.OK
+        assert k5.puts("x" * 129) == A.ERR_INVALID_ARGUMENT
+        assert k5.puts(b"\xff") == A.ERR_INVALID_ARGUMENT
+        assert k5.puts(5) == A.ERR_INVALID_ARGUMENT
+        k5.spin(20)
         raise ValueError("bad")
 
     system = System(trace=lines.append, console=lines.append, debug=True)
@@ -68,29 +68,29 @@ def test_reply_recv_argument_errors():
     log = []
 
     def body(ipc, arg):
-        log.append((yield (A.SYS_REPLY_RECV, 1)))
-        log.append((yield (A.SYS_REPLY_RECV, 9, 0, (), None, -1, -1)))
-        log.append((yield (A.SYS_REPLY_RECV, 1, 0, (), None, -1, 77)))
-        log.append((yield (A.SYS_REPLY_RECV, 1, -4, (), None, -1, -1)))
-        log.append((yield (A.SYS_REPLY, 0, 0, (), None)))
-        log.append((yield (A.SYS_RECV, 1)))
-        log.append((yield (A.SYS_RECV, 1, "x")))
-        log.append((yield (A.SYS_SIGNAL,)))
-        log.append((yield (A.SYS_WAIT, 1, 2)))
-        log.append((yield (A.SYS_CNODE_DELETE,)))
-        log.append((yield (A.SYS_CNODE_IDENTIFY,)))
-        log.append((yield (A.SYS_CNODE_MOVE, 1)))
-        log.append((yield (A.SYS_CNODE_MUTATE, 1, 3, 99, 0)))
-        log.append((yield (A.SYS_CNODE_MUTATE, 1, 3, 1, -1)))
-        log.append((yield (A.SYS_CNODE_MINT, 1, 3, 1, 2**30)))
-        log.append((yield (A.SYS_TCB_INFO,)))
-        log.append((yield (A.SYS_TCB_INFO, 2, 3)))
-        log.append((yield (A.SYS_TCB_SET_PRIORITY, 2)))
-        log.append((yield (A.SYS_TCB_RESUME, 2, 1)))
-        log.append((yield (A.SYS_SC_CONFIGURE, 1)))
-        log.append((yield (A.SYS_SC_BIND, 1)))
-        log.append((yield (A.SYS_DEBUG_PUTS,)))
-        log.append((yield (A.SYS_CALL, 1, 0, (), None, -1, "x")))
+        log.append(k5.trap((A.SYS_REPLY_RECV, 1)))
+        log.append(k5.trap((A.SYS_REPLY_RECV, 9, 0, (), None, -1, -1)))
+        log.append(k5.trap((A.SYS_REPLY_RECV, 1, 0, (), None, -1, 77)))
+        log.append(k5.trap((A.SYS_REPLY_RECV, 1, -4, (), None, -1, -1)))
+        log.append(k5.trap((A.SYS_REPLY, 0, 0, (), None)))
+        log.append(k5.trap((A.SYS_RECV, 1)))
+        log.append(k5.trap((A.SYS_RECV, 1, "x")))
+        log.append(k5.trap((A.SYS_SIGNAL,)))
+        log.append(k5.trap((A.SYS_WAIT, 1, 2)))
+        log.append(k5.trap((A.SYS_CNODE_DELETE,)))
+        log.append(k5.trap((A.SYS_CNODE_IDENTIFY,)))
+        log.append(k5.trap((A.SYS_CNODE_MOVE, 1)))
+        log.append(k5.trap((A.SYS_CNODE_MUTATE, 1, 3, 99, 0)))
+        log.append(k5.trap((A.SYS_CNODE_MUTATE, 1, 3, 1, -1)))
+        log.append(k5.trap((A.SYS_CNODE_MINT, 1, 3, 1, 2**30)))
+        log.append(k5.trap((A.SYS_TCB_INFO,)))
+        log.append(k5.trap((A.SYS_TCB_INFO, 2, 3)))
+        log.append(k5.trap((A.SYS_TCB_SET_PRIORITY, 2)))
+        log.append(k5.trap((A.SYS_TCB_RESUME, 2, 1)))
+        log.append(k5.trap((A.SYS_SC_CONFIGURE, 1)))
+        log.append(k5.trap((A.SYS_SC_BIND, 1)))
+        log.append(k5.trap((A.SYS_DEBUG_PUTS,)))
+        log.append(k5.trap((A.SYS_CALL, 1, 0, (), None, -1, "x")))
 
     system = System(debug=True)
     ep = system.endpoint("ep")
@@ -130,13 +130,13 @@ def test_bound_notification_already_active_and_nbrecv():
     log = []
 
     def server(ipc, arg):
-        yield k.spin(5)
-        log.append(((yield k.nbrecv(1)), ipc.source, ipc.badge))
-        log.append((yield k.nbrecv(1)))
+        k5.spin(5)
+        log.append((k5.nbrecv(1), ipc.source, ipc.badge))
+        log.append(k5.nbrecv(1))
 
     def signaller(ipc, arg):
-        yield k.signal(2)
-        yield k.signal(3)
+        k5.signal(2)
+        k5.signal(3)
 
     system = System(debug=True)
     ep = system.endpoint("ep")
@@ -155,7 +155,7 @@ def test_wait_on_notification_bound_elsewhere():
     log = []
 
     def other(ipc, arg):
-        log.append((yield k.wait(1)))
+        log.append(k5.wait(1))
 
     system = System(debug=True)
     n = system.notification("n")
@@ -171,16 +171,16 @@ def test_generation_badge_check_in_process():
     log = []
 
     def client(ipc, arg):
-        log.append((yield k.nbsend(1, 0, ())))
-        yield k.wait(2)
-        log.append((yield k.nbsend(1, 0, ())))
+        log.append(k5.nbsend(1, 0, ()))
+        k5.wait(2)
+        log.append(k5.nbsend(1, 0, ()))
 
     def owner(ipc, arg):
-        yield k.spin(100)
+        k5.spin(100)
 
     def sup(ipc, arg):
-        yield k.tcb_restart(1)
-        yield k.signal(2)
+        k5.tcb_restart(1)
+        k5.signal(2)
 
     system = System(debug=True)
     ep = system.endpoint("ep")
@@ -201,12 +201,12 @@ def test_sched_context_reconfigure_running_and_priority_of_ready_thread():
     log = []
 
     def root(ipc, arg):
-        log.append((yield k.sc_configure(1, 2, 3, 6, 2)))  # its own SC, while running
-        log.append((yield k.tcb_set_priority(3, 7)))  # a ready thread
-        log.append((yield k.tcb_set_mcp(3, 7)))
-        log.append((yield k.tcb_info(3)))
+        log.append(k5.sc_configure(1, 2, 3, 6, 2))  # its own SC, while running
+        log.append(k5.tcb_set_priority(3, 7))  # a ready thread
+        log.append(k5.tcb_set_mcp(3, 7))
+        log.append(k5.tcb_info(3))
         log.append(ipc.word_tuple()[1:3])
-        log.append((yield k.sc_consumed(2)))
+        log.append(k5.sc_consumed(2))
 
     system = System(debug=True)
     r = system.task("root", root, priority=20, mcp=20)
@@ -222,7 +222,7 @@ def test_sched_context_reconfigure_running_and_priority_of_ready_thread():
 
 def test_timeout_without_handler_waits_for_refill():
     def worker(ipc, arg):
-        yield k.spin(10)
+        k5.spin(10)
 
     system = System(debug=True)
     w = system.task("w", worker, priority=5, budget=2, period=5)

@@ -1,7 +1,7 @@
 """MCS scheduling: priorities, MCP, budgets, refills, yield, timeouts, lifecycle."""
 
+import k5
 from k5 import abi as A
-from k5 import user as k
 from k5.introspect import tasks
 from k5.kernel import RUN_IDLE, KernelPanic
 from k5.refill import Refills
@@ -13,7 +13,7 @@ import pytest
 
 def hog(ipc, arg):
     while True:
-        yield k.spin(100)
+        k5.spin(100)
 
 
 def test_highest_priority_runs():
@@ -53,7 +53,7 @@ def test_yield_gives_up_refill_for_sporadic_and_rotates_round_robin():
     def yielder(ipc, name):
         for _ in range(2):
             log.append(name)
-            yield k.yield_()
+            k5.yield_()
 
     system = System(debug=True)
     system.task("a", yielder, priority=5, arg="a")
@@ -66,11 +66,11 @@ def test_set_priority_respects_mcp():
     log = []
 
     def body(ipc, arg):
-        log.append((yield k.tcb_set_priority(1, 50)))
-        log.append((yield k.tcb_set_priority(1, 51)))
-        log.append((yield k.tcb_set_priority(1, 256)))
-        log.append((yield k.tcb_set_mcp(1, 60)))
-        log.append((yield k.tcb_set_priority(2, 1)))
+        log.append(k5.tcb_set_priority(1, 50))
+        log.append(k5.tcb_set_priority(1, 51))
+        log.append(k5.tcb_set_priority(1, 256))
+        log.append(k5.tcb_set_mcp(1, 60))
+        log.append(k5.tcb_set_priority(2, 1))
 
     system = System(debug=True)
     t = system.task("t", body, priority=10, mcp=50)
@@ -92,18 +92,18 @@ def test_sc_configure_bind_unbind_consumed():
     log = []
 
     def root(ipc, arg):
-        log.append((yield k.sc_configure(1, 2, 2, 10, 4)))
-        log.append((yield k.sc_configure(1, 2, 11, 10, 4)))
-        log.append((yield k.sc_configure(1, 2, 2, 10, 1)))
-        log.append((yield k.sc_configure(2, 2, 2, 10, 4)))
-        log.append((yield k.sc_bind(2, 3)))
-        log.append((yield k.sc_bind(2, 3)))
-        log.append((yield k.tcb_resume(3)))
-        yield k.spin(40)
-        log.append((yield k.sc_consumed(2)))
+        log.append(k5.sc_configure(1, 2, 2, 10, 4))
+        log.append(k5.sc_configure(1, 2, 11, 10, 4))
+        log.append(k5.sc_configure(1, 2, 2, 10, 1))
+        log.append(k5.sc_configure(2, 2, 2, 10, 4))
+        log.append(k5.sc_bind(2, 3))
+        log.append(k5.sc_bind(2, 3))
+        log.append(k5.tcb_resume(3))
+        k5.spin(40)
+        log.append(k5.sc_consumed(2))
         log.append(ipc.words[0])
-        log.append((yield k.sc_unbind(2)))
-        log.append((yield k.sc_unbind(2)))
+        log.append(k5.sc_unbind(2))
+        log.append(k5.sc_unbind(2))
 
     system = System(debug=True)
     r = system.task("root", root, priority=10, budget=50, period=50)
@@ -132,14 +132,14 @@ def test_timeout_fault_delivered_to_handler():
     log = []
 
     def worker(ipc, arg):
-        yield k.spin(7)
+        k5.spin(7)
         log.append("worker done")
 
     def handler(ipc, arg):
-        yield k.recv(1)
+        k5.recv(1)
         while True:
             log.append((ipc.label, ipc.badge, ipc.words[0]))
-            yield k.reply_recv(1)
+            k5.reply_recv(1)
 
     system = System(debug=True)
     ep = system.endpoint("timeouts")
@@ -154,7 +154,7 @@ def test_timeout_fault_delivered_to_handler():
 
 def test_exception_without_handler_stops_task():
     def bad(ipc, arg):
-        yield k.spin(1)
+        k5.spin(1)
         raise RuntimeError("boom")
 
     system = System(debug=True)
@@ -177,15 +177,15 @@ def test_exit_and_suspend_resume():
 
     def sleeper(ipc, arg):
         log.append("start")
-        yield k.spin(2)
+        k5.spin(2)
         log.append("resumed")
-        yield k.exit(3)
+        k5.exit(3)
 
     def boss(ipc, arg):
-        log.append(("suspend", (yield k.tcb_suspend(1))))
-        yield k.spin(5)
-        log.append(("resume", (yield k.tcb_resume(1))))
-        log.append(("resume2", (yield k.tcb_resume(1))))
+        log.append(("suspend", k5.tcb_suspend(1)))
+        k5.spin(5)
+        log.append(("resume", k5.tcb_resume(1)))
+        log.append(("resume2", k5.tcb_resume(1)))
 
     system = System(debug=True)
     s = system.task("sleeper", sleeper, priority=5)
@@ -201,12 +201,12 @@ def test_static_build_and_ps():
     log = []
 
     def ping(ipc, arg):
-        yield k.call(1, 0, (1,))
+        k5.call(1, 0, (1,))
         log.append(ipc.words[0])
 
     def pong(ipc, arg):
-        yield k.recv(1)
-        yield k.reply(0, (ipc.words[0] + 1,))
+        k5.recv(1)
+        k5.reply(0, (ipc.words[0] + 1,))
 
     system = build(
         {
@@ -272,19 +272,19 @@ def test_passive_server_timeout_fault_on_donated_budget():
     log = []
 
     def client(ipc, arg):
-        log.append(("client", (yield k.call(1, 0, (8,)))))
+        log.append(("client", k5.call(1, 0, (8,))))
 
     def server(ipc, arg):
-        yield k.recv(1)
+        k5.recv(1)
         while True:
-            yield k.spin(ipc.words[0])
-            yield k.reply_recv(1)
+            k5.spin(ipc.words[0])
+            k5.reply_recv(1)
 
     def handler(ipc, arg):
-        yield k.recv(1)
+        k5.recv(1)
         while True:
             log.append(("timeout", ipc.label, ipc.badge))
-            yield k.reply_recv(1)
+            k5.reply_recv(1)
 
     system = System(debug=True)
     ep = system.endpoint("ep")

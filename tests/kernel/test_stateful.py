@@ -4,6 +4,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
+import k5
 from k5 import abi as A
 from k5 import cdt
 from k5.kernel import KernelPanic
@@ -51,10 +52,10 @@ def puppet_body(machine, puppet):
     def body(ipc, arg):
         while True:
             if not puppet.commands:
-                yield (A.SYS_WAIT, IDLE_SLOT)
+                k5.trap((A.SYS_WAIT, IDLE_SLOT))
                 continue
             kind, request, ident = puppet.commands.pop(0)
-            result = yield request
+            result = k5.trap(request)
             machine.on_result(puppet, kind, ident, result, ipc)
 
     return body
@@ -139,6 +140,10 @@ class KernelMachine(RuleBasedStateMachine):
         puppet.commands.append((kind, request, ident))
         # A command arrives like an interrupt: signal the puppet's idle notification.
         self.system.signal(puppet.idle, 1)
+
+    def teardown(self):
+        # Each example builds a new system: end its task threads with it.
+        self.system.close()
 
     def run(self, ticks):
         try:

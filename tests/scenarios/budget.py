@@ -7,7 +7,7 @@ try:
 except NameError:
     pass  # run on a board (mpremote run): k5 is frozen into the firmware
 
-from k5 import user as k  # noqa: E402
+import k5  # noqa: E402
 from k5.system import System  # noqa: E402
 
 TICKS = 1000
@@ -15,7 +15,7 @@ TICKS = 1000
 
 def hog(ipc, arg):
     while True:
-        yield k.spin(1000)
+        k5.spin(1000)
 
 
 system = System(debug=True)

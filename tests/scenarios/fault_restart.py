@@ -7,7 +7,7 @@ try:
 except NameError:
     pass  # run on a board (mpremote run): k5 is frozen into the firmware
 
-from k5 import user as k  # noqa: E402
+import k5  # noqa: E402
 from k5.abi import (  # noqa: E402
     BADGE_GEN_FLAG,
     BADGE_GEN_SHIFT,
@@ -26,43 +26,43 @@ SERVICE = 1
 
 def worker(ipc, arg):
     # Serves one request, then crashes on the second one.
-    yield k.recv(SERVICE)
+    k5.recv(SERVICE)
     count = 0
     while True:
         count += 1
-        yield k.puts("serving request %d word=%d" % (count, ipc.words[0]))
+        k5.puts("serving request %d word=%d" % (count, ipc.words[0]))
         if ipc.words[0] == 13:
             raise ValueError("unlucky request")
-        yield k.reply_recv(SERVICE, 0, (ipc.words[0] * 2,))
+        k5.reply_recv(SERVICE, 0, (ipc.words[0] * 2,))
 
 
 def client(ipc, arg):
     for value in (1, 13, 2):
-        err = yield k.call(SERVICE, 0, (value,))
-        yield k.puts("call %d -> err=%d reply=%s" % (value, err, ipc.word_tuple()))
-        yield k.spin(3)
+        err = k5.call(SERVICE, 0, (value,))
+        k5.puts("call %d -> err=%d reply=%s" % (value, err, ipc.word_tuple()))
+        k5.spin(3)
 
 
 def stale_client(ipc, arg):
     # Its badge encodes generation 0 of the worker: valid until the worker restarts.
-    yield k.spin(20)
-    err = yield k.call(SERVICE, 0, (5,))
-    yield k.puts("stale-badge call err=%d" % err)
+    k5.spin(20)
+    err = k5.call(SERVICE, 0, (5,))
+    k5.puts("stale-badge call err=%d" % err)
 
 
 def supervisor(ipc, arg):
     while True:
-        err = yield k.recv(FAULTS)
+        err = k5.recv(FAULTS)
         kind = "exception" if ipc.label == FAULT_EXCEPTION else str(ipc.label)
-        yield k.puts(
+        k5.puts(
             "fault %s from badge=%d tid=%d gen=%d count=%d: %s"
             % (kind, ipc.badge, ipc.words[0], ipc.words[1], ipc.words[2], ipc.payload())
         )
-        err = yield k.tcb_info(WORKER_TCB)
-        yield k.puts("worker state=%d generation=%d" % (ipc.words[0], ipc.words[3]))
-        err = yield k.tcb_restart(WORKER_TCB)
-        yield k.tcb_info(WORKER_TCB)
-        yield k.puts("restart err=%d generation now %d" % (err, ipc.words[3]))
+        err = k5.tcb_info(WORKER_TCB)
+        k5.puts("worker state=%d generation=%d" % (ipc.words[0], ipc.words[3]))
+        err = k5.tcb_restart(WORKER_TCB)
+        k5.tcb_info(WORKER_TCB)
+        k5.puts("restart err=%d generation now %d" % (err, ipc.words[3]))
 
 
 system = System(trace=print, debug=True)

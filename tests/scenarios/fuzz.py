@@ -7,6 +7,7 @@ try:
 except NameError:
     pass  # run on a board (mpremote run): k5 is frozen into the firmware
 
+import k5  # noqa: E402
 from k5 import abi as A  # noqa: E402
 from k5.system import System  # noqa: E402
 
@@ -79,21 +80,21 @@ def puppet(ipc, seed):
     rng = Rng(seed)
     counts = [0] * A.ERR_COUNT
     for step in range(STEPS):
-        result = yield request(rng)
+        result = k5.trap(request(rng))
         if type(result) is int and 0 <= result < A.ERR_COUNT:
             counts[result] += 1
         if step % 100 == 99:
-            yield (A.SYS_DEBUG_PUTS, "step %d results %s" % (step + 1, counts))
+            k5.trap((A.SYS_DEBUG_PUTS, "step %d results %s" % (step + 1, counts)))
 
 
 def janitor(ipc, arg):
     # Keeps the system from deadlocking: drains senders, answers calls, signals waiters.
     while True:
-        result = yield (A.SYS_NBRECV, 0, -1)
+        result = k5.trap((A.SYS_NBRECV, 0, -1))
         if result == A.OK:
-            yield (A.SYS_REPLY, 0, 2, (0,), None, -1)
-        yield (A.SYS_SIGNAL, 2)
-        yield (A.SYS_SPIN, 1)
+            k5.trap((A.SYS_REPLY, 0, 2, (0,), None, -1))
+        k5.trap((A.SYS_SIGNAL, 2))
+        k5.spin(1)
 
 
 system = System(debug=True)

@@ -7,7 +7,7 @@ try:
 except NameError:
     pass  # run on a board (mpremote run): k5 is frozen into the firmware
 
-from k5 import user as k  # noqa: E402
+import k5  # noqa: E402
 from k5.abi import SOURCE_NOTIFICATION, RIGHT_READ, RIGHT_WRITE, RIGHT_GRANT  # noqa: E402
 from k5.system import System  # noqa: E402
 
@@ -19,25 +19,25 @@ def driver(ipc, arg):
     # Waits on its endpoint; the bound notification (the "IRQ") wakes the same recv.
     handled = 0
     while handled < 5:
-        yield k.recv(EP)
+        k5.recv(EP)
         if ipc.source == SOURCE_NOTIFICATION:
             handled += 1
-            yield k.puts("irq bits=%d" % ipc.badge)
+            k5.puts("irq bits=%d" % ipc.badge)
         else:
-            yield k.puts("request %s" % (ipc.word_tuple(),))
-    yield k.puts("driver done")
+            k5.puts("request %s" % (ipc.word_tuple(),))
+    k5.puts("driver done")
 
 
 def device(ipc, arg):
     # Simulated hardware: raises the interrupt line every 7 ticks.
     for i in range(5):
-        yield k.spin(7)
-        yield k.signal(IRQ)
+        k5.spin(7)
+        k5.signal(IRQ)
 
 
 def client(ipc, arg):
-    yield k.spin(10)
-    yield k.send(EP, 0, (42,))
+    k5.spin(10)
+    k5.send(EP, 0, (42,))
 
 
 system = System(trace=print, debug=True)

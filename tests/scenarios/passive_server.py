@@ -7,7 +7,7 @@ try:
 except NameError:
     pass  # run on a board (mpremote run): k5 is frozen into the firmware
 
-from k5 import user as k  # noqa: E402
+import k5  # noqa: E402
 from k5.abi import RIGHT_GRANT_REPLY, RIGHT_READ, RIGHT_WRITE  # noqa: E402
 from k5.system import System  # noqa: E402
 
@@ -15,18 +15,18 @@ EP = 1
 
 
 def server(ipc, arg):
-    yield k.recv(EP)
+    k5.recv(EP)
     while True:
-        yield k.puts("serving badge=%d work=%d" % (ipc.badge, ipc.words[0]))
-        yield k.spin(ipc.words[0])
-        yield k.reply_recv(EP, 0, (ipc.words[0],))
+        k5.puts("serving badge=%d work=%d" % (ipc.badge, ipc.words[0]))
+        k5.spin(ipc.words[0])
+        k5.reply_recv(EP, 0, (ipc.words[0],))
 
 
 def client(ipc, work):
     for i in range(3):
-        err = yield k.call(EP, 0, (work,))
-        yield k.puts("reply err=%d" % err)
-        yield k.spin(1)
+        err = k5.call(EP, 0, (work,))
+        k5.puts("reply err=%d" % err)
+        k5.spin(1)
 
 
 system = System(trace=print, debug=True)

@@ -7,7 +7,7 @@ try:
 except NameError:
     pass  # run on a board (mpremote run): k5 is frozen into the firmware
 
-from k5 import user as k  # noqa: E402
+import k5  # noqa: E402
 from k5.abi import RIGHT_READ, RIGHT_WRITE, RIGHT_GRANT_REPLY  # noqa: E402
 from k5.system import System  # noqa: E402
 
@@ -16,22 +16,20 @@ EP = 1
 
 def client(ipc, rounds):
     for i in range(rounds):
-        err = yield k.call(EP, 1, (i, i * i), "ping")
-        yield k.puts(
+        err = k5.call(EP, 1, (i, i * i), "ping")
+        k5.puts(
             "reply err=%d label=%d words=%s data=%s"
             % (err, ipc.label, ipc.word_tuple(), ipc.payload())
         )
-    yield k.puts("done")
+    k5.puts("done")
 
 
 def server(ipc, arg):
-    yield k.recv(EP)
+    k5.recv(EP)
     while True:
-        yield k.puts(
-            "request badge=%d words=%s data=%s" % (ipc.badge, ipc.word_tuple(), ipc.payload())
-        )
+        k5.puts("request badge=%d words=%s data=%s" % (ipc.badge, ipc.word_tuple(), ipc.payload()))
         total = ipc.words[0] + ipc.words[1]
-        yield k.reply_recv(EP, 2, (total,), b"pong")
+        k5.reply_recv(EP, 2, (total,), b"pong")
 
 
 system = System(trace=print, debug=True)

@@ -7,7 +7,7 @@ try:
 except NameError:
     pass  # run on a board (mpremote run): k5 is frozen into the firmware
 
-from k5 import user as k  # noqa: E402
+import k5  # noqa: E402
 from k5.abi import RIGHT_READ, RIGHT_WRITE  # noqa: E402
 from k5.system import System  # noqa: E402
 
@@ -16,17 +16,17 @@ NTFN = 1
 
 def low(ipc, arg):
     for i in range(3):
-        yield k.spin(5)
-        yield k.puts("low signals %d" % i)
-        yield k.signal(NTFN)
-        yield k.puts("low resumes %d" % i)
-    yield k.exit()
+        k5.spin(5)
+        k5.puts("low signals %d" % i)
+        k5.signal(NTFN)
+        k5.puts("low resumes %d" % i)
+    k5.exit()
 
 
 def high(ipc, arg):
     while True:
-        err = yield k.wait(NTFN)
-        yield k.puts("high woke err=%d bits=%d" % (err, ipc.badge))
+        err = k5.wait(NTFN)
+        k5.puts("high woke err=%d bits=%d" % (err, ipc.badge))
 
 
 system = System(trace=print, debug=True)

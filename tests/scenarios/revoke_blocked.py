@@ -7,7 +7,7 @@ try:
 except NameError:
     pass  # run on a board (mpremote run): k5 is frozen into the firmware
 
-from k5 import user as k  # noqa: E402
+import k5  # noqa: E402
 from k5.abi import RIGHTS_ALL, RIGHT_READ, RIGHT_WRITE  # noqa: E402
 from k5.system import System  # noqa: E402
 
@@ -16,22 +16,22 @@ GIVEN = 2
 
 
 def waiter(ipc, arg):
-    err = yield k.recv(1)
-    yield k.puts("recv returned err=%d" % err)
-    err = yield k.recv(1)
-    yield k.puts("recv on deleted slot err=%d" % err)
+    err = k5.recv(1)
+    k5.puts("recv returned err=%d" % err)
+    err = k5.recv(1)
+    k5.puts("recv on deleted slot err=%d" % err)
 
 
 def owner(ipc, arg):
     # Mint a badged copy, hand nothing out: the waiter got its cap from the builder, derived
     # from the owner's cap. Revoke the owner's cap: the waiter's cap goes, and the waiter wakes.
-    yield k.spin(5)
-    err = yield k.identify(MASTER)
-    yield k.puts("identify err=%d type=%d rights=%d" % (err, ipc.words[0], ipc.words[1]))
-    err = yield k.revoke(MASTER)
-    yield k.puts("revoke err=%d" % err)
-    err = yield k.identify(MASTER)
-    yield k.puts("master still there err=%d" % err)
+    k5.spin(5)
+    err = k5.identify(MASTER)
+    k5.puts("identify err=%d type=%d rights=%d" % (err, ipc.words[0], ipc.words[1]))
+    err = k5.revoke(MASTER)
+    k5.puts("revoke err=%d" % err)
+    err = k5.identify(MASTER)
+    k5.puts("master still there err=%d" % err)
 
 
 system = System(trace=print, debug=True)

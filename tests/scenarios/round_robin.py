@@ -7,14 +7,14 @@ try:
 except NameError:
     pass  # run on a board (mpremote run): k5 is frozen into the firmware
 
-from k5 import user as k  # noqa: E402
+import k5  # noqa: E402
 from k5.system import System  # noqa: E402
 
 
 def worker(ipc, name):
     for i in range(4):
-        yield k.spin(2)
-        yield k.puts("%s step %d" % (name, i))
+        k5.spin(2)
+        k5.puts("%s step %d" % (name, i))
 
 
 system = System(trace=print, debug=True)

@@ -7,7 +7,7 @@ try:
 except NameError:
     pass  # run on a board (mpremote run): k5 is frozen into the firmware
 
-from k5 import user as k  # noqa: E402
+import k5  # noqa: E402
 from k5.abi import (  # noqa: E402
     HANDLER_FAULT,
     RIGHT_READ,
@@ -27,12 +27,12 @@ FAULTS = 6
 
 def worker(ipc, arg):
     name, factor = arg
-    yield k.puts("%s up, factor %d" % (name, factor))
-    yield k.recv(1)
+    k5.puts("%s up, factor %d" % (name, factor))
+    k5.recv(1)
     while True:
         if ipc.words[0] < 0:
             raise ValueError("negative input")
-        yield k.reply_recv(1, 0, (ipc.words[0] * factor,))
+        k5.reply_recv(1, 0, (ipc.words[0] * factor,))
 
 
 def root(ipc, arg):
@@ -42,30 +42,29 @@ def root(ipc, arg):
         (TYPE_SCHED_CONTEXT, WORKER_SC),
         (TYPE_ENDPOINT, FAULTS),
     ):
-        yield k.puts(
-            "retype %d -> slot %d: err=%d"
-            % (kind, slot, (yield k.untyped_retype(UNTYPED, kind, slot)))
+        k5.puts(
+            "retype %d -> slot %d: err=%d" % (kind, slot, k5.untyped_retype(UNTYPED, kind, slot))
         )
-    err = yield k.untyped_retype(UNTYPED, TYPE_ENDPOINT, 7)
-    yield k.puts("quota exhausted: err=%d" % err)
-    err = yield k.tcb_configure(WORKER, worker, ("w1", 3), 15, 4, "worker")
-    yield k.puts("configure err=%d" % err)
-    err = yield k.tcb_copy_cap(WORKER, EP, 1, RIGHT_READ)
-    yield k.puts("copy cap err=%d" % err)
-    err = yield k.tcb_set_handler(WORKER, FAULTS, HANDLER_FAULT)
-    yield k.puts("fault handler err=%d" % err)
-    err = yield k.sc_configure(CONTROL, WORKER_SC, 2, 10, 4)
-    yield k.puts("sc configure err=%d" % err)
-    err = yield k.sc_bind(WORKER_SC, WORKER)
-    yield k.puts("sc bind err=%d" % err)
-    err = yield k.tcb_resume(WORKER)
-    yield k.puts("resume err=%d" % err)
+    err = k5.untyped_retype(UNTYPED, TYPE_ENDPOINT, 7)
+    k5.puts("quota exhausted: err=%d" % err)
+    err = k5.tcb_configure(WORKER, worker, ("w1", 3), 15, 4, "worker")
+    k5.puts("configure err=%d" % err)
+    err = k5.tcb_copy_cap(WORKER, EP, 1, RIGHT_READ)
+    k5.puts("copy cap err=%d" % err)
+    err = k5.tcb_set_handler(WORKER, FAULTS, HANDLER_FAULT)
+    k5.puts("fault handler err=%d" % err)
+    err = k5.sc_configure(CONTROL, WORKER_SC, 2, 10, 4)
+    k5.puts("sc configure err=%d" % err)
+    err = k5.sc_bind(WORKER_SC, WORKER)
+    k5.puts("sc bind err=%d" % err)
+    err = k5.tcb_resume(WORKER)
+    k5.puts("resume err=%d" % err)
     for value in (1, 2, -1):
-        err = yield k.call(EP, 0, (value,))
-        yield k.puts("call %d -> err=%d words=%s" % (value, err, ipc.word_tuple()))
+        err = k5.call(EP, 0, (value,))
+        k5.puts("call %d -> err=%d words=%s" % (value, err, ipc.word_tuple()))
         if err:
-            yield k.recv(FAULTS)
-            yield k.puts("fault from worker: %s" % ipc.payload())
+            k5.recv(FAULTS)
+            k5.puts("fault from worker: %s" % ipc.payload())
 
 
 system = System(trace=print, debug=True)
