@@ -3,7 +3,8 @@
 # Runs unchanged under CPython and the MicroPython unix port:
 #   python3 tools/bench_ipc.py            micropython tools/bench_ipc.py
 # Reports microseconds per round trip, measured as (T(2N) - T(N)) / N so that set-up costs
-# cancel, next to a baseline: a bare generator ping-pong driven by a Python loop.
+# cancel, next to a baseline: the bare mechanism under the host arch, a thread hand-off there
+# and back (lock release / acquire) with no kernel in between.
 
 import sys
 
@@ -16,7 +17,9 @@ sys.path.insert(0, _here + "/..")
 import gc  # noqa: E402
 import time  # noqa: E402
 
-from k5 import user as k  # noqa: E402
+import _thread  # noqa: E402
+
+import k5  # noqa: E402
 from k5.abi import (  # noqa: E402
     RIGHT_GRANT_REPLY,
     RIGHT_READ,
@@ -49,13 +52,13 @@ EP = 1
 
 def client(ipc, rounds):
     for i in range(rounds):
-        yield k.call(EP, 1, (i,))
+        k5.call(EP, 1, (i,))
 
 
 def server(ipc, arg):
-    yield k.recv(EP)
+    k5.recv(EP)
     while True:
-        yield k.reply_recv(EP, 2, (ipc.words[0],))
+        k5.reply_recv(EP, 2, (ipc.words[0],))
 
 
 # The same exchange with requests built once: what remains is the kernel's own cost.
@@ -65,14 +68,16 @@ RECV = (SYS_RECV, EP, -1)
 
 
 def client_prebuilt(ipc, rounds):
+    trap = k5.trap
     for _ in range(rounds):
-        yield CALL
+        trap(CALL)
 
 
 def server_prebuilt(ipc, arg):
-    yield RECV
+    trap = k5.trap
+    trap(RECV)
     while True:
-        yield REPLY_RECV
+        trap(REPLY_RECV)
 
 
 def time_ipc(rounds, prebuilt=False):
@@ -89,31 +94,38 @@ def time_ipc(rounds, prebuilt=False):
     system.run()
     end = now_us()
     assert c.obj.state == 7, "client did not finish"
+    system.close()
     return elapsed_us(start, end)
 
 
-def baseline_gen(rounds):
-    def ping():
-        value = 0
-        while True:
-            value = yield value
+def baseline_handoff(rounds):
+    # A thread that answers each hand-off at once: two hand-offs per round, as in an IPC round
+    # trip under the host arch (client -> kernel -> server, and back).
+    go = _thread.allocate_lock()
+    back = _thread.allocate_lock()
+    go.acquire()
+    back.acquire()
+    state = [0]
 
-    def pong():
-        value = 0
+    def partner():
         while True:
-            value = yield value + 1
+            go.acquire()
+            if state[0] < 0:
+                break
+            state[0] += 1
+            back.release()
+        back.release()
 
-    a = ping()
-    b = pong()
-    next(a)
-    next(b)
+    _thread.start_new_thread(partner, ())
     gc.collect()
     start = now_us()
-    value = 0
-    for _ in range(rounds):
-        value = a.send(value)
-        value = b.send(value)
+    for _ in range(2 * rounds):
+        go.release()
+        back.acquire()
     end = now_us()
+    state[0] = -1
+    go.release()
+    back.acquire()
     return elapsed_us(start, end)
 
 
@@ -137,12 +149,12 @@ def main():
     impl = sys.implementation.name
     ipc = per_op(time_ipc, rounds)
     kernel = per_op(time_prebuilt, rounds)
-    base = per_op(baseline_gen, rounds * 10)
+    base = per_op(baseline_handoff, rounds)
     print("implementation: %s" % impl)
     print("rounds: %d" % rounds)
     print("ipc round trip (call + reply_recv): %.2f us" % ipc)
     print("ipc round trip, prebuilt requests (kernel path): %.2f us" % kernel)
-    print("baseline generator ping-pong: %.3f us" % base)
+    print("baseline thread hand-off, there and back twice: %.2f us" % base)
     print("ratio: %.1f" % (ipc / base if base > 0 else 0.0))
 
 
