@@ -45,3 +45,38 @@ from k5.user import (  # noqa: F401
     wait,
     yield_,
 )
+
+
+# The REPL's side (k5/root.py), imported on first use so that task code importing k5 does not
+# pull in the kernel.
+def spawn(body, arg=None, **options):
+    """Start body(ipc, arg) as a task of the REPL's system (see k5.root.spawn)."""
+    from k5 import root
+
+    return root.spawn(body, arg, **options)
+
+
+def ps(show_caps=True):
+    """Print the live state of every task of the REPL's system."""
+    from k5 import root
+
+    root.ps(show_caps)
+
+
+def tasks():
+    """Every task of the REPL's system as a dict (times in ticks: 1 ms on the device)."""
+    from k5 import root
+
+    return root.tasks()
+
+
+def endpoint(name=""):
+    from k5 import root
+
+    return root.endpoint(name)
+
+
+def notification(name=""):
+    from k5 import root
+
+    return root.notification(name)

@@ -100,6 +100,7 @@ STATE_BLOCKED_REPLY = const(4)
 STATE_BLOCKED_NOTIFICATION = const(5)
 STATE_FAULTED = const(6)
 STATE_EXITED = const(7)
+STATE_BLOCKED_SLEEP = const(8)
 
 # --- Trap kinds returned by arch.run() -----------------------------------------------------------
 TRAP_SYSCALL = const(1)

@@ -1,7 +1,7 @@
 """The arch facade: the kernel reaches hardware only through arch.new()."""
 
 # Every backend provides the same names (see HostArch in k5/arch_host.py for the contract):
-#   now() -> ticks; idle(until); context_new(entry, ipc, arg) -> ctx;
+#   now() -> ticks; idle(until); context_new(entry, ipc, arg, stack, name) -> ctx;
 #   context_reset(ctx, entry, ipc, arg); run(ctx, limit) -> TRAP_*; request(ctx);
 #   set_result(ctx, value); fault_text(ctx); memory_view(ctx, regions).
 # and, for task code (k5.user), two module-level functions:
@@ -14,9 +14,13 @@ try:
 except ImportError:
     _k5arch = None
 
+# True on the board: tasks are real (unprivileged, on their own stacks, in real time).
+DEVICE = _k5arch is not None
+
 if _k5arch is not None:
     trap = _k5arch.trap
     spin = _k5arch.spin
+    background = _k5arch.background
 else:
     from k5.arch_host import spin, trap  # noqa: F401
 

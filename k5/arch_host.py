@@ -219,7 +219,8 @@ class HostArch:
         if ticks_diff(until, self.clock) > 0:
             self.clock = until
 
-    def context_new(self, entry, ipc, arg):
+    def context_new(self, entry, ipc, arg, stack=None, name="task"):
+        # (stack and name matter on the device: its stack size in bytes, its console prefix.)
         ctx = HostContext(self, entry, ipc, arg)
         self.contexts.append(ctx)
         return ctx

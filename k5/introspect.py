@@ -11,7 +11,17 @@ from k5.abi import (
     STATE_RUNNING,
 )
 
-STATE_NAMES = ("inactive", "running", "send", "recv", "reply", "wait", "faulted", "exited")
+STATE_NAMES = (
+    "inactive",
+    "running",
+    "send",
+    "recv",
+    "reply",
+    "wait",
+    "faulted",
+    "exited",
+    "sleep",
+)
 TYPE_NAMES = (
     "null",
     "endpoint",
@@ -135,6 +145,41 @@ def caps(tcb):
 def tasks(kernel):
     """Snapshots of every thread, in creation order."""
     return [TaskInfo(kernel, tcb) for tcb in kernel.tcbs]
+
+
+def task_dicts(kernel):
+    """Every thread as a dict, in creation order (times in kernel ticks: 1 ms on the device).
+
+    Keys: tid, name, state, priority, mcp, generation, budget, period, consumed, blocked_on,
+    faults (the number), last_fault (its text or ""); on the device also stack (bytes),
+    stack_used (bytes ever used), cpu (ticks sampled while it ran) and traps.
+    """
+    stats = getattr(kernel.arch, "context_stats", None)
+    result = []
+    for tcb in kernel.tcbs:
+        info = TaskInfo(kernel, tcb)
+        entry = {
+            "tid": info.tid,
+            "name": info.name,
+            "state": info.state,
+            "priority": info.priority,
+            "mcp": info.mcp,
+            "generation": info.generation,
+            "budget": info.budget,
+            "period": info.period,
+            "consumed": info.consumed,
+            "blocked_on": info.blocked_on,
+            "faults": tcb.faults,
+            "last_fault": info.faults[-1][2] if info.faults else "",
+        }
+        if stats is not None:
+            size, used, cpu, traps, base = stats(tcb.context)
+            entry["stack"] = size
+            entry["stack_used"] = used
+            entry["cpu"] = cpu
+            entry["traps"] = traps
+        result.append(entry)
+    return result
 
 
 def fault_kind_name(kind):

@@ -47,6 +47,7 @@ from k5.abi import (
     STATE_BLOCKED_RECV,
     STATE_BLOCKED_REPLY,
     STATE_BLOCKED_SEND,
+    STATE_BLOCKED_SLEEP,
     STATE_EXITED,
     STATE_FAULTED,
     STATE_INACTIVE,
@@ -74,6 +75,7 @@ from k5.abi import (
     SYS_SC_UNBIND,
     SYS_SEND,
     SYS_SIGNAL,
+    SYS_SLEEP,
     SYS_TCB_BIND_NOTIFICATION,
     SYS_TCB_CONFIGURE,
     SYS_TCB_COPY_CAP,
@@ -103,10 +105,12 @@ from k5.abi import (
 from k5.ipcbuf import IpcBuffer
 from k5.cdt import CNode
 from k5.objects import (
+    TcbQueue,
     QUEUE_ENDPOINT,
     QUEUE_NOTIFICATION,
     QUEUE_READY,
     QUEUE_RELEASE,
+    QUEUE_SLEEP,
     Endpoint,
     Notification,
     SchedContext,
@@ -168,11 +172,14 @@ class Kernel:
         "debug",
         "objects",
         "delivery_log",
+        "sleepers",
     )
 
     def __init__(self, arch, trace=None, console=None, min_budget=1, debug=False):
         self.arch = arch
         self.sched = Scheduler()
+        # Threads in time.sleep_ms / SYS_SLEEP, sorted by wake time.
+        self.sleepers = TcbQueue()
         self.current = None
         self.cur_sc = None
         self.last_time = arch.now()
@@ -198,6 +205,7 @@ class Kernel:
         handlers[SYS_REPLY] = self._sys_reply
         handlers[SYS_REPLY_RECV] = self._sys_reply_recv
         handlers[SYS_SIGNAL] = self._sys_signal
+        handlers[SYS_SLEEP] = self._sys_sleep
         handlers[SYS_WAIT] = self._sys_wait
         handlers[SYS_POLL] = self._sys_wait
         handlers[SYS_YIELD] = self._sys_yield
@@ -242,14 +250,14 @@ class Kernel:
         self.next_id = oid + 1
         return oid
 
-    def create_tcb(self, name, entry, arg, cspace_size, priority, mcp, regions=()):
+    def create_tcb(self, name, entry, arg, cspace_size, priority, mcp, regions=(), stack=None):
         ipc = IpcBuffer()
         tcb = TCB(self._new_id(), name, cspace_size, ipc)
         tcb.priority = priority
         tcb.mcp = mcp
         tcb.entry = entry
         tcb.arg = arg
-        tcb.context = self.arch.context_new(entry, ipc, arg)
+        tcb.context = self.arch.context_new(entry, ipc, arg, stack, name)
         # Device windows and other regions of the task's memory view (MPU on the device).
         self.arch.memory_view(tcb.context, regions)
         self.tcbs.append(tcb)
@@ -300,21 +308,25 @@ class Kernel:
                     return RUN_TIME_UP
                 current = self.current
                 if current is None:
-                    release = sched.release_head_time()
+                    release = self._next_wakeup()
                     if release < 0:
                         return RUN_IDLE
                     if end >= 0 and ticks_diff(release, end) > 0:
                         arch.idle(end)
-                        self.last_time = end
+                        self.last_time = arch.now()
                         return RUN_TIME_UP
                     arch.idle(release)
-                    self.last_time = release
-                    self._release(release)
+                    # The device's idle can end early (console input for the REPL).
+                    now = arch.now()
+                    self.last_time = now
+                    if ticks_diff(now, release) < 0:
+                        return RUN_IDLE
+                    self._release(now)
                     self._choose()
                     continue
                 sc = current.sc
                 limit = sc.r_amount[sc.head] - sc.consumed
-                release = sched.release_head_time()
+                release = self._next_wakeup()
                 if release >= 0 and ticks_diff(release, now) < limit:
                     limit = ticks_diff(release, now)
                 if end >= 0 and ticks_diff(end, now) < limit:
@@ -339,7 +351,7 @@ class Kernel:
                     self._do_exit(current, 0)
                 if sc.r_amount[sc.head] - sc.consumed < self.min_budget:
                     self._check_budget(now)
-                if sched.release.head is not None:
+                if sched.release.head is not None or self.sleepers.head is not None:
                     self._release(now)
                 self._choose()
                 if self.debug:
@@ -481,6 +493,22 @@ class Kernel:
             release.remove(tcb)
             sched.append(tcb)
             tcb = release.head
+        sleepers = self.sleepers
+        tcb = sleepers.head
+        while tcb is not None and ticks_diff(tcb.wake_time, now) <= 0:
+            sleepers.remove(tcb)
+            tcb.state = STATE_RUNNING
+            self.arch.set_result(tcb.context, OK)
+            self._schedule_runnable(tcb)
+            tcb = sleepers.head
+
+    def _next_wakeup(self):
+        """The earliest refill release or sleeper wake-up time, or -1 when there is none."""
+        release = self.sched.release_head_time()
+        tcb = self.sleepers.head
+        if tcb is not None and (release < 0 or ticks_diff(tcb.wake_time, release) < 0):
+            return tcb.wake_time
+        return release
 
     def _choose(self):
         sched = self.sched
@@ -962,6 +990,25 @@ class Kernel:
         else:
             tcb.yielded = True
         return OK
+
+    def _sys_sleep(self, tcb, sysno, request):
+        if len(request) != 2 or not _is_small(request[1]):
+            return ERR_INVALID_ARGUMENT
+        ticks = request[1]
+        if ticks == 0:
+            return OK
+        wake = ticks_add(self.arch.now(), ticks)
+        tcb.wake_time = wake
+        tcb.state = STATE_BLOCKED_SLEEP
+        sleepers = self.sleepers
+        after = sleepers.tail
+        while after is not None and ticks_diff(after.wake_time, wake) > 0:
+            after = after.q_prev
+        sleepers.insert_after(after, tcb)
+        tcb.queue_kind = QUEUE_SLEEP
+        if tcb is self.current:
+            self.current = None
+        return None
 
     def _sys_exit(self, tcb, sysno, request):
         code = 0
@@ -1491,7 +1538,7 @@ class Kernel:
         target.arg = request[3]
         target.priority = priority
         target.mcp = priority
-        target.context = self.arch.context_new(entry, target.ipc, target.arg)
+        target.context = self.arch.context_new(entry, target.ipc, target.arg, None, target.name)
         self.arch.memory_view(target.context, ())
         return OK
 
@@ -1569,6 +1616,8 @@ class Kernel:
             elif state == STATE_BLOCKED_NOTIFICATION:
                 assert tcb.queue_kind == QUEUE_NOTIFICATION, "waiting, not queued"
                 assert tcb.queue is tcb.blocked_on.queue, "waiting in the wrong queue"
+            elif state == STATE_BLOCKED_SLEEP:
+                assert tcb.queue is self.sleepers, "sleeping, not in the sleep queue"
             elif state == STATE_BLOCKED_REPLY:
                 assert tcb.queue is None, "blocked on reply but queued"
                 assert tcb.reply.caller is tcb, "blocked on reply without an armed reply"

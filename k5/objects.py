@@ -19,6 +19,7 @@ QUEUE_READY = const(1)
 QUEUE_RELEASE = const(2)
 QUEUE_ENDPOINT = const(3)
 QUEUE_NOTIFICATION = const(4)
+QUEUE_SLEEP = const(5)
 
 _FAULT_HISTORY = const(4)
 
@@ -306,11 +307,13 @@ class TCB:
         "passive_on_recv",
         "ipc_words",
         "ipc_data",
+        "wake_time",
     )
 
     def __init__(self, tid, name, cspace_size, ipc):
         self.tid = tid
         self.name = name
+        self.wake_time = 0
         self.state = STATE_INACTIVE
         self.priority = 0
         self.mcp = 0

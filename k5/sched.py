@@ -35,7 +35,8 @@ class Scheduler:
     __slots__ = ("ready", "top_bits", "group_bits", "msb", "release")
 
     def __init__(self):
-        self.ready = [TcbQueue() for _ in range(PRIORITY_COUNT)]
+        # A priority's queue is created when it is first used (256 empty queues cost ~10 KB).
+        self.ready = [None] * PRIORITY_COUNT
         self.top_bits = 0
         self.group_bits = bytearray(32)
         self.msb = _build_msb_table()
@@ -79,6 +80,8 @@ class Scheduler:
         """Make tcb ready at the tail of its priority (end of timeslice, unblock)."""
         priority = tcb.priority
         queue = self.ready[priority]
+        if queue is None:
+            queue = self.ready[priority] = TcbQueue()
         queue.append(tcb)
         tcb.queue_kind = QUEUE_READY
         if queue.head is tcb:
@@ -88,6 +91,8 @@ class Scheduler:
         """Make tcb ready at the head of its priority (it was preempted)."""
         priority = tcb.priority
         queue = self.ready[priority]
+        if queue is None:
+            queue = self.ready[priority] = TcbQueue()
         queue.prepend(tcb)
         tcb.queue_kind = QUEUE_READY
         if queue.tail is tcb:
@@ -137,10 +142,13 @@ class Scheduler:
     def check_invariants(self):
         for priority in range(PRIORITY_COUNT):
             queue = self.ready[priority]
-            queue.check_invariants()
             group = priority >> 4
             bits = self.group_bits[group << 1] | (self.group_bits[(group << 1) + 1] << 8)
             has_bit = ((bits >> (priority & 15)) & 1) == 1
+            if queue is None:
+                assert not has_bit, "ready bitmap set for a priority never used"
+                continue
+            queue.check_invariants()
             assert has_bit == (queue.head is not None), "ready bitmap out of sync"
             tcb = queue.head
             while tcb is not None:

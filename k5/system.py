@@ -21,6 +21,7 @@ from k5.abi import (
     TYPE_TCB,
     TYPE_UNTYPED,
 )
+from k5 import arch as arch_module
 from k5.arch import new as new_arch
 from k5.kernel import Kernel
 from k5.objects import Endpoint, Notification, SchedControl, Untyped
@@ -155,14 +156,21 @@ class System:
         arg=None,
         start=True,
         passive=False,
+        stack=None,
     ):
-        """Create a task; by default it has a round-robin SC of DEFAULT_TIMESLICE ticks."""
+        """Create a task; by default it has a round-robin SC of DEFAULT_TIMESLICE ticks.
+
+        stack: the task's stack in bytes (device; None: the arch's default).
+        """
         if type(priority) is not int or priority < 0 or priority > PRIORITY_MAX:
             raise BuildError(name + ": priority must be 0..255")
         if mcp is None:
             mcp = priority
         kernel = self.kernel
-        tcb = kernel.create_tcb(name, body, arg, slots, priority, mcp)
+        if budget is not None or period is not None:
+            check = budget if budget is not None else period
+            self._check_sched(name, check, period if period is not None else check, refills)
+        tcb = kernel.create_tcb(name, body, arg, slots, priority, mcp, stack=stack)
         if budget is None:
             budget = DEFAULT_TIMESLICE if period is None else period
         if period is None:
@@ -215,8 +223,28 @@ class System:
         tcb.bound_ntfn = ntfn
         ntfn.bound_tcb = tcb
 
-    def start(self, task):
-        self.kernel.start(task.obj)
+    def start(self, task=None):
+        """Start one task, or (no argument) every task not yet started.
+
+        On the device the system then runs in the background of the REPL: start() returns at
+        once and the kernel runs the tasks whenever the REPL waits for input or sleeps (one
+        system at a time; starting another one replaces it). On the host, run(ticks) runs it.
+        """
+        if task is not None:
+            self.kernel.start(task.obj)
+            return
+        for each in self.tasks:
+            self.kernel.start(each.obj)
+        if arch_module.DEVICE:
+            arch_module.background(self._background)
+
+    def _background(self, ticks):
+        # One trap at a time, so that the REPL gets the CPU back as soon as input arrives.
+        return self.kernel.run(ticks, 1)
+
+    def task_dicts(self):
+        """Every task as a dict (see k5.introspect.task_dicts)."""
+        return introspect.task_dicts(self.kernel)
 
     def signal(self, ref, badge=1):
         """Signal a notification from outside any task (e.g. a simulated interrupt)."""
@@ -234,6 +262,8 @@ class System:
 
     def close(self):
         """Stop every task for good: unwinds their contexts (host: ends their threads)."""
+        if arch_module.DEVICE:
+            arch_module.background(None)
         close = getattr(self.arch, "close", None)
         if close is not None:
             close()

@@ -350,7 +350,7 @@ class KernelMachine(RuleBasedStateMachine):
         membership = {}
         queues = [self.endpoint.obj.queue, self.ntfn.obj.queue, kernel.sched.release]
         queues += [puppet.idle.obj.queue for puppet in self.puppets]
-        queues += kernel.sched.ready
+        queues += [queue for queue in kernel.sched.ready if queue is not None]
         for queue in queues:
             for tcb in queue.members():
                 membership[tcb.tid] = membership.get(tcb.tid, 0) + 1

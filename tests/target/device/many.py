@@ -1,0 +1,27 @@
+"""On the board: 16 tasks of the default stack size, blocked, with the GC heap left."""
+
+import gc
+
+import _k5arch
+import k5
+from k5.abi import RIGHT_READ
+from k5.system import System
+
+EP = 1
+
+
+def sleeper(ipc, arg):
+    k5.recv(EP)
+
+
+system = System()
+ep = system.endpoint("ep")
+for i in range(16):
+    t = system.task("t%d" % i, sleeper, priority=10)
+    system.give(t, EP, ep, RIGHT_READ)
+system.run(100)
+gc.collect()
+states = [info["state"] for info in system.task_dicts()]
+print("states", states.count("recv"), len(states))
+print("heap", gc.mem_free())
+print("arena", _k5arch.arena())

@@ -1,0 +1,168 @@
+"""Tier 4: real K5 tasks on the emulated Cortex-M33 (unprivileged, own stacks, preempted)."""
+
+import re
+
+import pytest
+
+from conftest import ROOT, mpremote
+from tools.emu import Emulator
+from tools.k5cli import symbols
+
+pytestmark = pytest.mark.qemu
+
+DEVICE = ROOT / "tests" / "target" / "device"
+
+
+def run_script(emu_elf, name, tmp_path, replace=None, timeout=300):
+    """Runs tests/target/device/<name> on a fresh board under icount; returns its output."""
+    text = (DEVICE / name).read_text()
+    for key, value in (replace or {}).items():
+        assert f"{key} = 0" in text
+        text = text.replace(f"{key} = 0", f"{key} = {value:#x}")
+    script = tmp_path / name
+    script.write_text(text)
+    with Emulator(emu_elf, icount=True) as emu:
+        r = mpremote(emu.port, "run", str(script), timeout=timeout)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "Traceback" not in r.stdout, r.stdout
+    return r.stdout.replace("\r\n", "\n")
+
+
+def shares(output):
+    rows = {}
+    for name, elapsed, cpu, consumed in re.findall(
+        r"^share (\S+) (\d+) (\d+) (\d+)$", output, re.M
+    ):
+        rows[name] = (int(elapsed), int(cpu), int(consumed))
+    return rows
+
+
+@pytest.fixture(scope="module")
+def share_rows(emu_elf, tmp_path_factory):
+    return shares(run_script(emu_elf, "shares.py", tmp_path_factory.mktemp("shares")))
+
+
+def test_equal_hogs_get_half_each(share_rows):
+    # CPU time is sampled by SysTick (the task running at each tick), independent of the
+    # kernel's own accounting; both must agree.
+    for name in ("hog_a", "hog_b"):
+        elapsed, cpu, consumed = share_rows[name]
+        assert elapsed >= 2000
+        assert abs(cpu / elapsed - 0.5) <= 0.02, share_rows
+        assert abs(consumed / elapsed - 0.5) <= 0.02, share_rows
+
+
+def test_budget_2_of_10_gets_a_fifth(share_rows):
+    elapsed, cpu, consumed = share_rows["limited"]
+    assert abs(cpu / elapsed - 0.2) <= 0.01, share_rows
+    assert abs(consumed / elapsed - 0.2) <= 0.01, share_rows
+    # The hog below it gets the rest.
+    assert share_rows["background"][1] + cpu >= 0.98 * elapsed
+
+
+def test_notification_wakes_higher_priority_within_a_tick(emu_elf, tmp_path):
+    out = run_script(emu_elf, "latency.py", tmp_path)
+    sent = [int(t) for t in re.findall(r"^signaller: signal (\d+)$", out, re.M)]
+    woke = [int(t) for t in re.findall(r"^waiter: woke (\d+)$", out, re.M)]
+    assert len(sent) == 5 and len(woke) == 5, out
+    for s, w in zip(sent, woke):
+        assert 0 < w - s < 1000, (s, w)  # microseconds: within one 1 ms tick
+    # The spinner was running all the while (it is never blocked).
+    assert re.search(r"^task spinner running (\d+)$", out, re.M), out
+
+
+def test_faults_stop_only_the_offender(emu_elf, tmp_path):
+    sym = symbols(emu_elf)
+    kernel_ram = sym["_sk5kernel"] + 0x100
+    out = run_script(
+        emu_elf,
+        "faults.py",
+        tmp_path,
+        {"STATE_CTX": sym["mp_state_ctx"], "KERNEL_RAM": kernel_ram},
+    )
+    faults = dict(
+        (name, (state, int(count), text))
+        for name, state, count, text in re.findall(r"^fault (\S+) (\S+) (\d+) '(.*)'$", out, re.M)
+    )
+    hog_stack = int(re.search(r"^hogstack (\d+)$", out, re.M).group(1))
+    assert faults["hog"] == ("running", 0, "")
+    assert faults["recurse"][:2] == ("faulted", 1)
+    assert "RecursionError" in faults["recurse"][2] or "recursion" in faults["recurse"][2]
+    assert faults["overflow"][:2] == ("faulted", 1)
+    assert faults["overflow"][2].startswith("UsageFault CFSR=0x00100000"), faults  # STKOF
+    assert faults["readkernel"][:2] == ("faulted", 1)
+    assert faults["readkernel"][2].startswith("MemManage CFSR=0x00000082"), faults
+    assert f"addr={kernel_ram:#010x}" in faults["readkernel"][2]
+    assert f"addr={hog_stack + 256:#010x}" in faults["writestack"][2], faults
+    before, after = map(int, re.search(r"^hogcpu (\d+) (\d+)$", out, re.M).groups())
+    assert after > before + 50, out  # the hog kept running through all of it
+
+
+def test_ipc_round_trips_leak_nothing(emu_elf, tmp_path):
+    out = run_script(emu_elf, "ipc_memory.py", tmp_path)
+    free = dict((int(i), int(f)) for i, f in re.findall(r"^client: free (\d+) (\d+)$", out, re.M))
+    assert set(free) == {100, 9999}, out
+    assert free[9999] == free[100], free
+    assert "done exited" in out
+
+
+def test_sixteen_tasks_leave_96_kb_of_heap(emu_elf, tmp_path):
+    out = run_script(emu_elf, "many.py", tmp_path)
+    assert "states 16 16" in out, out
+    heap = int(re.search(r"^heap (\d+)$", out, re.M).group(1))
+    assert heap >= 96 * 1024, out
+
+
+def test_hogs_live_at_the_repl(emu_elf):
+    # mpremote run starts the hogs and returns; the REPL keeps answering while they spin.
+    with Emulator(emu_elf, icount=True) as emu:
+        r = mpremote(
+            emu.port,
+            "run",
+            "tasks/hogs.py",
+            "exec",
+            "import k5; k5.ps()",
+            "exec",
+            "import time; time.sleep_ms(1000); print(k5.tasks())",
+            timeout=120,
+        )
+        assert r.returncode == 0, r.stderr
+        assert "hog1 and hog2 are running" in r.stdout
+        assert re.search(r"^\s+\d+ hog1\s+running", r.stdout, re.M), r.stdout
+        tasks = eval(r.stdout.strip().splitlines()[-1])
+        hogs = [t for t in tasks if t["name"] in ("hog1", "hog2")]
+        assert len(hogs) == 2
+        a, b = (t["consumed"] for t in hogs)
+        assert a > 400 and b > 400 and abs(a - b) <= 0.1 * max(a, b), hogs
+        # A second mpremote session, without its automatic soft reset, still sees them.
+        r = mpremote(emu.port, "resume", "exec", "import k5; print(k5.tasks())", timeout=60)
+        assert r.returncode == 0, r.stderr
+        assert "hog1" in r.stdout and "hog2" in r.stdout
+
+
+def test_soft_reset_stops_every_task(emu_elf):
+    spawn = (
+        "import k5\n"
+        "def hog(ipc, arg):\n"
+        "    while True:\n"
+        "        pass\n"
+        "for i in range(8):\n"
+        "    k5.spawn(hog, i, name='h%d' % i)\n"
+        "print(len(k5.tasks()))\n"
+    )
+    with Emulator(emu_elf) as emu:
+        r = mpremote(
+            emu.port,
+            "exec",
+            spawn,
+            "soft-reset",
+            "exec",
+            "import _k5arch, k5; print(_k5arch.arena()); print(k5.tasks())",
+            timeout=60,
+        )
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.replace("\r\n", "\n").strip().splitlines()
+    assert lines[0] == "8", r.stdout
+    free, size = eval(lines[-2])
+    assert free == size, r.stdout
+    assert lines[-1] == "[]", r.stdout
