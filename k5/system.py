@@ -59,6 +59,11 @@ class Task(Ref):
         return self.obj
 
 
+# On the device one system runs at a time (its tasks own the one task-stack arena): creating a
+# new System closes the previous one.
+_live = [None]
+
+
 class System:
     """A kernel plus the builder's root CNode of original caps.
 
@@ -80,6 +85,8 @@ class System:
         start_time=0,
     ):
         if arch is None:
+            if arch_module.DEVICE and _live[0] is not None:
+                _live[0].close()
             arch = new_arch(syscall_cost=syscall_cost, start=start_time)
         self.arch = arch
         self.kernel = Kernel(
@@ -89,6 +96,8 @@ class System:
         self.refs = []
         self.tasks = []
         self._control = None
+        if arch_module.DEVICE:
+            _live[0] = self
 
     def _original(self, obj, obj_type, name):
         cap = cdt.Cap(obj, obj_type, RIGHTS_ALL, 0)
