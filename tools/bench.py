@@ -1,5 +1,6 @@
 """`make bench`: K5's IPC cost on the emulated Cortex-M33 (instructions) and on the host (us)."""
 
+import json
 import subprocess
 import sys
 
@@ -33,13 +34,24 @@ def host_output(interpreter):
     return r.stdout
 
 
+def write_json(rows):
+    """build/bench.json: {"rows": [{"name": ..., "instructions": ...}, ...]} for scripts."""
+    out = ROOT / "build" / "bench.json"
+    out.parent.mkdir(exist_ok=True)
+    data = {"rows": [{"name": name, "instructions": int(value)} for name, value in rows]}
+    out.write_text(json.dumps(data, indent=1) + "\n")
+    return out
+
+
 def main():
     rows = device_rows()
+    out = write_json(rows)
     print("On MPS2_AN505 (QEMU, -icount shift=0), instructions per operation:")
     print(f"| {'operation':<28} | {'instructions':>12} |")
     print(f"|{'-' * 30}|{'-' * 14}|")
     for name, value in rows:
         print(f"| {name:<28} | {int(value):>12,} |")
+    print(f"(also in {out.relative_to(ROOT)})")
     for label, interpreter in (
         ("CPython", sys.executable),
         ("MicroPython unix port", paths.unix_micropython()),

@@ -9,8 +9,18 @@ import gc
 
 import asyncio
 import machine
-from k5 import user as k
-from k5.abi import RIGHT_GRANT_REPLY, RIGHT_READ, RIGHT_WRITE
+import time
+
+import k5
+from k5.abi import (
+    NO_SLOT,
+    RIGHT_GRANT_REPLY,
+    RIGHT_READ,
+    RIGHT_WRITE,
+    SYS_CALL,
+    SYS_RECV,
+    SYS_REPLY_RECV,
+)
 from k5.system import System
 
 _TIMER = 0x50000000  # CMSDK Timer0: CTRL +0, VALUE +4, RELOAD +8
@@ -87,31 +97,33 @@ EP = 1
 
 def _client(ipc, rounds):
     for i in range(rounds):
-        yield k.call(EP, 1, (i,))
+        k5.call(EP, 1, (i,))
 
 
 def _server(ipc, arg):
-    yield k.recv(EP)
+    k5.recv(EP)
     while True:
-        yield k.reply_recv(EP, 2, (ipc.words[0],))
+        k5.reply_recv(EP, 2, (ipc.words[0],))
 
 
-# The same exchange with each request built once (the wrappers return plain request tuples): what
-# remains is the kernel's own cost, without the task's per-call allocations.
-_CALL = k.call(EP, 1, (5,))
-_RECV = k.recv(EP)
-_REPLY_RECV = k.reply_recv(EP, 2, (6,))
+# The same exchange with each request built once and trapped directly: what remains is the trap
+# and the kernel's own cost, without the task's per-call allocation of its request tuple.
+_CALL = (SYS_CALL, EP, 1, (5,), None, NO_SLOT, NO_SLOT)
+_RECV = (SYS_RECV, EP, NO_SLOT)
+_REPLY_RECV = (SYS_REPLY_RECV, EP, 2, (6,), None, NO_SLOT, NO_SLOT)
 
 
 def _client_prebuilt(ipc, rounds):
+    trap = k5.trap
     for _ in range(rounds):
-        yield _CALL
+        trap(_CALL)
 
 
 def _server_prebuilt(ipc, arg):
-    yield _RECV
+    trap = k5.trap
+    trap(_RECV)
     while True:
-        yield _REPLY_RECV
+        trap(_REPLY_RECV)
 
 
 def _ipc(n, client, server):
@@ -122,21 +134,95 @@ def _ipc(n, client, server):
     system.give(c, EP, ep, RIGHT_WRITE | RIGHT_GRANT_REPLY)
     system.give(s, EP, ep, RIGHT_READ)
     system.run()
+    system.close()
 
 
-def k5_call_reply_recv(n):
+def k5_ipc_round_trip(n):
     _ipc(n, _client, _server)
 
 
-def k5_call_reply_recv_prebuilt(n):
+def k5_ipc_round_trip_prebuilt(n):
     _ipc(n, _client_prebuilt, _server_prebuilt)
+
+
+def _solo(body, n):
+    system = System()
+    system.task("solo", body, priority=10, arg=n, budget=1 << 29, period=1 << 29)
+    system.run()
+    system.close()
+
+
+def _clock_loop(ipc, n):
+    ticks_us = time.ticks_us
+    for _ in range(n):
+        ticks_us()
+
+
+def ticks_us_in_kernel(n):
+    # Baseline of k5_native_trap: the same loop in the kernel's thread, where no trap is needed.
+    _clock_loop(None, n)
+
+
+def k5_native_trap(n):
+    # time.ticks_us() in a task: an SVC served in C (the kernel's Python is not entered).
+    _solo(_clock_loop, n)
+
+
+_NULL = (0,)  # not a syscall: the kernel decodes it and answers ERR_INVALID_SYSCALL
+
+
+def _null_loop(ipc, n):
+    trap = k5.trap
+    for _ in range(n):
+        trap(_NULL)
+
+
+def k5_null_syscall(n):
+    _solo(_null_loop, n)
+
+
+def _work(ipc, n):
+    for _ in range(n):
+        pass
+
+
+def _preemptions(n, budget, hogs):
+    """Instructions to do 2n loop iterations over `hogs` tasks, and the preemptions taken."""
+    system = System()
+    tasks = [
+        system.task("w%d" % i, _work, priority=10, arg=2 * n // hogs, budget=budget, period=budget)
+        for i in range(hogs)
+    ]
+    gc.collect()
+    timer_start()
+    system.run()
+    spent = timer_ticks() * _INSTRUCTIONS_PER_TICK
+    traps = 0
+    for task in tasks:
+        traps += system.arch.context_stats(task.obj.context)[3]
+    system.close()
+    return spent, traps
+
+
+def k5_preempt_switch():
+    # Two tasks sharing the CPU at 1-tick timeslices against one task doing the same work alone
+    # with no timeslice: the extra instructions over the extra traps is one preemption's cost
+    # (SysTick, the safe point's trap, the kernel's accounting and choice, entering the other).
+    n = 300000
+    shared, shared_traps = _preemptions(n, 1, 2)
+    alone, alone_traps = _preemptions(n, 1 << 29, 1)
+    return (shared - alone) // (shared_traps - alone_traps)
 
 
 for name, run, n in (
     ("plain_call", plain_call, 2000),
     ("generator_ping_pong", generator_ping_pong, 1000),
     ("asyncio_event_ping_pong", asyncio_event_ping_pong, 200),
-    ("k5_call_reply_recv", k5_call_reply_recv, 200),
-    ("k5_call_reply_recv_prebuilt", k5_call_reply_recv_prebuilt, 200),
+    ("ticks_us_in_kernel", ticks_us_in_kernel, 2000),
+    ("k5_native_trap", k5_native_trap, 2000),
+    ("k5_null_syscall", k5_null_syscall, 500),
+    ("k5_ipc_round_trip", k5_ipc_round_trip, 200),
+    ("k5_ipc_round_trip_prebuilt", k5_ipc_round_trip_prebuilt, 200),
 ):
     print(name, per_op(run, n))
+print("k5_preempt_switch", k5_preempt_switch())
