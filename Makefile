@@ -29,8 +29,8 @@ firmware: deps
 	@$(PYTHON) -m tools.k5cli size
 
 demo: firmware
-	@echo "demo: booting the emulated board (QEMU mps2-an505), running tasks/hello.py and tasks/pingpong.py"
-	@$(PYTHON) -m tools.k5cli run tasks/hello.py tasks/pingpong.py
+	@echo "demo: booting the emulated board (QEMU mps2-an505), running tasks/hello.py and tasks/demo.py (real K5 tasks)"
+	@$(PYTHON) -m tools.k5cli run tasks/hello.py tasks/demo.py
 	@echo
 	@echo "To flash a NUCLEO-L552ZE-Q with the product image, either:"
 	@$(PYTHON) -m tools.k5cli flash --method dfu --dry-run | sed 's/^/  /'
