@@ -105,12 +105,10 @@ from k5.abi import (
 from k5.ipcbuf import IpcBuffer
 from k5.cdt import CNode
 from k5.objects import (
-    TcbQueue,
     QUEUE_ENDPOINT,
     QUEUE_NOTIFICATION,
     QUEUE_READY,
     QUEUE_RELEASE,
-    QUEUE_SLEEP,
     Endpoint,
     Notification,
     SchedContext,
@@ -172,14 +170,11 @@ class Kernel:
         "debug",
         "objects",
         "delivery_log",
-        "sleepers",
     )
 
     def __init__(self, arch, trace=None, console=None, min_budget=1, debug=False):
         self.arch = arch
         self.sched = Scheduler()
-        # Threads in time.sleep_ms / SYS_SLEEP, sorted by wake time.
-        self.sleepers = TcbQueue()
         self.current = None
         self.cur_sc = None
         self.last_time = arch.now()
@@ -308,7 +303,7 @@ class Kernel:
                     return RUN_TIME_UP
                 current = self.current
                 if current is None:
-                    release = self._next_wakeup()
+                    release = sched.next_wakeup()
                     if release < 0:
                         return RUN_IDLE
                     if end >= 0 and ticks_diff(release, end) > 0:
@@ -326,7 +321,7 @@ class Kernel:
                     continue
                 sc = current.sc
                 limit = sc.r_amount[sc.head] - sc.consumed
-                release = self._next_wakeup()
+                release = sched.next_wakeup()
                 if release >= 0 and ticks_diff(release, now) < limit:
                     limit = ticks_diff(release, now)
                 if end >= 0 and ticks_diff(end, now) < limit:
@@ -351,7 +346,7 @@ class Kernel:
                     self._do_exit(current, 0)
                 if sc.r_amount[sc.head] - sc.consumed < self.min_budget:
                     self._check_budget(now)
-                if sched.release.head is not None or self.sleepers.head is not None:
+                if sched.release.head is not None or sched.sleep.head is not None:
                     self._release(now)
                 self._choose()
                 if self.debug:
@@ -493,7 +488,7 @@ class Kernel:
             release.remove(tcb)
             sched.append(tcb)
             tcb = release.head
-        sleepers = self.sleepers
+        sleepers = sched.sleep
         tcb = sleepers.head
         while tcb is not None and ticks_diff(tcb.wake_time, now) <= 0:
             sleepers.remove(tcb)
@@ -501,14 +496,6 @@ class Kernel:
             self.arch.set_result(tcb.context, OK)
             self._schedule_runnable(tcb)
             tcb = sleepers.head
-
-    def _next_wakeup(self):
-        """The earliest refill release or sleeper wake-up time, or -1 when there is none."""
-        release = self.sched.release_head_time()
-        tcb = self.sleepers.head
-        if tcb is not None and (release < 0 or ticks_diff(tcb.wake_time, release) < 0):
-            return tcb.wake_time
-        return release
 
     def _choose(self):
         sched = self.sched
@@ -997,15 +984,8 @@ class Kernel:
         ticks = request[1]
         if ticks == 0:
             return OK
-        wake = ticks_add(self.arch.now(), ticks)
-        tcb.wake_time = wake
         tcb.state = STATE_BLOCKED_SLEEP
-        sleepers = self.sleepers
-        after = sleepers.tail
-        while after is not None and ticks_diff(after.wake_time, wake) > 0:
-            after = after.q_prev
-        sleepers.insert_after(after, tcb)
-        tcb.queue_kind = QUEUE_SLEEP
+        self.sched.sleep_insert(tcb, ticks_add(self.arch.now(), ticks))
         if tcb is self.current:
             self.current = None
         return None
@@ -1617,7 +1597,7 @@ class Kernel:
                 assert tcb.queue_kind == QUEUE_NOTIFICATION, "waiting, not queued"
                 assert tcb.queue is tcb.blocked_on.queue, "waiting in the wrong queue"
             elif state == STATE_BLOCKED_SLEEP:
-                assert tcb.queue is self.sleepers, "sleeping, not in the sleep queue"
+                assert tcb.queue is self.sched.sleep, "sleeping, not in the sleep queue"
             elif state == STATE_BLOCKED_REPLY:
                 assert tcb.queue is None, "blocked on reply but queued"
                 assert tcb.reply.caller is tcb, "blocked on reply without an armed reply"

@@ -15,7 +15,8 @@ _default = [None]
 def system():
     """The REPL's default System (created and started on first use)."""
     current = _default[0]
-    if current is None:
+    if current is None or current.closed:
+        # (On the device a newer System closes the previous one: then start a fresh default.)
         current = System()
         current.start()
         _default[0] = current

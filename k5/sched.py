@@ -1,10 +1,10 @@
-"""Ready queues (per priority, with a bitmap) and the release queue."""
+"""Ready queues (per priority, with a bitmap), the release queue and the sleep queue."""
 
 # Pure policy: imports nothing from arch. Ready queues are intrusive FIFOs, one per priority;
 # a two-level bitmap (16 groups of 16 priorities) finds the highest non-empty one in O(1).
 
 from k5.abi import PRIORITY_COUNT
-from k5.objects import QUEUE_READY, QUEUE_RELEASE, TcbQueue
+from k5.objects import QUEUE_READY, QUEUE_RELEASE, QUEUE_SLEEP, TcbQueue
 from k5.ticks import ticks_diff
 
 
@@ -29,10 +29,11 @@ class Scheduler:
     **Invariants:**
     - bit p of the bitmap is set exactly when ready[p] is non-empty;
     - every TCB in ready[p] has priority p, state RUNNING and an SC with a ready refill;
-    - the release queue is sorted by the head refill time of each thread's SC.
+    - the release queue is sorted by the head refill time of each thread's SC;
+    - the sleep queue (threads in SYS_SLEEP) is sorted by wake_time.
     """
 
-    __slots__ = ("ready", "top_bits", "group_bits", "msb", "release")
+    __slots__ = ("ready", "top_bits", "group_bits", "msb", "release", "sleep")
 
     def __init__(self):
         # A priority's queue is created when it is first used (256 empty queues cost ~10 KB).
@@ -41,6 +42,7 @@ class Scheduler:
         self.group_bits = bytearray(32)
         self.msb = _build_msb_table()
         self.release = TcbQueue()
+        self.sleep = TcbQueue()
 
     def _msb16(self, value):
         if value >= 256:
@@ -132,12 +134,24 @@ class Scheduler:
         queue.insert_after(node, tcb)
         tcb.queue_kind = QUEUE_RELEASE
 
-    def release_head_time(self):
-        """Time of the earliest release, or -1 when the release queue is empty."""
+    def sleep_insert(self, tcb, wake):
+        """Queue tcb until tick `wake` (stable: FIFO among equal times)."""
+        tcb.wake_time = wake
+        queue = self.sleep
+        node = queue.tail
+        while node is not None and ticks_diff(node.wake_time, wake) > 0:
+            node = node.q_prev
+        queue.insert_after(node, tcb)
+        tcb.queue_kind = QUEUE_SLEEP
+
+    def next_wakeup(self):
+        """Time of the earliest refill release or sleeper's wake-up, or -1 when there is none."""
         tcb = self.release.head
-        if tcb is None:
-            return -1
-        return tcb.sc.r_time[tcb.sc.head]
+        release = -1 if tcb is None else tcb.sc.r_time[tcb.sc.head]
+        tcb = self.sleep.head
+        if tcb is not None and (release < 0 or ticks_diff(tcb.wake_time, release) < 0):
+            return tcb.wake_time
+        return release
 
     def check_invariants(self):
         for priority in range(PRIORITY_COUNT):
@@ -160,4 +174,11 @@ class Scheduler:
             time = tcb.sc.r_time[tcb.sc.head]
             assert previous is None or ticks_diff(previous, time) <= 0, "release out of order"
             previous = time
+        self.sleep.check_invariants()
+        previous = None
+        for tcb in self.sleep.members():
+            assert previous is None or ticks_diff(previous, tcb.wake_time) <= 0, (
+                "sleep out of order"
+            )
+            previous = tcb.wake_time
         return True

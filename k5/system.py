@@ -72,7 +72,7 @@ class System:
     - caps installed in tasks are descendants of an original cap.
     """
 
-    __slots__ = ("arch", "kernel", "root", "refs", "tasks", "_control")
+    __slots__ = ("arch", "kernel", "root", "refs", "tasks", "_control", "closed")
 
     def __init__(
         self,
@@ -96,6 +96,7 @@ class System:
         self.refs = []
         self.tasks = []
         self._control = None
+        self.closed = False
         if arch_module.DEVICE:
             _live[0] = self
 
@@ -176,14 +177,13 @@ class System:
         if mcp is None:
             mcp = priority
         kernel = self.kernel
-        if budget is not None or period is not None:
-            check = budget if budget is not None else period
-            self._check_sched(name, check, period if period is not None else check, refills)
-        tcb = kernel.create_tcb(name, body, arg, slots, priority, mcp, stack=stack)
         if budget is None:
             budget = DEFAULT_TIMESLICE if period is None else period
         if period is None:
             period = budget
+        # Checked before the TCB exists: on the device it takes a stack from the arena.
+        self._check_sched(name, budget, period, refills)
+        tcb = kernel.create_tcb(name, body, arg, slots, priority, mcp, stack=stack)
         sc_ref = self.sched_context(name + ".sc", budget, period, refills)
         kernel.bind_sc(sc_ref.obj, tcb)
         # A passive task initialises on its own SC and gives it up when it first waits in recv.
@@ -271,7 +271,9 @@ class System:
 
     def close(self):
         """Stop every task for good: unwinds their contexts (host: ends their threads)."""
-        if arch_module.DEVICE:
+        self.closed = True
+        if arch_module.DEVICE and _live[0] is self:
+            _live[0] = None
             arch_module.background(None)
         close = getattr(self.arch, "close", None)
         if close is not None:

@@ -39,8 +39,6 @@ K5_KERNEL_DATA static mp_state_thread_t kernel_thread;
 K5_KERNEL_DATA k5_ctx_t *volatile k5_current;
 K5_KERNEL_DATA volatile uint32_t k5_task_running;
 K5_KERNEL_DATA volatile uint32_t k5_deadline;
-// The one context whose thread receives Ctrl-C (NULL: the kernel's own thread).
-K5_KERNEL_DATA static k5_ctx_t *console_owner;
 // Inside a background slice of the kernel (see k5arch_background_slice), and Ctrl-C held back
 // until it ends.
 K5_KERNEL_DATA static volatile uint8_t in_background;
@@ -101,7 +99,6 @@ void k5arch_reset(void) {
     k5_current = NULL;
     k5_task_running = 0;
     k5_preempt_pending = 0;
-    console_owner = NULL;
     in_background = 0;
     deferred_interrupt = 0;
     MP_STATE_PORT(k5_background) = MP_OBJ_NULL;
@@ -138,26 +135,21 @@ void k5arch_console_input(void) {
     }
 }
 
+// Ctrl-C belongs to the REPL, which is the kernel's thread: never to a task.
 // Contract: handler mode only (the console's receive interrupt).
 void k5arch_keyboard_interrupt(void) {
-    mp_obj_t exc = MP_OBJ_FROM_PTR(&MP_STATE_VM(mp_kbd_exception));
-    k5_ctx_t *owner = console_owner;
-    if (owner == NULL && in_background) {
+    if (in_background) {
         // The kernel is running tasks while the REPL waits: never break into the kernel's
         // Python; the REPL gets the interrupt when the slice ends.
         deferred_interrupt = 1;
         k5_preempt_pending = k5_task_running;
-    } else if (owner == NULL && !k5_task_running) {
-        mp_sched_keyboard_interrupt();
-    } else if (owner == NULL) {
-        // The kernel's thread is the console's: it gets the exception when the task traps, which
-        // it does at its next safe point.
-        kernel_thread.mp_pending_exception = exc;
-        k5_preempt_pending = 1;
-    } else if (k5_task_running && k5_current == owner) {
+    } else if (!k5_task_running) {
         mp_sched_keyboard_interrupt();
     } else {
-        owner->thread.mp_pending_exception = exc;
+        // The REPL ran a task in the foreground (system.run): it gets the exception once the
+        // task traps, which it does at its next safe point.
+        kernel_thread.mp_pending_exception = MP_OBJ_FROM_PTR(&MP_STATE_VM(mp_kbd_exception));
+        k5_preempt_pending = 1;
     }
 }
 
@@ -309,9 +301,6 @@ void k5arch_context_reset(k5_ctx_t *ctx, mp_obj_t entry, mp_obj_t ipc, mp_obj_t 
 }
 
 void k5arch_context_free(k5_ctx_t *ctx) {
-    if (console_owner == ctx) {
-        console_owner = NULL;
-    }
     memset(ctx, 0, sizeof(*ctx));
 }
 

@@ -105,7 +105,7 @@ void k5arch_tick(void);              // SysTick, handler mode
 void k5arch_safe_point(void);        // MICROPY_VM_HOOK_LOOP when k5_preempt_pending is set
 void k5arch_gc_roots(void);          // from gc_collect(): every task's stack and saved state
 bool k5arch_in_task(void);           // unprivileged thread mode: a task is calling
-void k5arch_keyboard_interrupt(void); // Ctrl-C, handler mode: to the console's owner
+void k5arch_keyboard_interrupt(void); // Ctrl-C, handler mode: to the REPL, never a task
 void k5arch_console_input(void);      // any received character, handler mode
 // The REPL lends the kernel a slice of `ticks` while it waits (kernel's thread only).
 bool k5arch_background_slice(mp_uint_t ticks, bool until_input);

@@ -2,7 +2,8 @@
 //
 // The kernel's thread creates an Arch and drives tasks through it with the same names the host
 // backend has (k5/arch_host.py): now, idle, context_new, context_reset, run, request,
-// set_result, fault_text, memory_view. Tasks call the module-level trap() and spin().
+// set_result, fault_text, memory_view (and context_stats, close). Tasks call the module-level
+// trap() and spin().
 // Contexts are kernel-side objects: only the kernel's thread ever holds one.
 #include <string.h>
 #include "py/mphal.h"
@@ -194,22 +195,6 @@ static mp_obj_t arch_fault_text(mp_obj_t self, mp_obj_t ctx_obj) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(arch_fault_text_obj, arch_fault_text);
 
-// (class, cfsr, address or None, pc or None) of a faulted context, else None.
-static mp_obj_t arch_fault_info(mp_obj_t self, mp_obj_t ctx_obj) {
-    k5_ctx_t *ctx = get_ctx(ctx_obj);
-    if (ctx->state != K5_CTX_FAULTED) {
-        return mp_const_none;
-    }
-    mp_obj_t items[4] = {
-        MP_OBJ_NEW_SMALL_INT(ctx->fault_class),
-        mp_obj_new_int_from_uint(ctx->fault_cfsr),
-        (ctx->fault_valid & 1) ? mp_obj_new_int_from_uint(ctx->fault_addr) : mp_const_none,
-        (ctx->fault_valid & 2) ? mp_obj_new_int_from_uint(ctx->fault_pc) : mp_const_none,
-    };
-    return mp_obj_new_tuple(4, items);
-}
-static MP_DEFINE_CONST_FUN_OBJ_2(arch_fault_info_obj, arch_fault_info);
-
 // The task's MPU view beyond flash, the VM's RAM and its stack: device windows (a later issue).
 static mp_obj_t arch_memory_view(mp_obj_t self, mp_obj_t ctx, mp_obj_t regions) {
     get_ctx(ctx);
@@ -246,7 +231,6 @@ static const mp_rom_map_elem_t arch_locals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_request), MP_ROM_PTR(&arch_request_obj) },
     { MP_ROM_QSTR(MP_QSTR_set_result), MP_ROM_PTR(&arch_set_result_obj) },
     { MP_ROM_QSTR(MP_QSTR_fault_text), MP_ROM_PTR(&arch_fault_text_obj) },
-    { MP_ROM_QSTR(MP_QSTR_fault_info), MP_ROM_PTR(&arch_fault_info_obj) },
     { MP_ROM_QSTR(MP_QSTR_memory_view), MP_ROM_PTR(&arch_memory_view_obj) },
 };
 static MP_DEFINE_CONST_DICT(arch_locals, arch_locals_table);
@@ -306,18 +290,12 @@ static mp_obj_t mod_background(mp_obj_t fn) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(mod_background_obj, mod_background);
 
-static mp_obj_t mod_in_task(void) {
-    return mp_obj_new_bool(k5arch_in_task());
-}
-static MP_DEFINE_CONST_FUN_OBJ_0(mod_in_task_obj, mod_in_task);
-
 static const mp_rom_map_elem_t k5arch_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR__k5arch) },
     { MP_ROM_QSTR(MP_QSTR_Arch), MP_ROM_PTR(&k5arch_arch_type) },
     { MP_ROM_QSTR(MP_QSTR_trap), MP_ROM_PTR(&mod_trap_obj) },
     { MP_ROM_QSTR(MP_QSTR_spin), MP_ROM_PTR(&mod_spin_obj) },
     { MP_ROM_QSTR(MP_QSTR_arena), MP_ROM_PTR(&mod_arena_obj) },
-    { MP_ROM_QSTR(MP_QSTR_in_task), MP_ROM_PTR(&mod_in_task_obj) },
     { MP_ROM_QSTR(MP_QSTR_background), MP_ROM_PTR(&mod_background_obj) },
     { MP_ROM_QSTR(MP_QSTR_STACK_DEFAULT), MP_ROM_INT(K5_STACK_DEFAULT) },
     { MP_ROM_QSTR(MP_QSTR_MAX_CONTEXTS), MP_ROM_INT(K5_MAX_CONTEXTS) },

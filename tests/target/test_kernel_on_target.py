@@ -2,9 +2,9 @@
 
 # Scenarios driven by syscalls alone give the host's trace on the board, once the times are
 # taken out (the board's ticks are real milliseconds; the host's are simulated). Time-driven ones
-# (budgets, round robin, preemption, spawn's timeslices, passive_server's budget exhaustion, the simulated device of
-# notification_irq and the random fuzz, all of which spin) must run to their end on the
-# board; their CPU shares are measured in test_tasks.py.
+# must run to their end on the board: budgets, round robin, preemption, spawn's timeslices,
+# passive_server's budget exhaustion, notification_irq's simulated device and the random fuzz
+# (all of which spin or run for whole timeslices). Their CPU shares are measured in test_tasks.py.
 
 import os
 import re
