@@ -51,6 +51,9 @@ SYS_UNTYPED_RETYPE = const(36)
 SYS_TCB_CONFIGURE = const(37)
 SYS_TCB_COPY_CAP = const(38)
 SYS_TCB_SET_HANDLER = const(39)
+# The root task's builder front end (k5/front.py): (SYS_BUILD, op name, args tuple), served by
+# the root service (k5/rootsrv.py) on the kernel's thread; only the root task may make it.
+SYS_BUILD = const(40)
 # Pseudo-syscall handled by the host arch backend, never by the kernel: burn n ticks of CPU.
 SYS_SPIN = const(63)
 SYS_COUNT = const(64)
@@ -120,7 +123,19 @@ SVC_PUTS = const(5)  # served in C: r0 = text, r1 = length (line-buffered, name-
 SVC_CLOCK = const(6)  # served in C: microseconds since boot in r0
 SVC_COLLECT = const(7)  # served in C: run the garbage collector (privileged)
 SVC_GETC = const(8)  # served in C: a console character in r0, or -1 when none is waiting
-SVC_COUNT = const(9)
+SVC_MACHINE = const(9)  # served in C, root task only: r0 = MACHINE_* operation, r1 = argument
+SVC_COUNT = const(10)
+# SVC_MACHINE operations: what only the root task may ask of the machine.
+MACHINE_RESET = const(0)  # machine.reset()
+MACHINE_POWEROFF = const(1)  # machine.poweroff(status): leaves QEMU with status (semihosting)
+MACHINE_KERNEL_FAULT = const(2)  # test of the kernel's epitaph: a privileged load from r1
+MACHINE_IRQ_TEST = const(3)  # test of the epitaph: enable and pend external interrupt r1
+# --- Interrupt lines the kernel delivers to notifications (arch.interrupts() bits) -------------
+IRQ_CONSOLE = const(0)  # console input for the root task (the REPL waits for it)
+IRQ_LINES = const(32)
+# The root task's CSpace: slot 0 holds the console notification (bound to it).
+ROOT_SLOT_CONSOLE = const(0)
+ROOT_SLOTS = const(16)
 # Hardware fault classes of a task (the kernel's fault text names them).
 FAULT_CLASS_PYTHON = const(0)
 FAULT_CLASS_HARD = const(1)

@@ -3,7 +3,8 @@
 # Every backend provides the same names (see HostArch in k5/arch_host.py for the contract):
 #   now() -> ticks; idle(until); context_new(entry, ipc, arg, stack, name) -> ctx;
 #   context_reset(ctx, entry, ipc, arg); run(ctx, limit) -> TRAP_*; request(ctx);
-#   set_result(ctx, value); fault_text(ctx); memory_view(ctx, regions).
+#   set_result(ctx, value); fault_text(ctx); memory_view(ctx, regions); context_free(ctx);
+#   interrupts() -> the interrupt lines raised since the last call (bit n = line n).
 # and, for task code (k5.user), two module-level functions:
 #   trap(request) -> result: perform one syscall from the calling task;
 #   spin(ticks): burn `ticks` ticks of CPU time.
@@ -20,7 +21,6 @@ DEVICE = _k5arch is not None
 if _k5arch is not None:
     trap = _k5arch.trap
     spin = _k5arch.spin
-    background = _k5arch.background
 else:
     from k5.arch_host import spin, trap  # noqa: F401
 

@@ -204,15 +204,26 @@ class HostArch:
     - every context this backend created is in `contexts`.
     """
 
-    __slots__ = ("clock", "syscall_cost", "contexts")
+    __slots__ = ("clock", "syscall_cost", "contexts", "pending")
 
     def __init__(self, syscall_cost=1, start=0):
         self.clock = start & TICKS_MASK
         self.syscall_cost = syscall_cost
         self.contexts = []
+        self.pending = 0
 
     def now(self):
         return self.clock
+
+    def interrupts(self):
+        """The interrupt lines raised since the last call (bit n = line n)."""
+        lines = self.pending
+        self.pending = 0
+        return lines
+
+    def raise_interrupt(self, line):
+        """Simulate interrupt `line` (the kernel signals the notification bound to it)."""
+        self.pending |= 1 << line
 
     def idle(self, until):
         """Sleep until `until` (WFI until the timer): nothing runs meanwhile."""
@@ -228,6 +239,12 @@ class HostArch:
     def context_reset(self, ctx, entry, ipc, arg):
         _abandon(ctx)
         ctx.reset(entry, ipc, arg)
+
+    def context_free(self, ctx):
+        """Unwind the thread of one context; it never runs again."""
+        _abandon(ctx)
+        if ctx in self.contexts:
+            self.contexts.remove(ctx)
 
     def close(self):
         """Unwind the threads of all this backend's tasks; they never run again."""

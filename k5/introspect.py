@@ -11,6 +11,8 @@ from k5.abi import (
     STATE_RUNNING,
 )
 
+from k5.objects import TCB, Endpoint, Notification, SchedContext, Untyped
+
 STATE_NAMES = (
     "inactive",
     "running",
@@ -96,9 +98,11 @@ class TaskInfo:
         "caps",
         "faults",
         "sc_name",
+        "tcb",
     )
 
     def __init__(self, kernel, tcb):
+        self.tcb = tcb
         self.tid = tcb.tid
         self.name = tcb.name
         self.state = STATE_NAMES[tcb.state]
@@ -142,12 +146,14 @@ def caps(tcb):
     return result
 
 
-def tasks(kernel):
-    """Snapshots of every thread, in creation order."""
-    return [TaskInfo(kernel, tcb) for tcb in kernel.tcbs]
+def tasks(kernel, tcbs=None):
+    """Snapshots of every thread (or of `tcbs`), in creation order."""
+    if tcbs is None:
+        tcbs = kernel.tcbs
+    return [TaskInfo(kernel, tcb) for tcb in tcbs]
 
 
-def task_dicts(kernel):
+def task_dicts(kernel, tcbs=None):
     """Every thread as a dict, in creation order (times in kernel ticks: 1 ms on the device).
 
     Keys: tid, name, state, priority, mcp, generation, budget, period, consumed, blocked_on,
@@ -156,7 +162,9 @@ def task_dicts(kernel):
     """
     stats = getattr(kernel.arch, "context_stats", None)
     result = []
-    for tcb in kernel.tcbs:
+    if tcbs is None:
+        tcbs = kernel.tcbs
+    for tcb in tcbs:
         info = TaskInfo(kernel, tcb)
         entry = {
             "tid": info.tid,
@@ -190,11 +198,11 @@ def fault_kind_name(kind):
     return str(kind)
 
 
-def ps(kernel, out=print, show_caps=True):
+def ps(kernel, out=print, show_caps=True, tcbs=None):
     """Print a table of threads: state, priority, SC, what each waits for, caps, faults."""
     out("t=" + str(kernel.arch.now()))
     out(" tid name             state    pri mcp gen  budget/period consumed  waiting on")
-    for info in tasks(kernel):
+    for info in tasks(kernel, tcbs):
         sched = "-"
         if info.period:
             sched = str(info.budget) + "/" + str(info.period)
@@ -218,7 +226,10 @@ def ps(kernel, out=print, show_caps=True):
             + "  "
             + info.blocked_on
         )
-        if show_caps:
+        if show_caps and info.tcb is kernel.root:
+            # The root holds the original cap of everything built: a count, not a list.
+            out("       caps: " + str(len(info.caps)) + " (the root task's authority)")
+        elif show_caps:
             for slot, type_name, rights, badge, name in info.caps:
                 out(
                     "       cap "
@@ -234,3 +245,46 @@ def ps(kernel, out=print, show_caps=True):
                 )
         for time, kind, text in info.faults:
             out("       fault t=" + str(time) + " " + fault_kind_name(kind) + " " + text)
+
+
+def _waiting(queue):
+    count = 0
+    tcb = queue.head
+    while tcb is not None:
+        count += 1
+        tcb = tcb.q_next
+    return count
+
+
+def object_info(obj):
+    """The observable state of one kernel object as a dict (plain data: REPL, scenarios)."""
+    if isinstance(obj, TCB):
+        return {
+            "type": "tcb",
+            "tid": obj.tid,
+            "state": STATE_NAMES[obj.state],
+            "has_sc": obj.sc is not None,
+            "generation": obj.generation,
+            "faults": obj.faults,
+        }
+    if isinstance(obj, SchedContext):
+        return {
+            "type": "sched_context",
+            "budget": obj.budget,
+            "period": obj.period,
+            "total": obj.total,
+            "exhaustions": obj.exhaustions,
+            "bound": obj.tcb is not None,
+        }
+    if isinstance(obj, Notification):
+        return {
+            "type": "notification",
+            "word": obj.word,
+            "active": obj.active,
+            "waiting": _waiting(obj.queue),
+        }
+    if isinstance(obj, Endpoint):
+        return {"type": "endpoint", "waiting": _waiting(obj.queue)}
+    if isinstance(obj, Untyped):
+        return {"type": "untyped", "quota": obj.quota, "remaining": obj.remaining}
+    return {"type": "sched_control"}

@@ -60,6 +60,7 @@ from k5.abi import (
     SYS_CNODE_MOVE,
     SYS_CNODE_MUTATE,
     SYS_CNODE_REVOKE,
+    SYS_BUILD,
     SYS_COUNT,
     SYS_DEBUG_PUTS,
     SYS_EXIT,
@@ -101,6 +102,7 @@ from k5.abi import (
     TYPE_UNTYPED,
     WORD_LIMIT,
     WORD_MIN,
+    IRQ_LINES,
 )
 from k5.ipcbuf import IpcBuffer
 from k5.cdt import CNode
@@ -121,6 +123,7 @@ from k5.ticks import ticks_add, ticks_diff
 RUN_TIME_UP = const(0)
 RUN_IDLE = const(1)
 RUN_HALTED = const(2)
+RUN_STOPPED = const(3)  # the root task exited (the device's soft reset)
 
 _TEXT_MAX = const(128)
 
@@ -166,10 +169,14 @@ class Kernel:
         "next_id",
         "min_budget",
         "usage_log",
+        "usage_max",
         "traps",
         "debug",
         "objects",
         "delivery_log",
+        "root",
+        "build_service",
+        "irq_table",
     )
 
     def __init__(self, arch, trace=None, console=None, min_budget=1, debug=False):
@@ -187,10 +194,18 @@ class Kernel:
         self.next_id = 1
         self.min_budget = min_budget
         self.usage_log = None
+        # The usage log stops growing at this many entries (the device's heap is small).
+        self.usage_max = 1 << 30
         # Tests: when a list, every message transfer appends (receiver tid, label, first word).
         self.delivery_log = None
         self.traps = 0
         self.debug = debug
+        # The root task (device: the REPL): its exit stops run(), a fault restarts it, and it
+        # alone may make SYS_BUILD, served by build_service(op, args) (k5/rootsrv.py).
+        self.root = None
+        self.build_service = None
+        # Interrupt line -> (notification, badge) that the line signals (see _interrupts).
+        self.irq_table = [None] * IRQ_LINES
         handlers = [None] * SYS_COUNT
         handlers[SYS_SEND] = self._sys_send
         handlers[SYS_NBSEND] = self._sys_send
@@ -229,6 +244,7 @@ class Kernel:
         handlers[SYS_TCB_CONFIGURE] = self._sys_tcb_configure
         handlers[SYS_TCB_COPY_CAP] = self._sys_tcb_copy_cap
         handlers[SYS_TCB_SET_HANDLER] = self._sys_tcb_set_handler
+        handlers[SYS_BUILD] = self._sys_build
         self.handlers = handlers
 
     # --- tracing ---------------------------------------------------------------------------------
@@ -292,7 +308,10 @@ class Kernel:
         sched = self.sched
         trap = 0
         try:
-            # Threads may have been woken between runs (builder, simulated interrupts).
+            # Threads may have been woken between runs (builder, interrupts).
+            pending = arch.interrupts()
+            if pending:
+                self._interrupts(pending)
             self._release(arch.now())
             self._choose()
             while True:
@@ -311,11 +330,12 @@ class Kernel:
                         self.last_time = arch.now()
                         return RUN_TIME_UP
                     arch.idle(release)
-                    # The device's idle can end early (console input for the REPL).
+                    # Idle ends early when an interrupt line is raised.
                     now = arch.now()
                     self.last_time = now
-                    if ticks_diff(now, release) < 0:
-                        return RUN_IDLE
+                    pending = arch.interrupts()
+                    if pending:
+                        self._interrupts(pending)
                     self._release(now)
                     self._choose()
                     continue
@@ -336,7 +356,7 @@ class Kernel:
                 sc.consumed += elapsed
                 sc.total += elapsed
                 log = self.usage_log
-                if log is not None and elapsed > 0:
+                if log is not None and elapsed > 0 and len(log) < self.usage_max:
                     log.append((sc, ticks_add(now, -elapsed), now, current))
                 if trap == TRAP_SYSCALL:
                     self._syscall(current)
@@ -344,6 +364,11 @@ class Kernel:
                     self._fault(current, FAULT_EXCEPTION, arch.fault_text(current.context))
                 elif trap == TRAP_EXIT:
                     self._do_exit(current, 0)
+                    if current is self.root:
+                        return RUN_STOPPED
+                pending = arch.interrupts()
+                if pending:
+                    self._interrupts(pending)
                 if sc.r_amount[sc.head] - sc.consumed < self.min_budget:
                     self._check_budget(now)
                 if sched.release.head is not None or sched.sleep.head is not None:
@@ -938,8 +963,34 @@ class Kernel:
             bound.state = STATE_RUNNING
             self._schedule_runnable(bound)
             return
+        if bound is not None and bound.state == STATE_BLOCKED_SLEEP:
+            # A signal ends the bound thread's sleep early (the signal stays pending).
+            self._dequeue(bound)
+            self.arch.set_result(bound.context, OK)
+            bound.state = STATE_RUNNING
+            self._schedule_runnable(bound)
         ntfn.word |= badge
         ntfn.active = True
+
+    # --- interrupts ------------------------------------------------------------------------------
+
+    def bind_irq(self, line, ntfn, badge):
+        """Interrupt `line` signals `ntfn` with `badge` (builder; IRQ caps are a later step)."""
+        if type(line) is not int or line < 0 or line >= IRQ_LINES:
+            raise ValueError("interrupt line out of range")
+        self.irq_table[line] = (ntfn, badge)
+
+    def _interrupts(self, pending):
+        """Signal the notification of every raised interrupt line (perform: cannot fail)."""
+        table = self.irq_table
+        line = 0
+        while pending:
+            if pending & 1:
+                binding = table[line]
+                if binding is not None:
+                    self._do_signal(binding[0], binding[1])
+            pending >>= 1
+            line += 1
 
     def _sys_wait(self, tcb, sysno, request):
         if len(request) != 2:
@@ -989,6 +1040,15 @@ class Kernel:
         if tcb is self.current:
             self.current = None
         return None
+
+    def _sys_build(self, tcb, sysno, request):
+        # The root task's builder front end: only the root may invoke it (it holds the initial
+        # authority); the service answers (OK, value) or (error, message) and never raises.
+        if tcb is not self.root or self.build_service is None:
+            return ERR_ILLEGAL_OPERATION
+        if len(request) != 3 or type(request[2]) is not tuple:
+            return ERR_INVALID_ARGUMENT
+        return self.build_service(request[1], request[2])
 
     def _sys_exit(self, tcb, sysno, request):
         code = 0
@@ -1082,6 +1142,15 @@ class Kernel:
             self._cancel(tcb, ERR_STALE)
             tcb.state = STATE_FAULTED
         handler = tcb.handlers.slots[0 if kind == FAULT_EXCEPTION else 1]
+        if handler is None and tcb is self.root and kind == FAULT_EXCEPTION:
+            # The root task has no supervisor: the kernel reports its fault and restarts it.
+            report = "K5: the root task " + tcb.name + " faulted: " + text + "; restarting it"
+            if self.console is not None:
+                self.console(report)
+            else:
+                print(report)
+            self.restart(tcb)
+            return
         if handler is None or handler.obj_type != TYPE_ENDPOINT:
             if kind == FAULT_TIMEOUT:
                 # No handler after all: wait for the next refill.
@@ -1128,6 +1197,17 @@ class Kernel:
         self._cancel(tcb, ERR_STALE)
         if tcb.state != STATE_EXITED:
             tcb.state = STATE_INACTIVE
+
+    def retire(self, tcb):
+        """Stop a thread for good, unbind its SC and free its context (builder: close)."""
+        self.suspend(tcb)
+        sc = tcb.sc
+        if sc is not None:
+            self.unbind_sc(sc)
+        tcb.state = STATE_EXITED
+        if tcb in self.tcbs:
+            self.tcbs.remove(tcb)
+        self.arch.context_free(tcb.context)
 
     # --- capability invocations ------------------------------------------------------------------
 

@@ -1,10 +1,11 @@
 """The REPL's K5: a default system to spawn tasks into, and live ps() and tasks()."""
 
 # `import k5; k5.spawn(body, arg, name="t", priority=10)` adds a task to the REPL's default
-# system, created (and, on the device, started in the background) on first use. On the device the
-# kernel then runs the tasks whenever the REPL waits for input or sleeps (see docs/port.md), so
-# spawn() returns at once and k5.ps() shows them live. Time is in kernel ticks: 1 ms on the device.
+# system, created on first use. On the device the REPL is the kernel's root task and the tasks
+# run beside it at once: spawn() returns at once and k5.ps() shows them (and every other thread,
+# the root task "repl" included) live. Time is in kernel ticks: 1 ms on the device.
 
+from k5 import arch
 from k5.abi import RIGHTS_ALL
 from k5.system import System
 
@@ -16,7 +17,6 @@ def system():
     """The REPL's default System (created and started on first use)."""
     current = _default[0]
     if current is None or current.closed:
-        # (On the device a newer System closes the previous one: then start a fresh default.)
         current = System()
         current.start()
         _default[0] = current
@@ -80,10 +80,22 @@ def notification(name=""):
 
 
 def ps(show_caps=True):
-    """Print every task of the default system: state, priority, budget, consumed, waits."""
-    system().ps(show_caps=show_caps)
+    """Print every task (device: of the kernel; host: of the default system)."""
+    if arch.DEVICE:
+        from k5 import front
+
+        front.ps(show_caps)
+    else:
+        system().ps(show_caps=show_caps)
 
 
 def tasks():
-    """Every task of the default system as a dict (times in ticks; 1 tick = 1 ms on the device)."""
+    """Every task as a dict (device: of the kernel; host: of the default system).
+
+    Times in ticks (1 tick = 1 ms on the device); stack sizes in bytes.
+    """
+    if arch.DEVICE:
+        from k5 import front
+
+        return front.tasks()
     return system().task_dicts()

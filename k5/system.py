@@ -1,4 +1,4 @@
-"""Builder API: create a K5 system on the host (tests, scenarios, REPL)."""
+"""Builder API: create a K5 system (kernel-side; on the device the REPL uses k5/front.py)."""
 
 # Two ways to build a system, both kernel-side (tasks never see these objects):
 #   dynamic: sys = System(); ep = sys.endpoint("ep"); t = sys.task("t", body, priority=10)
@@ -8,10 +8,15 @@
 # runs on a thread of its own, and close() unwinds the threads of tasks that never finished.
 # The builder keeps the original cap of every object in a private root CNode; caps given to
 # tasks are derived from it, so revoke works as in seL4's root task.
+# On the device there is one kernel, booted by k5/boot.py with the REPL as its root task, and the
+# REPL holds capabilities, never kernel objects: there `System` is the front end of k5/front.py,
+# and the root service (k5/rootsrv.py) builds each of its systems here, on the kernel's thread,
+# as a group of objects in that one kernel (System(kernel=..., root=the root task's CSpace)).
 
 from k5 import cdt, introspect
 from k5.abi import (
     PRIORITY_MAX,
+    ROOT_SLOTS,
     RIGHT_WRITE,
     RIGHTS_ALL,
     TYPE_ENDPOINT,
@@ -27,6 +32,8 @@ from k5.kernel import Kernel
 from k5.objects import Endpoint, Notification, SchedControl, Untyped
 
 DEFAULT_TIMESLICE = 5
+# The usage log's default bound (entries of about 50 bytes each on the device).
+USAGE_MAX = 2000
 
 
 class BuildError(Exception):
@@ -59,11 +66,6 @@ class Task(Ref):
         return self.obj
 
 
-# On the device one system runs at a time (its tasks own the one task-stack arena): creating a
-# new System closes the previous one.
-_live = [None]
-
-
 class System:
     """A kernel plus the builder's root CNode of original caps.
 
@@ -72,7 +74,7 @@ class System:
     - caps installed in tasks are descendants of an original cap.
     """
 
-    __slots__ = ("arch", "kernel", "root", "refs", "tasks", "_control", "closed")
+    __slots__ = ("arch", "kernel", "root", "refs", "tasks", "_control", "closed", "shared")
 
     def __init__(
         self,
@@ -83,27 +85,36 @@ class System:
         debug=False,
         syscall_cost=1,
         start_time=0,
+        kernel=None,
+        root=None,
     ):
-        if arch is None:
-            if arch_module.DEVICE and _live[0] is not None:
-                _live[0].close()
-            arch = new_arch(syscall_cost=syscall_cost, start=start_time)
-        self.arch = arch
-        self.kernel = Kernel(
-            arch, trace=trace, console=console, min_budget=min_budget, debug=debug
-        )
-        self.root = cdt.CNode(0, "root")
+        # kernel, root: build a group of objects in an existing kernel, with the original caps
+        # in CNode `root` (the device's root service); close() then destroys only the group.
+        self.shared = kernel is not None
+        if kernel is None:
+            if arch is None:
+                arch = new_arch(syscall_cost=syscall_cost, start=start_time)
+            kernel = Kernel(arch, trace=trace, console=console, min_budget=min_budget, debug=debug)
+        self.arch = kernel.arch
+        self.kernel = kernel
+        self.root = root if root is not None else cdt.CNode(0, "root")
         self.refs = []
         self.tasks = []
         self._control = None
         self.closed = False
-        if arch_module.DEVICE:
-            _live[0] = self
 
     def _original(self, obj, obj_type, name):
         cap = cdt.Cap(obj, obj_type, RIGHTS_ALL, 0)
-        self.root.slots.append(None)
-        cdt.insert(self.root, len(self.root.slots) - 1, cap, None)
+        slots = self.root.slots
+        # A free slot above the reserved ones (ROOT_SLOTS: the root task's own), else a new one.
+        index = len(slots)
+        for i in range(ROOT_SLOTS, len(slots)):
+            if slots[i] is None:
+                index = i
+                break
+        if index == len(slots):
+            slots.append(None)
+        cdt.insert(self.root, index, cap, None)
         return cap
 
     def endpoint(self, name="", owner=None):
@@ -235,25 +246,66 @@ class System:
     def start(self, task=None):
         """Start one task, or (no argument) every task not yet started.
 
-        On the device the system then runs in the background of the REPL: start() returns at
-        once and the kernel runs the tasks whenever the REPL waits for input or sleeps (one
-        system at a time; starting another one replaces it). On the host, run(ticks) runs it.
+        On the host, run(ticks) then runs them; on the device they run at once, beside the REPL.
         """
         if task is not None:
             self.kernel.start(task.obj)
             return
         for each in self.tasks:
             self.kernel.start(each.obj)
-        if arch_module.DEVICE:
-            arch_module.background(self._background)
-
-    def _background(self, ticks):
-        # One trap at a time, so that the REPL gets the CPU back as soon as input arrives.
-        return self.kernel.run(ticks, 1)
 
     def task_dicts(self):
         """Every task as a dict (see k5.introspect.task_dicts)."""
-        return introspect.task_dicts(self.kernel)
+        return introspect.task_dicts(self.kernel, self._tcbs())
+
+    def _tcbs(self):
+        if self.shared:
+            return [task.obj for task in self.tasks if task.obj in self.kernel.tcbs]
+        return None
+
+    def set_owner(self, endpoint, task):
+        """Generation badges (BADGE_GEN_FLAG) on `endpoint` check `task`'s generation."""
+        if endpoint.obj_type != TYPE_ENDPOINT or not isinstance(task, Task):
+            raise BuildError("set_owner: an endpoint and a task")
+        endpoint.obj.owner = task.obj
+
+    def copy_cap(self, src, src_slot, dst, dst_slot, rights=RIGHTS_ALL, badge=0):
+        """Derive a cap from the one in src's CSpace slot into dst's (as a cap transfer would)."""
+        slots = src.obj.cspace.slots
+        if type(src_slot) is not int or src_slot < 0 or src_slot >= len(slots):
+            raise BuildError(src.name + ": slot " + str(src_slot) + " out of range")
+        parent = slots[src_slot]
+        if parent is None:
+            raise BuildError(src.name + ": slot " + str(src_slot) + " is empty")
+        dst_slots = dst.obj.cspace.slots
+        if type(dst_slot) is not int or dst_slot < 0 or dst_slot >= len(dst_slots):
+            raise BuildError(dst.name + ": slot " + str(dst_slot) + " out of range")
+        if dst_slots[dst_slot] is not None:
+            raise BuildError(dst.name + ": slot " + str(dst_slot) + " is occupied")
+        cdt.derive(parent, parent.rights & rights, badge or parent.badge, dst.obj.cspace, dst_slot)
+
+    def info(self, ref):
+        """The observable state of one object as a dict (see k5.introspect.object_info)."""
+        return introspect.object_info(ref.obj)
+
+    def record_usage(self, max_entries=USAGE_MAX):
+        """Start logging every stretch of CPU time, up to `max_entries` (see usage())."""
+        self.kernel.usage_log = []
+        self.kernel.usage_max = max_entries
+
+    def usage(self):
+        """(task name, start, end) of every stretch of CPU time since record_usage()."""
+        log = self.kernel.usage_log or []
+        mine = self._tcbs()
+        result = []
+        for sc, start, end, tcb in log:
+            if mine is None or tcb in mine:
+                result.append((tcb.name, start, end))
+        return result
+
+    def traps(self):
+        """Traps the kernel has taken (all tasks)."""
+        return self.kernel.traps
 
     def signal(self, ref, badge=1):
         """Signal a notification from outside any task (e.g. a simulated interrupt)."""
@@ -270,11 +322,24 @@ class System:
                 self.close()  # a halted kernel never runs a task again
 
     def close(self):
-        """Stop every task for good: unwinds their contexts (host: ends their threads)."""
+        """Stop every task for good: unwinds their contexts (host: ends their threads).
+
+        A group in a shared kernel (the device) destroys its tasks and its caps, nothing else.
+        """
+        if self.closed:
+            return
         self.closed = True
-        if arch_module.DEVICE and _live[0] is self:
-            _live[0] = None
-            arch_module.background(None)
+        if self.shared:
+            kernel = self.kernel
+            for task in self.tasks:
+                kernel.retire(task.obj)
+            for ref in self.refs:
+                if ref.original.cnode is not None:
+                    kernel.revoke(ref.original)
+                    kernel.delete(ref.original)
+            if self._control is not None and self._control.original.cnode is not None:
+                kernel.delete(self._control.original)
+            return
         close = getattr(self.arch, "close", None)
         if close is not None:
             close()
@@ -290,7 +355,7 @@ class System:
         return self.arch.now()
 
     def ps(self, out=print, show_caps=True):
-        introspect.ps(self.kernel, out, show_caps)
+        introspect.ps(self.kernel, out, show_caps, self._tcbs())
 
     def lookup(self, name):
         for ref in self.refs:
@@ -361,3 +426,11 @@ def build(config, trace=None, console=None, debug=False):
         if _get(spec, "start", True):
             system.start(system.lookup(spec["name"]))
     return system
+
+
+# The kernel-side builder under a name that stays when `System` means the front end.
+Builder = System
+
+if arch_module.DEVICE:
+    # In the root task (the REPL), System is the front end over SYS_BUILD.
+    from k5.front import System  # noqa: E402, F401, F811

@@ -15,6 +15,12 @@
 // - The run loop serves the traps that are mechanism only (console output, the microsecond
 //   clock, garbage collection, console input) in C and resumes the task without returning to the
 //   Python kernel; every other trap returns its code to the kernel.
+// - The root task (the REPL) is a task like any other, with three differences that are all
+//   mechanism: its console output is raw (no name, no line buffering: the REPL's protocols pass
+//   through), it alone may make SVC_MACHINE (reset, power-off), and it maps the peripherals
+//   (0x40000000..0x5fffffff) so that `machine.mem32` works on devices as on other boards. When
+//   it has no console input it blocks on the console notification: the receive interrupt raises
+//   interrupt line IRQ_CONSOLE, which the kernel turns into a signal (arch.interrupts()).
 // - Preemption happens at the VM's safe points: SysTick sets k5_preempt_pending when the running
 //   task's time limit has passed, and the VM's loop hook (MICROPY_VM_HOOK_LOOP) makes the task
 //   trap with SVC_PREEMPT. The heap and the VM are consistent there. A task inside a long call
@@ -39,19 +45,13 @@ K5_KERNEL_DATA static mp_state_thread_t kernel_thread;
 K5_KERNEL_DATA k5_ctx_t *volatile k5_current;
 K5_KERNEL_DATA volatile uint32_t k5_task_running;
 K5_KERNEL_DATA volatile uint32_t k5_deadline;
-// Inside a background slice of the kernel (see k5arch_background_slice), and Ctrl-C held back
-// until it ends.
-K5_KERNEL_DATA static volatile uint8_t in_background;
-K5_KERNEL_DATA static volatile uint8_t deferred_interrupt;
-
-// The kernel's background entry (set by _k5arch.background): called as fn(ticks).
-MP_REGISTER_ROOT_POINTER(mp_obj_t k5_background);
-
-// In a slice lent while the REPL waits for input (in_background == 1, not 2 = sleeping), the
-// REPL wants the CPU back as soon as a character has arrived.
-static bool repl_wants_cpu(void) {
-    return in_background == 1 && uart_rx_any();
-}
+// The root task's context (NULL until the kernel names one).
+K5_KERNEL_DATA static k5_ctx_t *root_ctx;
+// Interrupt lines raised and not yet taken by the kernel (bit n = line n, K5_IRQ_*).
+K5_KERNEL_DATA static volatile uint32_t irq_pending;
+// The root task found no console input and is about to wait for it: the next character raises
+// IRQ_CONSOLE (only then, so that a stream of input costs no kernel entry per character).
+K5_KERNEL_DATA static volatile uint8_t console_waiting;
 
 // Read by tasks (safe points, _k5arch.spin): in the VM's RAM.
 volatile uint8_t k5_preempt_pending;
@@ -60,12 +60,18 @@ volatile uint32_t k5_user_cpu;
 // --- MPU ----------------------------------------------------------------------------------------
 // Region 0: code and read-only data, read/execute for all. Region 1: the VM's RAM (.data, .bss,
 // the GC heap), read/write, execute-never. Region 2: the running task's stack, read/write,
-// execute-never. Regions 3..7: free for device windows. The kernel uses the default map
-// (PRIVDEFENA) for everything else: arena, kernel data, main stack, peripherals.
+// execute-never. Region 3: the peripherals, read/write, execute-never, for the root task only.
+// Regions 4..7: free for device windows. The kernel uses the default map (PRIVDEFENA) for
+// everything else: arena, kernel data, main stack, peripherals. The private peripheral bus
+// (SCB, NVIC, SysTick, MPU) is privileged-only by architecture, whatever the MPU says.
 #define MPU_REGION_CODE  (0)
 #define MPU_REGION_VMRAM (1)
 #define MPU_REGION_STACK (2)
+#define MPU_REGION_PERIPH (3)
+#define PERIPH_BASE      (0x40000000u)
+#define PERIPH_LIMIT     (0x60000000u)
 #define MPU_ATTR_NORMAL  (0)    // MAIR attribute index: normal memory, write-back
+#define MPU_ATTR_DEVICE  (1)    // MAIR attribute index: device memory, nGnRE
 #define MPU_AP_RW_ANY    (1)
 #define MPU_AP_RO_ANY    (3)
 
@@ -78,7 +84,7 @@ static void mpu_set(uint32_t region, uint32_t base, uint32_t limit, uint32_t ap,
 
 void k5arch_boot(void) {
     MPU->CTRL = 0;
-    MPU->MAIR0 = 0xff; // attribute 0: normal memory, inner and outer write-back
+    MPU->MAIR0 = 0x04ff; // attribute 0: normal memory, inner and outer write-back; 1: device
     mpu_set(MPU_REGION_CODE, (uint32_t)&_k5_flash_start, (uint32_t)&_k5_flash_end,
         MPU_AP_RO_ANY, 0);
     mpu_set(MPU_REGION_VMRAM, (uint32_t)&_k5_vmram_start, (uint32_t)&_evmram, MPU_AP_RW_ANY, 1);
@@ -99,9 +105,30 @@ void k5arch_reset(void) {
     k5_current = NULL;
     k5_task_running = 0;
     k5_preempt_pending = 0;
-    in_background = 0;
-    deferred_interrupt = 0;
-    MP_STATE_PORT(k5_background) = MP_OBJ_NULL;
+    root_ctx = NULL;
+    irq_pending = 0;
+    console_waiting = 0;
+}
+
+// Contract: handler mode or the kernel's thread.
+static void raise_irq(uint32_t line) {
+    irq_pending |= 1u << line;
+    if (k5_task_running) {
+        k5_preempt_pending = 1; // the running task traps at its next safe point
+    }
+}
+
+// The interrupt lines raised since the last call (the kernel signals their notifications).
+uint32_t k5arch_take_interrupts(void) {
+    uint32_t state = disable_irq();
+    uint32_t lines = irq_pending;
+    irq_pending = 0;
+    enable_irq(state);
+    return lines;
+}
+
+void k5arch_make_root(k5_ctx_t *ctx) {
+    root_ctx = ctx;
 }
 
 // --- Hooks for the port -------------------------------------------------------------------------
@@ -130,27 +157,28 @@ void k5arch_safe_point(void) {
 
 // Contract: handler mode only (the console's receive interrupt, for every character).
 void k5arch_console_input(void) {
-    if (in_background == 1 && k5_task_running) {
-        k5_preempt_pending = 1; // the REPL has input: the running task yields at a safe point
+    if (console_waiting) {
+        console_waiting = 0;
+        raise_irq(K5_IRQ_CONSOLE);
     }
 }
 
-// Ctrl-C belongs to the REPL, which is the kernel's thread: never to a task.
+// Ctrl-C belongs to the root task (the REPL): never to another task, never to the kernel.
 // Contract: handler mode only (the console's receive interrupt).
 void k5arch_keyboard_interrupt(void) {
-    if (in_background) {
-        // The kernel is running tasks while the REPL waits: never break into the kernel's
-        // Python; the REPL gets the interrupt when the slice ends.
-        deferred_interrupt = 1;
-        k5_preempt_pending = k5_task_running;
-    } else if (!k5_task_running) {
-        mp_sched_keyboard_interrupt();
-    } else {
-        // The REPL ran a task in the foreground (system.run): it gets the exception once the
-        // task traps, which it does at its next safe point.
-        kernel_thread.mp_pending_exception = MP_OBJ_FROM_PTR(&MP_STATE_VM(mp_kbd_exception));
-        k5_preempt_pending = 1;
+    k5_ctx_t *root = root_ctx;
+    if (root == NULL) {
+        mp_sched_keyboard_interrupt(); // no kernel yet (or the rescue REPL)
+        return;
     }
+    if (k5_task_running && k5_current == root) {
+        mp_sched_keyboard_interrupt(); // the root's state is the live one
+    } else {
+        // Raised when the root next runs; the signal wakes it if it sleeps or waits for input.
+        MP_STATE_VM(mp_kbd_exception).traceback_data = NULL;
+        root->thread.mp_pending_exception = MP_OBJ_FROM_PTR(&MP_STATE_VM(mp_kbd_exception));
+    }
+    raise_irq(K5_IRQ_CONSOLE);
 }
 
 // Contract: handler mode only (see k5_task_fault in trap.c).
@@ -330,29 +358,46 @@ void k5_task_start(mp_obj_t entry, mp_obj_t ipc, mp_obj_t arg) {
 
 // --- What a task's HAL calls (unprivileged) ------------------------------------------------
 
-// time.sleep_ms in a task blocks it in the kernel (others run meanwhile).
+// time.sleep_ms in a task blocks it in the kernel (others run meanwhile) until the tick after
+// `ms` whole ticks have passed: at least `ms` ms from a start anywhere within a tick. A signal on
+// the task's bound notification ends a sleep early (Ctrl-C for the root task): pending events
+// are handled then, and the sleep goes on for the time left.
 void k5arch_task_sleep_ms(mp_uint_t ms) {
     while (ms > 0) {
-        mp_uint_t chunk = ms < 0x3fffffff ? ms : 0x3fffffff;
-        mp_obj_t request[2] = { MP_OBJ_NEW_SMALL_INT(K5_SYS_SLEEP), MP_OBJ_NEW_SMALL_INT(chunk) };
-        mp_obj_t err = k5_svc_syscall(mp_obj_new_tuple(2, request));
-        if (err != MP_OBJ_NEW_SMALL_INT(K5_OK)) {
-            mp_raise_msg_varg(&mp_type_OSError, MP_ERROR_TEXT("K5: sleep failed: error %d"),
-                (int)mp_obj_get_int(err));
+        mp_uint_t chunk = ms < 0x3ffffffe ? ms : 0x3ffffffe;
+        uint32_t end = systick_ms + chunk + 1;
+        for (int32_t left; (left = (int32_t)(end - systick_ms)) > 0;) {
+            mp_obj_t request[2] = {
+                MP_OBJ_NEW_SMALL_INT(K5_SYS_SLEEP), MP_OBJ_NEW_SMALL_INT(left)
+            };
+            mp_obj_t err = k5_svc_syscall(mp_obj_new_tuple(2, request));
+            if (err != MP_OBJ_NEW_SMALL_INT(K5_OK)) {
+                mp_raise_msg_varg(&mp_type_OSError, MP_ERROR_TEXT("K5: sleep failed: error %d"),
+                    (int)mp_obj_get_int(err));
+            }
+            mp_handle_pending(true);
         }
         ms -= chunk;
-        mp_handle_pending(true);
     }
 }
 
-// Console input of a task: the next character, sleeping a tick at a time while none is waiting.
+// Console input of a task: the next character. The root task waits on its console notification
+// while none is there; any other task sleeps a tick at a time (it has no console capability).
 int k5arch_task_getc(void) {
     for (;;) {
         int c = k5_svc_getc();
         if (c >= 0) {
             return c;
         }
-        k5arch_task_sleep_ms(1);
+        if (c == -2) {
+            mp_obj_t request[2] = {
+                MP_OBJ_NEW_SMALL_INT(K5_SYS_WAIT), MP_OBJ_NEW_SMALL_INT(K5_ROOT_SLOT_CONSOLE)
+            };
+            k5_svc_syscall(mp_obj_new_tuple(2, request));
+            mp_handle_pending(true); // Ctrl-C while waiting (input() at the REPL)
+        } else {
+            k5arch_task_sleep_ms(1);
+        }
     }
 }
 
@@ -377,12 +422,16 @@ static void line_flush(k5_ctx_t *ctx) {
     ctx->line_len = 0;
 }
 
-// A task's output, written a whole line at a time with its name in front.
+// A task's output, written a whole line at a time with its name in front; the root's as it is.
 static int serve_puts(k5_ctx_t *ctx, uint32_t addr, uint32_t len) {
     if (!task_may_read(ctx, addr, len)) {
         return -1;
     }
     const char *text = (const char *)addr;
+    if (ctx == root_ctx) {
+        uart_tx_strn(text, len);
+        return len;
+    }
     for (uint32_t i = 0; i < len; i++) {
         char c = text[i];
         if (c == '\n') {
@@ -404,13 +453,17 @@ uint32_t k5arch_now(void) {
 }
 
 void k5arch_idle(uint32_t until) {
-    // WFI until the tick `until` (kernel ticks modulo 2**30), or until Ctrl-C is pending, or
-    // until the REPL that lent this time has input.
-    while ((int32_t)((until - systick_ms) << 2) > 0) {
-        if (MP_STATE_THREAD(mp_pending_exception) != MP_OBJ_NULL || repl_wants_cpu()) {
+    // WFI until the tick `until` (kernel ticks modulo 2**30; -1: no tick) or until an interrupt
+    // line is raised.
+    for (;;) {
+        uint32_t state = disable_irq();
+        if (irq_pending || (until != (uint32_t)-1 && (int32_t)((until - systick_ms) << 2) <= 0)) {
+            enable_irq(state);
             return;
         }
+        // With interrupts masked, a wake-up between the test and WFI still ends the WFI.
         __WFI();
+        enable_irq(state);
     }
 }
 
@@ -427,6 +480,14 @@ static void swap_in(k5_ctx_t *ctx) {
     MPU->RNR = MPU_REGION_STACK;
     MPU->RBAR = ctx->stack_base | (MPU_AP_RW_ANY << MPU_RBAR_AP_Pos) | MPU_RBAR_XN_Msk;
     MPU->RLAR = ((ctx->stack_top - 1) & MPU_RLAR_LIMIT_Msk) | MPU_RLAR_EN_Msk;
+    MPU->RNR = MPU_REGION_PERIPH;
+    if (ctx == root_ctx) {
+        MPU->RBAR = PERIPH_BASE | (MPU_AP_RW_ANY << MPU_RBAR_AP_Pos) | MPU_RBAR_XN_Msk;
+        MPU->RLAR = ((PERIPH_LIMIT - 1) & MPU_RLAR_LIMIT_Msk)
+            | (MPU_ATTR_DEVICE << MPU_RLAR_AttrIndx_Pos) | MPU_RLAR_EN_Msk;
+    } else {
+        MPU->RLAR = 0;
+    }
     k5_user_cpu = ctx->cpu_ticks;
 }
 
@@ -463,7 +524,7 @@ mp_int_t k5arch_run(k5_ctx_t *ctx, mp_int_t limit) {
         }
         swap_in(ctx);
         k5_deadline = deadline;
-        k5_preempt_pending = (int32_t)(systick_ms - deadline) >= 0 || repl_wants_cpu();
+        k5_preempt_pending = (int32_t)(systick_ms - deadline) >= 0 || irq_pending;
         k5_current = ctx;
         ctx->state = K5_CTX_STARTED;
         uint32_t trap = k5_enter();
@@ -474,7 +535,7 @@ mp_int_t k5arch_run(k5_ctx_t *ctx, mp_int_t limit) {
                 ctx->request = frame ? (mp_obj_t)frame[0] : mp_const_none;
                 return K5_TRAP_SYSCALL;
             case K5_SVC_PREEMPT:
-                if ((int32_t)(systick_ms - deadline) >= 0 || repl_wants_cpu()) {
+                if ((int32_t)(systick_ms - deadline) >= 0 || irq_pending) {
                     return K5_TRAP_PREEMPT;
                 }
                 break; // a stale request: carry on
@@ -505,9 +566,24 @@ mp_int_t k5arch_run(k5_ctx_t *ctx, mp_int_t limit) {
                 break;
             case K5_SVC_GETC:
                 if (frame) {
-                    frame[0] = (uint32_t)uart_rx_char();
+                    int c = uart_rx_char();
+                    if (c < 0 && ctx == root_ctx) {
+                        // -2: the root blocks on the console notification (k5arch_task_getc).
+                        console_waiting = 1;
+                        c = uart_rx_any() ? uart_rx_char() : -2;
+                        if (c >= 0) {
+                            console_waiting = 0;
+                        }
+                    }
+                    frame[0] = (uint32_t)c;
                 }
                 break;
+            case K5_SVC_MACHINE:
+                if (ctx == root_ctx && frame) {
+                    k5_port_machine_op(frame[0], frame[1]);
+                    break;
+                }
+                MP_FALLTHROUGH
             default:
                 // An `svc` with a number the ABI does not have: the task's mistake.
                 ctx->state = K5_CTX_FAULTED;
@@ -518,43 +594,6 @@ mp_int_t k5arch_run(k5_ctx_t *ctx, mp_int_t limit) {
                 return K5_TRAP_FAULT;
         }
     }
-}
-
-// --- Tasks in the background of the REPL -------------------------------------------------------
-// While the REPL (the kernel's thread) waits for console input or sleeps, it lends the CPU to the
-// kernel in slices of a few ticks: `fn(ticks)` runs the kernel's loop (Kernel.run) for at most
-// that long. So tasks run whenever the REPL is idle, and the REPL answers within a slice.
-
-// Runs one slice; false when there is no background kernel (or this is called from inside one).
-bool k5arch_background_slice(mp_uint_t ticks, bool until_input) {
-    mp_obj_t fn = MP_STATE_PORT(k5_background);
-    if (fn == MP_OBJ_NULL || in_background || k5arch_in_task()) {
-        return false;
-    }
-    in_background = until_input ? 1 : 2;
-    uint32_t end = systick_ms + ticks;
-    nlr_buf_t nlr;
-    if (nlr_push(&nlr) == 0) {
-        // fn runs the kernel's loop for one trap (RUN_IDLE, 1: nothing to run before `end`).
-        while (!repl_wants_cpu() && (int32_t)(end - systick_ms) > 0) {
-            mp_obj_t result = mp_call_function_1(fn, MP_OBJ_NEW_SMALL_INT(end - systick_ms));
-            if (result == MP_OBJ_NEW_SMALL_INT(1) && !repl_wants_cpu()) {
-                __WFI();
-            }
-        }
-        nlr_pop();
-    } else {
-        // The kernel's loop raised (a kernel panic has printed its epitaph): stop lending it time.
-        MP_STATE_PORT(k5_background) = MP_OBJ_NULL;
-        mp_printf(&mp_plat_print, "K5: the background kernel stopped: ");
-        mp_obj_print_exception(&mp_plat_print, MP_OBJ_FROM_PTR(nlr.ret_val));
-    }
-    in_background = 0;
-    if (deferred_interrupt) {
-        deferred_interrupt = 0;
-        mp_sched_keyboard_interrupt();
-    }
-    return true;
 }
 
 // --- GC roots -----------------------------------------------------------------------------------

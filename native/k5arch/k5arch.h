@@ -13,7 +13,7 @@
 #include "k5abi.h"
 
 // At most this many task contexts exist at once (the root task included).
-#define K5_MAX_CONTEXTS         (32)
+#define K5_MAX_CONTEXTS         (20)
 // Stack size of a task when the kernel asks for none, and the smallest allowed.
 #define K5_STACK_DEFAULT        (4096)
 #define K5_STACK_MIN            (1024)
@@ -22,7 +22,7 @@
 // of a trap (26 words with FP state) and the C code that raises RecursionError.
 #define K5_STACK_MARGIN         (768)
 // A task's console line is flushed at a newline or when this many bytes are buffered.
-#define K5_LINE_MAX             (120)
+#define K5_LINE_MAX             (96)
 #define K5_NAME_MAX             (16)
 
 // Trap codes that only the exit path produces (beyond the SVC numbers of k5abi.h).
@@ -97,6 +97,7 @@ int k5_svc_puts(const char *text, size_t len);
 uint32_t k5_svc_clock(void);
 void k5_svc_collect(void);
 int k5_svc_getc(void);
+void k5_svc_machine(uint32_t op, uint32_t arg);
 
 // --- k5arch.c: hooks for the port --------------------------------------------------------------
 void k5arch_boot(void);              // once at start-up: the MPU's fixed regions
@@ -105,16 +106,16 @@ void k5arch_tick(void);              // SysTick, handler mode
 void k5arch_safe_point(void);        // MICROPY_VM_HOOK_LOOP when k5_preempt_pending is set
 void k5arch_gc_roots(void);          // from gc_collect(): every task's stack and saved state
 bool k5arch_in_task(void);           // unprivileged thread mode: a task is calling
-void k5arch_keyboard_interrupt(void); // Ctrl-C, handler mode: to the REPL, never a task
+void k5arch_keyboard_interrupt(void); // Ctrl-C, handler mode: to the root task (the REPL)
 void k5arch_console_input(void);      // any received character, handler mode
-// The REPL lends the kernel a slice of `ticks` while it waits (kernel's thread only).
-bool k5arch_background_slice(mp_uint_t ticks, bool until_input);
-#define K5_BACKGROUND_SLICE     (10)
 // A task's blocking sleep and console input (traps; unprivileged thread mode).
 void k5arch_task_sleep_ms(mp_uint_t ms);
 int k5arch_task_getc(void);
 // Contract: handler mode only, from the fault trampoline, when a task took the fault.
 void k5arch_record_fault(uint32_t kind, uint32_t *frame, uint32_t exc_return);
+// What the root task asks of the machine (K5_MACHINE_*), in the port (modmachine.c).
+// Contract: the kernel's thread, on behalf of the root task only.
+void k5_port_machine_op(uint32_t op, uint32_t arg);
 
 // --- k5arch.c: the mechanisms behind module _k5arch --------------------------------------------
 k5_ctx_t *k5arch_context_new(mp_obj_t entry, mp_obj_t ipc, mp_obj_t arg, size_t stack_size,
@@ -122,6 +123,8 @@ k5_ctx_t *k5arch_context_new(mp_obj_t entry, mp_obj_t ipc, mp_obj_t arg, size_t 
 void k5arch_close_owner(uint32_t owner);
 void k5arch_context_reset(k5_ctx_t *ctx, mp_obj_t entry, mp_obj_t ipc, mp_obj_t arg);
 void k5arch_context_free(k5_ctx_t *ctx);
+void k5arch_make_root(k5_ctx_t *ctx);
+uint32_t k5arch_take_interrupts(void);
 mp_int_t k5arch_run(k5_ctx_t *ctx, mp_int_t limit);
 uint32_t k5arch_now(void);
 void k5arch_idle(uint32_t until);

@@ -66,6 +66,20 @@ static mp_obj_t arch_now(mp_obj_t self) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(arch_now_obj, arch_now);
 
+// interrupts() -> the interrupt lines raised since the last call (bit n = line n, IRQ_*).
+static mp_obj_t arch_interrupts(mp_obj_t self) {
+    return MP_OBJ_NEW_SMALL_INT(k5arch_take_interrupts());
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(arch_interrupts_obj, arch_interrupts);
+
+// make_root(ctx): ctx is the root task (raw console, SVC_MACHINE, the peripherals, Ctrl-C).
+static mp_obj_t arch_make_root(mp_obj_t self, mp_obj_t ctx) {
+    require_kernel();
+    k5arch_make_root(get_ctx(ctx));
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(arch_make_root_obj, arch_make_root);
+
 static mp_obj_t arch_idle(mp_obj_t self, mp_obj_t until) {
     require_kernel();
     k5arch_idle(mp_obj_get_int(until));
@@ -222,6 +236,8 @@ static MP_DEFINE_CONST_FUN_OBJ_2(arch_context_stats_obj, arch_context_stats);
 static const mp_rom_map_elem_t arch_locals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_now), MP_ROM_PTR(&arch_now_obj) },
     { MP_ROM_QSTR(MP_QSTR_idle), MP_ROM_PTR(&arch_idle_obj) },
+    { MP_ROM_QSTR(MP_QSTR_interrupts), MP_ROM_PTR(&arch_interrupts_obj) },
+    { MP_ROM_QSTR(MP_QSTR_make_root), MP_ROM_PTR(&arch_make_root_obj) },
     { MP_ROM_QSTR(MP_QSTR_context_new), MP_ROM_PTR(&arch_context_new_obj) },
     { MP_ROM_QSTR(MP_QSTR_context_reset), MP_ROM_PTR(&arch_context_reset_obj) },
     { MP_ROM_QSTR(MP_QSTR_context_free), MP_ROM_PTR(&arch_context_free_obj) },
@@ -273,6 +289,7 @@ static MP_DEFINE_CONST_FUN_OBJ_1(mod_spin_obj, mod_spin);
 
 // arena() -> (free bytes, size in bytes) of the task-stack arena.
 static mp_obj_t mod_arena(void) {
+    require_kernel();
     mp_obj_t items[2] = {
         MP_OBJ_NEW_SMALL_INT(k5arch_arena_free()),
         MP_OBJ_NEW_SMALL_INT(k5arch_arena_size()),
@@ -281,14 +298,19 @@ static mp_obj_t mod_arena(void) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_0(mod_arena_obj, mod_arena);
 
-// background(fn): while the REPL waits for input or sleeps, call fn(ticks) to run the kernel
-// for at most that long; None stops it.
-static mp_obj_t mod_background(mp_obj_t fn) {
-    require_kernel();
-    MP_STATE_PORT(k5_background) = fn == mp_const_none ? MP_OBJ_NULL : fn;
+// machine(op, arg): a K5_MACHINE_* request (root task only; see k5/abi.py). The tests of the
+// kernel's epitaph use MACHINE_KERNEL_FAULT and MACHINE_IRQ_TEST.
+static mp_obj_t mod_machine(mp_obj_t op, mp_obj_t arg) {
+    uint32_t op_value = mp_obj_get_int(op);
+    uint32_t arg_value = mp_obj_get_int_truncated(arg);
+    if (k5arch_in_task()) {
+        k5_svc_machine(op_value, arg_value);
+    } else {
+        k5_port_machine_op(op_value, arg_value);
+    }
     return mp_const_none;
 }
-static MP_DEFINE_CONST_FUN_OBJ_1(mod_background_obj, mod_background);
+static MP_DEFINE_CONST_FUN_OBJ_2(mod_machine_obj, mod_machine);
 
 static const mp_rom_map_elem_t k5arch_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR__k5arch) },
@@ -296,7 +318,7 @@ static const mp_rom_map_elem_t k5arch_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_trap), MP_ROM_PTR(&mod_trap_obj) },
     { MP_ROM_QSTR(MP_QSTR_spin), MP_ROM_PTR(&mod_spin_obj) },
     { MP_ROM_QSTR(MP_QSTR_arena), MP_ROM_PTR(&mod_arena_obj) },
-    { MP_ROM_QSTR(MP_QSTR_background), MP_ROM_PTR(&mod_background_obj) },
+    { MP_ROM_QSTR(MP_QSTR_machine), MP_ROM_PTR(&mod_machine_obj) },
     { MP_ROM_QSTR(MP_QSTR_STACK_DEFAULT), MP_ROM_INT(K5_STACK_DEFAULT) },
     { MP_ROM_QSTR(MP_QSTR_MAX_CONTEXTS), MP_ROM_INT(K5_MAX_CONTEXTS) },
 };

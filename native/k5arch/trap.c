@@ -177,3 +177,7 @@ __attribute__((naked)) void k5_svc_collect(void) {
 __attribute__((naked)) int k5_svc_getc(void) {
     __asm volatile ("svc %[n]\n bx lr\n" : : [n] "i" (K5_SVC_GETC));
 }
+
+__attribute__((naked)) void k5_svc_machine(uint32_t op, uint32_t arg) {
+    __asm volatile ("svc %[n]\n bx lr\n" : : [n] "i" (K5_SVC_MACHINE));
+}

@@ -25,6 +25,48 @@ void machine_mark_soft_reset(void);
 // RecursionError is raised with room left to handle it.
 #define STACK_MARGIN (1024)
 
+// MicroPython's REPL, friendly or raw, until a soft reset is asked for. It is the body of the
+// root task (called as repl(ipc, arg) by the kernel), and the rescue REPL if the kernel stops.
+static void repl_loop(void) {
+    for (;;) {
+        if (pyexec_mode_kind == PYEXEC_MODE_RAW_REPL) {
+            if (pyexec_raw_repl() != 0) {
+                return;
+            }
+        } else {
+            if (pyexec_friendly_repl() != 0) {
+                return;
+            }
+        }
+    }
+}
+
+static mp_obj_t root_repl(mp_obj_t ipc, mp_obj_t arg) {
+    repl_loop();
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(root_repl_obj, root_repl);
+
+// Boots the K5 kernel (k5/boot.py) with the REPL as its root task; returns at a soft reset.
+// If the kernel itself stops (a kernel panic has printed its epitaph), a rescue REPL runs in the
+// kernel's thread, privileged and without tasks, so that the board can still be looked at.
+static void run_kernel(void) {
+    nlr_buf_t nlr;
+    if (nlr_push(&nlr) == 0) {
+        mp_obj_t fromlist = mp_obj_new_tuple(1, NULL);
+        ((mp_obj_tuple_t *)MP_OBJ_TO_PTR(fromlist))->items[0] = MP_OBJ_NEW_QSTR(MP_QSTR_main);
+        mp_obj_t boot = mp_import_name(qstr_from_str("k5.boot"), fromlist, MP_OBJ_NEW_SMALL_INT(0));
+        mp_call_function_1(mp_load_attr(boot, MP_QSTR_main), MP_OBJ_FROM_PTR(&root_repl_obj));
+        nlr_pop();
+        return;
+    }
+    k5arch_reset();
+    mp_printf(&mp_plat_print, "K5: the kernel stopped: ");
+    mp_obj_print_exception(&mp_plat_print, MP_OBJ_FROM_PTR(nlr.ret_val));
+    mp_printf(&mp_plat_print, "K5: rescue REPL (privileged, no tasks); Ctrl-D restarts K5\n");
+    repl_loop();
+}
+
 int main(void) {
     machine_reset_cause_init();
     systick_init();
@@ -39,17 +81,7 @@ int main(void) {
         mp_init();
         readline_init0();
 
-        for (;;) {
-            if (pyexec_mode_kind == PYEXEC_MODE_RAW_REPL) {
-                if (pyexec_raw_repl() != 0) {
-                    break;
-                }
-            } else {
-                if (pyexec_friendly_repl() != 0) {
-                    break;
-                }
-            }
-        }
+        run_kernel();
 
         mp_printf(&mp_plat_print, "MPY: soft reboot\n");
         gc_sweep_all();

@@ -2,6 +2,7 @@
 #include "py/mphal.h"
 #include "mcu/cortex_m33.h"
 #include "mcu/board.h"
+#include "k5arch.h"
 
 #define K5_PWRON_RESET (1)
 #define K5_SOFT_RESET  (5)
@@ -10,11 +11,14 @@
 #define RESET_MAGIC (0x4b35b007)
 __attribute__((section(".noinit"))) static uint32_t reset_magic;
 static mp_int_t reset_cause = K5_PWRON_RESET;
+// SCB lies on the private peripheral bus, which the unprivileged REPL cannot read: kept at boot.
+static uint32_t cpuid;
 
 // Called once at boot, before anything else looks at the reset cause.
 void machine_reset_cause_init(void) {
     reset_cause = reset_magic == RESET_MAGIC ? K5_SOFT_RESET : K5_PWRON_RESET;
     reset_magic = 0;
+    cpuid = SCB->CPUID;
 }
 
 void machine_mark_soft_reset(void) {
@@ -26,10 +30,40 @@ void machine_mark_soft_reset(void) {
     { MP_ROM_QSTR(MP_QSTR_PWRON_RESET), MP_ROM_INT(K5_PWRON_RESET) }, \
     { MP_ROM_QSTR(MP_QSTR_SOFT_RESET), MP_ROM_INT(K5_SOFT_RESET) }, \
 
+// What the root task (the REPL) may ask of the machine: it runs unprivileged, so reset and
+// power-off are SVC_MACHINE traps that the kernel serves here, privileged. Any other task that
+// tries gets a usage fault (k5arch.c). The two test operations exist for the tests of the
+// kernel's own fault report (the epitaph), which no task could otherwise provoke.
+void k5_port_machine_op(uint32_t op, uint32_t arg) {
+    switch (op) {
+        case K5_MACHINE_RESET:
+            machine_mark_soft_reset();
+            board_reset();
+        case K5_MACHINE_POWEROFF:
+            board_poweroff((int)arg);
+        case K5_MACHINE_KERNEL_FAULT:
+            (void)*(volatile uint32_t *)arg;
+            break;
+        case K5_MACHINE_IRQ_TEST:
+            if (arg < 32 * MP_ARRAY_SIZE(NVIC->ISER)) {
+                NVIC_EnableIRQ((IRQn_Type)arg);
+                NVIC_SetPendingIRQ((IRQn_Type)arg);
+            }
+            break;
+        default:
+            break;
+    }
+}
+
 // machine.poweroff(status=0): the emulated board exits QEMU with `status`; the NUCLEO enters
 // Shutdown mode (woken only by reset).
 static mp_obj_t machine_poweroff(size_t n_args, const mp_obj_t *args) {
-    board_poweroff(n_args > 0 ? mp_obj_get_int(args[0]) : 0);
+    int status = n_args > 0 ? mp_obj_get_int(args[0]) : 0;
+    if (k5arch_in_task()) {
+        k5_svc_machine(K5_MACHINE_POWEROFF, status);
+        mp_raise_msg(&mp_type_OSError, MP_ERROR_TEXT("K5: power-off refused"));
+    }
+    board_poweroff(status);
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(machine_poweroff_obj, 0, 1, machine_poweroff);
 
@@ -38,6 +72,9 @@ static void mp_machine_idle(void) {
 }
 
 NORETURN static void mp_machine_reset(void) {
+    if (k5arch_in_task()) {
+        k5_svc_machine(K5_MACHINE_RESET, 0);
+    }
     machine_mark_soft_reset();
     board_reset();
 }
@@ -51,7 +88,6 @@ static mp_obj_t mp_machine_unique_id(void) {
     return mp_obj_new_bytes((const byte *)K5_BOARD_UID_ADDR, 12);
     #else
     // No unique-ID register on this board: the CPUID register is the best identity there is.
-    uint32_t cpuid = SCB->CPUID;
     return mp_obj_new_bytes((const byte *)&cpuid, sizeof(cpuid));
     #endif
 }

@@ -6,8 +6,8 @@
 // from the ring buffer that the UART's receive interrupt fills (see uart.c).
 // A task (unprivileged) reaches none of that hardware: its console output, console input, the
 // microsecond clock and its sleeps are traps into the kernel (native/k5arch); `ticks_ms` reads
-// `systick_ms`, which lies in the RAM every task maps, and costs no trap. While the REPL waits
-// for input or sleeps, it lends the CPU to the kernel's tasks (k5arch_background_slice).
+// `systick_ms`, which lies in the RAM every task maps, and costs no trap. The REPL is the root
+// task, so all of this holds for it too; the kernel's thread uses the hardware directly.
 #include <stdint.h>
 #include "py/mphal.h"
 #include "py/runtime.h"
@@ -83,14 +83,7 @@ void mp_hal_delay_ms(mp_uint_t ms) {
             if (elapsed >= chunk * 1000) {
                 break;
             }
-            // Whole ticks left: lend them to the kernel's tasks, if any run in the background.
-            uint32_t left_ms = (chunk * 1000 - elapsed) / 1000;
-            if (left_ms > 0 && k5arch_background_slice(
-                left_ms < K5_BACKGROUND_SLICE ? left_ms : K5_BACKGROUND_SLICE, false)) {
-                mp_handle_pending(true);
-            } else {
-                mp_event_wait_ms(1);
-            }
+            mp_event_wait_ms(1);
         }
         ms -= chunk;
     }
@@ -111,10 +104,7 @@ int mp_hal_stdin_rx_chr(void) {
         if (c >= 0) {
             return c;
         }
-        // Nothing typed: the kernel's tasks (if any run in the background) get the CPU.
-        if (!k5arch_background_slice(K5_BACKGROUND_SLICE, true)) {
-            mp_event_wait_indefinite();
-        }
+        mp_event_wait_indefinite();
     }
 }
 

@@ -19,16 +19,16 @@ def hog(ipc, arg):
 
 
 system = System(debug=True)
-system.kernel.usage_log = []
+system.record_usage()
 limited = system.task("limited", hog, priority=50, budget=2, period=10, refills=4)
 background = system.task("background", hog, priority=10, budget=5, period=5)
 print("result", system.run(TICKS))
-# The kernel's usage log: one (sc, start, end, thread) per stretch of CPU time.
+# The kernel's usage log: one (thread name, start, end) per stretch of CPU time.
 used = {}
-for sc, start, end, tcb in system.kernel.usage_log:
-    print("run %s %d %d" % (tcb.name, start, end))
-    used[tcb.name] = used.get(tcb.name, 0) + end - start
+for name, start, end in system.usage():
+    print("run %s %d %d" % (name, start, end))
+    used[name] = used.get(name, 0) + end - start
 print("total limited %d" % used["limited"])
 print("total background %d" % used["background"])
-print("exhaustions limited %d" % limited.sc.obj.exhaustions)
+print("exhaustions limited %d" % system.info(limited.sc)["exhaustions"])
 system.ps(show_caps=False)

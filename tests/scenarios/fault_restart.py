@@ -72,7 +72,7 @@ w = system.task("worker", worker, priority=50)
 c = system.task("client", client, priority=40)
 sc = system.task("stale", stale_client, priority=30)
 sup = system.task("supervisor", supervisor, priority=200)
-service.obj.owner = w.obj
+system.set_owner(service, w)
 system.give(w, SERVICE, service, RIGHT_READ)
 system.give(c, SERVICE, service, RIGHT_WRITE | RIGHT_GRANT_REPLY)
 system.give(

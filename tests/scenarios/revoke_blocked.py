@@ -38,10 +38,8 @@ system = System(trace=print, debug=True)
 ep = system.endpoint("ep")
 own = system.task("owner", owner, priority=10)
 wait = system.task("waiter", waiter, priority=20)
-master = system.give(own, MASTER, ep, RIGHTS_ALL)
+system.give(own, MASTER, ep, RIGHTS_ALL)
 # Derive the waiter's cap from the owner's cap (as a cap transfer would).
-from k5 import cdt  # noqa: E402
-
-cdt.derive(master, RIGHT_READ | RIGHT_WRITE, 0, wait.obj.cspace, 1)
+system.copy_cap(own, MASTER, wait, 1, RIGHT_READ | RIGHT_WRITE)
 print("result", system.run(100))
 system.ps()

@@ -34,6 +34,14 @@ def without_times(trace):
     trace = re.sub(r"until \d+", "until T", trace)
     # ps rows: "  tid name state pri mcp gen budget/period consumed waiting": drop consumed.
     trace = re.sub(r"(\s\d+/\d+|\s+-)\s+\d+  ", r"\1 C  ", trace)
+    # Thread ids: the board's kernel made the root task and its objects first.
+    trace = re.sub(r"tid=\d+", "tid=TID", trace)
+    trace = re.sub(
+        r"^\s+\d+ (\w+ +(?:running|send|recv|reply|wait|faulted|exited|sleep|inactive) )",
+        r"  TID \1",
+        trace,
+        flags=re.M,
+    )
     return trace
 
 
@@ -55,7 +63,8 @@ def target_traces(emu_elf):
     # One boot, one mpremote session: run each scenario with the frozen k5, separated by markers.
     args = []
     for path in SCENARIOS:
-        args += ["exec", f"print({MARK + path.stem!r})", "run", str(path)]
+        # A soft reset between scenarios: each starts on a fresh kernel, as on the host.
+        args += ["exec", f"print({MARK + path.stem!r})", "run", str(path), "soft-reset"]
     with Emulator(emu_elf, icount=True) as emu:
         r = mpremote(emu.port, *args, timeout=600)
     assert r.returncode == 0, r.stderr

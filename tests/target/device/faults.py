@@ -43,7 +43,7 @@ def write_stack(ipc, address):
 system = System()
 h = system.task("hog", hog, priority=5)
 system.run(20)
-hog_stack = system.arch.context_stats(h.obj.context)[4]
+hog_stack = system.stats(h)[4]
 cpu_before = system.task_dicts()[0]["cpu"]
 system.task("recurse", recurse, priority=10)
 system.task("overflow", overflow, priority=10)

@@ -2,8 +2,8 @@
 
 import gc
 
-import _k5arch
 import k5
+from k5 import front
 from k5.abi import RIGHT_READ
 from k5.system import System
 
@@ -24,4 +24,4 @@ gc.collect()
 states = [info["state"] for info in system.task_dicts()]
 print("states", states.count("recv"), len(states))
 print("heap", gc.mem_free())
-print("arena", _k5arch.arena())
+print("arena", front.arena())

@@ -1,0 +1,50 @@
+"""Boot the device: one kernel, with the REPL as its root task (called by the port's main.c)."""
+
+# main(repl) builds the boot system: the root task "repl" runs `repl` (MicroPython's REPL, in C)
+# unprivileged on its own stack, at the top priority and MCP, so no task it starts can take the
+# console away. It holds the console notification in slot ROOT_SLOT_CONSOLE (bound to it; the
+# console's receive interrupt signals it) and builds everything else through SYS_BUILD. The
+# kernel then runs until the root task exits (a soft reset), idling in WFI when nothing can run.
+
+from k5.abi import IRQ_CONSOLE, PRIORITY_MAX, RIGHT_READ, ROOT_SLOT_CONSOLE, ROOT_SLOTS
+from k5.kernel import RUN_IDLE, RUN_STOPPED
+from k5.rootsrv import RootService
+from k5.system import Builder
+
+# The root task's stack (bytes) and time slice (ticks): the REPL runs MicroPython's test suite,
+# so its stack is the largest; alone at its priority, a long slice saves needless traps.
+ROOT_STACK = 10 * 1024
+ROOT_TIMESLICE = 50
+
+
+def main(repl):
+    system = Builder()
+    kernel = system.kernel
+    arch = system.arch
+    root = system.task(
+        "repl",
+        repl,
+        priority=PRIORITY_MAX,
+        mcp=PRIORITY_MAX,
+        budget=ROOT_TIMESLICE,
+        slots=ROOT_SLOTS,
+        stack=ROOT_STACK,
+        start=False,
+    )
+    console = system.notification("console")
+    system.give(root, ROOT_SLOT_CONSOLE, console, RIGHT_READ)
+    system.bind_notification(root, console)
+    kernel.bind_irq(IRQ_CONSOLE, console.obj, 1)
+    kernel.root = root.obj
+    kernel.build_service = RootService(kernel, root.obj.cspace).call
+    arch.make_root(root.obj.context)
+    system.start(root)
+    try:
+        while True:
+            code = kernel.run()
+            if code == RUN_STOPPED:
+                return
+            if code == RUN_IDLE:
+                arch.idle(-1)  # until an interrupt line is raised
+    finally:
+        system.close()

@@ -1,0 +1,206 @@
+"""The root task's builder: `System` on the device, a front end over SYS_BUILD."""
+
+# The REPL is the root task: it holds capabilities, never kernel objects. Every builder call
+# here is one SYS_BUILD syscall that the root service (k5/rootsrv.py) performs on the kernel's
+# thread; what comes back is a handle naming a slot of the root task's CSpace. The names and
+# arguments are those of the kernel-side builder (k5/system.py), so a script builds a system the
+# same way on the host and on the board. Differences: start() starts tasks at once (they run
+# beside the REPL), run(ticks) sleeps the REPL for `ticks` while they run, run() waits until
+# none of the system's tasks can run, and close() destroys the system's tasks and objects.
+
+import time
+
+from k5.abi import RIGHTS_ALL, SYS_BUILD, TYPE_ENDPOINT, TYPE_NOTIFICATION, TYPE_TCB
+from k5.arch import trap
+
+# How often run() (no ticks) looks whether the system's tasks are done, in ms.
+RUN_POLL_MS = 20
+RUN_TIME_UP = 0
+RUN_IDLE = 1
+
+
+def call(op, *args):
+    """One builder operation through SYS_BUILD; raises BuildError with the kernel's reason."""
+    result = trap((SYS_BUILD, op, args))
+    if type(result) is int:
+        raise OSError("K5: SYS_BUILD refused (error " + str(result) + "): only the root builds")
+    if result[0] != 0:
+        from k5.system import BuildError
+
+        raise BuildError(result[1])
+    return result[1]
+
+
+class Ref:
+    """A handle of an object the root task built: the slot of its original cap."""
+
+    __slots__ = ("slot", "obj_type", "name")
+
+    def __init__(self, slot, obj_type, name):
+        self.slot = slot
+        self.obj_type = obj_type
+        self.name = name
+
+    def __repr__(self):
+        return "<K5 " + self.name + " in root slot " + str(self.slot) + ">"
+
+
+class Task(Ref):
+    """A handle of a task: its TCB's slot, its SC's handle and its thread id."""
+
+    __slots__ = ("sc", "tid")
+
+    def __init__(self, slot, name, sc, tid):
+        Ref.__init__(self, slot, TYPE_TCB, name)
+        self.sc = sc
+        self.tid = tid
+
+
+def ps(show_caps=True, out=print):
+    """Print every thread of the kernel (the root task included)."""
+    for line in call("ps", 0, show_caps):
+        out(line)
+
+
+def tasks():
+    """Every thread of the kernel as a dict (the root task included)."""
+    return call("tasks", 0)
+
+
+class System:
+    """A system built from the root task (same API as k5.system.Builder)."""
+
+    __slots__ = ("gid", "refs", "tasks", "closed", "_control")
+
+    def __init__(self, trace=None, debug=False, **options):
+        # trace: the kernel prints its events (on the console: `trace` itself stays in the REPL)
+        # while this system lives; debug: it checks its invariants after every trap. The host
+        # builder's other options (console, syscall_cost, ...) concern a simulated kernel.
+        self.gid = call("new", trace is not None, bool(debug))
+        self.refs = []
+        self.tasks = []
+        self.closed = False
+        self._control = None
+
+    def _add(self, ref):
+        self.refs.append(ref)
+        return ref
+
+    def endpoint(self, name="", owner=None):
+        slot = call("endpoint", self.gid, name, owner.slot if owner is not None else -1)
+        return self._add(Ref(slot, TYPE_ENDPOINT, name))
+
+    def notification(self, name=""):
+        return self._add(Ref(call("notification", self.gid, name), TYPE_NOTIFICATION, name))
+
+    def untyped(self, name, quota):
+        return self._add(Ref(call("untyped", self.gid, name, quota), 8, name))
+
+    def sched_control(self):
+        if self._control is None:
+            self._control = Ref(call("sched_control", self.gid), 7, "sched_control")
+        return self._control
+
+    def sched_context(self, name, budget, period, refills=4):
+        slot = call("sched_context", self.gid, name, budget, period, refills)
+        return self._add(Ref(slot, 4, name))
+
+    def task(self, name, body, **options):
+        """Create a task (options as k5.system.Builder.task: priority, budget, stack, ...)."""
+        slot, sc_slot, tid = call("task", self.gid, name, body, options)
+        task = Task(slot, name, Ref(sc_slot, 4, name + ".sc"), tid)
+        self.tasks.append(task)
+        self.refs.append(task)
+        return task
+
+    def give(self, task, slot, ref, rights=RIGHTS_ALL, badge=0):
+        call("give", self.gid, task.slot, slot, ref.slot, rights, badge)
+
+    def fault_handler(self, task, ref, badge=0):
+        call("fault_handler", self.gid, task.slot, ref.slot, badge)
+
+    def timeout_handler(self, task, ref, badge=0):
+        call("timeout_handler", self.gid, task.slot, ref.slot, badge)
+
+    def bind_notification(self, task, ref):
+        call("bind_notification", self.gid, task.slot, ref.slot)
+
+    def start(self, task=None):
+        call("start", self.gid, task.slot if task is not None else -1)
+
+    def set_owner(self, endpoint, task):
+        call("set_owner", self.gid, endpoint.slot, task.slot)
+
+    def copy_cap(self, src, src_slot, dst, dst_slot, rights=RIGHTS_ALL, badge=0):
+        call("copy_cap", self.gid, src.slot, src_slot, dst.slot, dst_slot, rights, badge)
+
+    def info(self, ref):
+        return call("info", ref.slot)
+
+    def record_usage(self):
+        call("record_usage", self.gid)
+
+    def usage(self):
+        return call("usage", self.gid)
+
+    def traps(self):
+        return call("traps")
+
+    def signal(self, ref, badge=1):
+        call("signal", self.gid, ref.slot, badge)
+
+    def revoke(self, ref):
+        call("revoke", self.gid, ref.slot)
+
+    def run(self, ticks=-1, max_traps=-1):
+        """Let the tasks run: `ticks` ms, or (no ticks) until none of them can run."""
+        if ticks < 0:
+            while call("busy", self.gid):
+                time.sleep_ms(RUN_POLL_MS)
+            return RUN_IDLE
+        # As on the host, run(ticks) ends early when none of the tasks can run any more.
+        end = time.ticks_add(time.ticks_ms(), ticks)
+        while call("busy", self.gid):
+            left = time.ticks_diff(end, time.ticks_ms())
+            if left <= 0:
+                return RUN_TIME_UP
+            time.sleep_ms(left if left < RUN_POLL_MS else RUN_POLL_MS)
+        return RUN_IDLE
+
+    def close(self):
+        """Destroy the system's tasks and objects (their stacks return to the arena)."""
+        if not self.closed:
+            self.closed = True
+            call("close", self.gid)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, value, traceback):
+        self.close()
+        return False
+
+    def now(self):
+        return call("now")
+
+    def ps(self, out=print, show_caps=True):
+        for line in call("ps", self.gid, show_caps):
+            out(line)
+
+    def task_dicts(self):
+        return call("tasks", self.gid)
+
+    def stats(self, task):
+        """(stack size, stack used, CPU ticks, traps, stack base) of a task's context."""
+        return call("stats", task.slot)
+
+    def lookup(self, name):
+        for ref in self.refs:
+            if ref.name == name:
+                return ref
+        return None
+
+
+def arena():
+    """(free bytes, size in bytes) of the task-stack arena."""
+    return call("arena")
