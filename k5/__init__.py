@@ -28,6 +28,7 @@ from k5.user import (  # noqa: F401
     sc_unbind,
     send,
     signal,
+    sleep,
     spin,
     tcb_bind_notification,
     tcb_configure,

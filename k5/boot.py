@@ -17,10 +17,13 @@ ROOT_STACK = 10 * 1024
 ROOT_TIMESLICE = 50
 
 
-def main(repl):
-    system = Builder()
+def build(repl, **options):
+    """The boot system: a kernel whose root task runs repl(ipc, arg); returns (system, root).
+
+    options go to the kernel-side builder (the host tests pass console, trace, ...).
+    """
+    system = Builder(**options)
     kernel = system.kernel
-    arch = system.arch
     root = system.task(
         "repl",
         repl,
@@ -37,14 +40,23 @@ def main(repl):
     kernel.bind_irq(IRQ_CONSOLE, console.obj, 1)
     kernel.root = root.obj
     kernel.build_service = RootService(kernel, root.obj.cspace).call
-    arch.make_root(root.obj.context)
+    make_root = getattr(system.arch, "make_root", None)
+    if make_root is not None:
+        make_root(root.obj.context)  # the device: raw console, SVC_MACHINE, the peripherals
     system.start(root)
+    return system, root
+
+
+def main(repl):
+    """Run the device's kernel until the root task exits (a soft reset)."""
+    system, root = build(repl)
+    kernel = system.kernel
     try:
         while True:
             code = kernel.run()
             if code == RUN_STOPPED:
                 return
             if code == RUN_IDLE:
-                arch.idle(-1)  # until an interrupt line is raised
+                system.arch.idle(-1)  # until an interrupt line is raised
     finally:
         system.close()

@@ -8,13 +8,12 @@
 # beside the REPL), run(ticks) sleeps the REPL for `ticks` while they run, run() waits until
 # none of the system's tasks can run, and close() destroys the system's tasks and objects.
 
-import time
-
-from k5.abi import RIGHTS_ALL, SYS_BUILD, TYPE_ENDPOINT, TYPE_NOTIFICATION, TYPE_TCB
+from k5.abi import RIGHTS_ALL, SYS_BUILD, SYS_SLEEP, TYPE_ENDPOINT, TYPE_NOTIFICATION, TYPE_TCB
 from k5.arch import trap
+from k5.ticks import ticks_add, ticks_diff
 
-# How often run() (no ticks) looks whether the system's tasks are done, in ms.
-RUN_POLL_MS = 20
+# How often run() looks whether the system's tasks are done, in ticks (1 ms on the device).
+RUN_POLL = 20
 RUN_TIME_UP = 0
 RUN_IDLE = 1
 
@@ -154,17 +153,17 @@ class System:
 
     def run(self, ticks=-1, max_traps=-1):
         """Let the tasks run: `ticks` ms, or (no ticks) until none of them can run."""
-        if ticks < 0:
-            while call("busy", self.gid):
-                time.sleep_ms(RUN_POLL_MS)
-            return RUN_IDLE
         # As on the host, run(ticks) ends early when none of the tasks can run any more.
-        end = time.ticks_add(time.ticks_ms(), ticks)
+        end = ticks_add(call("now"), ticks) if ticks >= 0 else -1
         while call("busy", self.gid):
-            left = time.ticks_diff(end, time.ticks_ms())
-            if left <= 0:
-                return RUN_TIME_UP
-            time.sleep_ms(left if left < RUN_POLL_MS else RUN_POLL_MS)
+            pause = RUN_POLL
+            if end >= 0:
+                left = ticks_diff(end, call("now"))
+                if left <= 0:
+                    return RUN_TIME_UP
+                if left < pause:
+                    pause = left
+            trap((SYS_SLEEP, pause))
         return RUN_IDLE
 
     def close(self):

@@ -47,6 +47,7 @@ from k5.abi import (
     SYS_TCB_UNBIND_NOTIFICATION,
     SYS_WAIT,
     SYS_YIELD,
+    SYS_SLEEP,
 )
 from k5.arch import spin, trap  # noqa: F401 (spin is part of the user API)
 
@@ -112,6 +113,14 @@ def poll(slot):
 def yield_():
     """Give up the CPU (MCS: a sporadic SC gives up the rest of its head refill)."""
     return trap((SYS_YIELD,))
+
+
+def sleep(ticks):
+    """Block the caller for `ticks` ticks (time.sleep_ms in a task on the device is this).
+
+    A signal on the caller's bound notification ends the sleep early; the result is OK.
+    """
+    return trap((SYS_SLEEP, ticks))
 
 
 def exit(code=0):

@@ -1,0 +1,187 @@
+"""The root task: builds through SYS_BUILD, holds caps, wakes on interrupt lines (host backend).
+
+The device boots exactly this (k5/boot.py) with MicroPython's REPL as the root's body; here the
+body is a Python function, so the front end (k5/front.py), the root service (k5/rootsrv.py) and
+the kernel's root rules run the same code as on the board.
+"""
+
+import pytest
+
+import k5
+from k5 import boot, front
+from k5.abi import (
+    ERR_ILLEGAL_OPERATION,
+    IRQ_CONSOLE,
+    OK,
+    RIGHT_GRANT_REPLY,
+    RIGHT_READ,
+    RIGHT_WRITE,
+    ROOT_SLOT_CONSOLE,
+    ROOT_SLOTS,
+    SYS_BUILD,
+)
+from k5.kernel import RUN_STOPPED
+from k5.system import BuildError
+
+EP = 1
+DONE = 2
+
+
+def _client(ipc, rounds):
+    total = 0
+    for i in range(rounds):
+        k5.call(EP, 1, (i,))
+        total += ipc.words[0]
+    k5.puts("total %d" % total)
+    k5.signal(DONE)
+
+
+def _server(ipc, arg):
+    k5.recv(EP)
+    while True:
+        k5.reply_recv(EP, 2, (ipc.words[0] * 2,))
+
+
+def _boot(body, **options):
+    lines = []
+    system, root = boot.build(body, console=lines.append, **options)
+    return system, root, lines
+
+
+def test_root_builds_a_system_and_holds_only_slots():
+    seen = {}
+
+    def root_body(ipc, arg):
+        system = front.System()
+        ep = system.endpoint("ep")
+        done = system.notification("done")
+        client = system.task("client", _client, priority=10, arg=5)
+        server = system.task("server", _server, priority=20)
+        system.give(client, EP, ep, RIGHT_WRITE | RIGHT_GRANT_REPLY)
+        system.give(client, DONE, done)
+        system.give(server, EP, ep, RIGHT_READ)
+        seen["handles"] = (ep.slot, done.slot, client.slot, client.sc.slot, server.slot)
+        # The root holds the original cap of `done` in its own CSpace: it can wait on it.
+        seen["wait"] = k5.wait(done.slot)
+        # The root outranks the client, which has not returned yet: let it finish.
+        seen["run"] = system.run()
+        seen["tasks"] = [(t["name"], t["state"]) for t in system.task_dicts()]
+        seen["all"] = [t["name"] for t in front.tasks()]
+        system.close()
+        seen["after"] = [t["name"] for t in front.tasks()]
+        with pytest.raises(BuildError, match="closed"):
+            system.endpoint("late")
+
+    kernel_system, root, lines = _boot(root_body)
+    assert kernel_system.run(1000) == RUN_STOPPED
+    slots = seen["handles"]
+    assert all(type(slot) is int and slot >= ROOT_SLOTS for slot in slots)
+    assert len(set(slots)) == len(slots)
+    assert seen["wait"] == OK
+    assert seen["run"] == front.RUN_IDLE
+    assert seen["tasks"] == [("client", "exited"), ("server", "recv")]
+    assert seen["all"] == ["repl", "client", "server"]
+    assert seen["after"] == ["repl"]
+    assert any(line.endswith("client: total 20") for line in lines), lines
+    # Closing destroyed the group: its threads are gone and its caps left the root's CSpace.
+    kernel = kernel_system.kernel
+    assert [tcb.name for tcb in kernel.tcbs] == ["repl"]
+    assert all(cap is None for cap in root.obj.cspace.slots[ROOT_SLOTS:])
+    kernel_system.close()
+
+
+def test_builder_errors_come_back_to_the_root_and_the_kernel_goes_on():
+    seen = []
+
+    def root_body(ipc, arg):
+        system = front.System()
+        for bad in (
+            lambda: system.task("t", _client, priority=300),
+            lambda: system.task(5, _client),
+            lambda: system.task("t", "not a function"),
+            lambda: system.give(front.Task(999, "ghost", None, 0), 1, system.endpoint("e")),
+            lambda: front.call("no_such_operation"),
+        ):
+            try:
+                bad()
+                seen.append("no error")
+            except BuildError as exc:
+                seen.append(str(exc))
+        seen.append(k5.trap((SYS_BUILD, "now", "not a tuple")))
+
+    kernel_system, root, lines = _boot(root_body)
+    assert kernel_system.run(100) == RUN_STOPPED
+    assert "no error" not in seen
+    assert "priority must be 0..255" in seen[0]
+    assert "name must be a str" in seen[1]
+    assert "the body must be a function" in seen[2]
+    assert "root slot 999" in seen[3]
+    assert "no builder operation" in seen[4]
+    assert seen[5] != OK and type(seen[5]) is int
+    kernel_system.close()
+
+
+def test_only_the_root_may_build():
+    seen = []
+
+    def other(ipc, arg):
+        seen.append(k5.trap((SYS_BUILD, "now", ())))
+
+    def root_body(ipc, arg):
+        system = front.System()
+        system.task("other", other, priority=10)
+        system.run()
+
+    kernel_system, root, lines = _boot(root_body)
+    assert kernel_system.run(1000) == RUN_STOPPED
+    assert seen == [ERR_ILLEGAL_OPERATION]
+    kernel_system.close()
+
+
+def test_an_interrupt_line_wakes_the_root_waiting_on_its_console():
+    seen = []
+
+    def root_body(ipc, arg):
+        seen.append(("woke", k5.wait(ROOT_SLOT_CONSOLE), ipc.badge))
+
+    kernel_system, root, lines = _boot(root_body)
+    kernel = kernel_system.kernel
+    kernel_system.run(20)
+    assert seen == [] and root.obj.state != 1  # blocked on the console notification
+    kernel.arch.raise_interrupt(IRQ_CONSOLE)
+    assert kernel_system.run(20) == RUN_STOPPED
+    assert seen == [("woke", OK, 1)]
+    kernel_system.close()
+
+
+def test_a_bound_signal_ends_a_sleep_early():
+    seen = []
+
+    def root_body(ipc, arg):
+        start = front.call("now")
+        seen.append(k5.sleep(1000))
+        seen.append(front.call("now") - start)
+
+    kernel_system, root, lines = _boot(root_body)
+    kernel_system.run(30)
+    kernel_system.kernel.arch.raise_interrupt(IRQ_CONSOLE)
+    assert kernel_system.run(30) == RUN_STOPPED
+    assert seen[0] == OK
+    assert 30 <= seen[1] < 40, seen
+    kernel_system.close()
+
+
+def test_a_fault_of_the_root_restarts_it():
+    runs = []
+
+    def root_body(ipc, arg):
+        runs.append(len(runs))
+        if len(runs) == 1:
+            raise ValueError("boom")
+
+    kernel_system, root, lines = _boot(root_body)
+    assert kernel_system.run(100) == RUN_STOPPED
+    assert runs == [0, 1]
+    assert root.obj.faults == 1 and root.obj.generation == 1
+    assert any("root task repl faulted: ValueError: boom; restarting it" in x for x in lines)
+    kernel_system.close()
