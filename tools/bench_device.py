@@ -93,11 +93,27 @@ def asyncio_event_ping_pong(n):
 
 
 EP = 1
+DONE = 2  # a measured task signals this notification when it is done
+
+
+def _started(system, tasks):
+    """Start `tasks` (made with start=False), each with a notification it signals when done;
+    then wait for them all. The REPL (the root task) waits in the kernel, on the original caps
+    it holds: it takes no CPU while they run, so the timer counts only their work."""
+    done = []
+    for task in tasks:
+        note = system.notification("done")
+        system.give(task, DONE, note)
+        done.append(note)
+    system.start()
+    for note in done:
+        k5.wait(note.slot)
 
 
 def _client(ipc, rounds):
     for i in range(rounds):
         k5.call(EP, 1, (i,))
+    k5.signal(DONE)
 
 
 def _server(ipc, arg):
@@ -117,6 +133,7 @@ def _client_prebuilt(ipc, rounds):
     trap = k5.trap
     for _ in range(rounds):
         trap(_CALL)
+    k5.signal(DONE)
 
 
 def _server_prebuilt(ipc, arg):
@@ -129,11 +146,13 @@ def _server_prebuilt(ipc, arg):
 def _ipc(n, client, server):
     system = System()
     ep = system.endpoint("ep")
-    c = system.task("client", client, priority=10, arg=n, budget=1 << 29, period=1 << 29)
+    c = system.task(
+        "client", client, priority=10, arg=n, budget=1 << 29, period=1 << 29, start=False
+    )
     s = system.task("server", server, priority=20, passive=True)
     system.give(c, EP, ep, RIGHT_WRITE | RIGHT_GRANT_REPLY)
     system.give(s, EP, ep, RIGHT_READ)
-    system.run()
+    _started(system, [c])
     system.close()
 
 
@@ -147,8 +166,10 @@ def k5_ipc_round_trip_prebuilt(n):
 
 def _solo(body, n):
     system = System()
-    system.task("solo", body, priority=10, arg=n, budget=1 << 29, period=1 << 29)
-    system.run()
+    task = system.task(
+        "solo", body, priority=10, arg=n, budget=1 << 29, period=1 << 29, start=False
+    )
+    _started(system, [task])
     system.close()
 
 
@@ -156,12 +177,14 @@ def _clock_loop(ipc, n):
     ticks_us = time.ticks_us
     for _ in range(n):
         ticks_us()
+    k5.signal(DONE)
 
 
 def _ticks_ms_loop(ipc, n):
     ticks_ms = time.ticks_ms
     for _ in range(n):
         ticks_ms()
+    k5.signal(DONE)
 
 
 def ticks_ms_no_trap(n):
@@ -181,6 +204,7 @@ def _null_loop(ipc, n):
     trap = k5.trap
     for _ in range(n):
         trap(_NULL)
+    k5.signal(DONE)
 
 
 def k5_null_syscall(n):
@@ -190,18 +214,27 @@ def k5_null_syscall(n):
 def _work(ipc, n):
     for _ in range(n):
         pass
+    k5.signal(DONE)
 
 
 def _preemptions(n, budget, hogs):
     """Instructions to do 2n loop iterations over `hogs` tasks, and the preemptions taken."""
     system = System()
     tasks = [
-        system.task("w%d" % i, _work, priority=10, arg=2 * n // hogs, budget=budget, period=budget)
+        system.task(
+            "w%d" % i,
+            _work,
+            priority=10,
+            arg=2 * n // hogs,
+            budget=budget,
+            period=budget,
+            start=False,
+        )
         for i in range(hogs)
     ]
     gc.collect()
     timer_start()
-    system.run()
+    _started(system, tasks)
     spent = timer_ticks() * _INSTRUCTIONS_PER_TICK
     traps = 0
     for task in tasks:

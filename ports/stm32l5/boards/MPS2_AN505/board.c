@@ -5,8 +5,24 @@
 
 uint32_t system_core_clock_hz;
 
+// The IoT Kit's secure privilege control block (ARM ECM0601256): its peripheral protection
+// controllers also gate unprivileged accesses, which they answer with zeros by default.
+#define SPCB_BASE            (0x50080000)
+#define SPCB_AHBSPPPCEXP(n)  (*(volatile uint32_t *)(SPCB_BASE + 0xa0 + 4 * (n)))
+#define SPCB_APBSPPPC(n)     (*(volatile uint32_t *)(SPCB_BASE + 0xb0 + 4 * (n)))
+#define SPCB_APBSPPPCEXP(n)  (*(volatile uint32_t *)(SPCB_BASE + 0xc0 + 4 * (n)))
+
 void board_init(void) {
     system_core_clock_hz = 20000000;
+    // Let unprivileged code reach every peripheral: the MPU decides which task maps which (the
+    // root task maps them all; see native/k5arch/k5arch.c), as on the STM32L5, whose TrustZone
+    // controller allows unprivileged accesses out of reset.
+    for (int n = 0; n < 4; n++) {
+        SPCB_AHBSPPPCEXP(n) = 0xffffffff;
+        SPCB_APBSPPPCEXP(n) = 0xffffffff;
+    }
+    SPCB_APBSPPPC(0) = 0xffffffff;
+    SPCB_APBSPPPC(1) = 0xffffffff;
 }
 
 // Semihosting SYS_EXIT_EXTENDED: QEMU exits with `status` (plain SYS_EXIT only tells 0 from 1).
