@@ -366,9 +366,13 @@ class Kernel:
                     self._do_exit(current, 0)
                     if current is self.root:
                         return RUN_STOPPED
-                pending = arch.interrupts()
-                if pending:
-                    self._interrupts(pending)
+                else:
+                    # A raised interrupt line makes the running task trap at its next safe
+                    # point (the device's arch.run returns TRAP_PREEMPT then): look here only,
+                    # so that a syscall pays nothing for interrupts.
+                    pending = arch.interrupts()
+                    if pending:
+                        self._interrupts(pending)
                 if sc.r_amount[sc.head] - sc.consumed < self.min_budget:
                     self._check_budget(now)
                 if sched.release.head is not None or sched.sleep.head is not None:
