@@ -1,0 +1,395 @@
+"""Endpoint invocations: send, call, recv, reply, reply_recv (decode and perform)."""
+
+# The IPC path is the kernel's hot path: decode and perform are kept flat (few calls, locals
+# over attribute lookups, no allocation), as the comments at each step say.
+
+from k5 import cdt
+from k5.abi import (
+    BADGE_GEN_FLAG,
+    BADGE_GEN_MASK,
+    BADGE_GEN_SHIFT,
+    ERR_INVALID_ARGUMENT,
+    ERR_NO_REPLY,
+    ERR_RANGE,
+    ERR_RIGHTS,
+    ERR_STALE,
+    ERR_WOULD_BLOCK,
+    FAULT_EXCEPTION,
+    FAULT_TIMEOUT,
+    MSG_MAX_BYTES,
+    MSG_MAX_WORDS,
+    NO_SLOT,
+    OK,
+    RIGHT_GRANT,
+    RIGHT_GRANT_REPLY,
+    RIGHT_READ,
+    RIGHT_WRITE,
+    SOURCE_ENDPOINT,
+    STATE_BLOCKED_RECV,
+    STATE_BLOCKED_REPLY,
+    STATE_BLOCKED_SEND,
+    STATE_FAULTED,
+    STATE_RUNNING,
+    SYS_CALL,
+    SYS_NBRECV,
+    SYS_NBSEND,
+    TYPE_ENDPOINT,
+)
+from k5.decode import ipc_words, is_small, is_word, lookup
+from k5.notification import deliver_signal
+from k5.objects import QUEUE_ENDPOINT, QUEUE_READY, QUEUE_RELEASE
+
+# --- decode --------------------------------------------------------------------------------------
+
+
+def decode_message(tcb, request, label_index):
+    """Validate the label, words, data and cap of an IPC request into tcb's msg_* buffer."""
+    label = request[label_index]
+    if not is_small(label):
+        return ERR_INVALID_ARGUMENT
+    words = request[label_index + 1]
+    kind = type(words)
+    if kind is not tuple and kind is not list:
+        return ERR_INVALID_ARGUMENT
+    count = len(words)
+    if count > MSG_MAX_WORDS:
+        return ERR_INVALID_ARGUMENT
+    msg_words = tcb.msg_words
+    for i in range(count):
+        word = words[i]
+        if not is_word(word):
+            return ERR_INVALID_ARGUMENT
+        msg_words[i] = word
+    data = request[label_index + 2]
+    length = 0
+    if data is not None:
+        kind = type(data)
+        if kind is str:
+            if len(data) > MSG_MAX_BYTES:
+                return ERR_INVALID_ARGUMENT
+            try:
+                data = data.encode()
+            except Exception:
+                return ERR_INVALID_ARGUMENT
+        elif kind is bytearray:
+            data = bytes(data)
+        elif kind is not bytes:
+            return ERR_INVALID_ARGUMENT
+        length = len(data)
+        if length > MSG_MAX_BYTES:
+            return ERR_INVALID_ARGUMENT
+    cap_slot = request[label_index + 3]
+    cap = None
+    if type(cap_slot) is not int:
+        return ERR_INVALID_ARGUMENT
+    if cap_slot != NO_SLOT:
+        cap = lookup(tcb, cap_slot, 0, 0)
+        if type(cap) is int:
+            return cap
+    tcb.msg_label = label
+    tcb.msg_count = count
+    tcb.msg_data = data
+    tcb.msg_length = length
+    tcb.msg_cap = cap
+    return OK
+
+
+def decode_recv_slot(tcb, slot):
+    if type(slot) is not int:
+        return ERR_INVALID_ARGUMENT
+    if slot == NO_SLOT:
+        return OK
+    if slot < 0 or slot >= len(tcb.cspace.slots):
+        return ERR_RANGE
+    return OK
+
+
+def decode_reply(tcb):
+    reply = tcb.pending_reply
+    if reply is None:
+        return ERR_NO_REPLY
+    if reply.seq != tcb.pending_seq or reply.caller is None:
+        tcb.pending_reply = None
+        return ERR_STALE
+    return OK
+
+
+# --- syscalls ------------------------------------------------------------------------------------
+
+
+def sys_send(kernel, tcb, sysno, request):
+    # send/nbsend: (SYS, ep_slot, label, words, data, cap_slot); call: + recv_slot
+    is_call = sysno == SYS_CALL
+    if len(request) != (7 if is_call else 6):
+        return ERR_INVALID_ARGUMENT
+    cap = lookup(tcb, request[1], TYPE_ENDPOINT, RIGHT_WRITE)
+    if type(cap) is int:
+        return cap
+    if is_call and (cap.rights & (RIGHT_GRANT | RIGHT_GRANT_REPLY)) == 0:
+        return ERR_RIGHTS
+    err = decode_message(tcb, request, 2)
+    if err != OK:
+        return err
+    if is_call:
+        err = decode_recv_slot(tcb, request[6])
+        if err != OK:
+            return err
+        tcb.recv_slot = request[6]
+    badge = cap.badge
+    endpoint = cap.obj
+    if badge & BADGE_GEN_FLAG and endpoint.owner is not None:
+        if ((badge >> BADGE_GEN_SHIFT) & BADGE_GEN_MASK) != (
+            endpoint.owner.generation & BADGE_GEN_MASK
+        ):
+            return ERR_STALE
+    tcb.msg_badge = badge
+    tcb.msg_can_grant = (cap.rights & RIGHT_GRANT) != 0
+    tcb.msg_is_call = is_call
+    if sysno == SYS_NBSEND:
+        receiver = endpoint.queue.head
+        if receiver is None or receiver.state != STATE_BLOCKED_RECV:
+            return ERR_WOULD_BLOCK
+    do_send(kernel, tcb, endpoint, cap, True)
+    return None
+
+
+def sys_recv(kernel, tcb, sysno, request):
+    # (SYS_RECV or SYS_NBRECV, ep_slot, recv_slot)
+    if len(request) != 3:
+        return ERR_INVALID_ARGUMENT
+    cap = lookup(tcb, request[1], TYPE_ENDPOINT, RIGHT_READ)
+    if type(cap) is int:
+        return cap
+    err = decode_recv_slot(tcb, request[2])
+    if err != OK:
+        return err
+    tcb.recv_slot = request[2]
+    ntfn = tcb.bound_ntfn
+    if sysno == SYS_NBRECV and not (ntfn is not None and ntfn.active):
+        sender = cap.obj.queue.head
+        if sender is None or sender.state != STATE_BLOCKED_SEND:
+            return ERR_WOULD_BLOCK
+    do_recv(kernel, tcb, cap.obj, cap)
+    return None
+
+
+def sys_reply(kernel, tcb, sysno, request):
+    # (SYS_REPLY, 0, label, words, data, cap_slot)
+    if len(request) != 6:
+        return ERR_INVALID_ARGUMENT
+    err = decode_message(tcb, request, 2)
+    if err != OK:
+        return err
+    err = decode_reply(tcb)
+    if err != OK:
+        return err
+    do_reply(kernel, tcb)
+    return OK
+
+
+def sys_reply_recv(kernel, tcb, sysno, request):
+    # (SYS_REPLY_RECV, ep_slot, label, words, data, cap_slot, recv_slot)
+    if len(request) != 7:
+        return ERR_INVALID_ARGUMENT
+    cap = lookup(tcb, request[1], TYPE_ENDPOINT, RIGHT_READ)
+    if type(cap) is int:
+        return cap
+    err = decode_recv_slot(tcb, request[6])
+    if err != OK:
+        return err
+    err = decode_message(tcb, request, 2)
+    if err != OK:
+        return err
+    # seL4 semantics: a missing reply is not an error for ReplyRecv; the receive goes on.
+    if tcb.pending_reply is not None:
+        if decode_reply(tcb) == OK:
+            do_reply(kernel, tcb)
+    tcb.recv_slot = request[6]
+    do_recv(kernel, tcb, cap.obj, cap)
+    return None
+
+
+# --- perform -------------------------------------------------------------------------------------
+
+
+def transfer(kernel, sender, receiver, badge, can_grant):
+    """Copy sender's msg_* buffer into the receiver's IPC buffer (cannot fail)."""
+    ipc = receiver.ipc
+    ipc.label = sender.msg_label
+    ipc.badge = badge
+    count = sender.msg_count
+    ipc.count = count
+    src = sender.msg_words
+    dst = receiver.ipc_words
+    if len(dst) != MSG_MAX_WORDS:
+        dst = ipc_words(receiver)
+    for i in range(count):
+        dst[i] = src[i]
+    length = sender.msg_length
+    ipc.length = length
+    if length > 0:
+        receiver.ipc_data[0:length] = sender.msg_data
+    ipc.source = SOURCE_ENDPOINT
+    ipc.cap = NO_SLOT
+    log = kernel.delivery_log
+    if log is not None:
+        log.append((receiver.tid, sender.msg_label, src[0] if count else None))
+    cap = sender.msg_cap
+    sender.msg_cap = None
+    sender.msg_data = None
+    if cap is None or not can_grant or cap.cnode is None:
+        return
+    slot = receiver.recv_slot
+    if slot < 0 or slot >= len(receiver.cspace.slots):
+        return
+    if receiver.cspace.slots[slot] is not None:
+        return
+    cdt.derive(cap, cap.rights, cap.badge, receiver.cspace, slot)
+    ipc.cap = slot
+
+
+def do_send(kernel, tcb, endpoint, cap, blocking):
+    receiver = endpoint.queue.head
+    if receiver is not None and receiver.state == STATE_BLOCKED_RECV:
+        endpoint.queue.remove(receiver)
+        receiver.blocked_on = None
+        receiver.blocked_cap = None
+        transfer(kernel, tcb, receiver, tcb.msg_badge, tcb.msg_can_grant)
+        kernel.arch.set_result(receiver.context, OK)
+        if tcb.msg_is_call:
+            arm_reply(kernel, tcb, receiver, True)
+        else:
+            kernel.arch.set_result(tcb.context, OK)
+            sender_done(kernel, tcb)
+        receiver.state = STATE_RUNNING
+        kernel.schedule_runnable(receiver)
+        return
+    if not blocking:
+        return
+    tcb.state = STATE_BLOCKED_SEND
+    tcb.blocked_on = endpoint
+    tcb.blocked_cap = cap
+    if tcb.msg_data is not None and type(tcb.msg_data) is not bytes:
+        tcb.msg_data = bytes(tcb.msg_data)
+    endpoint.queue.append(tcb)
+    tcb.queue_kind = QUEUE_ENDPOINT
+    if tcb is kernel.current:
+        kernel.current = None
+
+
+def sender_done(kernel, tcb):
+    """A sender's message was delivered: it runs on, or stays stopped after a fault."""
+    if tcb.fault_kind == FAULT_EXCEPTION:
+        tcb.fault_kind = 0
+        tcb.state = STATE_FAULTED
+        return
+    if tcb.state != STATE_RUNNING:
+        tcb.state = STATE_RUNNING
+        kernel.schedule_runnable(tcb)
+
+
+def arm_reply(kernel, caller, server, donate):
+    reply = caller.reply
+    reply.seq += 1
+    reply.caller = caller
+    reply.server = server
+    reply.recv_slot = caller.recv_slot
+    reply.donated = None
+    previous = server.pending_reply
+    if previous is not None and previous.caller is not None:
+        if previous.seq == server.pending_seq:
+            # The server took a new call without replying: the old caller is abandoned.
+            disarm_reply(kernel, previous, ERR_NO_REPLY)
+    server.pending_reply = reply
+    server.pending_seq = reply.seq
+    caller.state = STATE_BLOCKED_REPLY
+    caller.blocked_on = reply
+    caller.blocked_cap = None
+    if caller is kernel.current:
+        kernel.current = None
+    if caller.queue is not None:
+        kernel.dequeue(caller)
+    sc = caller.sc
+    if donate and server.sc is None and sc is not None and caller.fault_kind == 0:
+        # Passive server: it runs on the caller's scheduling context until it replies.
+        caller.sc = None
+        sc.tcb = server
+        server.sc = sc
+        reply.donated = sc
+
+
+def do_recv(kernel, tcb, endpoint, cap):
+    ntfn = tcb.bound_ntfn
+    if ntfn is not None and ntfn.active:
+        deliver_signal(tcb, ntfn.word)
+        ntfn.word = 0
+        ntfn.active = False
+        kernel.arch.set_result(tcb.context, OK)
+        return
+    sender = endpoint.queue.head
+    if sender is not None and sender.state == STATE_BLOCKED_SEND:
+        endpoint.queue.remove(sender)
+        sender.blocked_on = None
+        sender.blocked_cap = None
+        transfer(kernel, sender, tcb, sender.msg_badge, sender.msg_can_grant)
+        kernel.arch.set_result(tcb.context, OK)
+        if sender.msg_is_call:
+            sender.state = STATE_RUNNING
+            arm_reply(kernel, sender, tcb, sender.fault_kind == 0)
+            if tcb.sc is not None and tcb.queue is None and tcb is not kernel.current:
+                kernel.schedule_runnable(tcb)
+        else:
+            kernel.arch.set_result(sender.context, OK)
+            sender_done(kernel, sender)
+        return
+    tcb.state = STATE_BLOCKED_RECV
+    tcb.blocked_on = endpoint
+    tcb.blocked_cap = cap
+    endpoint.queue.append(tcb)
+    tcb.queue_kind = QUEUE_ENDPOINT
+    if tcb is kernel.current:
+        kernel.current = None
+    if tcb.passive_on_recv:
+        tcb.passive_on_recv = False
+        if tcb.sc is not None and tcb.sc is tcb.home_sc:
+            kernel.unbind_sc(tcb.sc)
+            if kernel.trace is not None:
+                kernel.emit("passive " + tcb.name)
+
+
+def do_reply(kernel, tcb):
+    reply = tcb.pending_reply
+    tcb.pending_reply = None
+    caller = reply.caller
+    caller.recv_slot = reply.recv_slot
+    transfer(kernel, tcb, caller, 0, True)
+    disarm_reply(kernel, reply, OK)
+
+
+def disarm_reply(kernel, reply, result):
+    """Wake the caller of an armed reply with `result`, giving back a donated SC."""
+    caller = reply.caller
+    server = reply.server
+    reply.caller = None
+    reply.server = None
+    reply.seq += 1
+    sc = reply.donated
+    reply.donated = None
+    if sc is not None:
+        holder = sc.tcb
+        if holder is not None and holder is not caller:
+            holder.sc = None
+            if holder.queue_kind == QUEUE_READY or holder.queue_kind == QUEUE_RELEASE:
+                kernel.dequeue(holder)
+            if holder is kernel.current:
+                kernel.current = None
+        sc.tcb = caller
+        caller.sc = sc
+    if server is not None and server.pending_reply is reply:
+        server.pending_reply = None
+    caller.blocked_on = None
+    if caller.fault_kind == FAULT_TIMEOUT:
+        caller.fault_kind = 0
+    kernel.arch.set_result(caller.context, result)
+    caller.state = STATE_RUNNING
+    kernel.schedule_runnable(caller)

@@ -1,0 +1,200 @@
+"""The calling thread's own syscalls (yield, sleep, exit, puts), cancellation and faults."""
+
+from k5.abi import (
+    ERR_INVALID_ARGUMENT,
+    ERR_STALE,
+    FAULT_EXCEPTION,
+    FAULT_TIMEOUT,
+    MSG_MAX_BYTES,
+    OK,
+    STATE_BLOCKED_NOTIFICATION,
+    STATE_BLOCKED_RECV,
+    STATE_BLOCKED_REPLY,
+    STATE_BLOCKED_SEND,
+    STATE_BLOCKED_SLEEP,
+    STATE_EXITED,
+    STATE_FAULTED,
+    STATE_INACTIVE,
+    STATE_RUNNING,
+    TYPE_ENDPOINT,
+    WORD_LIMIT,
+)
+from k5._compat import const
+from k5.decode import is_small, is_word
+from k5.ipc import disarm_reply, do_send
+from k5.objects import QUEUE_READY, QUEUE_RELEASE
+from k5.ticks import ticks_add
+
+_TEXT_MAX = const(128)
+
+# --- syscalls of the calling thread --------------------------------------------------------------
+
+
+def sys_yield(kernel, tcb, sysno, request):
+    sc = tcb.sc
+    if sc is not None and not sc.is_round_robin():
+        # MCS: yielding gives up the rest of the head refill.
+        sc.consumed = sc.r_amount[sc.head]
+    else:
+        tcb.yielded = True
+    return OK
+
+
+def sys_sleep(kernel, tcb, sysno, request):
+    # (SYS_SLEEP, ticks)
+    if len(request) != 2 or not is_small(request[1]):
+        return ERR_INVALID_ARGUMENT
+    ticks = request[1]
+    if ticks == 0:
+        return OK
+    tcb.state = STATE_BLOCKED_SLEEP
+    kernel.sched.sleep_insert(tcb, ticks_add(kernel.arch.now(), ticks))
+    if tcb is kernel.current:
+        kernel.current = None
+    return None
+
+
+def sys_exit(kernel, tcb, sysno, request):
+    code = 0
+    if len(request) == 2 and is_word(request[1]):
+        code = request[1]
+    do_exit(kernel, tcb, code)
+    return None
+
+
+def do_exit(kernel, tcb, code):
+    tcb.exit_code = code
+    cancel(kernel, tcb, ERR_STALE)
+    tcb.state = STATE_EXITED
+    if kernel.trace is not None:
+        kernel.emit("exit " + tcb.name)
+
+
+def sys_debug_puts(kernel, tcb, sysno, request):
+    # (SYS_DEBUG_PUTS, text)
+    if len(request) != 2:
+        return ERR_INVALID_ARGUMENT
+    text = request[1]
+    if type(text) is bytes or type(text) is bytearray:
+        if len(text) > _TEXT_MAX:
+            return ERR_INVALID_ARGUMENT
+        try:
+            text = bytes(text).decode()
+        except Exception:
+            return ERR_INVALID_ARGUMENT
+    elif type(text) is not str or len(text) > _TEXT_MAX:
+        return ERR_INVALID_ARGUMENT
+    else:
+        try:
+            text.encode()
+        except Exception:
+            return ERR_INVALID_ARGUMENT
+    line = "[" + str(kernel.arch.now()) + "] " + tcb.name + ": " + text
+    if kernel.console is not None:
+        kernel.console(line)
+    else:
+        print(line)
+    return OK
+
+
+# --- cancellation, faults and lifecycle (perform) -----------------------------------------------
+
+
+def cancel(kernel, tcb, result):
+    """Take tcb out of any IPC it is in (perform: cannot fail)."""
+    state = tcb.state
+    if state == STATE_BLOCKED_SEND or state == STATE_BLOCKED_RECV:
+        kernel.dequeue(tcb)
+    elif state == STATE_BLOCKED_NOTIFICATION:
+        kernel.dequeue(tcb)
+    elif state == STATE_BLOCKED_REPLY:
+        reply = tcb.reply
+        if reply.caller is tcb:
+            sc = reply.donated
+            reply.caller = None
+            reply.server = None
+            reply.seq += 1
+            reply.donated = None
+            # The server keeps its (now stale) reference: replying gets ERR_STALE.
+            if sc is not None:
+                holder = sc.tcb
+                if holder is not None and holder is not tcb:
+                    holder.sc = None
+                    if holder.queue_kind == QUEUE_READY or holder.queue_kind == QUEUE_RELEASE:
+                        kernel.dequeue(holder)
+                    if holder is kernel.current:
+                        kernel.current = None
+                sc.tcb = tcb
+                tcb.sc = sc
+    elif tcb.queue is not None:
+        kernel.dequeue(tcb)
+    tcb.blocked_on = None
+    tcb.blocked_cap = None
+    tcb.fault_kind = 0
+    if tcb is kernel.current:
+        kernel.current = None
+    # As a server: its caller learns that the reply will never come.
+    reply = tcb.pending_reply
+    if reply is not None:
+        tcb.pending_reply = None
+        if reply.caller is not None and reply.seq == tcb.pending_seq:
+            disarm_reply(kernel, reply, result)
+
+
+def fault(kernel, tcb, kind, text):
+    """Deliver a fault of tcb to its fault (or timeout) handler endpoint as a message."""
+    tcb.faults += 1
+    tcb.record_fault((kernel.arch.now(), kind, text))
+    if kernel.trace is not None:
+        kernel.emit("fault " + tcb.name + " " + text)
+    if kind == FAULT_EXCEPTION:
+        cancel(kernel, tcb, ERR_STALE)
+        tcb.state = STATE_FAULTED
+    handler = tcb.handlers.slots[0 if kind == FAULT_EXCEPTION else 1]
+    if handler is None or handler.obj_type != TYPE_ENDPOINT:
+        if kind == FAULT_TIMEOUT:
+            # No handler after all: wait for the next refill.
+            if tcb.queue is None:
+                kernel.sched.release_insert(tcb)
+        return
+    tcb.msg_label = kind
+    words = tcb.msg_words
+    words[0] = tcb.tid
+    words[1] = tcb.generation
+    words[2] = tcb.faults
+    tcb.msg_count = 3
+    try:
+        data = text.encode()
+    except Exception:
+        data = b"?"
+    if len(data) > MSG_MAX_BYTES:
+        data = data[:MSG_MAX_BYTES]
+    tcb.msg_data = data
+    tcb.msg_length = len(data)
+    tcb.msg_cap = None
+    tcb.msg_badge = handler.badge
+    tcb.msg_can_grant = False
+    tcb.msg_is_call = kind == FAULT_TIMEOUT
+    tcb.fault_kind = kind
+    if tcb is kernel.current:
+        kernel.current = None
+    do_send(kernel, tcb, handler.obj, handler, True)
+
+
+def restart(kernel, tcb):
+    """Restart a thread from its entry with a new generation (perform)."""
+    cancel(kernel, tcb, ERR_STALE)
+    tcb.generation = (tcb.generation + 1) % WORD_LIMIT
+    tcb.reply.seq += 1
+    kernel.arch.context_reset(tcb.context, tcb.entry, tcb.ipc, tcb.arg)
+    tcb.state = STATE_RUNNING
+    tcb.yielded = False
+    if kernel.trace is not None:
+        kernel.emit("restart " + tcb.name + " generation " + str(tcb.generation))
+    kernel.schedule_runnable(tcb)
+
+
+def suspend(kernel, tcb):
+    cancel(kernel, tcb, ERR_STALE)
+    if tcb.state != STATE_EXITED:
+        tcb.state = STATE_INACTIVE
