@@ -7,6 +7,7 @@
 
 from k5.user import (  # noqa: F401
     call,
+    cancel_badged_sends,
     copy,
     delete,
     exit,
@@ -16,6 +17,7 @@ from k5.user import (  # noqa: F401
     mutate,
     nbrecv,
     nbsend,
+    nbsend_recv,
     poll,
     puts,
     recv,

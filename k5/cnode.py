@@ -1,20 +1,24 @@
 """CNode invocations: copy, mint, move, mutate, delete, revoke, identify."""
 
-from k5 import cdt
+from k5 import cdt, ipc, notification, thread
 from k5.abi import (
     ERR_ILLEGAL_OPERATION,
     ERR_INVALID_ARGUMENT,
     ERR_RANGE,
     ERR_REVOKED,
-    FAULT_EXCEPTION,
     OK,
-    STATE_FAULTED,
-    STATE_RUNNING,
     SYS_CNODE_MINT,
     SYS_CNODE_MUTATE,
     SYS_CNODE_REVOKE,
+    RIGHTS_ALL,
     TYPE_ENDPOINT,
     TYPE_NOTIFICATION,
+    TYPE_NULL,
+    TYPE_REPLY,
+    TYPE_SCHED_CONTEXT,
+    TYPE_SCHED_CONTROL,
+    TYPE_TCB,
+    TYPE_UNTYPED,
 )
 from k5.decode import dest_slot, ipc_words, is_rights, is_small, lookup
 
@@ -104,28 +108,48 @@ def sys_delete(kernel, tcb, sysno, request):
 
 
 def delete(kernel, cap):
-    """Delete one cap; threads blocked through it are woken with ERR_REVOKED."""
+    """Delete one cap (perform).
+
+    Threads blocked through it are woken with ERR_REVOKED; when it was the object's last cap
+    the object is destroyed as seL4's finaliseCap does, and its Untyped (if any) is refunded.
+    """
     obj = cap.obj
     obj_type = cap.obj_type
+    if obj_type == TYPE_NULL:
+        return
+    parent = cap.parent
     cdt.unlink(cap)
     if obj_type == TYPE_ENDPOINT or obj_type == TYPE_NOTIFICATION:
         tcb = obj.queue.head
         while tcb is not None:
             following = tcb.q_next
             if tcb.blocked_cap is cap:
-                kernel.dequeue(tcb)
-                tcb.blocked_on = None
-                tcb.blocked_cap = None
-                tcb.msg_cap = None
-                kernel.arch.set_result(tcb.context, ERR_REVOKED)
-                if tcb.fault_kind == FAULT_EXCEPTION:
-                    tcb.fault_kind = 0
-                    tcb.state = STATE_FAULTED
-                else:
-                    tcb.fault_kind = 0
-                    tcb.state = STATE_RUNNING
-                    kernel.schedule_runnable(tcb)
+                ipc.abort_blocked(kernel, tcb, ERR_REVOKED)
             tcb = following
+    if obj.cap_count == 0 and obj_type != TYPE_SCHED_CONTROL:
+        destroy(kernel, obj, obj_type)
+        if parent is not None and parent.obj_type == TYPE_UNTYPED:
+            # The object came from this Untyped (its other caps were derived from the
+            # retyped one and are gone): the quota comes back.
+            untyped = parent.obj
+            if untyped.remaining < untyped.quota:
+                untyped.remaining += 1
+
+
+def destroy(kernel, obj, obj_type):
+    """Destroy an object whose last cap went (seL4 finaliseCap; perform)."""
+    if obj_type == TYPE_ENDPOINT:
+        ipc.destroy_endpoint(kernel, obj)
+    elif obj_type == TYPE_NOTIFICATION:
+        notification.destroy(kernel, obj)
+    elif obj_type == TYPE_REPLY:
+        ipc.destroy_reply(kernel, obj)
+    elif obj_type == TYPE_SCHED_CONTEXT:
+        kernel.destroy_sc(obj)
+    elif obj_type == TYPE_TCB:
+        thread.destroy(kernel, obj, delete)
+    # An Untyped whose last cap goes leaves the objects made from it alive (no one can
+    # revoke them any more); TYPE_SCHED_CONTROL is never destroyed.
 
 
 def revoke(kernel, cap):
@@ -147,4 +171,16 @@ def sys_identify(kernel, tcb, sysno, request):
     words[1] = cap.rights
     words[2] = cap.badge
     tcb.ipc.count = 3
+    return OK
+
+
+def sys_cancel_badged_sends(kernel, tcb, sysno, request):
+    # (SYS_CNODE_CANCEL_BADGED_SENDS, ep_slot): needs an endpoint cap with all rights
+    if len(request) != 2:
+        return ERR_INVALID_ARGUMENT
+    cap = lookup(tcb, request[1], TYPE_ENDPOINT, RIGHTS_ALL)
+    if type(cap) is int:
+        return cap
+    if cap.badge != 0:
+        ipc.cancel_badged_sends(kernel, cap.obj, cap.badge)
     return OK

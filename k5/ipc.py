@@ -11,6 +11,7 @@ from k5.abi import (
     ERR_INVALID_ARGUMENT,
     ERR_NO_REPLY,
     ERR_RANGE,
+    ERR_REVOKED,
     ERR_RIGHTS,
     ERR_STALE,
     ERR_WOULD_BLOCK,
@@ -34,9 +35,10 @@ from k5.abi import (
     SYS_NBRECV,
     SYS_NBSEND,
     TYPE_ENDPOINT,
+    TYPE_REPLY,
 )
 from k5.decode import ipc_words, is_small, is_word, lookup
-from k5.notification import deliver_signal
+from k5.notification import deliver_signal, return_sc
 from k5.objects import QUEUE_ENDPOINT, QUEUE_READY, QUEUE_RELEASE
 
 # --- decode --------------------------------------------------------------------------------------
@@ -104,7 +106,17 @@ def decode_recv_slot(tcb, slot):
     return OK
 
 
+def decode_reply_slot(tcb, slot):
+    """The Reply cap named by a receive, None for the implicit reply, or an int error."""
+    if type(slot) is not int:
+        return ERR_INVALID_ARGUMENT
+    if slot == NO_SLOT:
+        return None
+    return lookup(tcb, slot, TYPE_REPLY, 0)
+
+
 def decode_reply(tcb):
+    """OK if tcb holds a pending implicit reply (the last call it received)."""
     reply = tcb.pending_reply
     if reply is None:
         return ERR_NO_REPLY
@@ -117,11 +129,8 @@ def decode_reply(tcb):
 # --- syscalls ------------------------------------------------------------------------------------
 
 
-def sys_send(kernel, tcb, sysno, request):
-    # send/nbsend: (SYS, ep_slot, label, words, data, cap_slot); call: + recv_slot
-    is_call = sysno == SYS_CALL
-    if len(request) != (7 if is_call else 6):
-        return ERR_INVALID_ARGUMENT
+def decode_send(tcb, request, is_call):
+    """Decode the send half of send/call/nbsend/nbsend_recv: the endpoint Cap or an error."""
     cap = lookup(tcb, request[1], TYPE_ENDPOINT, RIGHT_WRITE)
     if type(cap) is int:
         return cap
@@ -130,11 +139,6 @@ def sys_send(kernel, tcb, sysno, request):
     err = decode_message(tcb, request, 2)
     if err != OK:
         return err
-    if is_call:
-        err = decode_recv_slot(tcb, request[6])
-        if err != OK:
-            return err
-        tcb.recv_slot = request[6]
     badge = cap.badge
     endpoint = cap.obj
     if badge & BADGE_GEN_FLAG and endpoint.owner is not None:
@@ -145,17 +149,37 @@ def sys_send(kernel, tcb, sysno, request):
     tcb.msg_badge = badge
     tcb.msg_can_grant = (cap.rights & RIGHT_GRANT) != 0
     tcb.msg_is_call = is_call
+    return cap
+
+
+def sys_send(kernel, tcb, sysno, request):
+    # send/nbsend: (SYS, ep_slot, label, words, data, cap_slot); call: + recv_slot
+    is_call = sysno == SYS_CALL
+    if len(request) != (7 if is_call else 6):
+        return ERR_INVALID_ARGUMENT
+    if is_call:
+        err = decode_recv_slot(tcb, request[6])
+        if err != OK:
+            return err
+    cap = decode_send(tcb, request, is_call)
+    if type(cap) is int:
+        return cap
+    if is_call:
+        tcb.recv_slot = request[6]
+    endpoint = cap.obj
     if sysno == SYS_NBSEND:
-        receiver = endpoint.queue.head
-        if receiver is None or receiver.state != STATE_BLOCKED_RECV:
-            return ERR_WOULD_BLOCK
+        # seL4: a non-blocking send with nobody waiting is dropped silently (the sender
+        # learns nothing about the receiver).
+        do_send(kernel, tcb, endpoint, cap, False)
+        return OK
     do_send(kernel, tcb, endpoint, cap, True)
     return None
 
 
 def sys_recv(kernel, tcb, sysno, request):
-    # (SYS_RECV or SYS_NBRECV, ep_slot, recv_slot)
-    if len(request) != 3:
+    # (SYS_RECV or SYS_NBRECV, ep_slot, recv_slot[, reply_slot])
+    count = len(request)
+    if count != 3 and count != 4:
         return ERR_INVALID_ARGUMENT
     cap = lookup(tcb, request[1], TYPE_ENDPOINT, RIGHT_READ)
     if type(cap) is int:
@@ -163,7 +187,13 @@ def sys_recv(kernel, tcb, sysno, request):
     err = decode_recv_slot(tcb, request[2])
     if err != OK:
         return err
+    reply_cap = None
+    if count == 4:
+        reply_cap = decode_reply_slot(tcb, request[3])
+        if type(reply_cap) is int:
+            return reply_cap
     tcb.recv_slot = request[2]
+    tcb.recv_reply = reply_cap
     ntfn = tcb.bound_ntfn
     if sysno == SYS_NBRECV and not (ntfn is not None and ntfn.active):
         sender = cap.obj.queue.head
@@ -174,22 +204,33 @@ def sys_recv(kernel, tcb, sysno, request):
 
 
 def sys_reply(kernel, tcb, sysno, request):
-    # (SYS_REPLY, 0, label, words, data, cap_slot)
+    # (SYS_REPLY, reply_slot, label, words, data, cap_slot); reply_slot NO_SLOT: implicit
     if len(request) != 6:
         return ERR_INVALID_ARGUMENT
+    reply_cap = decode_reply_slot(tcb, request[1])
+    if type(reply_cap) is int:
+        return reply_cap
     err = decode_message(tcb, request, 2)
     if err != OK:
         return err
-    err = decode_reply(tcb)
-    if err != OK:
-        return err
-    do_reply(kernel, tcb)
+    if reply_cap is None:
+        err = decode_reply(tcb)
+        if err != OK:
+            return err
+        reply = tcb.pending_reply
+        tcb.pending_reply = None
+    else:
+        reply = reply_cap.obj
+        if reply.caller is None:
+            return ERR_NO_REPLY
+    do_reply(kernel, tcb, reply)
     return OK
 
 
 def sys_reply_recv(kernel, tcb, sysno, request):
-    # (SYS_REPLY_RECV, ep_slot, label, words, data, cap_slot, recv_slot)
-    if len(request) != 7:
+    # (SYS_REPLY_RECV, ep_slot, label, words, data, cap_slot, recv_slot[, reply_slot])
+    count = len(request)
+    if count != 7 and count != 8:
         return ERR_INVALID_ARGUMENT
     cap = lookup(tcb, request[1], TYPE_ENDPOINT, RIGHT_READ)
     if type(cap) is int:
@@ -197,23 +238,60 @@ def sys_reply_recv(kernel, tcb, sysno, request):
     err = decode_recv_slot(tcb, request[6])
     if err != OK:
         return err
+    reply_cap = None
+    if count == 8:
+        reply_cap = decode_reply_slot(tcb, request[7])
+        if type(reply_cap) is int:
+            return reply_cap
     err = decode_message(tcb, request, 2)
     if err != OK:
         return err
     # seL4 semantics: a missing reply is not an error for ReplyRecv; the receive goes on.
-    if tcb.pending_reply is not None:
-        if decode_reply(tcb) == OK:
-            do_reply(kernel, tcb)
+    if reply_cap is None:
+        if tcb.pending_reply is not None and decode_reply(tcb) == OK:
+            reply = tcb.pending_reply
+            tcb.pending_reply = None
+            do_reply(kernel, tcb, reply)
+    elif reply_cap.obj.caller is not None:
+        do_reply(kernel, tcb, reply_cap.obj)
     tcb.recv_slot = request[6]
+    tcb.recv_reply = reply_cap
     do_recv(kernel, tcb, cap.obj, cap)
+    return None
+
+
+def sys_nbsend_recv(kernel, tcb, sysno, request):
+    # (SYS_NBSEND_RECV, send_ep, label, words, data, cap_slot, recv_ep, recv_slot, reply_slot)
+    if len(request) != 9:
+        return ERR_INVALID_ARGUMENT
+    recv_cap = lookup(tcb, request[6], TYPE_ENDPOINT, RIGHT_READ)
+    if type(recv_cap) is int:
+        return recv_cap
+    err = decode_recv_slot(tcb, request[7])
+    if err != OK:
+        return err
+    reply_cap = decode_reply_slot(tcb, request[8])
+    if type(reply_cap) is int:
+        return reply_cap
+    cap = decode_send(tcb, request, False)
+    if type(cap) is int:
+        return cap
+    do_send(kernel, tcb, cap.obj, cap, False)
+    tcb.recv_slot = request[7]
+    tcb.recv_reply = reply_cap
+    do_recv(kernel, tcb, recv_cap.obj, recv_cap)
     return None
 
 
 # --- perform -------------------------------------------------------------------------------------
 
 
-def transfer(kernel, sender, receiver, badge, can_grant):
-    """Copy sender's msg_* buffer into the receiver's IPC buffer (cannot fail)."""
+def transfer(kernel, sender, receiver, badge, can_grant, endpoint):
+    """Copy sender's msg_* buffer into the receiver's IPC buffer (cannot fail).
+
+    `endpoint` is the endpoint the message came through (None for a reply): a cap of that
+    same endpoint is unwrapped (its badge lands in ipc.unwrapped), as seL4 does.
+    """
     ipc = receiver.ipc
     ipc.label = sender.msg_label
     ipc.badge = badge
@@ -231,6 +309,7 @@ def transfer(kernel, sender, receiver, badge, can_grant):
         receiver.ipc_data[0:length] = sender.msg_data
     ipc.source = SOURCE_ENDPOINT
     ipc.cap = NO_SLOT
+    ipc.unwrapped = -1
     log = kernel.delivery_log
     if log is not None:
         log.append((receiver.tid, sender.msg_label, src[0] if count else None))
@@ -238,6 +317,9 @@ def transfer(kernel, sender, receiver, badge, can_grant):
     sender.msg_cap = None
     sender.msg_data = None
     if cap is None or not can_grant or cap.cnode is None:
+        return
+    if cap.obj is endpoint and cap.obj_type == TYPE_ENDPOINT:
+        ipc.unwrapped = cap.badge
         return
     slot = receiver.recv_slot
     if slot < 0 or slot >= len(receiver.cspace.slots):
@@ -254,7 +336,7 @@ def do_send(kernel, tcb, endpoint, cap, blocking):
         endpoint.queue.remove(receiver)
         receiver.blocked_on = None
         receiver.blocked_cap = None
-        transfer(kernel, tcb, receiver, tcb.msg_badge, tcb.msg_can_grant)
+        transfer(kernel, tcb, receiver, tcb.msg_badge, tcb.msg_can_grant, endpoint)
         kernel.arch.set_result(receiver.context, OK)
         if tcb.msg_is_call:
             arm_reply(kernel, tcb, receiver, True)
@@ -265,13 +347,15 @@ def do_send(kernel, tcb, endpoint, cap, blocking):
         kernel.schedule_runnable(receiver)
         return
     if not blocking:
+        tcb.msg_cap = None
+        tcb.msg_data = None
         return
     tcb.state = STATE_BLOCKED_SEND
     tcb.blocked_on = endpoint
     tcb.blocked_cap = cap
     if tcb.msg_data is not None and type(tcb.msg_data) is not bytes:
         tcb.msg_data = bytes(tcb.msg_data)
-    endpoint.queue.append(tcb)
+    endpoint.queue.insert_by_priority(tcb)
     tcb.queue_kind = QUEUE_ENDPOINT
     if tcb is kernel.current:
         kernel.current = None
@@ -289,19 +373,37 @@ def sender_done(kernel, tcb):
 
 
 def arm_reply(kernel, caller, server, donate):
-    reply = caller.reply
+    """Bind the caller to the reply the server named (or its own implicit one), block it."""
+    reply_cap = server.recv_reply
+    if reply_cap is None:
+        reply = caller.reply
+        previous = server.pending_reply
+        if previous is not None and previous.caller is not None:
+            if previous.seq == server.pending_seq:
+                # The server took a new call without replying: the old caller is abandoned.
+                disarm_reply(kernel, previous, ERR_NO_REPLY)
+        server.pending_reply = reply
+        server.pending_seq = reply.seq + 1
+    elif reply_cap.obj_type != TYPE_REPLY:
+        # The reply cap the server named was deleted while it waited: nobody can reply.
+        server.recv_reply = None
+        kernel.arch.set_result(caller.context, ERR_NO_REPLY)
+        caller.fault_kind = 0
+        caller.state = STATE_RUNNING
+        if caller.queue is None:
+            kernel.schedule_runnable(caller)
+        return
+    else:
+        server.recv_reply = None
+        reply = reply_cap.obj
+        if reply.caller is not None:
+            # A receive through a reply still bound to a caller abandons that caller.
+            disarm_reply(kernel, reply, ERR_NO_REPLY)
     reply.seq += 1
     reply.caller = caller
     reply.server = server
     reply.recv_slot = caller.recv_slot
     reply.donated = None
-    previous = server.pending_reply
-    if previous is not None and previous.caller is not None:
-        if previous.seq == server.pending_seq:
-            # The server took a new call without replying: the old caller is abandoned.
-            disarm_reply(kernel, previous, ERR_NO_REPLY)
-    server.pending_reply = reply
-    server.pending_seq = reply.seq
     caller.state = STATE_BLOCKED_REPLY
     caller.blocked_on = reply
     caller.blocked_cap = None
@@ -331,7 +433,7 @@ def do_recv(kernel, tcb, endpoint, cap):
         endpoint.queue.remove(sender)
         sender.blocked_on = None
         sender.blocked_cap = None
-        transfer(kernel, sender, tcb, sender.msg_badge, sender.msg_can_grant)
+        transfer(kernel, sender, tcb, sender.msg_badge, sender.msg_can_grant, endpoint)
         kernel.arch.set_result(tcb.context, OK)
         if sender.msg_is_call:
             sender.state = STATE_RUNNING
@@ -345,10 +447,12 @@ def do_recv(kernel, tcb, endpoint, cap):
     tcb.state = STATE_BLOCKED_RECV
     tcb.blocked_on = endpoint
     tcb.blocked_cap = cap
-    endpoint.queue.append(tcb)
+    endpoint.queue.insert_by_priority(tcb)
     tcb.queue_kind = QUEUE_ENDPOINT
     if tcb is kernel.current:
         kernel.current = None
+    if ntfn is not None and ntfn.sc is not None and tcb.sc is ntfn.sc:
+        return_sc(kernel, ntfn, tcb)
     if tcb.passive_on_recv:
         tcb.passive_on_recv = False
         if tcb.sc is not None and tcb.sc is tcb.home_sc:
@@ -357,12 +461,11 @@ def do_recv(kernel, tcb, endpoint, cap):
                 kernel.emit("passive " + tcb.name)
 
 
-def do_reply(kernel, tcb):
-    reply = tcb.pending_reply
-    tcb.pending_reply = None
+def do_reply(kernel, tcb, reply):
+    """Deliver tcb's msg_* buffer to the caller of an armed reply and wake it (perform)."""
     caller = reply.caller
     caller.recv_slot = reply.recv_slot
-    transfer(kernel, tcb, caller, 0, True)
+    transfer(kernel, tcb, caller, 0, True, None)
     disarm_reply(kernel, reply, OK)
 
 
@@ -388,8 +491,51 @@ def disarm_reply(kernel, reply, result):
     if server is not None and server.pending_reply is reply:
         server.pending_reply = None
     caller.blocked_on = None
+    caller.blocked_cap = None
     if caller.fault_kind == FAULT_TIMEOUT:
         caller.fault_kind = 0
     kernel.arch.set_result(caller.context, result)
     caller.state = STATE_RUNNING
     kernel.schedule_runnable(caller)
+
+
+def abort_blocked(kernel, tcb, result):
+    """Wake a thread queued on an endpoint or notification with an error (perform)."""
+    kernel.dequeue(tcb)
+    tcb.blocked_on = None
+    tcb.blocked_cap = None
+    tcb.msg_cap = None
+    tcb.msg_data = None
+    kernel.arch.set_result(tcb.context, result)
+    if tcb.fault_kind == FAULT_EXCEPTION:
+        tcb.fault_kind = 0
+        tcb.state = STATE_FAULTED
+    else:
+        tcb.fault_kind = 0
+        tcb.state = STATE_RUNNING
+        kernel.schedule_runnable(tcb)
+
+
+def destroy_endpoint(kernel, endpoint):
+    """The last cap of an endpoint went: every queued thread gets ERR_REVOKED (perform)."""
+    tcb = endpoint.queue.head
+    while tcb is not None:
+        following = tcb.q_next
+        abort_blocked(kernel, tcb, ERR_REVOKED)
+        tcb = following
+
+
+def cancel_badged_sends(kernel, endpoint, badge):
+    """Wake every sender queued on endpoint with `badge` with ERR_REVOKED (perform)."""
+    tcb = endpoint.queue.head
+    while tcb is not None:
+        following = tcb.q_next
+        if tcb.state == STATE_BLOCKED_SEND and tcb.msg_badge == badge:
+            abort_blocked(kernel, tcb, ERR_REVOKED)
+        tcb = following
+
+
+def destroy_reply(kernel, reply):
+    """The last cap of a named reply went: its caller learns no reply will come (perform)."""
+    if reply.caller is not None:
+        disarm_reply(kernel, reply, ERR_NO_REPLY)

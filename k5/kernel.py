@@ -26,6 +26,7 @@ from k5.abi import (
     STATE_INACTIVE,
     STATE_RUNNING,
     SYS_CALL,
+    SYS_CNODE_CANCEL_BADGED_SENDS,
     SYS_CNODE_COPY,
     SYS_CNODE_DELETE,
     SYS_CNODE_IDENTIFY,
@@ -38,6 +39,7 @@ from k5.abi import (
     SYS_EXIT,
     SYS_NBRECV,
     SYS_NBSEND,
+    SYS_NBSEND_RECV,
     SYS_POLL,
     SYS_RECV,
     SYS_REPLY,
@@ -68,6 +70,7 @@ from k5.abi import (
     TRAP_SYSCALL,
     TYPE_ENDPOINT,
     TYPE_NOTIFICATION,
+    TYPE_REPLY,
     TYPE_SCHED_CONTEXT,
 )
 from k5 import cdt
@@ -79,6 +82,7 @@ from k5.objects import (
     QUEUE_RELEASE,
     Endpoint,
     Notification,
+    Reply,
     SchedContext,
     TCB,
 )
@@ -167,6 +171,8 @@ class Kernel:
         handlers[SYS_CNODE_DELETE] = cnode.sys_delete
         handlers[SYS_CNODE_REVOKE] = cnode.sys_delete
         handlers[SYS_CNODE_IDENTIFY] = cnode.sys_identify
+        handlers[SYS_CNODE_CANCEL_BADGED_SENDS] = cnode.sys_cancel_badged_sends
+        handlers[SYS_NBSEND_RECV] = ipc.sys_nbsend_recv
         handlers[SYS_TCB_RESUME] = tcb_ops.sys_tcb
         handlers[SYS_TCB_SUSPEND] = tcb_ops.sys_tcb
         handlers[SYS_TCB_SET_PRIORITY] = tcb_ops.sys_tcb
@@ -404,7 +410,7 @@ class Kernel:
         else:
             queue.remove(tcb)
 
-    def _commit(self, sc):
+    def commit(self, sc):
         """Charge the time an SC consumed since it was switched to."""
         usage = sc.consumed
         if usage <= 0:
@@ -434,7 +440,7 @@ class Kernel:
                     self.sched.remove(holder)
                     self.sched.append(holder)
             return
-        self._commit(sc)
+        self.commit(sc)
         if holder is None or holder.state != STATE_RUNNING:
             return
         if ticks_diff(sc.r_time[sc.head], now) <= 0 and sc.r_amount[sc.head] >= self.min_budget:
@@ -445,7 +451,9 @@ class Kernel:
         if holder is self.current:
             self.current = None
         timeout = holder.handlers.slots[1]
-        if timeout is not None:
+        yielded = holder.yielded
+        holder.yielded = False
+        if timeout is not None and not yielded:
             self.emit("timeout " + holder.name)
             thread.fault(self, holder, FAULT_TIMEOUT, "budget exhausted")
             return
@@ -502,7 +510,7 @@ class Kernel:
         if old is sc:
             return
         if old is not None:
-            self._commit(old)
+            self.commit(old)
         self.cur_sc = sc
         if sc is not None and not sc.is_round_robin():
             # Activation: budget is consumed from now, so it comes back one period from now.
@@ -511,19 +519,26 @@ class Kernel:
     # --- scheduling of threads and SCs (used by the invocations) ------------------------------
 
     def set_priority(self, tcb, priority):
-        if tcb.queue_kind == QUEUE_READY:
+        """Change a thread's priority, keeping every queue it is in ordered (perform)."""
+        kind = tcb.queue_kind
+        if kind == QUEUE_READY:
             self.sched.remove(tcb)
             tcb.priority = priority
             self.sched.append(tcb)
-        else:
+        elif kind == QUEUE_ENDPOINT or kind == QUEUE_NOTIFICATION:
+            # seL4 MCS reorders endpoint and notification queues on a priority change.
+            queue = tcb.queue
+            queue.remove(tcb)
             tcb.priority = priority
-        if tcb is self.current:
-            # A lowered current thread may now be preempted at the next choose.
-            pass
+            queue.insert_by_priority(tcb)
+            tcb.queue_kind = kind
+        else:
+            # A lowered current thread may be preempted at the next choose.
+            tcb.priority = priority
 
     def configure_sc(self, sc, budget, period, refills):
         if sc is self.cur_sc:
-            self._commit(sc)
+            self.commit(sc)
         holder = sc.tcb
         queued = holder is not None and (
             holder.queue_kind == QUEUE_READY or holder.queue_kind == QUEUE_RELEASE
@@ -537,7 +552,7 @@ class Kernel:
     def unbind_sc(self, sc):
         holder = sc.tcb
         if sc is self.cur_sc:
-            self._commit(sc)
+            self.commit(sc)
         if holder is not None:
             if holder.queue_kind == QUEUE_READY or holder.queue_kind == QUEUE_RELEASE:
                 self.dequeue(holder)
@@ -556,10 +571,47 @@ class Kernel:
         if obj_type == TYPE_NOTIFICATION:
             return Notification("ntfn" + str(oid), oid)
         if obj_type == TYPE_SCHED_CONTEXT:
-            return SchedContext(self.min_budget, "sc" + str(oid), oid)
+            sc = SchedContext(self.min_budget, "sc" + str(oid), oid)
+            self.objects.append(sc)
+            return sc
+        if obj_type == TYPE_REPLY:
+            return Reply("reply" + str(oid), oid)
         tcb = TCB(oid, "tcb" + str(oid), 0, IpcBuffer())
         self.tcbs.append(tcb)
         return tcb
+
+    def destroy_sc(self, sc):
+        """The last cap of an SC went: it is unbound from everything (perform)."""
+        if sc.ntfn is not None:
+            notification.unbind_sc(self, sc.ntfn)
+        if sc is self.cur_sc:
+            self.commit(sc)
+            if self.current is not None and self.current.sc is sc:
+                self.current = None
+            self.cur_sc = None
+        holder = sc.tcb
+        if holder is not None:
+            if holder.queue_kind == QUEUE_READY or holder.queue_kind == QUEUE_RELEASE:
+                self.dequeue(holder)
+            if holder is self.current:
+                self.current = None
+            holder.sc = None
+        home = sc.home
+        if home is not None:
+            home.home_sc = None
+            if home.sc is sc:
+                home.sc = None
+        for tcb in self.tcbs:
+            # A reply that donated it no longer does.
+            if tcb.state == STATE_BLOCKED_REPLY and tcb.blocked_on.donated is sc:
+                tcb.blocked_on.donated = None
+        sc.tcb = None
+        sc.home = None
+        objects = self.objects
+        for i in range(len(objects)):
+            if objects[i] is sc:
+                objects.pop(i)
+                break
 
     # --- invariants (debug builds and tests) -----------------------------------------------------
 
@@ -584,7 +636,9 @@ class Kernel:
                 assert tcb.queue is self.sched.sleep, "sleeping, not in the sleep queue"
             elif state == STATE_BLOCKED_REPLY:
                 assert tcb.queue is None, "blocked on reply but queued"
-                assert tcb.reply.caller is tcb, "blocked on reply without an armed reply"
+                reply = tcb.blocked_on
+                assert reply is not None and reply.caller is tcb, "blocked without a reply"
+                reply.check_invariants(tcb)
             elif state == STATE_RUNNING:
                 if tcb.sc is None:
                     assert tcb.queue is None, "thread without SC is queued"

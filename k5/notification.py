@@ -2,6 +2,8 @@
 
 from k5.abi import (
     ERR_ILLEGAL_OPERATION,
+    ERR_REVOKED,
+    FAULT_EXCEPTION,
     ERR_INVALID_ARGUMENT,
     ERR_WOULD_BLOCK,
     NO_SLOT,
@@ -11,12 +13,13 @@ from k5.abi import (
     SOURCE_NOTIFICATION,
     STATE_BLOCKED_NOTIFICATION,
     STATE_BLOCKED_RECV,
+    STATE_FAULTED,
     STATE_RUNNING,
     SYS_POLL,
     TYPE_NOTIFICATION,
 )
 from k5.decode import lookup
-from k5.objects import QUEUE_NOTIFICATION
+from k5.objects import QUEUE_NOTIFICATION, QUEUE_READY, QUEUE_RELEASE
 
 
 def deliver_signal(tcb, badge):
@@ -51,6 +54,7 @@ def do_signal(kernel, ntfn, badge):
         deliver_signal(waiter, badge)
         kernel.arch.set_result(waiter.context, OK)
         waiter.state = STATE_RUNNING
+        lend_sc(ntfn, waiter)
         kernel.schedule_runnable(waiter)
         return
     bound = ntfn.bound_tcb
@@ -63,6 +67,7 @@ def do_signal(kernel, ntfn, badge):
         ntfn.active = False
         kernel.arch.set_result(bound.context, OK)
         bound.state = STATE_RUNNING
+        lend_sc(ntfn, bound)
         kernel.schedule_runnable(bound)
         return
     ntfn.word |= badge
@@ -90,8 +95,75 @@ def sys_wait(kernel, tcb, sysno, request):
     tcb.state = STATE_BLOCKED_NOTIFICATION
     tcb.blocked_on = ntfn
     tcb.blocked_cap = cap
-    ntfn.queue.append(tcb)
+    ntfn.queue.insert_by_priority(tcb)
     tcb.queue_kind = QUEUE_NOTIFICATION
     if tcb is kernel.current:
         kernel.current = None
+    if ntfn.sc is not None and tcb.sc is ntfn.sc:
+        return_sc(kernel, ntfn, tcb)
     return None
+
+
+# --- a scheduling context bound to a notification (seL4 SchedContext_Bind on a notification) ---
+
+
+def lend_sc(ntfn, tcb):
+    """A passive thread woken by ntfn runs on its SC (seL4 maybeDonateSchedContext)."""
+    sc = ntfn.sc
+    if sc is not None and tcb.sc is None and sc.tcb is None:
+        sc.tcb = tcb
+        tcb.sc = sc
+
+
+def return_sc(kernel, ntfn, tcb):
+    """tcb waits on ntfn again: the SC goes back to it (seL4 maybeReturnSchedContext)."""
+    sc = ntfn.sc
+    if sc is kernel.cur_sc:
+        kernel.commit(sc)
+    if tcb.queue_kind == QUEUE_READY or tcb.queue_kind == QUEUE_RELEASE:
+        kernel.dequeue(tcb)
+    sc.tcb = None
+    tcb.sc = None
+
+
+def unbind_sc(kernel, ntfn):
+    """Unbind the notification's SC, taking it from a thread running on it (perform)."""
+    sc = ntfn.sc
+    holder = sc.tcb
+    if holder is not None and holder.sc is sc and sc.home is None:
+        if sc is kernel.cur_sc:
+            kernel.commit(sc)
+        if holder.queue_kind == QUEUE_READY or holder.queue_kind == QUEUE_RELEASE:
+            kernel.dequeue(holder)
+        if holder is kernel.current:
+            kernel.current = None
+        holder.sc = None
+        sc.tcb = None
+    sc.ntfn = None
+    ntfn.sc = None
+
+
+def destroy(kernel, ntfn):
+    """The last cap of a notification went: waiters get ERR_REVOKED, bindings go (perform)."""
+    tcb = ntfn.queue.head
+    while tcb is not None:
+        following = tcb.q_next
+        kernel.dequeue(tcb)
+        tcb.blocked_on = None
+        tcb.blocked_cap = None
+        kernel.arch.set_result(tcb.context, ERR_REVOKED)
+        if tcb.fault_kind == FAULT_EXCEPTION:
+            tcb.state = STATE_FAULTED
+        else:
+            tcb.state = STATE_RUNNING
+            kernel.schedule_runnable(tcb)
+        tcb.fault_kind = 0
+        tcb = following
+    bound = ntfn.bound_tcb
+    if bound is not None:
+        bound.bound_ntfn = None
+        ntfn.bound_tcb = None
+    if ntfn.sc is not None:
+        unbind_sc(kernel, ntfn)
+    ntfn.word = 0
+    ntfn.active = False

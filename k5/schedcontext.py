@@ -3,6 +3,7 @@
 from k5.abi import (
     ERR_ILLEGAL_OPERATION,
     ERR_INVALID_ARGUMENT,
+    ERR_WRONG_TYPE,
     OK,
     REFILLS_MAX,
     REFILLS_MIN,
@@ -10,10 +11,12 @@ from k5.abi import (
     RIGHT_WRITE,
     SYS_SC_BIND,
     SYS_SC_CONSUMED,
+    TYPE_NOTIFICATION,
     TYPE_SCHED_CONTEXT,
     TYPE_SCHED_CONTROL,
     TYPE_TCB,
 )
+from k5 import notification
 from k5.decode import ipc_words, is_small, lookup
 
 
@@ -55,16 +58,30 @@ def sys_sc(kernel, tcb, sysno, request):
         tcb.ipc.count = 1
         return OK
     if sysno == SYS_SC_BIND:
-        tcap = lookup(tcb, request[2], TYPE_TCB, RIGHT_WRITE)
-        if type(tcap) is int:
-            return tcap
-        target = tcap.obj
-        if sc.tcb is not None or target.sc is not None or target.home_sc is not None:
+        # The object is a TCB (bind) or a notification (its waiters run on the SC).
+        ocap = lookup(tcb, request[2], 0, RIGHT_WRITE)
+        if type(ocap) is int:
+            return ocap
+        if sc.tcb is not None or sc.ntfn is not None or not sc.is_configured():
             return ERR_ILLEGAL_OPERATION
-        if not sc.is_configured():
+        if ocap.obj_type == TYPE_NOTIFICATION:
+            ntfn = ocap.obj
+            if ntfn.sc is not None:
+                return ERR_ILLEGAL_OPERATION
+            sc.ntfn = ntfn
+            ntfn.sc = sc
+            return OK
+        if ocap.obj_type != TYPE_TCB:
+            return ERR_WRONG_TYPE
+        target = ocap.obj
+        if target.sc is not None or target.home_sc is not None:
             return ERR_ILLEGAL_OPERATION
         kernel.bind_sc(sc, target)
         return OK
+    if sc.ntfn is not None:
+        holder = sc.tcb
+        notification.unbind_sc(kernel, sc.ntfn)
+        return None if holder is tcb and tcb.sc is None else OK
     holder = sc.home
     if holder is None or sc.tcb is not holder:
         return ERR_ILLEGAL_OPERATION

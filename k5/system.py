@@ -16,6 +16,7 @@ from k5.abi import (
     RIGHTS_ALL,
     TYPE_ENDPOINT,
     TYPE_NOTIFICATION,
+    TYPE_REPLY,
     TYPE_SCHED_CONTEXT,
     TYPE_SCHED_CONTROL,
     TYPE_TCB,
@@ -24,7 +25,7 @@ from k5.abi import (
 from k5 import arch as arch_module
 from k5.arch import new as new_arch
 from k5.kernel import Kernel
-from k5.objects import Endpoint, Notification, SchedControl, Untyped
+from k5.objects import Endpoint, Notification, Reply, SchedControl, Untyped
 
 DEFAULT_TIMESLICE = 5
 
@@ -117,6 +118,13 @@ class System:
     def notification(self, name=""):
         ntfn = Notification(name, self.kernel._new_id())
         ref = Ref(ntfn, TYPE_NOTIFICATION, self._original(ntfn, TYPE_NOTIFICATION, name), name)
+        self.refs.append(ref)
+        return ref
+
+    def reply(self, name=""):
+        """A Reply object (MCS): a server names its cap in recv/reply_recv to hold callers."""
+        reply = Reply(name, self.kernel._new_id())
+        ref = Ref(reply, TYPE_REPLY, self._original(reply, TYPE_REPLY, name), name)
         self.refs.append(ref)
         return ref
 

@@ -213,7 +213,7 @@ def sys_set_handler(kernel, tcb, sysno, request):
     handlers = tcap.obj.handlers
     old = handlers.slots[which]
     if old is not None:
-        cdt.unlink(old)
+        kernel.delete(old)
     if cap is not None:
         cdt.derive(cap, RIGHT_WRITE, cap.badge, handlers, which)
     return OK

@@ -31,12 +31,16 @@ _TEXT_MAX = const(128)
 
 
 def sys_yield(kernel, tcb, sysno, request):
+    # (SYS_YIELD,)
+    if len(request) != 1:
+        return ERR_INVALID_ARGUMENT
     sc = tcb.sc
     if sc is not None and not sc.is_round_robin():
-        # MCS: yielding gives up the rest of the head refill.
+        # MCS: yielding gives up the rest of the head refill. The budget check after this
+        # trap sees tcb.yielded and never raises a timeout fault for it (seL4: a yield
+        # cannot timeout-fault, canTimeoutFault is false on that path).
         sc.consumed = sc.r_amount[sc.head]
-    else:
-        tcb.yielded = True
+    tcb.yielded = True
     return OK
 
 
@@ -55,9 +59,15 @@ def sys_sleep(kernel, tcb, sysno, request):
 
 
 def sys_exit(kernel, tcb, sysno, request):
+    # (SYS_EXIT,) or (SYS_EXIT, code)
+    count = len(request)
     code = 0
-    if len(request) == 2 and is_word(request[1]):
+    if count == 2:
         code = request[1]
+        if not is_word(code):
+            return ERR_INVALID_ARGUMENT
+    elif count != 1:
+        return ERR_INVALID_ARGUMENT
     do_exit(kernel, tcb, code)
     return None
 
@@ -108,8 +118,8 @@ def cancel(kernel, tcb, result):
     elif state == STATE_BLOCKED_NOTIFICATION:
         kernel.dequeue(tcb)
     elif state == STATE_BLOCKED_REPLY:
-        reply = tcb.reply
-        if reply.caller is tcb:
+        reply = tcb.blocked_on
+        if reply is not None and reply.caller is tcb:
             sc = reply.donated
             reply.caller = None
             reply.server = None
@@ -130,6 +140,7 @@ def cancel(kernel, tcb, result):
         kernel.dequeue(tcb)
     tcb.blocked_on = None
     tcb.blocked_cap = None
+    tcb.recv_reply = None
     tcb.fault_kind = 0
     if tcb is kernel.current:
         kernel.current = None
@@ -198,3 +209,40 @@ def suspend(kernel, tcb):
     cancel(kernel, tcb, ERR_STALE)
     if tcb.state != STATE_EXITED:
         tcb.state = STATE_INACTIVE
+
+
+def destroy(kernel, tcb, delete):
+    """The last cap of a TCB went: the thread stops for good (seL4 finaliseCap; perform).
+
+    It leaves every queue, its bound notification and SC are unbound, and the caps of its
+    CSpace and handler slots are deleted with `delete` (which may destroy more objects).
+    """
+    suspend(kernel, tcb)
+    tcb.state = STATE_INACTIVE
+    ntfn = tcb.bound_ntfn
+    if ntfn is not None:
+        ntfn.bound_tcb = None
+        tcb.bound_ntfn = None
+    home = tcb.home_sc
+    if home is not None:
+        kernel.unbind_sc(home)
+    sc = tcb.sc
+    if sc is not None:
+        # A donated or lent SC: it goes back with the reply (or to its notification).
+        if sc is kernel.cur_sc:
+            kernel.commit(sc)
+        if tcb.queue_kind == QUEUE_READY or tcb.queue_kind == QUEUE_RELEASE:
+            kernel.dequeue(tcb)
+        sc.tcb = None
+        tcb.sc = None
+    if tcb is kernel.current:
+        kernel.current = None
+    tcbs = kernel.tcbs
+    for i in range(len(tcbs)):
+        if tcbs[i] is tcb:
+            tcbs.pop(i)
+            break
+    for cnode in (tcb.cspace, tcb.handlers):
+        for cap in cnode.slots:
+            if cap is not None:
+                delete(kernel, cap)

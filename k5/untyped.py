@@ -9,6 +9,7 @@ from k5.abi import (
     RIGHTS_ALL,
     TYPE_ENDPOINT,
     TYPE_NOTIFICATION,
+    TYPE_REPLY,
     TYPE_SCHED_CONTEXT,
     TYPE_TCB,
     TYPE_UNTYPED,
@@ -29,6 +30,7 @@ def sys_retype(kernel, tcb, sysno, request):
         or obj_type == TYPE_NOTIFICATION
         or obj_type == TYPE_TCB
         or obj_type == TYPE_SCHED_CONTEXT
+        or obj_type == TYPE_REPLY
     ):
         return ERR_INVALID_ARGUMENT
     err = dest_slot(tcb, request[3])
