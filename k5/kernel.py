@@ -87,12 +87,24 @@ from k5.objects import (
     TCB,
 )
 from k5.sched import Scheduler, priority_higher
-from k5.ticks import ticks_add, ticks_diff
+from k5.ticks import TICKS_HALF, TICKS_MASK, ticks_add, ticks_diff
+
+# Private copies of ABI constants used on the hot path: MicroPython folds a const() only
+# within its own module (an imported name is a dictionary lookup per use).
+_TRAP_SYSCALL = const(1)
+_SYS_COUNT = const(64)
+_STATE_RUNNING = const(1)
+_TICKS_HALF = const(0x20000000)
+_TICKS_MASK = const(0x3FFFFFFF)
 
 # Results of Kernel.run().
 RUN_TIME_UP = const(0)
 RUN_IDLE = const(1)
 RUN_HALTED = const(2)
+
+
+assert _TRAP_SYSCALL == TRAP_SYSCALL and _SYS_COUNT == SYS_COUNT
+assert _STATE_RUNNING == STATE_RUNNING and _TICKS_HALF == TICKS_HALF and _TICKS_MASK == TICKS_MASK
 
 
 class KernelPanic(Exception):
@@ -265,18 +277,32 @@ class Kernel:
         """Run tasks for `ticks` simulated ticks (-1: until idle). Returns a RUN_* code."""
         if self.halted:
             return RUN_HALTED
-        arch = self.arch
-        end = -1
-        if ticks >= 0:
-            end = ticks_add(arch.now(), ticks)
-        sched = self.sched
+        # The hot path of every trap is this loop: it is kept flat (bound methods and queues
+        # in locals, tick arithmetic inlined, the common "same thread goes on" choice decided
+        # here without a call), because on the MCU each attribute lookup and call of
+        # MicroPython's VM costs hundreds of instructions.
         trap = 0
+        traps = self.traps
         try:
+            arch = self.arch
+            arch_run = arch.run
+            arch_now = arch.now
+            arch_request = arch.request
+            arch_set_result = arch.set_result
+            handlers = self.handlers
+            sched = self.sched
+            release_queue = sched.release
+            sleep_queue = sched.sleep
+            min_budget = self.min_budget
+            debug = self.debug
+            end = -1
+            if ticks >= 0:
+                end = ticks_add(arch_now(), ticks)
             # Threads may have been woken between runs (builder, simulated interrupts).
-            self._release(arch.now())
+            self._release(arch_now())
             self._choose()
             while True:
-                now = arch.now()
+                now = arch_now()
                 if end >= 0 and ticks_diff(now, end) >= 0:
                     return RUN_TIME_UP
                 if max_traps == 0:
@@ -288,11 +314,11 @@ class Kernel:
                         return RUN_IDLE
                     if end >= 0 and ticks_diff(release, end) > 0:
                         arch.idle(end)
-                        self.last_time = arch.now()
+                        self.last_time = arch_now()
                         return RUN_TIME_UP
                     arch.idle(release)
                     # The device's idle can end early (console input for the REPL).
-                    now = arch.now()
+                    now = arch_now()
                     self.last_time = now
                     if ticks_diff(now, release) < 0:
                         return RUN_IDLE
@@ -301,40 +327,68 @@ class Kernel:
                     continue
                 sc = current.sc
                 limit = sc.r_amount[sc.head] - sc.consumed
-                release = sched.next_wakeup()
-                if release >= 0 and ticks_diff(release, now) < limit:
-                    limit = ticks_diff(release, now)
+                if release_queue.head is not None or sleep_queue.head is not None:
+                    release = sched.next_wakeup()
+                    if release >= 0 and ticks_diff(release, now) < limit:
+                        limit = ticks_diff(release, now)
                 if end >= 0 and ticks_diff(end, now) < limit:
                     limit = ticks_diff(end, now)
-                trap = arch.run(current.context, limit)
-                self.traps += 1
+                context = current.context
+                trap = arch_run(context, limit)
+                traps += 1
                 if max_traps > 0:
                     max_traps -= 1
-                now = arch.now()
-                elapsed = ticks_diff(now, self.last_time)
+                now = arch_now()
+                elapsed = ((now - self.last_time + _TICKS_HALF) & _TICKS_MASK) - _TICKS_HALF
                 self.last_time = now
                 sc.consumed += elapsed
                 sc.total += elapsed
                 log = self.usage_log
                 if log is not None and elapsed > 0:
                     log.append((sc, ticks_add(now, -elapsed), now, current))
-                if trap == TRAP_SYSCALL:
-                    self._syscall(current)
+                if trap == _TRAP_SYSCALL:
+                    # Decode the syscall number here; the handler decodes the rest.
+                    request = arch_request(context)
+                    handler = None
+                    if type(request) is tuple and request:
+                        sysno = request[0]
+                        if type(sysno) is int and 0 < sysno < _SYS_COUNT:
+                            handler = handlers[sysno]
+                    if handler is None:
+                        arch_set_result(context, ERR_INVALID_SYSCALL)
+                    else:
+                        err = handler(self, current, sysno, request)
+                        if err is not None:
+                            arch_set_result(context, err)
                 elif trap == TRAP_FAULT:
-                    thread.fault(self, current, FAULT_EXCEPTION, arch.fault_text(current.context))
+                    thread.fault(self, current, FAULT_EXCEPTION, arch.fault_text(context))
                 elif trap == TRAP_EXIT:
                     thread.do_exit(self, current, 0)
-                if sc.r_amount[sc.head] - sc.consumed < self.min_budget:
+                if sc.r_amount[sc.head] - sc.consumed < min_budget:
                     self._check_budget(now)
-                if sched.release.head is not None or sched.sleep.head is not None:
+                if release_queue.head is not None or sleep_queue.head is not None:
                     self._release(now)
-                self._choose()
-                if self.debug:
+                # Choose: the current thread goes on when nothing is ready (Benno scheduling:
+                # a running thread is not in the ready queue), else _choose decides.
+                chosen = self.current
+                if (
+                    chosen is None
+                    or sched.top_bits != 0
+                    or chosen.yielded
+                    or chosen.queue is not None
+                    or chosen.state != _STATE_RUNNING
+                    or chosen.sc is None
+                    or chosen.sc is not self.cur_sc
+                ):
+                    self._choose()
+                if debug:
                     self.check_invariants()
         except KernelPanic:
             raise
         except Exception as exc:
             self._panic(exc, trap)
+        finally:
+            self.traps = traps
         return RUN_HALTED
 
     def _panic(self, exc, trap):
