@@ -1,6 +1,6 @@
 """CNode invocations: copy, mint, move, mutate, delete, revoke, identify."""
 
-from k5 import cdt, ipc, notification, thread
+from k5 import cdt, ipc, notification, reply_object, thread
 from k5.abi import (
     ERR_ILLEGAL_OPERATION,
     ERR_INVALID_ARGUMENT,
@@ -143,7 +143,7 @@ def destroy(kernel, obj, obj_type):
     elif obj_type == TYPE_NOTIFICATION:
         notification.destroy(kernel, obj)
     elif obj_type == TYPE_REPLY:
-        ipc.destroy_reply(kernel, obj)
+        reply_object.destroy_reply(kernel, obj)
     elif obj_type == TYPE_SCHED_CONTEXT:
         kernel.destroy_sc(obj)
     elif obj_type == TYPE_TCB:

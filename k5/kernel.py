@@ -11,7 +11,16 @@
 # perform cannot fail. A Python exception escaping the kernel is a kernel bug: the loop prints
 # an epitaph and halts.
 
-from k5 import cnode, ipc, notification, schedcontext, tcb as tcb_ops, thread, untyped
+from k5 import (
+    cnode,
+    ipc,
+    notification,
+    reply_object,
+    schedcontext,
+    tcb as tcb_ops,
+    thread,
+    untyped,
+)
 from k5._compat import const
 from k5.abi import (
     ERR_INVALID_SYSCALL,
@@ -167,7 +176,7 @@ class Kernel:
         handlers[SYS_CALL] = ipc.sys_send
         handlers[SYS_RECV] = ipc.sys_recv
         handlers[SYS_NBRECV] = ipc.sys_recv
-        handlers[SYS_REPLY] = ipc.sys_reply
+        handlers[SYS_REPLY] = reply_object.sys_reply
         handlers[SYS_REPLY_RECV] = ipc.sys_reply_recv
         handlers[SYS_SIGNAL] = notification.sys_signal
         handlers[SYS_WAIT] = notification.sys_wait

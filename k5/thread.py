@@ -21,7 +21,8 @@ from k5.abi import (
 )
 from k5._compat import const
 from k5.decode import is_small, is_word
-from k5.ipc import disarm_reply, do_send
+from k5.ipc import do_send
+from k5.reply_object import disarm_reply
 from k5.objects import QUEUE_READY, QUEUE_RELEASE
 from k5.ticks import ticks_add
 

@@ -233,3 +233,15 @@ def test_timeout_without_handler_waits_for_refill():
     system.revoke(ep)
     system.run(100)
     assert w.obj.state == A.STATE_EXITED
+
+
+def test_kernel_modules_do_not_shadow_the_user_api():
+    # k5/<name>.py would replace the function k5.<name> once imported (it happened to reply).
+    import types
+
+    from k5 import kernel, user  # noqa: F401 (imports every kernel module)
+
+    for name in dir(user):
+        value = getattr(user, name)
+        if type(value) is types.FunctionType and value.__module__ == "k5.user":
+            assert getattr(k5, name) is value, name

@@ -1,0 +1,120 @@
+"""Messages: decode a task's message into its TCB, transfer it to a receiver."""
+
+from k5 import cdt
+from k5.abi import (
+    ERR_INVALID_ARGUMENT,
+    ERR_RANGE,
+    MSG_MAX_BYTES,
+    MSG_MAX_WORDS,
+    NO_SLOT,
+    OK,
+    SOURCE_ENDPOINT,
+    TYPE_ENDPOINT,
+)
+from k5.decode import ipc_words, is_small, is_word, lookup
+
+
+def decode_message(tcb, request, label_index):
+    """Validate the label, words, data and cap of an IPC request into tcb's msg_* buffer."""
+    label = request[label_index]
+    if not is_small(label):
+        return ERR_INVALID_ARGUMENT
+    words = request[label_index + 1]
+    kind = type(words)
+    if kind is not tuple and kind is not list:
+        return ERR_INVALID_ARGUMENT
+    count = len(words)
+    if count > MSG_MAX_WORDS:
+        return ERR_INVALID_ARGUMENT
+    msg_words = tcb.msg_words
+    for i in range(count):
+        word = words[i]
+        if not is_word(word):
+            return ERR_INVALID_ARGUMENT
+        msg_words[i] = word
+    data = request[label_index + 2]
+    length = 0
+    if data is not None:
+        kind = type(data)
+        if kind is str:
+            if len(data) > MSG_MAX_BYTES:
+                return ERR_INVALID_ARGUMENT
+            try:
+                data = data.encode()
+            except Exception:
+                return ERR_INVALID_ARGUMENT
+        elif kind is bytearray:
+            data = bytes(data)
+        elif kind is not bytes:
+            return ERR_INVALID_ARGUMENT
+        length = len(data)
+        if length > MSG_MAX_BYTES:
+            return ERR_INVALID_ARGUMENT
+    cap_slot = request[label_index + 3]
+    cap = None
+    if type(cap_slot) is not int:
+        return ERR_INVALID_ARGUMENT
+    if cap_slot != NO_SLOT:
+        cap = lookup(tcb, cap_slot, 0, 0)
+        if type(cap) is int:
+            return cap
+    tcb.msg_label = label
+    tcb.msg_count = count
+    tcb.msg_data = data
+    tcb.msg_length = length
+    tcb.msg_cap = cap
+    return OK
+
+
+def decode_recv_slot(tcb, slot):
+    if type(slot) is not int:
+        return ERR_INVALID_ARGUMENT
+    if slot == NO_SLOT:
+        return OK
+    if slot < 0 or slot >= len(tcb.cspace.slots):
+        return ERR_RANGE
+    return OK
+
+
+def transfer(kernel, sender, receiver, badge, can_grant, endpoint):
+    """Copy sender's msg_* buffer into the receiver's IPC buffer (cannot fail).
+
+    `endpoint` is the endpoint the message came through (None for a reply): a cap of that
+    same endpoint is unwrapped (its badge lands in ipc.unwrapped), as seL4 does.
+    """
+    ipc = receiver.ipc
+    ipc.label = sender.msg_label
+    ipc.badge = badge
+    count = sender.msg_count
+    ipc.count = count
+    src = sender.msg_words
+    dst = receiver.ipc_words
+    if len(dst) != MSG_MAX_WORDS:
+        dst = ipc_words(receiver)
+    for i in range(count):
+        dst[i] = src[i]
+    length = sender.msg_length
+    ipc.length = length
+    if length > 0:
+        receiver.ipc_data[0:length] = sender.msg_data
+    ipc.source = SOURCE_ENDPOINT
+    ipc.cap = NO_SLOT
+    ipc.unwrapped = -1
+    log = kernel.delivery_log
+    if log is not None:
+        log.append((receiver.tid, sender.msg_label, src[0] if count else None))
+    cap = sender.msg_cap
+    sender.msg_cap = None
+    sender.msg_data = None
+    if cap is None or not can_grant or cap.cnode is None:
+        return
+    if cap.obj is endpoint and cap.obj_type == TYPE_ENDPOINT:
+        ipc.unwrapped = cap.badge
+        return
+    slot = receiver.recv_slot
+    if slot < 0 or slot >= len(receiver.cspace.slots):
+        return
+    if receiver.cspace.slots[slot] is not None:
+        return
+    cdt.derive(cap, cap.rights, cap.badge, receiver.cspace, slot)
+    ipc.cap = slot
