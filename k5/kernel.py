@@ -13,6 +13,7 @@
 
 from k5 import (
     cnode,
+    fastpath,
     ipc,
     notification,
     reply_object,
@@ -173,11 +174,11 @@ class Kernel:
         handlers = [None] * SYS_COUNT
         handlers[SYS_SEND] = ipc.sys_send
         handlers[SYS_NBSEND] = ipc.sys_send
-        handlers[SYS_CALL] = ipc.sys_send
+        handlers[SYS_CALL] = fastpath.sys_call
         handlers[SYS_RECV] = ipc.sys_recv
         handlers[SYS_NBRECV] = ipc.sys_recv
         handlers[SYS_REPLY] = reply_object.sys_reply
-        handlers[SYS_REPLY_RECV] = ipc.sys_reply_recv
+        handlers[SYS_REPLY_RECV] = fastpath.sys_reply_recv
         handlers[SYS_SIGNAL] = notification.sys_signal
         handlers[SYS_WAIT] = notification.sys_wait
         handlers[SYS_POLL] = notification.sys_wait
