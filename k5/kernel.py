@@ -102,6 +102,7 @@ from k5.ticks import TICKS_HALF, TICKS_MASK, ticks_add, ticks_diff
 # Private copies of ABI constants used on the hot path: MicroPython folds a const() only
 # within its own module (an imported name is a dictionary lookup per use).
 _TRAP_SYSCALL = const(1)
+_ERR_INVALID_SYSCALL = const(1)
 _SYS_COUNT = const(64)
 _STATE_RUNNING = const(1)
 _TICKS_HALF = const(0x20000000)
@@ -114,6 +115,7 @@ RUN_HALTED = const(2)
 
 
 assert _TRAP_SYSCALL == TRAP_SYSCALL and _SYS_COUNT == SYS_COUNT
+assert _ERR_INVALID_SYSCALL == ERR_INVALID_SYSCALL
 assert _STATE_RUNNING == STATE_RUNNING and _TICKS_HALF == TICKS_HALF and _TICKS_MASK == TICKS_MASK
 
 
@@ -305,6 +307,12 @@ class Kernel:
             sleep_queue = sched.sleep
             min_budget = self.min_budget
             debug = self.debug
+            log = self.usage_log
+            # Builtins are looked up in two dictionaries per use: bound to locals here, a type
+            # check costs a tenth of what it does through the builtins.
+            _type = type
+            _int = int
+            _tuple = tuple
             end = -1
             if ticks >= 0:
                 end = ticks_add(arch_now(), ticks)
@@ -353,19 +361,18 @@ class Kernel:
                 self.last_time = now
                 sc.consumed += elapsed
                 sc.total += elapsed
-                log = self.usage_log
                 if log is not None and elapsed > 0:
                     log.append((sc, ticks_add(now, -elapsed), now, current))
                 if trap == _TRAP_SYSCALL:
                     # Decode the syscall number here; the handler decodes the rest.
                     request = arch_request(context)
                     handler = None
-                    if type(request) is tuple and request:
+                    if _type(request) is _tuple and request:
                         sysno = request[0]
-                        if type(sysno) is int and 0 < sysno < _SYS_COUNT:
+                        if _type(sysno) is _int and 0 < sysno < _SYS_COUNT:
                             handler = handlers[sysno]
                     if handler is None:
-                        arch_set_result(context, ERR_INVALID_SYSCALL)
+                        arch_set_result(context, _ERR_INVALID_SYSCALL)
                     else:
                         err = handler(self, current, sysno, request)
                         if err is not None:
@@ -378,18 +385,21 @@ class Kernel:
                     self._check_budget(now)
                 if release_queue.head is not None or sleep_queue.head is not None:
                     self._release(now)
-                # Choose: the current thread goes on when nothing is ready (Benno scheduling:
-                # a running thread is not in the ready queue), else _choose decides.
+                # Choose. Benno scheduling: a running thread is not in the ready queue, so when
+                # nothing is ready the current thread goes on without a call. A thread that
+                # trapped and is still current is running, unqueued and on cur_sc (every path
+                # that changes one of those clears current); a thread the fast path switched
+                # to is checked in full.
                 chosen = self.current
-                if (
-                    chosen is None
-                    or sched.top_bits != 0
-                    or chosen.yielded
-                    or chosen.queue is not None
-                    or chosen.state != _STATE_RUNNING
-                    or chosen.sc is None
-                    or chosen.sc is not self.cur_sc
-                ):
+                if chosen is not None and sched.top_bits == 0 and not chosen.yielded:
+                    if chosen is not current and (
+                        chosen.queue is not None
+                        or chosen.state != _STATE_RUNNING
+                        or chosen.sc is None
+                        or chosen.sc is not self.cur_sc
+                    ):
+                        self._choose()
+                else:
                     self._choose()
                 if debug:
                     self.check_invariants()
@@ -686,6 +696,7 @@ class Kernel:
             assert current.state == STATE_RUNNING, "current thread not running"
             assert current.queue is None, "current thread is queued"
             assert current.sc is not None, "current thread has no SC"
+            assert current.sc is self.cur_sc, "current thread not on the current SC"
             top = self.sched.highest()
             assert top < 0 or not priority_higher(top, current.priority), "not highest"
         for tcb in self.tcbs:

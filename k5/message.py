@@ -14,16 +14,16 @@ from k5.abi import (
 from k5.decode import ipc_words, is_small, is_word, lookup
 
 
-def decode_message(tcb, request, label_index):
+def decode_message(tcb, request, label_index, _type=type, _int=int, _len=len):
     """Validate the label, words, data and cap of an IPC request into tcb's msg_* buffer."""
     label = request[label_index]
     if not is_small(label):
         return ERR_INVALID_ARGUMENT
     words = request[label_index + 1]
-    kind = type(words)
+    kind = _type(words)
     if kind is not tuple and kind is not list:
         return ERR_INVALID_ARGUMENT
-    count = len(words)
+    count = _len(words)
     if count > MSG_MAX_WORDS:
         return ERR_INVALID_ARGUMENT
     msg_words = tcb.msg_words
@@ -35,9 +35,9 @@ def decode_message(tcb, request, label_index):
     data = request[label_index + 2]
     length = 0
     if data is not None:
-        kind = type(data)
+        kind = _type(data)
         if kind is str:
-            if len(data) > MSG_MAX_BYTES:
+            if _len(data) > MSG_MAX_BYTES:
                 return ERR_INVALID_ARGUMENT
             try:
                 data = data.encode()
@@ -47,16 +47,16 @@ def decode_message(tcb, request, label_index):
             data = bytes(data)
         elif kind is not bytes:
             return ERR_INVALID_ARGUMENT
-        length = len(data)
+        length = _len(data)
         if length > MSG_MAX_BYTES:
             return ERR_INVALID_ARGUMENT
     cap_slot = request[label_index + 3]
     cap = None
-    if type(cap_slot) is not int:
+    if _type(cap_slot) is not _int:
         return ERR_INVALID_ARGUMENT
     if cap_slot != NO_SLOT:
         cap = lookup(tcb, cap_slot, 0, 0)
-        if type(cap) is int:
+        if _type(cap) is _int:
             return cap
     tcb.msg_label = label
     tcb.msg_count = count
@@ -66,17 +66,17 @@ def decode_message(tcb, request, label_index):
     return OK
 
 
-def decode_recv_slot(tcb, slot):
-    if type(slot) is not int:
+def decode_recv_slot(tcb, slot, _type=type, _int=int, _len=len):
+    if _type(slot) is not _int:
         return ERR_INVALID_ARGUMENT
     if slot == NO_SLOT:
         return OK
-    if slot < 0 or slot >= len(tcb.cspace.slots):
+    if slot < 0 or slot >= _len(tcb.cspace.slots):
         return ERR_RANGE
     return OK
 
 
-def transfer(kernel, sender, receiver, badge, can_grant, endpoint):
+def transfer(kernel, sender, receiver, badge, can_grant, endpoint, _len=len):
     """Copy sender's msg_* buffer into the receiver's IPC buffer (cannot fail).
 
     `endpoint` is the endpoint the message came through (None for a reply): a cap of that
@@ -89,7 +89,7 @@ def transfer(kernel, sender, receiver, badge, can_grant, endpoint):
     ipc.count = count
     src = sender.msg_words
     dst = receiver.ipc_words
-    if len(dst) != MSG_MAX_WORDS:
+    if _len(dst) != MSG_MAX_WORDS:
         dst = ipc_words(receiver)
     for i in range(count):
         dst[i] = src[i]
@@ -112,7 +112,7 @@ def transfer(kernel, sender, receiver, badge, can_grant, endpoint):
         ipc.unwrapped = cap.badge
         return
     slot = receiver.recv_slot
-    if slot < 0 or slot >= len(receiver.cspace.slots):
+    if slot < 0 or slot >= _len(receiver.cspace.slots):
         return
     if receiver.cspace.slots[slot] is not None:
         return
