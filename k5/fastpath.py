@@ -61,18 +61,7 @@ assert _TYPE_ENDPOINT == TYPE_ENDPOINT and _WORD_LIMIT == WORD_LIMIT and _WORD_M
 assert _QUEUE_ENDPOINT == QUEUE_ENDPOINT and _QUEUE_NONE == QUEUE_NONE
 
 
-def _plain_words(words, _type=type, _int=int, _tuple=tuple, _len=len):
-    """words is a tuple of at most MSG_MAX_WORDS small ints (the fast path's message)."""
-    # (Builtins as default arguments are locals: a tenth of the cost of a builtin lookup.)
-    if _type(words) is not _tuple or _len(words) > _MSG_MAX_WORDS:
-        return False
-    for word in words:
-        if _type(word) is not _int or word < _WORD_MIN or word >= _WORD_LIMIT:
-            return False
-    return True
-
-
-def sys_call(kernel, tcb, sysno, request, _type=type, _int=int, _len=len):
+def sys_call(kernel, tcb, sysno, request, _type=type, _int=int, _tuple=tuple, _len=len):
     # (SYS_CALL, ep_slot, label, words, None, NO_SLOT, NO_SLOT) with a receiver waiting.
     if _len(request) != 7 or kernel.trace is not None or kernel.delivery_log is not None:
         return slow_send(kernel, tcb, sysno, request)
@@ -105,9 +94,15 @@ def sys_call(kernel, tcb, sysno, request, _type=type, _int=int, _len=len):
         or cap_slot != _NO_SLOT
         or _type(recv_slot) is not _int
         or recv_slot != _NO_SLOT
-        or not _plain_words(words)
+        or _type(words) is not _tuple
     ):
         return slow_send(kernel, tcb, sysno, request)
+    count = _len(words)
+    if count > _MSG_MAX_WORDS:
+        return slow_send(kernel, tcb, sysno, request)
+    for word in words:
+        if _type(word) is not _int or word < _WORD_MIN or word >= _WORD_LIMIT:
+            return slow_send(kernel, tcb, sysno, request)
     previous = server.pending_reply
     if previous is not None and previous.caller is not None:
         if previous.seq == server.pending_seq:
@@ -126,7 +121,6 @@ def sys_call(kernel, tcb, sysno, request, _type=type, _int=int, _len=len):
     server.blocked_cap = None
     # The transfer into the server's IPC buffer.
     ipc = server.ipc
-    count = _len(words)
     ipc.label = label
     ipc.badge = badge
     ipc.count = count
@@ -141,7 +135,7 @@ def sys_call(kernel, tcb, sysno, request, _type=type, _int=int, _len=len):
     ipc.source = _SOURCE_ENDPOINT
     ipc.cap = _NO_SLOT
     ipc.unwrapped = -1
-    kernel.arch.set_result(server.context, 0)
+    kernel.set_result(server.context, 0)
     # The caller's implicit reply is armed; a passive server gets the caller's SC.
     reply = tcb.reply
     seq = reply.seq + 1
@@ -180,7 +174,7 @@ def sys_call(kernel, tcb, sysno, request, _type=type, _int=int, _len=len):
     return None
 
 
-def sys_reply_recv(kernel, tcb, sysno, request, _type=type, _int=int, _len=len):
+def sys_reply_recv(kernel, tcb, sysno, request, _type=type, _int=int, _tuple=tuple, _len=len):
     # (SYS_REPLY_RECV, ep_slot, label, words, None, NO_SLOT, NO_SLOT) with nobody waiting.
     if _len(request) != 7 or kernel.trace is not None or kernel.delivery_log is not None:
         return slow_reply_recv(kernel, tcb, sysno, request)
@@ -209,9 +203,15 @@ def sys_reply_recv(kernel, tcb, sysno, request, _type=type, _int=int, _len=len):
         or cap_slot != _NO_SLOT
         or _type(recv_slot) is not _int
         or recv_slot != _NO_SLOT
-        or not _plain_words(words)
+        or _type(words) is not _tuple
     ):
         return slow_reply_recv(kernel, tcb, sysno, request)
+    count = _len(words)
+    if count > _MSG_MAX_WORDS:
+        return slow_reply_recv(kernel, tcb, sysno, request)
+    for word in words:
+        if _type(word) is not _int or word < _WORD_MIN or word >= _WORD_LIMIT:
+            return slow_reply_recv(kernel, tcb, sysno, request)
     reply = tcb.pending_reply
     caller = None
     if reply is not None:
@@ -225,7 +225,7 @@ def sys_reply_recv(kernel, tcb, sysno, request, _type=type, _int=int, _len=len):
         ipc = caller.ipc
         ipc.label = label
         ipc.badge = 0
-        ipc.count = _len(words)
+        ipc.count = count
         dst = caller.ipc_words
         if _len(dst) != _MSG_MAX_WORDS:
             dst = ipc_words(caller)
@@ -255,7 +255,7 @@ def sys_reply_recv(kernel, tcb, sysno, request, _type=type, _int=int, _len=len):
             caller.sc = sc
         caller.blocked_on = None
         caller.blocked_cap = None
-        kernel.arch.set_result(caller.context, 0)
+        kernel.set_result(caller.context, 0)
         caller.state = _STATE_RUNNING
     # The receive: nobody waits, so the server blocks as the endpoint queue's only member.
     tcb.recv_slot = _NO_SLOT

@@ -172,11 +172,11 @@ def do_send(kernel, tcb, endpoint, cap, blocking):
         receiver.blocked_on = None
         receiver.blocked_cap = None
         transfer(kernel, tcb, receiver, tcb.msg_badge, tcb.msg_can_grant, endpoint)
-        kernel.arch.set_result(receiver.context, OK)
+        kernel.set_result(receiver.context, OK)
         if tcb.msg_is_call:
             arm_reply(kernel, tcb, receiver, True)
         else:
-            kernel.arch.set_result(tcb.context, OK)
+            kernel.set_result(tcb.context, OK)
             sender_done(kernel, tcb)
         receiver.state = STATE_RUNNING
         kernel.schedule_runnable(receiver)
@@ -213,7 +213,7 @@ def do_recv(kernel, tcb, endpoint, cap):
         deliver_signal(tcb, ntfn.word)
         ntfn.word = 0
         ntfn.active = False
-        kernel.arch.set_result(tcb.context, OK)
+        kernel.set_result(tcb.context, OK)
         return
     sender = endpoint.queue.head
     if sender is not None and sender.state == STATE_BLOCKED_SEND:
@@ -221,14 +221,14 @@ def do_recv(kernel, tcb, endpoint, cap):
         sender.blocked_on = None
         sender.blocked_cap = None
         transfer(kernel, sender, tcb, sender.msg_badge, sender.msg_can_grant, endpoint)
-        kernel.arch.set_result(tcb.context, OK)
+        kernel.set_result(tcb.context, OK)
         if sender.msg_is_call:
             sender.state = STATE_RUNNING
             arm_reply(kernel, sender, tcb, sender.fault_kind == 0)
             if tcb.sc is not None and tcb.queue is None and tcb is not kernel.current:
                 kernel.schedule_runnable(tcb)
         else:
-            kernel.arch.set_result(sender.context, OK)
+            kernel.set_result(sender.context, OK)
             sender_done(kernel, sender)
         return
     tcb.state = STATE_BLOCKED_RECV
@@ -255,7 +255,7 @@ def abort_blocked(kernel, tcb, result):
     tcb.blocked_cap = None
     tcb.msg_cap = None
     tcb.msg_data = None
-    kernel.arch.set_result(tcb.context, result)
+    kernel.set_result(tcb.context, result)
     if tcb.fault_kind == FAULT_EXCEPTION:
         tcb.fault_kind = 0
         tcb.state = STATE_FAULTED

@@ -152,10 +152,14 @@ class Kernel:
         "debug",
         "objects",
         "delivery_log",
+        "set_result",
     )
 
     def __init__(self, arch, trace=None, console=None, min_budget=1, debug=False):
         self.arch = arch
+        # arch.set_result bound once: `kernel.arch.set_result` would build a bound method
+        # object at every use (the invocations set results all the time).
+        self.set_result = arch.set_result
         self.sched = Scheduler()
         self.current = None
         self.cur_sc = None

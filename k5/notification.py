@@ -52,7 +52,7 @@ def do_signal(kernel, ntfn, badge):
         waiter.blocked_on = None
         waiter.blocked_cap = None
         deliver_signal(waiter, badge)
-        kernel.arch.set_result(waiter.context, OK)
+        kernel.set_result(waiter.context, OK)
         waiter.state = STATE_RUNNING
         lend_sc(ntfn, waiter)
         kernel.schedule_runnable(waiter)
@@ -65,7 +65,7 @@ def do_signal(kernel, ntfn, badge):
         deliver_signal(bound, badge | ntfn.word)
         ntfn.word = 0
         ntfn.active = False
-        kernel.arch.set_result(bound.context, OK)
+        kernel.set_result(bound.context, OK)
         bound.state = STATE_RUNNING
         lend_sc(ntfn, bound)
         kernel.schedule_runnable(bound)
@@ -151,7 +151,7 @@ def destroy(kernel, ntfn):
         kernel.dequeue(tcb)
         tcb.blocked_on = None
         tcb.blocked_cap = None
-        kernel.arch.set_result(tcb.context, ERR_REVOKED)
+        kernel.set_result(tcb.context, ERR_REVOKED)
         if tcb.fault_kind == FAULT_EXCEPTION:
             tcb.state = STATE_FAULTED
         else:

@@ -77,7 +77,7 @@ def arm_reply(kernel, caller, server, donate):
     elif reply_cap.obj_type != TYPE_REPLY:
         # The reply cap the server named was deleted while it waited: nobody can reply.
         server.recv_reply = None
-        kernel.arch.set_result(caller.context, ERR_NO_REPLY)
+        kernel.set_result(caller.context, ERR_NO_REPLY)
         caller.fault_kind = 0
         caller.state = STATE_RUNNING
         if caller.queue is None:
@@ -143,7 +143,7 @@ def disarm_reply(kernel, reply, result):
     caller.blocked_cap = None
     if caller.fault_kind == FAULT_TIMEOUT:
         caller.fault_kind = 0
-    kernel.arch.set_result(caller.context, result)
+    kernel.set_result(caller.context, result)
     caller.state = STATE_RUNNING
     kernel.schedule_runnable(caller)
 

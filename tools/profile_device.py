@@ -178,3 +178,72 @@ def bare(n):
 
 print("bare_trap_loop", per_op(bare, 500))
 system.close()
+
+# Two tasks, alternately resumed: what a switch between tasks costs the native layer.
+system = System()
+a = system.task("a", _nulls, priority=10, budget=1 << 29, period=1 << 29)
+b = system.task("b", _nulls, priority=10, budget=1 << 29, period=1 << 29)
+arch = system.kernel.arch
+ctx_a = a.obj.context
+ctx_b = b.obj.context
+
+
+def bare_switch(n):
+    arch_run = arch.run
+    arch_set_result = arch.set_result
+    for _ in range(n):
+        arch_run(ctx_a, 1 << 29)
+        arch_set_result(ctx_a, 1)
+        arch_run(ctx_b, 1 << 29)
+        arch_set_result(ctx_b, 1)
+
+
+print("bare_switch_pair", per_op(bare_switch, 250))
+system.close()
+
+# The fast path's two handlers alone, without traps: call then reply_recv, alternately.
+from k5 import fastpath  # noqa: E402
+from k5.abi import NO_SLOT, SYS_CALL, SYS_RECV, SYS_REPLY_RECV, STATE_RUNNING  # noqa: E402
+
+_RECV = (SYS_RECV, 1, NO_SLOT)
+_CALL = (SYS_CALL, 1, 1, (5,), None, NO_SLOT, NO_SLOT)
+_REPLY_RECV = (SYS_REPLY_RECV, 1, 2, (6,), None, NO_SLOT, NO_SLOT)
+
+
+def _server(ipc, arg):
+    k5.trap(_RECV)
+
+
+def _client(ipc, arg):
+    k5.wait(2)
+
+
+system = System()
+ep = system.endpoint("ep")
+n2 = system.notification("n2")
+c = system.task("client", _client, priority=10, budget=1 << 29, period=1 << 29)
+s = system.task("server", _server, priority=20, passive=True)
+system.give(c, 1, ep)
+system.give(c, 2, n2)
+system.give(s, 1, ep)
+system.run()
+kernel = system.kernel
+client = c.obj
+server = s.obj
+n2.obj.queue.remove(client)
+client.blocked_on = None
+client.state = STATE_RUNNING
+kernel.current = client
+kernel.cur_sc = client.sc
+print("fast_call_alone", end=" ")
+
+
+def call_only(n):
+    for _ in range(n):
+        fastpath.sys_call(kernel, client, SYS_CALL, _CALL)
+        fastpath.sys_reply_recv(kernel, server, SYS_REPLY_RECV, _REPLY_RECV)
+
+
+print(per_op(call_only, 500))
+assert kernel.current is client
+system.close()
