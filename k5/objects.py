@@ -376,8 +376,6 @@ class TCB:
         "wake_time",
         "cap_count",
         "recv_reply",
-        "lease",
-        "lease_rights",
     )
 
     def __init__(self, tid, name, cspace_size, ipc):
@@ -387,9 +385,6 @@ class TCB:
         self.cap_count = 0
         # The reply cap named by the receive in progress (None: the caller's implicit reply).
         self.recv_reply = None
-        # A buffer lent with the call in progress (seen by the server through borrow_*).
-        self.lease = None
-        self.lease_rights = 0
         self.state = STATE_INACTIVE
         self.priority = 0
         self.mcp = 0
