@@ -6,6 +6,9 @@
 # (k5.kernel, k5.system) runs this file without an import cycle.
 
 from k5.user import (  # noqa: F401
+    borrow_info,
+    borrow_read,
+    borrow_write,
     call,
     cancel_badged_sends,
     copy,

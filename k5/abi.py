@@ -59,6 +59,13 @@ SYS_UNTYPED_RETYPE = const(36)
 SYS_TCB_CONFIGURE = const(37)
 SYS_TCB_COPY_CAP = const(38)
 SYS_TCB_SET_HANDLER = const(39)
+# Leases (Hubris): a call may lend the caller's bytearray/memoryview to the server until the
+# reply: (SYS_CALL, ..., recv_slot, lease, lease_rights) with RIGHT_READ/RIGHT_WRITE bits.
+# The server reaches it through the reply: (SYS, reply_slot, offset, buffer) for read/write,
+# (SYS, reply_slot) for info; reply_slot NO_SLOT names the implicit reply.
+SYS_BORROW_READ = const(40)
+SYS_BORROW_WRITE = const(41)
+SYS_BORROW_INFO = const(42)
 # Pseudo-syscall handled by the host arch backend, never by the kernel: burn n ticks of CPU.
 SYS_SPIN = const(63)
 SYS_COUNT = const(64)

@@ -1,134 +1,116 @@
 """CNode invocations: copy, mint, move, mutate, delete, revoke, identify."""
 
 from k5 import cdt, ipc, notification, reply_object, thread
-from k5.abi import (
-    ERR_ILLEGAL_OPERATION,
-    ERR_INVALID_ARGUMENT,
-    ERR_RANGE,
-    ERR_REVOKED,
-    OK,
-    SYS_CNODE_MINT,
-    SYS_CNODE_MUTATE,
-    SYS_CNODE_REVOKE,
-    RIGHTS_ALL,
-    TYPE_ENDPOINT,
-    TYPE_NOTIFICATION,
-    TYPE_NULL,
-    TYPE_REPLY,
-    TYPE_SCHED_CONTEXT,
-    TYPE_SCHED_CONTROL,
-    TYPE_TCB,
-    TYPE_UNTYPED,
-)
+from k5 import abi
 from k5.decode import dest_slot, ipc_words, is_rights, is_small, lookup
 
 
 def sys_derive(kernel, tcb, sysno, request):
     # copy: (SYS, src, dest, rights)  mint: (SYS, src, dest, rights, badge)
-    is_mint = sysno == SYS_CNODE_MINT
+    is_mint = sysno == abi.SYS_CNODE_MINT
     if len(request) != (5 if is_mint else 4):
-        return ERR_INVALID_ARGUMENT
+        return abi.ERR_INVALID_ARGUMENT
     cap = lookup(tcb, request[1], 0, 0)
     if type(cap) is int:
         return cap
     err = dest_slot(tcb, request[2])
-    if err != OK:
+    if err != abi.OK:
         return err
     rights = request[3]
     if not is_rights(rights):
-        return ERR_INVALID_ARGUMENT
+        return abi.ERR_INVALID_ARGUMENT
     badge = cap.badge
     if is_mint:
         new_badge = request[4]
         if not is_small(new_badge):
-            return ERR_INVALID_ARGUMENT
+            return abi.ERR_INVALID_ARGUMENT
         if new_badge != 0:
-            if cap.obj_type != TYPE_ENDPOINT and cap.obj_type != TYPE_NOTIFICATION:
-                return ERR_ILLEGAL_OPERATION
+            if cap.obj_type != abi.TYPE_ENDPOINT and cap.obj_type != abi.TYPE_NOTIFICATION:
+                return abi.ERR_ILLEGAL_OPERATION
             if badge != 0:
-                return ERR_ILLEGAL_OPERATION
+                return abi.ERR_ILLEGAL_OPERATION
             badge = new_badge
     cdt.derive(cap, cap.rights & rights, badge, tcb.cspace, request[2])
-    return OK
+    return abi.OK
 
 
 def sys_move(kernel, tcb, sysno, request):
     # move: (SYS, src, dest)  mutate: (SYS, src, dest, rights, badge)
-    is_mutate = sysno == SYS_CNODE_MUTATE
+    is_mutate = sysno == abi.SYS_CNODE_MUTATE
     if len(request) != (5 if is_mutate else 3):
-        return ERR_INVALID_ARGUMENT
+        return abi.ERR_INVALID_ARGUMENT
     cap = lookup(tcb, request[1], 0, 0)
     if type(cap) is int:
         return cap
     err = dest_slot(tcb, request[2])
-    if err != OK:
+    if err != abi.OK:
         return err
     rights = cap.rights
     badge = cap.badge
     if is_mutate:
         mask = request[3]
         if not is_rights(mask):
-            return ERR_INVALID_ARGUMENT
+            return abi.ERR_INVALID_ARGUMENT
         new_badge = request[4]
         if not is_small(new_badge):
-            return ERR_INVALID_ARGUMENT
+            return abi.ERR_INVALID_ARGUMENT
         if new_badge != 0 and new_badge != badge:
-            if cap.obj_type != TYPE_ENDPOINT and cap.obj_type != TYPE_NOTIFICATION:
-                return ERR_ILLEGAL_OPERATION
+            if cap.obj_type != abi.TYPE_ENDPOINT and cap.obj_type != abi.TYPE_NOTIFICATION:
+                return abi.ERR_ILLEGAL_OPERATION
             if badge != 0:
-                return ERR_ILLEGAL_OPERATION
+                return abi.ERR_ILLEGAL_OPERATION
             badge = new_badge
         if (rights & mask) != rights and cap.children:
             # Shrinking a cap that has derived children would leave them with more
             # rights than their parent: rights must never grow along a derivation.
-            return ERR_ILLEGAL_OPERATION
+            return abi.ERR_ILLEGAL_OPERATION
         rights &= mask
     cdt.move(cap, tcb.cspace, request[2])
     cap.rights = rights
     cap.badge = badge
-    return OK
+    return abi.OK
 
 
 def sys_delete(kernel, tcb, sysno, request):
-    # (SYS_CNODE_DELETE or SYS_CNODE_REVOKE, slot)
+    # (SYS_CNODE_DELETE or abi.SYS_CNODE_REVOKE, slot)
     if len(request) != 2:
-        return ERR_INVALID_ARGUMENT
+        return abi.ERR_INVALID_ARGUMENT
     slot = request[1]
     slots = tcb.cspace.slots
     if type(slot) is not int or slot < 0 or slot >= len(slots):
-        return ERR_RANGE
+        return abi.ERR_RANGE
     cap = slots[slot]
     if cap is None:
-        return OK
-    if sysno == SYS_CNODE_REVOKE:
+        return abi.OK
+    if sysno == abi.SYS_CNODE_REVOKE:
         revoke(kernel, cap)
     else:
         delete(kernel, cap)
-    return OK
+    return abi.OK
 
 
 def delete(kernel, cap):
     """Delete one cap (perform).
 
-    Threads blocked through it are woken with ERR_REVOKED; when it was the object's last cap
+    Threads blocked through it are woken with abi.ERR_REVOKED; when it was the object's last cap
     the object is destroyed as seL4's finaliseCap does, and its Untyped (if any) is refunded.
     """
     obj = cap.obj
     obj_type = cap.obj_type
-    if obj_type == TYPE_NULL:
+    if obj_type == abi.TYPE_NULL:
         return
     parent = cap.parent
     cdt.unlink(cap)
-    if obj_type == TYPE_ENDPOINT or obj_type == TYPE_NOTIFICATION:
+    if obj_type == abi.TYPE_ENDPOINT or obj_type == abi.TYPE_NOTIFICATION:
         tcb = obj.queue.head
         while tcb is not None:
             following = tcb.q_next
             if tcb.blocked_cap is cap:
-                ipc.abort_blocked(kernel, tcb, ERR_REVOKED)
+                ipc.abort_blocked(kernel, tcb, abi.ERR_REVOKED)
             tcb = following
-    if obj.cap_count == 0 and obj_type != TYPE_SCHED_CONTROL:
+    if obj.cap_count == 0 and obj_type != abi.TYPE_SCHED_CONTROL:
         destroy(kernel, obj, obj_type)
-        if parent is not None and parent.obj_type == TYPE_UNTYPED:
+        if parent is not None and parent.obj_type == abi.TYPE_UNTYPED:
             # The object came from this Untyped (its other caps were derived from the
             # retyped one and are gone): the quota comes back.
             untyped = parent.obj
@@ -138,18 +120,18 @@ def delete(kernel, cap):
 
 def destroy(kernel, obj, obj_type):
     """Destroy an object whose last cap went (seL4 finaliseCap; perform)."""
-    if obj_type == TYPE_ENDPOINT:
+    if obj_type == abi.TYPE_ENDPOINT:
         ipc.destroy_endpoint(kernel, obj)
-    elif obj_type == TYPE_NOTIFICATION:
+    elif obj_type == abi.TYPE_NOTIFICATION:
         notification.destroy(kernel, obj)
-    elif obj_type == TYPE_REPLY:
+    elif obj_type == abi.TYPE_REPLY:
         reply_object.destroy_reply(kernel, obj)
-    elif obj_type == TYPE_SCHED_CONTEXT:
+    elif obj_type == abi.TYPE_SCHED_CONTEXT:
         kernel.destroy_sc(obj)
-    elif obj_type == TYPE_TCB:
+    elif obj_type == abi.TYPE_TCB:
         thread.destroy(kernel, obj, delete)
     # An Untyped whose last cap goes leaves the objects made from it alive (no one can
-    # revoke them any more); TYPE_SCHED_CONTROL is never destroyed.
+    # revoke them any more); abi.TYPE_SCHED_CONTROL is never destroyed.
 
 
 def revoke(kernel, cap):
@@ -162,7 +144,7 @@ def revoke(kernel, cap):
 def sys_identify(kernel, tcb, sysno, request):
     # (SYS_CNODE_IDENTIFY, slot): (type, rights, badge) into ipc.words[0:3]
     if len(request) != 2:
-        return ERR_INVALID_ARGUMENT
+        return abi.ERR_INVALID_ARGUMENT
     cap = lookup(tcb, request[1], 0, 0)
     if type(cap) is int:
         return cap
@@ -171,16 +153,16 @@ def sys_identify(kernel, tcb, sysno, request):
     words[1] = cap.rights
     words[2] = cap.badge
     tcb.ipc.count = 3
-    return OK
+    return abi.OK
 
 
 def sys_cancel_badged_sends(kernel, tcb, sysno, request):
     # (SYS_CNODE_CANCEL_BADGED_SENDS, ep_slot): needs an endpoint cap with all rights
     if len(request) != 2:
-        return ERR_INVALID_ARGUMENT
-    cap = lookup(tcb, request[1], TYPE_ENDPOINT, RIGHTS_ALL)
+        return abi.ERR_INVALID_ARGUMENT
+    cap = lookup(tcb, request[1], abi.TYPE_ENDPOINT, abi.RIGHTS_ALL)
     if type(cap) is int:
         return cap
     if cap.badge != 0:
         ipc.cancel_badged_sends(kernel, cap.obj, cap.badge)
-    return OK
+    return abi.OK

@@ -5,62 +5,51 @@
 # allocation-free. Builtins come in as default arguments (locals): on MicroPython a builtin
 # looked up by name costs about ten times a local.
 
-from k5.abi import (
-    ERR_EMPTY_SLOT,
-    ERR_RANGE,
-    ERR_RIGHTS,
-    ERR_SLOT_OCCUPIED,
-    ERR_WRONG_TYPE,
-    MSG_MAX_WORDS,
-    OK,
-    RIGHTS_ALL,
-    WORD_LIMIT,
-    WORD_MIN,
-)
+from k5 import abi
 
 
 def is_word(value, _type=type, _int=int, _len=len):
-    return _type(value) is _int and WORD_MIN <= value < WORD_LIMIT
+    return _type(value) is _int and abi.WORD_MIN <= value < abi.WORD_LIMIT
 
 
 def is_small(value, _type=type, _int=int, _len=len):
-    return _type(value) is _int and 0 <= value < WORD_LIMIT
+    return _type(value) is _int and 0 <= value < abi.WORD_LIMIT
 
 
 def is_rights(value, _type=type, _int=int, _len=len):
-    return _type(value) is _int and 0 <= value <= RIGHTS_ALL
+    return _type(value) is _int and 0 <= value <= abi.RIGHTS_ALL
 
 
 def lookup(tcb, slot, obj_type, rights, _type=type, _int=int, _len=len):
     """The Cap in tcb's CSpace slot with obj_type and `rights`, or an int error code."""
     slots = tcb.cspace.slots
     if _type(slot) is not _int or slot < 0 or slot >= _len(slots):
-        return ERR_RANGE
+        return abi.ERR_RANGE
     cap = slots[slot]
     if cap is None:
-        return ERR_EMPTY_SLOT
+        return abi.ERR_EMPTY_SLOT
     if obj_type != 0 and cap.obj_type != obj_type:
-        return ERR_WRONG_TYPE
+        return abi.ERR_WRONG_TYPE
     if (cap.rights & rights) != rights:
-        return ERR_RIGHTS
+        return abi.ERR_RIGHTS
     return cap
 
 
 def dest_slot(tcb, slot, _type=type, _int=int, _len=len):
-    """OK if `slot` is an empty slot of tcb's CSpace."""
+    """abi.OK if `slot` is an empty slot of tcb's CSpace."""
     slots = tcb.cspace.slots
     if _type(slot) is not _int or slot < 0 or slot >= _len(slots):
-        return ERR_RANGE
+        return abi.ERR_RANGE
     if slots[slot] is not None:
-        return ERR_SLOT_OCCUPIED
-    return OK
+        return abi.ERR_SLOT_OCCUPIED
+    return abi.OK
 
 
 def ipc_words(tcb, _type=type, _int=int, _len=len):
     """The receive-word storage of tcb's IPC buffer, repaired if the task resized it."""
     words = tcb.ipc_words
-    if _len(words) != MSG_MAX_WORDS:
-        words = [0] * MSG_MAX_WORDS
+    if _len(words) != abi.MSG_MAX_WORDS:
+        words = [0] * abi.MSG_MAX_WORDS
         tcb.ipc_words = words
         tcb.ipc.words = words
     return words

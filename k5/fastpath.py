@@ -16,21 +16,7 @@
 # never runs its methods in the kernel.
 
 from k5._compat import const
-from k5.abi import (
-    MSG_MAX_WORDS,
-    NO_SLOT,
-    RIGHT_GRANT,
-    RIGHT_GRANT_REPLY,
-    RIGHT_READ,
-    RIGHT_WRITE,
-    SOURCE_ENDPOINT,
-    STATE_BLOCKED_RECV,
-    STATE_BLOCKED_REPLY,
-    STATE_RUNNING,
-    TYPE_ENDPOINT,
-    WORD_LIMIT,
-    WORD_MIN,
-)
+from k5 import abi
 from k5.decode import ipc_words
 from k5.ipc import sys_reply_recv as slow_reply_recv
 from k5.ipc import sys_send as slow_send
@@ -41,7 +27,7 @@ _MSG_MAX_WORDS = const(8)
 _NO_SLOT = const(-1)
 _RIGHT_READ = const(1)
 _RIGHT_WRITE = const(2)
-_RIGHTS_CALL = const(12)  # RIGHT_GRANT | RIGHT_GRANT_REPLY
+_RIGHTS_CALL = const(12)  # abi.RIGHT_GRANT | abi.RIGHT_GRANT_REPLY
 _SOURCE_ENDPOINT = const(0)
 _STATE_RUNNING = const(1)
 _STATE_BLOCKED_RECV = const(3)
@@ -53,16 +39,30 @@ _BADGE_GEN_FLAG = const(0x20000000)
 _QUEUE_ENDPOINT = const(3)
 _QUEUE_NONE = const(0)
 
-assert _MSG_MAX_WORDS == MSG_MAX_WORDS and _NO_SLOT == NO_SLOT and _RIGHT_READ == RIGHT_READ
-assert _RIGHT_WRITE == RIGHT_WRITE and _RIGHTS_CALL == RIGHT_GRANT | RIGHT_GRANT_REPLY
-assert _SOURCE_ENDPOINT == SOURCE_ENDPOINT and _STATE_RUNNING == STATE_RUNNING
-assert _STATE_BLOCKED_RECV == STATE_BLOCKED_RECV and _STATE_BLOCKED_REPLY == STATE_BLOCKED_REPLY
-assert _TYPE_ENDPOINT == TYPE_ENDPOINT and _WORD_LIMIT == WORD_LIMIT and _WORD_MIN == WORD_MIN
-assert _QUEUE_ENDPOINT == QUEUE_ENDPOINT and _QUEUE_NONE == QUEUE_NONE
+assert (
+    _MSG_MAX_WORDS == abi.MSG_MAX_WORDS
+    and _NO_SLOT == abi.NO_SLOT
+    and _RIGHT_READ == abi.RIGHT_READ
+)
+assert _RIGHT_WRITE == abi.RIGHT_WRITE
+assert _RIGHTS_CALL == abi.RIGHT_GRANT | abi.RIGHT_GRANT_REPLY
+assert _SOURCE_ENDPOINT == abi.SOURCE_ENDPOINT
+assert _STATE_RUNNING == abi.STATE_RUNNING
+assert (
+    _STATE_BLOCKED_RECV == abi.STATE_BLOCKED_RECV
+    and _STATE_BLOCKED_REPLY == abi.STATE_BLOCKED_REPLY
+)
+assert (
+    _TYPE_ENDPOINT == abi.TYPE_ENDPOINT
+    and _WORD_LIMIT == abi.WORD_LIMIT
+    and _WORD_MIN == abi.WORD_MIN
+)
+assert _QUEUE_ENDPOINT == QUEUE_ENDPOINT
+assert _QUEUE_NONE == QUEUE_NONE
 
 
 def sys_call(kernel, tcb, sysno, request, _type=type, _int=int, _tuple=tuple, _len=len):
-    # (SYS_CALL, ep_slot, label, words, None, NO_SLOT, NO_SLOT) with a receiver waiting.
+    # (SYS_CALL, ep_slot, label, words, None, abi.NO_SLOT, abi.NO_SLOT) with a receiver waiting.
     if _len(request) != 7 or kernel.trace is not None or kernel.delivery_log is not None:
         return slow_send(kernel, tcb, sysno, request)
     slot = request[1]
@@ -175,7 +175,7 @@ def sys_call(kernel, tcb, sysno, request, _type=type, _int=int, _tuple=tuple, _l
 
 
 def sys_reply_recv(kernel, tcb, sysno, request, _type=type, _int=int, _tuple=tuple, _len=len):
-    # (SYS_REPLY_RECV, ep_slot, label, words, None, NO_SLOT, NO_SLOT) with nobody waiting.
+    # (SYS_REPLY_RECV, ep_slot, label, words, None, abi.NO_SLOT, abi.NO_SLOT) with nobody waiting.
     if _len(request) != 7 or kernel.trace is not None or kernel.delivery_log is not None:
         return slow_reply_recv(kernel, tcb, sysno, request)
     slot = request[1]
@@ -240,6 +240,7 @@ def sys_reply_recv(kernel, tcb, sysno, request, _type=type, _int=int, _tuple=tup
         reply.caller = None
         reply.server = None
         reply.seq += 1
+        caller.lease = None
         sc = reply.donated
         reply.donated = None
         if sc is not None:

@@ -15,6 +15,7 @@ from k5 import (
     cnode,
     fastpath,
     ipc,
+    lease,
     notification,
     reply_object,
     schedcontext,
@@ -23,66 +24,7 @@ from k5 import (
     untyped,
 )
 from k5._compat import const
-from k5.abi import (
-    ERR_INVALID_SYSCALL,
-    OK,
-    FAULT_EXCEPTION,
-    FAULT_TIMEOUT,
-    STATE_BLOCKED_NOTIFICATION,
-    STATE_BLOCKED_RECV,
-    STATE_BLOCKED_REPLY,
-    STATE_BLOCKED_SEND,
-    STATE_BLOCKED_SLEEP,
-    STATE_INACTIVE,
-    STATE_RUNNING,
-    SYS_CALL,
-    SYS_CNODE_CANCEL_BADGED_SENDS,
-    SYS_CNODE_COPY,
-    SYS_CNODE_DELETE,
-    SYS_CNODE_IDENTIFY,
-    SYS_CNODE_MINT,
-    SYS_CNODE_MOVE,
-    SYS_CNODE_MUTATE,
-    SYS_CNODE_REVOKE,
-    SYS_COUNT,
-    SYS_DEBUG_PUTS,
-    SYS_EXIT,
-    SYS_NBRECV,
-    SYS_NBSEND,
-    SYS_NBSEND_RECV,
-    SYS_POLL,
-    SYS_RECV,
-    SYS_REPLY,
-    SYS_REPLY_RECV,
-    SYS_SC_BIND,
-    SYS_SC_CONFIGURE,
-    SYS_SC_CONSUMED,
-    SYS_SC_UNBIND,
-    SYS_SEND,
-    SYS_SIGNAL,
-    SYS_SLEEP,
-    SYS_TCB_BIND_NOTIFICATION,
-    SYS_TCB_CONFIGURE,
-    SYS_TCB_COPY_CAP,
-    SYS_TCB_INFO,
-    SYS_TCB_RESTART,
-    SYS_TCB_RESUME,
-    SYS_TCB_SET_HANDLER,
-    SYS_TCB_SET_MCP,
-    SYS_TCB_SET_PRIORITY,
-    SYS_TCB_SUSPEND,
-    SYS_TCB_UNBIND_NOTIFICATION,
-    SYS_UNTYPED_RETYPE,
-    SYS_WAIT,
-    SYS_YIELD,
-    TRAP_EXIT,
-    TRAP_FAULT,
-    TRAP_SYSCALL,
-    TYPE_ENDPOINT,
-    TYPE_NOTIFICATION,
-    TYPE_REPLY,
-    TYPE_SCHED_CONTEXT,
-)
+from k5 import abi
 from k5 import cdt
 from k5.ipcbuf import IpcBuffer
 from k5.objects import (
@@ -114,9 +56,12 @@ RUN_IDLE = const(1)
 RUN_HALTED = const(2)
 
 
-assert _TRAP_SYSCALL == TRAP_SYSCALL and _SYS_COUNT == SYS_COUNT
-assert _ERR_INVALID_SYSCALL == ERR_INVALID_SYSCALL
-assert _STATE_RUNNING == STATE_RUNNING and _TICKS_HALF == TICKS_HALF and _TICKS_MASK == TICKS_MASK
+assert _TRAP_SYSCALL == abi.TRAP_SYSCALL
+assert _SYS_COUNT == abi.SYS_COUNT
+assert _ERR_INVALID_SYSCALL == abi.ERR_INVALID_SYSCALL
+assert (
+    _STATE_RUNNING == abi.STATE_RUNNING and _TICKS_HALF == TICKS_HALF and _TICKS_MASK == TICKS_MASK
+)
 
 
 class KernelPanic(Exception):
@@ -177,46 +122,49 @@ class Kernel:
         self.delivery_log = None
         self.traps = 0
         self.debug = debug
-        handlers = [None] * SYS_COUNT
-        handlers[SYS_SEND] = ipc.sys_send
-        handlers[SYS_NBSEND] = ipc.sys_send
-        handlers[SYS_CALL] = fastpath.sys_call
-        handlers[SYS_RECV] = ipc.sys_recv
-        handlers[SYS_NBRECV] = ipc.sys_recv
-        handlers[SYS_REPLY] = reply_object.sys_reply
-        handlers[SYS_REPLY_RECV] = fastpath.sys_reply_recv
-        handlers[SYS_SIGNAL] = notification.sys_signal
-        handlers[SYS_WAIT] = notification.sys_wait
-        handlers[SYS_POLL] = notification.sys_wait
-        handlers[SYS_SLEEP] = thread.sys_sleep
-        handlers[SYS_YIELD] = thread.sys_yield
-        handlers[SYS_EXIT] = thread.sys_exit
-        handlers[SYS_DEBUG_PUTS] = thread.sys_debug_puts
-        handlers[SYS_CNODE_COPY] = cnode.sys_derive
-        handlers[SYS_CNODE_MINT] = cnode.sys_derive
-        handlers[SYS_CNODE_MOVE] = cnode.sys_move
-        handlers[SYS_CNODE_MUTATE] = cnode.sys_move
-        handlers[SYS_CNODE_DELETE] = cnode.sys_delete
-        handlers[SYS_CNODE_REVOKE] = cnode.sys_delete
-        handlers[SYS_CNODE_IDENTIFY] = cnode.sys_identify
-        handlers[SYS_CNODE_CANCEL_BADGED_SENDS] = cnode.sys_cancel_badged_sends
-        handlers[SYS_NBSEND_RECV] = ipc.sys_nbsend_recv
-        handlers[SYS_TCB_RESUME] = tcb_ops.sys_tcb
-        handlers[SYS_TCB_SUSPEND] = tcb_ops.sys_tcb
-        handlers[SYS_TCB_SET_PRIORITY] = tcb_ops.sys_tcb
-        handlers[SYS_TCB_SET_MCP] = tcb_ops.sys_tcb
-        handlers[SYS_TCB_BIND_NOTIFICATION] = tcb_ops.sys_tcb
-        handlers[SYS_TCB_UNBIND_NOTIFICATION] = tcb_ops.sys_tcb
-        handlers[SYS_TCB_RESTART] = tcb_ops.sys_tcb
-        handlers[SYS_TCB_INFO] = tcb_ops.sys_tcb
-        handlers[SYS_TCB_CONFIGURE] = tcb_ops.sys_configure
-        handlers[SYS_TCB_COPY_CAP] = tcb_ops.sys_copy_cap
-        handlers[SYS_TCB_SET_HANDLER] = tcb_ops.sys_set_handler
-        handlers[SYS_SC_CONFIGURE] = schedcontext.sys_configure
-        handlers[SYS_SC_BIND] = schedcontext.sys_sc
-        handlers[SYS_SC_UNBIND] = schedcontext.sys_sc
-        handlers[SYS_SC_CONSUMED] = schedcontext.sys_sc
-        handlers[SYS_UNTYPED_RETYPE] = untyped.sys_retype
+        handlers = [None] * abi.SYS_COUNT
+        handlers[abi.SYS_SEND] = ipc.sys_send
+        handlers[abi.SYS_NBSEND] = ipc.sys_send
+        handlers[abi.SYS_CALL] = fastpath.sys_call
+        handlers[abi.SYS_RECV] = ipc.sys_recv
+        handlers[abi.SYS_NBRECV] = ipc.sys_recv
+        handlers[abi.SYS_REPLY] = reply_object.sys_reply
+        handlers[abi.SYS_REPLY_RECV] = fastpath.sys_reply_recv
+        handlers[abi.SYS_SIGNAL] = notification.sys_signal
+        handlers[abi.SYS_WAIT] = notification.sys_wait
+        handlers[abi.SYS_POLL] = notification.sys_wait
+        handlers[abi.SYS_SLEEP] = thread.sys_sleep
+        handlers[abi.SYS_YIELD] = thread.sys_yield
+        handlers[abi.SYS_EXIT] = thread.sys_exit
+        handlers[abi.SYS_DEBUG_PUTS] = thread.sys_debug_puts
+        handlers[abi.SYS_CNODE_COPY] = cnode.sys_derive
+        handlers[abi.SYS_CNODE_MINT] = cnode.sys_derive
+        handlers[abi.SYS_CNODE_MOVE] = cnode.sys_move
+        handlers[abi.SYS_CNODE_MUTATE] = cnode.sys_move
+        handlers[abi.SYS_CNODE_DELETE] = cnode.sys_delete
+        handlers[abi.SYS_CNODE_REVOKE] = cnode.sys_delete
+        handlers[abi.SYS_CNODE_IDENTIFY] = cnode.sys_identify
+        handlers[abi.SYS_CNODE_CANCEL_BADGED_SENDS] = cnode.sys_cancel_badged_sends
+        handlers[abi.SYS_NBSEND_RECV] = ipc.sys_nbsend_recv
+        handlers[abi.SYS_TCB_RESUME] = tcb_ops.sys_tcb
+        handlers[abi.SYS_TCB_SUSPEND] = tcb_ops.sys_tcb
+        handlers[abi.SYS_TCB_SET_PRIORITY] = tcb_ops.sys_tcb
+        handlers[abi.SYS_TCB_SET_MCP] = tcb_ops.sys_tcb
+        handlers[abi.SYS_TCB_BIND_NOTIFICATION] = tcb_ops.sys_tcb
+        handlers[abi.SYS_TCB_UNBIND_NOTIFICATION] = tcb_ops.sys_tcb
+        handlers[abi.SYS_TCB_RESTART] = tcb_ops.sys_tcb
+        handlers[abi.SYS_TCB_INFO] = tcb_ops.sys_tcb
+        handlers[abi.SYS_TCB_CONFIGURE] = tcb_ops.sys_configure
+        handlers[abi.SYS_TCB_COPY_CAP] = tcb_ops.sys_copy_cap
+        handlers[abi.SYS_TCB_SET_HANDLER] = tcb_ops.sys_set_handler
+        handlers[abi.SYS_SC_CONFIGURE] = schedcontext.sys_configure
+        handlers[abi.SYS_SC_BIND] = schedcontext.sys_sc
+        handlers[abi.SYS_SC_UNBIND] = schedcontext.sys_sc
+        handlers[abi.SYS_SC_CONSUMED] = schedcontext.sys_sc
+        handlers[abi.SYS_UNTYPED_RETYPE] = untyped.sys_retype
+        handlers[abi.SYS_BORROW_READ] = lease.sys_borrow
+        handlers[abi.SYS_BORROW_WRITE] = lease.sys_borrow
+        handlers[abi.SYS_BORROW_INFO] = lease.sys_borrow_info
         self.handlers = handlers
 
     # --- tracing ---------------------------------------------------------------------------------
@@ -258,13 +206,13 @@ class Kernel:
         sc.home = tcb
         tcb.sc = sc
         tcb.home_sc = sc
-        if tcb.state == STATE_RUNNING and tcb is not self.current and tcb.queue is None:
+        if tcb.state == abi.STATE_RUNNING and tcb is not self.current and tcb.queue is None:
             self.schedule_runnable(tcb)
 
     def start(self, tcb):
         """Make an inactive thread runnable (TCB resume)."""
-        if tcb.state == STATE_INACTIVE:
-            tcb.state = STATE_RUNNING
+        if tcb.state == abi.STATE_INACTIVE:
+            tcb.state = abi.STATE_RUNNING
             self.schedule_runnable(tcb)
 
     # Kernel-side entry points for the builder (k5/system.py) and the root task's tools.
@@ -381,9 +329,9 @@ class Kernel:
                         err = handler(self, current, sysno, request)
                         if err is not None:
                             arch_set_result(context, err)
-                elif trap == TRAP_FAULT:
-                    thread.fault(self, current, FAULT_EXCEPTION, arch.fault_text(context))
-                elif trap == TRAP_EXIT:
+                elif trap == abi.TRAP_FAULT:
+                    thread.fault(self, current, abi.FAULT_EXCEPTION, arch.fault_text(context))
+                elif trap == abi.TRAP_EXIT:
                     thread.do_exit(self, current, 0)
                 if sc.r_amount[sc.head] - sc.consumed < min_budget:
                     self._check_budget(now)
@@ -443,15 +391,15 @@ class Kernel:
         arch = self.arch
         request = arch.request(tcb.context)
         if type(request) is not tuple or len(request) == 0:
-            arch.set_result(tcb.context, ERR_INVALID_SYSCALL)
+            arch.set_result(tcb.context, abi.ERR_INVALID_SYSCALL)
             return
         sysno = request[0]
-        if type(sysno) is not int or sysno <= 0 or sysno >= SYS_COUNT:
-            arch.set_result(tcb.context, ERR_INVALID_SYSCALL)
+        if type(sysno) is not int or sysno <= 0 or sysno >= abi.SYS_COUNT:
+            arch.set_result(tcb.context, abi.ERR_INVALID_SYSCALL)
             return
         handler = self.handlers[sysno]
         if handler is None:
-            arch.set_result(tcb.context, ERR_INVALID_SYSCALL)
+            arch.set_result(tcb.context, abi.ERR_INVALID_SYSCALL)
             return
         err = handler(self, tcb, sysno, request)
         if err is not None:
@@ -511,7 +459,7 @@ class Kernel:
         if sc.is_round_robin():
             sc.consumed = 0
             sc.reset_round_robin(now)
-            if holder is not None and holder.state == STATE_RUNNING:
+            if holder is not None and holder.state == abi.STATE_RUNNING:
                 if holder is self.current:
                     holder.yielded = True
                 elif holder.queue_kind == QUEUE_READY:
@@ -519,7 +467,7 @@ class Kernel:
                     self.sched.append(holder)
             return
         self.commit(sc)
-        if holder is None or holder.state != STATE_RUNNING:
+        if holder is None or holder.state != abi.STATE_RUNNING:
             return
         if ticks_diff(sc.r_time[sc.head], now) <= 0 and sc.r_amount[sc.head] >= self.min_budget:
             sc.unblock_check(now)
@@ -533,7 +481,7 @@ class Kernel:
         holder.yielded = False
         if timeout is not None and not yielded:
             self.emit("timeout " + holder.name)
-            thread.fault(self, holder, FAULT_TIMEOUT, "budget exhausted")
+            thread.fault(self, holder, abi.FAULT_TIMEOUT, "budget exhausted")
             return
         if self.trace is not None:
             self.emit("exhausted " + holder.name + " until " + str(sc.r_time[sc.head]))
@@ -552,8 +500,8 @@ class Kernel:
         tcb = sleepers.head
         while tcb is not None and ticks_diff(tcb.wake_time, now) <= 0:
             sleepers.remove(tcb)
-            tcb.state = STATE_RUNNING
-            self.arch.set_result(tcb.context, OK)
+            tcb.state = abi.STATE_RUNNING
+            self.arch.set_result(tcb.context, abi.OK)
             self.schedule_runnable(tcb)
             tcb = sleepers.head
 
@@ -561,7 +509,11 @@ class Kernel:
         sched = self.sched
         current = self.current
         if current is not None:
-            if current.state == STATE_RUNNING and current.sc is not None and current.queue is None:
+            if (
+                current.state == abi.STATE_RUNNING
+                and current.sc is not None
+                and current.queue is None
+            ):
                 if current.yielded:
                     current.yielded = False
                     sched.append(current)
@@ -644,16 +596,16 @@ class Kernel:
     def create_object(self, obj_type):
         """A fresh object of obj_type (perform; TCBs start unconfigured and inactive)."""
         oid = self._new_id()
-        if obj_type == TYPE_ENDPOINT:
+        if obj_type == abi.TYPE_ENDPOINT:
             return Endpoint("ep" + str(oid), oid)
-        if obj_type == TYPE_NOTIFICATION:
+        if obj_type == abi.TYPE_NOTIFICATION:
             return Notification("ntfn" + str(oid), oid)
-        if obj_type == TYPE_SCHED_CONTEXT:
+        if obj_type == abi.TYPE_SCHED_CONTEXT:
             sc = SchedContext(self.min_budget, "sc" + str(oid), oid)
             self.objects.append(sc)
             return sc
-        if obj_type == TYPE_REPLY:
-            return Reply("reply" + str(oid), oid)
+        if obj_type == abi.TYPE_REPLY:
+            return Reply()
         tcb = TCB(oid, "tcb" + str(oid), 0, IpcBuffer())
         self.tcbs.append(tcb)
         return tcb
@@ -681,7 +633,7 @@ class Kernel:
                 home.sc = None
         for tcb in self.tcbs:
             # A reply that donated it no longer does.
-            if tcb.state == STATE_BLOCKED_REPLY and tcb.blocked_on.donated is sc:
+            if tcb.state == abi.STATE_BLOCKED_REPLY and tcb.blocked_on.donated is sc:
                 tcb.blocked_on.donated = None
         sc.tcb = None
         sc.home = None
@@ -697,7 +649,7 @@ class Kernel:
         self.sched.check_invariants()
         current = self.current
         if current is not None:
-            assert current.state == STATE_RUNNING, "current thread not running"
+            assert current.state == abi.STATE_RUNNING, "current thread not running"
             assert current.queue is None, "current thread is queued"
             assert current.sc is not None, "current thread has no SC"
             assert current.sc is self.cur_sc, "current thread not on the current SC"
@@ -705,20 +657,20 @@ class Kernel:
             assert top < 0 or not priority_higher(top, current.priority), "not highest"
         for tcb in self.tcbs:
             state = tcb.state
-            if state == STATE_BLOCKED_SEND or state == STATE_BLOCKED_RECV:
+            if state == abi.STATE_BLOCKED_SEND or state == abi.STATE_BLOCKED_RECV:
                 assert tcb.queue_kind == QUEUE_ENDPOINT, "blocked on endpoint, not queued"
                 assert tcb.queue is tcb.blocked_on.queue, "blocked in the wrong queue"
-            elif state == STATE_BLOCKED_NOTIFICATION:
+            elif state == abi.STATE_BLOCKED_NOTIFICATION:
                 assert tcb.queue_kind == QUEUE_NOTIFICATION, "waiting, not queued"
                 assert tcb.queue is tcb.blocked_on.queue, "waiting in the wrong queue"
-            elif state == STATE_BLOCKED_SLEEP:
+            elif state == abi.STATE_BLOCKED_SLEEP:
                 assert tcb.queue is self.sched.sleep, "sleeping, not in the sleep queue"
-            elif state == STATE_BLOCKED_REPLY:
+            elif state == abi.STATE_BLOCKED_REPLY:
                 assert tcb.queue is None, "blocked on reply but queued"
                 reply = tcb.blocked_on
                 assert reply is not None and reply.caller is tcb, "blocked without a reply"
                 reply.check_invariants(tcb)
-            elif state == STATE_RUNNING:
+            elif state == abi.STATE_RUNNING:
                 if tcb.sc is None:
                     assert tcb.queue is None, "thread without SC is queued"
                 else:
@@ -729,6 +681,10 @@ class Kernel:
             else:
                 assert tcb.queue is None, "inactive thread is queued"
                 assert tcb is not current, "inactive thread is current"
+            if tcb.lease is not None:
+                assert state == abi.STATE_BLOCKED_SEND or state == abi.STATE_BLOCKED_REPLY, (
+                    "stale lease"
+                )
             # (The IpcBuffer is task memory: the kernel never trusts or asserts on it.)
             tcb.reply.check_invariants(tcb)
             if tcb.sc is not None:

@@ -1,16 +1,7 @@
 """Messages: decode a task's message into its TCB, transfer it to a receiver."""
 
 from k5 import cdt
-from k5.abi import (
-    ERR_INVALID_ARGUMENT,
-    ERR_RANGE,
-    MSG_MAX_BYTES,
-    MSG_MAX_WORDS,
-    NO_SLOT,
-    OK,
-    SOURCE_ENDPOINT,
-    TYPE_ENDPOINT,
-)
+from k5 import abi
 from k5.decode import ipc_words, is_small, is_word, lookup
 
 
@@ -18,43 +9,43 @@ def decode_message(tcb, request, label_index, _type=type, _int=int, _len=len):
     """Validate the label, words, data and cap of an IPC request into tcb's msg_* buffer."""
     label = request[label_index]
     if not is_small(label):
-        return ERR_INVALID_ARGUMENT
+        return abi.ERR_INVALID_ARGUMENT
     words = request[label_index + 1]
     kind = _type(words)
     if kind is not tuple and kind is not list:
-        return ERR_INVALID_ARGUMENT
+        return abi.ERR_INVALID_ARGUMENT
     count = _len(words)
-    if count > MSG_MAX_WORDS:
-        return ERR_INVALID_ARGUMENT
+    if count > abi.MSG_MAX_WORDS:
+        return abi.ERR_INVALID_ARGUMENT
     msg_words = tcb.msg_words
     for i in range(count):
         word = words[i]
         if not is_word(word):
-            return ERR_INVALID_ARGUMENT
+            return abi.ERR_INVALID_ARGUMENT
         msg_words[i] = word
     data = request[label_index + 2]
     length = 0
     if data is not None:
         kind = _type(data)
         if kind is str:
-            if _len(data) > MSG_MAX_BYTES:
-                return ERR_INVALID_ARGUMENT
+            if _len(data) > abi.MSG_MAX_BYTES:
+                return abi.ERR_INVALID_ARGUMENT
             try:
                 data = data.encode()
             except Exception:
-                return ERR_INVALID_ARGUMENT
+                return abi.ERR_INVALID_ARGUMENT
         elif kind is bytearray:
             data = bytes(data)
         elif kind is not bytes:
-            return ERR_INVALID_ARGUMENT
+            return abi.ERR_INVALID_ARGUMENT
         length = _len(data)
-        if length > MSG_MAX_BYTES:
-            return ERR_INVALID_ARGUMENT
+        if length > abi.MSG_MAX_BYTES:
+            return abi.ERR_INVALID_ARGUMENT
     cap_slot = request[label_index + 3]
     cap = None
     if _type(cap_slot) is not _int:
-        return ERR_INVALID_ARGUMENT
-    if cap_slot != NO_SLOT:
+        return abi.ERR_INVALID_ARGUMENT
+    if cap_slot != abi.NO_SLOT:
         cap = lookup(tcb, cap_slot, 0, 0)
         if _type(cap) is _int:
             return cap
@@ -63,17 +54,17 @@ def decode_message(tcb, request, label_index, _type=type, _int=int, _len=len):
     tcb.msg_data = data
     tcb.msg_length = length
     tcb.msg_cap = cap
-    return OK
+    return abi.OK
 
 
 def decode_recv_slot(tcb, slot, _type=type, _int=int, _len=len):
     if _type(slot) is not _int:
-        return ERR_INVALID_ARGUMENT
-    if slot == NO_SLOT:
-        return OK
+        return abi.ERR_INVALID_ARGUMENT
+    if slot == abi.NO_SLOT:
+        return abi.OK
     if slot < 0 or slot >= _len(tcb.cspace.slots):
-        return ERR_RANGE
-    return OK
+        return abi.ERR_RANGE
+    return abi.OK
 
 
 def transfer(kernel, sender, receiver, badge, can_grant, endpoint, _len=len):
@@ -89,7 +80,7 @@ def transfer(kernel, sender, receiver, badge, can_grant, endpoint, _len=len):
     ipc.count = count
     src = sender.msg_words
     dst = receiver.ipc_words
-    if _len(dst) != MSG_MAX_WORDS:
+    if _len(dst) != abi.MSG_MAX_WORDS:
         dst = ipc_words(receiver)
     for i in range(count):
         dst[i] = src[i]
@@ -97,8 +88,8 @@ def transfer(kernel, sender, receiver, badge, can_grant, endpoint, _len=len):
     ipc.length = length
     if length > 0:
         receiver.ipc_data[0:length] = sender.msg_data
-    ipc.source = SOURCE_ENDPOINT
-    ipc.cap = NO_SLOT
+    ipc.source = abi.SOURCE_ENDPOINT
+    ipc.cap = abi.NO_SLOT
     ipc.unwrapped = -1
     log = kernel.delivery_log
     if log is not None:
@@ -108,7 +99,7 @@ def transfer(kernel, sender, receiver, badge, can_grant, endpoint, _len=len):
     sender.msg_data = None
     if cap is None or not can_grant or cap.cnode is None:
         return
-    if cap.obj is endpoint and cap.obj_type == TYPE_ENDPOINT:
+    if cap.obj is endpoint and cap.obj_type == abi.TYPE_ENDPOINT:
         ipc.unwrapped = cap.badge
         return
     slot = receiver.recv_slot

@@ -1,23 +1,6 @@
 """Notification invocations: signal, wait, poll (decode and perform side by side)."""
 
-from k5.abi import (
-    ERR_ILLEGAL_OPERATION,
-    ERR_REVOKED,
-    FAULT_EXCEPTION,
-    ERR_INVALID_ARGUMENT,
-    ERR_WOULD_BLOCK,
-    NO_SLOT,
-    OK,
-    RIGHT_READ,
-    RIGHT_WRITE,
-    SOURCE_NOTIFICATION,
-    STATE_BLOCKED_NOTIFICATION,
-    STATE_BLOCKED_RECV,
-    STATE_FAULTED,
-    STATE_RUNNING,
-    SYS_POLL,
-    TYPE_NOTIFICATION,
-)
+from k5 import abi
 from k5.decode import lookup
 from k5.objects import QUEUE_NOTIFICATION, QUEUE_READY, QUEUE_RELEASE
 
@@ -29,19 +12,19 @@ def deliver_signal(tcb, badge):
     ipc.label = 0
     ipc.count = 0
     ipc.length = 0
-    ipc.cap = NO_SLOT
-    ipc.source = SOURCE_NOTIFICATION
+    ipc.cap = abi.NO_SLOT
+    ipc.source = abi.SOURCE_NOTIFICATION
 
 
 def sys_signal(kernel, tcb, sysno, request):
     # (SYS_SIGNAL, ntfn_slot)
     if len(request) != 2:
-        return ERR_INVALID_ARGUMENT
-    cap = lookup(tcb, request[1], TYPE_NOTIFICATION, RIGHT_WRITE)
+        return abi.ERR_INVALID_ARGUMENT
+    cap = lookup(tcb, request[1], abi.TYPE_NOTIFICATION, abi.RIGHT_WRITE)
     if type(cap) is int:
         return cap
     do_signal(kernel, cap.obj, cap.badge)
-    return OK
+    return abi.OK
 
 
 def do_signal(kernel, ntfn, badge):
@@ -52,21 +35,21 @@ def do_signal(kernel, ntfn, badge):
         waiter.blocked_on = None
         waiter.blocked_cap = None
         deliver_signal(waiter, badge)
-        kernel.set_result(waiter.context, OK)
-        waiter.state = STATE_RUNNING
+        kernel.set_result(waiter.context, abi.OK)
+        waiter.state = abi.STATE_RUNNING
         lend_sc(ntfn, waiter)
         kernel.schedule_runnable(waiter)
         return
     bound = ntfn.bound_tcb
-    if bound is not None and bound.state == STATE_BLOCKED_RECV:
+    if bound is not None and bound.state == abi.STATE_BLOCKED_RECV:
         kernel.dequeue(bound)
         bound.blocked_on = None
         bound.blocked_cap = None
         deliver_signal(bound, badge | ntfn.word)
         ntfn.word = 0
         ntfn.active = False
-        kernel.set_result(bound.context, OK)
-        bound.state = STATE_RUNNING
+        kernel.set_result(bound.context, abi.OK)
+        bound.state = abi.STATE_RUNNING
         lend_sc(ntfn, bound)
         kernel.schedule_runnable(bound)
         return
@@ -75,24 +58,24 @@ def do_signal(kernel, ntfn, badge):
 
 
 def sys_wait(kernel, tcb, sysno, request):
-    # (SYS_WAIT or SYS_POLL, ntfn_slot)
+    # (SYS_WAIT or abi.SYS_POLL, ntfn_slot)
     if len(request) != 2:
-        return ERR_INVALID_ARGUMENT
-    cap = lookup(tcb, request[1], TYPE_NOTIFICATION, RIGHT_READ)
+        return abi.ERR_INVALID_ARGUMENT
+    cap = lookup(tcb, request[1], abi.TYPE_NOTIFICATION, abi.RIGHT_READ)
     if type(cap) is int:
         return cap
     ntfn = cap.obj
     if ntfn.bound_tcb is not None and ntfn.bound_tcb is not tcb:
-        return ERR_ILLEGAL_OPERATION
+        return abi.ERR_ILLEGAL_OPERATION
     if ntfn.active:
         deliver_signal(tcb, ntfn.word)
         ntfn.word = 0
         ntfn.active = False
-        return OK
-    if sysno == SYS_POLL:
+        return abi.OK
+    if sysno == abi.SYS_POLL:
         deliver_signal(tcb, 0)
-        return ERR_WOULD_BLOCK
-    tcb.state = STATE_BLOCKED_NOTIFICATION
+        return abi.ERR_WOULD_BLOCK
+    tcb.state = abi.STATE_BLOCKED_NOTIFICATION
     tcb.blocked_on = ntfn
     tcb.blocked_cap = cap
     ntfn.queue.insert_by_priority(tcb)
@@ -144,18 +127,18 @@ def unbind_sc(kernel, ntfn):
 
 
 def destroy(kernel, ntfn):
-    """The last cap of a notification went: waiters get ERR_REVOKED, bindings go (perform)."""
+    """The last cap of a notification went: waiters get abi.ERR_REVOKED, bindings go (perform)."""
     tcb = ntfn.queue.head
     while tcb is not None:
         following = tcb.q_next
         kernel.dequeue(tcb)
         tcb.blocked_on = None
         tcb.blocked_cap = None
-        kernel.set_result(tcb.context, ERR_REVOKED)
-        if tcb.fault_kind == FAULT_EXCEPTION:
-            tcb.state = STATE_FAULTED
+        kernel.set_result(tcb.context, abi.ERR_REVOKED)
+        if tcb.fault_kind == abi.FAULT_EXCEPTION:
+            tcb.state = abi.STATE_FAULTED
         else:
-            tcb.state = STATE_RUNNING
+            tcb.state = abi.STATE_RUNNING
             kernel.schedule_runnable(tcb)
         tcb.fault_kind = 0
         tcb = following

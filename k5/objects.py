@@ -228,16 +228,16 @@ class Reply:
     - cap_count counts the caps of a named reply (always 0 for an implicit one).
     """
 
-    __slots__ = ("caller", "server", "seq", "donated", "recv_slot", "name", "oid", "cap_count")
+    __slots__ = ("caller", "server", "seq", "donated", "recv_slot", "cap_count")
 
-    def __init__(self, name="", oid=0):
+    def __init__(self):
+        # (Six fields, no name: every TCB has one, and a bigger attribute table per instance
+        # costs the device heap; the builder's Ref names a named reply.)
         self.caller = None
         self.server = None
         self.seq = 0
         self.donated = None
         self.recv_slot = -1
-        self.name = name
-        self.oid = oid
         self.cap_count = 0
 
     def check_invariants(self, owner=None):
@@ -376,6 +376,7 @@ class TCB:
         "wake_time",
         "cap_count",
         "recv_reply",
+        "lease",
     )
 
     def __init__(self, tid, name, cspace_size, ipc):
@@ -385,6 +386,9 @@ class TCB:
         self.cap_count = 0
         # The reply cap named by the receive in progress (None: the caller's implicit reply).
         self.recv_reply = None
+        # (buffer, rights) this thread lends with its call in progress, until the reply
+        # (k5/lease.py); None when it lends nothing.
+        self.lease = None
         self.state = STATE_INACTIVE
         self.priority = 0
         self.mcp = 0

@@ -2,17 +2,7 @@
 
 # (Not k5/reply.py: `import k5.reply` would shadow the user API's k5.reply function.)
 
-from k5.abi import (
-    ERR_INVALID_ARGUMENT,
-    ERR_NO_REPLY,
-    ERR_STALE,
-    FAULT_TIMEOUT,
-    NO_SLOT,
-    OK,
-    STATE_BLOCKED_REPLY,
-    STATE_RUNNING,
-    TYPE_REPLY,
-)
+from k5 import abi
 from k5.decode import lookup
 from k5.objects import QUEUE_READY, QUEUE_RELEASE
 from k5.message import decode_message, transfer
@@ -21,45 +11,45 @@ from k5.message import decode_message, transfer
 def decode_reply_slot(tcb, slot):
     """The Reply cap named by a receive, None for the implicit reply, or an int error."""
     if type(slot) is not int:
-        return ERR_INVALID_ARGUMENT
-    if slot == NO_SLOT:
+        return abi.ERR_INVALID_ARGUMENT
+    if slot == abi.NO_SLOT:
         return None
-    return lookup(tcb, slot, TYPE_REPLY, 0)
+    return lookup(tcb, slot, abi.TYPE_REPLY, 0)
 
 
 def decode_reply(tcb):
-    """OK if tcb holds a pending implicit reply (the last call it received)."""
+    """abi.OK if tcb holds a pending implicit reply (the last call it received)."""
     reply = tcb.pending_reply
     if reply is None:
-        return ERR_NO_REPLY
+        return abi.ERR_NO_REPLY
     if reply.seq != tcb.pending_seq or reply.caller is None:
         tcb.pending_reply = None
-        return ERR_STALE
-    return OK
+        return abi.ERR_STALE
+    return abi.OK
 
 
 def sys_reply(kernel, tcb, sysno, request):
-    # (SYS_REPLY, reply_slot, label, words, data, cap_slot); reply_slot NO_SLOT: implicit
+    # (SYS_REPLY, reply_slot, label, words, data, cap_slot); reply_slot abi.NO_SLOT: implicit
     if len(request) != 6:
-        return ERR_INVALID_ARGUMENT
+        return abi.ERR_INVALID_ARGUMENT
     reply_cap = decode_reply_slot(tcb, request[1])
     if type(reply_cap) is int:
         return reply_cap
     err = decode_message(tcb, request, 2)
-    if err != OK:
+    if err != abi.OK:
         return err
     if reply_cap is None:
         err = decode_reply(tcb)
-        if err != OK:
+        if err != abi.OK:
             return err
         reply = tcb.pending_reply
         tcb.pending_reply = None
     else:
         reply = reply_cap.obj
         if reply.caller is None:
-            return ERR_NO_REPLY
+            return abi.ERR_NO_REPLY
     do_reply(kernel, tcb, reply)
-    return OK
+    return abi.OK
 
 
 def arm_reply(kernel, caller, server, donate):
@@ -71,15 +61,16 @@ def arm_reply(kernel, caller, server, donate):
         if previous is not None and previous.caller is not None:
             if previous.seq == server.pending_seq:
                 # The server took a new call without replying: the old caller is abandoned.
-                disarm_reply(kernel, previous, ERR_NO_REPLY)
+                disarm_reply(kernel, previous, abi.ERR_NO_REPLY)
         server.pending_reply = reply
         server.pending_seq = reply.seq + 1
-    elif reply_cap.obj_type != TYPE_REPLY:
+    elif reply_cap.obj_type != abi.TYPE_REPLY:
         # The reply cap the server named was deleted while it waited: nobody can reply.
         server.recv_reply = None
-        kernel.set_result(caller.context, ERR_NO_REPLY)
+        caller.lease = None
+        kernel.set_result(caller.context, abi.ERR_NO_REPLY)
         caller.fault_kind = 0
-        caller.state = STATE_RUNNING
+        caller.state = abi.STATE_RUNNING
         if caller.queue is None:
             kernel.schedule_runnable(caller)
         return
@@ -88,13 +79,13 @@ def arm_reply(kernel, caller, server, donate):
         reply = reply_cap.obj
         if reply.caller is not None:
             # A receive through a reply still bound to a caller abandons that caller.
-            disarm_reply(kernel, reply, ERR_NO_REPLY)
+            disarm_reply(kernel, reply, abi.ERR_NO_REPLY)
     reply.seq += 1
     reply.caller = caller
     reply.server = server
     reply.recv_slot = caller.recv_slot
     reply.donated = None
-    caller.state = STATE_BLOCKED_REPLY
+    caller.state = abi.STATE_BLOCKED_REPLY
     caller.blocked_on = reply
     caller.blocked_cap = None
     if caller is kernel.current:
@@ -115,7 +106,7 @@ def do_reply(kernel, tcb, reply):
     caller = reply.caller
     caller.recv_slot = reply.recv_slot
     transfer(kernel, tcb, caller, 0, True, None)
-    disarm_reply(kernel, reply, OK)
+    disarm_reply(kernel, reply, abi.OK)
 
 
 def disarm_reply(kernel, reply, result):
@@ -125,6 +116,8 @@ def disarm_reply(kernel, reply, result):
     reply.caller = None
     reply.server = None
     reply.seq += 1
+    # A lease ends with the reply.
+    caller.lease = None
     sc = reply.donated
     reply.donated = None
     if sc is not None:
@@ -141,14 +134,14 @@ def disarm_reply(kernel, reply, result):
         server.pending_reply = None
     caller.blocked_on = None
     caller.blocked_cap = None
-    if caller.fault_kind == FAULT_TIMEOUT:
+    if caller.fault_kind == abi.FAULT_TIMEOUT:
         caller.fault_kind = 0
     kernel.set_result(caller.context, result)
-    caller.state = STATE_RUNNING
+    caller.state = abi.STATE_RUNNING
     kernel.schedule_runnable(caller)
 
 
 def destroy_reply(kernel, reply):
     """The last cap of a named reply went: its caller learns no reply will come (perform)."""
     if reply.caller is not None:
-        disarm_reply(kernel, reply, ERR_NO_REPLY)
+        disarm_reply(kernel, reply, abi.ERR_NO_REPLY)

@@ -1,21 +1,6 @@
 """SchedContext invocations: configure (SchedControl), bind, unbind, consumed."""
 
-from k5.abi import (
-    ERR_ILLEGAL_OPERATION,
-    ERR_INVALID_ARGUMENT,
-    ERR_WRONG_TYPE,
-    OK,
-    REFILLS_MAX,
-    REFILLS_MIN,
-    RIGHT_READ,
-    RIGHT_WRITE,
-    SYS_SC_BIND,
-    SYS_SC_CONSUMED,
-    TYPE_NOTIFICATION,
-    TYPE_SCHED_CONTEXT,
-    TYPE_SCHED_CONTROL,
-    TYPE_TCB,
-)
+from k5 import abi
 from k5 import notification
 from k5.decode import ipc_words, is_small, lookup
 
@@ -23,67 +8,67 @@ from k5.decode import ipc_words, is_small, lookup
 def sys_configure(kernel, tcb, sysno, request):
     # (SYS, sched_control_slot, sc_slot, budget, period, refills)
     if len(request) != 6:
-        return ERR_INVALID_ARGUMENT
-    cap = lookup(tcb, request[1], TYPE_SCHED_CONTROL, 0)
+        return abi.ERR_INVALID_ARGUMENT
+    cap = lookup(tcb, request[1], abi.TYPE_SCHED_CONTROL, 0)
     if type(cap) is int:
         return cap
-    sc_cap = lookup(tcb, request[2], TYPE_SCHED_CONTEXT, RIGHT_WRITE)
+    sc_cap = lookup(tcb, request[2], abi.TYPE_SCHED_CONTEXT, abi.RIGHT_WRITE)
     if type(sc_cap) is int:
         return sc_cap
     budget = request[3]
     period = request[4]
     refills = request[5]
     if not is_small(budget) or not is_small(period) or type(refills) is not int:
-        return ERR_INVALID_ARGUMENT
+        return abi.ERR_INVALID_ARGUMENT
     if budget < kernel.min_budget or budget > period:
-        return ERR_INVALID_ARGUMENT
-    if refills < REFILLS_MIN or refills > REFILLS_MAX:
-        return ERR_INVALID_ARGUMENT
+        return abi.ERR_INVALID_ARGUMENT
+    if refills < abi.REFILLS_MIN or refills > abi.REFILLS_MAX:
+        return abi.ERR_INVALID_ARGUMENT
     kernel.configure_sc(sc_cap.obj, budget, period, refills)
-    return OK
+    return abi.OK
 
 
 def sys_sc(kernel, tcb, sysno, request):
     # bind: (SYS, sc_slot, tcb_slot)  unbind, consumed: (SYS, sc_slot)
-    expected = 3 if sysno == SYS_SC_BIND else 2
+    expected = 3 if sysno == abi.SYS_SC_BIND else 2
     if len(request) != expected:
-        return ERR_INVALID_ARGUMENT
-    rights = RIGHT_READ if sysno == SYS_SC_CONSUMED else RIGHT_WRITE
-    cap = lookup(tcb, request[1], TYPE_SCHED_CONTEXT, rights)
+        return abi.ERR_INVALID_ARGUMENT
+    rights = abi.RIGHT_READ if sysno == abi.SYS_SC_CONSUMED else abi.RIGHT_WRITE
+    cap = lookup(tcb, request[1], abi.TYPE_SCHED_CONTEXT, rights)
     if type(cap) is int:
         return cap
     sc = cap.obj
-    if sysno == SYS_SC_CONSUMED:
+    if sysno == abi.SYS_SC_CONSUMED:
         ipc_words(tcb)[0] = sc.total
         tcb.ipc.count = 1
-        return OK
-    if sysno == SYS_SC_BIND:
+        return abi.OK
+    if sysno == abi.SYS_SC_BIND:
         # The object is a TCB (bind) or a notification (its waiters run on the SC).
-        ocap = lookup(tcb, request[2], 0, RIGHT_WRITE)
+        ocap = lookup(tcb, request[2], 0, abi.RIGHT_WRITE)
         if type(ocap) is int:
             return ocap
         if sc.tcb is not None or sc.ntfn is not None or not sc.is_configured():
-            return ERR_ILLEGAL_OPERATION
-        if ocap.obj_type == TYPE_NOTIFICATION:
+            return abi.ERR_ILLEGAL_OPERATION
+        if ocap.obj_type == abi.TYPE_NOTIFICATION:
             ntfn = ocap.obj
             if ntfn.sc is not None:
-                return ERR_ILLEGAL_OPERATION
+                return abi.ERR_ILLEGAL_OPERATION
             sc.ntfn = ntfn
             ntfn.sc = sc
-            return OK
-        if ocap.obj_type != TYPE_TCB:
-            return ERR_WRONG_TYPE
+            return abi.OK
+        if ocap.obj_type != abi.TYPE_TCB:
+            return abi.ERR_WRONG_TYPE
         target = ocap.obj
         if target.sc is not None or target.home_sc is not None:
-            return ERR_ILLEGAL_OPERATION
+            return abi.ERR_ILLEGAL_OPERATION
         kernel.bind_sc(sc, target)
-        return OK
+        return abi.OK
     if sc.ntfn is not None:
         holder = sc.tcb
         notification.unbind_sc(kernel, sc.ntfn)
-        return None if holder is tcb and tcb.sc is None else OK
+        return None if holder is tcb and tcb.sc is None else abi.OK
     holder = sc.home
     if holder is None or sc.tcb is not holder:
-        return ERR_ILLEGAL_OPERATION
+        return abi.ERR_ILLEGAL_OPERATION
     kernel.unbind_sc(sc)
-    return None if holder is tcb else OK
+    return None if holder is tcb else abi.OK

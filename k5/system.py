@@ -123,7 +123,7 @@ class System:
 
     def reply(self, name=""):
         """A Reply object (MCS): a server names its cap in recv/reply_recv to hold callers."""
-        reply = Reply(name, self.kernel._new_id())
+        reply = Reply()
         ref = Ref(reply, TYPE_REPLY, self._original(reply, TYPE_REPLY, name), name)
         self.refs.append(ref)
         return ref

@@ -1,24 +1,6 @@
 """The calling thread's own syscalls (yield, sleep, exit, puts), cancellation and faults."""
 
-from k5.abi import (
-    ERR_INVALID_ARGUMENT,
-    ERR_STALE,
-    FAULT_EXCEPTION,
-    FAULT_TIMEOUT,
-    MSG_MAX_BYTES,
-    OK,
-    STATE_BLOCKED_NOTIFICATION,
-    STATE_BLOCKED_RECV,
-    STATE_BLOCKED_REPLY,
-    STATE_BLOCKED_SEND,
-    STATE_BLOCKED_SLEEP,
-    STATE_EXITED,
-    STATE_FAULTED,
-    STATE_INACTIVE,
-    STATE_RUNNING,
-    TYPE_ENDPOINT,
-    WORD_LIMIT,
-)
+from k5 import abi
 from k5._compat import const
 from k5.decode import is_small, is_word
 from k5.ipc import do_send
@@ -34,7 +16,7 @@ _TEXT_MAX = const(128)
 def sys_yield(kernel, tcb, sysno, request):
     # (SYS_YIELD,)
     if len(request) != 1:
-        return ERR_INVALID_ARGUMENT
+        return abi.ERR_INVALID_ARGUMENT
     sc = tcb.sc
     if sc is not None and not sc.is_round_robin():
         # MCS: yielding gives up the rest of the head refill. The budget check after this
@@ -42,17 +24,17 @@ def sys_yield(kernel, tcb, sysno, request):
         # cannot timeout-fault, canTimeoutFault is false on that path).
         sc.consumed = sc.r_amount[sc.head]
     tcb.yielded = True
-    return OK
+    return abi.OK
 
 
 def sys_sleep(kernel, tcb, sysno, request):
     # (SYS_SLEEP, ticks)
     if len(request) != 2 or not is_small(request[1]):
-        return ERR_INVALID_ARGUMENT
+        return abi.ERR_INVALID_ARGUMENT
     ticks = request[1]
     if ticks == 0:
-        return OK
-    tcb.state = STATE_BLOCKED_SLEEP
+        return abi.OK
+    tcb.state = abi.STATE_BLOCKED_SLEEP
     kernel.sched.sleep_insert(tcb, ticks_add(kernel.arch.now(), ticks))
     if tcb is kernel.current:
         kernel.current = None
@@ -66,17 +48,17 @@ def sys_exit(kernel, tcb, sysno, request):
     if count == 2:
         code = request[1]
         if not is_word(code):
-            return ERR_INVALID_ARGUMENT
+            return abi.ERR_INVALID_ARGUMENT
     elif count != 1:
-        return ERR_INVALID_ARGUMENT
+        return abi.ERR_INVALID_ARGUMENT
     do_exit(kernel, tcb, code)
     return None
 
 
 def do_exit(kernel, tcb, code):
     tcb.exit_code = code
-    cancel(kernel, tcb, ERR_STALE)
-    tcb.state = STATE_EXITED
+    cancel(kernel, tcb, abi.ERR_STALE)
+    tcb.state = abi.STATE_EXITED
     if kernel.trace is not None:
         kernel.emit("exit " + tcb.name)
 
@@ -84,28 +66,28 @@ def do_exit(kernel, tcb, code):
 def sys_debug_puts(kernel, tcb, sysno, request):
     # (SYS_DEBUG_PUTS, text)
     if len(request) != 2:
-        return ERR_INVALID_ARGUMENT
+        return abi.ERR_INVALID_ARGUMENT
     text = request[1]
     if type(text) is bytes or type(text) is bytearray:
         if len(text) > _TEXT_MAX:
-            return ERR_INVALID_ARGUMENT
+            return abi.ERR_INVALID_ARGUMENT
         try:
             text = bytes(text).decode()
         except Exception:
-            return ERR_INVALID_ARGUMENT
+            return abi.ERR_INVALID_ARGUMENT
     elif type(text) is not str or len(text) > _TEXT_MAX:
-        return ERR_INVALID_ARGUMENT
+        return abi.ERR_INVALID_ARGUMENT
     else:
         try:
             text.encode()
         except Exception:
-            return ERR_INVALID_ARGUMENT
+            return abi.ERR_INVALID_ARGUMENT
     line = "[" + str(kernel.arch.now()) + "] " + tcb.name + ": " + text
     if kernel.console is not None:
         kernel.console(line)
     else:
         print(line)
-    return OK
+    return abi.OK
 
 
 # --- cancellation, faults and lifecycle (perform) -----------------------------------------------
@@ -114,11 +96,11 @@ def sys_debug_puts(kernel, tcb, sysno, request):
 def cancel(kernel, tcb, result):
     """Take tcb out of any IPC it is in (perform: cannot fail)."""
     state = tcb.state
-    if state == STATE_BLOCKED_SEND or state == STATE_BLOCKED_RECV:
+    if state == abi.STATE_BLOCKED_SEND or state == abi.STATE_BLOCKED_RECV:
         kernel.dequeue(tcb)
-    elif state == STATE_BLOCKED_NOTIFICATION:
+    elif state == abi.STATE_BLOCKED_NOTIFICATION:
         kernel.dequeue(tcb)
-    elif state == STATE_BLOCKED_REPLY:
+    elif state == abi.STATE_BLOCKED_REPLY:
         reply = tcb.blocked_on
         if reply is not None and reply.caller is tcb:
             sc = reply.donated
@@ -126,7 +108,7 @@ def cancel(kernel, tcb, result):
             reply.server = None
             reply.seq += 1
             reply.donated = None
-            # The server keeps its (now stale) reference: replying gets ERR_STALE.
+            # The server keeps its (now stale) reference: replying gets abi.ERR_STALE.
             if sc is not None:
                 holder = sc.tcb
                 if holder is not None and holder is not tcb:
@@ -142,6 +124,7 @@ def cancel(kernel, tcb, result):
     tcb.blocked_on = None
     tcb.blocked_cap = None
     tcb.recv_reply = None
+    tcb.lease = None
     tcb.fault_kind = 0
     if tcb is kernel.current:
         kernel.current = None
@@ -159,12 +142,12 @@ def fault(kernel, tcb, kind, text):
     tcb.record_fault((kernel.arch.now(), kind, text))
     if kernel.trace is not None:
         kernel.emit("fault " + tcb.name + " " + text)
-    if kind == FAULT_EXCEPTION:
-        cancel(kernel, tcb, ERR_STALE)
-        tcb.state = STATE_FAULTED
-    handler = tcb.handlers.slots[0 if kind == FAULT_EXCEPTION else 1]
-    if handler is None or handler.obj_type != TYPE_ENDPOINT:
-        if kind == FAULT_TIMEOUT:
+    if kind == abi.FAULT_EXCEPTION:
+        cancel(kernel, tcb, abi.ERR_STALE)
+        tcb.state = abi.STATE_FAULTED
+    handler = tcb.handlers.slots[0 if kind == abi.FAULT_EXCEPTION else 1]
+    if handler is None or handler.obj_type != abi.TYPE_ENDPOINT:
+        if kind == abi.FAULT_TIMEOUT:
             # No handler after all: wait for the next refill.
             if tcb.queue is None:
                 kernel.sched.release_insert(tcb)
@@ -179,14 +162,14 @@ def fault(kernel, tcb, kind, text):
         data = text.encode()
     except Exception:
         data = b"?"
-    if len(data) > MSG_MAX_BYTES:
-        data = data[:MSG_MAX_BYTES]
+    if len(data) > abi.MSG_MAX_BYTES:
+        data = data[: abi.MSG_MAX_BYTES]
     tcb.msg_data = data
     tcb.msg_length = len(data)
     tcb.msg_cap = None
     tcb.msg_badge = handler.badge
     tcb.msg_can_grant = False
-    tcb.msg_is_call = kind == FAULT_TIMEOUT
+    tcb.msg_is_call = kind == abi.FAULT_TIMEOUT
     tcb.fault_kind = kind
     if tcb is kernel.current:
         kernel.current = None
@@ -195,11 +178,11 @@ def fault(kernel, tcb, kind, text):
 
 def restart(kernel, tcb):
     """Restart a thread from its entry with a new generation (perform)."""
-    cancel(kernel, tcb, ERR_STALE)
-    tcb.generation = (tcb.generation + 1) % WORD_LIMIT
+    cancel(kernel, tcb, abi.ERR_STALE)
+    tcb.generation = (tcb.generation + 1) % abi.WORD_LIMIT
     tcb.reply.seq += 1
     kernel.arch.context_reset(tcb.context, tcb.entry, tcb.ipc, tcb.arg)
-    tcb.state = STATE_RUNNING
+    tcb.state = abi.STATE_RUNNING
     tcb.yielded = False
     if kernel.trace is not None:
         kernel.emit("restart " + tcb.name + " generation " + str(tcb.generation))
@@ -207,9 +190,9 @@ def restart(kernel, tcb):
 
 
 def suspend(kernel, tcb):
-    cancel(kernel, tcb, ERR_STALE)
-    if tcb.state != STATE_EXITED:
-        tcb.state = STATE_INACTIVE
+    cancel(kernel, tcb, abi.ERR_STALE)
+    if tcb.state != abi.STATE_EXITED:
+        tcb.state = abi.STATE_INACTIVE
 
 
 def destroy(kernel, tcb, delete):
@@ -219,7 +202,7 @@ def destroy(kernel, tcb, delete):
     CSpace and handler slots are deleted with `delete` (which may destroy more objects).
     """
     suspend(kernel, tcb)
-    tcb.state = STATE_INACTIVE
+    tcb.state = abi.STATE_INACTIVE
     ntfn = tcb.bound_ntfn
     if ntfn is not None:
         ntfn.bound_tcb = None

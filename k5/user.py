@@ -11,6 +11,9 @@
 from k5.abi import (
     NO_SLOT,
     RIGHTS_ALL,
+    SYS_BORROW_INFO,
+    SYS_BORROW_READ,
+    SYS_BORROW_WRITE,
     SYS_CALL,
     SYS_CNODE_CANCEL_BADGED_SENDS,
     SYS_CNODE_COPY,
@@ -65,9 +68,32 @@ def nbsend(slot, label=0, words=(), data=None, cap=NO_SLOT):
     return trap((SYS_NBSEND, slot, label, words, data, cap))
 
 
-def call(slot, label=0, words=(), data=None, cap=NO_SLOT, recv_slot=NO_SLOT):
-    """Send and wait for the reply (in ipc). Needs Write and Grant or GrantReply."""
-    return trap((SYS_CALL, slot, label, words, data, cap, recv_slot))
+def call(
+    slot, label=0, words=(), data=None, cap=NO_SLOT, recv_slot=NO_SLOT, lease=None, lease_rights=3
+):
+    """Send and wait for the reply (in ipc). Needs Write and Grant or GrantReply.
+
+    `lease` lends a bytearray/memoryview to the server until the reply, with `lease_rights`
+    (RIGHT_READ | RIGHT_WRITE by default): the server uses borrow_read/borrow_write/borrow_info.
+    """
+    if lease is None:
+        return trap((SYS_CALL, slot, label, words, data, cap, recv_slot))
+    return trap((SYS_CALL, slot, label, words, data, cap, recv_slot, lease, lease_rights))
+
+
+def borrow_info(reply=NO_SLOT):
+    """(length, rights) of the lease of the caller bound to `reply` into ipc.words[0:2]."""
+    return trap((SYS_BORROW_INFO, reply))
+
+
+def borrow_read(offset, buffer, reply=NO_SLOT):
+    """Copy the lease from `offset` into `buffer` (as much as fits); count in ipc.words[0]."""
+    return trap((SYS_BORROW_READ, reply, offset, buffer))
+
+
+def borrow_write(offset, data, reply=NO_SLOT):
+    """Copy `data` into the lease at `offset` (needs the lease's write right)."""
+    return trap((SYS_BORROW_WRITE, reply, offset, data))
 
 
 def recv(slot, recv_slot=NO_SLOT, reply=NO_SLOT):

@@ -211,6 +211,7 @@ def test_sel4_semantics(unix_micropython):
         "cancel_badged_sends",
         "sc_bound_to_notification",
         "unwrap_and_nbsend_recv",
+        "leases",
     ):
         assert name in names
     assert "result %d ok 0 failed" % len(checks) in out

@@ -543,7 +543,77 @@ def part_unwrap_and_nbsend_recv():
     )
 
 
+# --- leases: a caller lends a buffer for one call ------------------------------------------------
+
+
+def part_leases():
+    log = []
+    sensor = bytearray(4096)
+    for i in range(4096):
+        sensor[i] = i * 7 & 255
+
+    def client(ipc, arg):
+        err = k5.call(1, 1, (), None, -1, -1, sensor)  # read and write
+        log.append(("call", err, ipc.words[0], bytes(sensor[10:12]), sensor[12], sensor[9]))
+        readonly = bytearray(b"abc")
+        err = k5.call(1, 2, (), None, -1, -1, readonly, A.RIGHT_READ)
+        log.append(("readonly", err, ipc.words[0], bytes(readonly)))
+        log.append(("bad lease", k5.call(1, 3, (), None, -1, -1, b"bytes")))
+        log.append(("bad rights", k5.call(1, 3, (), None, -1, -1, readonly, 4)))
+
+    def server(ipc, arg):
+        mine = bytearray(4096)
+        k5.recv(1, reply=2)
+        log.append(("info", k5.borrow_info(2), ipc.words[0], ipc.words[1]))
+        err = k5.borrow_read(0, mine, 2)
+        total = 0
+        for byte in mine:
+            total += byte
+        log.append(("read", err, ipc.words[0], total == sum(sensor)))
+        log.append(("write", k5.borrow_write(10, b"OK", 2)))
+        log.append(("beyond", k5.borrow_write(4095, b"no", 2)))
+        log.append(("offset", k5.borrow_read(5000, mine, 2)))
+        log.append(("implicit none", k5.borrow_info()))
+        k5.reply(0, (1,), reply=2)
+        log.append(("after reply", k5.borrow_info(2)))
+        k5.recv(1)  # the implicit reply this time
+        small = bytearray(2)
+        log.append(("read ro", k5.borrow_read(1, small), ipc.words[0], bytes(small)))
+        log.append(("write ro", k5.borrow_write(0, b"z")))
+        k5.reply(0, (2,))
+
+    system = System()
+    ep = system.endpoint("ep")
+    r = system.reply("r")
+    c = system.task("client", client, priority=10)
+    s = system.task("server", server, priority=20)
+    system.give(c, 1, ep)
+    system.give(s, 1, ep)
+    system.give(s, 2, r)
+    run(system)
+    check(
+        "leases",
+        log,
+        [
+            ("info", A.OK, 4096, A.RIGHTS_RW),
+            ("read", A.OK, 4096, True),
+            ("write", A.OK),
+            ("beyond", A.ERR_RANGE),
+            ("offset", A.ERR_RANGE),
+            ("implicit none", A.ERR_NO_REPLY),
+            ("after reply", A.ERR_NO_REPLY),
+            ("call", A.OK, 1, b"OK", 12 * 7 & 255, 9 * 7 & 255),
+            ("read ro", A.OK, 2, b"bc"),
+            ("write ro", A.ERR_RIGHTS),
+            ("readonly", A.OK, 2, b"abc"),
+            ("bad lease", A.ERR_INVALID_ARGUMENT),
+            ("bad rights", A.ERR_INVALID_ARGUMENT),
+        ],
+    )
+
+
 for part in (
+    part_leases,
     part_yield,
     part_argument_counts,
     part_nbsend,
