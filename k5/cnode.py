@@ -1,6 +1,6 @@
 """CNode invocations: copy, mint, move, mutate, delete, revoke, identify."""
 
-from k5 import cdt, ipc, notification, reply_object, thread
+from k5 import cdt, ipc, notification, reply_object, schedcontext, thread
 from k5 import abi
 from k5.decode import dest_slot, ipc_words, is_rights, is_small, lookup
 
@@ -127,7 +127,7 @@ def destroy(kernel, obj, obj_type):
     elif obj_type == abi.TYPE_REPLY:
         reply_object.destroy_reply(kernel, obj)
     elif obj_type == abi.TYPE_SCHED_CONTEXT:
-        kernel.destroy_sc(obj)
+        schedcontext.destroy(kernel, obj)
     elif obj_type == abi.TYPE_TCB:
         thread.destroy(kernel, obj, delete)
     # An Untyped whose last cap goes leaves the objects made from it alive (no one can

@@ -3,38 +3,25 @@
 # The loop is `trap = arch.run(current, limit)` -> account time -> decode and perform the trap
 # -> release threads whose refills arrived -> enforce budget -> choose the next thread.
 # Each object type's invocations (decode and perform side by side) live in a module of their
-# own, as seL4 lays out src/object: k5/ipc.py (endpoints, replies), k5/notification.py,
-# k5/cnode.py, k5/tcb.py, k5/schedcontext.py, k5/untyped.py; k5/thread.py holds the calling
-# thread's own syscalls, cancellation and faults. Every handler is `handler(kernel, tcb, sysno,
-# request)` and returns an error code, or None when the result is set later (the task blocked).
+# own, as seL4 lays out src/object: k5/ipc.py (endpoints), k5/reply_object.py, k5/message.py,
+# k5/fastpath.py (seL4's fastpath), k5/notification.py, k5/cnode.py, k5/tcb.py,
+# k5/schedcontext.py, k5/untyped.py, k5/lease.py; k5/thread.py holds the calling thread's own
+# syscalls, cancellation and faults; k5/syscalls.py maps trap numbers to them and
+# k5/invariants.py checks the state. Every handler is `handler(kernel, tcb, sysno, request)` and
+# returns an error code, or None when the result is set later (the task blocked).
 # Decode validates every argument a task passed and returns an error code on any problem;
 # perform cannot fail. A Python exception escaping the kernel is a kernel bug: the loop prints
 # an epitaph and halts.
 
-from k5 import (
-    cnode,
-    fastpath,
-    ipc,
-    lease,
-    notification,
-    reply_object,
-    schedcontext,
-    tcb as tcb_ops,
-    thread,
-    untyped,
-)
+from k5 import cnode, invariants, notification, syscalls, thread
 from k5._compat import const
 from k5 import abi
-from k5 import cdt
 from k5.ipcbuf import IpcBuffer
 from k5.objects import (
     QUEUE_ENDPOINT,
     QUEUE_NOTIFICATION,
     QUEUE_READY,
     QUEUE_RELEASE,
-    Endpoint,
-    Notification,
-    Reply,
     SchedContext,
     TCB,
 )
@@ -122,50 +109,7 @@ class Kernel:
         self.delivery_log = None
         self.traps = 0
         self.debug = debug
-        handlers = [None] * abi.SYS_COUNT
-        handlers[abi.SYS_SEND] = ipc.sys_send
-        handlers[abi.SYS_NBSEND] = ipc.sys_send
-        handlers[abi.SYS_CALL] = fastpath.sys_call
-        handlers[abi.SYS_RECV] = ipc.sys_recv
-        handlers[abi.SYS_NBRECV] = ipc.sys_recv
-        handlers[abi.SYS_REPLY] = reply_object.sys_reply
-        handlers[abi.SYS_REPLY_RECV] = fastpath.sys_reply_recv
-        handlers[abi.SYS_SIGNAL] = notification.sys_signal
-        handlers[abi.SYS_WAIT] = notification.sys_wait
-        handlers[abi.SYS_POLL] = notification.sys_wait
-        handlers[abi.SYS_SLEEP] = thread.sys_sleep
-        handlers[abi.SYS_YIELD] = thread.sys_yield
-        handlers[abi.SYS_EXIT] = thread.sys_exit
-        handlers[abi.SYS_DEBUG_PUTS] = thread.sys_debug_puts
-        handlers[abi.SYS_CNODE_COPY] = cnode.sys_derive
-        handlers[abi.SYS_CNODE_MINT] = cnode.sys_derive
-        handlers[abi.SYS_CNODE_MOVE] = cnode.sys_move
-        handlers[abi.SYS_CNODE_MUTATE] = cnode.sys_move
-        handlers[abi.SYS_CNODE_DELETE] = cnode.sys_delete
-        handlers[abi.SYS_CNODE_REVOKE] = cnode.sys_delete
-        handlers[abi.SYS_CNODE_IDENTIFY] = cnode.sys_identify
-        handlers[abi.SYS_CNODE_CANCEL_BADGED_SENDS] = cnode.sys_cancel_badged_sends
-        handlers[abi.SYS_NBSEND_RECV] = ipc.sys_nbsend_recv
-        handlers[abi.SYS_TCB_RESUME] = tcb_ops.sys_tcb
-        handlers[abi.SYS_TCB_SUSPEND] = tcb_ops.sys_tcb
-        handlers[abi.SYS_TCB_SET_PRIORITY] = tcb_ops.sys_tcb
-        handlers[abi.SYS_TCB_SET_MCP] = tcb_ops.sys_tcb
-        handlers[abi.SYS_TCB_BIND_NOTIFICATION] = tcb_ops.sys_tcb
-        handlers[abi.SYS_TCB_UNBIND_NOTIFICATION] = tcb_ops.sys_tcb
-        handlers[abi.SYS_TCB_RESTART] = tcb_ops.sys_tcb
-        handlers[abi.SYS_TCB_INFO] = tcb_ops.sys_tcb
-        handlers[abi.SYS_TCB_CONFIGURE] = tcb_ops.sys_configure
-        handlers[abi.SYS_TCB_COPY_CAP] = tcb_ops.sys_copy_cap
-        handlers[abi.SYS_TCB_SET_HANDLER] = tcb_ops.sys_set_handler
-        handlers[abi.SYS_SC_CONFIGURE] = schedcontext.sys_configure
-        handlers[abi.SYS_SC_BIND] = schedcontext.sys_sc
-        handlers[abi.SYS_SC_UNBIND] = schedcontext.sys_sc
-        handlers[abi.SYS_SC_CONSUMED] = schedcontext.sys_sc
-        handlers[abi.SYS_UNTYPED_RETYPE] = untyped.sys_retype
-        handlers[abi.SYS_BORROW_READ] = lease.sys_borrow
-        handlers[abi.SYS_BORROW_WRITE] = lease.sys_borrow
-        handlers[abi.SYS_BORROW_INFO] = lease.sys_borrow_info
-        self.handlers = handlers
+        self.handlers = syscalls.table()
 
     # --- tracing ---------------------------------------------------------------------------------
 
@@ -387,24 +331,6 @@ class Kernel:
             print(self.epitaph)
         raise KernelPanic(self.epitaph)
 
-    def _syscall(self, tcb):
-        arch = self.arch
-        request = arch.request(tcb.context)
-        if type(request) is not tuple or len(request) == 0:
-            arch.set_result(tcb.context, abi.ERR_INVALID_SYSCALL)
-            return
-        sysno = request[0]
-        if type(sysno) is not int or sysno <= 0 or sysno >= abi.SYS_COUNT:
-            arch.set_result(tcb.context, abi.ERR_INVALID_SYSCALL)
-            return
-        handler = self.handlers[sysno]
-        if handler is None:
-            arch.set_result(tcb.context, abi.ERR_INVALID_SYSCALL)
-            return
-        err = handler(self, tcb, sysno, request)
-        if err is not None:
-            arch.set_result(tcb.context, err)
-
     # --- scheduling ------------------------------------------------------------------------------
 
     def schedule_runnable(self, tcb):
@@ -593,108 +519,10 @@ class Kernel:
         sc.tcb = None
         sc.home = None
 
-    def create_object(self, obj_type):
-        """A fresh object of obj_type (perform; TCBs start unconfigured and inactive)."""
-        oid = self._new_id()
-        if obj_type == abi.TYPE_ENDPOINT:
-            return Endpoint("ep" + str(oid), oid)
-        if obj_type == abi.TYPE_NOTIFICATION:
-            return Notification("ntfn" + str(oid), oid)
-        if obj_type == abi.TYPE_SCHED_CONTEXT:
-            sc = SchedContext(self.min_budget, "sc" + str(oid), oid)
-            self.objects.append(sc)
-            return sc
-        if obj_type == abi.TYPE_REPLY:
-            return Reply()
-        tcb = TCB(oid, "tcb" + str(oid), 0, IpcBuffer())
-        self.tcbs.append(tcb)
-        return tcb
-
-    def destroy_sc(self, sc):
-        """The last cap of an SC went: it is unbound from everything (perform)."""
-        if sc.ntfn is not None:
-            notification.unbind_sc(self, sc.ntfn)
-        if sc is self.cur_sc:
-            self.commit(sc)
-            if self.current is not None and self.current.sc is sc:
-                self.current = None
-            self.cur_sc = None
-        holder = sc.tcb
-        if holder is not None:
-            if holder.queue_kind == QUEUE_READY or holder.queue_kind == QUEUE_RELEASE:
-                self.dequeue(holder)
-            if holder is self.current:
-                self.current = None
-            holder.sc = None
-        home = sc.home
-        if home is not None:
-            home.home_sc = None
-            if home.sc is sc:
-                home.sc = None
-        for tcb in self.tcbs:
-            # A reply that donated it no longer does.
-            if tcb.state == abi.STATE_BLOCKED_REPLY and tcb.blocked_on.donated is sc:
-                tcb.blocked_on.donated = None
-        sc.tcb = None
-        sc.home = None
-        objects = self.objects
-        for i in range(len(objects)):
-            if objects[i] is sc:
-                objects.pop(i)
-                break
-
     # --- invariants (debug builds and tests) -----------------------------------------------------
 
     def check_invariants(self):
-        self.sched.check_invariants()
-        current = self.current
-        if current is not None:
-            assert current.state == abi.STATE_RUNNING, "current thread not running"
-            assert current.queue is None, "current thread is queued"
-            assert current.sc is not None, "current thread has no SC"
-            assert current.sc is self.cur_sc, "current thread not on the current SC"
-            top = self.sched.highest()
-            assert top < 0 or not priority_higher(top, current.priority), "not highest"
-        for tcb in self.tcbs:
-            state = tcb.state
-            if state == abi.STATE_BLOCKED_SEND or state == abi.STATE_BLOCKED_RECV:
-                assert tcb.queue_kind == QUEUE_ENDPOINT, "blocked on endpoint, not queued"
-                assert tcb.queue is tcb.blocked_on.queue, "blocked in the wrong queue"
-            elif state == abi.STATE_BLOCKED_NOTIFICATION:
-                assert tcb.queue_kind == QUEUE_NOTIFICATION, "waiting, not queued"
-                assert tcb.queue is tcb.blocked_on.queue, "waiting in the wrong queue"
-            elif state == abi.STATE_BLOCKED_SLEEP:
-                assert tcb.queue is self.sched.sleep, "sleeping, not in the sleep queue"
-            elif state == abi.STATE_BLOCKED_REPLY:
-                assert tcb.queue is None, "blocked on reply but queued"
-                reply = tcb.blocked_on
-                assert reply is not None and reply.caller is tcb, "blocked without a reply"
-                reply.check_invariants(tcb)
-            elif state == abi.STATE_RUNNING:
-                if tcb.sc is None:
-                    assert tcb.queue is None, "thread without SC is queued"
-                else:
-                    kind = tcb.queue_kind
-                    assert tcb is current or kind == QUEUE_READY or kind == QUEUE_RELEASE, (
-                        "runnable thread " + tcb.name + " lost"
-                    )
-            else:
-                assert tcb.queue is None, "inactive thread is queued"
-                assert tcb is not current, "inactive thread is current"
-            if tcb.lease is not None:
-                assert state == abi.STATE_BLOCKED_SEND or state == abi.STATE_BLOCKED_REPLY, (
-                    "stale lease"
-                )
-            # (The IpcBuffer is task memory: the kernel never trusts or asserts on it.)
-            tcb.reply.check_invariants(tcb)
-            if tcb.sc is not None:
-                assert tcb.sc.tcb is tcb, "SC binding not mutual"
-                tcb.sc.check_invariants()
-            tcb.cspace.check_invariants()
-            for cap in tcb.cspace.slots:
-                if cap is not None:
-                    cdt.check_rights_monotonic(cap)
-        return True
+        return invariants.check(self)
 
     def tcb_by_name(self, name):
         for tcb in self.tcbs:

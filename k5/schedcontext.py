@@ -2,6 +2,7 @@
 
 from k5 import abi
 from k5 import notification
+from k5.objects import QUEUE_READY, QUEUE_RELEASE
 from k5.decode import ipc_words, is_small, lookup
 
 
@@ -72,3 +73,37 @@ def sys_sc(kernel, tcb, sysno, request):
         return abi.ERR_ILLEGAL_OPERATION
     kernel.unbind_sc(sc)
     return None if holder is tcb else abi.OK
+
+
+def destroy(kernel, sc):
+    """The last cap of an SC went: it is unbound from everything (perform)."""
+    if sc.ntfn is not None:
+        notification.unbind_sc(kernel, sc.ntfn)
+    if sc is kernel.cur_sc:
+        kernel.commit(sc)
+        if kernel.current is not None and kernel.current.sc is sc:
+            kernel.current = None
+        kernel.cur_sc = None
+    holder = sc.tcb
+    if holder is not None:
+        if holder.queue_kind == QUEUE_READY or holder.queue_kind == QUEUE_RELEASE:
+            kernel.dequeue(holder)
+        if holder is kernel.current:
+            kernel.current = None
+        holder.sc = None
+    home = sc.home
+    if home is not None:
+        home.home_sc = None
+        if home.sc is sc:
+            home.sc = None
+    for tcb in kernel.tcbs:
+        # A reply that donated it no longer does.
+        if tcb.state == abi.STATE_BLOCKED_REPLY and tcb.blocked_on.donated is sc:
+            tcb.blocked_on.donated = None
+    sc.tcb = None
+    sc.home = None
+    objects = kernel.objects
+    for i in range(len(objects)):
+        if objects[i] is sc:
+            objects.pop(i)
+            break

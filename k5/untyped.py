@@ -3,6 +3,8 @@
 from k5 import cdt
 from k5 import abi
 from k5.decode import dest_slot, lookup
+from k5.ipcbuf import IpcBuffer
+from k5.objects import TCB, Endpoint, Notification, Reply, SchedContext
 
 
 def sys_retype(kernel, tcb, sysno, request):
@@ -27,7 +29,25 @@ def sys_retype(kernel, tcb, sysno, request):
     if untyped.obj.remaining <= 0:
         return abi.ERR_NOT_ENOUGH_MEMORY
     untyped.obj.remaining -= 1
-    obj = kernel.create_object(obj_type)
+    obj = create_object(kernel, obj_type)
     cap = cdt.Cap(obj, obj_type, abi.RIGHTS_ALL, 0)
     cdt.insert(tcb.cspace, request[3], cap, untyped)
     return abi.OK
+
+
+def create_object(kernel, obj_type):
+    """A fresh object of obj_type (perform; TCBs start unconfigured and inactive)."""
+    oid = kernel._new_id()
+    if obj_type == abi.TYPE_ENDPOINT:
+        return Endpoint("ep" + str(oid), oid)
+    if obj_type == abi.TYPE_NOTIFICATION:
+        return Notification("ntfn" + str(oid), oid)
+    if obj_type == abi.TYPE_SCHED_CONTEXT:
+        sc = SchedContext(kernel.min_budget, "sc" + str(oid), oid)
+        kernel.objects.append(sc)
+        return sc
+    if obj_type == abi.TYPE_REPLY:
+        return Reply()
+    tcb = TCB(oid, "tcb" + str(oid), 0, IpcBuffer())
+    kernel.tcbs.append(tcb)
+    return tcb
