@@ -6,7 +6,11 @@
 # (k5.kernel, k5.system) runs this file without an import cycle.
 
 from k5.user import (  # noqa: F401
+    borrow_info,
+    borrow_read,
+    borrow_write,
     call,
+    cancel_badged_sends,
     copy,
     delete,
     exit,
@@ -16,6 +20,7 @@ from k5.user import (  # noqa: F401
     mutate,
     nbrecv,
     nbsend,
+    nbsend_recv,
     poll,
     puts,
     recv,

@@ -7,6 +7,9 @@ from k5._compat import const
 
 # --- Syscall numbers (first item of a request tuple) ---------------------------------------------
 # IPC. Request: (SYS, slot, label, words, data, cap_slot, recv_slot); see "Message layout".
+# recv: (SYS_RECV, ep, recv_slot[, reply_slot]); reply: (SYS_REPLY, reply_slot, label, words,
+# data, cap_slot), reply_slot NO_SLOT for the implicit reply; reply_recv: (SYS_REPLY_RECV, ep,
+# label, words, data, cap_slot, recv_slot[, reply_slot]).
 SYS_SEND = const(1)
 SYS_NBSEND = const(2)
 SYS_RECV = const(3)
@@ -24,6 +27,9 @@ SYS_EXIT = const(12)
 SYS_DEBUG_PUTS = const(13)
 # Block the caller for n ticks (time.sleep_ms in a task). Request: (SYS_SLEEP, ticks).
 SYS_SLEEP = const(14)
+# NBSend on one endpoint, then receive on another (seL4_NBSendRecv). Request: (SYS, send_ep,
+# label, words, data, cap_slot, recv_ep, recv_slot, reply_slot).
+SYS_NBSEND_RECV = const(15)
 # CNode invocations on the caller's CSpace.
 SYS_CNODE_COPY = const(16)
 SYS_CNODE_MINT = const(17)
@@ -32,6 +38,8 @@ SYS_CNODE_MUTATE = const(19)
 SYS_CNODE_DELETE = const(20)
 SYS_CNODE_REVOKE = const(21)
 SYS_CNODE_IDENTIFY = const(22)
+# Wake every sender queued with the badge of an endpoint cap (needs all rights).
+SYS_CNODE_CANCEL_BADGED_SENDS = const(23)
 # TCB invocations (first argument: a TCB cap slot).
 SYS_TCB_RESUME = const(24)
 SYS_TCB_SUSPEND = const(25)
@@ -51,9 +59,16 @@ SYS_UNTYPED_RETYPE = const(36)
 SYS_TCB_CONFIGURE = const(37)
 SYS_TCB_COPY_CAP = const(38)
 SYS_TCB_SET_HANDLER = const(39)
+# Leases (Hubris): a call may lend the caller's bytearray/memoryview to the server until the
+# reply: (SYS_CALL, ..., recv_slot, lease, lease_rights) with RIGHT_READ/RIGHT_WRITE bits.
+# The server reaches it through the reply: (SYS, reply_slot, offset, buffer) for read/write,
+# (SYS, reply_slot) for info; reply_slot NO_SLOT names the implicit reply.
+SYS_BORROW_READ = const(40)
+SYS_BORROW_WRITE = const(41)
+SYS_BORROW_INFO = const(42)
 # The root task's builder front end (k5/front.py): (SYS_BUILD, op name, args tuple), served by
 # the root service (k5/rootsrv.py) on the kernel's thread; only the root task may make it.
-SYS_BUILD = const(40)
+SYS_BUILD = const(48)
 # Pseudo-syscall handled by the host arch backend, never by the kernel: burn n ticks of CPU.
 SYS_SPIN = const(63)
 SYS_COUNT = const(64)

@@ -55,8 +55,18 @@ class CNode:
         return True
 
 
+def _count(obj, delta):
+    # Kernel objects count the caps that refer to them (cap_count): the kernel destroys an
+    # object when its last cap goes. Other objects (tests of this module) are not counted.
+    try:
+        obj.cap_count += delta
+    except AttributeError:
+        pass
+
+
 def insert(cnode, index, cap, parent):
     """Place `cap` in an empty slot as a child of `parent` (None for an original cap)."""
+    _count(cap.obj, 1)
     cap.cnode = cnode
     cap.index = index
     cnode.slots[index] = cap
@@ -84,6 +94,8 @@ def move(cap, cnode, index):
 
 def unlink(cap):
     """Remove a cap from its slot and the tree; its children move up to its parent."""
+    if cap.obj_type != TYPE_NULL:
+        _count(cap.obj, -1)
     if cap.cnode is not None:
         cap.cnode.slots[cap.index] = None
         cap.cnode = None

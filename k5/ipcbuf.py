@@ -12,7 +12,17 @@ class IpcBuffer:
     - words and data are preallocated and never replaced by the kernel.
     """
 
-    __slots__ = ("label", "badge", "count", "words", "length", "data", "cap", "source")
+    __slots__ = (
+        "label",
+        "badge",
+        "count",
+        "words",
+        "length",
+        "data",
+        "cap",
+        "source",
+        "unwrapped",
+    )
 
     def __init__(self):
         self.label = 0
@@ -23,6 +33,9 @@ class IpcBuffer:
         self.data = bytearray(MSG_MAX_BYTES)
         self.cap = NO_SLOT
         self.source = SOURCE_ENDPOINT
+        # The badge of an endpoint cap sent to this task through that same endpoint (seL4's
+        # capsUnwrapped): the cap is not transferred, its badge lands here; -1 when none.
+        self.unwrapped = -1
 
     def check_invariants(self):
         assert 0 <= self.count <= MSG_MAX_WORDS, "word count out of range"

@@ -24,8 +24,27 @@ QUEUE_SLEEP = const(5)
 _FAULT_HISTORY = const(4)
 
 
+def priority_higher(a, b):
+    """Priority a is strictly more urgent than priority b."""
+    return a > b
+
+
+def _check_priority_order(queue):
+    previous = None
+    tcb = queue.head
+    while tcb is not None:
+        assert previous is None or not priority_higher(tcb.priority, previous.priority), (
+            "queue out of order"
+        )
+        previous = tcb
+        tcb = tcb.q_next
+
+
 class TcbQueue:
-    """FIFO of TCBs linked through their q_next/q_prev fields (no allocation).
+    """Queue of TCBs linked through their q_next/q_prev fields (no allocation).
+
+    Ready and release queues use it as a FIFO; endpoint and notification queues keep it
+    ordered by priority (highest first, FIFO among equals) with insert_by_priority.
 
     **Invariants:**
     - head is None exactly when tail is None; following q_next from head reaches tail;
@@ -75,6 +94,14 @@ class TcbQueue:
         else:
             following.q_prev = tcb
 
+    def insert_by_priority(self, tcb):
+        """Insert tcb behind every thread of its priority or higher (seL4 MCS tcbEPAppend)."""
+        priority = tcb.priority
+        node = self.tail
+        while node is not None and priority_higher(priority, node.priority):
+            node = node.q_prev
+        self.insert_after(node, tcb)
+
     def remove(self, tcb):
         prev = tcb.q_prev
         following = tcb.q_next
@@ -122,16 +149,19 @@ class Endpoint:
 
     **Invariants:**
     - all queued threads are of one kind: all BLOCKED_SEND or all BLOCKED_RECV;
-    - a queued thread's blocked_on is this endpoint.
+    - a queued thread's blocked_on is this endpoint;
+    - the queue is ordered by priority, highest first (FIFO among equals);
+    - cap_count is the number of caps referring to it; the last one going destroys it.
     """
 
-    __slots__ = ("queue", "name", "owner", "oid")
+    __slots__ = ("queue", "name", "owner", "oid", "cap_count")
 
     def __init__(self, name="", oid=0):
         self.queue = TcbQueue()
         self.name = name
         self.owner = None
         self.oid = oid
+        self.cap_count = 0
 
     def check_invariants(self):
         self.queue.check_invariants()
@@ -142,6 +172,7 @@ class Endpoint:
             if tcb.state not in states:
                 states.append(tcb.state)
         assert len(states) <= 1, "senders and receivers queued together"
+        _check_priority_order(self.queue)
         return True
 
 
@@ -149,11 +180,12 @@ class Notification:
     """A word of signal bits with waiters and an optional bound TCB.
 
     **Invariants:**
-    - waiters are queued only while the notification is not active;
-    - word is 0 whenever active is False.
+    - waiters are queued only while the notification is not active, by priority;
+    - word is 0 whenever active is False;
+    - if sc is not None then sc.ntfn is self (an SC bound to the notification).
     """
 
-    __slots__ = ("queue", "word", "active", "bound_tcb", "name", "oid")
+    __slots__ = ("queue", "word", "active", "bound_tcb", "name", "oid", "cap_count", "sc")
 
     def __init__(self, name="", oid=0):
         self.queue = TcbQueue()
@@ -162,6 +194,8 @@ class Notification:
         self.bound_tcb = None
         self.name = name
         self.oid = oid
+        self.cap_count = 0
+        self.sc = None
 
     def check_invariants(self):
         self.queue.check_invariants()
@@ -172,31 +206,46 @@ class Notification:
         for tcb in self.queue.members():
             assert tcb.state == STATE_BLOCKED_NOTIFICATION, "waiter not blocked"
             assert tcb.blocked_on is self, "waiter blocked elsewhere"
+        _check_priority_order(self.queue)
+        if self.sc is not None:
+            assert self.sc.ntfn is self, "notification SC binding not mutual"
         return True
 
 
 class Reply:
-    """Single-use reply object of one caller (preallocated in its TCB, reused per call).
+    """A reply object (MCS): bound to one caller from its call until the reply.
+
+    Two kinds: each TCB preallocates one (`TCB.reply`) that its call arms when the server
+    names no reply object (the implicit reply); a Reply created from an Untyped (or by the
+    builder) is named by a server's recv/reply_recv through its cap, so that a server can
+    hold many callers and reply to them in any order.
 
     **Invariants:**
-    - caller is not None exactly when the reply is armed (its caller is BLOCKED_REPLY);
+    - caller is not None exactly when the reply is armed (its caller is BLOCKED_REPLY and
+      blocked_on this reply);
     - seq increases every time the reply is armed, used or cancelled, so holders of an old seq
-      are stale.
+      are stale;
+    - cap_count counts the caps of a named reply (always 0 for an implicit one).
     """
 
-    __slots__ = ("caller", "server", "seq", "donated", "recv_slot")
+    __slots__ = ("caller", "server", "seq", "donated", "recv_slot", "cap_count")
 
     def __init__(self):
+        # (Six fields, no name: every TCB has one, and a bigger attribute table per instance
+        # costs the device heap; the builder's Ref names a named reply.)
         self.caller = None
         self.server = None
         self.seq = 0
         self.donated = None
         self.recv_slot = -1
+        self.cap_count = 0
 
-    def check_invariants(self, owner):
-        if self.caller is not None:
-            assert self.caller is owner, "reply armed for another thread"
-            assert owner.state == STATE_BLOCKED_REPLY, "armed reply, caller not waiting"
+    def check_invariants(self, owner=None):
+        caller = self.caller
+        if caller is not None:
+            assert owner is None or caller is owner, "reply armed for another thread"
+            assert caller.state == STATE_BLOCKED_REPLY, "armed reply, caller not waiting"
+            assert caller.blocked_on is self, "armed reply, caller waits elsewhere"
         else:
             assert self.donated is None, "disarmed reply still holds a donated SC"
         return True
@@ -206,11 +255,23 @@ class SchedContext(Refills):
     """Scheduling context: budget, period, refills, the TCB it is bound to.
 
     **Invariants:** those of Refills, plus:
-    - if tcb is not None then tcb.sc is self (bound or donated);
+    - if tcb is not None then tcb.sc is self (bound, donated, or lent by its notification);
+    - if ntfn is not None then ntfn.sc is self, and home is None (bound to a notification,
+      the SC runs a passive thread woken by it);
     - consumed ticks not yet charged are kept in `consumed` (charged at a switch).
     """
 
-    __slots__ = ("tcb", "home", "consumed", "total", "name", "oid", "exhaustions")
+    __slots__ = (
+        "tcb",
+        "home",
+        "consumed",
+        "total",
+        "name",
+        "oid",
+        "exhaustions",
+        "cap_count",
+        "ntfn",
+    )
 
     def __init__(self, min_budget=1, name="", oid=0):
         Refills.__init__(self, min_budget)
@@ -221,22 +282,26 @@ class SchedContext(Refills):
         self.name = name
         self.oid = oid
         self.exhaustions = 0
+        self.cap_count = 0
+        self.ntfn = None
 
 
 class Untyped:
     """A quota of kernel objects a holder may create (K5's stand-in for seL4's Untyped).
 
     **Invariants:**
-    - 0 <= remaining <= quota.
+    - 0 <= remaining <= quota; quota - remaining objects made from it are alive (destroying
+      one, or revoking the Untyped, refunds it).
     """
 
-    __slots__ = ("quota", "remaining", "name", "oid")
+    __slots__ = ("quota", "remaining", "name", "oid", "cap_count")
 
     def __init__(self, quota, name="", oid=0):
         self.quota = quota
         self.remaining = quota
         self.name = name
         self.oid = oid
+        self.cap_count = 0
 
     def check_invariants(self):
         assert 0 <= self.remaining <= self.quota, "untyped quota out of range"
@@ -246,10 +311,11 @@ class Untyped:
 class SchedControl:
     """Authority to configure scheduling contexts (seL4's SchedControl)."""
 
-    __slots__ = ("name",)
+    __slots__ = ("name", "cap_count")
 
     def __init__(self, name="sched_control"):
         self.name = name
+        self.cap_count = 0
 
 
 class TCB:
@@ -308,12 +374,21 @@ class TCB:
         "ipc_words",
         "ipc_data",
         "wake_time",
+        "cap_count",
+        "recv_reply",
+        "lease",
     )
 
     def __init__(self, tid, name, cspace_size, ipc):
         self.tid = tid
         self.name = name
         self.wake_time = 0
+        self.cap_count = 0
+        # The reply cap named by the receive in progress (None: the caller's implicit reply).
+        self.recv_reply = None
+        # (buffer, rights) this thread lends with its call in progress, until the reply
+        # (k5/lease.py); None when it lends nothing.
+        self.lease = None
         self.state = STATE_INACTIVE
         self.priority = 0
         self.mcp = 0

@@ -22,7 +22,6 @@ class Refills:
     __slots__ = (
         "budget",
         "period",
-        "max_refills",
         "min_budget",
         "r_time",
         "r_amount",
@@ -35,12 +34,20 @@ class Refills:
         self.min_budget = min_budget
         self.budget = 0
         self.period = 0
-        self.max_refills = 0
         self.r_time = None
         self.r_amount = None
         self.head = 0
         self.count = 0
         self.configured_at = 0
+
+    @property
+    def max_refills(self):
+        """The capacity of the refill queue (the length of its preallocated lists).
+
+        (A property, not a field: an SC's attribute table stays within MicroPython's 17-entry
+        size, which matters for the device heap with many tasks.)
+        """
+        return 0 if self.r_time is None else len(self.r_time)
 
     def configure(self, budget, period, max_refills, now):
         """Reset the queue: the full budget is available from `now`."""
@@ -49,7 +56,6 @@ class Refills:
             self.r_amount = [0] * max_refills
         self.budget = budget
         self.period = period
-        self.max_refills = max_refills
         self.head = 0
         self.count = 1
         self.r_time[0] = now
@@ -86,7 +92,7 @@ class Refills:
         head = self.head
         amount = self.r_amount[head]
         head += 1
-        if head == self.max_refills:
+        if head == len(self.r_time):
             head = 0
         self.head = head
         self.count -= 1
@@ -94,13 +100,13 @@ class Refills:
 
     def _tail(self):
         tail = self.head + self.count - 1
-        if tail >= self.max_refills:
-            tail -= self.max_refills
+        if tail >= len(self.r_time):
+            tail -= len(self.r_time)
         return tail
 
     def _next(self, index):
         index += 1
-        if index == self.max_refills:
+        if index == len(self.r_time):
             return 0
         return index
 
@@ -111,7 +117,7 @@ class Refills:
         r_amount = self.r_amount
         if ticks_diff(ticks_add(r_time[tail], r_amount[tail]), time) >= 0:
             r_amount[tail] += amount
-        elif self.count == self.max_refills:
+        elif self.count == len(self.r_time):
             # Full: merge into the tail, delaying it so that the merged refill ends where the
             # new one would have ended.
             r_time[tail] = ticks_add(time, -r_amount[tail])
@@ -210,7 +216,7 @@ class Refills:
         return result
 
     def check_invariants(self):
-        assert 1 <= self.count <= self.max_refills, "refill count"
+        assert 1 <= self.count <= len(self.r_time), "refill count"
         assert self.refill_sum() == self.budget, "refill sum is not the budget"
         previous = None
         index = self.head

@@ -4,7 +4,13 @@
 # a two-level bitmap (16 groups of 16 priorities) finds the highest non-empty one in O(1).
 
 from k5.abi import PRIORITY_COUNT
-from k5.objects import QUEUE_READY, QUEUE_RELEASE, QUEUE_SLEEP, TcbQueue
+from k5.objects import (  # noqa: F401 (priority_higher is exported from here too)
+    QUEUE_READY,
+    QUEUE_RELEASE,
+    QUEUE_SLEEP,
+    TcbQueue,
+    priority_higher,
+)
 from k5.ticks import ticks_diff
 
 
@@ -16,11 +22,6 @@ def _build_msb_table():
             bit += 1
         table[value] = bit
     return table
-
-
-def priority_higher(a, b):
-    """Priority a is strictly more urgent than priority b."""
-    return a > b
 
 
 class Scheduler:

@@ -21,6 +21,7 @@ from k5.abi import (
     RIGHTS_ALL,
     TYPE_ENDPOINT,
     TYPE_NOTIFICATION,
+    TYPE_REPLY,
     TYPE_SCHED_CONTEXT,
     TYPE_SCHED_CONTROL,
     TYPE_TCB,
@@ -29,7 +30,7 @@ from k5.abi import (
 from k5 import arch as arch_module
 from k5.arch import new as new_arch
 from k5.kernel import Kernel
-from k5.objects import Endpoint, Notification, SchedControl, Untyped
+from k5.objects import Endpoint, Notification, Reply, SchedControl, Untyped
 
 DEFAULT_TIMESLICE = 5
 # The usage log's default bound (entries of about 50 bytes each on the device).
@@ -128,6 +129,13 @@ class System:
     def notification(self, name=""):
         ntfn = Notification(name, self.kernel._new_id())
         ref = Ref(ntfn, TYPE_NOTIFICATION, self._original(ntfn, TYPE_NOTIFICATION, name), name)
+        self.refs.append(ref)
+        return ref
+
+    def reply(self, name=""):
+        """A Reply object (MCS): a server names its cap in recv/reply_recv to hold callers."""
+        reply = Reply()
+        ref = Ref(reply, TYPE_REPLY, self._original(reply, TYPE_REPLY, name), name)
         self.refs.append(ref)
         return ref
 
@@ -330,15 +338,16 @@ class System:
             return
         self.closed = True
         if self.shared:
+            # The original caps are the group's whole authority: revoking and deleting them
+            # destroys every object it made (threads stop, their stacks go back to the arena).
             kernel = self.kernel
-            for task in self.tasks:
-                kernel.retire(task.obj)
-            for ref in self.refs:
+            refs = list(self.refs)
+            if self._control is not None:
+                refs.append(self._control)
+            for ref in refs:
                 if ref.original.cnode is not None:
                     kernel.revoke(ref.original)
                     kernel.delete(ref.original)
-            if self._control is not None and self._control.original.cnode is not None:
-                kernel.delete(self._control.original)
             return
         close = getattr(self.arch, "close", None)
         if close is not None:

@@ -11,7 +11,11 @@
 from k5.abi import (
     NO_SLOT,
     RIGHTS_ALL,
+    SYS_BORROW_INFO,
+    SYS_BORROW_READ,
+    SYS_BORROW_WRITE,
     SYS_CALL,
+    SYS_CNODE_CANCEL_BADGED_SENDS,
     SYS_CNODE_COPY,
     SYS_CNODE_DELETE,
     SYS_CNODE_IDENTIFY,
@@ -23,6 +27,7 @@ from k5.abi import (
     SYS_EXIT,
     SYS_NBRECV,
     SYS_NBSEND,
+    SYS_NBSEND_RECV,
     SYS_POLL,
     SYS_RECV,
     SYS_REPLY,
@@ -60,33 +65,80 @@ def send(slot, label=0, words=(), data=None, cap=NO_SLOT):
 
 
 def nbsend(slot, label=0, words=(), data=None, cap=NO_SLOT):
-    """Send only if a receiver is waiting, else ERR_WOULD_BLOCK."""
+    """Send only if a receiver is waiting; otherwise the message is dropped (returns OK)."""
     return trap((SYS_NBSEND, slot, label, words, data, cap))
 
 
-def call(slot, label=0, words=(), data=None, cap=NO_SLOT, recv_slot=NO_SLOT):
-    """Send and wait for the reply (in ipc). Needs Write and Grant or GrantReply."""
-    return trap((SYS_CALL, slot, label, words, data, cap, recv_slot))
+def call(
+    slot, label=0, words=(), data=None, cap=NO_SLOT, recv_slot=NO_SLOT, lease=None, lease_rights=3
+):
+    """Send and wait for the reply (in ipc). Needs Write and Grant or GrantReply.
+
+    `lease` lends a bytearray/memoryview to the server until the reply, with `lease_rights`
+    (RIGHT_READ | RIGHT_WRITE by default): the server uses borrow_read/borrow_write/borrow_info.
+    """
+    if lease is None:
+        return trap((SYS_CALL, slot, label, words, data, cap, recv_slot))
+    return trap((SYS_CALL, slot, label, words, data, cap, recv_slot, lease, lease_rights))
 
 
-def recv(slot, recv_slot=NO_SLOT):
-    """Wait for a message (or a signal of the bound notification: ipc.source). Needs Read."""
-    return trap((SYS_RECV, slot, recv_slot))
+def borrow_info(reply=NO_SLOT):
+    """(length, rights) of the lease of the caller bound to `reply` into ipc.words[0:2]."""
+    return trap((SYS_BORROW_INFO, reply))
 
 
-def nbrecv(slot, recv_slot=NO_SLOT):
+def borrow_read(offset, buffer, reply=NO_SLOT):
+    """Copy the lease from `offset` into `buffer` (as much as fits); count in ipc.words[0]."""
+    return trap((SYS_BORROW_READ, reply, offset, buffer))
+
+
+def borrow_write(offset, data, reply=NO_SLOT):
+    """Copy `data` into the lease at `offset` (needs the lease's write right)."""
+    return trap((SYS_BORROW_WRITE, reply, offset, data))
+
+
+def recv(slot, recv_slot=NO_SLOT, reply=NO_SLOT):
+    """Wait for a message (or a signal of the bound notification: ipc.source). Needs Read.
+
+    `reply` names a Reply cap the caller of a call gets bound to (MCS); without one the call
+    arms the implicit reply that reply()/reply_recv() without `reply` answer.
+    """
+    if reply == NO_SLOT:
+        return trap((SYS_RECV, slot, recv_slot))
+    return trap((SYS_RECV, slot, recv_slot, reply))
+
+
+def nbrecv(slot, recv_slot=NO_SLOT, reply=NO_SLOT):
     """Receive only if a sender is waiting, else ERR_WOULD_BLOCK."""
-    return trap((SYS_NBRECV, slot, recv_slot))
+    if reply == NO_SLOT:
+        return trap((SYS_NBRECV, slot, recv_slot))
+    return trap((SYS_NBRECV, slot, recv_slot, reply))
 
 
-def reply(label=0, words=(), data=None, cap=NO_SLOT):
-    """Reply to the last call received (single use)."""
-    return trap((SYS_REPLY, 0, label, words, data, cap))
+def reply(label=0, words=(), data=None, cap=NO_SLOT, reply=NO_SLOT):
+    """Reply to a call: through the Reply cap `reply`, or to the last call received."""
+    return trap((SYS_REPLY, reply, label, words, data, cap))
 
 
-def reply_recv(slot, label=0, words=(), data=None, cap=NO_SLOT, recv_slot=NO_SLOT):
-    """Reply to the last call (if any) and wait for the next message, atomically."""
-    return trap((SYS_REPLY_RECV, slot, label, words, data, cap, recv_slot))
+def reply_recv(slot, label=0, words=(), data=None, cap=NO_SLOT, recv_slot=NO_SLOT, reply=NO_SLOT):
+    """Reply (if a call is pending) and wait for the next message, atomically."""
+    if reply == NO_SLOT:
+        return trap((SYS_REPLY_RECV, slot, label, words, data, cap, recv_slot))
+    return trap((SYS_REPLY_RECV, slot, label, words, data, cap, recv_slot, reply))
+
+
+def nbsend_recv(
+    slot,
+    label=0,
+    words=(),
+    data=None,
+    cap=NO_SLOT,
+    recv_ep=NO_SLOT,
+    recv_slot=NO_SLOT,
+    reply=NO_SLOT,
+):
+    """nbsend on `slot`, then wait on endpoint `recv_ep`, atomically (seL4_NBSendRecv)."""
+    return trap((SYS_NBSEND_RECV, slot, label, words, data, cap, recv_ep, recv_slot, reply))
 
 
 # --- notifications -------------------------------------------------------------------------------
@@ -164,6 +216,11 @@ def revoke(slot):
     return trap((SYS_CNODE_REVOKE, slot))
 
 
+def cancel_badged_sends(slot):
+    """Wake every sender queued with this endpoint cap's badge (ERR_REVOKED). Needs all rights."""
+    return trap((SYS_CNODE_CANCEL_BADGED_SENDS, slot))
+
+
 def identify(slot):
     """(type, rights, badge) of a cap into ipc.words[0:3]."""
     return trap((SYS_CNODE_IDENTIFY, slot))
@@ -210,8 +267,9 @@ def sc_configure(control_slot, sc_slot, budget, period, refills=4):
     return trap((SYS_SC_CONFIGURE, control_slot, sc_slot, budget, period, refills))
 
 
-def sc_bind(sc_slot, tcb_slot):
-    return trap((SYS_SC_BIND, sc_slot, tcb_slot))
+def sc_bind(sc_slot, obj_slot):
+    """Bind an SC to a TCB, or to a notification (a passive waiter it wakes runs on it)."""
+    return trap((SYS_SC_BIND, sc_slot, obj_slot))
 
 
 def sc_unbind(sc_slot):
@@ -227,7 +285,11 @@ def sc_consumed(sc_slot):
 
 
 def untyped_retype(untyped_slot, obj_type, dest_slot):
-    """Create an endpoint, notification, TCB or SC from an Untyped quota; its cap to dest."""
+    """Create an endpoint, notification, TCB, SC or Reply from an Untyped; its cap to dest.
+
+    Deleting the object's last cap destroys it and refunds the quota, so does revoking the
+    Untyped for everything made from it.
+    """
     return trap((SYS_UNTYPED_RETYPE, untyped_slot, obj_type, dest_slot))
 
 

@@ -43,15 +43,45 @@ def write_json(rows):
     return out
 
 
+def write_chart(rows):
+    """build/bench.png: K5's rows against the baselines measured in the same run."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    names = [name for name, _ in rows]
+    values = [int(value) for _, value in rows]
+    colors = ["#c44e52" if name.startswith("k5_") else "#4c72b0" for name in names]
+    figure, axes = plt.subplots(figsize=(9, 0.42 * len(rows) + 1.2))
+    axes.barh(names, values, color=colors)
+    axes.set_xscale("log")
+    axes.invert_yaxis()
+    axes.set_xlabel("instructions per operation (MPS2_AN505, QEMU -icount shift=0, log scale)")
+    axes.set_title("K5 (red) against MicroPython baselines (blue)")
+    for y, value in enumerate(values):
+        axes.text(value, y, " {:,}".format(value), va="center", fontsize=8)
+    figure.tight_layout()
+    out = ROOT / "build" / "bench.png"
+    figure.savefig(out, dpi=110)
+    plt.close(figure)
+    return out
+
+
 def main():
     rows = device_rows()
     out = write_json(rows)
+    chart = write_chart(rows)
     print("On MPS2_AN505 (QEMU, -icount shift=0), instructions per operation:")
     print(f"| {'operation':<28} | {'instructions':>12} |")
     print(f"|{'-' * 30}|{'-' * 14}|")
     for name, value in rows:
         print(f"| {name:<28} | {int(value):>12,} |")
     print(f"(also in {out.relative_to(ROOT)})")
+    if chart is not None:
+        print(f"(chart: {chart.relative_to(ROOT)})")
     for label, interpreter in (
         ("CPython", sys.executable),
         ("MicroPython unix port", paths.unix_micropython()),

@@ -156,6 +156,55 @@ def _ipc(n, client, server):
     system.close()
 
 
+def _bystander(ipc, arg):
+    k5.wait(1)
+
+
+_GO = 2
+
+
+def _client_after_go(ipc, rounds):
+    k5.wait(_GO)
+    _client_prebuilt(ipc, rounds)
+
+
+def _exchange(tasks, n):
+    """Instructions of n round trips with `tasks` tasks in the system, set-up excluded.
+
+    The other tasks wait on notifications at priorities around the client's, holding 8 caps
+    each (the client holds 8 too): a cost per trap that grew with tasks or caps would show.
+    """
+    system = System()
+    ep = system.endpoint("ep")
+    go = system.notification("go")
+    c = system.task("client", _client_after_go, priority=10, arg=n, budget=1 << 29, period=1 << 29)
+    s = system.task("server", _server_prebuilt, priority=20, passive=True)
+    system.give(c, EP, ep, RIGHT_WRITE | RIGHT_GRANT_REPLY)
+    system.give(c, _GO, go)
+    system.give(s, EP, ep, RIGHT_READ)
+    for i in range(tasks - 2):
+        ntfn = system.notification("n%d" % i)
+        t = system.task("b%d" % i, _bystander, priority=5 + i % 20, slots=8, stack=1024)
+        system.give(t, 1, ntfn)
+        for slot in range(2, 8):
+            system.give(t, slot, ep, RIGHT_WRITE)
+        if i < 5:
+            system.give(c, 3 + i, ntfn)
+    system.run()  # every task starts and waits
+    system.signal(go)
+    gc.collect()
+    timer_start()
+    system.run()
+    spent = timer_ticks() * _INSTRUCTIONS_PER_TICK
+    system.close()
+    return spent
+
+
+def k5_ipc_round_trip_tasks(tasks):
+    n = 200
+    return (_exchange(tasks, 2 * n) - _exchange(tasks, n)) // n
+
+
 def k5_ipc_round_trip(n):
     _ipc(n, _client, _server)
 
@@ -264,4 +313,7 @@ for name, run, n in (
     ("k5_ipc_round_trip_prebuilt", k5_ipc_round_trip_prebuilt, 200),
 ):
     print(name, per_op(run, n))
+# The native layer holds at most 32 task contexts (K5_MAX_CONTEXTS): 32 is the largest row.
+for tasks in (2, 16, 32):
+    print("k5_ipc_round_trip_%d_tasks" % tasks, k5_ipc_round_trip_tasks(tasks))
 print("k5_preempt_switch", k5_preempt_switch())

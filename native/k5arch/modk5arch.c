@@ -20,11 +20,15 @@ typedef struct _k5arch_context_obj_t {
 
 static const mp_obj_type_t k5arch_context_type;
 
-static k5_ctx_t *get_ctx(mp_obj_t obj) {
+static mp_obj_t get_obj(mp_obj_t obj) {
     if (!mp_obj_is_type(obj, &k5arch_context_type)) {
         mp_raise_TypeError(MP_ERROR_TEXT("expected a K5 context"));
     }
-    k5arch_context_obj_t *self = MP_OBJ_TO_PTR(obj);
+    return obj;
+}
+
+static k5_ctx_t *get_ctx(mp_obj_t obj) {
+    k5arch_context_obj_t *self = MP_OBJ_TO_PTR(get_obj(obj));
     if (self->ctx == NULL || self->ctx->serial != self->serial) {
         mp_raise_ValueError(MP_ERROR_TEXT("K5 context was freed"));
     }
@@ -160,7 +164,11 @@ static mp_obj_t arch_request(mp_obj_t self, mp_obj_t ctx) {
 static MP_DEFINE_CONST_FUN_OBJ_2(arch_request_obj, arch_request);
 
 static mp_obj_t arch_set_result(mp_obj_t self, mp_obj_t ctx_obj, mp_obj_t value) {
-    k5_ctx_t *ctx = get_ctx(ctx_obj);
+    k5arch_context_obj_t *obj = MP_OBJ_TO_PTR(get_obj(ctx_obj));
+    if (obj->ctx == NULL || obj->ctx->serial != obj->serial) {
+        return mp_const_none; // freed (its thread was destroyed): it never runs again
+    }
+    k5_ctx_t *ctx = obj->ctx;
     ctx->result = value;
     ctx->has_result = 1;
     return mp_const_none;

@@ -69,7 +69,7 @@ def request(rng):
     if sysno in (A.SYS_CALL, A.SYS_REPLY_RECV):
         return (sysno, rng.next(4), rng.next(3), (rng.next(100),), b"p", -1, value(rng))
     if sysno == A.SYS_REPLY:
-        return (sysno, 0, 1, (rng.next(100),), None, -1)
+        return (sysno, -1, 1, (rng.next(100),), None, -1)
     if sysno in (A.SYS_RECV, A.SYS_NBRECV):
         return (sysno, rng.next(4), value(rng))
     count = rng.next(5)
@@ -92,7 +92,7 @@ def janitor(ipc, arg):
     while True:
         result = k5.trap((A.SYS_NBRECV, 0, -1))
         if result == A.OK:
-            k5.trap((A.SYS_REPLY, 0, 2, (0,), None, -1))
+            k5.trap((A.SYS_REPLY, -1, 2, (0,), None, -1))
         k5.trap((A.SYS_SIGNAL, 2))
         k5.spin(1)
 

@@ -24,6 +24,7 @@ SYSCALL_DRIVEN = (
     "ping_pong",
     "revoke_blocked",
     "fault_restart",
+    "sel4_semantics",
 )
 
 

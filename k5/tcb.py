@@ -1,0 +1,194 @@
+"""TCB invocations: resume, suspend, restart, priorities, notifications, configure, caps."""
+
+from k5 import cdt
+from k5 import abi
+from k5.cdt import CNode
+from k5.decode import dest_slot, ipc_words, is_rights, is_small, lookup
+from k5.sched import priority_higher
+from k5.thread import restart, suspend
+
+
+def sys_tcb(kernel, tcb, sysno, request):
+    # (SYS, tcb_slot) + (priority) for set_priority/set_mcp, + (ntfn_slot) for bind
+    if len(request) < 2:
+        return abi.ERR_INVALID_ARGUMENT
+    rights = abi.RIGHT_READ if sysno == abi.SYS_TCB_INFO else abi.RIGHT_WRITE
+    cap = lookup(tcb, request[1], abi.TYPE_TCB, rights)
+    if type(cap) is int:
+        return cap
+    target = cap.obj
+    if sysno == abi.SYS_TCB_INFO:
+        if len(request) != 2:
+            return abi.ERR_INVALID_ARGUMENT
+        words = ipc_words(tcb)
+        words[0] = target.state
+        words[1] = target.priority
+        words[2] = target.mcp
+        words[3] = target.generation
+        words[4] = target.faults
+        words[5] = target.tid
+        tcb.ipc.count = 6
+        return abi.OK
+    if sysno == abi.SYS_TCB_SET_PRIORITY or sysno == abi.SYS_TCB_SET_MCP:
+        if len(request) != 3:
+            return abi.ERR_INVALID_ARGUMENT
+        value = request[2]
+        if type(value) is not int or value < 0 or value > abi.PRIORITY_MAX:
+            return abi.ERR_INVALID_ARGUMENT
+        if priority_higher(value, tcb.mcp):
+            return abi.ERR_ILLEGAL_OPERATION
+        if sysno == abi.SYS_TCB_SET_MCP:
+            target.mcp = value
+        else:
+            kernel.set_priority(target, value)
+        return abi.OK
+    if len(request) != (3 if sysno == abi.SYS_TCB_BIND_NOTIFICATION else 2):
+        return abi.ERR_INVALID_ARGUMENT
+    if target.entry is None and (sysno == abi.SYS_TCB_RESUME or sysno == abi.SYS_TCB_RESTART):
+        return abi.ERR_ILLEGAL_OPERATION
+    if sysno == abi.SYS_TCB_RESUME:
+        if target.state != abi.STATE_INACTIVE:
+            return abi.ERR_ILLEGAL_OPERATION
+        kernel.start(target)
+        return abi.OK
+    if sysno == abi.SYS_TCB_SUSPEND:
+        if target.state == abi.STATE_EXITED:
+            return abi.ERR_ILLEGAL_OPERATION
+        suspend(kernel, target)
+        return None if target is tcb else abi.OK
+    if sysno == abi.SYS_TCB_RESTART:
+        restart(kernel, target)
+        return None if target is tcb else abi.OK
+    if sysno == abi.SYS_TCB_BIND_NOTIFICATION:
+        ncap = lookup(tcb, request[2], abi.TYPE_NOTIFICATION, abi.RIGHT_READ)
+        if type(ncap) is int:
+            return ncap
+        ntfn = ncap.obj
+        if target.bound_ntfn is not None or ntfn.bound_tcb is not None:
+            return abi.ERR_ILLEGAL_OPERATION
+        if ntfn.queue.head is not None:
+            return abi.ERR_ILLEGAL_OPERATION
+        target.bound_ntfn = ntfn
+        ntfn.bound_tcb = target
+        return abi.OK
+    if target.bound_ntfn is None:
+        return abi.ERR_ILLEGAL_OPERATION
+    target.bound_ntfn.bound_tcb = None
+    target.bound_ntfn = None
+    return abi.OK
+
+
+def _valid_arg(value, depth):
+    """Task arguments are immutable values: None, bool, small int, short str/bytes, tuples."""
+    kind = type(value)
+    if value is None or kind is bool:
+        return True
+    if kind is int:
+        return abi.WORD_MIN <= value < abi.WORD_LIMIT
+    if kind is str or kind is bytes:
+        return len(value) <= abi.MSG_MAX_BYTES
+    if kind is tuple and depth < 2 and len(value) <= abi.ARG_MAX_ITEMS:
+        for item in value:
+            if not _valid_arg(item, depth + 1):
+                return False
+        return True
+    return False
+
+
+def sys_configure(kernel, tcb, sysno, request):
+    # (SYS, tcb_slot, entry, arg, priority, cspace_size, name)
+    if len(request) != 7:
+        return abi.ERR_INVALID_ARGUMENT
+    cap = lookup(tcb, request[1], abi.TYPE_TCB, abi.RIGHT_WRITE)
+    if type(cap) is int:
+        return cap
+    target = cap.obj
+    if target.entry is not None:
+        return abi.ERR_ILLEGAL_OPERATION
+    entry = request[2]
+    if not callable(entry) or type(entry) is type:
+        return abi.ERR_INVALID_ARGUMENT
+    if not _valid_arg(request[3], 0):
+        return abi.ERR_INVALID_ARGUMENT
+    priority = request[4]
+    if type(priority) is not int or priority < 0 or priority > abi.PRIORITY_MAX:
+        return abi.ERR_INVALID_ARGUMENT
+    if priority_higher(priority, tcb.mcp):
+        return abi.ERR_ILLEGAL_OPERATION
+    size = request[5]
+    if type(size) is not int or size < 1 or size > abi.CSPACE_MAX:
+        return abi.ERR_INVALID_ARGUMENT
+    name = request[6]
+    if type(name) is not str or len(name) > 16:
+        return abi.ERR_INVALID_ARGUMENT
+    try:
+        name.encode()
+    except Exception:
+        return abi.ERR_INVALID_ARGUMENT
+    target.name = name
+    target.cspace = CNode(size, name)
+    target.entry = entry
+    target.arg = request[3]
+    target.priority = priority
+    target.mcp = priority
+    arch = kernel.arch
+    target.context = arch.context_new(entry, target.ipc, target.arg, None, target.name)
+    arch.memory_view(target.context, ())
+    return abi.OK
+
+
+def sys_copy_cap(kernel, tcb, sysno, request):
+    # (SYS, tcb_slot, src_slot, dest_index, rights, badge): mint into the TCB's CSpace.
+    if len(request) != 6:
+        return abi.ERR_INVALID_ARGUMENT
+    tcap = lookup(tcb, request[1], abi.TYPE_TCB, abi.RIGHT_WRITE)
+    if type(tcap) is int:
+        return tcap
+    cap = lookup(tcb, request[2], 0, 0)
+    if type(cap) is int:
+        return cap
+    err = dest_slot(tcap.obj, request[3])
+    if err != abi.OK:
+        return err
+    rights = request[4]
+    if not is_rights(rights):
+        return abi.ERR_INVALID_ARGUMENT
+    badge = request[5]
+    if not is_small(badge):
+        return abi.ERR_INVALID_ARGUMENT
+    if badge != 0:
+        if cap.obj_type != abi.TYPE_ENDPOINT and cap.obj_type != abi.TYPE_NOTIFICATION:
+            return abi.ERR_ILLEGAL_OPERATION
+        if cap.badge != 0:
+            return abi.ERR_ILLEGAL_OPERATION
+    else:
+        badge = cap.badge
+    cdt.derive(cap, cap.rights & rights, badge, tcap.obj.cspace, request[3])
+    return abi.OK
+
+
+def sys_set_handler(kernel, tcb, sysno, request):
+    # (SYS, tcb_slot, ep_slot or -1, which): HANDLER_FAULT or HANDLER_TIMEOUT.
+    if len(request) != 4:
+        return abi.ERR_INVALID_ARGUMENT
+    tcap = lookup(tcb, request[1], abi.TYPE_TCB, abi.RIGHT_WRITE)
+    if type(tcap) is int:
+        return tcap
+    which = request[3]
+    if type(which) is not int or which < 0 or which > 1:
+        return abi.ERR_INVALID_ARGUMENT
+    slot = request[2]
+    cap = None
+    if type(slot) is not int:
+        return abi.ERR_INVALID_ARGUMENT
+    if slot != abi.NO_SLOT:
+        cap = lookup(tcb, slot, abi.TYPE_ENDPOINT, abi.RIGHT_WRITE)
+        if type(cap) is int:
+            return cap
+    handlers = tcap.obj.handlers
+    old = handlers.slots[which]
+    if old is not None:
+        kernel.delete(old)
+    if cap is not None:
+        cdt.derive(cap, abi.RIGHT_WRITE, cap.badge, handlers, which)
+    return abi.OK

@@ -1,0 +1,245 @@
+"""The calling thread's own syscalls (yield, sleep, exit, puts), cancellation and faults."""
+
+from k5 import abi
+from k5._compat import const
+from k5.decode import is_small, is_word
+from k5.ipc import do_send
+from k5.reply_object import disarm_reply
+from k5.objects import QUEUE_READY, QUEUE_RELEASE
+from k5.ticks import ticks_add
+
+_TEXT_MAX = const(128)
+
+# --- syscalls of the calling thread --------------------------------------------------------------
+
+
+def sys_yield(kernel, tcb, sysno, request):
+    # (SYS_YIELD,)
+    if len(request) != 1:
+        return abi.ERR_INVALID_ARGUMENT
+    sc = tcb.sc
+    if sc is not None and not sc.is_round_robin():
+        # MCS: yielding gives up the rest of the head refill. The budget check after this
+        # trap sees tcb.yielded and never raises a timeout fault for it (seL4: a yield
+        # cannot timeout-fault, canTimeoutFault is false on that path).
+        sc.consumed = sc.r_amount[sc.head]
+    tcb.yielded = True
+    return abi.OK
+
+
+def sys_sleep(kernel, tcb, sysno, request):
+    # (SYS_SLEEP, ticks)
+    if len(request) != 2 or not is_small(request[1]):
+        return abi.ERR_INVALID_ARGUMENT
+    ticks = request[1]
+    if ticks == 0:
+        return abi.OK
+    tcb.state = abi.STATE_BLOCKED_SLEEP
+    kernel.sched.sleep_insert(tcb, ticks_add(kernel.arch.now(), ticks))
+    if tcb is kernel.current:
+        kernel.current = None
+    return None
+
+
+def sys_exit(kernel, tcb, sysno, request):
+    # (SYS_EXIT,) or (SYS_EXIT, code)
+    count = len(request)
+    code = 0
+    if count == 2:
+        code = request[1]
+        if not is_word(code):
+            return abi.ERR_INVALID_ARGUMENT
+    elif count != 1:
+        return abi.ERR_INVALID_ARGUMENT
+    do_exit(kernel, tcb, code)
+    return None
+
+
+def do_exit(kernel, tcb, code):
+    tcb.exit_code = code
+    cancel(kernel, tcb, abi.ERR_STALE)
+    tcb.state = abi.STATE_EXITED
+    if kernel.trace is not None:
+        kernel.emit("exit " + tcb.name)
+
+
+def sys_debug_puts(kernel, tcb, sysno, request):
+    # (SYS_DEBUG_PUTS, text)
+    if len(request) != 2:
+        return abi.ERR_INVALID_ARGUMENT
+    text = request[1]
+    if type(text) is bytes or type(text) is bytearray:
+        if len(text) > _TEXT_MAX:
+            return abi.ERR_INVALID_ARGUMENT
+        try:
+            text = bytes(text).decode()
+        except Exception:
+            return abi.ERR_INVALID_ARGUMENT
+    elif type(text) is not str or len(text) > _TEXT_MAX:
+        return abi.ERR_INVALID_ARGUMENT
+    else:
+        try:
+            text.encode()
+        except Exception:
+            return abi.ERR_INVALID_ARGUMENT
+    line = "[" + str(kernel.arch.now()) + "] " + tcb.name + ": " + text
+    if kernel.console is not None:
+        kernel.console(line)
+    else:
+        print(line)
+    return abi.OK
+
+
+# --- cancellation, faults and lifecycle (perform) -----------------------------------------------
+
+
+def cancel(kernel, tcb, result):
+    """Take tcb out of any IPC it is in (perform: cannot fail)."""
+    state = tcb.state
+    if state == abi.STATE_BLOCKED_SEND or state == abi.STATE_BLOCKED_RECV:
+        kernel.dequeue(tcb)
+    elif state == abi.STATE_BLOCKED_NOTIFICATION:
+        kernel.dequeue(tcb)
+    elif state == abi.STATE_BLOCKED_REPLY:
+        reply = tcb.blocked_on
+        if reply is not None and reply.caller is tcb:
+            sc = reply.donated
+            reply.caller = None
+            reply.server = None
+            reply.seq += 1
+            reply.donated = None
+            # The server keeps its (now stale) reference: replying gets abi.ERR_STALE.
+            if sc is not None:
+                holder = sc.tcb
+                if holder is not None and holder is not tcb:
+                    holder.sc = None
+                    if holder.queue_kind == QUEUE_READY or holder.queue_kind == QUEUE_RELEASE:
+                        kernel.dequeue(holder)
+                    if holder is kernel.current:
+                        kernel.current = None
+                sc.tcb = tcb
+                tcb.sc = sc
+    elif tcb.queue is not None:
+        kernel.dequeue(tcb)
+    tcb.blocked_on = None
+    tcb.blocked_cap = None
+    tcb.recv_reply = None
+    tcb.lease = None
+    tcb.fault_kind = 0
+    if tcb is kernel.current:
+        kernel.current = None
+    # As a server: its caller learns that the reply will never come.
+    reply = tcb.pending_reply
+    if reply is not None:
+        tcb.pending_reply = None
+        if reply.caller is not None and reply.seq == tcb.pending_seq:
+            disarm_reply(kernel, reply, result)
+
+
+def fault(kernel, tcb, kind, text):
+    """Deliver a fault of tcb to its fault (or timeout) handler endpoint as a message."""
+    tcb.faults += 1
+    tcb.record_fault((kernel.arch.now(), kind, text))
+    if kernel.trace is not None:
+        kernel.emit("fault " + tcb.name + " " + text)
+    if kind == abi.FAULT_EXCEPTION:
+        cancel(kernel, tcb, abi.ERR_STALE)
+        tcb.state = abi.STATE_FAULTED
+    handler = tcb.handlers.slots[0 if kind == abi.FAULT_EXCEPTION else 1]
+    if handler is None and tcb is kernel.root and kind == abi.FAULT_EXCEPTION:
+        # The root task has no supervisor: the kernel reports its fault and restarts it.
+        report = "K5: the root task " + tcb.name + " faulted: " + text + "; restarting it"
+        if kernel.console is not None:
+            kernel.console(report)
+        else:
+            print(report)
+        restart(kernel, tcb)
+        return
+    if handler is None or handler.obj_type != abi.TYPE_ENDPOINT:
+        if kind == abi.FAULT_TIMEOUT:
+            # No handler after all: wait for the next refill.
+            if tcb.queue is None:
+                kernel.sched.release_insert(tcb)
+        return
+    tcb.msg_label = kind
+    words = tcb.msg_words
+    words[0] = tcb.tid
+    words[1] = tcb.generation
+    words[2] = tcb.faults
+    tcb.msg_count = 3
+    try:
+        data = text.encode()
+    except Exception:
+        data = b"?"
+    if len(data) > abi.MSG_MAX_BYTES:
+        data = data[: abi.MSG_MAX_BYTES]
+    tcb.msg_data = data
+    tcb.msg_length = len(data)
+    tcb.msg_cap = None
+    tcb.msg_badge = handler.badge
+    tcb.msg_can_grant = False
+    tcb.msg_is_call = kind == abi.FAULT_TIMEOUT
+    tcb.fault_kind = kind
+    if tcb is kernel.current:
+        kernel.current = None
+    do_send(kernel, tcb, handler.obj, handler, True)
+
+
+def restart(kernel, tcb):
+    """Restart a thread from its entry with a new generation (perform)."""
+    cancel(kernel, tcb, abi.ERR_STALE)
+    tcb.generation = (tcb.generation + 1) % abi.WORD_LIMIT
+    tcb.reply.seq += 1
+    kernel.arch.context_reset(tcb.context, tcb.entry, tcb.ipc, tcb.arg)
+    tcb.state = abi.STATE_RUNNING
+    tcb.yielded = False
+    if kernel.trace is not None:
+        kernel.emit("restart " + tcb.name + " generation " + str(tcb.generation))
+    kernel.schedule_runnable(tcb)
+
+
+def suspend(kernel, tcb):
+    cancel(kernel, tcb, abi.ERR_STALE)
+    if tcb.state != abi.STATE_EXITED:
+        tcb.state = abi.STATE_INACTIVE
+
+
+def destroy(kernel, tcb, delete):
+    """The last cap of a TCB went: the thread stops for good (seL4 finaliseCap; perform).
+
+    It leaves every queue, its bound notification and SC are unbound, and the caps of its
+    CSpace and handler slots are deleted with `delete` (which may destroy more objects).
+    """
+    suspend(kernel, tcb)
+    tcb.state = abi.STATE_INACTIVE
+    ntfn = tcb.bound_ntfn
+    if ntfn is not None:
+        ntfn.bound_tcb = None
+        tcb.bound_ntfn = None
+    home = tcb.home_sc
+    if home is not None:
+        kernel.unbind_sc(home)
+    sc = tcb.sc
+    if sc is not None:
+        # A donated or lent SC: it goes back with the reply (or to its notification).
+        if sc is kernel.cur_sc:
+            kernel.commit(sc)
+        if tcb.queue_kind == QUEUE_READY or tcb.queue_kind == QUEUE_RELEASE:
+            kernel.dequeue(tcb)
+        sc.tcb = None
+        tcb.sc = None
+    if tcb is kernel.current:
+        kernel.current = None
+    tcbs = kernel.tcbs
+    for i in range(len(tcbs)):
+        if tcbs[i] is tcb:
+            tcbs.pop(i)
+            break
+    # Its stack goes back to the arena (the device) and its thread ends (the host); a TCB
+    # retyped but never configured has no context.
+    if tcb.context is not None:
+        kernel.arch.context_free(tcb.context)
+    for cnode in (tcb.cspace, tcb.handlers):
+        for cap in cnode.slots:
+            if cap is not None:
+                delete(kernel, cap)

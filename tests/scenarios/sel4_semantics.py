@@ -1,0 +1,631 @@
+"""Scenario: seL4 semantics of issue 8, each checked by what the tasks observe."""
+
+# Every part builds a small system driven by syscalls alone (no spins, no timeslices), so the
+# outcome is the same on CPython, the MicroPython unix port and the board. Each check prints
+# "check NAME: ok" or "check NAME: FAIL ..."; tests/kernel/test_scenarios.py requires all of
+# them to pass on both interpreters and tests/target compares the board's trace with CPython's.
+
+import sys
+
+try:
+    sys.path.insert(0, __file__.rsplit("/", 1)[0] + "/../.." if "/" in __file__ else "../..")
+except NameError:
+    pass  # run on a board (mpremote run): k5 is frozen into the firmware
+
+import k5  # noqa: E402
+from k5 import abi as A  # noqa: E402
+from k5.system import System  # noqa: E402
+
+results = [0, 0]
+
+
+def check(name, got, expected):
+    if got == expected:
+        results[0] += 1
+        print("check %s: ok" % name)
+    else:
+        results[1] += 1
+        print("check %s: FAIL got %r expected %r" % (name, got, expected))
+
+
+def run(system):
+    system.run(2000)
+    system.close()
+
+
+# --- yield: checks its arguments and never raises a timeout fault -----------------------------
+
+
+def part_yield():
+    log = []
+
+    def sporadic(ipc, arg):
+        log.append(k5.trap((A.SYS_YIELD, 1)))
+        log.append(k5.trap((A.SYS_YIELD, None, None)))
+        for _ in range(3):
+            log.append(k5.yield_())  # each gives up the head refill: it waits for the next
+        k5.signal(2)
+
+    def observer(ipc, arg):
+        k5.wait(3)
+        log.append(k5.nbrecv(1))  # a timeout fault would be waiting here
+        k5.tcb_info(2)
+        log.append((ipc.words[0], ipc.words[4]))  # state, faults
+
+    system = System()
+    handler = system.endpoint("timeouts")
+    done = system.notification("done")
+    s = system.task("sporadic", sporadic, priority=20, budget=3, period=20)
+    o = system.task("observer", observer, priority=5)
+    system.timeout_handler(s, handler)
+    system.give(s, 2, done)
+    system.give(o, 1, handler)
+    system.give(o, 2, s)
+    system.give(o, 3, done)
+    run(system)
+    check("yield_argument_count", log[:2], [A.ERR_INVALID_ARGUMENT, A.ERR_INVALID_ARGUMENT])
+    check("yield_ok", log[2:5], [A.OK, A.OK, A.OK])
+    check("yield_no_timeout_fault", log[5:], [A.ERR_WOULD_BLOCK, (A.STATE_EXITED, 0)])
+
+
+# --- argument counts of the other thread syscalls ------------------------------------------------
+
+
+def part_argument_counts():
+    log = []
+
+    def body(ipc, arg):
+        log.append(k5.trap((A.SYS_EXIT, 1, 2)))
+        log.append(k5.trap((A.SYS_EXIT, "x")))
+        log.append(k5.trap((A.SYS_SLEEP,)))
+        log.append(k5.trap((A.SYS_NBSEND_RECV, 1)))
+        log.append(k5.trap((A.SYS_CNODE_CANCEL_BADGED_SENDS,)))
+        log.append(k5.trap((A.SYS_RECV, 1, -1, -1, 0)))
+        log.append(k5.trap((A.SYS_REPLY_RECV, 1, 0, (), None, -1, -1, -1, 0)))
+
+    system = System()
+    ep = system.endpoint("ep")
+    t = system.task("t", body, priority=1)
+    system.give(t, 1, ep)
+    run(system)
+    check("argument_counts", log, [A.ERR_INVALID_ARGUMENT] * 7)
+
+
+# --- nbsend drops silently -----------------------------------------------------------------------
+
+
+def part_nbsend():
+    log = []
+
+    def sender(ipc, arg):
+        log.append(k5.nbsend(1, 3, (1,)))
+
+    def receiver(ipc, arg):
+        log.append(k5.nbrecv(1))
+        log.append(k5.nbsend(1, 4, (2,)))  # itself: still nobody waiting
+
+    system = System()
+    ep = system.endpoint("ep")
+    s = system.task("s", sender, priority=20)
+    r = system.task("r", receiver, priority=10)
+    system.give(s, 1, ep)
+    system.give(r, 1, ep)
+    run(system)
+    check("nbsend_dropped_silently", log, [A.OK, A.ERR_WOULD_BLOCK, A.OK])
+
+
+# --- endpoint queues ordered by priority, FIFO among equals, reordered on a priority change ------
+
+
+def part_priority_queue():
+    got = []
+
+    def client(ipc, arg):
+        k5.send(1, 0, (arg,))
+
+    def server(ipc, arg):
+        # Lowest priority: each client it resumes runs at once and blocks in send, lowest
+        # priorities first (a FIFO queue would keep this order).
+        for slot in range(2, 8):
+            k5.tcb_resume(slot)
+        got.append(k5.tcb_set_priority(5, 25))  # c10b moves to the head
+        for _ in range(6):
+            k5.recv(1)
+            got.append(ipc.words[0])
+
+    system = System()
+    ep = system.endpoint("ep")
+    s = system.task("server", server, priority=1, mcp=30)
+    system.give(s, 1, ep)
+    slot = 2
+    for name, priority, arg in (
+        ("c5", 5, 3),
+        ("c10a", 10, 1),
+        ("c15", 15, 2),
+        ("c10b", 10, 4),
+        ("c20", 20, 5),
+        ("c10c", 10, 6),
+    ):
+        c = system.task(name, client, priority=priority, arg=arg, start=False)
+        system.give(c, 1, ep)
+        system.give(s, slot, c)
+        slot += 1
+    run(system)
+    check("priority_ordered_queue", got, [A.OK, 4, 5, 2, 1, 6, 3])
+
+
+# --- MCS Reply objects: a server holds two callers and replies out of order ---------------------
+
+
+def part_reply_objects():
+    log = []
+
+    def client(ipc, arg):
+        err = k5.call(1, 0, (arg,))
+        log.append(("reply", arg, err, ipc.word_tuple()))
+
+    def server(ipc, arg):
+        k5.recv(1, reply=2)
+        first = ipc.words[0]
+        k5.recv(1, reply=3)
+        second = ipc.words[0]
+        log.append(("held", first, second))
+        log.append(("wrong type", k5.reply(0, (0,), reply=1)))
+        log.append(("second first", k5.reply(0, (second + 1,), reply=3)))
+        log.append(("first", k5.reply(0, (first + 1,), reply=2)))
+        log.append(("used", k5.reply(0, (0,), reply=2)))
+        log.append(("implicit none", k5.reply(0, (0,))))
+
+    system = System()
+    ep = system.endpoint("ep")
+    r1 = system.reply("r1")
+    r2 = system.reply("r2")
+    a = system.task("a", client, priority=20, arg=100)
+    b = system.task("b", client, priority=19, arg=200)
+    s = system.task("server", server, priority=10)
+    system.give(a, 1, ep)
+    system.give(b, 1, ep)
+    system.give(s, 1, ep)
+    system.give(s, 2, r1)
+    system.give(s, 3, r2)
+    run(system)
+    check(
+        "reply_objects_out_of_order",
+        log,
+        [
+            ("held", 100, 200),
+            ("wrong type", A.ERR_WRONG_TYPE),
+            ("reply", 200, A.OK, (201,)),
+            ("second first", A.OK),
+            ("reply", 100, A.OK, (101,)),
+            ("first", A.OK),
+            ("used", A.ERR_NO_REPLY),
+            ("implicit none", A.ERR_NO_REPLY),
+        ],
+    )
+
+
+def part_passive_reply_objects():
+    # A passive server runs on each caller's SC; reply_recv through one reply object.
+    log = []
+
+    def client(ipc, arg):
+        for i in range(2):
+            err = k5.call(1, 0, (arg + i,))
+            log.append((arg, err, ipc.word_tuple()))
+
+    def server(ipc, arg):
+        k5.recv(1, reply=2)
+        while True:
+            k5.reply_recv(1, 0, (ipc.words[0] * 2,), reply=2)
+
+    system = System()
+    ep = system.endpoint("ep")
+    r = system.reply("r")
+    a = system.task("a", client, priority=10, arg=10)
+    s = system.task("server", server, priority=20, passive=True)
+    system.give(a, 1, ep)
+    system.give(s, 1, ep)
+    system.give(s, 2, r)
+    run(system)
+    check("passive_server_reply_object", log, [(10, A.OK, (20,)), (10, A.OK, (22,))])
+    check("passive_server_has_no_sc", s.obj.sc is None and a.obj.sc is not None, True)
+
+
+# --- object destruction and Untyped refunds ------------------------------------------------------
+
+UNTYPED = 1
+CONTROL = 2
+EP = 3
+WORKER = 4
+WORKER_SC = 5
+NTFN = 6
+REPLY = 7
+
+
+def part_destruction():
+    log = []
+
+    def worker(ipc, arg):
+        log.append(("worker recv", k5.recv(1)))
+        log.append(("worker after", ipc.words[0]))
+
+    def sender(ipc, arg):
+        log.append(("sender", k5.send(1, 0, (1,))))
+
+    def root(ipc, arg):
+        for kind, slot in (
+            (A.TYPE_ENDPOINT, EP),
+            (A.TYPE_TCB, WORKER),
+            (A.TYPE_SCHED_CONTEXT, WORKER_SC),
+            (A.TYPE_NOTIFICATION, NTFN),
+        ):
+            log.append(("retype", k5.untyped_retype(UNTYPED, kind, slot)))
+        log.append(("full", k5.untyped_retype(UNTYPED, A.TYPE_ENDPOINT, 9)))
+        k5.tcb_configure(WORKER, worker, None, 15, 4, "worker")
+        k5.tcb_copy_cap(WORKER, EP, 1, A.RIGHT_READ)
+        k5.sc_configure(CONTROL, WORKER_SC, 5, 5, 2)
+        k5.sc_bind(WORKER_SC, WORKER)
+        k5.tcb_resume(WORKER)  # runs (priority 15) and blocks in recv on EP
+        # Deleting the root's endpoint cap is not the last: the worker still waits.
+        k5.delete(EP)
+        log.append(("worker state", k5.tcb_info(WORKER), ipc.words[0]))
+        # Deleting the worker's last cap destroys it: it leaves the endpoint's queue.
+        k5.delete(WORKER)
+        log.append(("worker gone", k5.tcb_info(WORKER)))
+        # The worker's CSpace went with it, so did the endpoint (its last cap): refunds.
+        log.append(("refund", k5.untyped_retype(UNTYPED, A.TYPE_ENDPOINT, EP)))
+        log.append(("refund", k5.untyped_retype(UNTYPED, A.TYPE_TCB, WORKER)))
+        log.append(("no more", k5.untyped_retype(UNTYPED, A.TYPE_TCB, 10)))
+        # Revoking the Untyped destroys everything made from it and refunds the whole quota.
+        log.append(("revoke", k5.revoke(UNTYPED)))
+        for slot in (EP, WORKER, WORKER_SC, NTFN):
+            log.append(("empty", k5.identify(slot)))
+        for slot in (EP, WORKER, WORKER_SC, NTFN):
+            log.append(("again", k5.untyped_retype(UNTYPED, A.TYPE_ENDPOINT, slot)))
+
+    system = System()
+    untyped = system.untyped("ut", 4)
+    r = system.task("root", root, priority=10, mcp=20, slots=12)
+    system.give(r, UNTYPED, untyped)
+    system.give(r, CONTROL, system.sched_control())
+    run(system)
+    alive = [t.name for t in system.kernel.tcbs]
+    check(
+        "destroy_and_refund",
+        log,
+        [("retype", A.OK)] * 4
+        + [
+            ("full", A.ERR_NOT_ENOUGH_MEMORY),
+            ("worker state", A.OK, A.STATE_BLOCKED_RECV),
+            ("worker gone", A.ERR_EMPTY_SLOT),
+            ("refund", A.OK),
+            ("refund", A.OK),
+            ("no more", A.ERR_NOT_ENOUGH_MEMORY),
+            ("revoke", A.OK),
+        ]
+        + [("empty", A.ERR_EMPTY_SLOT)] * 4
+        + [("again", A.OK)] * 4,
+    )
+    check("destroyed_thread_gone", alive, ["root"])
+    check("quota_all_used_again", untyped.obj.remaining, 0)
+
+
+def part_destroy_wakes_queued():
+    # The last cap of an endpoint and of a reply go while threads wait on them.
+    log = []
+
+    def waiter(ipc, arg):
+        log.append(("waiter", k5.recv(1)))
+
+    def caller(ipc, arg):
+        log.append(("caller", k5.call(1, 0, (5,))))
+
+    def server(ipc, arg):
+        k5.untyped_retype(1, A.TYPE_REPLY, 3)
+        k5.recv(2, reply=3)
+        log.append(("server got", ipc.words[0]))
+        k5.delete(3)  # the reply's last cap: the caller learns no reply will come
+        log.append(("server", "deleted reply"))
+
+    def root(ipc, arg):
+        k5.untyped_retype(1, A.TYPE_ENDPOINT, 2)
+        k5.tcb_copy_cap(3, 2, 1, A.RIGHT_READ)
+        k5.tcb_resume(3)  # the waiter blocks in recv through its copy
+        k5.tcb_copy_cap(3, 2, 2, A.RIGHT_READ)
+        log.append(("root", k5.revoke(2)))  # both copies go, the waiter's with them
+        log.append(("root", k5.delete(2)))  # the last cap: the endpoint is destroyed
+
+    system = System()
+    untyped = system.untyped("ut", 2)
+    r = system.task("root", root, priority=10)
+    w = system.task("waiter", waiter, priority=20, start=False)
+    system.give(r, 1, untyped)
+    system.give(r, 3, w)
+    run(system)
+    check(
+        "endpoint_revoked_wakes_receiver",
+        log,
+        [("waiter", A.ERR_REVOKED), ("root", A.OK), ("root", A.OK)],
+    )
+    check("endpoint_refunded", untyped.obj.remaining, 2)
+
+    log[:] = []
+    system = System()
+    untyped = system.untyped("ut", 1)
+    ep = system.endpoint("ep")
+    s = system.task("server", server, priority=5)
+    c = system.task("caller", caller, priority=10)
+    system.give(s, 1, untyped)
+    system.give(s, 2, ep)
+    system.give(c, 1, ep)
+    run(system)
+    check(
+        "reply_destroyed_wakes_caller",
+        log,
+        [("server got", 5), ("caller", A.ERR_NO_REPLY), ("server", "deleted reply")],
+    )
+    check("reply_refunded", untyped.obj.remaining, 1)
+
+
+def part_sc_destroyed():
+    log = []
+
+    def worker(ipc, arg):
+        while True:
+            log.append(("worker", k5.wait(1)))
+
+    def root(ipc, arg):
+        k5.untyped_retype(1, A.TYPE_SCHED_CONTEXT, 3)
+        k5.sc_configure(2, 3, 5, 5, 2)
+        log.append(("bind", k5.sc_bind(3, 4)))
+        k5.tcb_resume(4)
+        k5.signal(5)
+        log.append(("delete sc", k5.delete(3)))
+        k5.signal(5)  # the worker is woken but has no SC: it cannot run
+        log.append(("root", "done"))
+
+    system = System()
+    untyped = system.untyped("ut", 1)
+    n = system.notification("n")
+    r = system.task("root", root, priority=10)
+    w = system.task("worker", worker, priority=20, start=False)
+    system.kernel.unbind_sc(w.obj.sc)
+    system.give(r, 1, untyped)
+    system.give(r, 2, system.sched_control())
+    system.give(r, 4, w)
+    system.give(r, 5, n)
+    system.give(w, 1, n)
+    run(system)
+    check(
+        "sc_destroyed_unbinds",
+        log,
+        [("bind", A.OK), ("worker", A.OK), ("delete sc", A.OK), ("root", "done")],
+    )
+    check("sc_refunded", (untyped.obj.remaining, w.obj.sc), (1, None))
+
+
+# --- CancelBadgedSends ---------------------------------------------------------------------------
+
+
+def part_cancel_badged_sends():
+    log = []
+
+    def sender(ipc, arg):
+        log.append(("sender", arg, k5.send(1, 0, (arg,))))
+
+    def canceller(ipc, arg):
+        log.append(("unbadged", k5.cancel_badged_sends(1)))
+        log.append(("mint", k5.mint(1, 2, A.RIGHTS_ALL, 7)))
+        log.append(("no rights", k5.cancel_badged_sends(3)))
+        log.append(("cancel", k5.cancel_badged_sends(2)))
+        log.append(("recv", k5.nbrecv(1), ipc.badge, ipc.words[0]))
+        log.append(("none left", k5.nbrecv(1)))
+
+    system = System()
+    ep = system.endpoint("ep")
+    s7 = system.task("s7", sender, priority=20, arg=7)
+    s8 = system.task("s8", sender, priority=20, arg=8)
+    c = system.task("canceller", canceller, priority=10)
+    system.give(s7, 1, ep, A.RIGHT_WRITE, 7)
+    system.give(s8, 1, ep, A.RIGHT_WRITE, 8)
+    system.give(c, 1, ep)
+    system.give(c, 3, ep, A.RIGHT_WRITE, 7)
+    run(system)
+    check(
+        "cancel_badged_sends",
+        log,
+        [
+            ("unbadged", A.OK),
+            ("mint", A.OK),
+            ("no rights", A.ERR_RIGHTS),
+            ("sender", 7, A.ERR_REVOKED),
+            ("cancel", A.OK),
+            ("sender", 8, A.OK),
+            ("recv", A.OK, 8, 8),
+            ("none left", A.ERR_WOULD_BLOCK),
+        ],
+    )
+
+
+# --- an SC bound to a notification runs the passive thread it wakes ------------------------------
+
+
+def part_sc_on_notification():
+    log = []
+
+    def passive(ipc, arg):
+        while True:
+            err = k5.wait(1)
+            log.append(("woken", err, ipc.badge))
+
+    def root(ipc, arg):
+        # The passive thread waits already (it ran first); take its SC and give it to the
+        # notification.
+        log.append(("unbind", k5.sc_unbind(3)))
+        log.append(("bind", k5.sc_bind(3, 2)))
+        log.append(("bind twice", k5.sc_bind(3, 2)))
+        k5.signal(2)
+        log.append(("root", "signalled"))
+        k5.signal(2)
+        log.append(("root", "again"))
+
+    system = System()
+    n = system.notification("n")
+    p = system.task("passive", passive, priority=20)
+    r = system.task("root", root, priority=10)
+    system.give(p, 1, n, A.RIGHT_READ)
+    system.give(r, 2, n, A.RIGHT_WRITE, 4)
+    system.give(r, 3, p.sc)
+    run(system)
+    check(
+        "sc_bound_to_notification",
+        log,
+        [
+            ("unbind", A.OK),
+            ("bind", A.OK),
+            ("bind twice", A.ERR_ILLEGAL_OPERATION),
+            ("woken", A.OK, 4),
+            ("root", "signalled"),
+            ("woken", A.OK, 4),
+            ("root", "again"),
+        ],
+    )
+    check("sc_returned_to_notification", (p.obj.sc, p.sc.obj.tcb), (None, None))
+
+
+# --- badge unwrapping and NBSendRecv -------------------------------------------------------------
+
+
+def part_unwrap_and_nbsend_recv():
+    log = []
+
+    def client(ipc, arg):
+        k5.mint(1, 3, A.RIGHT_WRITE, 9)
+        k5.send(1, 0, (1,), None, 3)  # a cap of the receiver's own endpoint: unwrapped
+        k5.send(1, 0, (2,), None, 2)  # another endpoint's cap: transferred
+
+    def server(ipc, arg):
+        k5.recv(1, 5)
+        log.append(("unwrapped", ipc.words[0], ipc.unwrapped, ipc.cap))
+        k5.recv(1, 5)
+        log.append(("transferred", ipc.words[0], ipc.unwrapped, ipc.cap))
+        # nbsend to the listener (waiting on endpoint 2), then wait on endpoint 1.
+        err = k5.nbsend_recv(5, 0, (3,), None, -1, 1, -1, -1)
+        log.append(("nbsend_recv", err, ipc.badge, ipc.words[0]))
+
+    def listener(ipc, arg):
+        k5.recv(1)
+        log.append(("listener", ipc.words[0]))
+        k5.send(2, 0, (4,))
+
+    system = System()
+    ep = system.endpoint("ep")
+    other = system.endpoint("other")
+    c = system.task("client", client, priority=10)
+    s = system.task("server", server, priority=20, slots=8)
+    li = system.task("listener", listener, priority=30)
+    system.give(c, 1, ep, A.RIGHT_WRITE | A.RIGHT_GRANT)
+    system.give(c, 2, other, A.RIGHT_WRITE)
+    system.give(s, 1, ep, A.RIGHT_READ)
+    system.give(li, 1, other, A.RIGHT_READ)
+    system.give(li, 2, ep, A.RIGHT_WRITE, 11)
+    run(system)
+    check(
+        "unwrap_and_nbsend_recv",
+        log,
+        [
+            ("unwrapped", 1, 9, A.NO_SLOT),
+            ("transferred", 2, -1, 5),
+            ("listener", 3),
+            ("nbsend_recv", A.OK, 11, 4),
+        ],
+    )
+
+
+# --- leases: a caller lends a buffer for one call ------------------------------------------------
+
+
+def part_leases():
+    log = []
+    sensor = bytearray(4096)
+    for i in range(4096):
+        sensor[i] = i * 7 & 255
+
+    def client(ipc, arg):
+        err = k5.call(1, 1, (), None, -1, -1, sensor)  # read and write
+        log.append(("call", err, ipc.words[0], bytes(sensor[10:12]), sensor[12], sensor[9]))
+        readonly = bytearray(b"abc")
+        err = k5.call(1, 2, (), None, -1, -1, readonly, A.RIGHT_READ)
+        log.append(("readonly", err, ipc.words[0], bytes(readonly)))
+        log.append(("bad lease", k5.call(1, 3, (), None, -1, -1, b"bytes")))
+        log.append(("bad rights", k5.call(1, 3, (), None, -1, -1, readonly, 4)))
+
+    def server(ipc, arg):
+        mine = bytearray(4096)
+        k5.recv(1, reply=2)
+        log.append(("info", k5.borrow_info(2), ipc.words[0], ipc.words[1]))
+        err = k5.borrow_read(0, mine, 2)
+        total = 0
+        for byte in mine:
+            total += byte
+        log.append(("read", err, ipc.words[0], total == sum(sensor)))
+        log.append(("write", k5.borrow_write(10, b"OK", 2)))
+        log.append(("beyond", k5.borrow_write(4095, b"no", 2)))
+        log.append(("offset", k5.borrow_read(5000, mine, 2)))
+        log.append(("implicit none", k5.borrow_info()))
+        k5.reply(0, (1,), reply=2)
+        log.append(("after reply", k5.borrow_info(2)))
+        k5.recv(1)  # the implicit reply this time
+        small = bytearray(2)
+        log.append(("read ro", k5.borrow_read(1, small), ipc.words[0], bytes(small)))
+        log.append(("write ro", k5.borrow_write(0, b"z")))
+        k5.reply(0, (2,))
+
+    system = System()
+    ep = system.endpoint("ep")
+    r = system.reply("r")
+    c = system.task("client", client, priority=10)
+    s = system.task("server", server, priority=20)
+    system.give(c, 1, ep)
+    system.give(s, 1, ep)
+    system.give(s, 2, r)
+    run(system)
+    check(
+        "leases",
+        log,
+        [
+            ("info", A.OK, 4096, A.RIGHTS_RW),
+            ("read", A.OK, 4096, True),
+            ("write", A.OK),
+            ("beyond", A.ERR_RANGE),
+            ("offset", A.ERR_RANGE),
+            ("implicit none", A.ERR_NO_REPLY),
+            ("after reply", A.ERR_NO_REPLY),
+            ("call", A.OK, 1, b"OK", 12 * 7 & 255, 9 * 7 & 255),
+            ("read ro", A.OK, 2, b"bc"),
+            ("write ro", A.ERR_RIGHTS),
+            ("readonly", A.OK, 2, b"abc"),
+            ("bad lease", A.ERR_INVALID_ARGUMENT),
+            ("bad rights", A.ERR_INVALID_ARGUMENT),
+        ],
+    )
+
+
+for part in (
+    part_leases,
+    part_yield,
+    part_argument_counts,
+    part_nbsend,
+    part_priority_queue,
+    part_reply_objects,
+    part_passive_reply_objects,
+    part_destruction,
+    part_destroy_wakes_queued,
+    part_sc_destroyed,
+    part_cancel_badged_sends,
+    part_sc_on_notification,
+    part_unwrap_and_nbsend_recv,
+):
+    part()
+print("result %d ok %d failed" % (results[0], results[1]))
