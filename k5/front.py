@@ -8,7 +8,15 @@
 # beside the REPL), run(ticks) sleeps the REPL for `ticks` while they run, run() waits until
 # none of the system's tasks can run, and close() destroys the system's tasks and objects.
 
-from k5.abi import RIGHTS_ALL, SYS_BUILD, SYS_SLEEP, TYPE_ENDPOINT, TYPE_NOTIFICATION, TYPE_TCB
+from k5.abi import (
+    RIGHTS_ALL,
+    SYS_BUILD,
+    SYS_SLEEP,
+    TYPE_ENDPOINT,
+    TYPE_NOTIFICATION,
+    TYPE_REPLY,
+    TYPE_TCB,
+)
 from k5.arch import trap
 from k5.ticks import ticks_add, ticks_diff
 
@@ -144,6 +152,15 @@ class System:
 
     def traps(self):
         return call("traps")
+
+    def threads(self):
+        return call("threads")
+
+    def unbind_sc(self, task):
+        call("unbind_sc", self.gid, task.slot)
+
+    def reply(self, name=""):
+        return self._add(Ref(call("reply", self.gid, name), TYPE_REPLY, name))
 
     def signal(self, ref, badge=1):
         call("signal", self.gid, ref.slot, badge)

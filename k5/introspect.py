@@ -11,7 +11,7 @@ from k5.abi import (
     STATE_RUNNING,
 )
 
-from k5.objects import TCB, Endpoint, Notification, SchedContext, Untyped
+from k5.objects import TCB, Endpoint, Notification, Reply, SchedContext, Untyped
 
 STATE_NAMES = (
     "inactive",
@@ -285,6 +285,8 @@ def object_info(obj):
         }
     if isinstance(obj, Endpoint):
         return {"type": "endpoint", "waiting": _waiting(obj.queue)}
+    if isinstance(obj, Reply):
+        return {"type": "reply", "holds_caller": obj.caller is not None}
     if isinstance(obj, Untyped):
         return {"type": "untyped", "quota": obj.quota, "remaining": obj.remaining}
     return {"type": "sched_control"}

@@ -31,6 +31,7 @@ from k5.ticks import TICKS_HALF, TICKS_MASK, ticks_add, ticks_diff
 # Private copies of ABI constants used on the hot path: MicroPython folds a const() only
 # within its own module (an imported name is a dictionary lookup per use).
 _TRAP_SYSCALL = const(1)
+_SYS_BUILD = const(48)  # abi.SYS_BUILD, a literal here for the hot path
 _ERR_INVALID_SYSCALL = const(1)
 _SYS_COUNT = const(64)
 _STATE_RUNNING = const(1)
@@ -308,6 +309,10 @@ class Kernel:
                         err = handler(self, current, sysno, request)
                         if err is not None:
                             arch_set_result(context, err)
+                        if sysno == _SYS_BUILD:
+                            # The root task's builder may have turned logging or checks on.
+                            log = self.usage_log
+                            debug = self.debug
                 elif trap == abi.TRAP_FAULT:
                     thread.fault(self, current, abi.FAULT_EXCEPTION, arch.fault_text(context))
                 elif trap == abi.TRAP_EXIT:

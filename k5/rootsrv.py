@@ -171,6 +171,15 @@ class RootService:
     def op_traps(self):
         return self.kernel.traps
 
+    def op_threads(self):
+        return [tcb.name for tcb in self.kernel.tcbs if tcb is not self.kernel.root]
+
+    def op_unbind_sc(self, gid, task):
+        self._group(gid).unbind_sc(self._task(task))
+
+    def op_reply(self, gid, name):
+        return self._slot(self._group(gid).reply(name))
+
     def op_signal(self, gid, ref, badge):
         self._group(gid).signal(self._ref(ref), badge)
 

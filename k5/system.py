@@ -315,6 +315,18 @@ class System:
         """Traps the kernel has taken (all tasks)."""
         return self.kernel.traps
 
+    def threads(self):
+        """Names of every thread of the kernel but the root task's, in creation order."""
+        root = self.kernel.root
+        return [tcb.name for tcb in self.kernel.tcbs if tcb is not root]
+
+    def unbind_sc(self, task):
+        """Take the SC away from `task` (it keeps the SC's cap; sc_bind gives it back)."""
+        sc = task.obj.sc
+        if sc is None:
+            raise BuildError(task.name + ": has no SC")
+        self.kernel.unbind_sc(sc)
+
     def signal(self, ref, badge=1):
         """Signal a notification from outside any task (e.g. a simulated interrupt)."""
         self.kernel._do_signal(ref.obj, badge)

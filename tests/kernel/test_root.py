@@ -185,3 +185,14 @@ def test_a_fault_of_the_root_restarts_it():
     assert root.obj.faults == 1 and root.obj.generation == 1
     assert any("root task repl faulted: ValueError: boom; restarting it" in x for x in lines)
     kernel_system.close()
+
+
+def test_the_trap_loops_literals_match_the_abi():
+    # k5/kernel.py spells a few ABI numbers as literals on its hot path.
+    from k5 import abi, kernel
+
+    assert kernel._SYS_BUILD == abi.SYS_BUILD
+    assert kernel._TRAP_SYSCALL == abi.TRAP_SYSCALL
+    assert kernel._SYS_COUNT == abi.SYS_COUNT
+    assert kernel._ERR_INVALID_SYSCALL == abi.ERR_INVALID_SYSCALL
+    assert kernel._STATE_RUNNING == abi.STATE_RUNNING
