@@ -13,7 +13,7 @@ from k5.system import Builder
 
 # The root task's stack (bytes) and time slice (ticks): the REPL runs MicroPython's test suite,
 # so its stack is the largest; alone at its priority, a long slice saves needless traps.
-ROOT_STACK = 10 * 1024
+ROOT_STACK = 8 * 1024
 ROOT_TIMESLICE = 50
 
 

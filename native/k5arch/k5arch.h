@@ -13,7 +13,7 @@
 #include "k5abi.h"
 
 // At most this many task contexts exist at once (the root task included).
-#define K5_MAX_CONTEXTS         (20)
+#define K5_MAX_CONTEXTS         (18)
 // Stack size of a task when the kernel asks for none, and the smallest allowed.
 #define K5_STACK_DEFAULT        (4096)
 #define K5_STACK_MIN            (1024)
@@ -22,7 +22,7 @@
 // of a trap (26 words with FP state) and the C code that raises RecursionError.
 #define K5_STACK_MARGIN         (768)
 // A task's console line is flushed at a newline or when this many bytes are buffered.
-#define K5_LINE_MAX             (96)
+#define K5_LINE_MAX             (64)
 #define K5_NAME_MAX             (16)
 
 // Trap codes that only the exit path produces (beyond the SVC numbers of k5abi.h).
