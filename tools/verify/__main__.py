@@ -2,7 +2,7 @@
 
 # python -m tools.verify explore [--system NAME]... [--depth N] [--max-states N] [--jobs N]
 #                                [--counterexample-dir DIR]
-# python -m tools.verify replay FILE...
+# python -m tools.verify replay [--bug SEEDED_BUG] FILE...
 # Exit status: 0 when no invariant failed, 1 on a violation (a scenario file is written),
 # 2 on bad usage (printed as `k5 verify: message`, no traceback).
 
@@ -12,7 +12,7 @@ import os
 import sys
 import time
 
-from tools.verify import explore
+from tools.verify import bugs, explore
 from tools.verify.invariants import Violation
 from tools.verify.systems import SYSTEMS
 
@@ -102,7 +102,11 @@ def do_replay(args):
     for path in args.files:
         try:
             data = explore.load_scenario(path)
-            steps = explore.replay(data)
+            if args.bug:
+                with bugs.seeded(args.bug):
+                    steps = explore.replay(data)
+            else:
+                steps = explore.replay(data)
         except explore.ScenarioError as exc:
             raise CommandError(str(exc)) from None
         except Violation as violation:
@@ -128,6 +132,7 @@ def _parser():
     sub.set_defaults(handler=do_explore)
     sub = commands.add_parser("replay", help="replay scenario files with every check")
     sub.add_argument("files", nargs="+")
+    sub.add_argument("--bug", choices=sorted(bugs.BUGS), help="replay with a seeded bug")
     sub.set_defaults(handler=do_replay)
     return parser
 

@@ -31,7 +31,7 @@ class Violation(AssertionError):
     """An invariant does not hold: `name` says which one."""
 
     def __init__(self, name, detail=""):
-        AssertionError.__init__(self, name + (": " + detail if detail else ""))
+        super().__init__(name + (": " + detail if detail else ""))
         self.name = name
         self.detail = detail
 
