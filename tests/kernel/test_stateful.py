@@ -18,7 +18,7 @@ START = TICKS_PERIOD - 150
 
 # Per run: 300 examples x up to 50 steps (each step queues syscalls and runs 1-30 ticks).
 MAX_EXAMPLES = 300
-if os.environ.get("MUTANT_UNDER_TEST"):
+if "MUTANT_UNDER_TEST" in os.environ:
     MAX_EXAMPLES = 60  # mutation testing (make mutate) runs the suite once per mutant
 STEPS = 50
 

@@ -21,7 +21,7 @@ SCENARIOS = sorted((pathlib.Path(__file__).parent / "scenarios").glob("*.json"))
 # CI bounds: every state to this depth (core: ~38k states, sched: ~21k). Under mutation
 # testing (mutmut sets MUTANT_UNDER_TEST) each mutant gets a shallower run.
 CI_DEPTH = {"core": 7, "sched": 5}
-if os.environ.get("MUTANT_UNDER_TEST"):
+if "MUTANT_UNDER_TEST" in os.environ:
     CI_DEPTH = {"core": 6, "sched": 4}
 
 
