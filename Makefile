@@ -14,7 +14,7 @@ BOARDS := MPS2_AN505 NUCLEO_L552ZE_Q
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 PYTEST_ARGS ?=
 
-.PHONY: all deps firmware demo test lint size bench clean
+.PHONY: all deps firmware demo test lint size bench verify mutate clean
 
 all: firmware
 
@@ -48,6 +48,16 @@ size: firmware
 
 bench: firmware
 	@$(PYTHON) -m tools.bench
+
+# Model checking of the real k5/ code (docs/verify.md): at least 10^6 distinct states, one
+# system per core. `make test` runs a bounded configuration (tests/verify/test_verify.py).
+VERIFY_ARGS ?= --depth 14 --max-states 600000 --min-states 1000000
+verify: deps
+	$(PYTHON) -m tools.verify explore --jobs $(JOBS) $(VERIFY_ARGS)
+
+# Mutation testing of k5/ with mutmut, the explorer and the kernel tests as the oracle.
+mutate: deps
+	$(PYTHON) -m tools.verify.mutate
 
 clean:
 	@for board in $(BOARDS); do $(MAKE) -s -C $(PORT) BOARD=$$board clean; done

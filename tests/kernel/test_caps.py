@@ -173,6 +173,12 @@ def test_cdt_rights_check():
     assert cdt.check_rights_monotonic(grandchild)
     assert cdt.descendants(root) == [grandchild, child]
     assert cdt.is_descendant(grandchild, root)
+    assert cdt.is_descendant(grandchild, child)
+    # Only ancestors count (found by make mutate: the negative cases were never checked).
+    other = cdt.derive(root, A.RIGHT_READ, 0, cnode, 3)
+    assert not cdt.is_descendant(root, grandchild)
+    assert not cdt.is_descendant(grandchild, other)
+    assert not cdt.is_descendant(root, root)
     cnode.check_invariants()
 
 
@@ -187,3 +193,32 @@ def test_mutate_cannot_shrink_a_cap_with_children():
     )
     assert results == [A.OK, A.ERR_ILLEGAL_OPERATION, A.OK, A.OK]
     assert task.obj.cspace.slots[3].rights == A.RIGHT_READ
+
+
+def test_granted_cap_deleted_while_sender_blocked_is_not_transferred():
+    # Found by make mutate: a deleted cap must stay dead (its cnode None), even when a blocked
+    # sender still holds it as the cap of its message.
+    got = []
+    with System(debug=True) as system:
+        ep = system.endpoint("ep")
+        ntfn = system.notification("n")
+
+        def sender(ipc, arg):
+            k5.trap((A.SYS_SEND, 0, 1, (7,), None, 1))
+
+        def receiver(ipc, arg):
+            err = k5.trap((A.SYS_RECV, 0, 2))
+            got.append((err, ipc.label, ipc.cap))
+
+        s = system.task("s", sender, priority=10, slots=3)
+        r = system.task("r", receiver, priority=10, slots=3, start=False)
+        system.give(s, 0, ep, A.RIGHT_WRITE | A.RIGHT_GRANT)
+        system.give(s, 1, ntfn)
+        system.give(r, 0, ep, A.RIGHT_READ)
+        system.run(10)  # the sender blocks with its cap in the message
+        assert s.obj.state == A.STATE_BLOCKED_SEND
+        system.revoke(ntfn)  # deletes the sender's cap to n
+        system.start(r)
+        system.run(10)
+        assert got == [(A.OK, 1, A.NO_SLOT)]
+        assert r.obj.cspace.slots[2] is None

@@ -76,3 +76,17 @@ def test_round_robin_keeps_budget(budget, usages):
         refills.charge_round_robin(usage)
         refills.check_invariants()
         assert 1 <= refills.head_amount() <= budget
+
+
+def test_head_refill_queries():
+    # ready/sufficient/capacity at their boundaries (found by make mutate: never exercised).
+    refills = Refills(2)
+    refills.configure(5, 10, 3, 100)
+    assert refills.ready(100) and refills.ready(101) and not refills.ready(99)
+    assert refills.sufficient(3) and not refills.sufficient(4)
+    assert refills.capacity(0) == 5 and refills.capacity(3) == 2
+    assert refills.capacity(5) == 0 and refills.capacity(7) == 0
+    # Across the 2**30 wrap the head is still ready once its time has come.
+    refills.configure(5, 10, 3, TICKS_PERIOD - 1)
+    assert refills.ready(0) and refills.ready(TICKS_PERIOD - 1)
+    assert not refills.ready(TICKS_PERIOD - 2)

@@ -43,3 +43,21 @@ def test_sleepers_wake_in_time_order():
             system.task("s%d" % ticks, body, priority=10, arg=ticks)
         system.run(100)
     assert order == [10, 10, 25, 40]
+
+
+def test_sleepers_one_tick_apart_and_equal_wake_in_order():
+    # Wake-ups 1 tick apart and a tie (found by make mutate: the sleep queue's comparison was
+    # never tested at the boundary): earliest first, and FIFO among equal wake-up times.
+    order = []
+    with System(debug=True) as system:
+
+        def body(ipc, ticks):
+            k5.trap((SYS_SLEEP, ticks))
+            order.append((system.now(), ticks))
+
+        # Each starts one tick after the previous: wake-ups at 1+5, 2+3 and 3+3.
+        for name, ticks in (("a", 5), ("b", 3), ("c", 3)):
+            system.task(name, body, priority=10, arg=ticks)
+        system.run(50)
+    assert [ticks for _, ticks in order] == [3, 5, 3]
+    assert [t for t, _ in order][0] < [t for t, _ in order][1]

@@ -1,22 +1,25 @@
 """Hypothesis stateful test: random syscalls from several tasks, invariants."""
 
+import os
+
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 import k5
 from k5 import abi as A
-from k5 import cdt
 from k5.kernel import KernelPanic
-from k5.objects import QUEUE_ENDPOINT, QUEUE_NOTIFICATION, QUEUE_READY, QUEUE_RELEASE
 from k5.system import System
 from k5.ticks import TICKS_PERIOD, ticks_diff
+from tools.verify import invariants
 
 # The clock starts shortly before the 2**30 wrap, so most runs cross it.
 START = TICKS_PERIOD - 150
 
 # Per run: 300 examples x up to 50 steps (each step queues syscalls and runs 1-30 ticks).
 MAX_EXAMPLES = 300
+if "MUTANT_UNDER_TEST" in os.environ:
+    MAX_EXAMPLES = 60  # mutation testing (make mutate) runs the suite once per mutant
 STEPS = 50
 
 SEND_LABEL = 1
@@ -332,57 +335,38 @@ class KernelMachine(RuleBasedStateMachine):
     def do_run(self, ticks):
         self.run(ticks)
 
-    # --- invariants ------------------------------------------------------------------------
+    # --- invariants (the checkers are shared with the explorer: tools/verify/invariants.py) --
+
+    def objects(self):
+        return [ref.obj for ref in self.system.refs]
 
     @invariant()
     def kernel_invariants(self):
         # Includes: current is the highest-priority runnable thread, queue/state agreement,
         # bitmap, release order, refill sums, cnode back links, rights monotonic.
-        self.kernel.check_invariants()
+        invariants.kernel_structures(self.kernel, self.objects())
 
     @invariant()
     def rights_never_grow(self):
-        for puppet in self.puppets:
-            for cap in puppet.task.obj.cspace.slots:
-                if cap is not None:
-                    cdt.check_rights_monotonic(cap)
+        invariants.rights_never_grow([puppet.task.obj.cspace for puppet in self.puppets])
 
     @invariant()
     def blocked_threads_in_exactly_one_queue(self):
         kernel = self.kernel
-        membership = {}
-        queues = [self.endpoint.obj.queue, self.ntfn.obj.queue, kernel.sched.release]
-        queues += [puppet.idle.obj.queue for puppet in self.puppets]
-        queues += [queue for queue in kernel.sched.ready if queue is not None]
-        for queue in queues:
-            for tcb in queue.members():
-                membership[tcb.tid] = membership.get(tcb.tid, 0) + 1
-        for puppet in self.puppets:
-            tcb = puppet.task.obj
-            count = membership.get(tcb.tid, 0)
-            assert count <= 1
-            if tcb.state in (A.STATE_BLOCKED_SEND, A.STATE_BLOCKED_RECV):
-                assert count == 1 and tcb.queue_kind == QUEUE_ENDPOINT
-            elif tcb.state == A.STATE_BLOCKED_NOTIFICATION:
-                assert count == 1 and tcb.queue_kind == QUEUE_NOTIFICATION
-            elif tcb.state == A.STATE_BLOCKED_REPLY:
-                assert count == 0 and tcb.reply.caller is tcb
-            elif tcb.state == A.STATE_RUNNING:
-                if tcb is kernel.current:
-                    assert count == 0
-                elif tcb.sc is not None:
-                    assert count == 1 and tcb.queue_kind in (QUEUE_READY, QUEUE_RELEASE)
-            else:
-                assert count == 0
+        tcbs = [puppet.task.obj for puppet in self.puppets]
+        invariants.one_queue_per_thread(
+            kernel, tcbs, invariants.all_queues(kernel, self.objects())
+        )
 
     @invariant()
     def running_thread_has_budget(self):
-        current = self.kernel.current
-        if current is not None:
-            sc = current.sc
-            now = self.kernel.arch.now()
-            assert ticks_diff(sc.r_time[sc.head], now) <= 0
-            assert sc.r_amount[sc.head] - sc.consumed >= self.kernel.min_budget
+        invariants.running_has_budget(self.kernel)
+
+    @invariant()
+    def released_on_time(self):
+        # (Holds after each kernel step; before the first, the builder has queued threads.)
+        if self.kernel.traps > 0:
+            invariants.released_on_time(self.kernel)
 
     @invariant()
     def no_message_lost_or_duplicated(self):
@@ -419,15 +403,7 @@ class KernelMachine(RuleBasedStateMachine):
             configured = ticks_diff(sc.configured_at, START)
             intervals = [(s, e) for s, e in intervals if s >= configured]
             since = self.checked_until.get(oid, 0)
-            for start, _ in intervals:
-                if start < since:
-                    continue
-                used = 0
-                for s, e in intervals:
-                    overlap = min(e, start + sc.period) - max(s, start)
-                    if overlap > 0:
-                        used += overlap
-                assert used <= sc.budget, "SC %s used %d > %d" % (sc.name, used, sc.budget)
+            invariants.budget_in_window(sc, intervals, since)
             if intervals:
                 self.checked_until[oid] = max(0, intervals[-1][0] - sc.period)
 

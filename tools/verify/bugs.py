@@ -1,0 +1,68 @@
+"""Seeded kernel bugs: each must be caught by the explorer (tests prove the checker bites)."""
+
+# Each bug is a monkeypatch of the real k5/ code, applied only inside `with seeded(name):`.
+# tests/verify/test_verify.py explores with each one, expects a violation, writes the shortest
+# counterexample as a scenario and replays it: failing with the bug, passing without.
+
+import contextlib
+
+from k5.abi import OK, RIGHTS_ALL, STATE_RUNNING, SYS_CNODE_MUTATE
+from k5.kernel import Kernel
+
+
+def _mutate_or_rights(original):
+    def cnode_move(self, tcb, sysno, request):
+        # Mutate ORs the new rights in instead of masking with them: rights can grow.
+        err = original(self, tcb, sysno, request)
+        if err == OK and sysno == SYS_CNODE_MUTATE:
+            cap = tcb.cspace.slots[request[2]]
+            cap.rights |= request[3] & RIGHTS_ALL
+        return err
+
+    return cnode_move
+
+
+def _sender_done_without_wakeup(original):
+    def sender_done(self, tcb):
+        # Forgets to put a woken sender back in a ready queue: a lost thread.
+        if tcb.state != STATE_RUNNING and tcb.fault_kind == 0:
+            tcb.state = STATE_RUNNING
+            return
+        original(self, tcb)
+
+    return sender_done
+
+
+def _commit_nothing(original):
+    def commit(self, sc):
+        # Forgets to charge used time: the SC runs past its budget.
+        sc.consumed = 0
+
+    return commit
+
+
+# name -> (object, attribute, wrapper of the original, what the bug is)
+BUGS = {
+    "rights-grow": (Kernel, "_sys_cnode_move", _mutate_or_rights, "mutate adds rights"),
+    "lost-wakeup": (
+        Kernel,
+        "_sender_done",
+        _sender_done_without_wakeup,
+        "a sender woken by its receiver is never queued",
+    ),
+    "no-charge": (Kernel, "_commit", _commit_nothing, "consumed time is never charged"),
+}
+
+
+@contextlib.contextmanager
+def seeded(name):
+    """Apply seeded bug `name` for the duration of the block."""
+    if name not in BUGS:
+        raise ValueError("unknown seeded bug %r (known: %s)" % (name, ", ".join(sorted(BUGS))))
+    owner, attribute, wrap, _ = BUGS[name]
+    original = getattr(owner, attribute)
+    setattr(owner, attribute, wrap(original))
+    try:
+        yield
+    finally:
+        setattr(owner, attribute, original)

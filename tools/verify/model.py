@@ -1,0 +1,370 @@
+"""The explored model: actions on a real kernel and the checks at its trap boundary."""
+
+# Runs on CPython and on MicroPython (the differential walk, walk.py, runs it on both): the
+# search itself (explore.py) is CPython only.
+# A state is a whole system (kernel objects, builder root, checker arch) plus the explorer's
+# ghost bookkeeping. From each state the enabled actions are: one of the current task's
+# alphabet entries (the kernel chose the task; the action says what its run does: a syscall,
+# a preemption by the timer, a fault, an exit), an interrupt (a notification signalled from
+# outside), or, when nothing is runnable but a refill or wake-up is due, idling until then.
+# Each action is one call into the kernel's own run loop (Kernel.run), so the code explored is
+# the real k5/.
+# Checks at every step: the state invariants (invariants.check_state) on each new state, and at
+# the trap boundary (what the kernel tells tasks through set_result, what it delivers):
+# - answered: a thread resumes only after its syscall got a result (or it was reset, or it was
+#   suspended, whose resume gives no result in K5);
+# - one-result-per-trap: at most one result per run of a task;
+# - faulted-thread-ran: a faulted thread never runs again until restarted;
+# - no-message-lost / -duplicated / -invented: each message word names its sender; a message
+#   is delivered at most once, only while sent, only to a thread in a receive, and a sender is
+#   told OK only after delivery; an undelivered message is held by its blocked sender;
+# - reply-to-caller: a reply reaches only a caller waiting for one;
+# - budget-per-period: every sporadic SC used at most its budget in every period window;
+# - no-kernel-panic: no Python exception escapes the kernel;
+# - idle-progress: idling until the next wake-up releases someone (no idle livelock).
+
+from k5.abi import (
+    FAULT_TIMEOUT,
+    OK,
+    STATE_BLOCKED_REPLY,
+    STATE_BLOCKED_SEND,
+    STATE_INACTIVE,
+    SYS_CALL,
+    SYS_NBRECV,
+    SYS_NBSEND,
+    SYS_RECV,
+    SYS_REPLY_RECV,
+    SYS_SEND,
+    TRAP_FAULT,
+    TRAP_SYSCALL,
+)
+from k5.kernel import KernelPanic
+from k5.ticks import ticks_diff
+from tools.verify import canon, invariants
+from tools.verify.checkarch import EVENT_RESET, EVENT_RESULT, EVENT_RUN, CheckError
+from tools.verify.invariants import Violation
+from tools.verify.systems import LABEL_REPLY, LABEL_SEND, build
+
+# Ghost per task: what its last trap was, and where its message is.
+TRAP_NONE = 0
+TRAP_WAITING = 1  # in a syscall, no result yet
+TRAP_FAULTED = 2  # faulted: must not run until restarted
+SENT_NONE = 0
+SENT_IN_FLIGHT = 1  # sent, not delivered: held by the blocked sender
+SENT_DELIVERED = 2  # delivered, the sender not yet told (never survives a step)
+SENT_AWAITING_REPLY = 3  # a call delivered, its caller waits for the reply
+
+EVENT_DELIVER = 10  # (EVENT_DELIVER, receiver tid, label, first word)
+EVENT_USAGE = 11  # (EVENT_USAGE, sc, start, end)
+
+
+class _BoundaryLog:
+    """Stands in for the kernel's delivery_log/usage_log: records into the arch's events."""
+
+    __slots__ = ("arch", "kind")
+
+    def __init__(self, arch, kind):
+        self.arch = arch
+        self.kind = kind
+
+    def append(self, entry):
+        if self.kind == EVENT_DELIVER:
+            self.arch.events.append((EVENT_DELIVER, entry[0], entry[1], entry[2]))
+        else:
+            self.arch.events.append((EVENT_USAGE, entry[0], entry[1], entry[2]))
+
+
+class Ghost:
+    """The explorer's bookkeeping per task and per SC (part of the state, and of its hash)."""
+
+    __slots__ = ("trap", "op", "answered", "sent", "usage")
+
+    def __init__(self, tasks, scs):
+        self.trap = [TRAP_NONE] * tasks
+        self.op = [0] * tasks
+        self.answered = [0] * tasks
+        self.sent = [SENT_NONE] * tasks
+        self.usage = [()] * scs  # per SC: (start, end) intervals relative to now
+
+    def key(self):
+        ops = tuple(
+            [self.op[i] if self.trap[i] == TRAP_WAITING else 0 for i in range(len(self.op))]
+        )
+        return (tuple(self.trap), ops, tuple(self.answered), tuple(self.sent), tuple(self.usage))
+
+
+class State:
+    """One explorer state: the system (with its kernel and checker arch) and the ghost."""
+
+    __slots__ = ("system", "ghost", "scs")
+
+    def __init__(self, system, ghost, scs):
+        self.system = system
+        self.ghost = ghost
+        self.scs = scs
+
+
+class Model:
+    """One system under exploration: builds the initial state, lists and applies actions."""
+
+    def __init__(self, name):
+        spec = build(name)
+        self.name = name
+        self.alphabet = spec.alphabet
+        self.interrupts = [(label, ref.name, badge) for label, ref, badge in spec.interrupts]
+        system = spec.system
+        kernel = system.kernel
+        kernel.delivery_log = _BoundaryLog(system.arch, EVENT_DELIVER)
+        kernel.usage_log = _BoundaryLog(system.arch, EVENT_USAGE)
+        self.task_names = [tcb.name for tcb in kernel.tcbs]
+        scs = [ref.obj for ref in system.refs if type(ref.obj).__name__ == "SchedContext"]
+        state = State(system, Ghost(len(kernel.tcbs), len(scs)), scs)
+        # Let the kernel choose its first thread, as Kernel.run does before the first trap.
+        self._kernel_run(state, -1, 0)
+        state.system.arch.events = []
+        self.initial = state
+
+    # --- actions -----------------------------------------------------------------------------
+
+    def actions(self, state):
+        """The names of the actions enabled in `state` (fixed order)."""
+        kernel = state.system.kernel
+        if kernel.halted:
+            return []
+        result = []
+        current = kernel.current
+        if current is not None:
+            index = kernel.tcbs.index(current)
+            prefix = self.task_names[index] + ":"
+            for name, _ in self.alphabet[index]:
+                result.append(prefix + name)
+        elif kernel.sched.next_wakeup() >= 0:
+            result.append("idle")
+        for label, _, _ in self.interrupts:
+            result.append("irq:" + label)
+        return result
+
+    def _kernel_run(self, state, ticks, traps):
+        kernel = state.system.kernel
+        try:
+            kernel.run(ticks, traps)
+        except KernelPanic as panic:
+            raise Violation("no-kernel-panic", str(panic)) from None
+        except CheckError as exc:
+            raise Violation("arch-contract", str(exc)) from None
+
+    def apply(self, state, action):
+        """Perform `action` on `state` in place and check the boundary; raise Violation."""
+        system = state.system
+        kernel = system.kernel
+        arch = system.arch
+        ghost = state.ghost
+        now = arch.now()
+        configured = [sc.configured_at for sc in state.scs]
+        if action == "idle":
+            wake = kernel.sched.next_wakeup()
+            if kernel.current is not None or wake < 0:
+                raise ValueError("idle is not enabled here")
+            self._kernel_run(state, ticks_diff(wake, now), -1)
+            if ticks_diff(arch.now(), wake) != 0 or (
+                kernel.current is None and kernel.sched.next_wakeup() == wake
+            ):
+                raise Violation("idle-progress", "idling until %d released nothing" % wake)
+        elif action.startswith("irq:"):
+            label = action[4:]
+            for name, ref_name, badge in self.interrupts:
+                if name == label:
+                    kernel._do_signal(system.lookup(ref_name).obj, badge)
+                    self._kernel_run(state, -1, 0)
+                    break
+            else:
+                raise ValueError("unknown interrupt %r" % label)
+        else:
+            current = kernel.current
+            task, _, name = action.partition(":")
+            if current is None or current.name != task:
+                raise ValueError("%s is not enabled: %s is not running" % (action, task))
+            index = kernel.tcbs.index(current)
+            for entry, plan in self.alphabet[index]:
+                if entry == name:
+                    break
+            else:
+                raise ValueError("task %s has no action %r" % (task, name))
+            if ghost.trap[index] == TRAP_WAITING and ghost.answered[index] == 0:
+                raise Violation("answered", task + " resumed before its syscall got a result")
+            if ghost.trap[index] == TRAP_FAULTED:
+                raise Violation("faulted-thread-ran", task + " ran after faulting")
+            if ghost.sent[index] != SENT_NONE:
+                raise Violation("no-message-lost", task + " ran while its message was in flight")
+            arch.plan = plan
+            self._kernel_run(state, -1, 1)
+            if arch.plan is not None:
+                raise Violation("arch-contract", "the kernel did not run " + task)
+        self._boundary(state, now, configured)
+
+    # --- the trap boundary -------------------------------------------------------------------
+
+    def _index_of_tid(self, kernel, tid):
+        for i in range(len(kernel.tcbs)):
+            if kernel.tcbs[i].tid == tid:
+                return i
+        raise Violation("no-message-invented", "delivery to unknown thread %r" % (tid,))
+
+    def _boundary(self, state, before, configured):
+        system = state.system
+        kernel = system.kernel
+        arch = system.arch
+        ghost = state.ghost
+        now = arch.now()
+        events = arch.events
+        arch.events = []
+        names = self.task_names
+        shift = ticks_diff(now, before)
+        usage = [
+            tuple([(s - shift, e - shift) for s, e in intervals]) for intervals in ghost.usage
+        ]
+        for event in events:
+            kind = event[0]
+            if kind == EVENT_RUN:
+                i = event[1]
+                ghost.answered[i] = 0
+                if event[2] == TRAP_SYSCALL:
+                    request = arch.contexts[i].request
+                    sysno = request[0]
+                    ghost.trap[i] = TRAP_WAITING
+                    ghost.op[i] = sysno
+                    if sysno == SYS_SEND or sysno == SYS_CALL or sysno == SYS_NBSEND:
+                        ghost.sent[i] = SENT_IN_FLIGHT
+                elif event[2] == TRAP_FAULT:
+                    ghost.trap[i] = TRAP_FAULTED
+                else:
+                    ghost.trap[i] = TRAP_NONE
+            elif kind == EVENT_RESET:
+                i = event[1]
+                ghost.trap[i] = TRAP_NONE
+                ghost.answered[i] = 0
+                ghost.sent[i] = SENT_NONE
+            elif kind == EVENT_RESULT:
+                i = event[1]
+                value = event[2]
+                ghost.answered[i] += 1
+                if ghost.answered[i] > 1:
+                    raise Violation("one-result-per-trap", names[i] + " got a second result")
+                if ghost.trap[i] == TRAP_WAITING:
+                    ghost.trap[i] = TRAP_NONE
+                sent = ghost.sent[i]
+                if sent == SENT_IN_FLIGHT:
+                    if value == OK:
+                        raise Violation(
+                            "no-message-lost", names[i] + " told OK, its message never delivered"
+                        )
+                    ghost.sent[i] = SENT_NONE
+                elif sent == SENT_DELIVERED:
+                    if value != OK:
+                        raise Violation(
+                            "no-message-lost", names[i] + " told %r after delivery" % (value,)
+                        )
+                    ghost.sent[i] = SENT_NONE
+                elif sent == SENT_AWAITING_REPLY:
+                    if value == OK:
+                        raise Violation("no-message-lost", names[i] + " told OK, no reply came")
+                    ghost.sent[i] = SENT_NONE
+            elif kind == EVENT_DELIVER:
+                receiver = self._index_of_tid(kernel, event[1])
+                label = event[2]
+                word = event[3]
+                if label == LABEL_REPLY:
+                    if ghost.sent[receiver] != SENT_AWAITING_REPLY:
+                        raise Violation(
+                            "reply-to-caller", "reply delivered to %s, no call" % names[receiver]
+                        )
+                    ghost.sent[receiver] = SENT_DELIVERED
+                    continue
+                if ghost.trap[receiver] != TRAP_WAITING or ghost.op[receiver] not in (
+                    SYS_RECV,
+                    SYS_NBRECV,
+                    SYS_REPLY_RECV,
+                ):
+                    raise Violation(
+                        "no-message-invented", "delivery to %s, not receiving" % names[receiver]
+                    )
+                if label == FAULT_TIMEOUT:
+                    # A timeout fault is a call the kernel makes for the thread: it waits.
+                    # Its reply's result lands in the thread's result register even when the
+                    # thread's own syscall of that trap was already answered (found by this
+                    # explorer; see docs/verify.md): count it as a new answer, not a second.
+                    faulter = self._index_of_tid(kernel, word)
+                    ghost.sent[faulter] = SENT_AWAITING_REPLY
+                    ghost.answered[faulter] = 0
+                    continue
+                if label != LABEL_SEND:
+                    continue  # an exception fault: its sender is not in a syscall
+                if type(word) is not int or word < 0 or word >= len(names):
+                    raise Violation("no-message-invented", "message word %r" % (word,))
+                sent = ghost.sent[word]
+                if sent == SENT_NONE:
+                    raise Violation("no-message-invented", names[word] + " sent nothing")
+                if sent != SENT_IN_FLIGHT:
+                    raise Violation("no-message-duplicated", names[word] + "'s message again")
+                if ghost.op[word] == SYS_CALL:
+                    ghost.sent[word] = SENT_AWAITING_REPLY
+                else:
+                    ghost.sent[word] = SENT_DELIVERED
+            elif kind == EVENT_USAGE:
+                sc = event[1]
+                j = state.scs.index(sc)
+                if not sc.is_round_robin():
+                    start = ticks_diff(event[2], now)
+                    end = ticks_diff(event[3], now)
+                    usage[j] = usage[j] + ((start, end),)
+        # Sporadic SCs: at most budget in every window; keep what future windows can reach.
+        for j in range(len(state.scs)):
+            sc = state.scs[j]
+            if sc.configured_at != configured[j]:
+                usage[j] = ()
+                continue
+            invariants.budget_in_window(sc, usage[j])
+            kept = []
+            for s, e in usage[j]:
+                if e > -sc.period:
+                    s = max(s, -sc.period)
+                    if kept and kept[-1][1] == s:
+                        kept[-1] = (kept[-1][0], e)
+                    else:
+                        kept.append((s, e))
+            usage[j] = tuple(kept)
+        ghost.usage = usage
+        for i in range(len(names)):
+            tcb = kernel.tcbs[i]
+            sent = ghost.sent[i]
+            if tcb.state == STATE_INACTIVE:
+                # Suspended: its syscall and message are cancelled; resume gives no result.
+                ghost.trap[i] = TRAP_NONE
+                ghost.sent[i] = SENT_NONE
+                continue
+            if sent == SENT_IN_FLIGHT:
+                if (
+                    tcb.state != STATE_BLOCKED_SEND
+                    or tcb.msg_label != LABEL_SEND
+                    or tcb.msg_count < 1
+                    or tcb.msg_words[0] != i
+                ):
+                    raise Violation(
+                        "no-message-lost", names[i] + "'s message is neither delivered nor held"
+                    )
+            elif sent == SENT_DELIVERED:
+                raise Violation("no-message-lost", names[i] + " never told its message arrived")
+            elif sent == SENT_AWAITING_REPLY and tcb.state != STATE_BLOCKED_REPLY:
+                raise Violation("no-message-lost", names[i] + " waits for a reply, not blocked")
+
+    # --- whole-state checks ------------------------------------------------------------------
+
+    def check(self, state):
+        """Every state invariant (invariants.check_state) on `state`."""
+        system = state.system
+        kernel = system.kernel
+        objects = [ref.obj for ref in system.refs]
+        invariants.check_state(kernel, kernel.tcbs, objects, canon.cnodes(system))
+
+    def key(self, state):
+        return canon.canonical(state.system, state.ghost.key())

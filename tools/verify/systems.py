@@ -1,0 +1,212 @@
+"""The small systems the explorer checks, each with its alphabet of task actions."""
+
+# A system is built with the ordinary builder (k5.system.System) on the checker arch. Its
+# alphabet says, per task, which syscalls (with which arguments) the task may make whenever it
+# runs; besides those, every task may be preempted by the timer or fault, and the interrupts
+# listed may fire between any two kernel steps. Message words carry the sending task's index,
+# so the explorer can follow every message from send to delivery (see explore.py).
+# To cover a new syscall, add it to an alphabet here; nothing else needs to change.
+
+from k5.abi import (
+    NO_SLOT,
+    RIGHT_GRANT,
+    RIGHT_READ,
+    RIGHT_WRITE,
+    RIGHTS_ALL,
+    SYS_CALL,
+    SYS_CNODE_COPY,
+    SYS_CNODE_DELETE,
+    SYS_CNODE_MUTATE,
+    SYS_CNODE_REVOKE,
+    SYS_NBRECV,
+    SYS_RECV,
+    SYS_REPLY,
+    SYS_REPLY_RECV,
+    SYS_SC_CONFIGURE,
+    SYS_SEND,
+    SYS_SIGNAL,
+    SYS_SLEEP,
+    SYS_TCB_RESTART,
+    SYS_TCB_RESUME,
+    SYS_TCB_SET_PRIORITY,
+    SYS_TCB_SUSPEND,
+    SYS_WAIT,
+    SYS_YIELD,
+)
+from k5 import cdt
+from k5.system import System
+from k5.ticks import TICKS_PERIOD
+from tools.verify.checkarch import PLAN_EXIT, PLAN_FAULT, PLAN_PREEMPT, PLAN_SYSCALL, CheckArch
+
+# Labels of the explorer's messages: a message's first word is the sender's task index.
+LABEL_SEND = 11
+LABEL_REPLY = 12
+
+# The clock starts just before the 2**30 wrap, so that most paths cross it.
+START_TIME = TICKS_PERIOD - 12
+
+
+def _never_runs(ipc, arg):
+    raise RuntimeError("k5 verify: task bodies never run on the checker arch")
+
+
+def _console(line):
+    pass
+
+
+def _syscall(request):
+    return (PLAN_SYSCALL, request, 1)
+
+
+def send(slot, index, cap=NO_SLOT):
+    return _syscall((SYS_SEND, slot, LABEL_SEND, (index,), None, cap))
+
+
+def call(slot, index, recv_slot=NO_SLOT):
+    return _syscall((SYS_CALL, slot, LABEL_SEND, (index,), None, NO_SLOT, recv_slot))
+
+
+def recv(slot, recv_slot=NO_SLOT, blocking=True):
+    return _syscall((SYS_RECV if blocking else SYS_NBRECV, slot, recv_slot))
+
+
+def reply(index):
+    return _syscall((SYS_REPLY, 0, LABEL_REPLY, (index,), None, NO_SLOT))
+
+
+def reply_recv(slot, index, recv_slot=NO_SLOT):
+    return _syscall((SYS_REPLY_RECV, slot, LABEL_REPLY, (index,), None, NO_SLOT, recv_slot))
+
+
+PREEMPT = (PLAN_PREEMPT,)
+FAULT = (PLAN_FAULT, 1)
+EXIT = (PLAN_EXIT,)
+
+
+class Spec:
+    """A built system plus its alphabet: per TCB index, a tuple of (name, plan)."""
+
+    __slots__ = ("name", "system", "alphabet", "interrupts")
+
+    def __init__(self, name, system, alphabet, interrupts):
+        self.name = name
+        self.system = system
+        self.alphabet = alphabet
+        self.interrupts = interrupts
+
+
+def _new_system():
+    return System(arch=CheckArch(START_TIME), console=_console)
+
+
+def core():
+    """Client, passive server, supervisor: call/reply with donation, faults, revoke, restart.
+
+    3 tasks, 2 endpoints (service, faults), 1 notification (an interrupt line), 3 SCs of which
+    the server gives its own up at its first receive and then runs on its callers' (passive).
+    The client's service cap is derived from the supervisor's, with fewer rights and a badge, so
+    the supervisor's revoke takes it away, even while the client is blocked on it.
+    """
+    system = _new_system()
+    service = system.endpoint("service")
+    faults = system.endpoint("faults")
+    irq = system.notification("irq")
+    sup = system.task("sup", _never_runs, priority=30, budget=2, period=5, refills=2, slots=5)
+    srv = system.task(
+        "srv", _never_runs, priority=20, budget=2, period=2, refills=2, slots=2, passive=True
+    )
+    cli = system.task("cli", _never_runs, priority=10, budget=3, period=6, refills=2, slots=4)
+    parent = system.give(sup, 0, service)
+    system.give(sup, 1, faults, RIGHT_READ)
+    system.give(sup, 2, cli)
+    system.give(sup, 3, irq, RIGHT_READ)
+    cdt.derive(parent, RIGHT_WRITE | RIGHT_GRANT, 1, cli.obj.cspace, 0)
+    system.give(cli, 1, irq, RIGHT_WRITE, badge=2)
+    system.give(srv, 0, service, RIGHT_READ)
+    system.fault_handler(cli, faults, badge=9)
+    system.timeout_handler(cli, faults, badge=10)
+    # Task indices: sup 0, srv 1, cli 2 (creation order).
+    alphabet = (
+        (
+            ("recv-fault", recv(1)),
+            ("reply", reply(0)),
+            ("wait-irq", _syscall((SYS_WAIT, 3))),
+            ("restart-cli", _syscall((SYS_TCB_RESTART, 2))),
+            ("suspend-cli", _syscall((SYS_TCB_SUSPEND, 2))),
+            ("resume-cli", _syscall((SYS_TCB_RESUME, 2))),
+            ("revoke-service", _syscall((SYS_CNODE_REVOKE, 0))),
+            ("preempt", PREEMPT),
+        ),
+        (
+            ("recv", recv(0, 1)),
+            ("reply", reply(1)),
+            ("reply-recv", reply_recv(0, 1, 1)),
+            ("delete-granted", _syscall((SYS_CNODE_DELETE, 1))),
+            ("preempt", PREEMPT),
+            ("fault", FAULT),
+        ),
+        (
+            ("call", call(0, 2)),
+            ("send-cap", send(0, 2, 1)),
+            ("signal", _syscall((SYS_SIGNAL, 1))),
+            ("copy-weaker", _syscall((SYS_CNODE_COPY, 0, 2, RIGHT_WRITE))),
+            ("call-weaker", call(2, 2)),
+            ("delete-copy", _syscall((SYS_CNODE_DELETE, 2))),
+            ("mutate-copy", _syscall((SYS_CNODE_MUTATE, 2, 3, RIGHT_READ | RIGHT_WRITE, 0))),
+            ("delete-mutated", _syscall((SYS_CNODE_DELETE, 3))),
+            ("preempt", PREEMPT),
+            ("fault", FAULT),
+            ("exit", EXIT),
+        ),
+    )
+    return Spec("core", system, alphabet, (("irq", irq, 4),))
+
+
+def sched():
+    """Three threads on sporadic and round-robin SCs: budgets, sleeps, yields, reconfiguration.
+
+    Two share priority 10 (one sporadic with 3 refills, one round robin), one at 15 with a
+    tight sporadic budget. They exchange messages on one endpoint and signals on one
+    notification, reprioritise and reconfigure one another's SCs.
+    """
+    system = _new_system()
+    channel = system.endpoint("channel")
+    bell = system.notification("bell")
+    control = system.sched_control()
+    a = system.task("a", _never_runs, priority=10, mcp=15, budget=2, period=5, refills=3, slots=5)
+    b = system.task("b", _never_runs, priority=10, mcp=15, budget=2, period=2, refills=2, slots=5)
+    c = system.task("c", _never_runs, priority=15, mcp=15, budget=1, period=4, refills=2, slots=5)
+    tasks = (a, b, c)
+    for i in range(3):
+        task = tasks[i]
+        neighbour = tasks[(i + 1) % 3]
+        system.give(task, 0, channel, RIGHTS_ALL, badge=i + 1)
+        system.give(task, 1, bell, RIGHTS_ALL, badge=1 << i)
+        system.give(task, 2, control)
+        system.give(task, 3, neighbour)
+        system.give(task, 4, neighbour.sc)
+    alphabet = []
+    for i in range(3):
+        alphabet.append(
+            (
+                ("send", send(0, i)),
+                ("recv", recv(0)),
+                ("signal", _syscall((SYS_SIGNAL, 1))),
+                ("wait", _syscall((SYS_WAIT, 1))),
+                ("yield", _syscall((SYS_YIELD,))),
+                ("sleep", _syscall((SYS_SLEEP, 3))),
+                ("raise-next", _syscall((SYS_TCB_SET_PRIORITY, 3, 12))),
+                ("configure-next", _syscall((SYS_SC_CONFIGURE, 2, 4, 1, 3, 2))),
+                ("preempt", PREEMPT),
+            )
+        )
+    return Spec("sched", system, tuple(alphabet), (("bell", bell, 8),))
+
+
+SYSTEMS = {"core": core, "sched": sched}
+
+
+def build(name):
+    if name not in SYSTEMS:
+        raise ValueError("unknown system %r (known: %s)" % (name, ", ".join(sorted(SYSTEMS))))
+    return SYSTEMS[name]()
