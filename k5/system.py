@@ -37,6 +37,23 @@ DEFAULT_TIMESLICE = 5
 USAGE_MAX = 2000
 
 
+class UsageLog:
+    """A usage log (Kernel.usage_log) that stops growing at `limit` entries."""
+
+    __slots__ = ("entries", "limit")
+
+    def __init__(self, limit):
+        self.entries = []
+        self.limit = limit
+
+    def append(self, entry):
+        if len(self.entries) < self.limit:
+            self.entries.append(entry)
+
+    def __iter__(self):
+        return iter(self.entries)
+
+
 class BuildError(Exception):
     """A system description is invalid."""
 
@@ -298,12 +315,13 @@ class System:
 
     def record_usage(self, max_entries=USAGE_MAX):
         """Start logging every stretch of CPU time, up to `max_entries` (see usage())."""
-        self.kernel.usage_log = []
-        self.kernel.usage_max = max_entries
+        self.kernel.usage_log = UsageLog(max_entries)
 
     def usage(self):
         """(task name, start, end) of every stretch of CPU time since record_usage()."""
-        log = self.kernel.usage_log or []
+        log = self.kernel.usage_log
+        if log is None:
+            log = []
         mine = self._tcbs()
         result = []
         for sc, start, end, tcb in log:

@@ -6,14 +6,15 @@
 
 import contextlib
 
+from k5 import cnode, ipc
 from k5.abi import OK, RIGHTS_ALL, STATE_RUNNING, SYS_CNODE_MUTATE
 from k5.kernel import Kernel
 
 
 def _mutate_or_rights(original):
-    def cnode_move(self, tcb, sysno, request):
+    def cnode_move(kernel, tcb, sysno, request):
         # Mutate ORs the new rights in instead of masking with them: rights can grow.
-        err = original(self, tcb, sysno, request)
+        err = original(kernel, tcb, sysno, request)
         if err == OK and sysno == SYS_CNODE_MUTATE:
             cap = tcb.cspace.slots[request[2]]
             cap.rights |= request[3] & RIGHTS_ALL
@@ -23,12 +24,12 @@ def _mutate_or_rights(original):
 
 
 def _sender_done_without_wakeup(original):
-    def sender_done(self, tcb):
+    def sender_done(kernel, tcb):
         # Forgets to put a woken sender back in a ready queue: a lost thread.
         if tcb.state != STATE_RUNNING and tcb.fault_kind == 0:
             tcb.state = STATE_RUNNING
             return
-        original(self, tcb)
+        original(kernel, tcb)
 
     return sender_done
 
@@ -41,16 +42,17 @@ def _commit_nothing(original):
     return commit
 
 
-# name -> (object, attribute, wrapper of the original, what the bug is)
+# name -> (object, attribute, wrapper of the original, what the bug is). A module function is
+# patched in its module (its callers look it up there; the syscall table is built per kernel).
 BUGS = {
-    "rights-grow": (Kernel, "_sys_cnode_move", _mutate_or_rights, "mutate adds rights"),
+    "rights-grow": (cnode, "sys_move", _mutate_or_rights, "mutate adds rights"),
     "lost-wakeup": (
-        Kernel,
-        "_sender_done",
+        ipc,
+        "sender_done",
         _sender_done_without_wakeup,
         "a sender woken by its receiver is never queued",
     ),
-    "no-charge": (Kernel, "_commit", _commit_nothing, "consumed time is never charged"),
+    "no-charge": (Kernel, "commit", _commit_nothing, "consumed time is never charged"),
 }
 
 

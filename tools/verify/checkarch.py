@@ -30,7 +30,7 @@ class CheckError(Exception):
 class CheckContext:
     """Saved state of one task: its index, its last request, the results it was handed."""
 
-    __slots__ = ("index", "entry", "ipc", "arg", "request", "result", "fault", "regions")
+    __slots__ = ("index", "entry", "ipc", "arg", "request", "result", "fault", "regions", "freed")
 
     def __init__(self, index, entry, ipc, arg):
         self.index = index
@@ -41,6 +41,7 @@ class CheckContext:
         self.result = None
         self.fault = ""
         self.regions = None
+        self.freed = False
 
 
 class CheckArch:
@@ -83,6 +84,15 @@ class CheckArch:
     def close(self):
         pass
 
+    def context_free(self, ctx):
+        # A destroyed thread's context: the kernel must never run it again (run() checks).
+        ctx.freed = True
+
+    def interrupts(self):
+        # No interrupt lines are bound in the explored systems (their "interrupt" is a signal
+        # the explorer sends; see systems.py).
+        return 0
+
     def request(self, ctx):
         return ctx.request
 
@@ -101,6 +111,8 @@ class CheckArch:
         if plan is None:
             raise CheckError("the kernel ran a task twice in one step (or without a plan)")
         self.plan = None
+        if ctx.freed:
+            raise CheckError("the kernel ran the freed context of a destroyed thread")
         if type(limit) is not int or limit < 0:
             raise CheckError("run() limit %r is not a tick count" % (limit,))
         kind = plan[0]

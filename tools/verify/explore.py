@@ -15,7 +15,7 @@ SCENARIO_FORMAT = "k5-verify-scenario 1"
 
 
 def _dumps(state):
-    """Snapshot a state. The kernel's syscall table (bound methods) and the scheduler's
+    """Snapshot a state. The kernel's syscall table (functions) and the scheduler's
     constant bit table are left out and put back by _loads: half the cost of a snapshot."""
     kernel = state.system.kernel
     handlers = kernel.handlers
@@ -30,21 +30,19 @@ def _dumps(state):
 
 
 class _Restore:
-    """What _loads puts back: the handler names (in table order) and the shared bit table."""
+    """What _loads puts back: the handler table and the shared bit table."""
 
     def __init__(self, state):
         kernel = state.system.kernel
-        functions = {}
-        for name in dir(type(kernel)):
-            functions[id(getattr(type(kernel), name))] = name
-        # (By the attribute that holds each one: a wrapped or patched method keeps its slot.)
-        self.names = [None if h is None else functions[id(h.__func__)] for h in kernel.handlers]
+        # The table of handler functions (module functions, possibly a seeded bug's wrapper)
+        # is never changed by the kernel: every restored state shares it.
+        self.handlers = kernel.handlers
         self.msb = kernel.sched.msb
 
     def loads(self, blob):
         state = pickle.loads(blob)
         kernel = state.system.kernel
-        kernel.handlers = [None if n is None else getattr(kernel, n) for n in self.names]
+        kernel.handlers = self.handlers
         kernel.sched.msb = self.msb
         return state
 
