@@ -147,6 +147,7 @@ MACHINE_KERNEL_FAULT = const(2)  # test of the kernel's epitaph: a privileged lo
 MACHINE_IRQ_TEST = const(3)  # test of the epitaph: enable and pend external interrupt r1
 # --- Interrupt lines the kernel delivers to notifications (arch.interrupts() bits) -------------
 IRQ_CONSOLE = const(0)  # console input for the root task (the REPL waits for it)
+IRQ_BREAK = const(1)  # Ctrl-C for the root task: the kernel ends whatever wait it is in
 IRQ_LINES = const(32)
 # The root task's CSpace: slot 0 holds the console notification (bound to it).
 ROOT_SLOT_CONSOLE = const(0)

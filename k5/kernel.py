@@ -187,6 +187,25 @@ class Kernel:
     def restart(self, tcb):
         thread.restart(self, tcb)
 
+    def _break_root(self):
+        """Ctrl-C: the root task leaves whatever it waits in (IPC, a notification, a sleep)
+        with ERR_STALE, and so gets to its pending KeyboardInterrupt (perform)."""
+        root = self.root
+        if root is None:
+            return
+        state = root.state
+        if (
+            state == abi.STATE_BLOCKED_SEND
+            or state == abi.STATE_BLOCKED_RECV
+            or state == abi.STATE_BLOCKED_REPLY
+            or state == abi.STATE_BLOCKED_NOTIFICATION
+            or state == abi.STATE_BLOCKED_SLEEP
+        ):
+            thread.cancel(self, root, abi.ERR_STALE)
+            self.set_result(root.context, abi.ERR_STALE)
+            root.state = abi.STATE_RUNNING
+            self.schedule_runnable(root)
+
     def bind_irq(self, line, ntfn, badge):
         """Interrupt `line` signals `ntfn` with `badge` (builder; IRQ caps are a later step)."""
         if type(line) is not int or line < 0 or line >= abi.IRQ_LINES:
@@ -195,6 +214,8 @@ class Kernel:
 
     def _interrupts(self, pending):
         """Signal the notification of every raised interrupt line (perform: cannot fail)."""
+        if pending & (1 << abi.IRQ_BREAK):
+            self._break_root()
         table = self.irq_table
         line = 0
         while pending:

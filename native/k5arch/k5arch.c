@@ -174,11 +174,12 @@ void k5arch_keyboard_interrupt(void) {
     if (k5_task_running && k5_current == root) {
         mp_sched_keyboard_interrupt(); // the root's state is the live one
     } else {
-        // Raised when the root next runs; the signal wakes it if it sleeps or waits for input.
+        // Raised when the root next runs (the kernel wakes it from any wait: IRQ_BREAK).
         MP_STATE_VM(mp_kbd_exception).traceback_data = NULL;
         root->thread.mp_pending_exception = MP_OBJ_FROM_PTR(&MP_STATE_VM(mp_kbd_exception));
     }
-    raise_irq(K5_IRQ_CONSOLE);
+    raise_irq(K5_IRQ_BREAK); // the kernel ends the root's wait, if it is in one
+
 }
 
 // Contract: handler mode only (see k5_task_fault in trap.c).
@@ -360,7 +361,7 @@ void k5_task_start(mp_obj_t entry, mp_obj_t ipc, mp_obj_t arg) {
 
 // time.sleep_ms in a task blocks it in the kernel (others run meanwhile) until the tick after
 // `ms` whole ticks have passed: at least `ms` ms from a start anywhere within a tick. A signal on
-// the task's bound notification ends a sleep early (Ctrl-C for the root task): pending events
+// the task's bound notification ends a sleep early, and Ctrl-C any wait of the root: pending events
 // are handled then, and the sleep goes on for the time left.
 void k5arch_task_sleep_ms(mp_uint_t ms) {
     while (ms > 0) {
@@ -371,11 +372,11 @@ void k5arch_task_sleep_ms(mp_uint_t ms) {
                 MP_OBJ_NEW_SMALL_INT(K5_SYS_SLEEP), MP_OBJ_NEW_SMALL_INT(left)
             };
             mp_obj_t err = k5_svc_syscall(mp_obj_new_tuple(2, request));
+            mp_handle_pending(true); // first: Ctrl-C ends the root's sleep with ERR_STALE
             if (err != MP_OBJ_NEW_SMALL_INT(K5_OK)) {
                 mp_raise_msg_varg(&mp_type_OSError, MP_ERROR_TEXT("K5: sleep failed: error %d"),
                     (int)mp_obj_get_int(err));
             }
-            mp_handle_pending(true);
         }
         ms -= chunk;
     }

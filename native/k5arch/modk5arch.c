@@ -274,7 +274,12 @@ static mp_obj_t mod_trap(mp_obj_t request) {
     if (!k5arch_in_task()) {
         mp_raise_msg(&mp_type_OSError, MP_ERROR_TEXT("K5: syscalls are made from tasks"));
     }
-    return k5_svc_syscall(request);
+    mp_obj_t result = k5_svc_syscall(request);
+    if (MP_STATE_THREAD(mp_pending_exception) != MP_OBJ_NULL) {
+        // Ctrl-C ended the root's wait: raise it here, at the call, not after its result.
+        mp_handle_pending(true);
+    }
+    return result;
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(mod_trap_obj, mod_trap);
 

@@ -11,6 +11,8 @@ import k5
 from k5 import boot, front
 from k5.abi import (
     ERR_ILLEGAL_OPERATION,
+    ERR_STALE,
+    IRQ_BREAK,
     IRQ_CONSOLE,
     OK,
     RIGHT_GRANT_REPLY,
@@ -196,3 +198,24 @@ def test_the_trap_loops_literals_match_the_abi():
     assert kernel._SYS_COUNT == abi.SYS_COUNT
     assert kernel._ERR_INVALID_SYSCALL == abi.ERR_INVALID_SYSCALL
     assert kernel._STATE_RUNNING == abi.STATE_RUNNING
+
+
+def test_break_ends_any_wait_of_the_root():
+    seen = []
+
+    def root_body(ipc, arg):
+        system = front.System()
+        nobody = system.notification("never signalled")
+        seen.append(k5.wait(nobody.slot))
+        seen.append(k5.sleep(10000))
+
+    kernel_system, root, lines = _boot(root_body)
+    arch = kernel_system.kernel.arch
+    kernel_system.run(20)
+    arch.raise_interrupt(IRQ_BREAK)  # Ctrl-C while it waits on a notification
+    kernel_system.run(20)
+    assert seen == [ERR_STALE]
+    arch.raise_interrupt(IRQ_BREAK)  # and while it sleeps
+    assert kernel_system.run(20) == RUN_STOPPED
+    assert seen == [ERR_STALE, ERR_STALE]
+    kernel_system.close()

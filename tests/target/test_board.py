@@ -105,6 +105,24 @@ def test_ctrl_c_interrupts_a_running_loop(emulator):
         port.read_until(b"after True\r\n>>> ")
 
 
+def test_ctrl_c_ends_the_repls_waits_in_the_kernel(emulator):
+    # The REPL is a task: a sleep or a k5.wait blocks it in the kernel, and Ctrl-C ends both.
+    with Console(emulator) as port:
+        for line in (
+            b"import time; time.sleep(100)",
+            b"import k5; from k5.system import System; "
+            b"n = System().notification('n'); k5.wait(n.slot)",
+        ):
+            port.write(line + b"\r")
+            time.sleep(0.5)
+            port.write(b"\x03")
+            out = port.read_until(b"KeyboardInterrupt")
+            assert "Traceback" in out, out
+            port.read_until(b">>> ")
+        port.write(b"print('after', 6 * 7)\r")
+        port.read_until(b"after 42\r\n>>> ")
+
+
 def test_repl_fault_restarts_the_repl_and_nothing_else(emulator):
     # The REPL is an unprivileged task: a load from an address outside its MPU view faults it,
     # the kernel reports that and restarts it, and a task it started keeps running.
