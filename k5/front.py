@@ -15,15 +15,17 @@ from k5.abi import (
     TYPE_ENDPOINT,
     TYPE_NOTIFICATION,
     TYPE_REPLY,
+    TYPE_SCHED_CONTEXT,
+    TYPE_SCHED_CONTROL,
     TYPE_TCB,
+    TYPE_UNTYPED,
 )
 from k5.arch import trap
+from k5.kernel import RUN_IDLE, RUN_TIME_UP
 from k5.ticks import ticks_add, ticks_diff
 
 # How often run() looks whether the system's tasks are done, in ticks (1 ms on the device).
 RUN_POLL = 20
-RUN_TIME_UP = 0
-RUN_IDLE = 1
 
 
 def call(op, *args):
@@ -101,21 +103,23 @@ class System:
         return self._add(Ref(call("notification", self.gid, name), TYPE_NOTIFICATION, name))
 
     def untyped(self, name, quota):
-        return self._add(Ref(call("untyped", self.gid, name, quota), 8, name))
+        return self._add(Ref(call("untyped", self.gid, name, quota), TYPE_UNTYPED, name))
 
     def sched_control(self):
         if self._control is None:
-            self._control = Ref(call("sched_control", self.gid), 7, "sched_control")
+            self._control = Ref(
+                call("sched_control", self.gid), TYPE_SCHED_CONTROL, "sched_control"
+            )
         return self._control
 
     def sched_context(self, name, budget, period, refills=4):
         slot = call("sched_context", self.gid, name, budget, period, refills)
-        return self._add(Ref(slot, 4, name))
+        return self._add(Ref(slot, TYPE_SCHED_CONTEXT, name))
 
     def task(self, name, body, **options):
         """Create a task (options as k5.system.Builder.task: priority, budget, stack, ...)."""
         slot, sc_slot, tid = call("task", self.gid, name, body, options)
-        task = Task(slot, name, Ref(sc_slot, 4, name + ".sc"), tid)
+        task = Task(slot, name, Ref(sc_slot, TYPE_SCHED_CONTEXT, name + ".sc"), tid)
         self.tasks.append(task)
         self.refs.append(task)
         return task

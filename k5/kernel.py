@@ -176,8 +176,6 @@ class Kernel:
         """An interrupt from outside any task: signal ntfn with badge (perform)."""
         notification.do_signal(self, ntfn, badge)
 
-    _do_signal = signal
-
     def delete(self, cap):
         cnode.delete(self, cap)
 

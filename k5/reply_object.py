@@ -109,6 +109,22 @@ def do_reply(kernel, tcb, reply):
     disarm_reply(kernel, reply, abi.OK)
 
 
+def return_donated(kernel, sc, caller):
+    """A donated SC goes back to its caller: whoever runs on it now loses it (perform).
+
+    (k5/fastpath.py does the same inline, on its hot path.)
+    """
+    holder = sc.tcb
+    if holder is not None and holder is not caller:
+        holder.sc = None
+        if holder.queue_kind == QUEUE_READY or holder.queue_kind == QUEUE_RELEASE:
+            kernel.dequeue(holder)
+        if holder is kernel.current:
+            kernel.current = None
+    sc.tcb = caller
+    caller.sc = sc
+
+
 def disarm_reply(kernel, reply, result):
     """Wake the caller of an armed reply with `result`, giving back a donated SC."""
     caller = reply.caller
@@ -121,15 +137,7 @@ def disarm_reply(kernel, reply, result):
     sc = reply.donated
     reply.donated = None
     if sc is not None:
-        holder = sc.tcb
-        if holder is not None and holder is not caller:
-            holder.sc = None
-            if holder.queue_kind == QUEUE_READY or holder.queue_kind == QUEUE_RELEASE:
-                kernel.dequeue(holder)
-            if holder is kernel.current:
-                kernel.current = None
-        sc.tcb = caller
-        caller.sc = sc
+        return_donated(kernel, sc, caller)
     if server is not None and server.pending_reply is reply:
         server.pending_reply = None
     caller.blocked_on = None

@@ -347,7 +347,7 @@ class System:
 
     def signal(self, ref, badge=1):
         """Signal a notification from outside any task (e.g. a simulated interrupt)."""
-        self.kernel._do_signal(ref.obj, badge)
+        self.kernel.signal(ref.obj, badge)
 
     def revoke(self, ref):
         self.kernel.revoke(ref.original)

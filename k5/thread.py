@@ -4,7 +4,7 @@ from k5 import abi
 from k5._compat import const
 from k5.decode import is_small, is_word
 from k5.ipc import do_send
-from k5.reply_object import disarm_reply
+from k5.reply_object import disarm_reply, return_donated
 from k5.objects import QUEUE_READY, QUEUE_RELEASE
 from k5.ticks import ticks_add
 
@@ -95,12 +95,7 @@ def sys_debug_puts(kernel, tcb, sysno, request):
 
 def cancel(kernel, tcb, result):
     """Take tcb out of any IPC it is in (perform: cannot fail)."""
-    state = tcb.state
-    if state == abi.STATE_BLOCKED_SEND or state == abi.STATE_BLOCKED_RECV:
-        kernel.dequeue(tcb)
-    elif state == abi.STATE_BLOCKED_NOTIFICATION:
-        kernel.dequeue(tcb)
-    elif state == abi.STATE_BLOCKED_REPLY:
+    if tcb.state == abi.STATE_BLOCKED_REPLY:
         reply = tcb.blocked_on
         if reply is not None and reply.caller is tcb:
             sc = reply.donated
@@ -110,16 +105,9 @@ def cancel(kernel, tcb, result):
             reply.donated = None
             # The server keeps its (now stale) reference: replying gets abi.ERR_STALE.
             if sc is not None:
-                holder = sc.tcb
-                if holder is not None and holder is not tcb:
-                    holder.sc = None
-                    if holder.queue_kind == QUEUE_READY or holder.queue_kind == QUEUE_RELEASE:
-                        kernel.dequeue(holder)
-                    if holder is kernel.current:
-                        kernel.current = None
-                sc.tcb = tcb
-                tcb.sc = sc
-    elif tcb.queue is not None:
+                return_donated(kernel, sc, tcb)
+    else:
+        # Blocked in send, recv, wait or sleep, or ready: out of that queue (if any).
         kernel.dequeue(tcb)
     tcb.blocked_on = None
     tcb.blocked_cap = None

@@ -174,7 +174,7 @@ class Model:
             label = action[4:]
             for name, ref_name, badge in self.interrupts:
                 if name == label:
-                    kernel._do_signal(system.lookup(ref_name).obj, badge)
+                    kernel.signal(system.lookup(ref_name).obj, badge)
                     self._kernel_run(state, -1, 0)
                     break
             else:
