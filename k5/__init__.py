@@ -15,6 +15,10 @@ from k5.user import (  # noqa: F401
     delete,
     exit,
     identify,
+    irq_ack,
+    irq_clear,
+    irq_control_get,
+    irq_set_notification,
     mint,
     move,
     mutate,
@@ -49,6 +53,7 @@ from k5.user import (  # noqa: F401
     trap,
     untyped_retype,
     wait,
+    window_info,
     yield_,
 )
 

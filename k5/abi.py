@@ -66,6 +66,17 @@ SYS_TCB_SET_HANDLER = const(39)
 SYS_BORROW_READ = const(40)
 SYS_BORROW_WRITE = const(41)
 SYS_BORROW_INFO = const(42)
+# Interrupts (seL4's IRQControl and IRQHandler): get: (SYS, irq_control_slot, line, dest_slot)
+# makes an IRQHandler cap for one interrupt line; set_notification: (SYS, handler_slot,
+# ntfn_slot) binds it (the notification cap's badge is signalled) and unmasks the line; ack:
+# (SYS, handler_slot) unmasks it again after a delivery; clear: (SYS, handler_slot) unbinds
+# and masks it.
+SYS_IRQ_CONTROL_GET = const(43)
+SYS_IRQ_SET_NOTIFICATION = const(44)
+SYS_IRQ_ACK = const(45)
+SYS_IRQ_CLEAR = const(46)
+# Device windows: (SYS, window_slot) -> (base, size, rights mapped) into ipc.words[0:3].
+SYS_WINDOW_INFO = const(47)
 # The root task's builder front end (k5/front.py): (SYS_BUILD, op name, args tuple), served by
 # the root service (k5/rootsrv.py) on the kernel's thread; only the root task may make it.
 SYS_BUILD = const(48)
@@ -108,6 +119,9 @@ TYPE_CNODE = const(5)
 TYPE_REPLY = const(6)
 TYPE_SCHED_CONTROL = const(7)
 TYPE_UNTYPED = const(8)
+TYPE_IRQ_CONTROL = const(9)
+TYPE_IRQ_HANDLER = const(10)
+TYPE_WINDOW = const(11)
 
 # --- Thread states -------------------------------------------------------------------------------
 STATE_INACTIVE = const(0)
@@ -148,9 +162,12 @@ MACHINE_IRQ_TEST = const(3)  # test of the epitaph: enable and pend external int
 # --- Interrupt lines the kernel delivers to notifications (arch.interrupts() bits) -------------
 IRQ_CONSOLE = const(0)  # console input for the root task (the REPL waits for it)
 IRQ_BREAK = const(1)  # Ctrl-C for the root task: the kernel ends whatever wait it is in
+IRQ_HARDWARE = const(2)  # hardware interrupts are pending: arch.irq_take() names them
 IRQ_LINES = const(32)
-# The root task's CSpace: slot 0 holds the console notification (bound to it).
+# The root task's CSpace: slot 0 holds the console notification (bound to it), slot 1 the
+# IRQControl cap (authority over every interrupt line the arch may hand out).
 ROOT_SLOT_CONSOLE = const(0)
+ROOT_SLOT_IRQ_CONTROL = const(1)
 ROOT_SLOTS = const(16)
 # Hardware fault classes of a task (the kernel's fault text names them).
 FAULT_CLASS_PYTHON = const(0)

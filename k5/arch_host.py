@@ -19,6 +19,7 @@
 from k5._compat import const
 from k5.ticks import TICKS_MASK, ticks_diff
 from k5.abi import (
+    IRQ_HARDWARE,
     SYS_SPIN,
     TRAP_EXIT,
     TRAP_FAULT,
@@ -33,6 +34,8 @@ except ImportError:
     _thread = None  # importing works; running a task says why it cannot
 
 _FAULT_TEXT_MAX = const(120)
+_HOST_IRQS = const(32)
+_DEVICE_RANGES = ((0x40000000, 0x60000000),)
 
 # The HostContext of the task running on each task thread, by _thread.get_ident().
 _tasks = {}
@@ -204,13 +207,26 @@ class HostArch:
     - every context this backend created is in `contexts`.
     """
 
-    __slots__ = ("clock", "syscall_cost", "contexts", "pending")
+    __slots__ = (
+        "clock",
+        "syscall_cost",
+        "contexts",
+        "pending",
+        "irq_on",
+        "irq_raised",
+        "irq_fired",
+    )
 
     def __init__(self, syscall_cost=1, start=0):
         self.clock = start & TICKS_MASK
         self.syscall_cost = syscall_cost
         self.contexts = []
         self.pending = 0
+        # Simulated hardware interrupt lines, as bit sets: enabled (NVIC), raised and latched
+        # while masked (NVIC pending), fired and not yet taken by the kernel.
+        self.irq_on = 0
+        self.irq_raised = 0
+        self.irq_fired = 0
 
     def now(self):
         return self.clock
@@ -224,6 +240,51 @@ class HostArch:
     def raise_interrupt(self, line):
         """Simulate interrupt `line` (the kernel signals the notification bound to it)."""
         self.pending |= 1 << line
+
+    # Hardware interrupts: a line fires when raised and enabled; firing masks it (as the
+    # device's handler does) until the kernel unmasks it again.
+
+    def device_ranges(self):
+        """The (low, high) address ranges device windows may cover (the MCU's peripherals)."""
+        return _DEVICE_RANGES
+
+    def irq_count(self):
+        return _HOST_IRQS
+
+    def irq_valid(self, line):
+        return 0 <= line < _HOST_IRQS
+
+    def raise_hw_irq(self, line):
+        """Simulate a peripheral raising hardware interrupt `line`."""
+        self.irq_raised |= 1 << line
+        self._fire()
+
+    def _fire(self):
+        fire = self.irq_raised & self.irq_on
+        if fire:
+            self.irq_raised &= ~fire
+            self.irq_on &= ~fire
+            self.irq_fired |= fire
+            self.pending |= 1 << IRQ_HARDWARE
+
+    def irq_unmask(self, line):
+        self.irq_on |= 1 << line
+        self._fire()
+
+    def irq_mask(self, line):
+        self.irq_on &= ~(1 << line)
+        self.irq_fired &= ~(1 << line)
+
+    def irq_take(self):
+        """The lowest fired line not yet taken (and forget it), or -1."""
+        fired = self.irq_fired
+        if not fired:
+            return -1
+        line = 0
+        while not fired & (1 << line):
+            line += 1
+        self.irq_fired = fired & ~(1 << line)
+        return line
 
     def idle(self, until):
         """Sleep until `until` (WFI until the timer): nothing runs meanwhile."""

@@ -6,7 +6,14 @@
 # console's receive interrupt signals it) and builds everything else through SYS_BUILD. The
 # kernel then runs until the root task exits (a soft reset), idling in WFI when nothing can run.
 
-from k5.abi import IRQ_CONSOLE, PRIORITY_MAX, RIGHT_READ, ROOT_SLOT_CONSOLE, ROOT_SLOTS
+from k5.abi import (
+    IRQ_CONSOLE,
+    PRIORITY_MAX,
+    RIGHT_READ,
+    ROOT_SLOT_CONSOLE,
+    ROOT_SLOT_IRQ_CONTROL,
+    ROOT_SLOTS,
+)
 from k5.kernel import RUN_IDLE, RUN_STOPPED
 from k5.rootsrv import RootService
 from k5.system import Builder
@@ -38,6 +45,7 @@ def build(repl, **options):
     system.give(root, ROOT_SLOT_CONSOLE, console, RIGHT_READ)
     system.bind_notification(root, console)
     kernel.bind_irq(IRQ_CONSOLE, console.obj, 1)
+    system.give(root, ROOT_SLOT_IRQ_CONTROL, system.irq_control())
     kernel.root = root.obj
     kernel.build_service = RootService(kernel, root.obj.cspace).call
     make_root = getattr(system.arch, "make_root", None)

@@ -4,7 +4,7 @@
 # (copy, mint) are its children in the derivation tree. Deleting a cap re-parents its children;
 # revoking a cap deletes all of its descendants.
 
-from k5.abi import TYPE_NULL, TYPE_UNTYPED
+from k5.abi import TYPE_IRQ_CONTROL, TYPE_NULL, TYPE_UNTYPED
 
 
 class Cap:
@@ -146,7 +146,8 @@ def is_descendant(cap, ancestor):
 def check_rights_monotonic(cap):
     """Rights never grow along a derivation: every ancestor holds all of a cap's rights."""
     node = cap.parent
-    while node is not None and node.obj_type != TYPE_UNTYPED:
+    # (Untyped and IRQControl caps are parents of caps to the objects made from them.)
+    while node is not None and node.obj_type != TYPE_UNTYPED and node.obj_type != TYPE_IRQ_CONTROL:
         assert (cap.rights & node.rights) == cap.rights, "rights grew along a derivation"
         assert node.obj is cap.obj, "derivation across objects"
         node = node.parent

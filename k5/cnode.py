@@ -1,6 +1,6 @@
 """CNode invocations: copy, mint, move, mutate, delete, revoke, identify."""
 
-from k5 import cdt, ipc, notification, reply_object, schedcontext, thread
+from k5 import cdt, device, ipc, notification, reply_object, schedcontext, thread
 from k5 import abi
 from k5.decode import dest_slot, ipc_words, is_rights, is_small, lookup
 
@@ -68,6 +68,8 @@ def sys_move(kernel, tcb, sysno, request):
     cdt.move(cap, tcb.cspace, request[2])
     cap.rights = rights
     cap.badge = badge
+    if is_mutate and cap.obj_type == abi.TYPE_WINDOW:
+        device.refresh(kernel, tcb)
     return abi.OK
 
 
@@ -100,7 +102,10 @@ def delete(kernel, cap):
     if obj_type == abi.TYPE_NULL:
         return
     parent = cap.parent
+    cnode = cap.cnode
     cdt.unlink(cap)
+    if obj_type == abi.TYPE_WINDOW and cnode is not None:
+        device.refresh(kernel, device.holder(kernel, cnode))
     if obj_type == abi.TYPE_ENDPOINT or obj_type == abi.TYPE_NOTIFICATION:
         tcb = obj.queue.head
         while tcb is not None:
@@ -124,12 +129,15 @@ def destroy(kernel, obj, obj_type):
         ipc.destroy_endpoint(kernel, obj)
     elif obj_type == abi.TYPE_NOTIFICATION:
         notification.destroy(kernel, obj)
+        device.notification_gone(kernel, obj)
     elif obj_type == abi.TYPE_REPLY:
         reply_object.destroy_reply(kernel, obj)
     elif obj_type == abi.TYPE_SCHED_CONTEXT:
         schedcontext.destroy(kernel, obj)
     elif obj_type == abi.TYPE_TCB:
         thread.destroy(kernel, obj, delete)
+    elif obj_type == abi.TYPE_IRQ_HANDLER:
+        device.destroy_handler(kernel, obj)
     # An Untyped whose last cap goes leaves the objects made from it alive (no one can
     # revoke them any more); abi.TYPE_SCHED_CONTROL is never destroyed.
 

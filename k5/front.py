@@ -10,15 +10,18 @@
 
 from k5.abi import (
     RIGHTS_ALL,
+    RIGHTS_RW,
     SYS_BUILD,
     SYS_SLEEP,
     TYPE_ENDPOINT,
+    TYPE_IRQ_HANDLER,
     TYPE_NOTIFICATION,
     TYPE_REPLY,
     TYPE_SCHED_CONTEXT,
     TYPE_SCHED_CONTROL,
     TYPE_TCB,
     TYPE_UNTYPED,
+    TYPE_WINDOW,
 )
 from k5.arch import trap
 from k5.kernel import RUN_IDLE, RUN_TIME_UP
@@ -101,6 +104,16 @@ class System:
 
     def notification(self, name=""):
         return self._add(Ref(call("notification", self.gid, name), TYPE_NOTIFICATION, name))
+
+    def window(self, name, base, size, rights=RIGHTS_RW):
+        """A device window given to tasks with give() (see k5.system.Builder.window)."""
+        slot = call("window", self.gid, name, base, size, rights)
+        return self._add(Ref(slot, TYPE_WINDOW, name))
+
+    def irq(self, name, line, ntfn=None, badge=1):
+        """An IRQHandler for `line` delivered to `ntfn` (see k5.system.Builder.irq)."""
+        slot = call("irq", self.gid, name, line, ntfn.slot if ntfn is not None else -1, badge)
+        return self._add(Ref(slot, TYPE_IRQ_HANDLER, name))
 
     def untyped(self, name, quota):
         return self._add(Ref(call("untyped", self.gid, name, quota), TYPE_UNTYPED, name))

@@ -12,6 +12,7 @@ from k5.abi import (
 )
 
 from k5.objects import TCB, Endpoint, Notification, Reply, SchedContext, Untyped
+from k5.device import DeviceWindow, IRQControl, IRQHandler
 
 STATE_NAMES = (
     "inactive",
@@ -34,6 +35,9 @@ TYPE_NAMES = (
     "reply",
     "sched_control",
     "untyped",
+    "irq_control",
+    "irq_handler",
+    "window",
 )
 
 
@@ -289,4 +293,16 @@ def object_info(obj):
         return {"type": "reply", "holds_caller": obj.caller is not None}
     if isinstance(obj, Untyped):
         return {"type": "untyped", "quota": obj.quota, "remaining": obj.remaining}
+    if isinstance(obj, DeviceWindow):
+        return {"type": "window", "base": obj.base, "size": obj.size}
+    if isinstance(obj, IRQHandler):
+        return {
+            "type": "irq_handler",
+            "line": obj.line,
+            "bound": obj.ntfn is not None,
+            "pending": obj.pending,
+            "count": obj.count,
+        }
+    if isinstance(obj, IRQControl):
+        return {"type": "irq_control"}
     return {"type": "sched_control"}

@@ -13,7 +13,7 @@
 # perform cannot fail. A Python exception escaping the kernel is a kernel bug: the loop prints
 # an epitaph and halts.
 
-from k5 import cnode, invariants, notification, syscalls, thread
+from k5 import cnode, device, invariants, notification, syscalls, thread
 from k5._compat import const
 from k5 import abi
 from k5.ipcbuf import IpcBuffer
@@ -90,6 +90,7 @@ class Kernel:
         "root",
         "build_service",
         "irq_table",
+        "irq_handlers",
     )
 
     def __init__(self, arch, trace=None, console=None, min_budget=1, debug=False):
@@ -121,6 +122,8 @@ class Kernel:
         self.build_service = None
         # Interrupt line -> (notification, badge) that the line signals (see _interrupts).
         self.irq_table = [None] * abi.IRQ_LINES
+        # Hardware interrupt line -> its IRQHandler (k5/device.py; made at the first handler).
+        self.irq_handlers = None
 
     # --- tracing ---------------------------------------------------------------------------------
 
@@ -214,6 +217,8 @@ class Kernel:
         """Signal the notification of every raised interrupt line (perform: cannot fail)."""
         if pending & (1 << abi.IRQ_BREAK):
             self._break_root()
+        if pending & (1 << abi.IRQ_HARDWARE):
+            device.deliver(self)
         table = self.irq_table
         line = 0
         while pending:
@@ -274,6 +279,13 @@ class Kernel:
                     return RUN_TIME_UP
                 current = self.current
                 if current is None:
+                    # Lines raised while the kernel ran (an ack unmasking a pending line).
+                    pending = arch.interrupts()
+                    if pending:
+                        self._interrupts(pending)
+                        self._choose()
+                        if self.current is not None:
+                            continue
                     release = sched.next_wakeup()
                     if release < 0:
                         return RUN_IDLE

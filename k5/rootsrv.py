@@ -119,6 +119,13 @@ class RootService:
     def op_notification(self, gid, name):
         return self._slot(self._group(gid).notification(name))
 
+    def op_window(self, gid, name, base, size, rights):
+        return self._slot(self._group(gid).window(name, base, size, rights))
+
+    def op_irq(self, gid, name, line, ntfn, badge):
+        ntfn_ref = self._ref(ntfn) if ntfn >= 0 else None
+        return self._slot(self._group(gid).irq(name, line, ntfn_ref, badge))
+
     def op_untyped(self, gid, name, quota):
         return self._slot(self._group(gid).untyped(name, quota))
 

@@ -7,6 +7,7 @@
 from k5 import (
     abi,
     cnode,
+    device,
     fastpath,
     ipc,
     lease,
@@ -75,5 +76,10 @@ def table():
     handlers[abi.SYS_BORROW_READ] = lease.sys_borrow
     handlers[abi.SYS_BORROW_WRITE] = lease.sys_borrow
     handlers[abi.SYS_BORROW_INFO] = lease.sys_borrow_info
+    handlers[abi.SYS_IRQ_CONTROL_GET] = device.sys_irq_control_get
+    handlers[abi.SYS_IRQ_SET_NOTIFICATION] = device.sys_irq_handler
+    handlers[abi.SYS_IRQ_ACK] = device.sys_irq_handler
+    handlers[abi.SYS_IRQ_CLEAR] = device.sys_irq_handler
+    handlers[abi.SYS_WINDOW_INFO] = device.sys_window_info
     handlers[abi.SYS_BUILD] = sys_build
     return handlers

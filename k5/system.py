@@ -13,8 +13,14 @@
 # and the root service (k5/rootsrv.py) builds each of its systems here, on the kernel's thread,
 # as a group of objects in that one kernel (System(kernel=..., root=the root task's CSpace)).
 
-from k5 import cdt, introspect
+from k5 import cdt, device, introspect
 from k5.abi import (
+    ERR_ILLEGAL_OPERATION,
+    OK,
+    RIGHTS_RW,
+    TYPE_IRQ_CONTROL,
+    TYPE_IRQ_HANDLER,
+    TYPE_WINDOW,
     PRIORITY_MAX,
     ROOT_SLOTS,
     RIGHT_WRITE,
@@ -156,6 +162,55 @@ class System:
         self.refs.append(ref)
         return ref
 
+    def window(self, name, base, size, rights=RIGHTS_RW):
+        """A device window: [base, base + size) of device memory, mapped into the MPU view of
+        every task given a cap to it (rights: RIGHT_READ or RIGHTS_RW; see k5/device.py)."""
+        try:
+            window = device.new_window(self.kernel, base, size, name)
+        except ValueError as exc:
+            raise BuildError(name + ": " + str(exc))
+        cap = self._original(window, TYPE_WINDOW, name)
+        cap.rights = rights & RIGHTS_RW
+        ref = Ref(window, TYPE_WINDOW, cap, name)
+        self.refs.append(ref)
+        return ref
+
+    def irq_control(self):
+        """The IRQControl: authority to make a handler for any free interrupt line."""
+        control = device.IRQControl()
+        ref = Ref(
+            control,
+            TYPE_IRQ_CONTROL,
+            self._original(control, TYPE_IRQ_CONTROL, control.name),
+            control.name,
+        )
+        self.refs.append(ref)
+        return ref
+
+    def irq(self, name, line, ntfn=None, badge=1):
+        """An IRQHandler for interrupt `line`, delivered to notification `ntfn` (if given) with
+        `badge`; the line is unmasked once bound and masked again after each delivery until
+        the holder acks it (k5.irq_ack)."""
+        err = device.check_line(self.kernel, line)
+        if err != OK:
+            raise BuildError(name + ": interrupt line " + str(line) + " is not free")
+        handler = device.new_handler(self.kernel, line, name)
+        ref = Ref(handler, TYPE_IRQ_HANDLER, self._original(handler, TYPE_IRQ_HANDLER, name), name)
+        self.refs.append(ref)
+        if ntfn is not None:
+            if ntfn.obj_type != TYPE_NOTIFICATION:
+                raise BuildError(name + ": an interrupt is delivered to a notification")
+            device.bind(self.kernel, handler, ntfn.obj, badge)
+        return ref
+
+    def _admit(self, task, cap, rights):
+        err = device.admit(self.kernel, task.obj, cap, rights)
+        if err != OK:
+            reason = "it overlaps a window the task holds"
+            if err != ERR_ILLEGAL_OPERATION:
+                reason = "the task already holds " + str(device.WINDOW_REGIONS) + " windows"
+            raise BuildError(task.name + ": cannot map window " + cap.obj.name + ": " + reason)
+
     def untyped(self, name, quota):
         """A quota of `quota` objects a task may create with untyped_retype."""
         untyped = Untyped(quota, name, self.kernel._new_id())
@@ -242,7 +297,12 @@ class System:
             raise BuildError(task.name + ": badge must be 0 <= badge < 2**30")
         if badge and ref.obj_type != TYPE_ENDPOINT and ref.obj_type != TYPE_NOTIFICATION:
             raise BuildError(task.name + ": only endpoint and notification caps carry badges")
-        return cdt.derive(ref.original, rights & RIGHTS_ALL, badge, task.obj.cspace, slot)
+        rights &= ref.original.rights
+        self._admit(task, ref.original, rights)
+        cap = cdt.derive(ref.original, rights & RIGHTS_ALL, badge, task.obj.cspace, slot)
+        if cap.obj_type == TYPE_WINDOW:
+            device.refresh(self.kernel, task.obj)
+        return cap
 
     def _handler(self, task, index, ref, badge):
         if ref.obj_type != TYPE_ENDPOINT:
@@ -307,7 +367,10 @@ class System:
             raise BuildError(dst.name + ": slot " + str(dst_slot) + " out of range")
         if dst_slots[dst_slot] is not None:
             raise BuildError(dst.name + ": slot " + str(dst_slot) + " is occupied")
+        self._admit(dst, parent, parent.rights & rights)
         cdt.derive(parent, parent.rights & rights, badge or parent.badge, dst.obj.cspace, dst_slot)
+        if parent.obj_type == TYPE_WINDOW:
+            device.refresh(self.kernel, dst.obj)
 
     def info(self, ref):
         """The observable state of one object as a dict (see k5.introspect.object_info)."""

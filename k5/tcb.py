@@ -1,6 +1,6 @@
 """TCB invocations: resume, suspend, restart, priorities, notifications, configure, caps."""
 
-from k5 import cdt
+from k5 import cdt, device
 from k5 import abi
 from k5.cdt import CNode
 from k5.decode import dest_slot, ipc_words, is_rights, is_small, lookup
@@ -163,7 +163,12 @@ def sys_copy_cap(kernel, tcb, sysno, request):
             return abi.ERR_ILLEGAL_OPERATION
     else:
         badge = cap.badge
+    err = device.admit(kernel, tcap.obj, cap, cap.rights & rights)
+    if err != abi.OK:
+        return err
     cdt.derive(cap, cap.rights & rights, badge, tcap.obj.cspace, request[3])
+    if cap.obj_type == abi.TYPE_WINDOW:
+        device.refresh(kernel, tcap.obj)
     return abi.OK
 
 

@@ -24,6 +24,11 @@ from k5.abi import (
     SYS_CNODE_MUTATE,
     SYS_CNODE_REVOKE,
     SYS_DEBUG_PUTS,
+    SYS_IRQ_ACK,
+    SYS_IRQ_CLEAR,
+    SYS_IRQ_CONTROL_GET,
+    SYS_IRQ_SET_NOTIFICATION,
+    SYS_WINDOW_INFO,
     SYS_EXIT,
     SYS_NBRECV,
     SYS_NBSEND,
@@ -306,3 +311,35 @@ def tcb_copy_cap(tcb_slot, src_slot, dest_index, rights=RIGHTS_ALL, badge=0):
 def tcb_set_handler(tcb_slot, ep_slot, which=0):
     """Fault (which=HANDLER_FAULT) or timeout (HANDLER_TIMEOUT) endpoint; -1 clears it."""
     return trap((SYS_TCB_SET_HANDLER, tcb_slot, ep_slot, which))
+
+
+# --- hardware ------------------------------------------------------------------------------------
+
+
+def irq_control_get(control_slot, line, dest_slot):
+    """Make the IRQHandler cap of interrupt `line` in dest_slot (needs the IRQControl cap)."""
+    return trap((SYS_IRQ_CONTROL_GET, control_slot, line, dest_slot))
+
+
+def irq_set_notification(handler_slot, ntfn_slot):
+    """Deliver the handler's line to a notification (its cap's badge is signalled); unmasks it."""
+    return trap((SYS_IRQ_SET_NOTIFICATION, handler_slot, ntfn_slot))
+
+
+def irq_ack(handler_slot):
+    """Unmask the handler's line after a delivery (it stays masked until then)."""
+    return trap((SYS_IRQ_ACK, handler_slot))
+
+
+def irq_clear(handler_slot):
+    """Stop delivering the handler's line and mask it."""
+    return trap((SYS_IRQ_CLEAR, handler_slot))
+
+
+def window_info(window_slot, ipc):
+    """(err, base, size, rights) of a device window cap (its MPU view needs READ)."""
+    err = trap((SYS_WINDOW_INFO, window_slot))
+    if err:
+        return (err, 0, 0, 0)
+    words = ipc.words
+    return (err, words[0] * 32, words[1], words[2])
