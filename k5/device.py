@@ -19,21 +19,25 @@
 # line stays masked until the holder acks. The last cap of a handler going masks the line and
 # frees it for a new handler.
 
-from k5 import abi, cdt, regions
+from k5 import abi, cdt
 from k5.notification import do_signal
 from k5._compat import const
 from k5.decode import dest_slot, ipc_words, lookup
 
 # MPU regions left for device windows (ARMv8-M: 8, minus flash, VM RAM and the task's stack).
 WINDOW_REGIONS = const(5)
+# The MPU's granule (k5.regions.GRANULE; that module is imported when a view is first solved,
+# so that a system without windows does not hold it in the heap).
+_GRANULE = const(32)
 
 
 class DeviceWindow:
     """A window of device memory that a task maps by holding a cap to it.
 
     **Invariants:**
-    - base and size are multiples of regions.GRANULE, size > 0, and [base, base + size) lies
-      inside one of the arch's device ranges (never RAM, flash or kernel memory).
+    - base and size are multiples of _GRANULE, size > 0, and [base, base + size) lies
+      inside one of the arch's device ranges (never RAM, flash or kernel memory);
+      _GRANULE is k5.regions.GRANULE.
     """
 
     __slots__ = ("base", "size", "name", "oid", "cap_count")
@@ -84,8 +88,8 @@ def check_window(arch, base, size):
     """None if [base, base + size) may be a device window, else the reason (text)."""
     if type(base) is not int or type(size) is not int:
         return "base and size must be ints"
-    if base < 0 or size <= 0 or base % regions.GRANULE or size % regions.GRANULE:
-        return "base and size must be positive multiples of " + str(regions.GRANULE)
+    if base < 0 or size <= 0 or base % _GRANULE or size % _GRANULE:
+        return "base and size must be positive multiples of " + str(_GRANULE)
     for low, high in arch.device_ranges():
         if low <= base and size <= high - base:
             return None
@@ -142,6 +146,8 @@ def admit(kernel, tcb, cap, rights):
 
 def view(tcb, skip=None):
     """The solved MPU regions of tcb's windows: (base, limit, rights, device) tuples."""
+    from k5 import regions
+
     windows = []
     for window, rights in _held(tcb.cspace, skip):
         windows.append((window.base, window.size, rights, True))
@@ -172,7 +178,7 @@ def sys_window_info(kernel, tcb, sysno, request):
         return cap
     words = ipc_words(tcb)
     # Word registers hold values below 2**30: the base goes in 32-byte units.
-    words[0] = cap.obj.base // regions.GRANULE
+    words[0] = cap.obj.base // _GRANULE
     words[1] = cap.obj.size
     words[2] = cap.rights & abi.RIGHTS_RW
     tcb.ipc.count = 3

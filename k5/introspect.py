@@ -270,6 +270,7 @@ def object_info(obj):
             "has_sc": obj.sc is not None,
             "generation": obj.generation,
             "faults": obj.faults,
+            "exit_code": obj.exit_code,
         }
     if isinstance(obj, SchedContext):
         return {

@@ -2,7 +2,6 @@
 
 from k5._compat import const
 from k5.abi import (
-    MSG_MAX_BYTES,
     MSG_MAX_WORDS,
     STATE_BLOCKED_NOTIFICATION,
     STATE_BLOCKED_RECV,
@@ -394,7 +393,7 @@ class TCB:
         self.mcp = 0
         self.cspace = CNode(cspace_size, name)
         # Slot 0: fault handler endpoint cap; slot 1: timeout handler endpoint cap.
-        self.handlers = CNode(2, name + ".handlers")
+        self.handlers = CNode(2, name)
         self.sc = None
         self.home_sc = None
         self.bound_ntfn = None
@@ -416,7 +415,7 @@ class TCB:
         self.msg_label = 0
         self.msg_count = 0
         self.msg_words = [0] * MSG_MAX_WORDS
-        self.msg_data = bytearray(MSG_MAX_BYTES)
+        self.msg_data = None  # the payload of the send in progress (the sender's object)
         self.msg_length = 0
         self.msg_cap = None
         self.msg_badge = 0

@@ -304,6 +304,87 @@ def k5_preempt_switch():
     return (shared - alone) // (shared_traps - alone_traps)
 
 
+_IRQ_ROUNDS = 16
+_IRQ_PERIOD = 20000  # timer ticks: 1 ms
+_NTFN, _WINDOW, _IRQ = 3, 4, 5
+
+
+def _median_exit(ticks):
+    # The measured task reports through its exit code (the root reads it with info()).
+    ticks.sort()
+    k5.signal(DONE)
+    k5.exit(ticks[len(ticks) // 2] * _INSTRUCTIONS_PER_TICK)
+
+
+def _irq_driver(ipc, rounds):
+    # Timer0 interrupts every period; at each wake RELOAD - VALUE is the time since it did.
+    mem = machine.mem32
+    mem[_TIMER] = 0
+    mem[_TIMER + 8] = _IRQ_PERIOD
+    mem[_TIMER + 4] = _IRQ_PERIOD
+    mem[_TIMER] = 0b1001  # enable, interrupt enable
+    ticks = []
+    for _ in range(rounds):
+        k5.wait(_NTFN)
+        ticks.append(_IRQ_PERIOD - mem[_TIMER + 4])
+        mem[_TIMER + 12] = 1  # clear the timer's interrupt, then unmask the line
+        k5.irq_ack(_IRQ)
+    mem[_TIMER] = 0
+    _median_exit(ticks)
+
+
+def _signalled(ipc, rounds):
+    # A lower-priority signaller preempted by this waiter: each round, the signaller restarts
+    # Timer0 from _START just before it signals, so _START - VALUE here is the wake time.
+    mem = machine.mem32
+    ticks = []
+    for _ in range(rounds):
+        k5.wait(_NTFN)
+        ticks.append(_START - mem[_TIMER + 4])
+    _median_exit(ticks)
+
+
+def _signaller(ipc, rounds):
+    mem = machine.mem32
+    while True:
+        k5.sleep(1)
+        mem[_TIMER] = 0
+        mem[_TIMER + 4] = _START
+        mem[_TIMER] = 1
+        k5.signal(_NTFN)
+
+
+def _spin(ipc, arg):
+    while True:
+        pass
+
+
+def _wake_latency(hardware):
+    """Median instructions from an event (Timer0's interrupt, or a lower-priority task's signal)
+    to the woken task running, while a low-priority task spins."""
+    system = System()
+    ntfn = system.notification("event")
+    window = system.window("timer0", _TIMER, 0x1000)
+    body = _irq_driver if hardware else _signalled
+    waiter = system.task("waiter", body, priority=50, arg=_IRQ_ROUNDS, start=False)
+    system.give(waiter, _NTFN, ntfn)
+    system.give(waiter, _WINDOW, window)
+    if hardware:
+        system.give(waiter, _IRQ, system.irq("timer0", 3, ntfn))
+    else:
+        signaller = system.task("signaller", _signaller, priority=20, start=False)
+        system.give(signaller, _NTFN, ntfn)
+        system.give(signaller, _WINDOW, window)
+        system.start(signaller)
+    system.start(system.task("spinner", _spin, priority=10, start=False))
+    gc.collect()
+    _started(system, [waiter])
+    system.run(2)  # the waiter exits
+    result = system.info(waiter)["exit_code"]
+    system.close()
+    return result
+
+
 for name, run, n in (
     ("plain_call", plain_call, 2000),
     ("generator_ping_pong", generator_ping_pong, 1000),
@@ -320,3 +401,5 @@ for name, run, n in (
 for tasks in (2, 8, 17):
     print("k5_ipc_round_trip_%d_tasks" % tasks, k5_ipc_round_trip_tasks(tasks))
 print("k5_preempt_switch", k5_preempt_switch())
+print("k5_signal_latency", _wake_latency(False))
+print("k5_irq_latency", _wake_latency(True))

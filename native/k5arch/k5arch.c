@@ -52,24 +52,32 @@ K5_KERNEL_DATA static volatile uint32_t irq_pending;
 // The root task found no console input and is about to wait for it: the next character raises
 // IRQ_CONSOLE (only then, so that a stream of input costs no kernel entry per character).
 K5_KERNEL_DATA static volatile uint8_t console_waiting;
+// The context whose regions the MPU holds (swap_in reprograms it only for another one).
+K5_KERNEL_DATA static k5_ctx_t *mpu_ctx;
 
-// Read by tasks (safe points, _k5arch.spin): in the VM's RAM.
+// Hardware interrupt lines the kernel delivers (unmasked at least once since the reset), and
+// those that fired and were not yet taken (bit n of word n / 32 = line n).
+#define IRQ_WORDS ((K5_BOARD_NUM_IRQS + 31) / 32)
+K5_KERNEL_DATA static uint32_t irq_owned[IRQ_WORDS];
+K5_KERNEL_DATA static volatile uint32_t irq_fired[IRQ_WORDS];
+
+// Read by tasks (safe points, _k5arch.spin, the raw-memory gate): in the VM's RAM.
 volatile uint8_t k5_preempt_pending;
 volatile uint32_t k5_user_cpu;
+uint32_t k5_user_view[K5_WINDOW_REGIONS * 2];
+uint8_t k5_user_raw;
 
 // --- MPU ----------------------------------------------------------------------------------------
 // Region 0: code and read-only data, read/execute for all. Region 1: the VM's RAM (.data, .bss,
 // the GC heap), read/write, execute-never. Region 2: the running task's stack, read/write,
 // execute-never. Region 3: the peripherals, read/write, execute-never, for the root task only.
-// Regions 4..7: free for device windows. The kernel uses the default map (PRIVDEFENA) for
+// Regions 3..7 of any other task: its device windows (k5arch_set_windows). The kernel uses the default map (PRIVDEFENA) for
 // everything else: arena, kernel data, main stack, peripherals. The private peripheral bus
 // (SCB, NVIC, SysTick, MPU) is privileged-only by architecture, whatever the MPU says.
 #define MPU_REGION_CODE  (0)
 #define MPU_REGION_VMRAM (1)
 #define MPU_REGION_STACK (2)
 #define MPU_REGION_PERIPH (3)
-#define PERIPH_BASE      (0x40000000u)
-#define PERIPH_LIMIT     (0x60000000u)
 #define MPU_ATTR_NORMAL  (0)    // MAIR attribute index: normal memory, write-back
 #define MPU_ATTR_DEVICE  (1)    // MAIR attribute index: device memory, nGnRE
 #define MPU_AP_RW_ANY    (1)
@@ -101,11 +109,20 @@ void k5arch_boot(void) {
 }
 
 void k5arch_reset(void) {
+    for (uint32_t line = 0; line < K5_BOARD_NUM_IRQS; line++) {
+        if (irq_owned[line / 32] & (1u << (line % 32))) {
+            NVIC_DisableIRQ((IRQn_Type)line);
+            NVIC_ClearPendingIRQ((IRQn_Type)line);
+        }
+    }
+    memset(irq_owned, 0, sizeof(irq_owned));
+    memset((void *)irq_fired, 0, sizeof(irq_fired));
     memset(contexts, 0, sizeof(contexts));
     k5_current = NULL;
     k5_task_running = 0;
     k5_preempt_pending = 0;
     root_ctx = NULL;
+    mpu_ctx = NULL;
     irq_pending = 0;
     console_waiting = 0;
 }
@@ -129,6 +146,101 @@ uint32_t k5arch_take_interrupts(void) {
 
 void k5arch_make_root(k5_ctx_t *ctx) {
     root_ctx = ctx;
+}
+
+// --- Hardware interrupt lines -------------------------------------------------------------------
+
+bool k5arch_irq_valid(mp_int_t line) {
+    return line >= 0 && line < K5_BOARD_NUM_IRQS && line != K5_BOARD_UART_IRQ;
+}
+
+void k5arch_irq_mask(uint32_t line) {
+    NVIC_DisableIRQ((IRQn_Type)line);
+    __DSB();
+    __ISB();
+    irq_fired[line / 32] &= ~(1u << (line % 32));
+}
+
+// The NVIC latched the line as pending while it was masked and its device still asserted it
+// (before the driver serviced the device): that stale pending state is cleared, and a device
+// that still asserts its line (level) pends it again at once, so it fires if and only if the
+// device wants service.
+void k5arch_irq_unmask(uint32_t line) {
+    irq_owned[line / 32] |= 1u << (line % 32);
+    NVIC_SetPriority((IRQn_Type)line, K5_IRQ_PRIORITY_DEVICE);
+    NVIC_ClearPendingIRQ((IRQn_Type)line);
+    NVIC_EnableIRQ((IRQn_Type)line);
+}
+
+mp_int_t k5arch_irq_take(void) {
+    uint32_t state = disable_irq();
+    for (uint32_t word = 0; word < IRQ_WORDS; word++) {
+        uint32_t bits = irq_fired[word];
+        if (bits) {
+            uint32_t bit = __builtin_ctz(bits);
+            irq_fired[word] = bits & ~(1u << bit);
+            enable_irq(state);
+            return word * 32 + bit;
+        }
+    }
+    enable_irq(state);
+    return -1;
+}
+
+// The line that interrupted masks itself until the kernel unmasks it (after its holder acks):
+// the handler signals nothing itself, it only raises IRQ_HARDWARE for the kernel.
+// Contract: handler mode only, from k5_irq_entry.
+bool k5arch_irq_fired(void) {
+    uint32_t line = __get_IPSR() - 16;
+    if (line >= K5_BOARD_NUM_IRQS || !(irq_owned[line / 32] & (1u << (line % 32)))) {
+        return false; // nobody's line: k5_irq_entry reports it as an unexpected exception
+    }
+    NVIC_DisableIRQ((IRQn_Type)line);
+    irq_fired[line / 32] |= 1u << (line % 32);
+    raise_irq(K5_IRQ_HARDWARE);
+    return true;
+}
+
+// --- Device windows and the raw-memory gate -----------------------------------------------------
+
+void k5arch_set_windows(k5_ctx_t *ctx, const uint32_t rbar_rlar[][2], size_t count) {
+    mpu_ctx = NULL;
+    memset(ctx->windows, 0, sizeof(ctx->windows));
+    for (size_t i = 0; i < count && i < K5_WINDOW_REGIONS; i++) {
+        ctx->windows[i][0] = rbar_rlar[i][0];
+        ctx->windows[i][1] = rbar_rlar[i][1];
+    }
+}
+
+static uintptr_t mem_addr(mp_obj_t addr_obj, unsigned align, int write) {
+    uintptr_t addr = mp_obj_get_int_truncated(addr_obj);
+    if ((addr & (align - 1)) != 0) {
+        mp_raise_msg_varg(&mp_type_ValueError,
+            MP_ERROR_TEXT("address 0x%08x is not aligned to %d bytes"), (unsigned)addr, align);
+    }
+    if (!k5arch_in_task() || k5_user_raw) {
+        return addr;
+    }
+    uint32_t need = write ? MPU_AP_RW_ANY : MPU_AP_RO_ANY;
+    for (size_t i = 0; i < K5_WINDOW_REGIONS; i++) {
+        uint32_t base = k5_user_view[2 * i] & ~31u;
+        uint32_t ap = k5_user_view[2 * i] & 3u;
+        uint32_t limit = k5_user_view[2 * i + 1];
+        if (addr >= base && addr < limit && align <= limit - addr
+            && (ap == need || ap == MPU_AP_RW_ANY)) {
+            return addr;
+        }
+    }
+    mp_raise_msg_varg(&mp_type_OSError,
+        MP_ERROR_TEXT("K5: no window to %s 0x%08x"), write ? "write" : "read", (unsigned)addr);
+}
+
+uintptr_t k5arch_mem_read_addr(mp_obj_t addr, uint align) {
+    return mem_addr(addr, align, 0);
+}
+
+uintptr_t k5arch_mem_write_addr(mp_obj_t addr, uint align) {
+    return mem_addr(addr, align, 1);
 }
 
 // --- Hooks for the port -------------------------------------------------------------------------
@@ -279,6 +391,9 @@ k5_ctx_t *k5arch_context_new(mp_obj_t entry, mp_obj_t ipc, mp_obj_t arg, size_t 
             MP_ERROR_TEXT("K5: no %u-byte stack left in the task arena (%u of %u bytes free)"),
             (unsigned)size, (unsigned)k5arch_arena_free(), (unsigned)k5arch_arena_size());
     }
+    if (ctx == mpu_ctx) {
+        mpu_ctx = NULL;
+    }
     memset(ctx, 0, sizeof(*ctx));
     ctx->serial = ++next_serial;
     ctx->owner = owner;
@@ -330,6 +445,9 @@ void k5arch_context_reset(k5_ctx_t *ctx, mp_obj_t entry, mp_obj_t ipc, mp_obj_t 
 }
 
 void k5arch_context_free(k5_ctx_t *ctx) {
+    if (ctx == mpu_ctx) {
+        mpu_ctx = NULL; // the slot may come back with another stack
+    }
     memset(ctx, 0, sizeof(*ctx));
 }
 
@@ -472,22 +590,50 @@ static bool frame_ok(k5_ctx_t *ctx) {
     return ctx->psp >= ctx->stack_base && ctx->psp + 32 <= ctx->stack_top;
 }
 
+// The task's own regions: its stack (region 2) and, for the root, the peripherals (region 3),
+// for any other task its device windows (regions 3..7); and the raw-memory gate's copy of them.
+static void mpu_load(k5_ctx_t *ctx) {
+    MPU->RNR = MPU_REGION_STACK;
+    MPU->RBAR = ctx->stack_base | (MPU_AP_RW_ANY << MPU_RBAR_AP_Pos) | MPU_RBAR_XN_Msk;
+    MPU->RLAR = ((ctx->stack_top - 1) & MPU_RLAR_LIMIT_Msk) | MPU_RLAR_EN_Msk;
+    if (ctx == root_ctx) {
+        MPU->RNR = MPU_REGION_PERIPH;
+        MPU->RLAR = 0;
+        MPU->RBAR = K5_DEVICE_BASE | (MPU_AP_RW_ANY << MPU_RBAR_AP_Pos) | MPU_RBAR_XN_Msk;
+        MPU->RLAR = ((K5_DEVICE_LIMIT - 1) & MPU_RLAR_LIMIT_Msk)
+            | (MPU_ATTR_DEVICE << MPU_RLAR_AttrIndx_Pos) | MPU_RLAR_EN_Msk;
+        for (uint32_t i = 1; i < K5_WINDOW_REGIONS; i++) {
+            MPU->RNR = K5_MPU_REGION_WINDOWS + i;
+            MPU->RLAR = 0;
+        }
+        k5_user_raw = 1;
+    } else {
+        for (uint32_t i = 0; i < K5_WINDOW_REGIONS; i++) {
+            uint32_t rbar = ctx->windows[i][0];
+            uint32_t rlar = ctx->windows[i][1];
+            // Disabled first: PMSAv8 faults on any address two regions match, and the new base
+            // with the old limit could span the kernel's own regions for a moment.
+            MPU->RNR = K5_MPU_REGION_WINDOWS + i;
+            MPU->RLAR = 0;
+            MPU->RBAR = rbar;
+            MPU->RLAR = rlar;
+            // The gate's copy: base | AP, and the exclusive limit (0: no window).
+            k5_user_view[2 * i] = (rbar & MPU_RBAR_BASE_Msk) | ((rbar >> MPU_RBAR_AP_Pos) & 3u);
+            k5_user_view[2 * i + 1] = rlar ? (rlar & MPU_RLAR_LIMIT_Msk) + 32 : 0;
+        }
+        k5_user_raw = 0;
+    }
+}
+
 static void swap_in(k5_ctx_t *ctx) {
     kernel_thread = mp_state_ctx.thread;
     mp_state_ctx.thread = ctx->thread;
     if (ctx->thread.mp_pending_exception != MP_OBJ_NULL) {
         MP_STATE_VM(sched_state) = MP_SCHED_PENDING;
     }
-    MPU->RNR = MPU_REGION_STACK;
-    MPU->RBAR = ctx->stack_base | (MPU_AP_RW_ANY << MPU_RBAR_AP_Pos) | MPU_RBAR_XN_Msk;
-    MPU->RLAR = ((ctx->stack_top - 1) & MPU_RLAR_LIMIT_Msk) | MPU_RLAR_EN_Msk;
-    MPU->RNR = MPU_REGION_PERIPH;
-    if (ctx == root_ctx) {
-        MPU->RBAR = PERIPH_BASE | (MPU_AP_RW_ANY << MPU_RBAR_AP_Pos) | MPU_RBAR_XN_Msk;
-        MPU->RLAR = ((PERIPH_LIMIT - 1) & MPU_RLAR_LIMIT_Msk)
-            | (MPU_ATTR_DEVICE << MPU_RLAR_AttrIndx_Pos) | MPU_RLAR_EN_Msk;
-    } else {
-        MPU->RLAR = 0;
+    if (ctx != mpu_ctx) {
+        mpu_load(ctx);
+        mpu_ctx = ctx;
     }
     k5_user_cpu = ctx->cpu_ticks;
 }

@@ -22,8 +22,11 @@
 // of a trap (26 words with FP state) and the C code that raises RecursionError.
 #define K5_STACK_MARGIN         (768)
 // A task's console line is flushed at a newline or when this many bytes are buffered.
-#define K5_LINE_MAX             (64)
+#define K5_LINE_MAX             (56)
 #define K5_NAME_MAX             (16)
+// MPU regions of a task's device windows (ARMv8-M has 8: flash, VM RAM and the stack take 3).
+#define K5_WINDOW_REGIONS       (5)
+#define K5_MPU_REGION_WINDOWS   (3)
 
 // Trap codes that only the exit path produces (beyond the SVC numbers of k5abi.h).
 #define K5_TRAP_HW_FAULT        (0x80)
@@ -45,19 +48,20 @@ typedef struct _k5_ctx_t {
     uint32_t s16_s31[16];       // 40: callee-saved FP registers (valid when FType == 0)
     uint32_t stack_base;        // 104: PSPLIM and the MPU region's base
     // Below: used from C only.
+    uint32_t windows[K5_WINDOW_REGIONS][2]; // RBAR, RLAR of MPU regions 3.. (RLAR 0: unused)
     uint32_t stack_top;
     uint8_t state;              // k5_ctx_state_t
     uint8_t line_len;
     uint8_t fault_class;        // K5_FAULT_CLASS_*
     uint8_t has_result;
+    uint8_t fault_valid;        // bit 0: fault_addr is valid; bit 1: fault_pc is valid
+    uint16_t owner;             // the Arch that created it (Arch.close frees its contexts)
     uint32_t fault_cfsr;
     uint32_t fault_addr;        // MMFAR or BFAR when valid, else 0
     uint32_t fault_pc;          // stacked PC, or 0 when no frame was stacked (STKOF)
-    uint32_t fault_valid;       // bit 0: fault_addr is valid; bit 1: fault_pc is valid
     uint32_t cpu_ticks;         // SysTick ticks taken while this task was running
     uint32_t traps;             // traps taken (all kinds)
     uint32_t serial;            // unique per allocation: a stale handle never reaches a new task
-    uint32_t owner;             // the Arch that created it (Arch.close frees its contexts)
     mp_state_thread_t thread;   // the task's share of MicroPython's per-thread state
     // Python objects the kernel handed over (GC roots, scanned by k5arch_gc_roots).
     mp_obj_t entry;
@@ -83,6 +87,11 @@ extern volatile uint32_t k5_deadline;       // systick_ms value at which the run
 extern volatile uint8_t k5_preempt_pending;
 // CPU ticks of the running task (tasks may read it: _k5arch.spin counts with it).
 extern volatile uint32_t k5_user_cpu;
+// The running task's device windows as the raw-memory gate (k5arch_mem_addr) sees them: pairs of
+// (base | rights, limit), limit 0 when unused; k5_user_raw is 1 while the root task runs (it
+// reaches every address the MPU lets it). Tasks read these (the gate runs in the task).
+extern uint32_t k5_user_view[K5_WINDOW_REGIONS * 2];
+extern uint8_t k5_user_raw;
 
 // --- trap.c ------------------------------------------------------------------------------------
 // Enter k5_current unprivileged on its stack; returns the trap code when it leaves.
@@ -125,6 +134,23 @@ void k5arch_context_reset(k5_ctx_t *ctx, mp_obj_t entry, mp_obj_t ipc, mp_obj_t 
 void k5arch_context_free(k5_ctx_t *ctx);
 void k5arch_make_root(k5_ctx_t *ctx);
 uint32_t k5arch_take_interrupts(void);
+// Hardware interrupt lines (IRQ caps): the kernel unmasks a line it delivers; the line masks
+// itself when it fires, and irq_take() names it once.
+bool k5arch_irq_valid(mp_int_t line);
+void k5arch_irq_mask(uint32_t line);
+void k5arch_irq_unmask(uint32_t line);
+mp_int_t k5arch_irq_take(void);
+// Contract: handler mode only, from k5_irq_entry (trap.c); false if the kernel owns no such line.
+bool k5arch_irq_fired(void);
+void k5_irq_entry(void);
+// Device windows: the device memory a window may cover, and a context's windows.
+#define K5_DEVICE_BASE          (0x40000000u)
+#define K5_DEVICE_LIMIT         (0x60000000u)
+void k5arch_set_windows(k5_ctx_t *ctx, const uint32_t rbar_rlar[][2], size_t count);
+// machine.mem8/16/32 (MICROPY_MACHINE_MEM_GET_READ/WRITE_ADDR): a task may reach only its
+// device windows, with their rights; the root task and the kernel reach any address.
+uintptr_t k5arch_mem_read_addr(mp_obj_t addr, uint align);
+uintptr_t k5arch_mem_write_addr(mp_obj_t addr, uint align);
 mp_int_t k5arch_run(k5_ctx_t *ctx, mp_int_t limit);
 uint32_t k5arch_now(void);
 void k5arch_idle(uint32_t until);

@@ -217,15 +217,93 @@ static mp_obj_t arch_fault_text(mp_obj_t self, mp_obj_t ctx_obj) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(arch_fault_text_obj, arch_fault_text);
 
-// The task's MPU view beyond flash, the VM's RAM and its stack: device windows (a later issue).
-static mp_obj_t arch_memory_view(mp_obj_t self, mp_obj_t ctx, mp_obj_t regions) {
-    get_ctx(ctx);
-    if (mp_obj_get_int(mp_obj_len(regions)) != 0) {
-        mp_raise_NotImplementedError(MP_ERROR_TEXT("K5: device windows are not supported yet"));
+// memory_view(ctx, regions): the task's MPU view beyond flash, the VM's RAM and its stack, as
+// solved by k5.regions: (base, limit, rights, device) tuples, limit exclusive. Checked again
+// here (mechanism's own guard): only device memory, 32-byte bounds, READ or READ|WRITE.
+static mp_obj_t arch_memory_view(mp_obj_t self, mp_obj_t ctx_obj, mp_obj_t regions) {
+    require_kernel();
+    k5_ctx_t *ctx = get_ctx(ctx_obj);
+    size_t count;
+    mp_obj_t *items;
+    mp_obj_get_array(regions, &count, &items);
+    if (count > K5_WINDOW_REGIONS) {
+        mp_raise_msg_varg(&mp_type_ValueError,
+            MP_ERROR_TEXT("K5: %d MPU regions asked for; a task has %d for windows"),
+            (int)count, K5_WINDOW_REGIONS);
     }
+    uint32_t words[K5_WINDOW_REGIONS][2];
+    for (size_t i = 0; i < count; i++) {
+        mp_obj_t *region;
+        mp_obj_get_array_fixed_n(items[i], 4, &region);
+        uint32_t base = mp_obj_get_int_truncated(region[0]);
+        uint32_t limit = mp_obj_get_int_truncated(region[1]);
+        mp_int_t rights = mp_obj_get_int(region[2]);
+        if ((base | limit) & 31u || base >= limit || base < K5_DEVICE_BASE
+            || limit > K5_DEVICE_LIMIT
+            || (rights != K5_RIGHT_READ && rights != (K5_RIGHT_READ | K5_RIGHT_WRITE))) {
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("K5: bad MPU region 0x%08x..0x%08x rights %d"), (unsigned)base,
+                (unsigned)limit, (int)rights);
+        }
+        uint32_t ap = rights == K5_RIGHT_READ ? 3 : 1; // read-only / read-write, any privilege
+        uint32_t attr = mp_obj_is_true(region[3]) ? 1 : 0; // MAIR index: device / normal
+        words[i][0] = base | (ap << MPU_RBAR_AP_Pos) | MPU_RBAR_XN_Msk;
+        words[i][1] = ((limit - 1) & MPU_RLAR_LIMIT_Msk) | (attr << MPU_RLAR_AttrIndx_Pos)
+            | MPU_RLAR_EN_Msk;
+    }
+    k5arch_set_windows(ctx, words, count);
     return mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_3(arch_memory_view_obj, arch_memory_view);
+
+// device_ranges() -> ((low, high),): where device windows may lie (the peripherals).
+static mp_obj_t arch_device_ranges(mp_obj_t self) {
+    mp_obj_t range[2] = {
+        mp_obj_new_int_from_uint(K5_DEVICE_BASE), mp_obj_new_int_from_uint(K5_DEVICE_LIMIT)
+    };
+    mp_obj_t one = mp_obj_new_tuple(2, range);
+    return mp_obj_new_tuple(1, &one);
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(arch_device_ranges_obj, arch_device_ranges);
+
+static mp_obj_t arch_irq_count(mp_obj_t self) {
+    return MP_OBJ_NEW_SMALL_INT(K5_BOARD_NUM_IRQS);
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(arch_irq_count_obj, arch_irq_count);
+
+// irq_valid(line): the line exists and the kernel may hand it out (not the console's).
+static mp_obj_t arch_irq_valid(mp_obj_t self, mp_obj_t line) {
+    return mp_obj_new_bool(mp_obj_is_small_int(line) && k5arch_irq_valid(MP_OBJ_SMALL_INT_VALUE(line)));
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(arch_irq_valid_obj, arch_irq_valid);
+
+static uint32_t get_line(mp_obj_t line) {
+    mp_int_t value = mp_obj_get_int(line);
+    if (!k5arch_irq_valid(value)) {
+        mp_raise_ValueError(MP_ERROR_TEXT("K5: no such interrupt line"));
+    }
+    return value;
+}
+
+static mp_obj_t arch_irq_mask(mp_obj_t self, mp_obj_t line) {
+    require_kernel();
+    k5arch_irq_mask(get_line(line));
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(arch_irq_mask_obj, arch_irq_mask);
+
+static mp_obj_t arch_irq_unmask(mp_obj_t self, mp_obj_t line) {
+    require_kernel();
+    k5arch_irq_unmask(get_line(line));
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(arch_irq_unmask_obj, arch_irq_unmask);
+
+// irq_take() -> a line that fired and was not taken yet, or -1.
+static mp_obj_t arch_irq_take(mp_obj_t self) {
+    return MP_OBJ_NEW_SMALL_INT(k5arch_irq_take());
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(arch_irq_take_obj, arch_irq_take);
 
 // (stack size, stack bytes ever used, CPU ticks, traps, stack base address) of a context.
 static mp_obj_t arch_context_stats(mp_obj_t self, mp_obj_t ctx_obj) {
@@ -256,6 +334,12 @@ static const mp_rom_map_elem_t arch_locals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_set_result), MP_ROM_PTR(&arch_set_result_obj) },
     { MP_ROM_QSTR(MP_QSTR_fault_text), MP_ROM_PTR(&arch_fault_text_obj) },
     { MP_ROM_QSTR(MP_QSTR_memory_view), MP_ROM_PTR(&arch_memory_view_obj) },
+    { MP_ROM_QSTR(MP_QSTR_device_ranges), MP_ROM_PTR(&arch_device_ranges_obj) },
+    { MP_ROM_QSTR(MP_QSTR_irq_count), MP_ROM_PTR(&arch_irq_count_obj) },
+    { MP_ROM_QSTR(MP_QSTR_irq_valid), MP_ROM_PTR(&arch_irq_valid_obj) },
+    { MP_ROM_QSTR(MP_QSTR_irq_mask), MP_ROM_PTR(&arch_irq_mask_obj) },
+    { MP_ROM_QSTR(MP_QSTR_irq_unmask), MP_ROM_PTR(&arch_irq_unmask_obj) },
+    { MP_ROM_QSTR(MP_QSTR_irq_take), MP_ROM_PTR(&arch_irq_take_obj) },
 };
 static MP_DEFINE_CONST_DICT(arch_locals, arch_locals_table);
 

@@ -142,6 +142,22 @@ __attribute__((naked, used)) void k5_task_fault(void) {
         );
 }
 
+// Every external interrupt. A line the kernel delivers masks itself and raises IRQ_HARDWARE
+// (k5arch_irq_fired); any other goes on to Default_Handler with the exception state untouched
+// (lr = EXC_RETURN, the frame where the hardware stacked it), which reports it.
+// Contract: handler mode only (the vector table's external entries).
+__attribute__((naked)) void k5_irq_entry(void) {
+    __asm volatile (
+        "push {r4, lr}\n"
+        "bl k5arch_irq_fired\n"
+        "pop {r4, lr}\n"
+        "cbz r0, 1f\n"
+        "bx lr\n"
+        "1:\n"
+        "b Default_Handler\n"
+        );
+}
+
 // --- The task side: each is one `svc`; the kernel's answer (if any) comes back in r0. -----------
 // The whole register state survives the trap (callee-saved registers in the context, the rest in
 // the exception frame), so these are plain calls to the C that uses them.

@@ -61,6 +61,9 @@
 #define MICROPY_PY_MACHINE_RESET                (1)
 #define MICROPY_PY_MACHINE_BARE_METAL_FUNCS     (1)
 #define MICROPY_PY_MACHINE_MEMX                 (1)
+// machine.mem8/16/32 in a task reach only its device windows (native/k5arch).
+#define MICROPY_MACHINE_MEM_GET_READ_ADDR       k5arch_mem_read_addr
+#define MICROPY_MACHINE_MEM_GET_WRITE_ADDR      k5arch_mem_write_addr
 #define MICROPY_PY_MACHINE_PIN_BASE             (0)
 #define MICROPY_PY_MACHINE_SIGNAL               (0)
 #define MICROPY_PY_MACHINE_SOFTI2C              (0)
@@ -72,7 +75,9 @@
 #define MICROPY_PY_BTREE                        (0)
 #define MICROPY_PY_DEFLATE_COMPRESS             (1)
 #define MICROPY_PY_FRAMEBUF                     (1)
-#define MICROPY_PY_UCTYPES                      (1)
+// uctypes reaches any address (struct views of raw memory) and MicroPython gives it no gate:
+// off, so that machine.mem8/16/32 below is the only raw-memory path.
+#define MICROPY_PY_UCTYPES                      (0)
 #define MICROPY_PY_THREAD                       (0)
 
 // Language and library features beyond the EXTRA_FEATURES level that MicroPython's test suite
@@ -113,5 +118,6 @@ void k5arch_safe_point(void);
 // Sleep until the next interrupt (SysTick fires every millisecond) while waiting for events.
 #define MICROPY_INTERNAL_WFE(TIMEOUT_MS)        __asm volatile ("wfi")
 
-// The REPL UART's receive ring buffer (filled by its interrupt handler).
-#define MICROPY_HW_STDIN_BUFFER_LEN             (512)
+// The REPL UART's receive ring buffer (filled by its interrupt handler): room for a whole
+// raw-paste window (MICROPY_REPL_STDIN_BUFFER_MAX, 256) and half as much again.
+#define MICROPY_HW_STDIN_BUFFER_LEN             (384)

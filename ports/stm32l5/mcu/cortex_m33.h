@@ -40,6 +40,7 @@ typedef enum {
 // received character is lost while time is being accounted; SVC and PendSV rank lowest.
 #define K5_IRQ_PRIORITY_UART      (1)
 #define K5_IRQ_PRIORITY_SYSTICK   (2)
+#define K5_IRQ_PRIORITY_DEVICE    (3)   // interrupt lines delivered to tasks (IRQ caps)
 #define K5_IRQ_PRIORITY_SVC       ((1 << __NVIC_PRIO_BITS) - 1)
 
 #endif // K5_INCLUDED_MCU_CORTEX_M33_H

@@ -22,6 +22,7 @@ void Default_Handler(void);
 void SVC_Handler(void);
 void SysTick_Handler(void);
 void uart_irq_handler(void);
+void k5_irq_entry(void);
 extern const void *k5_vector_table[];
 
 NORETURN void Reset_Handler(void) {
@@ -58,12 +59,15 @@ NORETURN void Reset_Handler(void) {
 }
 
 // Words 0 and 1 are the initial MSP and reset vector; then 14 core exceptions and the board's
-// external interrupts. Unused entries point at Default_Handler, which reports them as faults.
+// external interrupts. Unused core entries point at Default_Handler, which reports them as
+// faults; external interrupts go to the trap layer (native/k5arch), which delivers the lines
+// tasks hold IRQ caps for and reports any other as Default_Handler does.
 __attribute__((section(".isr_vector"), used, aligned(512)))
 const void *k5_vector_table[16 + K5_BOARD_NUM_IRQS] = {
     [0] = &_estack,
     [1] = Reset_Handler,
-    [2 ... 15 + K5_BOARD_NUM_IRQS] = Default_Handler,
+    [2 ... 15] = Default_Handler,
+    [16 ... 15 + K5_BOARD_NUM_IRQS] = k5_irq_entry,
     [3] = HardFault_Handler,
     [4] = MemManage_Handler,
     [5] = BusFault_Handler,
