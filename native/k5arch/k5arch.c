@@ -625,12 +625,18 @@ static void mpu_load(k5_ctx_t *ctx) {
     }
 }
 
+// The GC's tuning (gc.enable/disable, gc.threshold) is the VM's, shared by every task: what a
+// task other than the root sets lasts until its next trap, then the root's setting is back.
+K5_KERNEL_DATA static uint16_t gc_auto_saved;
+K5_KERNEL_DATA static size_t gc_threshold_saved;
+
 static void swap_in(k5_ctx_t *ctx) {
     kernel_thread = mp_state_ctx.thread;
     mp_state_ctx.thread = ctx->thread;
-    if (ctx->thread.mp_pending_exception != MP_OBJ_NULL) {
-        MP_STATE_VM(sched_state) = MP_SCHED_PENDING;
-    }
+    #if MICROPY_GC_ALLOC_THRESHOLD
+    gc_threshold_saved = MP_STATE_MEM(gc_alloc_threshold);
+    #endif
+    gc_auto_saved = MP_STATE_MEM(gc_auto_collect_enabled);
     if (ctx != mpu_ctx) {
         mpu_load(ctx);
         mpu_ctx = ctx;
@@ -643,8 +649,11 @@ static void swap_out(k5_ctx_t *ctx) {
     ctx->traps += 1;
     ctx->thread = mp_state_ctx.thread;
     mp_state_ctx.thread = kernel_thread;
-    if (mp_state_ctx.thread.mp_pending_exception != MP_OBJ_NULL) {
-        MP_STATE_VM(sched_state) = MP_SCHED_PENDING;
+    if (ctx != root_ctx) {
+        MP_STATE_MEM(gc_auto_collect_enabled) = gc_auto_saved;
+        #if MICROPY_GC_ALLOC_THRESHOLD
+        MP_STATE_MEM(gc_alloc_threshold) = gc_threshold_saved;
+        #endif
     }
 }
 

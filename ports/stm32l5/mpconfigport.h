@@ -8,6 +8,10 @@
 
 #include "mpconfigboard.h"
 
+#ifndef K5_BOARD_ATTACK_MODULE
+#define K5_BOARD_ATTACK_MODULE                  (0)
+#endif
+
 #define MICROPY_CONFIG_ROM_LEVEL                (MICROPY_CONFIG_ROM_LEVEL_EXTRA_FEATURES)
 
 // Emitters: bytecode only for now. Native/viper code would live in the execute-never heap,
@@ -25,7 +29,10 @@
 #define MICROPY_LONGINT_IMPL                    (MICROPY_LONGINT_IMPL_MPZ)
 #define MICROPY_FLOAT_IMPL                      (MICROPY_FLOAT_IMPL_FLOAT)
 #define MP_NEED_LOG2                            (1)
-#define MICROPY_ENABLE_SCHEDULER                (1)
+// No scheduler: micropython.schedule() would let a task queue a callback that runs wherever
+// pending events are handled next, the kernel's privileged thread included. Ctrl-C and the
+// pending exceptions of tasks do not need it.
+#define MICROPY_ENABLE_SCHEDULER                (0)
 #define MICROPY_KBD_EXCEPTION                   (1)
 #define MICROPY_HELPER_REPL                     (1)
 #define MICROPY_REPL_AUTO_INDENT                (1)

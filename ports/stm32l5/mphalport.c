@@ -127,3 +127,14 @@ mp_uint_t mp_hal_stdout_tx_strn(const char *str, size_t len) {
     uart_tx_strn(str, len);
     return len;
 }
+
+// micropython.kbd_intr(): the interrupt character belongs to the console, that is to the root
+// task (the REPL); another task may not change it (it would take Ctrl-C from the REPL).
+int mp_interrupt_char = -1;
+
+void mp_hal_set_interrupt_char(int c) {
+    if (k5arch_in_task() && !k5_user_raw) {
+        mp_raise_msg(&mp_type_OSError, MP_ERROR_TEXT("K5: only the root task sets the interrupt character"));
+    }
+    mp_interrupt_char = c;
+}

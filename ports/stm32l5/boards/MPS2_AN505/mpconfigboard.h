@@ -12,3 +12,6 @@
 #define K5_BOARD_UART_BASE          (0x50200000)
 #define K5_BOARD_UART_IRQ           (32)
 #define K5_BOARD_UART_BAUD          (115200)
+
+// The attack corpus's hostile native code (native/k5attack): in the test board's image only.
+#define K5_BOARD_ATTACK_MODULE      (1)
