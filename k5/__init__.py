@@ -36,6 +36,7 @@ from k5.user import (  # noqa: F401
     sc_consumed,
     sc_unbind,
     send,
+    set_timer,
     signal,
     sleep,
     spin,

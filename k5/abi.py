@@ -80,6 +80,8 @@ SYS_WINDOW_INFO = const(47)
 # The root task's builder front end (k5/front.py): (SYS_BUILD, op name, args tuple), served by
 # the root service (k5/rootsrv.py) on the kernel's thread; only the root task may make it.
 SYS_BUILD = const(48)
+# A notification at a deadline (k5/timer.py): (SYS_SET_TIMER, ntfn_slot, ticks), -1 cancels.
+SYS_SET_TIMER = const(49)
 # Pseudo-syscall handled by the host arch backend, never by the kernel: burn n ticks of CPU.
 SYS_SPIN = const(63)
 SYS_COUNT = const(64)

@@ -15,7 +15,7 @@ from k5.abi import (
     ROOT_SLOTS,
 )
 from k5.kernel import RUN_IDLE, RUN_STOPPED
-from k5.rootsrv import RootService
+from k5.rootsrv import RootService, freeze_k5
 from k5.system import Builder
 
 # The root task's stack (bytes) and time slice (ticks): the REPL runs MicroPython's test suite,
@@ -59,6 +59,7 @@ def main(repl):
     """Run the device's kernel until the root task exits (a soft reset)."""
     system, root = build(repl)
     kernel = system.kernel
+    freeze_k5()
     try:
         while True:
             code = kernel.run()

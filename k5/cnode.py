@@ -1,6 +1,6 @@
 """CNode invocations: copy, mint, move, mutate, delete, revoke, identify."""
 
-from k5 import cdt, device, ipc, notification, reply_object, schedcontext, thread
+from k5 import cdt, device, ipc, notification, reply_object, schedcontext, thread, timer
 from k5 import abi
 from k5.decode import dest_slot, ipc_words, is_rights, is_small, lookup
 
@@ -130,6 +130,7 @@ def destroy(kernel, obj, obj_type):
     elif obj_type == abi.TYPE_NOTIFICATION:
         notification.destroy(kernel, obj)
         device.notification_gone(kernel, obj)
+        timer.cancel(kernel, None, obj)
     elif obj_type == abi.TYPE_REPLY:
         reply_object.destroy_reply(kernel, obj)
     elif obj_type == abi.TYPE_SCHED_CONTEXT:

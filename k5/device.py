@@ -19,15 +19,15 @@
 # line stays masked until the holder acks. The last cap of a handler going masks the line and
 # frees it for a new handler.
 
-from k5 import abi, cdt
+from k5 import abi, cdt, regions
 from k5.notification import do_signal
 from k5._compat import const
 from k5.decode import dest_slot, ipc_words, lookup
+from k5.objects import SchedControl
 
 # MPU regions left for device windows (ARMv8-M: 8, minus flash, VM RAM and the task's stack).
 WINDOW_REGIONS = const(5)
-# The MPU's granule (k5.regions.GRANULE; that module is imported when a view is first solved,
-# so that a system without windows does not hold it in the heap).
+# The MPU's granule (k5.regions.GRANULE).
 _GRANULE = const(32)
 
 
@@ -50,14 +50,10 @@ class DeviceWindow:
         self.cap_count = 0
 
 
-class IRQControl:
-    """Authority to make an IRQHandler for any interrupt line the arch hands out."""
-
-    __slots__ = ("name", "cap_count")
-
-    def __init__(self, name="irq_control"):
-        self.name = name
-        self.cap_count = 0
+def irq_control():
+    """The IRQControl: authority to make an IRQHandler for any line the arch hands out (an
+    object of no state but its name, like the SchedControl: one class serves both)."""
+    return SchedControl("irq_control")
 
 
 class IRQHandler:
@@ -146,8 +142,6 @@ def admit(kernel, tcb, cap, rights):
 
 def view(tcb, skip=None):
     """The solved MPU regions of tcb's windows: (base, limit, rights, device) tuples."""
-    from k5 import regions
-
     windows = []
     for window, rights in _held(tcb.cspace, skip):
         windows.append((window.base, window.size, rights, True))

@@ -235,5 +235,6 @@ class System:
 
 
 def arena():
-    """(free bytes, size in bytes) of the task-stack arena."""
+    """(free bytes, size in bytes) of the task-stack arena, and the bytes of the kernel's main
+    stack ever used since boot (its high-water mark)."""
     return call("arena")

@@ -12,7 +12,7 @@ from k5.abi import (
 )
 
 from k5.objects import TCB, Endpoint, Notification, Reply, SchedContext, Untyped
-from k5.device import DeviceWindow, IRQControl, IRQHandler
+from k5.device import DeviceWindow, IRQHandler
 
 STATE_NAMES = (
     "inactive",
@@ -304,6 +304,4 @@ def object_info(obj):
             "pending": obj.pending,
             "count": obj.count,
         }
-    if isinstance(obj, IRQControl):
-        return {"type": "irq_control"}
-    return {"type": "sched_control"}
+    return {"type": obj.name}  # the SchedControl or the IRQControl

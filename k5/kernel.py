@@ -13,7 +13,8 @@
 # perform cannot fail. A Python exception escaping the kernel is a kernel bug: the loop prints
 # an epitaph and halts.
 
-from k5 import cnode, device, invariants, notification, syscalls, thread
+from k5 import cnode, device, invariants, notification, syscalls, thread, timer
+from k5.timer import Timer
 from k5._compat import const
 from k5 import abi
 from k5.ipcbuf import IpcBuffer
@@ -91,6 +92,7 @@ class Kernel:
         "build_service",
         "irq_table",
         "irq_handlers",
+        "timers",
     )
 
     def __init__(self, arch, trace=None, console=None, min_budget=1, debug=False):
@@ -124,6 +126,8 @@ class Kernel:
         self.irq_table = [None] * abi.IRQ_LINES
         # Hardware interrupt line -> its IRQHandler (k5/device.py; made at the first handler).
         self.irq_handlers = None
+        # The timers set (k5/timer.py), each also in the sleep queue.
+        self.timers = []
 
     # --- tracing ---------------------------------------------------------------------------------
 
@@ -503,6 +507,10 @@ class Kernel:
         tcb = sleepers.head
         while tcb is not None and ticks_diff(tcb.wake_time, now) <= 0:
             sleepers.remove(tcb)
+            if type(tcb) is Timer:
+                timer.fire(self, tcb)
+                tcb = sleepers.head
+                continue
             tcb.state = abi.STATE_RUNNING
             self.arch.set_result(tcb.context, abi.OK)
             self.schedule_runnable(tcb)

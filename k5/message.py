@@ -17,12 +17,12 @@ def decode_message(tcb, request, label_index, _type=type, _int=int, _len=len):
     count = _len(words)
     if count > abi.MSG_MAX_WORDS:
         return abi.ERR_INVALID_ARGUMENT
-    msg_words = tcb.msg_words
     for i in range(count):
-        word = words[i]
-        if not is_word(word):
+        if not is_word(words[i]):
             return abi.ERR_INVALID_ARGUMENT
-        msg_words[i] = word
+    # A tuple is kept as it is (nothing can change it); a list, which its task could change
+    # while the message waits in a queue, is copied.
+    tcb.msg_words = words if kind is tuple else tuple(words)
     data = request[label_index + 2]
     length = 0
     if data is not None:

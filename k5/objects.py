@@ -2,7 +2,6 @@
 
 from k5._compat import const
 from k5.abi import (
-    MSG_MAX_WORDS,
     STATE_BLOCKED_NOTIFICATION,
     STATE_BLOCKED_RECV,
     STATE_BLOCKED_REPLY,
@@ -414,7 +413,7 @@ class TCB:
         self.pending_seq = 0
         self.msg_label = 0
         self.msg_count = 0
-        self.msg_words = [0] * MSG_MAX_WORDS
+        self.msg_words = ()  # the words of the send in progress (a tuple: see message.py)
         self.msg_data = None  # the payload of the send in progress (the sender's object)
         self.msg_length = 0
         self.msg_cap = None

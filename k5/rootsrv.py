@@ -7,9 +7,39 @@
 # data: slots of the root task's CSpace (where the original cap of every object built lands),
 # thread ids, task dicts, text lines.
 
+import sys
+
 from k5 import introspect
 from k5.abi import ERR_INVALID_ARGUMENT, OK, STATE_BLOCKED_SLEEP, STATE_RUNNING
 from k5.system import Builder, BuildError
+
+
+# Imported here, never inside a function: code on the kernel's thread imports nothing at run
+# time, since `sys.modules` is shared with the tasks (one could plant a module there).
+try:
+    import _k5arch
+except ImportError:
+    _k5arch = None  # the host
+_frozen = [0]  # how many modules were loaded at the last freeze_k5()
+
+
+def freeze_k5():
+    """Freeze every loaded k5 submodule and its classes (device): no task, nor the REPL, can
+    rebind a function or class the kernel uses. Run at boot and whenever more were loaded.
+    (The package `k5` itself stays open: its submodules bind into it when first imported.)"""
+    if _k5arch is None:
+        return  # the host: tests patch freely
+    modules = sys.modules
+    if len(modules) == _frozen[0]:
+        return
+    _frozen[0] = len(modules)
+    for name in list(modules):
+        if name.startswith("k5."):
+            module = modules[name]
+            for value in module.__dict__.values():
+                if type(value) is type and getattr(value, "__module__", name) == name:
+                    _k5arch.freeze(value)
+            _k5arch.freeze(module)
 
 
 class RootService:
@@ -48,6 +78,7 @@ class RootService:
     def call(self, op, args):
         """Run one operation; never raises (the caller's mistakes come back as errors)."""
         # Operations are the op_* methods (looked up per call: no table kept in the heap).
+        freeze_k5()  # modules the root imported since (k5.front, k5.root, ...)
         handler = getattr(self, "op_" + op, None) if type(op) is str else None
         if handler is None:
             return (ERR_INVALID_ARGUMENT, "K5: no builder operation " + repr(op))
@@ -246,10 +277,6 @@ class RootService:
         return self.kernel.arch.now()
 
     def op_arena(self):
-        from k5 import arch
-
-        if not arch.DEVICE:
+        if _k5arch is None:
             raise BuildError("K5: no task-stack arena on this arch")
-        import _k5arch
-
         return _k5arch.arena()

@@ -15,6 +15,7 @@ from k5 import (
     reply_object,
     schedcontext,
     thread,
+    timer,
     untyped,
 )
 from k5 import tcb as tcb_ops
@@ -82,4 +83,5 @@ def table():
     handlers[abi.SYS_IRQ_CLEAR] = device.sys_irq_handler
     handlers[abi.SYS_WINDOW_INFO] = device.sys_window_info
     handlers[abi.SYS_BUILD] = sys_build
+    handlers[abi.SYS_SET_TIMER] = timer.sys_set_timer
     return handlers

@@ -177,7 +177,7 @@ class System:
 
     def irq_control(self):
         """The IRQControl: authority to make a handler for any free interrupt line."""
-        control = device.IRQControl()
+        control = device.irq_control()
         ref = Ref(
             control,
             TYPE_IRQ_CONTROL,

@@ -1,6 +1,6 @@
 """The calling thread's own syscalls (yield, sleep, exit, puts), cancellation and faults."""
 
-from k5 import abi
+from k5 import abi, timer
 from k5._compat import const
 from k5.decode import is_small, is_word
 from k5.ipc import do_send
@@ -150,10 +150,7 @@ def fault(kernel, tcb, kind, text):
                 kernel.sched.release_insert(tcb)
         return
     tcb.msg_label = kind
-    words = tcb.msg_words
-    words[0] = tcb.tid
-    words[1] = tcb.generation
-    words[2] = tcb.faults
+    tcb.msg_words = (tcb.tid, tcb.generation, tcb.faults)
     tcb.msg_count = 3
     try:
         data = text.encode()
@@ -176,6 +173,7 @@ def fault(kernel, tcb, kind, text):
 def restart(kernel, tcb):
     """Restart a thread from its entry with a new generation (perform)."""
     cancel(kernel, tcb, abi.ERR_STALE)
+    timer.cancel(kernel, tcb)
     tcb.generation = (tcb.generation + 1) % abi.WORD_LIMIT
     tcb.reply.seq += 1
     kernel.arch.context_reset(tcb.context, tcb.entry, tcb.ipc, tcb.arg)
@@ -199,6 +197,7 @@ def destroy(kernel, tcb, delete):
     CSpace and handler slots are deleted with `delete` (which may destroy more objects).
     """
     suspend(kernel, tcb)
+    timer.cancel(kernel, tcb)
     tcb.state = abi.STATE_INACTIVE
     ntfn = tcb.bound_ntfn
     if ntfn is not None:

@@ -42,6 +42,7 @@ from k5.abi import (
     SYS_SC_CONSUMED,
     SYS_SC_UNBIND,
     SYS_SEND,
+    SYS_SET_TIMER,
     SYS_SIGNAL,
     SYS_TCB_BIND_NOTIFICATION,
     SYS_TCB_CONFIGURE,
@@ -343,3 +344,8 @@ def window_info(window_slot, ipc):
         return (err, 0, 0, 0)
     words = ipc.words
     return (err, words[0] * 32, words[1], words[2])
+
+
+def set_timer(ntfn_slot, ticks):
+    """Signal the notification (its cap's badge) in `ticks` ticks; -1 cancels. One per task."""
+    return trap((SYS_SET_TIMER, ntfn_slot, ticks))

@@ -35,6 +35,7 @@
 #include "k5arch.h"
 
 extern uint32_t _sarena, _earena, _k5_flash_start, _k5_flash_end, _k5_vmram_start, _evmram;
+extern uint32_t _sstack, _estack;
 void k5_task_start(mp_obj_t entry, mp_obj_t ipc, mp_obj_t arg);
 
 #define K5_KERNEL_DATA __attribute__((section(".k5kernel")))
@@ -90,7 +91,13 @@ static void mpu_set(uint32_t region, uint32_t base, uint32_t limit, uint32_t ap,
         | MPU_RLAR_EN_Msk;
 }
 
+// The main stack below the boot's own frames is filled with STACK_FILL, so that
+// k5arch_main_stack_used() can tell how deep the kernel ever went.
 void k5arch_boot(void) {
+    uint32_t sp = __get_MSP();
+    for (uint32_t *word = &_sstack; (uint32_t)word < sp - 64; word++) {
+        *word = STACK_FILL;
+    }
     MPU->CTRL = 0;
     MPU->MAIR0 = 0x04ff; // attribute 0: normal memory, inner and outer write-back; 1: device
     mpu_set(MPU_REGION_CODE, (uint32_t)&_k5_flash_start, (uint32_t)&_k5_flash_end,
@@ -354,6 +361,15 @@ size_t k5arch_arena_free(void) {
         }
     }
     return k5arch_arena_size() - used;
+}
+
+// Bytes of the kernel's main stack ever used (since boot: the fill is intact below that).
+uint32_t k5arch_main_stack_used(void) {
+    uint32_t *word = &_sstack;
+    while (word < &_estack && *word == STACK_FILL) {
+        word++;
+    }
+    return (uint32_t)&_estack - (uint32_t)word;
 }
 
 // Bytes of the stack ever written (the fill pattern below the deepest use is intact).

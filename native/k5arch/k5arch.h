@@ -156,6 +156,7 @@ uint32_t k5arch_now(void);
 void k5arch_idle(uint32_t until);
 size_t k5arch_arena_free(void);
 size_t k5arch_arena_size(void);
+uint32_t k5arch_main_stack_used(void);
 uint32_t k5arch_stack_used(k5_ctx_t *ctx);
 
 #endif // K5_INCLUDED_K5ARCH_H

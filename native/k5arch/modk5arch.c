@@ -6,6 +6,7 @@
 // trap() and spin().
 // Contexts are kernel-side objects: only the kernel's thread ever holds one.
 #include <string.h>
+#include "py/gc.h"
 #include "py/mphal.h"
 #include "py/objstr.h"
 #include "py/runtime.h"
@@ -384,14 +385,16 @@ static mp_obj_t mod_spin(mp_obj_t ticks_obj) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(mod_spin_obj, mod_spin);
 
-// arena() -> (free bytes, size in bytes) of the task-stack arena.
+// arena() -> (free bytes, size in bytes, main stack bytes ever used) of the task-stack arena
+// and the kernel's stack.
 static mp_obj_t mod_arena(void) {
     require_kernel();
-    mp_obj_t items[2] = {
+    mp_obj_t items[3] = {
         MP_OBJ_NEW_SMALL_INT(k5arch_arena_free()),
         MP_OBJ_NEW_SMALL_INT(k5arch_arena_size()),
+        MP_OBJ_NEW_SMALL_INT(k5arch_main_stack_used()),
     };
-    return mp_obj_new_tuple(2, items);
+    return mp_obj_new_tuple(3, items);
 }
 static MP_DEFINE_CONST_FUN_OBJ_0(mod_arena_obj, mod_arena);
 
@@ -409,6 +412,30 @@ static mp_obj_t mod_machine(mp_obj_t op, mp_obj_t arg) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(mod_machine_obj, mod_machine);
 
+// freeze(module_or_class): its attributes can no longer be rebound or deleted (the dict of a
+// module's globals, or a class's locals, becomes fixed: stores raise TypeError or AttributeError).
+// The kernel freezes its own modules and classes at boot, so that no task can rebind a function
+// the kernel's privileged thread calls.
+static mp_obj_t mod_freeze(mp_obj_t obj) {
+    require_kernel();
+    mp_obj_dict_t *dict = NULL;
+    if (mp_obj_is_type(obj, &mp_type_module)) {
+        dict = ((mp_obj_module_t *)MP_OBJ_TO_PTR(obj))->globals;
+    } else if (mp_obj_is_type(obj, &mp_type_type)) {
+        const mp_obj_type_t *type = MP_OBJ_TO_PTR(obj);
+        if (MP_OBJ_TYPE_HAS_SLOT(type, locals_dict)) {
+            dict = MP_OBJ_TYPE_GET_SLOT(type, locals_dict);
+        }
+    } else {
+        mp_raise_TypeError(MP_ERROR_TEXT("K5: freeze takes a module or a class"));
+    }
+    if (dict != NULL && gc_nbytes(dict) > 0) { // heap dicts only (ROM ones are fixed already)
+        dict->map.is_fixed = 1;
+    }
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(mod_freeze_obj, mod_freeze);
+
 static const mp_rom_map_elem_t k5arch_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR__k5arch) },
     { MP_ROM_QSTR(MP_QSTR_Arch), MP_ROM_PTR(&k5arch_arch_type) },
@@ -416,6 +443,7 @@ static const mp_rom_map_elem_t k5arch_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_spin), MP_ROM_PTR(&mod_spin_obj) },
     { MP_ROM_QSTR(MP_QSTR_arena), MP_ROM_PTR(&mod_arena_obj) },
     { MP_ROM_QSTR(MP_QSTR_machine), MP_ROM_PTR(&mod_machine_obj) },
+    { MP_ROM_QSTR(MP_QSTR_freeze), MP_ROM_PTR(&mod_freeze_obj) },
     { MP_ROM_QSTR(MP_QSTR_STACK_DEFAULT), MP_ROM_INT(K5_STACK_DEFAULT) },
     { MP_ROM_QSTR(MP_QSTR_MAX_CONTEXTS), MP_ROM_INT(K5_MAX_CONTEXTS) },
 };

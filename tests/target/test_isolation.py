@@ -22,3 +22,14 @@ def test_timer_driver_owns_its_window_and_interrupt(emu_elf, tmp_path):
     assert "stranger: stranger K5: no window to read 0x50000004" in out, out
     assert "stranger: stranger heap K5: no window to write 0x38000000" in out, out
     assert out.rstrip().endswith("done") or "\ndone" in out, out
+
+
+def test_task_timer_signals_at_the_deadline(emu_elf, tmp_path):
+    out = run_script(emu_elf, "timer.py", tmp_path)
+    for delay, err, badge, elapsed in re.findall(
+        r"^waiter: timer (\d+) (\d+) (\d+) (\d+)$", out, re.M
+    ):
+        assert (err, badge) == ("0", "6"), out
+        assert int(delay) <= int(elapsed) <= int(delay) + 2, out
+    assert len(re.findall(r"^waiter: timer ", out, re.M)) == 3, out
+    assert "waiter: cancelled 8" in out, out  # ERR_WOULD_BLOCK: the cancelled timer never fired

@@ -157,7 +157,7 @@ def test_soft_reset_stops_every_task(emu_elf):
     lines = r.stdout.replace("\r\n", "\n").strip().splitlines()
     assert eval(lines[0]) == ["repl"] + ["h%d" % i for i in range(8)], r.stdout
     # After the soft reset only the root task (the REPL) exists, and only its stack is taken.
-    free, size = eval(lines[-2])
+    free, size, _ = eval(lines[-2])
     tasks = eval(lines[-1])
     assert [t["name"] for t in tasks] == ["repl"], r.stdout
     assert free == size - tasks[0]["stack"], r.stdout

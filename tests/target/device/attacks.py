@@ -624,3 +624,6 @@ for index in range(len(CASES)):
         if gc.threshold() != threshold:
             print("case %d FAIL: gc threshold changed" % (index + 1))
 print("cases", len(CASES))
+from k5 import front  # noqa: E402
+
+print("kernel stack used", front.arena()[2])
