@@ -161,6 +161,10 @@ MACHINE_RESET = const(0)  # machine.reset()
 MACHINE_POWEROFF = const(1)  # machine.poweroff(status): leaves QEMU with status (semihosting)
 MACHINE_KERNEL_FAULT = const(2)  # test of the kernel's epitaph: a privileged load from r1
 MACHINE_IRQ_TEST = const(3)  # test of the epitaph: enable and pend external interrupt r1
+# Fault injection (emulated board only): r1 = a task's stack base | n (n < 1024): fault that
+# task at the next n SysTicks that find it running, each 1..4 ticks after the last (n = 0
+# stops). Tests of the VM's consistency when a task dies at any instruction.
+MACHINE_FAULT_INJECT = const(4)
 # --- Interrupt lines the kernel delivers to notifications (arch.interrupts() bits) -------------
 IRQ_CONSOLE = const(0)  # console input for the root task (the REPL waits for it)
 IRQ_BREAK = const(1)  # Ctrl-C for the root task: the kernel ends whatever wait it is in
@@ -178,6 +182,7 @@ FAULT_CLASS_MEMMANAGE = const(2)
 FAULT_CLASS_BUS = const(3)
 FAULT_CLASS_USAGE = const(4)
 FAULT_CLASS_SECURE = const(5)
+FAULT_CLASS_INJECTED = const(6)  # MACHINE_FAULT_INJECT
 
 # --- Message layout ------------------------------------------------------------------------------
 # A message is a label, up to MSG_MAX_WORDS word registers, up to MSG_MAX_BYTES payload bytes and

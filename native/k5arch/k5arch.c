@@ -62,6 +62,14 @@ K5_KERNEL_DATA static k5_ctx_t *mpu_ctx;
 K5_KERNEL_DATA static uint32_t irq_owned[IRQ_WORDS];
 K5_KERNEL_DATA static volatile uint32_t irq_fired[IRQ_WORDS];
 
+#if K5_BOARD_ATTACK_MODULE
+// Fault injection (MACHINE_FAULT_INJECT): faults left to inject, ticks to the next one.
+K5_KERNEL_DATA static volatile uint32_t inject_left;
+K5_KERNEL_DATA static volatile uint32_t inject_wait;
+K5_KERNEL_DATA static uint32_t inject_seed; // .k5kernel is zeroed at reset
+K5_KERNEL_DATA static uint32_t inject_base;
+#endif
+
 // Read by tasks (safe points, _k5arch.spin, the raw-memory gate): in the VM's RAM.
 volatile uint8_t k5_preempt_pending;
 volatile uint32_t k5_user_cpu;
@@ -113,6 +121,7 @@ void k5arch_boot(void) {
     // Lazy FP stacking off: an extended frame always holds the FP registers (see trap.c).
     FPU->FPCCR = (FPU->FPCCR & ~FPU_FPCCR_LSPEN_Msk) | FPU_FPCCR_ASPEN_Msk;
     NVIC_SetPriority(SVCall_IRQn, K5_IRQ_PRIORITY_SVC);
+    NVIC_SetPriority(PendSV_IRQn, K5_IRQ_PRIORITY_SVC);
 }
 
 void k5arch_reset(void) {
@@ -263,8 +272,27 @@ void k5arch_tick(void) {
         if ((int32_t)(systick_ms - k5_deadline) >= 0) {
             k5_preempt_pending = 1;
         }
+        #if K5_BOARD_ATTACK_MODULE
+        if (inject_left > 0 && k5_current->stack_base == inject_base && --inject_wait == 0) {
+            // PendSV (the lowest priority, as SVC) runs when SysTick returns, with the task's
+            // frame on its stack: it faults the task at whatever instruction it was.
+            inject_seed = inject_seed * 1103515245u + 12345u;
+            inject_wait = 1 + ((inject_seed >> 16) & 3);
+            inject_left -= 1;
+            SCB->ICSR = SCB_ICSR_PENDSVSET_Msk;
+        }
+        #endif
     }
 }
+
+#if K5_BOARD_ATTACK_MODULE
+// arg: the stack base of the victim task (1 KB aligned) | the number of faults (0..1023).
+void k5arch_fault_inject(uint32_t arg) {
+    inject_base = arg & ~(K5_STACK_ALIGN - 1);
+    inject_left = arg & (K5_STACK_ALIGN - 1);
+    inject_wait = 1;
+}
+#endif
 
 void k5arch_safe_point(void) {
     if (k5arch_in_task()) {

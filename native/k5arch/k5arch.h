@@ -117,6 +117,8 @@ void k5arch_gc_roots(void);          // from gc_collect(): every task's stack an
 bool k5arch_in_task(void);           // unprivileged thread mode: a task is calling
 void k5arch_keyboard_interrupt(void); // Ctrl-C, handler mode: to the root task (the REPL)
 void k5arch_console_input(void);      // any received character, handler mode
+void k5arch_fault_inject(uint32_t count); // MACHINE_FAULT_INJECT (emulated board only)
+void k5_inject_entry(void);          // PendSV: the injected fault (emulated board only)
 // A task's blocking sleep and console input (traps; unprivileged thread mode).
 void k5arch_task_sleep_ms(mp_uint_t ms);
 int k5arch_task_getc(void);

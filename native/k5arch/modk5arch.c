@@ -177,7 +177,7 @@ static mp_obj_t arch_set_result(mp_obj_t self, mp_obj_t ctx_obj, mp_obj_t value)
 static MP_DEFINE_CONST_FUN_OBJ_3(arch_set_result_obj, arch_set_result);
 
 static const char *const fault_class_names[] = {
-    "Python", "HardFault", "MemManage", "BusFault", "UsageFault", "SecureFault",
+    "Python", "HardFault", "MemManage", "BusFault", "UsageFault", "SecureFault", "Injected",
 };
 
 // "ZeroDivisionError: divide by zero" for a Python fault; for a hardware fault its class, CFSR,

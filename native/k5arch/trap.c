@@ -142,6 +142,31 @@ __attribute__((naked, used)) void k5_task_fault(void) {
         );
 }
 
+#if K5_BOARD_ATTACK_MODULE
+// PendSV, pended by SysTick for fault injection: if it interrupted a running task (thread mode,
+// process stack), the task takes a fault of class Injected exactly as if that instruction had
+// faulted; else (the kernel ran meanwhile) nothing happens.
+// Contract: handler mode only (PendSV, at the priority of SVC, so it never preempts a trap).
+__attribute__((naked)) void k5_inject_entry(void) {
+    __asm volatile (
+        "tst lr, #8\n"          // EXC_RETURN.Mode: from thread mode?
+        "beq 1f\n"
+        "tst lr, #4\n"          // EXC_RETURN.SPSEL: on the process stack?
+        "beq 1f\n"
+        "movw r1, #:lower16:k5_task_running\n"
+        "movt r1, #:upper16:k5_task_running\n"
+        "ldr r1, [r1]\n"
+        "cbz r1, 1f\n"
+        "movs r0, %[kind]\n"
+        "b k5_task_fault\n"
+        "1:\n"
+        "bx lr\n"
+        :
+        : [kind] "i" (K5_FAULT_CLASS_INJECTED)
+        );
+}
+#endif
+
 // Every external interrupt. A line the kernel delivers masks itself and raises IRQ_HARDWARE
 // (k5arch_irq_fired); any other goes on to Default_Handler with the exception state untouched
 // (lr = EXC_RETURN, the frame where the hardware stacked it), which reports it.

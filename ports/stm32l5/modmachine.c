@@ -44,6 +44,11 @@ void k5_port_machine_op(uint32_t op, uint32_t arg) {
         case K5_MACHINE_KERNEL_FAULT:
             (void)*(volatile uint32_t *)arg;
             break;
+        #if K5_BOARD_ATTACK_MODULE
+        case K5_MACHINE_FAULT_INJECT:
+            k5arch_fault_inject(arg);
+            break;
+        #endif
         case K5_MACHINE_IRQ_TEST:
             if (arg < 32 * MP_ARRAY_SIZE(NVIC->ISER)) {
                 NVIC_EnableIRQ((IRQn_Type)arg);

@@ -33,3 +33,14 @@ def test_task_timer_signals_at_the_deadline(emu_elf, tmp_path):
         assert int(delay) <= int(elapsed) <= int(delay) + 2, out
     assert len(re.findall(r"^waiter: timer ", out, re.M)) == 3, out
     assert "waiter: cancelled 8" in out, out  # ERR_WOULD_BLOCK: the cancelled timer never fired
+
+
+def test_a_thousand_faults_injected_at_random_instructions_leave_the_vm_sound(emu_elf, tmp_path):
+    out = run_script(emu_elf, "inject.py", tmp_path, {"FAULTS": 1000}, timeout=600)
+    assert "supervisor: supervised 1000 [('Injected', 1000)]" in out, out
+    assert int(re.search(r"^pair traps (\d+)$", out, re.M).group(1)) > 100, out
+    pair = eval(re.search(r"^pair (\[.*\])$", out, re.M).group(1))
+    assert [(name, faults) for name, _, faults in pair] == [("server", 0), ("client", 0)], out
+    assert all(state != "faulted" for _, state, _ in pair), out
+    assert re.search(r"^names \d+ True$", out, re.M), out
+    assert "alloc 16384" in out and out.rstrip().endswith("done"), out
