@@ -171,11 +171,13 @@ def do_send(kernel, tcb, endpoint, cap, blocking):
         tcb.msg_cap = None
         tcb.msg_data = None
         return
+    if tcb.msg_data is not None and type(tcb.msg_data) is not bytes:
+        # Copied before anything changes: this allocation may fail (MemoryError, the syscall
+        # then fails with ERR_NOT_ENOUGH_MEMORY).
+        tcb.msg_data = bytes(tcb.msg_data)
     tcb.state = abi.STATE_BLOCKED_SEND
     tcb.blocked_on = endpoint
     tcb.blocked_cap = cap
-    if tcb.msg_data is not None and type(tcb.msg_data) is not bytes:
-        tcb.msg_data = bytes(tcb.msg_data)
     endpoint.queue.insert_by_priority(tcb)
     tcb.queue_kind = QUEUE_ENDPOINT
     if tcb is kernel.current:

@@ -34,6 +34,7 @@ from k5.ticks import TICKS_HALF, TICKS_MASK, ticks_add, ticks_diff
 _TRAP_SYSCALL = const(1)
 _SYS_BUILD = const(48)  # abi.SYS_BUILD, a literal here for the hot path
 _ERR_INVALID_SYSCALL = const(1)
+_ERR_NOT_ENOUGH_MEMORY = const(13)  # abi.ERR_NOT_ENOUGH_MEMORY
 _SYS_COUNT = const(64)
 _STATE_RUNNING = const(1)
 _TICKS_HALF = const(0x20000000)
@@ -134,7 +135,10 @@ class Kernel:
     def emit(self, text):
         trace = self.trace
         if trace is not None:
-            trace("t=" + str(self.arch.now()) + " " + text)
+            try:
+                trace("t=" + str(self.arch.now()) + " " + text)
+            except MemoryError:
+                pass  # a trace line is not worth the kernel
 
     # --- object creation (used by the builder; kernel-side, not reachable from tasks) ----------
 
@@ -338,7 +342,12 @@ class Kernel:
                     if handler is None:
                         arch_set_result(context, _ERR_INVALID_SYSCALL)
                     else:
-                        err = handler(self, current, sysno, request)
+                        # A syscall whose decoding needs memory (a payload copied) while the
+                        # heap is full fails for its caller: the kernel itself goes on.
+                        try:
+                            err = handler(self, current, sysno, request)
+                        except MemoryError:
+                            err = _ERR_NOT_ENOUGH_MEMORY
                         if err is not None:
                             arch_set_result(context, err)
                         if sysno == _SYS_BUILD:
@@ -346,7 +355,11 @@ class Kernel:
                             log = self.usage_log
                             debug = self.debug
                 elif trap == abi.TRAP_FAULT:
-                    thread.fault(self, current, abi.FAULT_EXCEPTION, arch.fault_text(context))
+                    try:
+                        text = arch.fault_text(context)
+                    except MemoryError:
+                        text = "MemoryError"  # no memory for the fault's text: a constant
+                    thread.fault(self, current, abi.FAULT_EXCEPTION, text)
                 elif trap == abi.TRAP_EXIT:
                     thread.do_exit(self, current, 0)
                     if current is self.root:

@@ -32,6 +32,8 @@ def decode_message(tcb, request, label_index, _type=type, _int=int, _len=len):
                 return abi.ERR_INVALID_ARGUMENT
             try:
                 data = data.encode()
+            except MemoryError:
+                return abi.ERR_NOT_ENOUGH_MEMORY
             except Exception:
                 return abi.ERR_INVALID_ARGUMENT
         elif kind is bytearray:

@@ -124,10 +124,31 @@ def cancel(kernel, tcb, result):
             disarm_reply(kernel, reply, result)
 
 
+_NO_WORDS = ()
+# The history entry of a fault with the heap full (made at import: it needs no memory then).
+_NO_MEMORY = (0, abi.FAULT_EXCEPTION, "MemoryError (the heap was full: no more detail)")
+
+
 def fault(kernel, tcb, kind, text):
-    """Deliver a fault of tcb to its fault (or timeout) handler endpoint as a message."""
+    """Deliver a fault of tcb to its fault (or timeout) handler endpoint as a message.
+
+    With the heap full it still does: what needs memory (the history entry, the message's
+    words and text) is made first and given up when there is none (perform: cannot fail)."""
+    try:
+        record = (kernel.arch.now(), kind, text)
+        words = (tcb.tid, tcb.generation, tcb.faults + 1)
+        data = text.encode()
+        if len(data) > abi.MSG_MAX_BYTES:
+            data = data[: abi.MSG_MAX_BYTES]
+        tcb.record_fault(record)
+    except Exception:  # MemoryError, or a text that does not encode
+        words = _NO_WORDS
+        data = b"?"
+        try:
+            tcb.record_fault(_NO_MEMORY)
+        except MemoryError:
+            pass
     tcb.faults += 1
-    tcb.record_fault((kernel.arch.now(), kind, text))
     if kernel.trace is not None:
         kernel.emit("fault " + tcb.name + " " + text)
     if kind == abi.FAULT_EXCEPTION:
@@ -136,7 +157,10 @@ def fault(kernel, tcb, kind, text):
     handler = tcb.handlers.slots[0 if kind == abi.FAULT_EXCEPTION else 1]
     if handler is None and tcb is kernel.root and kind == abi.FAULT_EXCEPTION:
         # The root task has no supervisor: the kernel reports its fault and restarts it.
-        report = "K5: the root task " + tcb.name + " faulted: " + text + "; restarting it"
+        try:
+            report = "K5: the root task " + tcb.name + " faulted: " + text + "; restarting it"
+        except MemoryError:
+            report = "K5: the root task faulted; restarting it"
         if kernel.console is not None:
             kernel.console(report)
         else:
@@ -150,14 +174,8 @@ def fault(kernel, tcb, kind, text):
                 kernel.sched.release_insert(tcb)
         return
     tcb.msg_label = kind
-    tcb.msg_words = (tcb.tid, tcb.generation, tcb.faults)
-    tcb.msg_count = 3
-    try:
-        data = text.encode()
-    except Exception:
-        data = b"?"
-    if len(data) > abi.MSG_MAX_BYTES:
-        data = data[: abi.MSG_MAX_BYTES]
+    tcb.msg_words = words
+    tcb.msg_count = len(words)
     tcb.msg_data = data
     tcb.msg_length = len(data)
     tcb.msg_cap = None

@@ -197,6 +197,7 @@ def test_the_trap_loops_literals_match_the_abi():
     assert kernel._TRAP_SYSCALL == abi.TRAP_SYSCALL
     assert kernel._SYS_COUNT == abi.SYS_COUNT
     assert kernel._ERR_INVALID_SYSCALL == abi.ERR_INVALID_SYSCALL
+    assert kernel._ERR_NOT_ENOUGH_MEMORY == abi.ERR_NOT_ENOUGH_MEMORY
     assert kernel._STATE_RUNNING == abi.STATE_RUNNING
 
 

@@ -1,0 +1,92 @@
+"""On the board: a task holds the whole heap; the kernel goes on and others see why."""
+
+# The hog allocates until MemoryError and keeps it all. Meanwhile the prober's syscalls run
+# on requests it built before (so that it allocates nothing itself): those whose decoding
+# copies a payload (a list of words, a bytearray, a str) fail with ERR_NOT_ENOUGH_MEMORY,
+# those that copy nothing work; a call to a server works too. Then the hog lets go, and
+# everything (the REPL included) has memory again.
+
+import gc
+
+import k5
+from k5.abi import NO_SLOT, RIGHT_GRANT_REPLY, RIGHT_READ, RIGHT_WRITE
+from k5.abi import SYS_CALL, SYS_NBSEND, SYS_SEND, SYS_SIGNAL, SYS_SLEEP, SYS_WAIT
+from k5.system import System
+
+EP, SRV, GO, RELEASE, DONE = 1, 2, 3, 4, 5
+
+
+def hog(ipc, arg):
+    go = (SYS_SIGNAL, GO)
+    wait = (SYS_WAIT, RELEASE)
+    hoard = None
+    count = 0
+    for size in (4096, 1024, 256, 64, 16, 1):
+        try:
+            while True:
+                hoard = (hoard, bytearray(size))  # a chain: no list to grow
+                count += 1
+        except MemoryError:
+            pass
+    k5.trap(go)
+    k5.trap(wait)
+    size = count
+    hoard = None
+    gc.collect()
+    print("hog held", size)
+
+
+def server(ipc, arg):
+    k5.recv(SRV)
+    while True:
+        k5.reply_recv(SRV, 0, (ipc.words[0] + 1,))
+
+
+def prober(ipc, arg):
+    requests = (
+        (SYS_NBSEND, EP, 0, [1, 2], None, NO_SLOT),  # a list: copied
+        (SYS_NBSEND, EP, 0, (), bytearray(b"x" * 64), NO_SLOT),  # a bytearray: copied
+        (SYS_NBSEND, EP, 0, (), "text", NO_SLOT),  # a str: encoded
+        (SYS_NBSEND, EP, 0, (1, 2), b"bytes", NO_SLOT),  # nothing to copy
+        (SYS_CALL, SRV, 0, (41,), None, NO_SLOT, NO_SLOT),  # an IPC round trip
+        (SYS_SEND, 99, 0, (), None, NO_SLOT),  # an empty slot
+    )
+    results = [None] * len(requests)
+    wait = (SYS_WAIT, GO)
+    release = (SYS_SIGNAL, RELEASE)
+    pause = (SYS_SLEEP, 5)
+    k5.trap(wait)
+    for i in range(len(requests)):
+        results[i] = k5.trap(requests[i])
+    reply = ipc.words[0]
+    k5.trap(release)
+    k5.trap(pause)  # the hog lets go
+    print("results", results, "reply", reply)
+    print("free", gc.mem_free() > 20000)
+    k5.signal(DONE)
+
+
+system = System()
+ep = system.endpoint("ep")
+srv = system.endpoint("srv")
+go = system.notification("go")
+release = system.notification("release")
+done = system.notification("done")
+h = system.task("hog", hog, priority=10)
+p = system.task("prober", prober, priority=20)
+s = system.task("server", server, priority=30)
+system.give(h, GO, go)
+system.give(h, RELEASE, release)
+system.give(p, GO, go)
+system.give(p, RELEASE, release)
+system.give(p, EP, ep, RIGHT_WRITE)
+system.give(p, SRV, srv, RIGHT_WRITE | RIGHT_GRANT_REPLY)
+system.give(p, DONE, done)
+system.give(s, SRV, srv, RIGHT_READ)
+k5.wait(done.slot)
+system.run(20)
+for info in system.task_dicts():
+    print("task", info["name"], info["state"], info["faults"], info["last_fault"])
+system.close()
+gc.collect()
+print("done", gc.mem_free() > 60000)
