@@ -25,6 +25,7 @@ from k5.user import (  # noqa: F401
     nbrecv,
     nbsend,
     nbsend_recv,
+    now,
     poll,
     puts,
     recv,

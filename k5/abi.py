@@ -82,6 +82,8 @@ SYS_WINDOW_INFO = const(47)
 SYS_BUILD = const(48)
 # A notification at a deadline (k5/timer.py): (SYS_SET_TIMER, ntfn_slot, ticks), -1 cancels.
 SYS_SET_TIMER = const(49)
+# The kernel's clock: (SYS_NOW,) -> the tick count (modulo 2**30) in ipc.words[0].
+SYS_NOW = const(50)
 # Pseudo-syscall handled by the host arch backend, never by the kernel: burn n ticks of CPU.
 SYS_SPIN = const(63)
 SYS_COUNT = const(64)

@@ -84,4 +84,5 @@ def table():
     handlers[abi.SYS_WINDOW_INFO] = device.sys_window_info
     handlers[abi.SYS_BUILD] = sys_build
     handlers[abi.SYS_SET_TIMER] = timer.sys_set_timer
+    handlers[abi.SYS_NOW] = thread.sys_now
     return handlers

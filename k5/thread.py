@@ -2,7 +2,7 @@
 
 from k5 import abi, timer
 from k5._compat import const
-from k5.decode import is_small, is_word
+from k5.decode import ipc_words, is_small, is_word
 from k5.ipc import do_send
 from k5.reply_object import disarm_reply, return_donated
 from k5.objects import QUEUE_READY, QUEUE_RELEASE
@@ -11,6 +11,15 @@ from k5.ticks import ticks_add
 _TEXT_MAX = const(128)
 
 # --- syscalls of the calling thread --------------------------------------------------------------
+
+
+def sys_now(kernel, tcb, sysno, request):
+    # (SYS_NOW,): the kernel's tick count into ipc.words[0]
+    if len(request) != 1:
+        return abi.ERR_INVALID_ARGUMENT
+    ipc_words(tcb)[0] = kernel.arch.now()
+    tcb.ipc.count = 1
+    return abi.OK
 
 
 def sys_yield(kernel, tcb, sysno, request):

@@ -42,6 +42,7 @@ from k5.abi import (
     SYS_SC_CONSUMED,
     SYS_SC_UNBIND,
     SYS_SEND,
+    SYS_NOW,
     SYS_SET_TIMER,
     SYS_SIGNAL,
     SYS_TCB_BIND_NOTIFICATION,
@@ -349,3 +350,12 @@ def window_info(window_slot, ipc):
 def set_timer(ntfn_slot, ticks):
     """Signal the notification (its cap's badge) in `ticks` ticks; -1 cancels. One per task."""
     return trap((SYS_SET_TIMER, ntfn_slot, ticks))
+
+
+def now(ipc):
+    """The kernel's clock in ticks (modulo 2**30; compare with k5.ticks.ticks_diff)."""
+    trap(_NOW)
+    return ipc.words[0]
+
+
+_NOW = (SYS_NOW,)

@@ -58,3 +58,17 @@ def test_a_task_holding_the_whole_heap_harms_no_kernel_path(emu_elf, tmp_path):
     assert re.search(r"^task server faulted 1 MemoryError", out, re.M), out  # its own tuple
     assert "prober: free True" in out and "done True" in out, out
     assert "PANIC" not in out and "kernel stopped" not in out, out
+
+
+def test_supervisor_backs_off_a_fault_storm_and_holds(emu_elf, tmp_path):
+    out = run_script(emu_elf, "supervisor.py", tmp_path)
+    storm = re.search(r"^task storm faulted (\d+) (\d+)$", out, re.M)
+    faults, generation = int(storm.group(1)), int(storm.group(2))
+    # Back-off from 1 to 64 ticks: about a dozen restarts in 500 ms, not hundreds.
+    assert 8 <= faults <= 16 and generation == faults - 1, out
+    assert "task held faulted 1 0" in out, out
+    assert "task supervisor recv 0 0" in out, out
+    assert "fault t=" in out and "exception UsageFault CFSR=0x00010000" in out, out  # k5.ps()
+    assert "exception MemManage CFSR=0x00000082 addr=0x60000000" in out, out
+    assert "supervisor: storm fault 1 restart in 1 : UsageFault" in out, out
+    assert "supervisor: held fault 1 hold : MemManage" in out, out
