@@ -261,6 +261,11 @@ def _(ipc, arg):
     machine.mem32[TIMER + 8] = 1
 
 
+@case("native code emitters", ("fault", "SyntaxError"))
+def _(ipc, arg):
+    exec("@micropython.viper\ndef f(p: ptr32):\n    p[0] = 1\n")
+
+
 @case("uctypes and micropython.schedule are absent", ("exit",))
 def _(ipc, arg):
     try:
