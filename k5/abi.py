@@ -171,7 +171,7 @@ MACHINE_FAULT_INJECT = const(4)
 IRQ_CONSOLE = const(0)  # console input for the root task (the REPL waits for it)
 IRQ_BREAK = const(1)  # Ctrl-C for the root task: the kernel ends whatever wait it is in
 IRQ_HARDWARE = const(2)  # hardware interrupts are pending: arch.irq_take() names them
-IRQ_LINES = const(32)
+IRQ_LINES = const(3)  # soft lines: a notification can be bound to lines below this
 # The root task's CSpace: slot 0 holds the console notification (bound to it), slot 1 the
 # IRQControl cap (authority over every interrupt line the arch may hand out).
 ROOT_SLOT_CONSOLE = const(0)

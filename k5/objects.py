@@ -316,6 +316,22 @@ class SchedControl:
         self.cap_count = 0
 
 
+# The handler slots of every TCB that has none (most): one shared CNode whose slots are a tuple,
+# so that nothing can insert into it; a TCB gets a CNode of its own (handlers_of) when a handler
+# is first set. Saves a CNode and its slot list per thread on the device's heap.
+NO_HANDLERS = CNode(2, "no handlers")
+NO_HANDLERS.slots = (None, None)
+
+
+def handlers_of(tcb):
+    """tcb's own handler CNode (slot 0: fault, 1: timeout), made on first use."""
+    handlers = tcb.handlers
+    if handlers is NO_HANDLERS:
+        handlers = CNode(2, tcb.name)
+        tcb.handlers = handlers
+    return handlers
+
+
 class TCB:
     """Thread control block.
 
@@ -392,7 +408,7 @@ class TCB:
         self.mcp = 0
         self.cspace = CNode(cspace_size, name)
         # Slot 0: fault handler endpoint cap; slot 1: timeout handler endpoint cap.
-        self.handlers = CNode(2, name)
+        self.handlers = NO_HANDLERS
         self.sc = None
         self.home_sc = None
         self.bound_ntfn = None

@@ -36,7 +36,7 @@ from k5.abi import (
 from k5 import arch as arch_module
 from k5.arch import new as new_arch
 from k5.kernel import Kernel
-from k5.objects import Endpoint, Notification, Reply, SchedControl, Untyped
+from k5.objects import Endpoint, Notification, Reply, SchedControl, Untyped, handlers_of
 
 DEFAULT_TIMESLICE = 5
 # The usage log's default bound (entries of about 50 bytes each on the device).
@@ -307,7 +307,7 @@ class System:
     def _handler(self, task, index, ref, badge):
         if ref.obj_type != TYPE_ENDPOINT:
             raise BuildError(task.name + ": a fault handler must be an endpoint")
-        handlers = task.obj.handlers
+        handlers = handlers_of(task.obj)
         if handlers.slots[index] is not None:
             cdt.unlink(handlers.slots[index])
         cdt.derive(ref.original, RIGHT_WRITE, badge, handlers, index)

@@ -3,6 +3,7 @@
 from k5 import cdt, device
 from k5 import abi
 from k5.cdt import CNode
+from k5.objects import handlers_of
 from k5.decode import dest_slot, ipc_words, is_rights, is_small, lookup
 from k5.sched import priority_higher
 from k5.thread import restart, suspend
@@ -190,7 +191,7 @@ def sys_set_handler(kernel, tcb, sysno, request):
         cap = lookup(tcb, slot, abi.TYPE_ENDPOINT, abi.RIGHT_WRITE)
         if type(cap) is int:
             return cap
-    handlers = tcap.obj.handlers
+    handlers = handlers_of(tcap.obj)
     old = handlers.slots[which]
     if old is not None:
         kernel.delete(old)
