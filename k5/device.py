@@ -29,6 +29,7 @@ from k5.objects import SchedControl
 WINDOW_REGIONS = const(5)
 # The MPU's granule (k5.regions.GRANULE).
 _GRANULE = const(32)
+_NO_REGIONS = ()
 
 
 class DeviceWindow:
@@ -100,12 +101,12 @@ def new_window(kernel, base, size, name=""):
     return DeviceWindow(base, size, name, kernel._new_id())
 
 
-def _held(cnode, skip):
+def _held(cnode):
     # (window, rights) of every window the CSpace maps, caps to one window merged (their rights
-    # OR'ed); `skip` is a cap leaving the CSpace (not counted).
+    # OR'ed).
     held = []
     for cap in cnode.slots:
-        if cap is None or cap is skip or cap.obj_type != abi.TYPE_WINDOW:
+        if cap is None or cap.obj_type != abi.TYPE_WINDOW:
             continue
         rights = cap.rights & abi.RIGHTS_RW
         if not rights & abi.RIGHT_READ:
@@ -128,7 +129,7 @@ def admit(kernel, tcb, cap, rights):
     if cap.obj_type != abi.TYPE_WINDOW or not rights & abi.RIGHT_READ or tcb is kernel.root:
         return abi.OK
     window = cap.obj
-    held = _held(tcb.cspace, None)
+    held = _held(tcb.cspace)
     for other, _ in held:
         if other is window:
             return abi.OK
@@ -140,19 +141,26 @@ def admit(kernel, tcb, cap, rights):
     return abi.OK
 
 
-def view(tcb, skip=None):
+def view(tcb):
     """The solved MPU regions of tcb's windows: (base, limit, rights, device) tuples."""
     windows = []
-    for window, rights in _held(tcb.cspace, skip):
+    for window, rights in _held(tcb.cspace):
         windows.append((window.base, window.size, rights, True))
     return regions.solve(windows, WINDOW_REGIONS)
 
 
-def refresh(kernel, tcb, skip=None):
-    """Program tcb's MPU view from the windows it holds (perform: admitted views always fit)."""
+def refresh(kernel, tcb):
+    """Program tcb's MPU view from the windows it holds (perform: admitted views always fit).
+
+    With the heap full the view cannot be solved: the task then maps no window at all (less
+    than it holds, never more: a window just deleted is gone either way)."""
     if tcb is None or tcb.context is None or tcb is kernel.root:
         return
-    kernel.arch.memory_view(tcb.context, view(tcb, skip))
+    try:
+        regions_now = view(tcb)
+    except MemoryError:
+        regions_now = _NO_REGIONS
+    kernel.arch.memory_view(tcb.context, regions_now)
 
 
 def holder(kernel, cnode):

@@ -245,3 +245,21 @@ def test_destroying_the_notification_unbinds_the_line():
     system.run(10)
     assert handler.obj.count == 0
     system.close()
+
+
+def test_a_view_that_cannot_be_solved_for_lack_of_memory_maps_nothing(monkeypatch):
+    from k5 import device
+
+    system = System()
+    task = system.task("t", lambda ipc, arg: None, start=False)
+    gpio = system.window("gpio", GPIO, 0x400)
+    system.give(task, 0, gpio)
+    assert _view(task) == [(GPIO, GPIO + 0x400, A.RIGHTS_RW, True)]
+
+    def no_memory(tcb):
+        raise MemoryError()
+
+    monkeypatch.setattr(device, "view", no_memory)
+    system.revoke(gpio)  # the delete happens; the view falls back to no window at all
+    assert _view(task) == []
+    system.close()
