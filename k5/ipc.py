@@ -244,7 +244,8 @@ def abort_blocked(kernel, tcb, result):
     tcb.msg_cap = None
     tcb.msg_data = None
     tcb.lease = None
-    kernel.set_result(tcb.context, result)
+    if tcb.fault_kind != abi.FAULT_TIMEOUT:
+        kernel.set_result(tcb.context, result)  # (see reply_object.disarm_reply)
     if tcb.fault_kind == abi.FAULT_EXCEPTION:
         tcb.fault_kind = 0
         tcb.state = abi.STATE_FAULTED

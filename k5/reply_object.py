@@ -68,7 +68,8 @@ def arm_reply(kernel, caller, server, donate):
         # The reply cap the server named was deleted while it waited: nobody can reply.
         server.recv_reply = None
         caller.lease = None
-        kernel.set_result(caller.context, abi.ERR_NO_REPLY)
+        if caller.fault_kind != abi.FAULT_TIMEOUT:
+            kernel.set_result(caller.context, abi.ERR_NO_REPLY)
         caller.fault_kind = 0
         caller.state = abi.STATE_RUNNING
         if caller.queue is None:
@@ -143,8 +144,11 @@ def disarm_reply(kernel, reply, result):
     caller.blocked_on = None
     caller.blocked_cap = None
     if caller.fault_kind == abi.FAULT_TIMEOUT:
+        # The answer to a timeout fault resumes the thread as it was: what it was told last
+        # (the result of a syscall that completed as its budget ran out) stays its result.
         caller.fault_kind = 0
-    kernel.set_result(caller.context, result)
+    else:
+        kernel.set_result(caller.context, result)
     caller.state = abi.STATE_RUNNING
     kernel.schedule_runnable(caller)
 

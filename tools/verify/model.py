@@ -53,6 +53,7 @@ SENT_NONE = 0
 SENT_IN_FLIGHT = 1  # sent, not delivered: held by the blocked sender
 SENT_DELIVERED = 2  # delivered, the sender not yet told (never survives a step)
 SENT_AWAITING_REPLY = 3  # a call delivered, its caller waits for the reply
+SENT_TIMEOUT = 4  # its timeout fault delivered: the handler's reply resumes it, with no result
 
 EVENT_DELIVER = 10  # (EVENT_DELIVER, receiver tid, label, first word)
 EVENT_USAGE = 11  # (EVENT_USAGE, sc, start, end)
@@ -228,6 +229,8 @@ class Model:
             if kind == EVENT_RUN:
                 i = event[1]
                 ghost.answered[i] = 0
+                if ghost.sent[i] == SENT_TIMEOUT:
+                    ghost.sent[i] = SENT_NONE  # resumed after its timeout fault
                 if event[2] == TRAP_SYSCALL:
                     request = arch.contexts[i].request
                     sysno = request[0]
@@ -274,6 +277,9 @@ class Model:
                 label = event[2]
                 word = event[3]
                 if label == LABEL_REPLY:
+                    if ghost.sent[receiver] == SENT_TIMEOUT:
+                        ghost.sent[receiver] = SENT_NONE  # resumed as it was
+                        continue
                     if ghost.sent[receiver] != SENT_AWAITING_REPLY:
                         raise Violation(
                             "reply-to-caller", "reply delivered to %s, no call" % names[receiver]
@@ -289,13 +295,16 @@ class Model:
                         "no-message-invented", "delivery to %s, not receiving" % names[receiver]
                     )
                 if label == FAULT_TIMEOUT:
-                    # A timeout fault is a call the kernel makes for the thread: it waits.
-                    # Its reply's result lands in the thread's result register even when the
-                    # thread's own syscall of that trap was already answered (found by this
-                    # explorer; see docs/verify.md): count it as a new answer, not a second.
+                    # A timeout fault is a call the kernel makes for the thread: it waits, and
+                    # the handler's reply resumes it as it was, with no result of its own (the
+                    # result of a syscall answered in the trap its budget ran out in stays: this
+                    # explorer found that the reply used to overwrite it; see docs/verify.md).
                     faulter = self._index_of_tid(kernel, word)
-                    ghost.sent[faulter] = SENT_AWAITING_REPLY
-                    ghost.answered[faulter] = 0
+                    if ghost.sent[faulter] != SENT_NONE:
+                        raise Violation(
+                            "no-message-lost", names[faulter] + " timeout-faulted mid-send"
+                        )
+                    ghost.sent[faulter] = SENT_TIMEOUT
                     continue
                 if label != LABEL_SEND:
                     continue  # an exception fault: its sender is not in a syscall
