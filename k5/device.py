@@ -141,6 +141,18 @@ def admit(kernel, tcb, cap, rights):
     return abi.OK
 
 
+def derive(kernel, tcb, parent, rights, badge, slot):
+    """Derive a cap from `parent` into tcb's CSpace slot, its MPU view following (perform after
+    the slot was checked): the new Cap, or the error code admit() gave (nothing changed)."""
+    err = admit(kernel, tcb, parent, rights)
+    if err != abi.OK:
+        return err
+    cap = cdt.derive(parent, rights, badge, tcb.cspace, slot)
+    if cap.obj_type == abi.TYPE_WINDOW:
+        refresh(kernel, tcb)
+    return cap
+
+
 def view(tcb):
     """The solved MPU regions of tcb's windows: (base, limit, rights, device) tuples."""
     windows = []

@@ -216,7 +216,8 @@ class Kernel:
             self.schedule_runnable(root)
 
     def bind_irq(self, line, ntfn, badge):
-        """Interrupt `line` signals `ntfn` with `badge` (builder; IRQ caps are a later step)."""
+        """Soft interrupt `line` (IRQ_CONSOLE) signals `ntfn` with `badge` (boot; hardware lines
+        reach tasks through IRQ caps, k5/device.py)."""
         if type(line) is not int or line < 0 or line >= abi.IRQ_LINES:
             raise ValueError("interrupt line out of range")
         self.irq_table[line] = (ntfn, badge)

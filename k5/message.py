@@ -1,6 +1,6 @@
 """Messages: decode a task's message into its TCB, transfer it to a receiver."""
 
-from k5 import cdt, device
+from k5 import device
 from k5 import abi
 from k5.decode import ipc_words, is_small, is_word, lookup
 
@@ -109,13 +109,6 @@ def transfer(kernel, sender, receiver, badge, can_grant, endpoint, _len=len):
         return
     if receiver.cspace.slots[slot] is not None:
         return
-    if cap.obj_type == abi.TYPE_WINDOW:
-        # A window the receiver's MPU view cannot take is not transferred (k5/device.py).
-        if device.admit(kernel, receiver, cap, cap.rights) != abi.OK:
-            return
-        cdt.derive(cap, cap.rights, cap.badge, receiver.cspace, slot)
-        device.refresh(kernel, receiver)
+    # A window the receiver's MPU view cannot take is not transferred (k5/device.py).
+    if type(device.derive(kernel, receiver, cap, cap.rights, cap.badge, slot)) is not int:
         ipc.cap = slot
-        return
-    cdt.derive(cap, cap.rights, cap.badge, receiver.cspace, slot)
-    ipc.cap = slot

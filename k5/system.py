@@ -203,13 +203,15 @@ class System:
             device.bind(self.kernel, handler, ntfn.obj, badge)
         return ref
 
-    def _admit(self, task, cap, rights):
-        err = device.admit(self.kernel, task.obj, cap, rights)
-        if err != OK:
+    def _derive(self, task, parent, rights, badge, slot):
+        # device.derive, its refusal (only a window can be refused) as a BuildError.
+        cap = device.derive(self.kernel, task.obj, parent, rights, badge, slot)
+        if type(cap) is int:
             reason = "it overlaps a window the task holds"
-            if err != ERR_ILLEGAL_OPERATION:
+            if cap != ERR_ILLEGAL_OPERATION:
                 reason = "the task already holds " + str(device.WINDOW_REGIONS) + " windows"
-            raise BuildError(task.name + ": cannot map window " + cap.obj.name + ": " + reason)
+            raise BuildError(task.name + ": cannot map window " + parent.obj.name + ": " + reason)
+        return cap
 
     def untyped(self, name, quota):
         """A quota of `quota` objects a task may create with untyped_retype."""
@@ -297,12 +299,7 @@ class System:
             raise BuildError(task.name + ": badge must be 0 <= badge < 2**30")
         if badge and ref.obj_type != TYPE_ENDPOINT and ref.obj_type != TYPE_NOTIFICATION:
             raise BuildError(task.name + ": only endpoint and notification caps carry badges")
-        rights &= ref.original.rights
-        self._admit(task, ref.original, rights)
-        cap = cdt.derive(ref.original, rights & RIGHTS_ALL, badge, task.obj.cspace, slot)
-        if cap.obj_type == TYPE_WINDOW:
-            device.refresh(self.kernel, task.obj)
-        return cap
+        return self._derive(task, ref.original, rights & ref.original.rights, badge, slot)
 
     def _handler(self, task, index, ref, badge):
         if ref.obj_type != TYPE_ENDPOINT:
@@ -367,10 +364,7 @@ class System:
             raise BuildError(dst.name + ": slot " + str(dst_slot) + " out of range")
         if dst_slots[dst_slot] is not None:
             raise BuildError(dst.name + ": slot " + str(dst_slot) + " is occupied")
-        self._admit(dst, parent, parent.rights & rights)
-        cdt.derive(parent, parent.rights & rights, badge or parent.badge, dst.obj.cspace, dst_slot)
-        if parent.obj_type == TYPE_WINDOW:
-            device.refresh(self.kernel, dst.obj)
+        self._derive(dst, parent, parent.rights & rights, badge or parent.badge, dst_slot)
 
     def info(self, ref):
         """The observable state of one object as a dict (see k5.introspect.object_info)."""

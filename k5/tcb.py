@@ -164,13 +164,8 @@ def sys_copy_cap(kernel, tcb, sysno, request):
             return abi.ERR_ILLEGAL_OPERATION
     else:
         badge = cap.badge
-    err = device.admit(kernel, tcap.obj, cap, cap.rights & rights)
-    if err != abi.OK:
-        return err
-    cdt.derive(cap, cap.rights & rights, badge, tcap.obj.cspace, request[3])
-    if cap.obj_type == abi.TYPE_WINDOW:
-        device.refresh(kernel, tcap.obj)
-    return abi.OK
+    new = device.derive(kernel, tcap.obj, cap, cap.rights & rights, badge, request[3])
+    return new if type(new) is int else abi.OK
 
 
 def sys_set_handler(kernel, tcb, sysno, request):
