@@ -8,4 +8,4 @@ except ImportError:
         return x
 
 
-__all__ = ["const"]
+__all__ = ("const",)  # a tuple: every task holds this module (no shared mutable object)

@@ -316,11 +316,13 @@ class SchedControl:
         self.cap_count = 0
 
 
-# The handler slots of every TCB that has none (most): one shared CNode whose slots are a tuple,
-# so that nothing can insert into it; a TCB gets a CNode of its own (handlers_of) when a handler
-# is first set. Saves a CNode and its slot list per thread on the device's heap.
-NO_HANDLERS = CNode(2, "no handlers")
-NO_HANDLERS.slots = (None, None)
+class NO_HANDLERS:  # noqa: N801 (a sentinel, used as a value)
+    """The handler slots of every TCB that has none (most): a class, not an instance, so that
+    it is frozen with the kernel's classes (a task reaches this module, and must not be able to
+    plant a handler here); a TCB gets a CNode of its own (handlers_of) when a handler is first
+    set. Saves a CNode and its slot list per thread on the device's heap."""
+
+    slots = (None, None)
 
 
 def handlers_of(tcb):

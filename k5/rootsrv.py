@@ -15,31 +15,29 @@ from k5.system import Builder, BuildError
 
 
 # Imported here, never inside a function: code on the kernel's thread imports nothing at run
-# time, since `sys.modules` is shared with the tasks (one could plant a module there).
+# time (what it imports binds into the package k5, which every task holds).
 try:
     import _k5arch
 except ImportError:
     _k5arch = None  # the host
-_frozen = [0]  # how many modules were loaded at the last freeze_k5()
 
 
 def freeze_k5():
-    """Freeze every loaded k5 submodule and its classes (device): no task, nor the REPL, can
-    rebind a function or class the kernel uses. Run at boot and whenever more were loaded.
-    (The package `k5` itself stays open: its submodules bind into it when first imported.)"""
+    """Freeze the package k5, every k5 module the kernel has loaded and their classes (device):
+    no task, nor the REPL, can rebind a function or class the kernel uses. These are the modules
+    the kernel lends every task (native/k5arch/namespace.c). Run at boot and at each SYS_BUILD
+    (cheap when nothing new was loaded: a module already frozen is skipped)."""
     if _k5arch is None:
         return  # the host: tests patch freely
     modules = sys.modules
-    if len(modules) == _frozen[0]:
-        return
-    _frozen[0] = len(modules)
     for name in list(modules):
-        if name.startswith("k5."):
+        if name == "k5" or name.startswith("k5."):
             module = modules[name]
+            if _k5arch.freeze(module):
+                continue
             for value in module.__dict__.values():
                 if type(value) is type and getattr(value, "__module__", name) == name:
                     _k5arch.freeze(value)
-            _k5arch.freeze(module)
 
 
 class RootService:

@@ -1,7 +1,9 @@
 """Shared pytest fixtures: where the tools and images are, and emulated boards to test on."""
 
+import ast
 import os
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -76,3 +78,29 @@ def mpremote(port, *args, timeout=60):
         cwd=ROOT,
         env=dict(os.environ, PYTHONPATH=str(ROOT)),
     )
+
+
+_LOG = re.compile(r"^(?:\S+: )?log (.*)$")
+_EXPECT = re.compile(r"^expect (\S+) (.*)$")
+
+
+def expectations(lines):
+    """Pair the tasks' observations ("log VALUE"; on the board "task: log VALUE") with the
+    script's expectations ("expect NAME [VALUES]", each taking the next len(VALUES)
+    observations, in order); returns (name, ok, observed, expected) per expectation. Tasks
+    share no object with the script, so tests/scenarios/sel4_semantics.py reports this way."""
+    pending = []
+    results = []
+    for line in lines:
+        line = line.rstrip("\r\n")
+        match = _LOG.match(line)
+        if match:
+            pending.append(ast.literal_eval(match.group(1)))
+            continue
+        match = _EXPECT.match(line)
+        if match:
+            expected = ast.literal_eval(match.group(2))
+            observed, pending = pending[: len(expected)], pending[len(expected) :]
+            results.append((match.group(1), observed == expected, observed, expected))
+    assert pending == [], "observations no expectation took: %r" % pending
+    return results

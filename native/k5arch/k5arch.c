@@ -164,6 +164,10 @@ void k5arch_make_root(k5_ctx_t *ctx) {
     root_ctx = ctx;
 }
 
+k5_ctx_t *k5arch_root(void) {
+    return root_ctx;
+}
+
 // --- Hardware interrupt lines -------------------------------------------------------------------
 
 bool k5arch_irq_valid(mp_int_t line) {
@@ -508,7 +512,9 @@ void k5arch_close_owner(uint32_t owner) {
 void k5_task_start(mp_obj_t entry, mp_obj_t ipc, mp_obj_t arg) {
     nlr_buf_t nlr;
     if (nlr_push(&nlr) == 0) {
-        mp_call_function_2(entry, ipc, arg);
+        // The root runs the REPL in the VM's __main__; any other task in globals of its own.
+        mp_obj_t body = k5_user_raw ? entry : k5ns_body(entry);
+        mp_call_function_2(body, ipc, arg);
         nlr_pop();
         k5_svc_exit();
     }
@@ -674,9 +680,10 @@ static void mpu_load(k5_ctx_t *ctx) {
 K5_KERNEL_DATA static uint16_t gc_auto_saved;
 K5_KERNEL_DATA static size_t gc_threshold_saved;
 
-static void swap_in(k5_ctx_t *ctx) {
+static void swap_in(k5_ctx_t *ctx, k5_ns_t *ns) {
     kernel_thread = mp_state_ctx.thread;
     mp_state_ctx.thread = ctx->thread;
+    k5ns_swap_in(ns);
     #if MICROPY_GC_ALLOC_THRESHOLD
     gc_threshold_saved = MP_STATE_MEM(gc_alloc_threshold);
     #endif
@@ -688,11 +695,12 @@ static void swap_in(k5_ctx_t *ctx) {
     k5_user_cpu = ctx->cpu_ticks;
 }
 
-static void swap_out(k5_ctx_t *ctx) {
+static void swap_out(k5_ctx_t *ctx, k5_ns_t *ns) {
     ctx->cpu_ticks = k5_user_cpu;
     ctx->traps += 1;
     ctx->thread = mp_state_ctx.thread;
     mp_state_ctx.thread = kernel_thread;
+    k5ns_swap_out(ns);
     if (ctx != root_ctx) {
         MP_STATE_MEM(gc_auto_collect_enabled) = gc_auto_saved;
         #if MICROPY_GC_ALLOC_THRESHOLD
@@ -703,7 +711,7 @@ static void swap_out(k5_ctx_t *ctx) {
 
 // Runs the task until it traps into the kernel or `limit` ticks have passed; returns TRAP_*.
 // Contract: the kernel's thread (privileged thread mode).
-mp_int_t k5arch_run(k5_ctx_t *ctx, mp_int_t limit) {
+mp_int_t k5arch_run(k5_ctx_t *ctx, k5_ns_t *ns, mp_int_t limit) {
     if (ctx->state == K5_CTX_FINISHED) {
         return K5_TRAP_EXIT;
     }
@@ -722,13 +730,13 @@ mp_int_t k5arch_run(k5_ctx_t *ctx, mp_int_t limit) {
             ctx->has_result = 0;
             ctx->result = MP_OBJ_NULL;
         }
-        swap_in(ctx);
+        swap_in(ctx, ns);
         k5_deadline = deadline;
         k5_preempt_pending = (int32_t)(systick_ms - deadline) >= 0 || irq_pending;
         k5_current = ctx;
         ctx->state = K5_CTX_STARTED;
         uint32_t trap = k5_enter();
-        swap_out(ctx);
+        swap_out(ctx, ns);
         uint32_t *frame = frame_ok(ctx) ? (uint32_t *)ctx->psp : NULL;
         switch (trap) {
             case K5_SVC_SYSCALL:

@@ -31,6 +31,15 @@
 // Trap codes that only the exit path produces (beyond the SVC numbers of k5abi.h).
 #define K5_TRAP_HW_FAULT        (0x80)
 
+// A context's share of the VM's global state (namespace.c): what swap_in/swap_out exchange with
+// the VM's around every entry, so that no two tasks share a module table.
+typedef struct _k5_ns_t {
+    mp_map_t modules;           // sys.modules
+    struct _mp_obj_dict_t *builtins; // builtins overrides (NULL: none yet)
+    mp_obj_t path;              // sys.path
+    mp_obj_base_t *exception;   // sys.exc_info()
+} k5_ns_t;
+
 typedef enum {
     K5_CTX_FREE = 0,    // slot unused
     K5_CTX_FRESH,       // stack built, never entered (starts at its entry on first run)
@@ -135,6 +144,7 @@ void k5arch_close_owner(uint32_t owner);
 void k5arch_context_reset(k5_ctx_t *ctx, mp_obj_t entry, mp_obj_t ipc, mp_obj_t arg);
 void k5arch_context_free(k5_ctx_t *ctx);
 void k5arch_make_root(k5_ctx_t *ctx);
+k5_ctx_t *k5arch_root(void);
 uint32_t k5arch_take_interrupts(void);
 // Hardware interrupt lines (IRQ caps): the kernel unmasks a line it delivers; the line masks
 // itself when it fires, and irq_take() names it once.
@@ -153,12 +163,21 @@ void k5arch_set_windows(k5_ctx_t *ctx, const uint32_t rbar_rlar[][2], size_t cou
 // device windows, with their rights; the root task and the kernel reach any address.
 uintptr_t k5arch_mem_read_addr(mp_obj_t addr, uint align);
 uintptr_t k5arch_mem_write_addr(mp_obj_t addr, uint align);
-mp_int_t k5arch_run(k5_ctx_t *ctx, mp_int_t limit);
+mp_int_t k5arch_run(k5_ctx_t *ctx, k5_ns_t *ns, mp_int_t limit);
 uint32_t k5arch_now(void);
 void k5arch_idle(uint32_t until);
 size_t k5arch_arena_free(void);
 size_t k5arch_arena_size(void);
 uint32_t k5arch_main_stack_used(void);
 uint32_t k5arch_stack_used(k5_ctx_t *ctx);
+
+// --- namespace.c: per-task namespaces ----------------------------------------------------------
+// Contract: init and the swaps run on the kernel's thread; k5ns_body in the task, at its start.
+void k5ns_init(k5_ns_t *ns, bool root);
+void k5ns_swap_in(k5_ns_t *ns);
+void k5ns_swap_out(k5_ns_t *ns);
+bool k5ns_shareable(mp_const_obj_t obj, int depth);
+bool k5ns_body_ok(mp_const_obj_t entry);
+mp_obj_t k5ns_body(mp_obj_t entry);
 
 #endif // K5_INCLUDED_K5ARCH_H

@@ -1,7 +1,8 @@
 # Module _k5arch: K5's trap layer for the Cortex-M33 (see k5arch.h).
 K5ARCH_DIR := $(USERMOD_DIR)
 
-SRC_USERMOD_C += $(K5ARCH_DIR)/k5arch.c $(K5ARCH_DIR)/trap.c $(K5ARCH_DIR)/modk5arch.c
+SRC_USERMOD_C += $(K5ARCH_DIR)/k5arch.c $(K5ARCH_DIR)/trap.c $(K5ARCH_DIR)/modk5arch.c \
+	$(K5ARCH_DIR)/namespace.c
 CFLAGS_USERMOD += -I$(K5ARCH_DIR) -I$(BUILD)/k5
 
 # The ABI header is generated from k5/abi.py, the single source of truth, on every make run

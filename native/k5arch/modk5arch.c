@@ -17,6 +17,7 @@ typedef struct _k5arch_context_obj_t {
     mp_obj_base_t base;
     k5_ctx_t *ctx;
     uint32_t serial;
+    k5_ns_t ns; // the task's namespace (reachable only from here and, while it runs, the VM)
 } k5arch_context_obj_t;
 
 static const mp_obj_type_t k5arch_context_type;
@@ -81,6 +82,7 @@ static MP_DEFINE_CONST_FUN_OBJ_1(arch_interrupts_obj, arch_interrupts);
 static mp_obj_t arch_make_root(mp_obj_t self, mp_obj_t ctx) {
     require_kernel();
     k5arch_make_root(get_ctx(ctx));
+    k5ns_init(&((k5arch_context_obj_t *)MP_OBJ_TO_PTR(ctx))->ns, true);
     return mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(arch_make_root_obj, arch_make_root);
@@ -91,6 +93,21 @@ static mp_obj_t arch_idle(mp_obj_t self, mp_obj_t until) {
     return mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(arch_idle_obj, arch_idle);
+
+// A task shares nothing mutable with the one that starts it (namespace.c): its body is a
+// function (whose globals it gets copies of) and its arg an immutable value.
+static void check_start(mp_obj_t entry, mp_obj_t arg) {
+    if (!k5ns_body_ok(entry)) {
+        mp_raise_msg_varg(&mp_type_ValueError,
+            MP_ERROR_TEXT("K5: a task's body must be a function, not a %s"),
+            mp_obj_get_type_str(entry));
+    }
+    if (!k5ns_shareable(arg, 0)) {
+        mp_raise_msg_varg(&mp_type_ValueError,
+            MP_ERROR_TEXT("K5: a task's arg must be immutable (None, bool, int, float, str, "
+                "bytes or a tuple of these), not a %s"), mp_obj_get_type_str(arg));
+    }
+}
 
 // context_new(entry, ipc, arg, stack=K5_STACK_DEFAULT, name="task")
 static mp_obj_t arch_context_new(size_t n_args, const mp_obj_t *pos, mp_map_t *kw) {
@@ -118,8 +135,10 @@ static mp_obj_t arch_context_new(size_t n_args, const mp_obj_t *pos, mp_map_t *k
     if (args[ARG_name].u_obj != MP_OBJ_NULL && args[ARG_name].u_obj != mp_const_none) {
         name = mp_obj_str_get_str(args[ARG_name].u_obj);
     }
+    check_start(args[ARG_entry].u_obj, args[ARG_arg].u_obj);
     k5arch_arch_obj_t *self = MP_OBJ_TO_PTR(pos[0]);
     k5arch_context_obj_t *obj = mp_obj_malloc(k5arch_context_obj_t, &k5arch_context_type);
+    k5ns_init(&obj->ns, false);
     obj->ctx = k5arch_context_new(args[ARG_entry].u_obj, args[ARG_ipc].u_obj, args[ARG_arg].u_obj,
         stack, name, self->id);
     obj->serial = obj->ctx->serial;
@@ -127,9 +146,14 @@ static mp_obj_t arch_context_new(size_t n_args, const mp_obj_t *pos, mp_map_t *k
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(arch_context_new_obj, 4, arch_context_new);
 
+// A restart starts afresh: a new namespace, the body's globals copied again.
 static mp_obj_t arch_context_reset(size_t n_args, const mp_obj_t *args) {
     require_kernel();
-    k5arch_context_reset(get_ctx(args[1]), args[2], args[3], args[4]);
+    k5_ctx_t *ctx = get_ctx(args[1]);
+    check_start(args[2], args[4]);
+    k5arch_context_reset(ctx, args[2], args[3], args[4]);
+    k5arch_context_obj_t *obj = MP_OBJ_TO_PTR(args[1]);
+    k5ns_init(&obj->ns, ctx == k5arch_root());
     return mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(arch_context_reset_obj, 5, 5, arch_context_reset);
@@ -154,7 +178,8 @@ static MP_DEFINE_CONST_FUN_OBJ_1(arch_close_obj, arch_close);
 
 static mp_obj_t arch_run(mp_obj_t self, mp_obj_t ctx, mp_obj_t limit) {
     require_kernel();
-    return MP_OBJ_NEW_SMALL_INT(k5arch_run(get_ctx(ctx), mp_obj_get_int(limit)));
+    k5arch_context_obj_t *obj = MP_OBJ_TO_PTR(ctx);
+    return MP_OBJ_NEW_SMALL_INT(k5arch_run(get_ctx(ctx), &obj->ns, mp_obj_get_int(limit)));
 }
 static MP_DEFINE_CONST_FUN_OBJ_3(arch_run_obj, arch_run);
 
@@ -414,8 +439,8 @@ static MP_DEFINE_CONST_FUN_OBJ_2(mod_machine_obj, mod_machine);
 
 // freeze(module_or_class): its attributes can no longer be rebound or deleted (the dict of a
 // module's globals, or a class's locals, becomes fixed: stores raise TypeError or AttributeError).
-// The kernel freezes its own modules and classes at boot, so that no task can rebind a function
-// the kernel's privileged thread calls.
+// Returns whether it was frozen already. The kernel freezes its own modules and classes at boot,
+// so that no task can rebind a function the kernel's privileged thread calls.
 static mp_obj_t mod_freeze(mp_obj_t obj) {
     require_kernel();
     mp_obj_dict_t *dict = NULL;
@@ -429,10 +454,11 @@ static mp_obj_t mod_freeze(mp_obj_t obj) {
     } else {
         mp_raise_TypeError(MP_ERROR_TEXT("K5: freeze takes a module or a class"));
     }
-    if (dict != NULL && gc_nbytes(dict) > 0) { // heap dicts only (ROM ones are fixed already)
-        dict->map.is_fixed = 1;
+    if (dict == NULL || dict->map.is_fixed) {
+        return mp_const_true; // ROM dicts are fixed already
     }
-    return mp_const_none;
+    dict->map.is_fixed = 1;
+    return mp_const_false;
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(mod_freeze_obj, mod_freeze);
 

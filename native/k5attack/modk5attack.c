@@ -103,6 +103,16 @@ static mp_obj_t attack_cpsid(void) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_0(attack_cpsid_obj, attack_cpsid);
 
+// fixed(dict): whether its map is fixed (a frozen module's globals or class's locals), for the
+// reachability walk (tests/target/device/reach.py), which must not probe by writing.
+static mp_obj_t attack_fixed(mp_obj_t dict) {
+    if (!mp_obj_is_type(dict, &mp_type_dict)) {
+        mp_raise_TypeError(NULL);
+    }
+    return mp_obj_new_bool(mp_obj_dict_get_map(dict)->is_fixed);
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(attack_fixed_obj, attack_fixed);
+
 static const mp_rom_map_elem_t attack_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR__k5attack) },
     { MP_ROM_QSTR(MP_QSTR_read), MP_ROM_PTR(&attack_read_obj) },
@@ -116,6 +126,7 @@ static const mp_rom_map_elem_t attack_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_frame), MP_ROM_PTR(&attack_frame_obj) },
     { MP_ROM_QSTR(MP_QSTR_spin), MP_ROM_PTR(&attack_spin_obj) },
     { MP_ROM_QSTR(MP_QSTR_cpsid), MP_ROM_PTR(&attack_cpsid_obj) },
+    { MP_ROM_QSTR(MP_QSTR_fixed), MP_ROM_PTR(&attack_fixed_obj) },
 };
 static MP_DEFINE_CONST_DICT(attack_globals, attack_globals_table);
 

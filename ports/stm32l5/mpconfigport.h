@@ -98,6 +98,8 @@
 #define MICROPY_PY_IO_BUFFEREDWRITER            (1)
 #define MICROPY_PY_MICROPYTHON_HEAP_LOCKED      (1)
 #define MICROPY_PY_SYS_EXC_INFO                 (1)
+// No command line, so no sys.argv: a list every task could append to (a task gets its arg).
+#define MICROPY_PY_SYS_ARGV                     (0)
 #define MICROPY_PY_SYS_GETSIZEOF                (1)
 #define MICROPY_PY_SYS_TRACEBACKLIMIT           (1)
 #define MICROPY_PY_RE_MATCH_GROUPS              (1)
@@ -128,3 +130,7 @@ void k5arch_safe_point(void);
 // The REPL UART's receive ring buffer (filled by its interrupt handler): room for a whole
 // raw-paste window (MICROPY_REPL_STDIN_BUFFER_MAX, 256) and half as much again.
 #define MICROPY_HW_STDIN_BUFFER_LEN             (384)
+
+// Imports go through K5's per-task namespaces (native/k5arch/namespace.c): the k5 modules the
+// kernel lends, and every other module the importing task's own.
+#define mp_builtin___import__ k5_import

@@ -43,41 +43,36 @@ SYSNOS = (
 ODD = (None, -1, 2**31, "x", b"yy", (1, 2), 3, 0, 7, 2**29)
 
 
-class Rng:
-    """A small LCG: identical sequences on CPython and MicroPython."""
-
-    def __init__(self, seed):
-        self.state = seed
-
-    def next(self, bound):
-        self.state = (self.state * 1103515245 + 12345) % 2147483648
-        return (self.state >> 8) % bound
+def draw(rng, bound):
+    """A small LCG whose state is rng[0]: identical sequences on CPython and MicroPython."""
+    rng[0] = (rng[0] * 1103515245 + 12345) % 2147483648
+    return (rng[0] >> 8) % bound
 
 
 def value(rng):
-    if rng.next(4) == 0:
-        return ODD[rng.next(len(ODD))]
-    return rng.next(8) - 1
+    if draw(rng, 4) == 0:
+        return ODD[draw(rng, len(ODD))]
+    return draw(rng, 8) - 1
 
 
 def request(rng):
-    sysno = SYSNOS[rng.next(len(SYSNOS))]
+    sysno = SYSNOS[draw(rng, len(SYSNOS))]
     if sysno == A.SYS_SPIN:
-        return (sysno, rng.next(6))
+        return (sysno, draw(rng, 6))
     if sysno in (A.SYS_SEND, A.SYS_NBSEND):
-        return (sysno, rng.next(4), rng.next(3), (rng.next(100),), None, value(rng))
+        return (sysno, draw(rng, 4), draw(rng, 3), (draw(rng, 100),), None, value(rng))
     if sysno in (A.SYS_CALL, A.SYS_REPLY_RECV):
-        return (sysno, rng.next(4), rng.next(3), (rng.next(100),), b"p", -1, value(rng))
+        return (sysno, draw(rng, 4), draw(rng, 3), (draw(rng, 100),), b"p", -1, value(rng))
     if sysno == A.SYS_REPLY:
-        return (sysno, -1, 1, (rng.next(100),), None, -1)
+        return (sysno, -1, 1, (draw(rng, 100),), None, -1)
     if sysno in (A.SYS_RECV, A.SYS_NBRECV):
-        return (sysno, rng.next(4), value(rng))
-    count = rng.next(5)
+        return (sysno, draw(rng, 4), value(rng))
+    count = draw(rng, 5)
     return tuple([sysno] + [value(rng) for _ in range(count)])
 
 
 def puppet(ipc, seed):
-    rng = Rng(seed)
+    rng = [seed]
     counts = [0] * A.ERR_COUNT
     for step in range(STEPS):
         result = k5.trap(request(rng))

@@ -116,3 +116,32 @@ def test_uart_driver_task_takes_receive_interrupts(emu_elf, tmp_path):
     assert "uart: ready" in out, out
     assert f"uart: received {message!r} wakes True" in out, out
     assert "done" in out, out
+
+
+def test_a_task_reaches_no_kernel_object_and_no_mutable_object_of_another(emu_elf, tmp_path):
+    # tests/target/device/reach.py: two tasks with the same body and the root each walk all
+    # they reach (globals, modules, builtins, exceptions, the IPC buffer, ...).
+    out = run_script(emu_elf, "reach.py", tmp_path, timeout=900)
+    line = r"^(?:\S+: )?"
+    walked = {
+        int(w): (int(n), int(m))
+        for w, n, m in re.findall(line + r"walked (\d+) (\d+) (\d+)$", out, re.M)
+    }
+    assert set(walked) == {0, ord("A"), ord("B")}, out
+    for count, modules in walked.values():
+        assert count > 1000 and modules >= 20, walked  # the walk covers the kernel's modules
+    assert re.findall(line + r"k (.*)$", out, re.M) == []  # no kernel object
+    tables = set(re.findall(line + r"modules \d+ (\d+)$", out, re.M))
+    assert len(tables) == 1  # sys.modules: one dict object, whose contents are each task's own
+    reached = {who: {} for who in walked}
+    for who, key, kind in re.findall(line + r"m (\d+) (\d+) (\S+)$", out, re.M):
+        reached[int(who)][key] = kind
+    a, b, root = reached[ord("A")], reached[ord("B")], reached[0]
+    assert a and b and root
+    for one, other in ((a, b), (a, root), (b, root)):
+        shared = (set(one) & set(other)) - tables
+        assert not shared, {key: one[key] for key in shared}
+    # The script's mutable global is refused, its function and constant copied.
+    assert out.count("refused NameError") == 2
+    assert "helper %d" % (ord("A") * 4) in out and "helper %d" % (ord("B") * 4) in out
+    assert "root [1, 2, 3] {'a': 1} 4" in out

@@ -415,6 +415,82 @@ def _(ipc, arg):
     check((k5.trap((SYS_BUILD, "endpoint", (1, "x", -1))), ERR_ILLEGAL_OPERATION))
 
 
+# --- names: one VM, a namespace per task -------------------------------------------------------
+
+
+def _refused(action):
+    try:
+        action()
+    except (AttributeError, TypeError):
+        return "refused"
+    return "allowed"
+
+
+@case("rebinding the kernel's code", ("exit",))
+def _(ipc, arg):
+    from k5 import kernel, objects
+
+    def module():
+        k5.call = None
+
+    def submodule():
+        kernel.Kernel = None
+
+    def method():
+        kernel.Kernel.run = None
+
+    def handler_sentinel():
+        objects.NO_HANDLERS.slots = (1, 1)
+
+    check(
+        (_refused(module), "refused"),
+        (_refused(submodule), "refused"),
+        (_refused(method), "refused"),
+        (_refused(handler_sentinel), "refused"),
+    )
+
+
+def _after_planting():
+    import sys
+    import time
+
+    problems = []
+    if not callable(getattr(time, "ticks_ms", None)):
+        problems.append("the root's time is %r" % (time,))
+    if len([1, 2]) != 2:
+        problems.append("the root's len is overridden")
+    if type(sys.path) is not list or ".frozen" not in sys.path:
+        problems.append("the root's sys.path is %r" % (sys.path,))
+    if ONLY == 99:
+        problems.append("the script's ONLY is %r" % (ONLY,))
+    from k5 import user
+
+    if user.call is not k5.call:
+        problems.append("the root's k5.user is %r" % (user,))
+    return problems
+
+
+@case("planting modules, builtins and globals", ("exit",), after=_after_planting)
+def _(ipc, arg):
+    import builtins
+    import sys
+
+    global ONLY
+    sys.modules["time"] = "planted"
+    sys.modules["k5.user"] = "planted"
+    builtins.len = lambda value: 0
+    sys.path = ["planted"]
+    ONLY = 99
+    import time
+
+    check((time, "planted"), (len("abc"), 0), (sys.path, ["planted"]), (ONLY, 99))
+
+
+@case("a mutable global of the script", ("fault", "NameError", "'CASES' (a list)"))
+def _(ipc, arg):
+    CASES.append(None)
+
+
 # --- time, interrupts and the heap -------------------------------------------------------------
 
 
@@ -617,6 +693,9 @@ def run(index, name, body, expect, options):
         gc.enable()
     if len(bytearray(2048)) != 2048:  # the heap still gives memory
         problems.append("no memory")
+    after = options.get("after")
+    if after is not None:
+        problems += after()
     outcome = "ok" if not problems else "FAIL " + "; ".join(problems)
     print("case %d %s: %s | %s" % (index + 1, outcome, name, text or info["state"]))
 

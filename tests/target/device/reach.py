@@ -1,0 +1,156 @@
+"""On the board: everything a task reaches, walked; no kernel object, nothing shared mutable."""
+
+# Two tasks run the same body from this script, and the root walks its own globals. Each walk
+# follows every reference Python can take from its roots (the body's globals, sys.modules, the
+# modules and builtins, the IPC buffer, arg, exceptions and sys.exc_info(), types, attributes,
+# container items) and prints one line per mutable object it reached ("m <name> <id> <type>")
+# and per instance of a kernel class ("k <name> <type>"). The test intersects the sets: no
+# mutable object may be reached by two of them (sys.modules is one dict object of the VM's
+# whose contents are each task's own), and no one may reach a kernel object.
+
+import sys
+
+import _k5attack
+import k5
+from k5.abi import RIGHT_READ, RIGHT_WRITE
+from k5.system import System
+
+EP = 1
+SECRET = [1, 2, 3]  # the root's: the tasks get a stand-in that refuses to be used
+TABLE = {"a": 1}
+LIMIT = 4
+
+
+class Mine:
+    pass
+
+
+THING = Mine()
+IMMUTABLE = ("x", 2, b"y")
+
+# The k5 modules whose objects a task or the root holds (the rest are the kernel's).
+_USER = ("k5.front", "k5.ipcbuf", "k5.user", "k5.root", "k5.supervisor", "k5.arch", "k5.abi")
+# Immutable values (shared) and the walk's own bookkeeping are not reported.
+_IMMUTABLE = (str, bytes, int, float, bool, type(None), tuple, frozenset, range)
+_MUTABLE = (list, dict, set, bytearray)
+# The references an object gives besides its items: its attributes, a function's globals, a
+# bound method's parts, a class's bases, an exception's arguments.
+_HIDDEN = ("__dict__", "__globals__", "__self__", "__func__", "__class__", "__bases__", "args")
+
+
+def helper(n):
+    return n * LIMIT
+
+
+def walk(who, roots, own):
+    """Print what `roots` reach (but the objects in `own`, the walker's own)."""
+    seen = set()
+    for item in own:
+        seen.add(id(item))
+    stack = list(roots)
+    kernel_classes = set()
+    user_classes = set()
+    instances = []
+    lent = set()
+    for item in (seen, stack, kernel_classes, user_classes, instances, lent):
+        seen.add(id(item))
+    count = 0
+    while stack:
+        obj = stack.pop()
+        key = id(obj)
+        if key in seen:
+            continue
+        seen.add(key)
+        count += 1
+        kind = type(obj)
+        stack.append(kind)
+        if kind in _IMMUTABLE:
+            if kind is tuple or kind is frozenset:
+                stack.extend(obj)
+            continue
+        if kind.__name__ == "unshared":
+            continue  # the stand-in for a script's mutable global: it refuses every use
+        if kind is list or kind is set:
+            stack.extend(obj)
+        elif kind is dict:
+            for name in obj:
+                stack.append(name)
+                stack.append(obj[name])
+        elif kind is type(sys):  # a module
+            name = getattr(obj, "__name__", "")
+            if name.startswith("k5."):
+                lent.add(name)
+            if name.startswith("k5.") and name not in _USER:
+                for value in obj.__dict__.values():
+                    if type(value) is type:
+                        kernel_classes.add(id(value))
+            elif name in _USER:
+                for value in obj.__dict__.values():
+                    if type(value) is type:
+                        user_classes.add(id(value))
+        if kind in _MUTABLE or kind is type(sys) or hasattr(obj, "__dict__"):
+            if kind is dict and _k5attack.fixed(obj):
+                pass  # frozen: immutable
+            elif kind is type(sys) and _k5attack.fixed(obj.__dict__):
+                pass
+            elif kind is type and _frozen_class(obj):
+                pass
+            else:
+                print("m", who, key, kind.__name__)
+        if kind is not dict and kind is not list and kind is not set:
+            instances.append(obj)
+            for name in _HIDDEN:
+                try:
+                    stack.append(getattr(obj, name))
+                except Exception:  # not there
+                    pass
+        if kind.__name__ in ("Context", "Arch"):
+            print("k", who, kind.__name__)
+    for obj in instances:
+        key = id(type(obj))
+        if key in kernel_classes and key not in user_classes and obj is not own[0]:
+            print("k", who, type(obj).__name__)
+    print("modules", who, id(sys.modules))
+    print("walked", who, count, len(lent))
+
+
+def _frozen_class(cls):
+    try:
+        return _k5attack.fixed(cls.__dict__)
+    except (AttributeError, TypeError):
+        return False
+
+
+def body(ipc, arg):
+    roots = [ipc, arg, globals(), sys.modules, sys.path, sys, k5]
+    import builtins
+
+    roots.append(builtins)
+    roots.append(__import__("__main__"))
+    try:
+        1 // 0
+    except ZeroDivisionError as exc:
+        roots.append(exc)
+        roots.append(sys.exc_info())
+    try:
+        SECRET.append(4)
+    except NameError as exc:
+        roots.append(exc)
+        print("refused", type(exc).__name__)
+    roots.append(k5.nbsend(EP, 1, (helper(2),), b"hello"))
+    print("helper", helper(arg))
+    walk(arg, roots, (ipc, roots))
+    k5.recv(EP)
+
+
+system = System()
+ep = system.endpoint("ep")
+for name in ("A", "B"):
+    t = system.task("walk" + name, body, priority=10, arg=ord(name))
+    system.give(t, EP, ep, RIGHT_READ | RIGHT_WRITE)
+for _ in range(60):  # until both have walked and wait in recv
+    system.run(1000)
+    if [t["state"] for t in system.task_dicts()].count("recv") == 2:
+        break
+walk(0, [globals(), sys.modules, sys.path, sys, k5], (None,))
+print("root", SECRET, TABLE, LIMIT)
