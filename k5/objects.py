@@ -19,7 +19,8 @@ QUEUE_ENDPOINT = const(3)
 QUEUE_NOTIFICATION = const(4)
 QUEUE_SLEEP = const(5)
 
-_FAULT_HISTORY = const(4)
+# How many faults a TCB's fault_history keeps (the latest).
+FAULT_HISTORY = const(4)
 
 
 def priority_higher(a, b):
@@ -440,7 +441,8 @@ class TCB:
         self.msg_can_grant = False
         self.generation = 0
         self.faults = 0
-        self.fault_history = []
+        # A tuple until the first fault (most threads never fault): see record_fault().
+        self.fault_history = ()
         self.entry = None
         self.arg = None
         self.yielded = False
@@ -451,8 +453,16 @@ class TCB:
         self.passive_on_recv = False
 
     def record_fault(self, record):
+        """Add record to the fault history, dropping the oldest beyond FAULT_HISTORY.
+
+        The first fault makes the history a list (MemoryError when there is no memory for
+        it); after that, recording allocates nothing (the list never grows past 4 entries,
+        MicroPython's smallest list allocation)."""
         history = self.fault_history
-        if len(history) >= _FAULT_HISTORY:
+        if type(history) is tuple:
+            history = list(history)
+            self.fault_history = history
+        if len(history) >= FAULT_HISTORY:
             history.pop(0)
         history.append(record)
 

@@ -5,7 +5,7 @@ from k5._compat import const
 from k5.decode import ipc_words, is_small, is_word
 from k5.ipc import do_send
 from k5.reply_object import disarm_reply, return_donated
-from k5.objects import QUEUE_READY, QUEUE_RELEASE
+from k5.objects import FAULT_HISTORY, QUEUE_READY, QUEUE_RELEASE
 from k5.ticks import ticks_add
 
 _TEXT_MAX = const(128)
@@ -136,6 +136,9 @@ def cancel(kernel, tcb, result):
 _NO_WORDS = ()
 # The history entry of a fault with the heap full (made at import: it needs no memory then).
 _NO_MEMORY = (0, abi.FAULT_EXCEPTION, "MemoryError (the heap was full: no more detail)")
+# The fault history of a thread that has no list for it yet after n such entries (n = 1 ..
+# FAULT_HISTORY): shared, so that recording one allocates nothing.
+_NO_MEMORY_HISTORIES = tuple((_NO_MEMORY,) * n for n in range(1, FAULT_HISTORY + 1))
 
 
 def fault(kernel, tcb, kind, text):
@@ -153,10 +156,11 @@ def fault(kernel, tcb, kind, text):
     except Exception:  # MemoryError, or a text that does not encode
         words = _NO_WORDS
         data = b"?"
-        try:
+        history = tcb.fault_history
+        if type(history) is tuple:
+            tcb.fault_history = _NO_MEMORY_HISTORIES[min(len(history), FAULT_HISTORY - 1)]
+        else:
             tcb.record_fault(_NO_MEMORY)
-        except MemoryError:
-            pass
     tcb.faults += 1
     if kernel.trace is not None:
         kernel.emit("fault " + tcb.name + " " + text)
