@@ -62,8 +62,13 @@ class Task(Ref):
 
     __slots__ = ("sc", "tid")
 
+    # The same for every task: a class attribute, which costs no room in each handle's
+    # attribute table on the device (Ref's obj_type slot stays unused).
+    obj_type = TYPE_TCB
+
     def __init__(self, slot, name, sc, tid):
-        Ref.__init__(self, slot, TYPE_TCB, name)
+        self.slot = slot
+        self.name = name
         self.sc = sc
         self.tid = tid
 
