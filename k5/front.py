@@ -136,8 +136,9 @@ class System:
 
     def task(self, name, body, **options):
         """Create a task (options as k5.system.Builder.task: priority, budget, stack, ...)."""
-        slot, sc_slot, tid = call("task", self.gid, name, body, options)
-        task = Task(slot, name, Ref(sc_slot, TYPE_SCHED_CONTEXT, name + ".sc"), tid)
+        # (The SC's name comes back too: the kernel's string, not another copy of it.)
+        slot, sc_slot, tid, sc_name = call("task", self.gid, name, body, options)
+        task = Task(slot, name, Ref(sc_slot, TYPE_SCHED_CONTEXT, sc_name), tid)
         self.tasks.append(task)
         self.refs.append(task)
         return task

@@ -170,7 +170,7 @@ class RootService:
         if not callable(body):
             raise BuildError(name + ": the body must be a function body(ipc, arg)")
         task = self._group(gid).task(name, body, **options)
-        return (self._slot(task), self._slot(task.sc), task.obj.tid)
+        return (self._slot(task), self._slot(task.sc), task.obj.tid, task.sc.name)
 
     def op_give(self, gid, task, slot, ref, rights, badge):
         self._group(gid).give(self._task(task), slot, self._ref(ref), rights, badge)
