@@ -552,11 +552,14 @@ def part_unwrap_and_nbsend_recv():
 
 
 def part_leases():
-    sensor = bytearray(4096)
-    for i in range(4096):
-        sensor[i] = i * 7 & 255
+    def pattern():
+        data = bytearray(4096)
+        for i in range(4096):
+            data[i] = i * 7 & 255
+        return data
 
     def client(ipc, arg):
+        sensor = pattern()  # the client's own buffer, lent to the server for one call
         err = k5.call(1, 1, (), None, -1, -1, sensor)  # read and write
         note(("call", err, ipc.words[0], bytes(sensor[10:12]), sensor[12], sensor[9]))
         readonly = bytearray(b"abc")
@@ -573,7 +576,7 @@ def part_leases():
         total = 0
         for byte in mine:
             total += byte
-        note(("read", err, ipc.words[0], total == sum(sensor)))
+        note(("read", err, ipc.words[0], total == sum(pattern())))
         note(("write", k5.borrow_write(10, b"OK", 2)))
         note(("beyond", k5.borrow_write(4095, b"no", 2)))
         note(("offset", k5.borrow_read(5000, mine, 2)))
