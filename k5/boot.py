@@ -16,7 +16,14 @@ from k5.abi import (
 )
 from k5.kernel import RUN_IDLE, RUN_STOPPED
 from k5.rootsrv import RootService, freeze_k5
-from k5.system import Builder
+from k5.system import Builder, BuildError
+
+try:
+    import k5app  # a static app (k5 build app.toml), started at boot beside the REPL
+except ImportError:
+    k5app = None
+if k5app is not None:
+    from k5 import app  # only then: the plain image keeps its heap
 
 # The root task's stack (bytes) and time slice (ticks): the REPL runs MicroPython's test suite,
 # so its stack is the largest; alone at its priority, a long slice saves needless traps.
@@ -59,6 +66,11 @@ def main(repl):
     """Run the device's kernel until the root task exits (a soft reset)."""
     system, root = build(repl)
     kernel = system.kernel
+    if k5app is not None:
+        try:
+            app.build(system, k5app.APP)
+        except BuildError as exc:  # validated by k5 gen: only a board without the resources
+            print("K5: the app " + k5app.APP["name"] + " was not started: " + str(exc))
     freeze_k5()
     try:
         while True:

@@ -1,11 +1,13 @@
-"""The `k5` command: build firmware, run the emulated board, run scripts on it, flash, size."""
+"""The `k5` command: build firmware and apps, run the emulated board, run scripts, flash, size."""
 
 import argparse
 import os
+import pathlib
 import shutil
 import subprocess
 import sys
 
+from tools import app as apps
 from tools import dfuse, paths
 from tools.emu import Emulator, EmulatorError, mpremote_command
 
@@ -23,11 +25,47 @@ def require_tool(name, install):
         raise CommandError(f"{name} not found: install it with `{install}`")
 
 
-def elf_for(board):
+def elf_for(board, app=None):
+    if app is not None:
+        name = load_app(app, board)["name"]
+        elf = paths.firmware(board, "elf", name)
+        if not elf.exists():
+            raise CommandError(f"{elf} does not exist: run `k5 build {app} --board {board}`")
+        return elf
     elf = paths.firmware(board, "elf")
     if not elf.exists():
         raise CommandError(f"{elf} does not exist: run `k5 build --board {board}` or `make`")
     return elf
+
+
+def load_app(path, board):
+    try:
+        return apps.load(path, board)
+    except apps.AppError as exc:
+        raise CommandError(str(exc).replace("\n", "\nk5: "))
+
+
+def gen_app(path, board, out=None):
+    """Validate app.toml and write its frozen module and manifest; returns (app, directory)."""
+    app = load_app(path, board)
+    out = pathlib.Path(out) if out else paths.app_dir(app["name"])
+    out.mkdir(parents=True, exist_ok=True)
+    text = apps.module_text(app, path)
+    target = out / "k5app.py"
+    if not target.exists() or target.read_text() != text:  # unchanged: make rebuilds nothing
+        target.write_text(text)
+    manifest = f'include("$(K5_TOP)/manifest.py")\nmodule("k5app.py", base_path="{out}")\n'
+    if not (out / "manifest.py").exists() or (out / "manifest.py").read_text() != manifest:
+        (out / "manifest.py").write_text(manifest)
+    return app, out
+
+
+def do_gen(args):
+    app, out = gen_app(args.app, args.board, args.out)
+    if args.dump:
+        print(apps.dump(app), end="")
+    else:
+        print(f"{out / 'k5app.py'}: app {app['name']} for {args.board}, {len(app['tasks'])} tasks")
 
 
 def mpremote(port, *args):
@@ -37,12 +75,18 @@ def mpremote(port, *args):
 def do_build(args):
     for board in args.board or paths.BOARDS:
         cmd = ["make", "-C", str(paths.PORT_DIR), f"BOARD={board}", f"-j{os.cpu_count() or 2}"]
-        if subprocess.call(cmd) != 0:
+        if args.app is not None:
+            # The app's image: the same firmware, with module k5app frozen in (k5/boot.py).
+            app, out = gen_app(args.app, board)
+            build = paths.build_dir(board, app["name"])
+            cmd += [f"BUILD={build}", f"FROZEN_MANIFEST={out / 'manifest.py'}"]
+            print(f"k5: building app {app['name']} for {board} in {build}")
+        if subprocess.call(cmd, stdout=subprocess.DEVNULL if args.quiet else None) != 0:
             raise CommandError(f"build of {board} failed")
 
 
 def do_emu(args):
-    emu = Emulator(elf_for("MPS2_AN505"), icount=args.icount, serial=args.serial)
+    emu = Emulator(elf_for("MPS2_AN505", args.app), icount=args.icount, serial=args.serial)
     try:
         port = emu.start()
         print(f"MPS2_AN505 running (QEMU pid {emu.process.pid}); its REPL is at {port}")
@@ -66,7 +110,7 @@ def do_run(args):
         run_args += ["run", script]
     if args.port:
         return mpremote(args.port, *run_args)
-    with Emulator(elf_for("MPS2_AN505"), icount=args.icount) as emu:
+    with Emulator(elf_for("MPS2_AN505", args.app), icount=args.icount) as emu:
         return mpremote(emu.port, *run_args)
 
 
@@ -129,18 +173,29 @@ def do_flash(args):
 
 
 def build_build(p):
+    p.add_argument("app", nargs="?", help="an app.toml: build the image that starts it at boot")
     p.add_argument("--board", action="append", choices=paths.BOARDS, help="default: both")
+    p.add_argument("--quiet", action="store_true", help="no compiler output")
+
+
+def build_gen(p):
+    p.add_argument("app", help="the app.toml to validate")
+    p.add_argument("--board", choices=paths.BOARDS, default="MPS2_AN505")
+    p.add_argument("--out", help="directory for k5app.py (default: build/apps/NAME)")
+    p.add_argument("--dump", action="store_true", help="print the capability layout")
 
 
 def build_emu(p):
     p.add_argument("--icount", action="store_true", help="deterministic: -icount shift=0")
     p.add_argument("--serial", choices=("pty", "socket"), default="pty")
+    p.add_argument("--app", help="boot the image of this app.toml (k5 build APP)")
 
 
 def build_run(p):
     p.add_argument("script", nargs="+", help="Python script(s) to run with `mpremote run`")
     p.add_argument("--port", help="a running board's port (default: boot an emulated one)")
     p.add_argument("--icount", action="store_true", help="deterministic: -icount shift=0")
+    p.add_argument("--app", help="boot the image of this app.toml (k5 build APP)")
 
 
 def build_size(p):
@@ -154,7 +209,8 @@ def build_flash(p):
 
 
 COMMANDS = {
-    "build": (do_build, build_build, "build the firmware images"),
+    "build": (do_build, build_build, "build the firmware images (or an app's: k5 build app.toml)"),
+    "gen": (do_gen, build_gen, "validate an app.toml and write its frozen description"),
     "emu": (do_emu, build_emu, "boot the emulated board (MPS2_AN505) and wait"),
     "run": (do_run, build_run, "run scripts on a board (default: a freshly booted emulator)"),
     "size": (do_size, build_size, "flash and RAM use of both images"),

@@ -29,9 +29,15 @@ def mpy_cross():
     return micropython_top() / "mpy-cross" / "build" / "mpy-cross"
 
 
-def build_dir(board):
-    return PORT_DIR / f"build-{board}"
+def build_dir(board, app=None):
+    """The port's build directory: of the plain image, or of an app's (k5 build app.toml)."""
+    return PORT_DIR / (f"build-{board}" if app is None else f"build-{board}-{app}")
 
 
-def firmware(board, ext):
-    return build_dir(board) / f"firmware.{ext}"
+def firmware(board, ext, app=None):
+    return build_dir(board, app) / f"firmware.{ext}"
+
+
+def app_dir(name):
+    """Where `k5 gen` writes an app's frozen module k5app.py and its manifest."""
+    return ROOT / "build" / "apps" / name

@@ -1,0 +1,1 @@
+"""The ticker app (app.toml): a driver task owning a timer through a window and its IRQ."""

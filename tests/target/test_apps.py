@@ -1,0 +1,75 @@
+"""Tier 4: static apps (app.toml) built into their own image and started at boot."""
+
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+import serial
+
+from conftest import ROOT, mpremote
+from tools import paths
+from tools.emu import Emulator
+
+pytestmark = pytest.mark.qemu
+
+
+@pytest.fixture(scope="module")
+def app_elf():
+    """`k5 build tasks/NAME/app.toml` for the emulated board (make rebuilds what changed)."""
+    built = {}
+
+    def build(name):
+        if name not in built:
+            r = subprocess.run(
+                [sys.executable, "-m", "tools.k5cli", "build", f"tasks/{name}/app.toml"]
+                + ["--board", "MPS2_AN505", "--quiet"],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=1200,
+            )
+            assert r.returncode == 0, r.stdout + r.stderr
+            built[name] = paths.firmware("MPS2_AN505", "elf", name)
+        return built[name]
+
+    return build
+
+
+def boot(elf, until, timeout=120):
+    """The console from reset until `until` appears, then the REPL's view of the tasks."""
+    with Emulator(elf, icount=True) as emu:
+        out = b""
+        with serial.Serial(emu.port, timeout=0.2) as console:
+            deadline = time.time() + timeout
+            while until.encode() not in out and time.time() < deadline:
+                out += console.read(4096)
+        # `resume`: no soft reset, which would rebuild the app from the start.
+        code = "import k5; print(sorted((t['name'], t['faults']) for t in k5.tasks()))"
+        r = mpremote(emu.port, "resume", "exec", code)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return out.decode(errors="replace").replace("\r\n", "\n"), r.stdout
+
+
+def test_the_pingpong_app_runs_at_boot_with_its_supervisor(app_elf):
+    out, tasks = boot(app_elf("pingpong"), "client: client done")
+    assert "client: round 0 err=0 sum=0" in out, out
+    assert "client: round 1 err=0 sum=2" in out, out
+    assert "client: round 2 err=0" not in out, out  # the server faulted instead
+    assert "client: round 5 err=0 sum=30" in out, out  # and, restarted, served the rest
+    assert "client: client done" in out
+    assert "RuntimeError" in out  # the supervisor's report of the fault
+    assert "('server', 1)" in tasks and "('supervisor', 0)" in tasks, tasks
+    assert "('repl', 0)" in tasks  # the REPL beside the app answers
+
+
+def test_the_ticker_app_drives_a_timer_through_a_window_and_its_irq(app_elf):
+    out, tasks = boot(app_elf("ticker"), "driver: ticker done")
+    ticks = [(int(n), int(ms)) for n, ms in re.findall(r"driver: tick (\d+) at (\d+) ms", out)]
+    assert [n for n, _ in ticks] == [10, 20, 30], out
+    # Ten timer periods of 10 ms between two lines: the interrupt paces the task.
+    for (_, earlier), (_, later) in zip(ticks, ticks[1:]):
+        assert 95 <= later - earlier <= 105, ticks
+    assert "driver: ticker done" in out
+    assert "('driver', 0)" in tasks, tasks
