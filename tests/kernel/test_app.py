@@ -121,7 +121,8 @@ MALFORMED = [
     (
         "irq line twice",
         BASE
-        + '[irqs.a]\nline = 3\nnotification = "n"\n[irqs.b]\nperipheral = "timer0"\nnotification = "n"\n',
+        + '[irqs.a]\nline = 3\nnotification = "n"\n'
+        + '[irqs.b]\nperipheral = "timer0"\nnotification = "n"\n',
         "app.toml:15: irqs.b: interrupt line 3 is irqs.a's already",
     ),
     (
