@@ -114,6 +114,12 @@ def do_run(args):
         return mpremote(emu.port, *run_args)
 
 
+def do_ps(args):
+    # `resume`: mpremote would soft-reset the board first, stopping every task.
+    code = f"import k5; k5.ps(show_caps={bool(args.caps)})"
+    return mpremote(args.port, "resume", "exec", code)
+
+
 def symbols(elf):
     require_tool("arm-none-eabi-nm", "make deps")
     out = subprocess.run(["arm-none-eabi-nm", str(elf)], capture_output=True, text=True).stdout
@@ -198,6 +204,11 @@ def build_run(p):
     p.add_argument("--app", help="boot the image of this app.toml (k5 build APP)")
 
 
+def build_ps(p):
+    p.add_argument("--port", default="auto", help="the board's port (default: mpremote's auto)")
+    p.add_argument("--caps", action="store_true", help="list each task's capabilities too")
+
+
 def build_size(p):
     pass
 
@@ -213,6 +224,7 @@ COMMANDS = {
     "gen": (do_gen, build_gen, "validate an app.toml and write its frozen description"),
     "emu": (do_emu, build_emu, "boot the emulated board (MPS2_AN505) and wait"),
     "run": (do_run, build_run, "run scripts on a board (default: a freshly booted emulator)"),
+    "ps": (do_ps, build_ps, "the live task table of a running board"),
     "size": (do_size, build_size, "flash and RAM use of both images"),
     "flash": (do_flash, build_flash, "flash the NUCLEO-L552ZE-Q"),
 }

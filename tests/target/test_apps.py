@@ -73,3 +73,19 @@ def test_the_ticker_app_drives_a_timer_through_a_window_and_its_irq(app_elf):
         assert 95 <= later - earlier <= 105, ticks
     assert "driver: ticker done" in out
     assert "('driver', 0)" in tasks, tasks
+
+
+def test_k5_ps_shows_the_live_tasks_of_a_running_board(app_elf):
+    with Emulator(app_elf("pingpong"), icount=True) as emu:
+        time.sleep(2)
+        r = subprocess.run(
+            [sys.executable, "-m", "tools.k5cli", "ps", "--port", emu.port, "--caps"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert r.returncode == 0, r.stdout + r.stderr
+    for name in ("repl", "client", "server", "supervisor"):
+        assert re.search(r"^\s*\d+ " + name + " ", r.stdout, re.M), r.stdout
+    assert "ping" in r.stdout  # the caps: the endpoint by name
