@@ -145,3 +145,45 @@ def test_a_task_reaches_no_kernel_object_and_no_mutable_object_of_another(emu_el
     assert out.count("refused NameError") == 2
     assert "helper %d" % (ord("A") * 4) in out and "helper %d" % (ord("B") * 4) in out
     assert "root [1, 2, 3] {'a': 1} 4" in out
+
+
+def test_a_body_gets_copies_of_the_globals_it_uses_and_nothing_mutable(emu_elf, tmp_path):
+    out = run_script(emu_elf, "namespaces.py", tmp_path)
+    got = dict(re.findall(r"^(?:\w+: )?ns (\w+) (.*)$", out, re.M))
+    expected = {
+        # The script's functions, rebound (recursion, defaults, a generator, a closure).
+        "helper": "6",
+        "recursive": "10",
+        "defaults": "(1, ('a', 'b'), 3, 'unshared')",  # a dict default is not shared
+        "generator": "[0, 3, 6]",
+        "closure_factor": "14",
+        "closure_list": "'refused'",
+        "closure_helper": "6",
+        # Its own __main__ and globals: only what the body names.
+        "name": "'__main__'",
+        "main_is_globals": "True",
+        "globals": "(True, True, False, False)",
+        "rebound": "20",  # `global LIMIT; LIMIT = 10` in the task, seen by its helper
+        "table": "\"K5: 'TABLE' (a dict) is the sp\"",
+        "exec": "5",
+        # Builtins, sys.path, sys.modules and sys.exc_info() are each task's own.
+        "builtin": "'task abs'",
+        "import_planted": "7",
+        "exc_info": "'task'",
+        "second_abs": "1",
+        "second_path": "('', '.frozen')",
+        "second_fake": "False",
+        "second_exc_info": "None",
+        "second_limit": "3",
+        "arg": "('x', 1)",
+        # Refused at spawn: a mutable arg, a body that is not a function.
+        "bad_arg": "'ool, int, float, str, bytes or a tuple of these), not a list'",
+        "bad_body": '"task\'s body must be a function, not a bound_method"',
+        # The root's are untouched.
+        "root_limit": "3",
+        "root_abs": "1",
+        "root_path": "True",
+        "root_table": "{'k': 1}",
+        "root_fake": "False",
+    }
+    assert got == expected, out
