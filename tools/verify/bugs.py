@@ -6,7 +6,7 @@
 
 import contextlib
 
-from k5 import cnode, ipc
+from k5 import cnode, ipc, reply_object
 from k5.abi import OK, RIGHTS_ALL, STATE_RUNNING, SYS_CNODE_MUTATE
 from k5.kernel import Kernel
 
@@ -42,6 +42,15 @@ def _commit_nothing(original):
     return commit
 
 
+def _destroyed_reply_says_ok(original):
+    def destroy_reply(kernel, reply):
+        # The last cap of a bound Reply goes: its caller is told OK, as if it had been answered.
+        if reply.caller is not None:
+            reply_object.disarm_reply(kernel, reply, OK)
+
+    return destroy_reply
+
+
 # name -> (object, attribute, wrapper of the original, what the bug is). A module function is
 # patched in its module (its callers look it up there; the syscall table is built per kernel).
 BUGS = {
@@ -53,6 +62,12 @@ BUGS = {
         "a sender woken by its receiver is never queued",
     ),
     "no-charge": (Kernel, "commit", _commit_nothing, "consumed time is never charged"),
+    "reply-destroyed-ok": (
+        reply_object,
+        "destroy_reply",
+        _destroyed_reply_says_ok,
+        "deleting a bound Reply tells its caller OK, with no reply",
+    ),
 }
 
 

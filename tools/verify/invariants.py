@@ -91,7 +91,9 @@ def one_queue_per_thread(kernel, tcbs, queues):
         elif state == STATE_BLOCKED_SLEEP:
             ok = count == 1 and tcb.queue_kind == QUEUE_SLEEP
         elif state == STATE_BLOCKED_REPLY:
-            ok = count == 0 and tcb.reply.caller is tcb
+            # Bound to the Reply object it waits on: its implicit one or a server's (MCS).
+            reply = tcb.blocked_on
+            ok = count == 0 and reply is not None and reply.caller is tcb
         elif state == STATE_RUNNING:
             if tcb is kernel.current:
                 ok = count == 0

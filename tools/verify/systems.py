@@ -33,7 +33,7 @@ from k5.abi import (
     SYS_WAIT,
     SYS_YIELD,
 )
-from k5 import cdt
+from k5 import cdt, cnode
 from k5.system import System
 from k5.ticks import TICKS_PERIOD
 from tools.verify.checkarch import PLAN_EXIT, PLAN_FAULT, PLAN_PREEMPT, PLAN_SYSCALL, CheckArch
@@ -203,7 +203,49 @@ def sched():
     return Spec("sched", system, tuple(alphabet), (("bell", bell, 8),))
 
 
-SYSTEMS = {"core": core, "sched": sched}
+def replies():
+    """MCS Reply objects: a server holds two callers at once and answers them in any order.
+
+    Two clients at priorities 12 and 11 call one server (priority 10, its own SC) that names
+    one of its two Reply caps in each receive, replies through either (or the wrong one), and
+    may delete a Reply cap while a caller is bound to it (the caller is woken with an error).
+    """
+    system = _new_system()
+    service = system.endpoint("service")
+    srv = system.task("srv", _never_runs, priority=10, budget=2, period=4, refills=2, slots=3)
+    c1 = system.task("c1", _never_runs, priority=12, budget=2, period=5, refills=2, slots=1)
+    c2 = system.task("c2", _never_runs, priority=11, budget=2, period=5, refills=2, slots=1)
+    system.give(srv, 0, service, RIGHT_READ)
+    for slot in (1, 2):
+        reply = system.reply("r%d" % slot)
+        system.give(srv, slot, reply)
+        cnode.delete(system.kernel, reply.original)  # the server's cap is the last one
+    system.give(c1, 0, service, RIGHT_WRITE | RIGHT_GRANT)
+    system.give(c2, 0, service, RIGHT_WRITE | RIGHT_GRANT)
+
+    def through(reply_slot):
+        return _syscall((SYS_REPLY, reply_slot, LABEL_REPLY, (0,), None, NO_SLOT))
+
+    alphabet = (
+        (
+            ("recv-r1", _syscall((SYS_RECV, 0, NO_SLOT, 1))),
+            ("recv-r2", _syscall((SYS_RECV, 0, NO_SLOT, 2))),
+            ("reply-r1", through(1)),
+            ("reply-r2", through(2)),
+            (
+                "reply-recv-r1",
+                _syscall((SYS_REPLY_RECV, 0, LABEL_REPLY, (0,), None, NO_SLOT, NO_SLOT, 1)),
+            ),
+            ("delete-r2", _syscall((SYS_CNODE_DELETE, 2))),
+            ("preempt", PREEMPT),
+        ),
+        (("call", call(0, 1)), ("preempt", PREEMPT), ("fault", FAULT)),
+        (("call", call(0, 2)), ("preempt", PREEMPT)),
+    )
+    return Spec("replies", system, alphabet, ())
+
+
+SYSTEMS = {"core": core, "replies": replies, "sched": sched}
 
 
 def build(name):
