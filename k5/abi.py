@@ -157,7 +157,8 @@ SVC_CLOCK = const(6)  # served in C: microseconds since boot in r0
 SVC_COLLECT = const(7)  # served in C: run the garbage collector (privileged)
 SVC_GETC = const(8)  # served in C: a console character in r0, or -1 when none is waiting
 SVC_MACHINE = const(9)  # served in C, root task only: r0 = MACHINE_* operation, r1 = argument
-SVC_COUNT = const(10)
+SVC_LOG = const(10)  # served in C: r0 = a log record's body, r1 = its length (k5/log.py)
+SVC_COUNT = const(11)
 # SVC_MACHINE operations: what only the root task may ask of the machine.
 MACHINE_RESET = const(0)  # machine.reset()
 MACHINE_POWEROFF = const(1)  # machine.poweroff(status): leaves QEMU with status (semihosting)
@@ -167,6 +168,7 @@ MACHINE_IRQ_TEST = const(3)  # test of the epitaph: enable and pend external int
 # task at the next n SysTicks that find it running, each 1..4 ticks after the last (n = 0
 # stops). Tests of the VM's consistency when a task dies at any instruction.
 MACHINE_FAULT_INJECT = const(4)
+MACHINE_LOG_EVENTS = const(5)  # r1 = 1: kernel events (faults, restarts) join the log stream
 # --- Interrupt lines the kernel delivers to notifications (arch.interrupts() bits) -------------
 IRQ_CONSOLE = const(0)  # console input for the root task (the REPL waits for it)
 IRQ_BREAK = const(1)  # Ctrl-C for the root task: the kernel ends whatever wait it is in

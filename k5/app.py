@@ -8,7 +8,7 @@
 # own instance, in its own namespace) and calls entry(ipc, **config), so no app code runs on
 # the kernel's thread, not even a module's top level.
 
-from k5 import supervisor
+from k5 import log, supervisor
 
 _POLICIES = ("restart", "backoff", "hold")
 
@@ -25,6 +25,8 @@ def run(ipc, spec):
 def build(system, app):
     """Make `app` (a description from tools/app.py) with `system`; returns {name: ref}."""
     refs = {}
+    if app.get("log_events"):
+        log.kernel_events(True)
     for name in app["endpoints"]:
         refs[name] = system.endpoint(name)
     for name in app["notifications"]:

@@ -8,6 +8,7 @@
 #
 # Schema (every table optional but tasks; names are unique across all kinds):
 #   name = "app"
+#   log_events = true             (kernel events, faults and restarts, join k5.log's stream)
 #   [endpoints.NAME]              [notifications.NAME]
 #   [windows.NAME]  peripheral = "timer0" (the board's table) | base = .., size = ..
 #                   rights = ["read"] | ["read", "write"] (default)
@@ -41,7 +42,7 @@ RIGHT_NAMES = {
 }
 POLICIES = ("restart", "backoff", "hold")
 KINDS = ("endpoints", "notifications", "windows", "irqs")
-TOP_KEYS = ("name", "board", "supervisor", "tasks") + KINDS
+TOP_KEYS = ("name", "board", "log_events", "supervisor", "tasks") + KINDS
 TASK_KEYS = (
     "module",
     "entry",
@@ -271,6 +272,7 @@ def _check(checker, data, board):
     app = {
         "name": name,
         "board": board,
+        "log_events": checker.boolean(("log_events",), data.get("log_events", False)),
         "endpoints": tuple(checker.table(("endpoints",), data.get("endpoints", {}))),
         "notifications": tuple(checker.table(("notifications",), data.get("notifications", {}))),
     }
@@ -531,6 +533,8 @@ def dump(app):
     """The app's capability layout as text (golden-tested)."""
     kinds = {}
     out = [f"app {app['name']} on {app['board']}"]
+    if app["log_events"]:
+        out.append("kernel events logged")
     for kind, items in (("endpoint", app["endpoints"]), ("notification", app["notifications"])):
         for item in items:
             kinds[item] = kind

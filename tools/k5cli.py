@@ -120,6 +120,56 @@ def do_ps(args):
     return mpremote(args.port, "resume", "exec", code)
 
 
+_LEVEL_STYLES = ("dim", "green", "yellow", "bold red")
+_TASK_STYLES = ("cyan", "magenta", "blue", "bright_green", "bright_cyan", "bright_magenta")
+
+
+def do_logs(args):
+    import time
+
+    import serial
+    from rich.console import Console
+    from rich.text import Text
+
+    from tools import logs
+
+    elf = pathlib.Path(args.elf) if args.elf else elf_for("MPS2_AN505", args.app)
+    try:
+        decoder = logs.Decoder(logs.read_table(elf))
+    except (OSError, ValueError) as exc:
+        raise CommandError(str(exc))
+    console = Console(highlight=False, no_color=args.plain, force_terminal=not args.plain)
+    emu = None
+    if args.port:
+        port = args.port
+    else:
+        emu = Emulator(elf, icount=args.icount)
+        port = emu.start()
+    try:
+        link = serial.serial_for_url(port, timeout=0.1, baudrate=115200)
+        if args.kernel:
+            # The REPL (the root task) switches the kernel's events on.
+            link.write(b"\r\nimport k5.log; k5.log.kernel_events(True)\r\n")
+        end = time.time() + args.seconds if args.seconds else None
+        while end is None or time.time() < end:
+            for item in decoder.feed(link.read(4096)):
+                if isinstance(item, str):
+                    console.print(Text(item), end="")
+                    continue
+                line = Text(f"[{item.ms:>7} ms] ")
+                line.append(item.task, style=_TASK_STYLES[hash(item.task) % len(_TASK_STYLES)])
+                line.append(" " + logs.LEVELS[item.level], style=_LEVEL_STYLES[item.level])
+                line.append(" " + item.text + "\n")
+                console.print(line, end="")
+    except KeyboardInterrupt:
+        pass
+    except serial.SerialException as exc:
+        raise CommandError(f"{port}: {exc}")
+    finally:
+        if emu is not None:
+            emu.stop()
+
+
 def symbols(elf):
     require_tool("arm-none-eabi-nm", "make deps")
     out = subprocess.run(["arm-none-eabi-nm", str(elf)], capture_output=True, text=True).stdout
@@ -209,6 +259,16 @@ def build_ps(p):
     p.add_argument("--caps", action="store_true", help="list each task's capabilities too")
 
 
+def build_logs(p):
+    p.add_argument("--port", help="a board's serial port (default: boot the emulated board)")
+    p.add_argument("--app", help="boot (and take the format table of) this app.toml's image")
+    p.add_argument("--elf", help="the image whose format table decodes the stream")
+    p.add_argument("--kernel", action="store_true", help="ask for the kernel's events too")
+    p.add_argument("--plain", action="store_true", help="no colours")
+    p.add_argument("--seconds", type=float, help="stop after this long (default: Ctrl-C)")
+    p.add_argument("--icount", action="store_true", help="deterministic: -icount shift=0")
+
+
 def build_size(p):
     pass
 
@@ -224,6 +284,7 @@ COMMANDS = {
     "gen": (do_gen, build_gen, "validate an app.toml and write its frozen description"),
     "emu": (do_emu, build_emu, "boot the emulated board (MPS2_AN505) and wait"),
     "run": (do_run, build_run, "run scripts on a board (default: a freshly booted emulator)"),
+    "logs": (do_logs, build_logs, "decode the log frames of a board's console (k5.log)"),
     "ps": (do_ps, build_ps, "the live task table of a running board"),
     "size": (do_size, build_size, "flash and RAM use of both images"),
     "flash": (do_flash, build_flash, "flash the NUCLEO-L552ZE-Q"),

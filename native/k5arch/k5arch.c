@@ -33,6 +33,7 @@
 #include "mcu/cortex_m33.h"
 #include "uart.h"
 #include "k5arch.h"
+#include "k5log.h"
 
 extern uint32_t _sarena, _earena, _k5_flash_start, _k5_flash_end, _k5_vmram_start, _evmram;
 extern uint32_t _sstack, _estack;
@@ -166,6 +167,10 @@ void k5arch_make_root(k5_ctx_t *ctx) {
 
 k5_ctx_t *k5arch_root(void) {
     return root_ctx;
+}
+
+uint32_t k5arch_context_index(k5_ctx_t *ctx) {
+    return ctx - contexts;
 }
 
 // --- Hardware interrupt lines -------------------------------------------------------------------
@@ -784,6 +789,16 @@ mp_int_t k5arch_run(k5_ctx_t *ctx, k5_ns_t *ns, mp_int_t limit) {
                         }
                     }
                     frame[0] = (uint32_t)c;
+                }
+                break;
+            case K5_SVC_LOG:
+                if (frame) {
+                    bool ok = frame[1] <= 4 + K5_ARGS_MAX && frame[1] >= 3
+                        && task_may_read(ctx, frame[0], frame[1]);
+                    if (ok) {
+                        k5log_serve(ctx, ctx - contexts, (const uint8_t *)frame[0], frame[1]);
+                    }
+                    frame[0] = ok ? 0 : (uint32_t)-1;
                 }
                 break;
             case K5_SVC_MACHINE:

@@ -64,6 +64,7 @@ typedef struct _k5_ctx_t {
     uint8_t fault_class;        // K5_FAULT_CLASS_*
     uint8_t has_result;
     uint8_t fault_valid;        // bit 0: fault_addr is valid; bit 1: fault_pc is valid
+    uint8_t log_named;          // its name went out before its first log record (log.c)
     uint16_t owner;             // the Arch that created it (Arch.close frees its contexts)
     uint32_t fault_cfsr;
     uint32_t fault_addr;        // MMFAR or BFAR when valid, else 0
@@ -116,6 +117,7 @@ uint32_t k5_svc_clock(void);
 void k5_svc_collect(void);
 int k5_svc_getc(void);
 void k5_svc_machine(uint32_t op, uint32_t arg);
+int k5_svc_log(const uint8_t *body, size_t len);
 
 // --- k5arch.c: hooks for the port --------------------------------------------------------------
 void k5arch_boot(void);              // once at start-up: the MPU's fixed regions
@@ -170,6 +172,17 @@ size_t k5arch_arena_free(void);
 size_t k5arch_arena_size(void);
 uint32_t k5arch_main_stack_used(void);
 uint32_t k5arch_stack_used(k5_ctx_t *ctx);
+
+// --- log.c: compact log records --------------------------------------------------------------
+// Contract: the kernel's thread (k5log_serve for SVC_LOG; events from the fault and restart
+// paths of modk5arch.c).
+void k5log_serve(k5_ctx_t *ctx, uint32_t index, const uint8_t *body, size_t len);
+void k5log_event(k5_ctx_t *ctx, uint32_t format, const char *text);
+void k5log_events(bool on);
+uint32_t k5log_fault_format(void);
+uint32_t k5log_restart_format(void);
+uint32_t k5arch_context_index(k5_ctx_t *ctx);
+MP_DECLARE_CONST_FUN_OBJ_3(k5log_obj);
 
 // --- namespace.c: per-task namespaces ----------------------------------------------------------
 // Contract: init and the swaps run on the kernel's thread; k5ns_body in the task, at its start.

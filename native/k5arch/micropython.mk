@@ -2,7 +2,8 @@
 K5ARCH_DIR := $(USERMOD_DIR)
 
 SRC_USERMOD_C += $(K5ARCH_DIR)/k5arch.c $(K5ARCH_DIR)/trap.c $(K5ARCH_DIR)/modk5arch.c \
-	$(K5ARCH_DIR)/namespace.c
+	$(K5ARCH_DIR)/namespace.c \
+	$(K5ARCH_DIR)/log.c
 CFLAGS_USERMOD += -I$(K5ARCH_DIR) -I$(BUILD)/k5
 
 # The ABI header is generated from k5/abi.py, the single source of truth, on every make run
@@ -10,3 +11,8 @@ CFLAGS_USERMOD += -I$(K5ARCH_DIR) -I$(BUILD)/k5
 K5ABI_H := $(BUILD)/k5/k5abi.h
 $(shell mkdir -p $(BUILD)/k5 && python3 $(K5ARCH_DIR)/../../tools/gen_abi_h.py \
 	$(K5ARCH_DIR)/../../k5/abi.py $(K5ABI_H))
+# So are the constants of the log frames (k5/log.py) and the table of log formats, from every
+# log call in the frozen k5/ and tasks/ (tools/logtab.py).
+$(shell python3 $(K5ARCH_DIR)/../../tools/gen_abi_h.py \
+	$(K5ARCH_DIR)/../../k5/log.py $(BUILD)/k5/k5log.h)
+$(shell cd $(K5ARCH_DIR)/../.. && python3 -m tools.logtab $(abspath $(BUILD))/k5/k5logtab.h k5 tasks)

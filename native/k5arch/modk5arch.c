@@ -154,6 +154,7 @@ static mp_obj_t arch_context_reset(size_t n_args, const mp_obj_t *args) {
     k5arch_context_reset(ctx, args[2], args[3], args[4]);
     k5arch_context_obj_t *obj = MP_OBJ_TO_PTR(args[1]);
     k5ns_init(&obj->ns, ctx == k5arch_root());
+    k5log_event(ctx, k5log_restart_format(), NULL);
     return mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(arch_context_reset_obj, 5, 5, arch_context_reset);
@@ -239,7 +240,11 @@ static mp_obj_t arch_fault_text(mp_obj_t self, mp_obj_t ctx_obj) {
             mp_print_str(&print, " stack overflow (PSPLIM)");
         }
     }
-    return mp_obj_new_str_from_vstr(&vstr);
+    mp_obj_t text = mp_obj_new_str_from_vstr(&vstr);
+    if (ctx->state == K5_CTX_FAULTED) {
+        k5log_event(ctx, k5log_fault_format(), mp_obj_str_get_str(text)); // the kernel asks once
+    }
+    return text;
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(arch_fault_text_obj, arch_fault_text);
 
@@ -470,6 +475,7 @@ static const mp_rom_map_elem_t k5arch_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_arena), MP_ROM_PTR(&mod_arena_obj) },
     { MP_ROM_QSTR(MP_QSTR_machine), MP_ROM_PTR(&mod_machine_obj) },
     { MP_ROM_QSTR(MP_QSTR_freeze), MP_ROM_PTR(&mod_freeze_obj) },
+    { MP_ROM_QSTR(MP_QSTR_log), MP_ROM_PTR(&k5log_obj) },
     { MP_ROM_QSTR(MP_QSTR_STACK_DEFAULT), MP_ROM_INT(K5_STACK_DEFAULT) },
     { MP_ROM_QSTR(MP_QSTR_MAX_CONTEXTS), MP_ROM_INT(K5_MAX_CONTEXTS) },
 };

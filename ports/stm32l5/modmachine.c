@@ -44,6 +44,9 @@ void k5_port_machine_op(uint32_t op, uint32_t arg) {
         case K5_MACHINE_KERNEL_FAULT:
             (void)*(volatile uint32_t *)arg;
             break;
+        case K5_MACHINE_LOG_EVENTS:
+            k5log_events(arg != 0);
+            break;
         #if K5_BOARD_ATTACK_MODULE
         case K5_MACHINE_FAULT_INJECT:
             k5arch_fault_inject(arg);

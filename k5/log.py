@@ -1,0 +1,79 @@
+"""Compact logging (like defmt): k5.log.info("temp %d", t) sends a binary frame, not text."""
+
+# On the board a record is a frame on the console: the format string travels as its index in a
+# table built into the image at build time (tools/logtab.py: every literal format of a
+# log.debug/info/warn/error call in k5/ and tasks/), the arguments packed, the task and the time
+# added by the kernel (a task cannot forge them). `k5 logs` reads the table from firmware.elf
+# and decodes the stream; text around the frames (print, the REPL) passes through. A format not
+# in the table (a script typed at the REPL) travels as text in the frame. On the host the record
+# is printed as a line. Kernel events (faults, restarts, budget overruns) join the stream once
+# `kernel_events(True)` is called (the root task's right; off by default, so that the console
+# of a plain run stays text).
+#
+# Frame: START, n, n payload bytes, 0xFF - (sum of the payload) & 0xFF. Payload: a kind byte,
+# then for KIND_NAME the task index and its name (sent once per task, before its first record),
+# for KIND_RECORD the task index (TASK_KERNEL for the kernel), the time in ms (4 bytes, little
+# endian), the level, the format index (2 bytes LE; FORMAT_NONE: the format's text is the first
+# argument) and the arguments: ARG_INT + zigzag varint, ARG_STR + length + UTF-8 (at most
+# ARG_STR_MAX bytes), ARG_FLOAT + 4 bytes LE, ARG_NONE; at most ARGS_MAX bytes of them.
+# tools/gen_abi_h.py makes the C header of these constants (k5log.h).
+
+from k5._compat import const
+from k5.abi import MACHINE_LOG_EVENTS
+
+try:
+    import _k5arch
+except ImportError:
+    _k5arch = None
+
+DEBUG = const(0)
+INFO = const(1)
+WARN = const(2)
+ERROR = const(3)
+
+START = const(0x02)
+KIND_NAME = const(1)
+KIND_RECORD = const(2)
+TASK_KERNEL = const(0xFF)
+FORMAT_NONE = const(0xFFFF)
+ARG_NONE = const(0)
+ARG_INT = const(1)
+ARG_STR = const(2)
+ARG_FLOAT = const(3)
+ARG_STR_MAX = const(64)
+ARGS_MAX = const(160)
+
+LEVEL_NAMES = ("DEBUG", "INFO", "WARN", "ERROR")
+
+
+def _host(level, fmt, args):
+    try:
+        text = fmt % args
+    except (TypeError, ValueError):
+        text = fmt + " " + repr(args)
+    print(LEVEL_NAMES[level] + " " + text)
+
+
+_emit = _host if _k5arch is None else _k5arch.log
+
+
+def debug(fmt, *args):
+    _emit(DEBUG, fmt, args)
+
+
+def info(fmt, *args):
+    _emit(INFO, fmt, args)
+
+
+def warn(fmt, *args):
+    _emit(WARN, fmt, args)
+
+
+def error(fmt, *args):
+    _emit(ERROR, fmt, args)
+
+
+def kernel_events(on):
+    """Kernel events (faults, restarts, budget overruns) join the log stream (root task)."""
+    if _k5arch is not None:
+        _k5arch.machine(MACHINE_LOG_EVENTS, 1 if on else 0)

@@ -1,0 +1,189 @@
+// Compact log records (k5/log.py): packed in the task, framed and sent by the kernel.
+//
+// Why it is built this way:
+// - A record is small and cheap: the format string is an index into a table built into the
+//   image (tools/logtab.py), the arguments are packed as tagged binary values, and the task
+//   makes one trap (SVC_LOG) that the trap layer serves in C, without the Python kernel.
+// - What identifies a record (the task, the time) is added by the kernel when it frames it,
+//   so a task cannot forge another's records; what the task packed is only its own arguments
+//   (a hostile body is at worst garbage that `k5 logs` shows as such, with the task's name).
+// - Kernel events (a task's fault, its restart) are records of task TASK_KERNEL with formats
+//   at fixed indices, sent only after the root asked for them (MACHINE_LOG_EVENTS), so that the
+//   console of a plain run stays text.
+#include <string.h>
+#include "py/objstr.h"
+#include "py/runtime.h"
+#include "uart.h"
+#include "k5arch.h"
+#include "k5log.h"
+#include "k5logtab.h"
+
+extern volatile uint32_t systick_ms;
+
+// Kernel events are on (MACHINE_LOG_EVENTS); written by the kernel only.
+static uint8_t log_events;
+
+void k5log_events(bool on) {
+    log_events = on;
+}
+
+// The index of fmt in the format table, or FORMAT_NONE.
+static uint32_t format_index(const char *fmt, size_t len) {
+    const char *entry = k5_log_formats;
+    for (uint32_t index = 0; *entry; index++) {
+        size_t n = strlen(entry);
+        if (n == len && memcmp(entry, fmt, len) == 0) {
+            return index;
+        }
+        entry += n + 1;
+    }
+    return K5_FORMAT_NONE;
+}
+
+static void put_varint(uint8_t *buf, size_t *at, size_t max, uint32_t value) {
+    do {
+        if (*at >= max) {
+            return;
+        }
+        uint8_t byte = value & 0x7f;
+        value >>= 7;
+        buf[(*at)++] = byte | (value ? 0x80 : 0);
+    } while (value);
+}
+
+static void put_str(uint8_t *buf, size_t *at, size_t max, const char *text, size_t len) {
+    if (len > K5_ARG_STR_MAX) {
+        len = K5_ARG_STR_MAX;
+    }
+    if (*at + 2 + len > max) {
+        return;
+    }
+    buf[(*at)++] = K5_ARG_STR;
+    buf[(*at)++] = len;
+    memcpy(buf + *at, text, len);
+    *at += len;
+}
+
+// A record's body as a task packs it: level, format index (2 bytes), arguments.
+static size_t pack(uint8_t *buf, mp_int_t level, mp_obj_t fmt_in, mp_obj_t args_in) {
+    size_t len;
+    const char *fmt = mp_obj_str_get_data(fmt_in, &len);
+    size_t n_args;
+    mp_obj_t *args;
+    mp_obj_tuple_get(args_in, &n_args, &args);
+    uint32_t index = format_index(fmt, len);
+    const size_t max = 4 + K5_ARGS_MAX;
+    size_t at = 0;
+    buf[at++] = level & 3;
+    buf[at++] = index & 0xff;
+    buf[at++] = index >> 8;
+    if (index == K5_FORMAT_NONE) {
+        put_str(buf, &at, max, fmt, len);
+    }
+    for (size_t i = 0; i < n_args && at < max; i++) {
+        mp_obj_t arg = args[i];
+        if (mp_obj_is_int(arg)) {
+            mp_int_t value = mp_obj_get_int_truncated(arg);
+            buf[at++] = K5_ARG_INT;
+            put_varint(buf, &at, max, ((uint32_t)value << 1) ^ (uint32_t)(value >> 31));
+        #if MICROPY_PY_BUILTINS_FLOAT
+        } else if (mp_obj_is_float(arg)) {
+            float value = (float)mp_obj_get_float(arg);
+            if (at + 5 <= max) {
+                buf[at++] = K5_ARG_FLOAT;
+                memcpy(buf + at, &value, 4);
+                at += 4;
+            }
+        #endif
+        } else if (arg == mp_const_none) {
+            buf[at++] = K5_ARG_NONE;
+        } else {
+            // Anything else as its text (a str as it is).
+            if (mp_obj_is_str_or_bytes(arg)) {
+                size_t n;
+                const char *text = mp_obj_str_get_data(arg, &n);
+                put_str(buf, &at, max, text, n);
+            } else {
+                vstr_t vstr;
+                mp_print_t print;
+                vstr_init_print(&vstr, 16, &print);
+                mp_obj_print_helper(&print, arg, PRINT_STR);
+                put_str(buf, &at, max, vstr.buf, vstr.len);
+                vstr_clear(&vstr);
+            }
+        }
+    }
+    return at > max ? max : at;
+}
+
+static void frame(const uint8_t *head, size_t head_len, const uint8_t *body, size_t body_len) {
+    uint8_t start[2] = { K5_START, head_len + body_len };
+    uint32_t sum = 0;
+    for (size_t i = 0; i < head_len; i++) {
+        sum += head[i];
+    }
+    for (size_t i = 0; i < body_len; i++) {
+        sum += body[i];
+    }
+    uint8_t check = 0xff - (sum & 0xff);
+    uart_tx_strn((const char *)start, 2);
+    uart_tx_strn((const char *)head, head_len);
+    uart_tx_strn((const char *)body, body_len);
+    uart_tx_strn((const char *)&check, 1);
+}
+
+static void record(uint32_t task, const uint8_t *body, size_t len) {
+    uint32_t now = systick_ms;
+    uint8_t head[6] = { K5_KIND_RECORD, task, now, now >> 8, now >> 16, now >> 24 };
+    frame(head, sizeof(head), body, len);
+}
+
+// SVC_LOG from a task: body and length as the task packed them (pack() above).
+// Contract: the kernel's thread, for the task `ctx` (slot `index`), its body readable by it.
+void k5log_serve(k5_ctx_t *ctx, uint32_t index, const uint8_t *body, size_t len) {
+    if (!ctx->log_named) {
+        uint8_t head[2] = { K5_KIND_NAME, index };
+        frame(head, 2, (const uint8_t *)ctx->name, strlen(ctx->name));
+        ctx->log_named = 1;
+    }
+    record(index, body, len > 4 + K5_ARGS_MAX ? 4 + K5_ARGS_MAX : len);
+}
+
+// A kernel event about the task `ctx`: its name and, for a fault, the text.
+void k5log_event(k5_ctx_t *ctx, uint32_t format, const char *text) {
+    if (!log_events) {
+        return;
+    }
+    uint8_t body[4 + 2 * (2 + K5_ARG_STR_MAX)];
+    size_t at = 0;
+    body[at++] = format == k5_log_event_fault ? 3 : 1; // ERROR : INFO
+    body[at++] = format & 0xff;
+    body[at++] = format >> 8;
+    put_str(body, &at, sizeof(body), ctx->name, strlen(ctx->name));
+    if (text != NULL) {
+        put_str(body, &at, sizeof(body), text, strlen(text));
+    }
+    record(K5_TASK_KERNEL, body, at);
+}
+
+uint32_t k5log_fault_format(void) {
+    return k5_log_event_fault;
+}
+
+uint32_t k5log_restart_format(void) {
+    return k5_log_event_restart;
+}
+
+// _k5arch.log(level, fmt, args): in a task, one SVC_LOG; on the kernel's thread, a record of
+// the kernel's. (k5/log.py's debug/info/warn/error call it.)
+static mp_obj_t mod_log(mp_obj_t level, mp_obj_t fmt, mp_obj_t args) {
+    uint8_t body[4 + K5_ARGS_MAX];
+    size_t len = pack(body, mp_obj_get_int(level), fmt, args);
+    if (k5arch_in_task()) {
+        k5_svc_log(body, len);
+    } else {
+        record(K5_TASK_KERNEL, body, len);
+    }
+    return mp_const_none;
+}
+MP_DEFINE_CONST_FUN_OBJ_3(k5log_obj, mod_log);
