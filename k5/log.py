@@ -10,7 +10,9 @@
 # `kernel_events(True)` is called (the root task's right; off by default, so that the console
 # of a plain run stays text).
 #
-# Frame: START, n, n payload bytes, 0xFF - (sum of the payload) & 0xFF. Payload: a kind byte,
+# Frame: START, n, n payload bytes, 0xFF - (sum of the payload) & 0xFF; after START, each byte
+# of ESCAPED (control bytes mpremote's raw REPL gives a meaning to, START and ESC itself) is
+# sent as ESC, byte ^ 0x40, so a frame never holds one. Payload: a kind byte,
 # then for KIND_NAME the task index and its name (sent once per task, before its first record),
 # for KIND_RECORD the task index (TASK_KERNEL for the kernel), the time in ms (4 bytes, little
 # endian), the level, the format index (2 bytes LE; FORMAT_NONE: the format's text is the first
@@ -32,6 +34,8 @@ WARN = const(2)
 ERROR = const(3)
 
 START = const(0x02)
+ESC = const(0x1B)
+ESCAPED = (0x01, 0x02, 0x03, 0x04, 0x1B)
 KIND_NAME = const(1)
 KIND_RECORD = const(2)
 TASK_KERNEL = const(0xFF)

@@ -17,12 +17,34 @@ def device_rows():
             mpremote_command(emu.port, "run", "tools/bench_device.py"),
             cwd=ROOT,
             capture_output=True,
-            text=True,
             timeout=600,
         )
-    if r.returncode != 0 or "Traceback" in r.stdout:
-        raise SystemExit("bench: the on-target benchmark failed:\n" + r.stdout + r.stderr)
-    return [line.split() for line in r.stdout.splitlines() if line.strip()]
+    out = r.stdout.replace(b"\r\n", b"\n")
+    text = out.decode(errors="replace")
+    if r.returncode != 0 or "Traceback" in text:
+        raise SystemExit("bench: the on-target benchmark failed:\n" + text + r.stderr.decode())
+    rows = []
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) == 2 and fields[1].isdigit():
+            rows.append(fields)
+    return rows, wire_rows(out)
+
+
+def wire_rows(out):
+    """Console bytes per operation between a benchmark's wire-start and wire-end marks."""
+    rows = []
+    at = 0
+    while True:
+        start = out.find(b"wire-start ", at)
+        if start < 0:
+            return rows
+        name_end = out.index(b"\n", start)
+        name = out[start + 11 : name_end].decode()
+        end = out.index(b"wire-end " + name.encode(), name_end)
+        count = int(out[end:].split(b"\n", 1)[0].split()[2])
+        rows.append([name, str((end - name_end - 1) // count)])
+        at = end + 1
 
 
 def host_output(interpreter):
@@ -34,11 +56,15 @@ def host_output(interpreter):
     return r.stdout
 
 
-def write_json(rows):
-    """build/bench.json: {"rows": [{"name": ..., "instructions": ...}, ...]} for scripts."""
+def write_json(rows, wire):
+    """build/bench.json: {"rows": [{"name": ..., "instructions": ...}, ...], "wire": [{"name":
+    ..., "bytes": ...}, ...]} for scripts (wire: console bytes of one operation)."""
     out = ROOT / "build" / "bench.json"
     out.parent.mkdir(exist_ok=True)
-    data = {"rows": [{"name": name, "instructions": int(value)} for name, value in rows]}
+    data = {
+        "rows": [{"name": name, "instructions": int(value)} for name, value in rows],
+        "wire": [{"name": name, "bytes": int(value)} for name, value in wire],
+    }
     out.write_text(json.dumps(data, indent=1) + "\n")
     return out
 
@@ -71,13 +97,16 @@ def write_chart(rows):
 
 
 def main():
-    rows = device_rows()
-    out = write_json(rows)
+    rows, wire = device_rows()
+    out = write_json(rows, wire)
     chart = write_chart(rows)
     print("On MPS2_AN505 (QEMU, -icount shift=0), instructions per operation:")
     print(f"| {'operation':<28} | {'instructions':>12} |")
     print(f"|{'-' * 30}|{'-' * 14}|")
     for name, value in rows:
+        print(f"| {name:<28} | {int(value):>12,} |")
+    print("Console bytes of one operation (a log frame against the same line printed):")
+    for name, value in wire:
         print(f"| {name:<28} | {int(value):>12,} |")
     print(f"(also in {out.relative_to(ROOT)})")
     if chart is not None:

@@ -12,6 +12,7 @@ import machine
 import time
 
 import k5
+from k5 import log
 from k5.abi import (
     NO_SLOT,
     RIGHT_GRANT_REPLY,
@@ -388,6 +389,38 @@ def _wake_latency(hardware):
     return result
 
 
+# The same line through k5.log (a format the image's table holds: tasks/pingpong's) and print.
+_FORMAT = "round %d: err %d"
+
+
+def _log_loop(ipc, n):
+    info = log.info
+    for i in range(n):
+        info("round %d: err %d", i, 7)
+    k5.signal(DONE)
+
+
+def _print_loop(ipc, n):
+    for i in range(n):
+        print("round %d: err %d" % (i, 7))
+    k5.signal(DONE)
+
+
+def k5_log_two_ints(n):
+    _solo(_log_loop, n)
+
+
+def print_two_ints(n):
+    _solo(_print_loop, n)
+
+
+def wire(name, run, n):
+    # tools/bench.py counts the console bytes between the two marks (frames are binary).
+    print("wire-start", name)
+    run(n)
+    print("wire-end", name, n)
+
+
 for name, run, n in (
     ("plain_call", plain_call, 2000),
     ("generator_ping_pong", generator_ping_pong, 1000),
@@ -397,8 +430,12 @@ for name, run, n in (
     ("k5_null_syscall", k5_null_syscall, 500),
     ("k5_ipc_round_trip", k5_ipc_round_trip, 200),
     ("k5_ipc_round_trip_prebuilt", k5_ipc_round_trip_prebuilt, 200),
+    ("print_two_ints", print_two_ints, 100),
+    ("k5_log_two_ints", k5_log_two_ints, 100),
 ):
     print(name, per_op(run, n))
+wire("print_two_ints", print_two_ints, 100)
+wire("k5_log_two_ints", k5_log_two_ints, 100)
 # The native layer holds 18 contexts (K5_MAX_CONTEXTS), one of them the REPL's: 17 tasks is
 # the largest row.
 for tasks in (2, 8, 17):

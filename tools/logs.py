@@ -95,6 +95,34 @@ def _render(fmt, args):
         return fmt + " " + " ".join(repr(a) for a in args)
 
 
+def _unframe(data):
+    """(payload, checksum, bytes used) of the frame at data[0] (START), unescaping; payload None
+    when the bytes cannot be a frame; None when more bytes are needed."""
+    unescaped = []
+    at = 1
+    need = None
+    while need is None or len(unescaped) < need:
+        if at >= len(data):
+            return None
+        byte = data[at]
+        at += 1
+        if byte == wire.START:
+            return (None, 0, at)  # a frame never holds START: this one was not a frame
+        if byte == wire.ESC:
+            if at >= len(data):
+                return None
+            byte = data[at] ^ 0x40
+            at += 1
+            if byte not in wire.ESCAPED:
+                return (None, 0, at)
+        elif byte in wire.ESCAPED:
+            return (None, 0, at)
+        unescaped.append(byte)
+        if need is None:
+            need = 2 + byte  # the length, the payload, the checksum
+    return (bytes(unescaped[1:-1]), unescaped[-1], at)
+
+
 class Decoder:
     """Feed it console bytes; it returns text pieces (str) and Records, in order."""
 
@@ -115,17 +143,18 @@ class Decoder:
                 break
             text += self.pending[:start]
             self.pending = self.pending[start:]
-            if len(self.pending) < 2 or len(self.pending) < 3 + self.pending[1]:
+            parsed = _unframe(self.pending)
+            if parsed is None:
                 break  # wait for the rest of the frame
-            n = self.pending[1]
-            payload = self.pending[2 : 2 + n]
-            check = self.pending[2 + n]
-            item = self._frame(payload) if (0xFF - sum(payload)) & 0xFF == check else None
+            payload, check, used = parsed
+            item = None
+            if payload is not None and (0xFF - sum(payload)) & 0xFF == check:
+                item = self._frame(payload)
             if item is None:
                 text += self.pending[:1]  # not a frame: the byte is text
                 self.pending = self.pending[1:]
                 continue
-            self.pending = self.pending[3 + n :]
+            self.pending = self.pending[used:]
             if text:
                 out.append(text.decode(errors="replace"))
                 text = b""

@@ -116,20 +116,33 @@ static size_t pack(uint8_t *buf, mp_int_t level, mp_obj_t fmt_in, mp_obj_t args_
     return at > max ? max : at;
 }
 
+// Bytes a frame never holds but for its START: the control bytes mpremote's raw REPL reads as
+// markers (0x01..0x04), and ESC. Each is sent as ESC, byte ^ 0x40 (k5/log.py).
+static size_t put_escaped(uint8_t *out, size_t at, uint8_t byte) {
+    if ((byte >= 0x01 && byte <= 0x04) || byte == K5_ESC) {
+        out[at++] = K5_ESC;
+        byte ^= 0x40;
+    }
+    out[at++] = byte;
+    return at;
+}
+
 static void frame(const uint8_t *head, size_t head_len, const uint8_t *body, size_t body_len) {
-    uint8_t start[2] = { K5_START, head_len + body_len };
+    uint8_t out[1 + 2 * (1 + 8 + 4 + K5_ARGS_MAX + 1)];
+    size_t at = 0;
     uint32_t sum = 0;
+    out[at++] = K5_START;
+    at = put_escaped(out, at, head_len + body_len);
     for (size_t i = 0; i < head_len; i++) {
         sum += head[i];
+        at = put_escaped(out, at, head[i]);
     }
     for (size_t i = 0; i < body_len; i++) {
         sum += body[i];
+        at = put_escaped(out, at, body[i]);
     }
-    uint8_t check = 0xff - (sum & 0xff);
-    uart_tx_strn((const char *)start, 2);
-    uart_tx_strn((const char *)head, head_len);
-    uart_tx_strn((const char *)body, body_len);
-    uart_tx_strn((const char *)&check, 1);
+    at = put_escaped(out, at, 0xff - (sum & 0xff));
+    uart_tx_strn((const char *)out, at);
 }
 
 static void record(uint32_t task, const uint8_t *body, size_t len) {

@@ -1,0 +1,84 @@
+"""Tier 4: k5.log records on the emulated board's console, decoded as `k5 logs` does."""
+
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+from test_attacks import _symbols
+from test_tasks import DEVICE
+from tools import logs
+from tools.emu import Emulator, mpremote_command
+
+pytestmark = pytest.mark.qemu
+
+
+def console_of(elf, script, tmp_path, replace):
+    text = (DEVICE / script).read_text()
+    for key, value in replace.items():
+        text = text.replace(f"{key} = 0", f"{key} = {value:#x}")
+    path = tmp_path / script
+    path.write_text(text)
+    with Emulator(elf, icount=True) as emu:
+        r = subprocess.run(mpremote_command(emu.port, "run", str(path)), capture_output=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return r.stdout
+
+
+def test_records_of_a_task_the_root_and_the_kernel_decode(emu_elf, tmp_path):
+    kernel = _symbols(emu_elf, "_sk5kernel")["_sk5kernel"] + 0x100
+    out = console_of(emu_elf, "logging.py", tmp_path, {"K5KERNEL": kernel})
+    items = logs.Decoder(logs.read_table(emu_elf)).feed(out)
+    records = [
+        (item.task, logs.LEVELS[item.level], item.text)
+        for item in items
+        if isinstance(item, logs.Record)
+    ]
+    text = "".join(item for item in items if isinstance(item, str))
+    assert records == [
+        ("logger", "INFO", "round 3: err -4"),
+        ("logger", "DEBUG", "typed text 1.500000 None"),
+        ("logger", "WARN", "long " + "y" * 64),
+        ("logger", "ERROR", "object (1, 2)"),
+        ("kernel", "ERROR", "logger faulted: ValueError: on purpose"),
+        ("repl", "INFO", "from the root 1"),
+    ], records
+    # A body in kernel memory, or longer than a record: refused (-1), and nothing is sent.
+    assert "logger: forged 4294967295 4294967295" in text, text  # -1 as the raw svc reads it
+    assert "done" in text and "Traceback" not in text
+    # Each record is smaller on the wire than its line printed.
+    assert len(out) < 2000
+
+
+def test_k5_logs_decodes_an_app_from_boot(tmp_path):
+    r = subprocess.run(
+        [sys.executable, "-m", "tools.k5cli", "build", "tasks/pingpong/app.toml"]
+        + ["--board", "MPS2_AN505", "--quiet"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = subprocess.run(
+        [sys.executable, "-m", "tools.k5cli", "logs", "--app", "tasks/pingpong/app.toml"]
+        + ["--seconds", "6", "--plain", "--icount"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stderr
+    lines = [line.split("] ", 1)[1] for line in r.stdout.splitlines() if " ms] " in line]
+    assert lines[:3] == [
+        "client INFO round 0: err 0",
+        "client INFO round 1: err 0",
+        "server WARN crashing on request 2, as asked",
+    ], r.stdout
+    assert lines[3:5] == [
+        "kernel ERROR server faulted: RuntimeError: asked to crash",
+        "kernel INFO server restarted",
+    ], r.stdout
+    assert lines[-1] == "client INFO round 5: err 0", r.stdout
+    assert "client: client done" in r.stdout  # the text between the frames passes through
