@@ -12,13 +12,13 @@
 #
 # Frame: START, n, n payload bytes, 0xFF - (sum of the payload) & 0xFF; after START, each byte
 # of ESCAPED (control bytes mpremote's raw REPL gives a meaning to, START and ESC itself) is
-# sent as ESC, byte ^ 0x40, so a frame never holds one. Payload: a kind byte,
-# then for KIND_NAME the task index and its name (sent once per task, before its first record),
-# for KIND_RECORD the task index (TASK_KERNEL for the kernel), the time in ms (4 bytes, little
-# endian), the level, the format index (2 bytes LE; FORMAT_NONE: the format's text is the first
-# argument) and the arguments: ARG_INT + zigzag varint, ARG_STR + length + UTF-8 (at most
-# ARG_STR_MAX bytes), ARG_FLOAT + 4 bytes LE, ARG_NONE; at most ARGS_MAX bytes of them.
-# tools/gen_abi_h.py makes the C header of these constants (k5log.h).
+# sent as ESC, byte ^ 0x40, so a frame never holds one (the codes below avoid those bytes).
+# Payload: a kind byte, then for KIND_NAME the task byte and its name (sent once per task,
+# before its first record), for KIND_RECORD the task byte (TASK_BASE + its context's index, or
+# TASK_KERNEL), the time in ms (varint), LEVEL_BASE + level, FORMAT_BASE + the format's index
+# (varint; FORMAT_NONE: the format's text is the first argument) and the arguments: ARG_INT +
+# zigzag varint, ARG_STR + length + UTF-8 (at most ARG_STR_MAX bytes), ARG_FLOAT + 4 bytes LE,
+# ARG_NONE; at most ARGS_MAX bytes of them. tools/gen_abi_h.py makes the C header (k5log.h).
 
 from k5._compat import const
 from k5.abi import MACHINE_LOG_EVENTS
@@ -36,14 +36,17 @@ ERROR = const(3)
 START = const(0x02)
 ESC = const(0x1B)
 ESCAPED = (0x01, 0x02, 0x03, 0x04, 0x1B)
-KIND_NAME = const(1)
-KIND_RECORD = const(2)
+KIND_NAME = const(0x10)
+KIND_RECORD = const(0x11)
+TASK_BASE = const(0x40)
 TASK_KERNEL = const(0xFF)
-FORMAT_NONE = const(0xFFFF)
-ARG_NONE = const(0)
-ARG_INT = const(1)
-ARG_STR = const(2)
-ARG_FLOAT = const(3)
+LEVEL_BASE = const(0x30)
+FORMAT_NONE = const(0)
+FORMAT_BASE = const(5)
+ARG_NONE = const(0x20)
+ARG_INT = const(0x21)
+ARG_STR = const(0x22)
+ARG_FLOAT = const(0x23)
 ARG_STR_MAX = const(64)
 ARGS_MAX = const(160)
 

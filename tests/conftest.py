@@ -69,11 +69,13 @@ def emulator(emu_elf):
 
 
 def mpremote(port, *args, timeout=60):
-    """Runs one batched mpremote command line against `port`; returns the completed process."""
+    """Runs one batched mpremote command line against `port`; returns the completed process
+    (text; the bytes of k5.log frames that are not UTF-8 become U+FFFD)."""
     return subprocess.run(
         mpremote_command(port, *args),
         capture_output=True,
         text=True,
+        errors="replace",
         timeout=timeout,
         cwd=ROOT,
         env=dict(os.environ, PYTHONPATH=str(ROOT)),

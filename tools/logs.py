@@ -128,7 +128,7 @@ class Decoder:
 
     def __init__(self, formats):
         self.formats = formats
-        self.names = {wire.TASK_KERNEL: "kernel"}
+        self.names = {}
         self.pending = b""
 
     def feed(self, data):
@@ -170,20 +170,25 @@ class Decoder:
             if kind == wire.KIND_NAME:
                 self.names[payload[1]] = payload[2:].decode(errors="replace")
                 return True
-            if kind != wire.KIND_RECORD or len(payload) < 9:
+            if kind != wire.KIND_RECORD:
                 return None
             task = payload[1]
-            ms = int.from_bytes(payload[2:6], "little")
-            level = payload[6] & 3
-            index = payload[7] | payload[8] << 8
-            args = _arguments(payload, 9)
-            if index == wire.FORMAT_NONE:
+            ms, at = _varint(payload, 2)
+            level = payload[at] - wire.LEVEL_BASE
+            if not 0 <= level <= 3:
+                return None
+            code, at = _varint(payload, at + 1)
+            args = _arguments(payload, at)
+            if code == wire.FORMAT_NONE:
                 fmt = str(args.pop(0)) if args else ""
-            elif index < len(self.formats):
-                fmt = self.formats[index]
+            elif code - wire.FORMAT_BASE < len(self.formats):
+                fmt = self.formats[code - wire.FORMAT_BASE]
             else:
-                fmt = f"<format {index} not in this image>"
-            name = self.names.get(task, f"task{task}")
+                fmt = f"<format {code - wire.FORMAT_BASE} not in this image>"
+            if task == wire.TASK_KERNEL:
+                name = "kernel"
+            else:
+                name = self.names.get(task, f"task{task - wire.TASK_BASE}")
             return Record(name, ms, level, _render(fmt, args))
         except (IndexError, ValueError):
             return None

@@ -793,7 +793,7 @@ mp_int_t k5arch_run(k5_ctx_t *ctx, k5_ns_t *ns, mp_int_t limit) {
                 break;
             case K5_SVC_LOG:
                 if (frame) {
-                    bool ok = frame[1] <= 4 + K5_ARGS_MAX && frame[1] >= 3
+                    bool ok = frame[1] <= 4 + K5_ARGS_MAX && frame[1] >= 2
                         && task_may_read(ctx, frame[0], frame[1]);
                     if (ok) {
                         k5log_serve(ctx, ctx - contexts, (const uint8_t *)frame[0], frame[1]);

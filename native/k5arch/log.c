@@ -27,13 +27,13 @@ void k5log_events(bool on) {
     log_events = on;
 }
 
-// The index of fmt in the format table, or FORMAT_NONE.
-static uint32_t format_index(const char *fmt, size_t len) {
+// FORMAT_BASE + the index of fmt in the format table, or FORMAT_NONE.
+static uint32_t format_code(const char *fmt, size_t len) {
     const char *entry = k5_log_formats;
     for (uint32_t index = 0; *entry; index++) {
         size_t n = strlen(entry);
         if (n == len && memcmp(entry, fmt, len) == 0) {
-            return index;
+            return K5_FORMAT_BASE + index;
         }
         entry += n + 1;
     }
@@ -64,20 +64,19 @@ static void put_str(uint8_t *buf, size_t *at, size_t max, const char *text, size
     *at += len;
 }
 
-// A record's body as a task packs it: level, format index (2 bytes), arguments.
+// A record's body as a task packs it: LEVEL_BASE + level, the format's code, arguments.
 static size_t pack(uint8_t *buf, mp_int_t level, mp_obj_t fmt_in, mp_obj_t args_in) {
     size_t len;
     const char *fmt = mp_obj_str_get_data(fmt_in, &len);
     size_t n_args;
     mp_obj_t *args;
     mp_obj_tuple_get(args_in, &n_args, &args);
-    uint32_t index = format_index(fmt, len);
+    uint32_t code = format_code(fmt, len);
     const size_t max = 4 + K5_ARGS_MAX;
     size_t at = 0;
-    buf[at++] = level & 3;
-    buf[at++] = index & 0xff;
-    buf[at++] = index >> 8;
-    if (index == K5_FORMAT_NONE) {
+    buf[at++] = K5_LEVEL_BASE + (level & 3);
+    put_varint(buf, &at, max, code);
+    if (code == K5_FORMAT_NONE) {
         put_str(buf, &at, max, fmt, len);
     }
     for (size_t i = 0; i < n_args && at < max; i++) {
@@ -146,20 +145,21 @@ static void frame(const uint8_t *head, size_t head_len, const uint8_t *body, siz
 }
 
 static void record(uint32_t task, const uint8_t *body, size_t len) {
-    uint32_t now = systick_ms;
-    uint8_t head[6] = { K5_KIND_RECORD, task, now, now >> 8, now >> 16, now >> 24 };
-    frame(head, sizeof(head), body, len);
+    uint8_t head[2 + 5] = { K5_KIND_RECORD, task };
+    size_t at = 2;
+    put_varint(head, &at, sizeof(head), systick_ms);
+    frame(head, at, body, len);
 }
 
 // SVC_LOG from a task: body and length as the task packed them (pack() above).
 // Contract: the kernel's thread, for the task `ctx` (slot `index`), its body readable by it.
 void k5log_serve(k5_ctx_t *ctx, uint32_t index, const uint8_t *body, size_t len) {
     if (!ctx->log_named) {
-        uint8_t head[2] = { K5_KIND_NAME, index };
+        uint8_t head[2] = { K5_KIND_NAME, K5_TASK_BASE + index };
         frame(head, 2, (const uint8_t *)ctx->name, strlen(ctx->name));
         ctx->log_named = 1;
     }
-    record(index, body, len > 4 + K5_ARGS_MAX ? 4 + K5_ARGS_MAX : len);
+    record(K5_TASK_BASE + index, body, len > 4 + K5_ARGS_MAX ? 4 + K5_ARGS_MAX : len);
 }
 
 // A kernel event about the task `ctx`: its name and, for a fault, the text.
@@ -169,9 +169,8 @@ void k5log_event(k5_ctx_t *ctx, uint32_t format, const char *text) {
     }
     uint8_t body[4 + 2 * (2 + K5_ARG_STR_MAX)];
     size_t at = 0;
-    body[at++] = format == k5_log_event_fault ? 3 : 1; // ERROR : INFO
-    body[at++] = format & 0xff;
-    body[at++] = format >> 8;
+    body[at++] = K5_LEVEL_BASE + (format == k5_log_event_fault ? 3 : 1); // ERROR : INFO
+    body[at++] = K5_FORMAT_BASE + format;
     put_str(body, &at, sizeof(body), ctx->name, strlen(ctx->name));
     if (text != NULL) {
         put_str(body, &at, sizeof(body), text, strlen(text));

@@ -52,9 +52,14 @@ static MP_DEFINE_CONST_FUN_OBJ_0(attack_bkpt_obj, attack_bkpt);
 
 // svc(n, r0, r1): a raw supervisor call with any number and arguments; returns r0.
 static mp_obj_t attack_svc(mp_obj_t n_obj, mp_obj_t a_obj, mp_obj_t b_obj) {
-    register uint32_t r0 __asm__ ("r0") = mp_obj_get_int_truncated(a_obj);
-    register uint32_t r1 __asm__ ("r1") = mp_obj_get_int_truncated(b_obj);
-    switch (mp_obj_get_int(n_obj)) {
+    // The arguments are converted first: a call between setting a register variable and the
+    // asm that uses it may clobber that register.
+    uint32_t a = mp_obj_get_int_truncated(a_obj);
+    uint32_t b = mp_obj_get_int_truncated(b_obj);
+    mp_int_t n = mp_obj_get_int(n_obj);
+    register uint32_t r0 __asm__ ("r0") = a;
+    register uint32_t r1 __asm__ ("r1") = b;
+    switch (n) {
         #define SVC_CASE(n) case n: \
             __asm volatile ("svc %[i]" : "+r" (r0) : "r" (r1), [i] "i" (n) : "memory"); break;
         SVC_CASE(0) SVC_CASE(5) SVC_CASE(7) SVC_CASE(9) SVC_CASE(10) SVC_CASE(200)
