@@ -486,6 +486,10 @@ static void copy_names(copy_t *c, const byte *code, mp_proto_fun_t const *childr
     }
     const byte *end = code + size;
     size_t n_children = children != NULL ? gc_nbytes(children) / sizeof(*children) : 0;
+    #if MICROPY_EMIT_BYTECODE_USES_QSTR_TABLE
+    // Bounds for what the decoder reads (code compiled at run time: every table is a heap block).
+    size_t n_qstrs = gc_nbytes(context->constants.qstr_table) / sizeof(qstr_short_t);
+    #endif
     const byte *ip = code;
     MP_BC_PRELUDE_SIG_DECODE(ip);
     MP_BC_PRELUDE_SIZE_DECODE(ip);
@@ -511,6 +515,9 @@ static void copy_names(copy_t *c, const byte *code, mp_proto_fun_t const *childr
         if (op == MP_BC_LOAD_GLOBAL || op == MP_BC_STORE_GLOBAL || op == MP_BC_DELETE_GLOBAL
             || op == MP_BC_LOAD_NAME || op == MP_BC_STORE_NAME || op == MP_BC_DELETE_NAME) {
             #if MICROPY_EMIT_BYTECODE_USES_QSTR_TABLE
+            if (arg >= n_qstrs) {
+                continue;
+            }
             qstr name = context->constants.qstr_table[arg];
             #else
             qstr name = arg;

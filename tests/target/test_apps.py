@@ -15,23 +15,27 @@ from tools.emu import Emulator
 pytestmark = pytest.mark.qemu
 
 
+def build_app(name):
+    """`k5 build tasks/NAME/app.toml` for the emulated board (make rebuilds what changed)."""
+    r = subprocess.run(
+        [sys.executable, "-m", "tools.k5cli", "build", f"tasks/{name}/app.toml"]
+        + ["--board", "MPS2_AN505", "--quiet"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    return paths.firmware("MPS2_AN505", "elf", name)
+
+
 @pytest.fixture(scope="module")
 def app_elf():
-    """`k5 build tasks/NAME/app.toml` for the emulated board (make rebuilds what changed)."""
     built = {}
 
     def build(name):
         if name not in built:
-            r = subprocess.run(
-                [sys.executable, "-m", "tools.k5cli", "build", f"tasks/{name}/app.toml"]
-                + ["--board", "MPS2_AN505", "--quiet"],
-                cwd=ROOT,
-                capture_output=True,
-                text=True,
-                timeout=1200,
-            )
-            assert r.returncode == 0, r.stdout + r.stderr
-            built[name] = paths.firmware("MPS2_AN505", "elf", name)
+            built[name] = build_app(name)
         return built[name]
 
     return build

@@ -6,6 +6,7 @@ import sys
 import pytest
 
 from conftest import ROOT
+from test_apps import build_app
 from test_attacks import _symbols
 from test_tasks import DEVICE
 from tools import logs
@@ -52,15 +53,7 @@ def test_records_of_a_task_the_root_and_the_kernel_decode(emu_elf, tmp_path):
 
 
 def test_k5_logs_decodes_an_app_from_boot(tmp_path):
-    r = subprocess.run(
-        [sys.executable, "-m", "tools.k5cli", "build", "tasks/pingpong/app.toml"]
-        + ["--board", "MPS2_AN505", "--quiet"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=1200,
-    )
-    assert r.returncode == 0, r.stdout + r.stderr
+    build_app("pingpong")
     r = subprocess.run(
         [sys.executable, "-m", "tools.k5cli", "logs", "--app", "tasks/pingpong/app.toml"]
         + ["--seconds", "6", "--plain", "--icount"],
