@@ -3,6 +3,7 @@
 import argparse
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -181,25 +182,60 @@ def symbols(elf):
     return table
 
 
+def size_row(board, elf):
+    sym = symbols(elf)
+    flash = sym["_image_end"] - FLASH_ORIGIN[board]
+    static = sym["_heap_start"] - (sym["_estack"] - RAM_SIZE)
+    heap = sym["_heap_end"] - sym["_heap_start"]
+    stack = sym["_estack"] - sym["_sstack"]
+    return (board, flash, static, heap, stack)
+
+
 def size_rows():
-    rows = []
-    for board in paths.BOARDS:
-        sym = symbols(elf_for(board))
-        flash = sym["_image_end"] - FLASH_ORIGIN[board]
-        static = sym["_heap_start"] - (sym["_estack"] - RAM_SIZE)
-        heap = sym["_heap_end"] - sym["_heap_start"]
-        stack = sym["_estack"] - sym["_sstack"]
-        rows.append((board, flash, static, heap, stack))
-    return rows
+    return [size_row(board, elf_for(board)) for board in paths.BOARDS]
+
+
+def context_bytes(elf):
+    """Bytes of one task context in .k5kernel (the ELF's `contexts` over K5_MAX_CONTEXTS)."""
+    from elftools.elf.elffile import ELFFile
+
+    header = (paths.ROOT / "native" / "k5arch" / "k5arch.h").read_text()
+    count = int(re.search(r"#define K5_MAX_CONTEXTS\s+\((\d+)\)", header).group(1))
+    with open(elf, "rb") as f:
+        symbol = ELFFile(f).get_section_by_name(".symtab").get_symbol_by_name("contexts")[0]
+    return symbol["st_size"] // count, count
 
 
 def do_size(args):
-    print(f"{'board':<16} {'flash used':>18} {'static RAM':>11} {'GC heap':>9} {'stack':>7}")
-    for board, flash, static, heap, stack in size_rows():
+    boards = [args.board] if args.app else paths.BOARDS
+    print(f"{'image':<24} {'flash used':>18} {'static RAM':>11} {'GC heap':>9} {'stack':>7}")
+    rows = [(board, size_row(board, elf_for(board))) for board in boards]
+    if args.app:
+        app = load_app(args.app, args.board)
+        rows.append(
+            (f"{args.board}+{app['name']}", size_row(args.board, elf_for(args.board, args.app)))
+        )
+    for label, (_, flash, static, heap, stack) in rows:
         pct = 100 * flash / FLASH_SIZE
         print(
-            f"{board:<16} {flash:>8} B ({pct:4.1f}%) {static:>9} B "
+            f"{label:<24} {flash:>8} B ({pct:4.1f}%) {static:>9} B "
             f"{heap // 1024:>6} KB {stack // 1024:>4} KB"
+        )
+    context, count = context_bytes(elf_for(boards[0]))
+    print(
+        f"per task: a {context} B context in kernel-private RAM ({count} contexts, the REPL's"
+        " one of them), its stack from the task arena (4096 B unless set; 1 KB minimum)"
+    )
+    if args.app:
+        print(f"{'task':<16} {'stack':>7} {'slots':>6} {'MPU windows':>12}")
+        total = 0
+        for task in app["tasks"]:
+            total += task["stack"]
+            print(
+                f"{task['name']:<16} {task['stack']:>7} {task['slots']:>6} {len(task['regions']):>12}"
+            )
+        print(
+            f"{'(stacks)':<16} {total:>7}  of the arena's {apps.ARENA - apps.ROOT_STACK} B beside the REPL's"
         )
 
 
@@ -270,7 +306,8 @@ def build_logs(p):
 
 
 def build_size(p):
-    pass
+    p.add_argument("--app", help="also the image of this app.toml, and its tasks' RAM")
+    p.add_argument("--board", choices=paths.BOARDS, default="MPS2_AN505", help="with --app")
 
 
 def build_flash(p):
@@ -286,7 +323,7 @@ COMMANDS = {
     "run": (do_run, build_run, "run scripts on a board (default: a freshly booted emulator)"),
     "logs": (do_logs, build_logs, "decode the log frames of a board's console (k5.log)"),
     "ps": (do_ps, build_ps, "the live task table of a running board"),
-    "size": (do_size, build_size, "flash and RAM use of both images"),
+    "size": (do_size, build_size, "flash and RAM use of both images (and an app's)"),
     "flash": (do_flash, build_flash, "flash the NUCLEO-L552ZE-Q"),
 }
 

@@ -93,3 +93,17 @@ def test_k5_ps_shows_the_live_tasks_of_a_running_board(app_elf):
     for name in ("repl", "client", "server", "supervisor"):
         assert re.search(r"^\s*\d+ " + name + " ", r.stdout, re.M), r.stdout
     assert "ping" in r.stdout  # the caps: the endpoint by name
+
+
+def test_k5_size_gives_an_apps_image_and_the_ram_of_its_tasks(app_elf):
+    app_elf("ticker")
+    r = subprocess.run(
+        [sys.executable, "-m", "tools.k5cli", "size", "--app", "tasks/ticker/app.toml"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 0, r.stderr
+    assert re.search(r"^MPS2_AN505\+ticker +\d+ B", r.stdout, re.M), r.stdout
+    assert re.search(r"^driver +4096 +16 +1$", r.stdout, re.M), r.stdout  # one MPU window
+    assert re.search(r"^per task: a \d+ B context", r.stdout, re.M), r.stdout
