@@ -231,12 +231,10 @@ def do_size(args):
         total = 0
         for task in app["tasks"]:
             total += task["stack"]
-            print(
-                f"{task['name']:<16} {task['stack']:>7} {task['slots']:>6} {len(task['regions']):>12}"
-            )
-        print(
-            f"{'(stacks)':<16} {total:>7}  of the arena's {apps.ARENA - apps.ROOT_STACK} B beside the REPL's"
-        )
+            windows = len(task["regions"])
+            print(f"{task['name']:<16} {task['stack']:>7} {task['slots']:>6} {windows:>12}")
+        free = apps.ARENA - apps.ROOT_STACK
+        print(f"{'(stacks)':<16} {total:>7}  of the arena's {free} B beside the REPL's")
 
 
 def do_flash(args):
