@@ -239,17 +239,19 @@ def do_size(args):
 
 def do_flash(args):
     board = "NUCLEO_L552ZE_Q"
+    name = load_app(args.app, board)["name"] if args.app else None
     if args.method == "dfu":
-        dfu = paths.firmware(board, "dfu")
+        dfu = paths.firmware(board, "dfu", name)
         if not dfu.exists():
-            raise CommandError(f"{dfu} does not exist: run `make`")
+            build = f"k5 build {args.app} --board {board}" if args.app else "make"
+            raise CommandError(f"{dfu} does not exist: run `{build}`")
         dfuse.parse(dfu.read_bytes())  # never flash a corrupt file
         cmd = ["dfu-util", "-a", "0", "-d", "0483:df11", "-D", str(dfu)]
         hint = "apt-get install dfu-util"
         print("Start the board in ST's system bootloader (BOOT0 high at reset, see UM2581) with")
         print("the USB-C connector CN15 plugged in.")
     else:
-        elf = elf_for(board)
+        elf = elf_for(board, args.app)
         cmd = ["pyocd", "flash", "-t", "stm32l552zetxq"]
         if args.pack:
             cmd += ["--pack", args.pack]
@@ -312,6 +314,7 @@ def build_flash(p):
     p.add_argument("--method", choices=("dfu", "pyocd"), default="dfu")
     p.add_argument("--pack", help="ST's CMSIS pack for pyocd (Keil.STM32L5xx_DFP.*.pack)")
     p.add_argument("--dry-run", action="store_true", help="print the command, do not run it")
+    p.add_argument("--app", help="flash the image of this app.toml (k5 build APP --board ...)")
 
 
 COMMANDS = {
