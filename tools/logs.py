@@ -174,21 +174,27 @@ class Decoder:
                 return None
             task = payload[1]
             ms, at = _varint(payload, 2)
-            level = payload[at] - wire.LEVEL_BASE
+            if task == wire.TASK_KERNEL:
+                name = "kernel"
+            else:
+                name = self.names.get(task, f"task{task - wire.TASK_BASE}")
+            body = payload[at:]
+        except (IndexError, ValueError):
+            return None
+        # A well-framed record whose body (the task's own packing) does not decode is shown as
+        # what it is, not mixed into the text around it.
+        try:
+            level = body[0] - wire.LEVEL_BASE
             if not 0 <= level <= 3:
-                return None
-            code, at = _varint(payload, at + 1)
-            args = _arguments(payload, at)
+                raise ValueError("level")
+            code, at = _varint(body, 1)
+            args = _arguments(body, at)
             if code == wire.FORMAT_NONE:
                 fmt = str(args.pop(0)) if args else ""
             elif code - wire.FORMAT_BASE < len(self.formats):
                 fmt = self.formats[code - wire.FORMAT_BASE]
             else:
                 fmt = f"<format {code - wire.FORMAT_BASE} not in this image>"
-            if task == wire.TASK_KERNEL:
-                name = "kernel"
-            else:
-                name = self.names.get(task, f"task{task - wire.TASK_BASE}")
             return Record(name, ms, level, _render(fmt, args))
         except (IndexError, ValueError):
-            return None
+            return Record(name, ms, 3, "<undecodable record " + body.hex() + ">")

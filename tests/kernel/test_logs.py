@@ -119,12 +119,18 @@ def test_a_frame_holds_no_byte_mpremote_reads_as_a_marker():
     assert item.ms == 0x04030201 and item.text == "round 2: err 27"
 
 
+def test_a_record_whose_body_does_not_decode_is_still_a_record():
+    # The kernel frames what a task packed: garbage stays inside its frame, with its task.
+    (item,) = logs.Decoder(FORMATS).feed(record(2, 7, 0x99 - wire.LEVEL_BASE, 2))
+    assert item.task == "task2" and item.text.startswith("<undecodable record 99")
+
+
 @pytest.mark.parametrize(
     "damage",
     [
         lambda f: f[:-1] + bytes(((f[-1] + 1) & 0xFF,)),  # checksum
         lambda f: f[:1] + bytes((f[1] - 3,)) + f[2:],  # length
-        lambda f: f[:2] + bytes((99,)) + f[3:],  # kind
+        lambda f: f[:2] + bytes((0x77,)) + f[3:],  # kind
         lambda f: f[:5] + bytes((wire.START,)) + f[6:],  # a START inside
     ],
 )

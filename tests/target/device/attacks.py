@@ -494,12 +494,13 @@ def _(ipc, arg):
 @case("forged log records", ("exit",))
 def _(ipc, arg):
     garbage = bytearray(b"\x02\x04\xff" * 20)  # a body of garbage is the task's own record
+    data = x.read(id(garbage) + 12)  # the bytearray's items (mp_obj_array_t)
     check(
         (x.svc(10, K5KERNEL, 8), 0xFFFFFFFF),  # a body in kernel memory
         (x.svc(10, 0x60000000, 8), 0xFFFFFFFF),  # unmapped
         (x.svc(10, id(garbage), 400), 0xFFFFFFFF),  # longer than a record
         (x.svc(10, id(garbage), 1), 0xFFFFFFFF),  # shorter than one
-        (x.svc(10, id(garbage) + 8, 60), 0),
+        (x.svc(10, data, 60), 0),
     )
 
 
