@@ -14,6 +14,7 @@ from k5.abi import (
     ROOT_SLOT_IRQ_CONTROL,
     ROOT_SLOTS,
 )
+from k5 import log  # noqa: F401 (loaded here, it is lent to every task: see namespace.c)
 from k5.kernel import RUN_IDLE, RUN_STOPPED
 from k5.rootsrv import RootService, freeze_k5
 from k5.system import Builder, BuildError

@@ -19,6 +19,8 @@
 # (varint; FORMAT_NONE: the format's text is the first argument) and the arguments: ARG_INT +
 # zigzag varint, ARG_STR + length + UTF-8 (at most ARG_STR_MAX bytes), ARG_FLOAT + 4 bytes LE,
 # ARG_NONE; at most ARGS_MAX bytes of them. tools/gen_abi_h.py makes the C header (k5log.h).
+# The constants are private (const names with a leading underscore take no room in the module
+# on the board, which every task that logs holds); tools/logs.py reads them from here.
 
 from k5._compat import const
 from k5.abi import MACHINE_LOG_EVENTS
@@ -28,29 +30,29 @@ try:
 except ImportError:
     _k5arch = None
 
-DEBUG = const(0)
-INFO = const(1)
-WARN = const(2)
-ERROR = const(3)
+_DEBUG = const(0)
+_INFO = const(1)
+_WARN = const(2)
+_ERROR = const(3)
 
-START = const(0x02)
-ESC = const(0x1B)
-ESCAPED = (0x01, 0x02, 0x03, 0x04, 0x1B)
-KIND_NAME = const(0x10)
-KIND_RECORD = const(0x11)
-TASK_BASE = const(0x40)
-TASK_KERNEL = const(0xFF)
-LEVEL_BASE = const(0x30)
-FORMAT_NONE = const(0)
-FORMAT_BASE = const(5)
-ARG_NONE = const(0x20)
-ARG_INT = const(0x21)
-ARG_STR = const(0x22)
-ARG_FLOAT = const(0x23)
-ARG_STR_MAX = const(64)
-ARGS_MAX = const(160)
+_START = const(0x02)
+_ESC = const(0x1B)
+_ESCAPED = (0x01, 0x02, 0x03, 0x04, 0x1B)
+_KIND_NAME = const(0x10)
+_KIND_RECORD = const(0x11)
+_TASK_BASE = const(0x40)
+_TASK_KERNEL = const(0xFF)
+_LEVEL_BASE = const(0x30)
+_FORMAT_NONE = const(0)
+_FORMAT_BASE = const(5)
+_ARG_NONE = const(0x20)
+_ARG_INT = const(0x21)
+_ARG_STR = const(0x22)
+_ARG_FLOAT = const(0x23)
+_ARG_STR_MAX = const(64)
+_ARGS_MAX = const(160)
 
-LEVEL_NAMES = ("DEBUG", "INFO", "WARN", "ERROR")
+_LEVEL_NAMES = ("DEBUG", "INFO", "WARN", "ERROR")
 
 
 def _host(level, fmt, args):
@@ -58,26 +60,26 @@ def _host(level, fmt, args):
         text = fmt % args
     except (TypeError, ValueError):
         text = fmt + " " + repr(args)
-    print(LEVEL_NAMES[level] + " " + text)
+    print(_LEVEL_NAMES[level] + " " + text)
 
 
 _emit = _host if _k5arch is None else _k5arch.log
 
 
 def debug(fmt, *args):
-    _emit(DEBUG, fmt, args)
+    _emit(_DEBUG, fmt, args)
 
 
 def info(fmt, *args):
-    _emit(INFO, fmt, args)
+    _emit(_INFO, fmt, args)
 
 
 def warn(fmt, *args):
-    _emit(WARN, fmt, args)
+    _emit(_WARN, fmt, args)
 
 
 def error(fmt, *args):
-    _emit(ERROR, fmt, args)
+    _emit(_ERROR, fmt, args)
 
 
 def kernel_events(on):

@@ -8,7 +8,8 @@ import pathlib
 import re
 import sys
 
-_LINE = re.compile(r"^([A-Z][A-Z0-9_]*) = const\((-?(?:0x[0-9A-Fa-f]+|[0-9]+))\)")
+# (k5/log.py's constants are private: `_NAME = const(...)` becomes K5_NAME too.)
+_LINE = re.compile(r"^_?([A-Z][A-Z0-9_]*) = const\((-?(?:0x[0-9A-Fa-f]+|[0-9]+))\)")
 
 
 def header(abi_text, source="k5/abi.py", guard="K5_INCLUDED_K5ABI_H"):

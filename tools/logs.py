@@ -10,7 +10,7 @@ from elftools.elf.elffile import ELFFile
 
 from k5 import log as wire
 
-LEVELS = wire.LEVEL_NAMES
+LEVELS = wire._LEVEL_NAMES
 
 
 def read_table(elf_path):
@@ -71,17 +71,17 @@ def _arguments(data, at):
     while at < len(data):
         tag = data[at]
         at += 1
-        if tag == wire.ARG_INT:
+        if tag == wire._ARG_INT:
             value, at = _varint(data, at)
             args.append((value >> 1) ^ -(value & 1))
-        elif tag == wire.ARG_STR:
+        elif tag == wire._ARG_STR:
             n = data[at]
             args.append(data[at + 1 : at + 1 + n].decode(errors="replace"))
             at += 1 + n
-        elif tag == wire.ARG_FLOAT:
+        elif tag == wire._ARG_FLOAT:
             args.append(struct.unpack("<f", data[at : at + 4])[0])
             at += 4
-        elif tag == wire.ARG_NONE:
+        elif tag == wire._ARG_NONE:
             args.append(None)
         else:
             raise ValueError(f"unknown argument tag {tag}")
@@ -106,16 +106,16 @@ def _unframe(data):
             return None
         byte = data[at]
         at += 1
-        if byte == wire.START:
+        if byte == wire._START:
             return (None, 0, at)  # a frame never holds START: this one was not a frame
-        if byte == wire.ESC:
+        if byte == wire._ESC:
             if at >= len(data):
                 return None
             byte = data[at] ^ 0x40
             at += 1
-            if byte not in wire.ESCAPED:
+            if byte not in wire._ESCAPED:
                 return (None, 0, at)
-        elif byte in wire.ESCAPED:
+        elif byte in wire._ESCAPED:
             return (None, 0, at)
         unescaped.append(byte)
         if need is None:
@@ -136,7 +136,7 @@ class Decoder:
         out = []
         text = b""
         while self.pending:
-            start = self.pending.find(bytes((wire.START,)))
+            start = self.pending.find(bytes((wire._START,)))
             if start < 0:
                 text += self.pending
                 self.pending = b""
@@ -167,34 +167,34 @@ class Decoder:
     def _frame(self, payload):
         try:
             kind = payload[0]
-            if kind == wire.KIND_NAME:
+            if kind == wire._KIND_NAME:
                 self.names[payload[1]] = payload[2:].decode(errors="replace")
                 return True
-            if kind != wire.KIND_RECORD:
+            if kind != wire._KIND_RECORD:
                 return None
             task = payload[1]
             ms, at = _varint(payload, 2)
-            if task == wire.TASK_KERNEL:
+            if task == wire._TASK_KERNEL:
                 name = "kernel"
             else:
-                name = self.names.get(task, f"task{task - wire.TASK_BASE}")
+                name = self.names.get(task, f"task{task - wire._TASK_BASE}")
             body = payload[at:]
         except (IndexError, ValueError):
             return None
         # A well-framed record whose body (the task's own packing) does not decode is shown as
         # what it is, not mixed into the text around it.
         try:
-            level = body[0] - wire.LEVEL_BASE
+            level = body[0] - wire._LEVEL_BASE
             if not 0 <= level <= 3:
                 raise ValueError("level")
             code, at = _varint(body, 1)
             args = _arguments(body, at)
-            if code == wire.FORMAT_NONE:
+            if code == wire._FORMAT_NONE:
                 fmt = str(args.pop(0)) if args else ""
-            elif code - wire.FORMAT_BASE < len(self.formats):
-                fmt = self.formats[code - wire.FORMAT_BASE]
+            elif code - wire._FORMAT_BASE < len(self.formats):
+                fmt = self.formats[code - wire._FORMAT_BASE]
             else:
-                fmt = f"<format {code - wire.FORMAT_BASE} not in this image>"
+                fmt = f"<format {code - wire._FORMAT_BASE} not in this image>"
             return Record(name, ms, level, _render(fmt, args))
         except (IndexError, ValueError):
             return Record(name, ms, 3, "<undecodable record " + body.hex() + ">")

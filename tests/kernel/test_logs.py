@@ -34,9 +34,9 @@ def test_the_c_table_escapes_what_c_would_misread():
 
 def frame(payload):
     body = bytes((len(payload),)) + payload + bytes(((0xFF - sum(payload)) & 0xFF,))
-    out = bytes((wire.START,))
+    out = bytes((wire._START,))
     for byte in body:
-        out += bytes((wire.ESC, byte ^ 0x40)) if byte in wire.ESCAPED else bytes((byte,))
+        out += bytes((wire._ESC, byte ^ 0x40)) if byte in wire._ESCAPED else bytes((byte,))
     return out
 
 
@@ -51,21 +51,21 @@ def varint(value):
 
 
 def integer(value):
-    return bytes((wire.ARG_INT,)) + varint(((value << 1) ^ (value >> 31)) & 0xFFFFFFFF)
+    return bytes((wire._ARG_INT,)) + varint(((value << 1) ^ (value >> 31)) & 0xFFFFFFFF)
 
 
 def text_arg(value):
     data = value.encode()
-    return bytes((wire.ARG_STR, len(data))) + data
+    return bytes((wire._ARG_STR, len(data))) + data
 
 
 def record(task, ms, level, index, args=b""):
-    code = wire.FORMAT_NONE if index is None else wire.FORMAT_BASE + index
-    task = task if task == wire.TASK_KERNEL else wire.TASK_BASE + task
+    code = wire._FORMAT_NONE if index is None else wire._FORMAT_BASE + index
+    task = task if task == wire._TASK_KERNEL else wire._TASK_BASE + task
     return frame(
-        bytes((wire.KIND_RECORD, task))
+        bytes((wire._KIND_RECORD, task))
         + varint(ms)
-        + bytes((wire.LEVEL_BASE + level,))
+        + bytes((wire._LEVEL_BASE + level,))
         + varint(code)
         + args
     )
@@ -77,10 +77,10 @@ FORMATS = ["%s faulted: %s", "%s restarted", "round %d: err %d"]
 def test_records_decode_between_text():
     stream = (
         b"hello\r\n"
-        + frame(bytes((wire.KIND_NAME, wire.TASK_BASE + 3)) + b"client")
-        + record(3, 1234, wire.INFO, 2, integer(5) + integer(-7))
+        + frame(bytes((wire._KIND_NAME, wire._TASK_BASE + 3)) + b"client")
+        + record(3, 1234, wire._INFO, 2, integer(5) + integer(-7))
         + b"more text"
-        + record(wire.TASK_KERNEL, 9, wire.ERROR, 0, text_arg("srv") + text_arg("boom"))
+        + record(wire._TASK_KERNEL, 9, wire._ERROR, 0, text_arg("srv") + text_arg("boom"))
     )
     items = logs.Decoder(FORMATS).feed(stream)
     lines = [item if isinstance(item, str) else item.line() for item in items]
@@ -94,14 +94,14 @@ def test_records_decode_between_text():
 
 def test_a_format_not_in_the_table_travels_as_text():
     args = text_arg("t=%s f=%.1f n=%s") + text_arg("x")
-    args += bytes((wire.ARG_FLOAT,)) + struct.pack("<f", 1.5) + bytes((wire.ARG_NONE,))
-    (item,) = logs.Decoder(FORMATS).feed(record(1, 0, wire.DEBUG, None, args))
+    args += bytes((wire._ARG_FLOAT,)) + struct.pack("<f", 1.5) + bytes((wire._ARG_NONE,))
+    (item,) = logs.Decoder(FORMATS).feed(record(1, 0, wire._DEBUG, None, args))
     assert item.task == "task1" and item.text == "t=x f=1.5 n=None"
 
 
 def test_frames_split_across_reads_are_joined():
     decoder = logs.Decoder(FORMATS)
-    stream = b"ab" + record(2, 7, wire.WARN, 2, integer(1) + integer(2)) + b"cd"
+    stream = b"ab" + record(2, 7, wire._WARN, 2, integer(1) + integer(2)) + b"cd"
     items = []
     for i in range(len(stream)):
         items += decoder.feed(stream[i : i + 1])
@@ -113,7 +113,7 @@ def test_frames_split_across_reads_are_joined():
 
 def test_a_frame_holds_no_byte_mpremote_reads_as_a_marker():
     # Times, lengths and varints full of 0x01..0x04 and ESC: all escaped, decoded back.
-    stream = record(4, 0x04030201, wire.INFO, 2, integer(2) + integer(0x1B))
+    stream = record(4, 0x04030201, wire._INFO, 2, integer(2) + integer(0x1B))
     assert not set(stream[1:]) & {1, 2, 3, 4}
     (item,) = logs.Decoder(FORMATS).feed(stream)
     assert item.ms == 0x04030201 and item.text == "round 2: err 27"
@@ -121,7 +121,7 @@ def test_a_frame_holds_no_byte_mpremote_reads_as_a_marker():
 
 def test_a_record_whose_body_does_not_decode_is_still_a_record():
     # The kernel frames what a task packed: garbage stays inside its frame, with its task.
-    (item,) = logs.Decoder(FORMATS).feed(record(2, 7, 0x99 - wire.LEVEL_BASE, 2))
+    (item,) = logs.Decoder(FORMATS).feed(record(2, 7, 0x99 - wire._LEVEL_BASE, 2))
     assert item.task == "task2" and item.text.startswith("<undecodable record 99")
 
 
@@ -131,11 +131,11 @@ def test_a_record_whose_body_does_not_decode_is_still_a_record():
         lambda f: f[:-1] + bytes(((f[-1] + 1) & 0xFF,)),  # checksum
         lambda f: f[:1] + bytes((f[1] - 3,)) + f[2:],  # length
         lambda f: f[:2] + bytes((0x77,)) + f[3:],  # kind
-        lambda f: f[:5] + bytes((wire.START,)) + f[6:],  # a START inside
+        lambda f: f[:5] + bytes((wire._START,)) + f[6:],  # a START inside
     ],
 )
 def test_damaged_frames_pass_through_as_text(damage):
-    bad = damage(record(2, 7, wire.WARN, 2, integer(1) + integer(2)))
+    bad = damage(record(2, 7, wire._WARN, 2, integer(1) + integer(2)))
     items = logs.Decoder(FORMATS).feed(b"x" + bad + b"\n" * 20)  # text after it: it ends
     assert all(isinstance(item, str) for item in items)  # no record made of it
     assert "".join(items).startswith("x") and "".join(items).endswith("\n" * 20)

@@ -72,9 +72,10 @@ def test_the_ticker_app_drives_a_timer_through_a_window_and_its_irq(app_elf):
     out, tasks = boot(app_elf("ticker"), "driver: ticker done")
     ticks = [(int(n), int(ms)) for n, ms in re.findall(r"driver: tick (\d+) at (\d+) ms", out)]
     assert [n for n, _ in ticks] == [10, 20, 30], out
-    # Ten timer periods of 10 ms between two lines: the interrupt paces the task.
+    # Ten timer periods of 10 ms between two lines: the interrupt paces the task. (Not to the
+    # millisecond: with QEMU's -icount an idle guest's clock follows the host's, loaded or not.)
     for (_, earlier), (_, later) in zip(ticks, ticks[1:]):
-        assert 95 <= later - earlier <= 105, ticks
+        assert 80 <= later - earlier <= 120, ticks
     assert "driver: ticker done" in out
     assert "('driver', 0)" in tasks, tasks
 
