@@ -145,8 +145,10 @@ def body(ipc, arg):
 
 system = System()
 ep = system.endpoint("ep")
-for name in ("A", "B"):
-    t = system.task("walk" + name, body, priority=10, arg=ord(name))
+# A (priority 20) walks before B (10) runs, and the root after both: one walk's bookkeeping in
+# the heap at a time, so that no walk's memory depends on how the others were interleaved.
+for name, priority in (("A", 20), ("B", 10)):
+    t = system.task("walk" + name, body, priority=priority, arg=ord(name))
     system.give(t, EP, ep, RIGHT_READ | RIGHT_WRITE)
 for _ in range(60):  # until both have walked and wait in recv
     system.run(1000)
