@@ -1,13 +1,11 @@
 """The attack corpus on MPS2_AN505: every hostile task is contained (docs/security.md)."""
 
 import re
-import subprocess
 
 from elftools.elf.elffile import ELFFile
 
-from test_tasks import DEVICE
+from test_tasks import run_script_bytes
 from tools import logs
-from tools.emu import Emulator, mpremote_command
 
 
 def _symbols(elf_path, *names):
@@ -18,16 +16,10 @@ def _symbols(elf_path, *names):
 
 def test_attack_corpus(emu_elf, tmp_path):
     symbols = _symbols(emu_elf, "_sk5kernel", "_sstack")
-    text = (DEVICE / "attacks.py").read_text()
-    text = text.replace("K5KERNEL = 0", "K5KERNEL = %#x" % (symbols["_sk5kernel"] + 0x100))
-    text = text.replace("MAIN_STACK = 0", "MAIN_STACK = %#x" % (symbols["_sstack"] + 0x400))
-    script = tmp_path / "attacks.py"
-    script.write_text(text)
-    with Emulator(emu_elf, icount=True) as emu:
-        r = subprocess.run(mpremote_command(emu.port, "run", str(script)), capture_output=True)
-    assert r.returncode == 0, r.stdout + r.stderr
+    replace = {"K5KERNEL": symbols["_sk5kernel"] + 0x100, "MAIN_STACK": symbols["_sstack"] + 0x400}
+    raw = run_script_bytes(emu_elf, "attacks.py", tmp_path, replace, timeout=600)
     # Case 46's hostile task sends log records: frames, not text, taken out as `k5 logs` does.
-    items = logs.Decoder(logs.read_table(emu_elf)).feed(r.stdout)
+    items = logs.Decoder(logs.read_table(emu_elf)).feed(raw)
     out = "".join(item for item in items if isinstance(item, str)).replace("\r\n", "\n")
     assert "Traceback" not in out, out
     records = [item for item in items if isinstance(item, logs.Record)]

@@ -8,28 +8,15 @@ import pytest
 from conftest import ROOT
 from test_apps import build_app
 from test_attacks import _symbols
-from test_tasks import DEVICE
+from test_tasks import run_script_bytes
 from tools import logs
-from tools.emu import Emulator, mpremote_command
 
 pytestmark = pytest.mark.qemu
 
 
-def console_of(elf, script, tmp_path, replace):
-    text = (DEVICE / script).read_text()
-    for key, value in replace.items():
-        text = text.replace(f"{key} = 0", f"{key} = {value:#x}")
-    path = tmp_path / script
-    path.write_text(text)
-    with Emulator(elf, icount=True) as emu:
-        r = subprocess.run(mpremote_command(emu.port, "run", str(path)), capture_output=True)
-    assert r.returncode == 0, r.stdout + r.stderr
-    return r.stdout
-
-
 def test_records_of_a_task_the_root_and_the_kernel_decode(emu_elf, tmp_path):
     kernel = _symbols(emu_elf, "_sk5kernel")["_sk5kernel"] + 0x100
-    out = console_of(emu_elf, "logging.py", tmp_path, {"K5KERNEL": kernel})
+    out = run_script_bytes(emu_elf, "logging.py", tmp_path, {"K5KERNEL": kernel})
     items = logs.Decoder(logs.read_table(emu_elf)).feed(out)
     records = [
         (item.task, logs.LEVELS[item.level], item.text)

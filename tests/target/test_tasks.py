@@ -1,11 +1,12 @@
 """Tier 4: real K5 tasks on the emulated Cortex-M33 (unprivileged, own stacks, preempted)."""
 
 import re
+import subprocess
 
 import pytest
 
 from conftest import ROOT, mpremote
-from tools.emu import Emulator
+from tools.emu import Emulator, mpremote_command
 from tools.k5cli import symbols
 
 pytestmark = pytest.mark.qemu
@@ -13,8 +14,9 @@ pytestmark = pytest.mark.qemu
 DEVICE = ROOT / "tests" / "target" / "device"
 
 
-def run_script(emu_elf, name, tmp_path, replace=None, timeout=300):
-    """Runs tests/target/device/<name> on a fresh board under icount; returns its output."""
+def run_script_bytes(emu_elf, name, tmp_path, replace=None, timeout=300):
+    """Runs tests/target/device/<name> on a fresh board under icount; returns its console as
+    bytes (k5.log frames are binary). `replace`: {NAME: value} for the script's `NAME = 0`."""
     text = (DEVICE / name).read_text()
     for key, value in (replace or {}).items():
         assert f"{key} = 0" in text
@@ -22,10 +24,18 @@ def run_script(emu_elf, name, tmp_path, replace=None, timeout=300):
     script = tmp_path / name
     script.write_text(text)
     with Emulator(emu_elf, icount=True) as emu:
-        r = mpremote(emu.port, "run", str(script), timeout=timeout)
+        r = subprocess.run(
+            mpremote_command(emu.port, "run", str(script)), capture_output=True, timeout=timeout
+        )
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "Traceback" not in r.stdout, r.stdout
-    return r.stdout.replace("\r\n", "\n")
+    return r.stdout
+
+
+def run_script(emu_elf, name, tmp_path, replace=None, timeout=300):
+    """run_script_bytes as text (bytes of log frames that are not UTF-8 become U+FFFD)."""
+    out = run_script_bytes(emu_elf, name, tmp_path, replace, timeout).decode(errors="replace")
+    assert "Traceback" not in out, out
+    return out.replace("\r\n", "\n")
 
 
 def shares(output):
