@@ -27,13 +27,29 @@ import re
 import tomllib
 
 from k5 import abi, regions
+from k5.boot import ROOT_STACK
 
-BOARDS_DIR = pathlib.Path(__file__).resolve().parent.parent / "ports" / "stm32l5" / "boards"
-STACK_DEFAULT = 4096
-STACK_MIN = 1024
-ARENA = 72 * 1024  # the task-stack arena (board.ld K5_ARENA_SIZE); the root takes 8 KB
-ROOT_STACK = 8 * 1024
-WINDOW_REGIONS = 5  # MPU regions a task has for device windows (k5arch.h)
+TOP = pathlib.Path(__file__).resolve().parent.parent
+BOARDS_DIR = TOP / "ports" / "stm32l5" / "boards"
+
+
+def native_constant(name):
+    """A `#define K5_NAME (n)` of native/k5arch/k5arch.h, the one place the board's limits are."""
+    header = (TOP / "native" / "k5arch" / "k5arch.h").read_text()
+    return int(re.search(r"#define K5_" + name + r"\s+\((\d+)\)", header).group(1))
+
+
+def arena_size(board="MPS2_AN505"):
+    """The task-stack arena of a board (its board.ld's K5_ARENA_SIZE)."""
+    script = (BOARDS_DIR / board / "board.ld").read_text()
+    size, unit = re.search(r"K5_ARENA_SIZE\s*=\s*(\d+)([KM]?)\s*;", script).groups()
+    return int(size) << {"": 0, "K": 10, "M": 20}[unit]
+
+
+STACK_DEFAULT = native_constant("STACK_DEFAULT")
+STACK_MIN = native_constant("STACK_MIN")
+WINDOW_REGIONS = native_constant("WINDOW_REGIONS")  # MPU regions for a task's device windows
+ARENA = arena_size()  # both boards have the same (the tests check it)
 RIGHT_NAMES = {
     "read": abi.RIGHT_READ,
     "write": abi.RIGHT_WRITE,

@@ -3,7 +3,6 @@
 import argparse
 import os
 import pathlib
-import re
 import shutil
 import subprocess
 import sys
@@ -199,8 +198,7 @@ def context_bytes(elf):
     """Bytes of one task context in .k5kernel (the ELF's `contexts` over K5_MAX_CONTEXTS)."""
     from elftools.elf.elffile import ELFFile
 
-    header = (paths.ROOT / "native" / "k5arch" / "k5arch.h").read_text()
-    count = int(re.search(r"#define K5_MAX_CONTEXTS\s+\((\d+)\)", header).group(1))
+    count = apps.native_constant("MAX_CONTEXTS")
     with open(elf, "rb") as f:
         symbol = ELFFile(f).get_section_by_name(".symtab").get_symbol_by_name("contexts")[0]
     return symbol["st_size"] // count, count

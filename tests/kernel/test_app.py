@@ -263,3 +263,9 @@ def test_the_pingpong_app_runs_on_the_host(monkeypatch, capsys):
     server = refs["server"].obj
     assert server.faults == 1 and server.generation == 1
     system.close()
+
+
+def test_the_limits_are_the_boards_own():
+    # Read from native/k5arch/k5arch.h and each board.ld, never restated.
+    assert (app.STACK_DEFAULT, app.STACK_MIN, app.WINDOW_REGIONS) == (4096, 1024, 5)
+    assert app.arena_size("MPS2_AN505") == app.arena_size("NUCLEO_L552ZE_Q") == app.ARENA
