@@ -118,7 +118,7 @@ static void unparent(void *ctx) {
 // package k5 in the task's table as a stand-in with the frozen package's __path__ (the lent
 // package cannot take a new attribute), loads the module into the task's table, and the
 // stand-in goes. The lent package's __getattr__ finds the module for `k5.name`.
-static mp_obj_t import_own_k5(size_t n_args, const mp_obj_t *args, mp_obj_t package) {
+static mp_obj_t import_own_k5(mp_obj_t name, mp_obj_t package) {
     mp_obj_t path[2];
     mp_load_method_maybe(package, MP_QSTR___path__, path);
     mp_obj_t parent = mp_obj_new_module(MP_QSTR_k5); // enters the task's table as "k5"
@@ -127,11 +127,10 @@ static mp_obj_t import_own_k5(size_t n_args, const mp_obj_t *args, mp_obj_t pack
     }
     nlr_unparent_t node;
     nlr_push_jump_callback(&node.callback, unparent);
-    mp_obj_t leaf_args[5] = { args[0], mp_const_none, mp_const_none, mp_const_true,
+    mp_obj_t leaf_args[5] = { name, mp_const_none, mp_const_none, mp_const_true,
                               MP_OBJ_NEW_SMALL_INT(0) };
     mp_obj_t module = mp_builtin___import___default(5, leaf_args);
     nlr_pop_jump_callback(true);
-    (void)n_args;
     return module;
 }
 
@@ -174,7 +173,7 @@ mp_obj_t k5_import(size_t n_args, const mp_obj_t *args) {
         module = own_module(name);
     }
     if (module == MP_OBJ_NULL) {
-        module = import_own_k5(n_args, args, package);
+        module = import_own_k5(args[0], package);
     }
     return leaf ? module : package;
 }
