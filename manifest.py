@@ -4,3 +4,5 @@
 package("k5", base_path="$(K5_TOP)")
 freeze("$(K5_TOP)/tasks")
 include("$(MPY_DIR)/extmod/asyncio")
+# The port's own start-up (the root task mounts the filesystem).
+freeze("$(K5_TOP)/ports/stm32l5/modules")

@@ -38,11 +38,13 @@ class Emulator:
     `icount=True` runs with `-icount shift=0`: time advances by instruction count (SysTick and
     Timer0 tick once per 50 instructions), so runs are exactly repeatable. With
     `serial="socket"` and `wait=True` QEMU holds the CPU until the first client connects, so that
-    client sees the boot banner. Use as a context manager; the QEMU process is always stopped (by
+    client sees the boot banner. `flash` names a file that holds the board's flash (its
+    filesystem area: tools/fsimage.py); without one the area is RAM that starts empty and is
+    formatted at boot. Use as a context manager; the QEMU process is always stopped (by
     its process id) when the block ends, when stop() is called, or when Python exits.
     """
 
-    def __init__(self, elf, icount=False, serial="pty", wait=False, extra_args=()):
+    def __init__(self, elf, icount=False, serial="pty", wait=False, extra_args=(), flash=None):
         if serial not in ("pty", "socket"):
             raise ValueError("serial must be 'pty' or 'socket'")
         self.elf = os.fspath(elf)
@@ -50,11 +52,25 @@ class Emulator:
         self.serial = serial
         self.wait_for_client = wait
         self.extra_args = tuple(extra_args)
+        self.flash = None if flash is None else os.fspath(flash)
         self.process = None
         self.port = None
 
     def command(self):
-        args = [QEMU, "-machine", MACHINE, "-nographic", "-monitor", "null", "-semihosting"]
+        machine = MACHINE
+        args = []
+        if self.flash is not None:
+            from tools import fsimage
+
+            fsimage.prepare_emulated_flash(self.flash)
+            # The machine's main memory (the PSRAM, where the filesystem area is) is the file.
+            machine += ",memory-backend=k5flash"
+            args += [
+                "-object",
+                f"memory-backend-file,id=k5flash,size={fsimage.EMULATED_RAM_SIZE},"
+                f"mem-path={self.flash.replace(',', ',,')},share=on",
+            ]
+        args = [QEMU, "-machine", machine, "-nographic", "-monitor", "null", "-semihosting", *args]
         if self.icount:
             args += ["-icount", "shift=0"]
         if self.serial == "pty":

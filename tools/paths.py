@@ -2,6 +2,7 @@
 
 import os
 import pathlib
+import re
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PORT_DIR = ROOT / "ports" / "stm32l5"
@@ -41,3 +42,22 @@ def firmware(board, ext, app=None):
 def app_dir(name):
     """Where `k5 gen` writes an app's frozen module k5app.py and its manifest."""
     return ROOT / "build" / "apps" / name
+
+
+def memory_regions(board):
+    """The MEMORY regions of a board's linker script: {name: (origin, length)} (FLASH, RAM, FS)."""
+    script = (PORT_DIR / "boards" / board / "board.ld").read_text()
+    units = {"": 0, "K": 10, "M": 20}
+    regions = {}
+    for name, origin, length, unit in re.findall(
+        r"^\s*(\w+)\s*\(\w+\)\s*:\s*ORIGIN\s*=\s*(0x[0-9a-fA-F]+),\s*LENGTH\s*=\s*(\d+)([KM]?)",
+        script,
+        re.M,
+    ):
+        regions[name] = (int(origin, 16), int(length) << units[unit])
+    return regions
+
+
+def emulated_flash():
+    """The emulated board's flash file that `k5 emu` keeps between runs (tools/fsimage.py)."""
+    return ROOT / "build" / "MPS2_AN505-flash.img"

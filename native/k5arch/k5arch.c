@@ -36,7 +36,7 @@
 #include "k5log.h"
 
 extern uint32_t _sarena, _earena, _k5_flash_start, _k5_flash_end, _k5_vmram_start, _evmram;
-extern uint32_t _sstack, _estack;
+extern uint32_t _sstack, _estack, _k5_fs_start, _k5_fs_end;
 void k5_task_start(mp_obj_t entry, mp_obj_t ipc, mp_obj_t arg);
 
 #define K5_KERNEL_DATA __attribute__((section(".k5kernel")))
@@ -80,7 +80,8 @@ uint8_t k5_user_raw;
 // --- MPU ----------------------------------------------------------------------------------------
 // Region 0: code and read-only data, read/execute for all. Region 1: the VM's RAM (.data, .bss,
 // the GC heap), read/write, execute-never. Region 2: the running task's stack, read/write,
-// execute-never. Region 3: the peripherals, read/write, execute-never, for the root task only.
+// execute-never. Regions 3 and 4, for the root task only: the peripherals and the filesystem's
+// flash area (mcu/flash.h), read/write, execute-never.
 // Regions 3..7 of any other task: its device windows (k5arch_set_windows). The kernel uses the default map (PRIVDEFENA) for
 // everything else: arena, kernel data, main stack, peripherals. The private peripheral bus
 // (SCB, NVIC, SysTick, MPU) is privileged-only by architecture, whatever the MPU says.
@@ -88,6 +89,7 @@ uint8_t k5_user_raw;
 #define MPU_REGION_VMRAM (1)
 #define MPU_REGION_STACK (2)
 #define MPU_REGION_PERIPH (3)
+#define MPU_REGION_FS    (4)
 #define MPU_ATTR_NORMAL  (0)    // MAIR attribute index: normal memory, write-back
 #define MPU_ATTR_DEVICE  (1)    // MAIR attribute index: device memory, nGnRE
 #define MPU_AP_RW_ANY    (1)
@@ -243,7 +245,7 @@ static uintptr_t mem_addr(mp_obj_t addr_obj, unsigned align, int write) {
         mp_raise_msg_varg(&mp_type_ValueError,
             MP_ERROR_TEXT("address 0x%08x is not aligned to %d bytes"), (unsigned)addr, align);
     }
-    if (!k5arch_in_task() || k5_user_raw) {
+    if (k5arch_root_rights()) {
         return addr;
     }
     uint32_t need = write ? MPU_AP_RW_ANY : MPU_AP_RO_ANY;
@@ -272,6 +274,10 @@ uintptr_t k5arch_mem_write_addr(mp_obj_t addr, uint align) {
 
 bool k5arch_in_task(void) {
     return __get_IPSR() == 0 && (__get_CONTROL() & CONTROL_nPRIV_Msk);
+}
+
+bool k5arch_root_rights(void) {
+    return !k5arch_in_task() || k5_user_raw;
 }
 
 // Contract: handler mode only (SysTick), after systick_ms was advanced.
@@ -657,7 +663,11 @@ static void mpu_load(k5_ctx_t *ctx) {
         MPU->RBAR = K5_DEVICE_BASE | (MPU_AP_RW_ANY << MPU_RBAR_AP_Pos) | MPU_RBAR_XN_Msk;
         MPU->RLAR = ((K5_DEVICE_LIMIT - 1) & MPU_RLAR_LIMIT_Msk)
             | (MPU_ATTR_DEVICE << MPU_RLAR_AttrIndx_Pos) | MPU_RLAR_EN_Msk;
-        for (uint32_t i = 1; i < K5_WINDOW_REGIONS; i++) {
+        MPU->RNR = MPU_REGION_FS;
+        MPU->RLAR = 0;
+        MPU->RBAR = (uint32_t)&_k5_fs_start | (MPU_AP_RW_ANY << MPU_RBAR_AP_Pos) | MPU_RBAR_XN_Msk;
+        MPU->RLAR = (((uint32_t)&_k5_fs_end - 1) & MPU_RLAR_LIMIT_Msk) | MPU_RLAR_EN_Msk;
+        for (uint32_t i = 2; i < K5_WINDOW_REGIONS; i++) {
             MPU->RNR = K5_MPU_REGION_WINDOWS + i;
             MPU->RLAR = 0;
         }

@@ -38,6 +38,8 @@ typedef struct _k5_ns_t {
     struct _mp_obj_dict_t *builtins; // builtins overrides (NULL: none yet)
     mp_obj_t path;              // sys.path
     mp_obj_base_t *exception;   // sys.exc_info()
+    struct _mp_vfs_mount_t *vfs_mounts; // the mounted filesystems (the root's: the flash)
+    struct _mp_vfs_mount_t *vfs_cur;    // the current directory's filesystem
 } k5_ns_t;
 
 typedef enum {
@@ -126,6 +128,7 @@ void k5arch_tick(void);              // SysTick, handler mode
 void k5arch_safe_point(void);        // MICROPY_VM_HOOK_LOOP when k5_preempt_pending is set
 void k5arch_gc_roots(void);          // from gc_collect(): every task's stack and saved state
 bool k5arch_in_task(void);           // unprivileged thread mode: a task is calling
+bool k5arch_root_rights(void);       // the kernel's thread or the root task is calling
 void k5arch_keyboard_interrupt(void); // Ctrl-C, handler mode: to the root task (the REPL)
 void k5arch_console_input(void);      // any received character, handler mode
 void k5arch_fault_inject(uint32_t count); // MACHINE_FAULT_INJECT (emulated board only)

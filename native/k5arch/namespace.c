@@ -1,11 +1,11 @@
-// Per-task namespaces: each task its own sys.modules, builtins overrides, sys.path and
-// sys.exc_info(), and a body whose globals are copies.
+// Per-task namespaces: each task its own sys.modules, builtins overrides, sys.path,
+// sys.exc_info() and mounted filesystems, and a body whose globals are copies.
 //
 // Why it is built this way:
 // - All tasks run in one MicroPython VM, so what isolates them is reachability: a task must
 //   reach no object of the kernel and no mutable object of another task. The VM keeps the
-//   loaded-modules table, the builtins overrides, sys.path and the current exception in its
-//   global state; each context has its own copy of them (k5_ns_t, in its Context object) that
+//   loaded-modules table, the builtins overrides, sys.path, the current exception and the VFS
+//   mount table in its global state; each context has its own copy of them (k5_ns_t, in its Context object) that
 //   swap_in/swap_out exchange with the VM's around every entry, as they do the thread state. The
 //   kernel's thread keeps the VM's own.
 // - The kernel lends its k5 modules (the package and every k5.* it has loaded) to every task:
@@ -30,6 +30,7 @@
 #include "py/objmodule.h"
 #include "py/objtuple.h"
 #include "py/runtime.h"
+#include "extmod/vfs.h"
 #include "k5arch.h"
 
 extern uint32_t _k5_flash_start, _k5_flash_end;
@@ -41,6 +42,8 @@ static mp_map_t kernel_modules;
 static mp_obj_dict_t *kernel_builtins;
 static mp_obj_t kernel_sys[MP_SYS_MUTABLE_NUM];
 static mp_obj_base_t *kernel_exception;
+static mp_vfs_mount_t *kernel_vfs_mounts;
+static mp_vfs_mount_t *kernel_vfs_cur;
 
 // A task's sys.path until it assigns its own: immutable, so every task can share it.
 static const mp_rom_obj_tuple_t task_path = {
@@ -51,6 +54,10 @@ void k5ns_init(k5_ns_t *ns, bool root) {
     mp_map_init(&ns->modules, 0);
     ns->builtins = NULL;
     ns->exception = NULL;
+    // Every context starts with no filesystem; the root mounts the flash (ports/stm32l5's
+    // _boot.py), and a task that mounts a filesystem of its own mounts it for itself.
+    ns->vfs_mounts = NULL;
+    ns->vfs_cur = NULL;
     if (root) {
         // The REPL's __main__ is the VM's; its sys.path the list main.c built.
         ns->path = MP_STATE_VM(sys_mutable[MP_SYS_MUTABLE_PATH]);
@@ -71,6 +78,10 @@ void k5ns_swap_in(k5_ns_t *ns) {
     MP_STATE_VM(cur_exception) = ns->exception;
     memcpy(kernel_sys, MP_STATE_VM(sys_mutable), sizeof(kernel_sys));
     MP_STATE_VM(sys_mutable[MP_SYS_MUTABLE_PATH]) = ns->path;
+    kernel_vfs_mounts = MP_STATE_VM(vfs_mount_table);
+    kernel_vfs_cur = MP_STATE_VM(vfs_cur);
+    MP_STATE_VM(vfs_mount_table) = ns->vfs_mounts;
+    MP_STATE_VM(vfs_cur) = ns->vfs_cur;
 }
 
 // The task's sys.ps1, sys.ps2 and sys.tracebacklimit are the root's again at its next entry
@@ -85,6 +96,10 @@ void k5ns_swap_out(k5_ns_t *ns) {
     MP_STATE_VM(cur_exception) = kernel_exception;
     ns->path = MP_STATE_VM(sys_mutable[MP_SYS_MUTABLE_PATH]);
     memcpy(MP_STATE_VM(sys_mutable), kernel_sys, sizeof(kernel_sys));
+    ns->vfs_mounts = MP_STATE_VM(vfs_mount_table);
+    ns->vfs_cur = MP_STATE_VM(vfs_cur);
+    MP_STATE_VM(vfs_mount_table) = kernel_vfs_mounts;
+    MP_STATE_VM(vfs_cur) = kernel_vfs_cur;
 }
 
 // --- Import -------------------------------------------------------------------------------------

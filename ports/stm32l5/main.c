@@ -41,7 +41,20 @@ static void repl_loop(void) {
     }
 }
 
+// The root task's body. As on other MicroPython ports, the filesystem is mounted (frozen
+// _boot.py), then boot.py runs from it, then main.py if the REPL is the friendly one (a raw-REPL
+// soft reset, as mpremote makes, skips it); a SystemExit from either is a soft reset.
 static mp_obj_t root_repl(mp_obj_t ipc, mp_obj_t arg) {
+    pyexec_frozen_module("_boot.py", false);
+    int ret = pyexec_file_if_exists("boot.py");
+    if (ret & PYEXEC_FORCED_EXIT) {
+        return mp_const_none;
+    }
+    if (pyexec_mode_kind == PYEXEC_MODE_FRIENDLY_REPL && ret != 0) {
+        if (pyexec_file_if_exists("main.py") & PYEXEC_FORCED_EXIT) {
+            return mp_const_none;
+        }
+    }
     repl_loop();
     return mp_const_none;
 }
@@ -102,21 +115,6 @@ void gc_collect(void) {
     k5arch_gc_roots();
     gc_collect_end();
 }
-
-// There is no filesystem: imports come from frozen modules only, `mpremote run` sends the
-// script's text over the raw REPL, and no path exists to be opened.
-mp_lexer_t *mp_lexer_new_from_file(qstr filename) {
-    mp_raise_OSError(MP_ENOENT);
-}
-
-mp_import_stat_t mp_import_stat(const char *path) {
-    return MP_IMPORT_STAT_NO_EXIST;
-}
-
-mp_obj_t mp_builtin_open(size_t n_args, const mp_obj_t *args, mp_map_t *kwargs) {
-    mp_raise_OSError(MP_ENOENT);
-}
-MP_DEFINE_CONST_FUN_OBJ_KW(mp_builtin_open_obj, 1, mp_builtin_open);
 
 NORETURN void nlr_jump_fail(void *val) {
     mp_printf(&mp_plat_print, "FATAL: uncaught NLR %p\n", val);

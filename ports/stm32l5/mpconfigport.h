@@ -40,8 +40,10 @@
 #define MICROPY_EMERGENCY_EXCEPTION_BUF_SIZE    (256)
 #define MICROPY_WARNINGS                        (1)
 #define MICROPY_ERROR_REPORTING                 (MICROPY_ERROR_REPORTING_DETAILED)
-#define MICROPY_READER_VFS                      (0)
-#define MICROPY_VFS                             (0)
+// The filesystem: littlefs2 (MICROPY_VFS_LFS2, set in the Makefile) on the board's flash area
+// (flashbdev.c), mounted at / by the root task (modules/_boot.py). Tasks have none (native/k5arch).
+#define MICROPY_READER_VFS                      (1)
+#define MICROPY_VFS                             (1)
 #define MICROPY_ENABLE_EXTERNAL_IMPORT          (1)
 
 // Built-in modules.

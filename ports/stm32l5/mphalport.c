@@ -138,3 +138,9 @@ void mp_hal_set_interrupt_char(int c) {
     }
     mp_interrupt_char = c;
 }
+
+// The wall clock for file times (littlefs's mtime). No RTC is set up on either board: time counts
+// from boot, from MicroPython's epoch.
+uint64_t mp_hal_time_ns(void) {
+    return (uint64_t)mp_hal_ticks_ms() * 1000000u;
+}
