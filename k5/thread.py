@@ -207,7 +207,8 @@ def restart(kernel, tcb):
     timer.cancel(kernel, tcb)
     tcb.generation = (tcb.generation + 1) % abi.WORD_LIMIT
     tcb.reply.seq += 1
-    kernel.arch.context_reset(tcb.context, tcb.entry, tcb.ipc, tcb.arg)
+    entry, arg = tcb.start
+    kernel.arch.context_reset(tcb.context, entry, tcb.ipc, arg)
     tcb.state = abi.STATE_RUNNING
     tcb.yielded = False
     if kernel.trace is not None:
