@@ -6,14 +6,11 @@ import pathlib
 import shutil
 import subprocess
 import sys
+import tempfile
 
 from tools import app as apps
-from tools import dfuse, paths
+from tools import dfuse, fsimage, paths
 from tools.emu import Emulator, EmulatorError, mpremote_command
-
-FLASH_ORIGIN = {"MPS2_AN505": 0x10000000, "NUCLEO_L552ZE_Q": 0x08000000}
-FLASH_SIZE = 512 * 1024
-RAM_SIZE = 256 * 1024
 
 
 class CommandError(Exception):
@@ -85,11 +82,25 @@ def do_build(args):
             raise CommandError(f"build of {board} failed")
 
 
+def emulated_flash(args, default=None):
+    """The flash file an emulated board boots with (--flash, else `default`; None: RAM that
+    starts empty), with the image of the folder --fs in its filesystem area if given."""
+    path = args.flash or default
+    if args.fs:
+        path = path or pathlib.Path(tempfile.mkdtemp(prefix="k5-flash-")) / "flash.img"
+        fsimage.prepare_emulated_flash(path, fsimage.image_of(args.fs, "MPS2_AN505"))
+    return path
+
+
 def do_emu(args):
-    emu = Emulator(elf_for("MPS2_AN505", args.app), icount=args.icount, serial=args.serial)
+    flash = emulated_flash(args, paths.emulated_flash())
+    emu = Emulator(
+        elf_for("MPS2_AN505", args.app), icount=args.icount, serial=args.serial, flash=flash
+    )
     try:
         port = emu.start()
         print(f"MPS2_AN505 running (QEMU pid {emu.process.pid}); its REPL is at {port}")
+        print(f"  its flash (the filesystem at /) is the file {flash}")
         print(f"  mpremote connect {port} repl      (Ctrl-] leaves mpremote)")
         print("Ctrl-C here stops the emulator.")
         sys.stdout.flush()
@@ -110,7 +121,8 @@ def do_run(args):
         run_args += ["run", script]
     if args.port:
         return mpremote(args.port, *run_args)
-    with Emulator(elf_for("MPS2_AN505", args.app), icount=args.icount) as emu:
+    elf = elf_for("MPS2_AN505", args.app)
+    with Emulator(elf, icount=args.icount, flash=emulated_flash(args)) as emu:
         return mpremote(emu.port, *run_args)
 
 
@@ -143,7 +155,7 @@ def do_logs(args):
     if args.port:
         port = args.port
     else:
-        emu = Emulator(elf, icount=args.icount)
+        emu = Emulator(elf, icount=args.icount, flash=emulated_flash(args))
         port = emu.start()
     try:
         link = serial.serial_for_url(port, timeout=0.1, baudrate=115200)
@@ -183,8 +195,9 @@ def symbols(elf):
 
 def size_row(board, elf):
     sym = symbols(elf)
-    flash = sym["_image_end"] - FLASH_ORIGIN[board]
-    static = sym["_heap_start"] - (sym["_estack"] - RAM_SIZE)
+    regions = paths.memory_regions(board)
+    flash = sym["_image_end"] - regions["FLASH"][0]
+    static = sym["_heap_start"] - regions["RAM"][0]
     heap = sym["_heap_end"] - sym["_heap_start"]
     stack = sym["_estack"] - sym["_sstack"]
     return (board, flash, static, heap, stack)
@@ -206,6 +219,8 @@ def context_bytes(elf):
 
 def do_size(args):
     boards = [args.board] if args.app else paths.BOARDS
+    code_size = paths.memory_regions(boards[0])["FLASH"][1]
+    fs_size = paths.memory_regions(boards[0])["FS"][1]
     print(f"{'image':<24} {'flash used':>18} {'static RAM':>11} {'GC heap':>9} {'stack':>7}")
     rows = [(board, size_row(board, elf_for(board))) for board in boards]
     if args.app:
@@ -214,11 +229,14 @@ def do_size(args):
             (f"{args.board}+{app['name']}", size_row(args.board, elf_for(args.board, args.app)))
         )
     for label, (_, flash, static, heap, stack) in rows:
-        pct = 100 * flash / FLASH_SIZE
+        pct = 100 * flash / code_size
         print(
             f"{label:<24} {flash:>8} B ({pct:4.1f}%) {static:>9} B "
             f"{heap // 1024:>6} KB {stack // 1024:>4} KB"
         )
+    print(
+        f"(of a {code_size // 1024} KB code region; the filesystem has {fs_size // 1024} KB more)"
+    )
     context, count = context_bytes(elf_for(boards[0]))
     print(
         f"per task: a {context} B context in kernel-private RAM ({count} contexts, the REPL's"
@@ -235,16 +253,39 @@ def do_size(args):
         print(f"{'(stacks)':<16} {total:>7}  of the arena's {free} B beside the REPL's")
 
 
+def fs_files(args, board):
+    """The firmware with a littlefs image of --fs beside it: (firmware.bin, fs.bin, fs address)."""
+    binary = paths.firmware(board, "bin", load_app(args.app, board)["name"] if args.app else None)
+    if not binary.exists():
+        build = f"k5 build {args.app} --board {board}" if args.app else "make"
+        raise CommandError(f"{binary} does not exist: run `{build}`")
+    image = binary.with_name("fs.bin")
+    image.write_bytes(fsimage.image_of(args.fs, board))
+    return binary, image, fsimage.geometry(board)[0]
+
+
 def do_flash(args):
     board = "NUCLEO_L552ZE_Q"
     name = load_app(args.app, board)["name"] if args.app else None
+    commands = []
     if args.method == "dfu":
         dfu = paths.firmware(board, "dfu", name)
+        if args.fs:
+            # One DfuSe file with two elements: the firmware, and the filesystem above it.
+            binary, image, address = fs_files(args, board)
+            dfu = binary.with_name("firmware-fs.dfu")
+            tool = paths.micropython_top() / "tools" / "dfu.py"
+            origin = paths.memory_regions(board)["FLASH"][0]
+            subprocess.check_call(
+                [sys.executable, str(tool), "-b", f"{origin:#x}:{binary}"]
+                + ["-b", f"{address:#x}:{image}", "-D", "0x0483:0xdf11", str(dfu)],
+                stdout=subprocess.DEVNULL,
+            )
         if not dfu.exists():
             build = f"k5 build {args.app} --board {board}" if args.app else "make"
             raise CommandError(f"{dfu} does not exist: run `{build}`")
         dfuse.parse(dfu.read_bytes())  # never flash a corrupt file
-        cmd = ["dfu-util", "-a", "0", "-d", "0483:df11", "-D", str(dfu)]
+        commands.append(["dfu-util", "-a", "0", "-d", "0483:df11", "-D", str(dfu)])
         hint = "apt-get install dfu-util"
         print("Start the board in ST's system bootloader (BOOT0 high at reset, see UM2581) with")
         print("the USB-C connector CN15 plugged in.")
@@ -253,13 +294,21 @@ def do_flash(args):
         cmd = ["pyocd", "flash", "-t", "stm32l552zetxq"]
         if args.pack:
             cmd += ["--pack", args.pack]
-        cmd.append(str(elf))
+        commands.append(cmd + [str(elf)])
+        if args.fs:
+            _, image, address = fs_files(args, board)
+            commands.append(cmd + ["--base-address", f"{address:#x}", str(image)])
         hint = "make deps (pyocd is in .venv); ST's Keil.STM32L5xx_DFP pack goes in --pack"
-    print("$ " + " ".join(cmd))
+    for cmd in commands:
+        print("$ " + " ".join(cmd))
     if args.dry_run:
         return 0
-    require_tool(cmd[0], hint)
-    return subprocess.call(cmd)
+    require_tool(commands[0][0], hint)
+    for cmd in commands:
+        status = subprocess.call(cmd)
+        if status:
+            return status
+    return 0
 
 
 def build_build(p):
@@ -275,10 +324,18 @@ def build_gen(p):
     p.add_argument("--dump", action="store_true", help="print the capability layout")
 
 
+def flash_arguments(p, default):
+    p.add_argument(
+        "--flash", help=f"the board's flash: a file kept between runs (default: {default})"
+    )
+    p.add_argument("--fs", help="a folder: its files become the filesystem (main.py runs at boot)")
+
+
 def build_emu(p):
     p.add_argument("--icount", action="store_true", help="deterministic: -icount shift=0")
     p.add_argument("--serial", choices=("pty", "socket"), default="pty")
     p.add_argument("--app", help="boot the image of this app.toml (k5 build APP)")
+    flash_arguments(p, paths.emulated_flash().relative_to(paths.ROOT))
 
 
 def build_run(p):
@@ -286,6 +343,7 @@ def build_run(p):
     p.add_argument("--port", help="a running board's port (default: boot an emulated one)")
     p.add_argument("--icount", action="store_true", help="deterministic: -icount shift=0")
     p.add_argument("--app", help="boot the image of this app.toml (k5 build APP)")
+    flash_arguments(p, "none: RAM, empty at boot")
 
 
 def build_ps(p):
@@ -301,6 +359,7 @@ def build_logs(p):
     p.add_argument("--plain", action="store_true", help="no colours")
     p.add_argument("--seconds", type=float, help="stop after this long (default: Ctrl-C)")
     p.add_argument("--icount", action="store_true", help="deterministic: -icount shift=0")
+    flash_arguments(p, "none: RAM, empty at boot")
 
 
 def build_size(p):
@@ -313,6 +372,7 @@ def build_flash(p):
     p.add_argument("--pack", help="ST's CMSIS pack for pyocd (Keil.STM32L5xx_DFP.*.pack)")
     p.add_argument("--dry-run", action="store_true", help="print the command, do not run it")
     p.add_argument("--app", help="flash the image of this app.toml (k5 build APP --board ...)")
+    p.add_argument("--fs", help="a folder: flash a littlefs image of it as the filesystem too")
 
 
 COMMANDS = {

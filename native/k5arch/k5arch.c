@@ -565,7 +565,7 @@ void k5arch_task_sleep_ms(mp_uint_t ms) {
 // while none is there; any other task sleeps a tick at a time (it has no console capability).
 int k5arch_task_getc(void) {
     for (;;) {
-        int c = k5_svc_getc();
+        int c = k5_svc_getc(0);
         if (c >= 0) {
             return c;
         }
@@ -579,6 +579,17 @@ int k5arch_task_getc(void) {
             k5arch_task_sleep_ms(1);
         }
     }
+}
+
+bool k5arch_task_input_ready(void) {
+    return k5_svc_getc(1) > 0;
+}
+
+// MicroPython waiting for an event in C (select.poll's timeout, mp_event_wait_ms) would otherwise
+// run `wfi` in the task: it reaches no safe point, so it would keep the CPU from every other task
+// until its timeout. A tick's sleep is a trap instead.
+void k5arch_task_wait_event(void) {
+    k5arch_task_sleep_ms(1);
 }
 
 // --- Console output of tasks --------------------------------------------------------------------
@@ -788,7 +799,10 @@ mp_int_t k5arch_run(k5_ctx_t *ctx, k5_ns_t *ns, mp_int_t limit) {
                 gc_collect();
                 break;
             case K5_SVC_GETC:
-                if (frame) {
+                if (frame && frame[0] == 1) {
+                    // A peek (select.poll on stdin): only the root is told of console input.
+                    frame[0] = ctx == root_ctx && uart_rx_any();
+                } else if (frame) {
                     int c = uart_rx_char();
                     if (c < 0 && ctx == root_ctx) {
                         // -2: the root blocks on the console notification (k5arch_task_getc).

@@ -117,7 +117,7 @@ NORETURN void k5_svc_fault(mp_obj_t exc);
 int k5_svc_puts(const char *text, size_t len);
 uint32_t k5_svc_clock(void);
 void k5_svc_collect(void);
-int k5_svc_getc(void);
+int k5_svc_getc(uint32_t peek);
 void k5_svc_machine(uint32_t op, uint32_t arg);
 int k5_svc_log(const uint8_t *body, size_t len);
 
@@ -136,6 +136,8 @@ void k5_inject_entry(void);          // PendSV: the injected fault (emulated boa
 // A task's blocking sleep and console input (traps; unprivileged thread mode).
 void k5arch_task_sleep_ms(mp_uint_t ms);
 int k5arch_task_getc(void);
+bool k5arch_task_input_ready(void); // the root: console input is waiting (select.poll on stdin)
+void k5arch_task_wait_event(void);   // a task waiting in C for an event: one tick, yielding the CPU
 // Contract: handler mode only, from the fault trampoline, when a task took the fault.
 void k5arch_record_fault(uint32_t kind, uint32_t *frame, uint32_t exc_return);
 // What the root task asks of the machine (K5_MACHINE_*), in the port (modmachine.c).

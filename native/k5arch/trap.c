@@ -215,7 +215,7 @@ __attribute__((naked)) void k5_svc_collect(void) {
     __asm volatile ("svc %[n]\n bx lr\n" : : [n] "i" (K5_SVC_COLLECT));
 }
 
-__attribute__((naked)) int k5_svc_getc(void) {
+__attribute__((naked)) int k5_svc_getc(uint32_t peek) {
     __asm volatile ("svc %[n]\n bx lr\n" : : [n] "i" (K5_SVC_GETC));
 }
 

@@ -126,8 +126,17 @@ void k5arch_safe_point(void);
 #define MICROPY_VM_HOOK_LOOP                    if (k5_preempt_pending) { k5arch_safe_point(); }
 #define MICROPY_VM_HOOK_RETURN                  if (k5_preempt_pending) { k5arch_safe_point(); }
 
-// Sleep until the next interrupt (SysTick fires every millisecond) while waiting for events.
-#define MICROPY_INTERNAL_WFE(TIMEOUT_MS)        __asm volatile ("wfi")
+// Waiting for an event (select.poll's timeout): the kernel's thread sleeps until the next
+// interrupt (SysTick fires every millisecond); a task sleeps a tick through the kernel.
+#define MICROPY_INTERNAL_WFE(TIMEOUT_MS)        do { \
+        extern bool k5arch_in_task(void); \
+        extern void k5arch_task_wait_event(void); \
+        if (k5arch_in_task()) { \
+            k5arch_task_wait_event(); \
+        } else { \
+            __asm volatile ("wfi"); \
+        } \
+    } while (0)
 
 // The REPL UART's receive ring buffer (filled by its interrupt handler): room for a whole
 // raw-paste window (MICROPY_REPL_STDIN_BUFFER_MAX, 256) and half as much again.

@@ -110,8 +110,10 @@ int mp_hal_stdin_rx_chr(void) {
 
 uintptr_t mp_hal_stdio_poll(uintptr_t poll_flags) {
     uintptr_t ret = 0;
-    if ((poll_flags & MP_STREAM_POLL_RD) && !k5arch_in_task() && uart_rx_any()) {
-        ret |= MP_STREAM_POLL_RD;
+    if (poll_flags & MP_STREAM_POLL_RD) {
+        if (k5arch_in_task() ? k5arch_task_input_ready() : uart_rx_any()) {
+            ret |= MP_STREAM_POLL_RD;
+        }
     }
     if (poll_flags & MP_STREAM_POLL_WR) {
         ret |= MP_STREAM_POLL_WR;
