@@ -155,7 +155,7 @@ SVC_FAULT = const(4)  # the task's body raised: r0 = the exception
 SVC_PUTS = const(5)  # served in C: r0 = text, r1 = length (line-buffered, name-prefixed)
 SVC_CLOCK = const(6)  # served in C: microseconds since boot in r0
 SVC_COLLECT = const(7)  # served in C: run the garbage collector (privileged)
-SVC_GETC = const(8)  # served in C: r0 = 0: a console character, or -1 (none waiting); 1: peek
+SVC_GETC = const(8)  # served in C: a console character in r0, or -1 when none is waiting
 SVC_MACHINE = const(9)  # served in C, root task only: r0 = MACHINE_* operation, r1 = argument
 SVC_LOG = const(10)  # served in C: r0 = a log record's body, r1 = its length (k5/log.py)
 SVC_COUNT = const(11)

@@ -152,7 +152,8 @@ class Kernel:
         tcb = TCB(self._new_id(), name, cspace_size, ipc)
         tcb.priority = priority
         tcb.mcp = mcp
-        tcb.start = None if entry is None else (entry, arg)
+        tcb.entry = entry
+        tcb.arg = arg
         tcb.context = self.arch.context_new(entry, ipc, arg, stack, name)
         # Device windows and other regions of the task's memory view (MPU on the device).
         self.arch.memory_view(tcb.context, regions)

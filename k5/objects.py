@@ -356,6 +356,8 @@ class TCB:
         "cspace",
         "sc",
         "home_sc",
+        "handlers",
+        "bound_ntfn",
         "queue",
         "queue_kind",
         "q_next",
@@ -376,37 +378,28 @@ class TCB:
         "msg_badge",
         "msg_is_call",
         "msg_can_grant",
-        "start",
+        "generation",
+        "faults",
+        "fault_history",
+        "entry",
+        "arg",
         "yielded",
         "recv_slot",
         "fault_kind",
+        "exit_code",
+        "passive_on_recv",
         "ipc_words",
         "ipc_data",
+        "wake_time",
         "cap_count",
         "recv_reply",
         "lease",
-        # The fields below the slots: class defaults until set (see the comment there).
-        "__dict__",
     )
-
-    # Fields that keep their default in most threads' lives (a fault, an exit, a restart, a
-    # sleep, handlers, a bound notification or passive set-up change them): class attributes
-    # until a thread sets its own. MicroPython grows an instance's attribute table in steps
-    # (py/map.c: ... 29, 37, 47 entries); 37 fields set per thread instead of 46 saves 80 bytes
-    # of heap per thread.
-    handlers = NO_HANDLERS  # slot 0: fault handler endpoint cap; slot 1: timeout handler
-    bound_ntfn = None
-    generation = 0
-    faults = 0
-    fault_history = ()  # a tuple until the first fault (most threads never fault): record_fault
-    exit_code = 0
-    # Initialise on its own SC, then become passive when it first waits for a message.
-    passive_on_recv = False
-    wake_time = 0
 
     def __init__(self, tid, name, cspace_size, ipc):
         self.tid = tid
         self.name = name
+        self.wake_time = 0
         self.cap_count = 0
         # The reply cap named by the receive in progress (None: the caller's implicit reply).
         self.recv_reply = None
@@ -417,8 +410,11 @@ class TCB:
         self.priority = 0
         self.mcp = 0
         self.cspace = CNode(cspace_size, name)
+        # Slot 0: fault handler endpoint cap; slot 1: timeout handler endpoint cap.
+        self.handlers = NO_HANDLERS
         self.sc = None
         self.home_sc = None
+        self.bound_ntfn = None
         self.queue = None
         self.queue_kind = QUEUE_NONE
         self.q_next = None
@@ -443,10 +439,18 @@ class TCB:
         self.msg_badge = 0
         self.msg_is_call = False
         self.msg_can_grant = False
-        self.start = None  # (entry, arg) of a configured thread
+        self.generation = 0
+        self.faults = 0
+        # A tuple until the first fault (most threads never fault): see record_fault().
+        self.fault_history = ()
+        self.entry = None
+        self.arg = None
         self.yielded = False
         self.recv_slot = -1
         self.fault_kind = 0
+        self.exit_code = 0
+        # Initialise on its own SC, then become passive when it first waits for a message.
+        self.passive_on_recv = False
 
     def record_fault(self, record):
         """Add record to the fault history, dropping the oldest beyond FAULT_HISTORY.

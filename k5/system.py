@@ -280,8 +280,7 @@ class System:
         sc_ref = self.sched_context(name + ".sc", budget, period, refills)
         kernel.bind_sc(sc_ref.obj, tcb)
         # A passive task initialises on its own SC and gives it up when it first waits in recv.
-        if passive:
-            tcb.passive_on_recv = True
+        tcb.passive_on_recv = passive
         task = Task(tcb, self._original(tcb, TYPE_TCB, name), name, sc_ref)
         self.tasks.append(task)
         self.refs.append(task)

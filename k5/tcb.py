@@ -45,7 +45,7 @@ def sys_tcb(kernel, tcb, sysno, request):
         return abi.OK
     if len(request) != (3 if sysno == abi.SYS_TCB_BIND_NOTIFICATION else 2):
         return abi.ERR_INVALID_ARGUMENT
-    if target.start is None and (sysno == abi.SYS_TCB_RESUME or sysno == abi.SYS_TCB_RESTART):
+    if target.entry is None and (sysno == abi.SYS_TCB_RESUME or sysno == abi.SYS_TCB_RESTART):
         return abi.ERR_ILLEGAL_OPERATION
     if sysno == abi.SYS_TCB_RESUME:
         if target.state != abi.STATE_INACTIVE:
@@ -104,7 +104,7 @@ def sys_configure(kernel, tcb, sysno, request):
     if type(cap) is int:
         return cap
     target = cap.obj
-    if target.start is not None:
+    if target.entry is not None:
         return abi.ERR_ILLEGAL_OPERATION
     entry = request[2]
     if not callable(entry) or type(entry) is type:
@@ -128,11 +128,12 @@ def sys_configure(kernel, tcb, sysno, request):
         return abi.ERR_INVALID_ARGUMENT
     target.name = name
     target.cspace = CNode(size, name)
-    target.start = (entry, request[3])
+    target.entry = entry
+    target.arg = request[3]
     target.priority = priority
     target.mcp = priority
     arch = kernel.arch
-    target.context = arch.context_new(entry, target.ipc, request[3], None, target.name)
+    target.context = arch.context_new(entry, target.ipc, target.arg, None, target.name)
     arch.memory_view(target.context, ())
     return abi.OK
 

@@ -207,8 +207,7 @@ def restart(kernel, tcb):
     timer.cancel(kernel, tcb)
     tcb.generation = (tcb.generation + 1) % abi.WORD_LIMIT
     tcb.reply.seq += 1
-    entry, arg = tcb.start
-    kernel.arch.context_reset(tcb.context, entry, tcb.ipc, arg)
+    kernel.arch.context_reset(tcb.context, tcb.entry, tcb.ipc, tcb.arg)
     tcb.state = abi.STATE_RUNNING
     tcb.yielded = False
     if kernel.trace is not None:

@@ -137,7 +137,7 @@ def _tcb(names, tcb, now):
         message,
         tcb.recv_slot if state == STATE_BLOCKED_RECV or state == STATE_BLOCKED_SEND else None,
         ticks_diff(tcb.wake_time, now) if state == STATE_BLOCKED_SLEEP else None,
-        tcb.start is not None,
+        tcb.entry is not None,
         tcb.yielded,
         tcb.fault_kind,
         tcb.passive_on_recv,
