@@ -28,7 +28,7 @@ class Scheduler:
     """Ready queues and release queue of one kernel.
 
     **Invariants:**
-    - bit p of the bitmap is set exactly when ready[p] is non-empty;
+    - bit p of the bitmap is set exactly when ready[p] exists and is non-empty;
     - every TCB in ready[p] has priority p, state RUNNING and an SC with a ready refill;
     - the release queue is sorted by the head refill time of each thread's SC;
     - the sleep queue (threads in SYS_SLEEP) is sorted by wake_time.
@@ -37,8 +37,9 @@ class Scheduler:
     __slots__ = ("ready", "top_bits", "group_bits", "msb", "release", "sleep")
 
     def __init__(self):
-        # A priority's queue is created when it is first used (256 empty queues cost ~10 KB).
-        self.ready = [None] * PRIORITY_COUNT
+        # Priority -> its queue, created when the priority is first used: 256 empty queues
+        # would cost ~10 KB, and a list of 256 slots 1 KB of heap; a system uses a few.
+        self.ready = {}
         self.top_bits = 0
         self.group_bits = bytearray(32)
         self.msb = _build_msb_table()
@@ -82,7 +83,7 @@ class Scheduler:
     def append(self, tcb):
         """Make tcb ready at the tail of its priority (end of timeslice, unblock)."""
         priority = tcb.priority
-        queue = self.ready[priority]
+        queue = self.ready.get(priority)
         if queue is None:
             queue = self.ready[priority] = TcbQueue()
         queue.append(tcb)
@@ -93,7 +94,7 @@ class Scheduler:
     def prepend(self, tcb):
         """Make tcb ready at the head of its priority (it was preempted)."""
         priority = tcb.priority
-        queue = self.ready[priority]
+        queue = self.ready.get(priority)
         if queue is None:
             queue = self.ready[priority] = TcbQueue()
         queue.prepend(tcb)
@@ -156,7 +157,7 @@ class Scheduler:
 
     def check_invariants(self):
         for priority in range(PRIORITY_COUNT):
-            queue = self.ready[priority]
+            queue = self.ready.get(priority)
             group = priority >> 4
             bits = self.group_bits[group << 1] | (self.group_bits[(group << 1) + 1] << 8)
             has_bit = ((bits >> (priority & 15)) & 1) == 1

@@ -28,6 +28,7 @@
 #include <string.h>
 #include "py/gc.h"
 #include "py/mphal.h"
+#include "py/objtuple.h"
 #include "py/runtime.h"
 #include "py/stackctrl.h"
 #include "mcu/cortex_m33.h"
@@ -588,8 +589,14 @@ bool k5arch_task_input_ready(void) {
 // MicroPython waiting for an event in C (select.poll's timeout, mp_event_wait_ms) would otherwise
 // run `wfi` in the task: it reaches no safe point, so it would keep the CPU from every other task
 // until its timeout. A tick's sleep is a trap instead.
+// The request is a constant: this runs with the heap locked too (asyncio's wait for I/O under
+// micropython.heap_lock()), and its error is of no use (the caller checks its events again).
+static const mp_rom_obj_tuple_t sleep_one_tick = {
+    { &mp_type_tuple }, 2, { MP_ROM_INT(K5_SYS_SLEEP), MP_ROM_INT(1) }
+};
+
 void k5arch_task_wait_event(void) {
-    k5arch_task_sleep_ms(1);
+    k5_svc_syscall(MP_OBJ_FROM_PTR(&sleep_one_tick));
 }
 
 // --- Console output of tasks --------------------------------------------------------------------

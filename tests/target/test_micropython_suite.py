@@ -5,11 +5,13 @@ run-tests.py processes, each driving its own QEMU over a pty (execpty), run side
 Tests listed in tests/micropython-suite-exclusions.txt are not run.
 """
 
+import os
 import pathlib
 import re
 import shlex
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -23,6 +25,10 @@ SHARDS = 2
 TIMEOUT = 600
 MIN_PASSED = 700
 
+# run-tests.py's line for each test it has run.
+RESULT = re.compile(r"^(pass|skip|FAIL) ", re.MULTILINE)
+# How often (seconds) `make test` shows how far the suite has got.
+PROGRESS_EVERY = 15
 SUMMARY = re.compile(r"^(\d+) tests (performed|passed|skipped|failed)\b", re.MULTILINE)
 
 
@@ -113,22 +119,34 @@ def test_micropython_suite(capsys, tmp_path, micropython_top, emu_elf):
         ]
         log = open(tmp_path / f"run-tests-{index}.log", "w+")
         process = subprocess.Popen(
-            command, cwd=tests_dir, stdout=log, stderr=subprocess.STDOUT, text=True
+            command,
+            cwd=tests_dir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=dict(os.environ, PYTHONUNBUFFERED="1"),  # each result line as it happens
         )
         shards.append((process, log, result_dir))
 
-    outputs = []
-    for process, log, _ in shards:
-        try:
-            process.wait(timeout=TIMEOUT)
-        except subprocess.TimeoutExpired:
+    # Progress while the shards run: the suite is the longest step of `make test`.
+    deadline = time.monotonic() + TIMEOUT
+    shown = time.monotonic()
+    while any(process.poll() is None for process, _, _ in shards):
+        if time.monotonic() > deadline:
             for other, _, _ in shards:
                 other.kill()
             pytest.fail(f"run-tests.py did not finish within {TIMEOUT} s (logs in {tmp_path})")
-        finally:
-            log.seek(0)
-            outputs.append(log.read())
-            log.close()
+        if time.monotonic() - shown >= PROGRESS_EVERY:
+            shown = time.monotonic()
+            done = sum(len(RESULT.findall(pathlib.Path(f.name).read_text())) for _, f, _ in shards)
+            report(capsys, f"MicroPython test suite: {done} of {len(tests)} tests run")
+        time.sleep(0.5)
+
+    outputs = []
+    for process, log, _ in shards:
+        log.seek(0)
+        outputs.append(log.read())
+        log.close()
 
     counts = {"performed": 0, "passed": 0, "skipped": 0, "failed": 0}
     for output in outputs:

@@ -171,9 +171,9 @@ def canonical(system, ghost=()):
     names = _Names(system)
     sched = kernel.sched
     ready = []
-    for priority in range(len(sched.ready)):
+    for priority in sorted(sched.ready):
         queue = sched.ready[priority]
-        if queue is not None and queue.head is not None:
+        if queue.head is not None:
             ready.append((priority, _members(names, queue)))
     parts = [
         names.obj(kernel.current),

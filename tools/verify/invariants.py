@@ -64,7 +64,7 @@ def rights_never_grow(cnodes):
 def all_queues(kernel, objects):
     """Every TCB queue there is: ready, release, sleep and each endpoint's or notification's."""
     sched = kernel.sched
-    queues = [queue for queue in sched.ready if queue is not None]
+    queues = list(sched.ready.values())
     queues.append(sched.release)
     queues.append(sched.sleep)
     for obj in objects:
