@@ -6,8 +6,8 @@
 
 import contextlib
 
-from k5 import cnode, ipc, reply_object
-from k5.abi import OK, RIGHTS_ALL, STATE_RUNNING, SYS_CNODE_MUTATE
+from k5 import cnode, ipc, lease, reply_object
+from k5.abi import OK, RIGHT_WRITE, RIGHTS_ALL, STATE_RUNNING, SYS_BORROW_WRITE, SYS_CNODE_MUTATE
 from k5.kernel import Kernel
 
 
@@ -51,6 +51,32 @@ def _destroyed_reply_says_ok(original):
     return destroy_reply
 
 
+def _lease_outlives_reply(original):
+    def disarm_reply(kernel, reply, result):
+        # The reply forgets to end the caller's lease: the server could reach the buffer later.
+        caller = reply.caller
+        kept = caller.lease
+        original(kernel, reply, result)
+        caller.lease = kept
+
+    return disarm_reply
+
+
+def _borrow_ignores_rights(original):
+    def sys_borrow(kernel, tcb, sysno, request):
+        # borrow_write does not check the lease's write right: a read-only lease is written.
+        if sysno == SYS_BORROW_WRITE:
+            found = lease._lease(tcb, request[1])
+            if type(found) is tuple and not found[1] & RIGHT_WRITE:
+                buffer, offset, data = found[0], request[2], request[3]
+                if offset + len(data) <= len(buffer):
+                    buffer[offset : offset + len(data)] = data
+                    return OK
+        return original(kernel, tcb, sysno, request)
+
+    return sys_borrow
+
+
 # name -> (object, attribute, wrapper of the original, what the bug is). A module function is
 # patched in its module (its callers look it up there; the syscall table is built per kernel).
 BUGS = {
@@ -67,6 +93,18 @@ BUGS = {
         "destroy_reply",
         _destroyed_reply_says_ok,
         "deleting a bound Reply tells its caller OK, with no reply",
+    ),
+    "lease-outlives-reply": (
+        reply_object,
+        "disarm_reply",
+        _lease_outlives_reply,
+        "a reply does not end the caller's lease",
+    ),
+    "borrow-ignores-rights": (
+        lease,
+        "sys_borrow",
+        _borrow_ignores_rights,
+        "borrow_write writes a read-only lease",
     ),
 }
 

@@ -141,6 +141,7 @@ def _tcb(names, tcb, now):
         tcb.yielded,
         tcb.fault_kind,
         tcb.passive_on_recv,
+        None if tcb.lease is None else tcb.lease[1],  # the buffer's bytes are in the ghost
         _cnode(names, tcb.cspace),
         _cnode(names, tcb.handlers),
     )

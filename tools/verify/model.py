@@ -19,16 +19,25 @@
 #   is delivered at most once, only while sent, only to a thread in a receive, and a sender is
 #   told OK only after delivery; an undelivered message is held by its blocked sender;
 # - reply-to-caller: a reply reaches only a caller waiting for one;
+# - lease-scope: a thread lends a buffer only while it is in the call that lent it;
+# - lease-writes / lease-reads: a lent buffer changes only by a successful borrow_write of the
+#   server whose Reply is bound to the lender, with the write right, and exactly in the bytes
+#   written; a successful borrow_read copies the lent bytes, with the read right;
 # - budget-per-period: every sporadic SC used at most its budget in every period window;
 # - no-kernel-panic: no Python exception escapes the kernel;
 # - idle-progress: idling until the next wake-up releases someone (no idle livelock).
 
 from k5.abi import (
     FAULT_TIMEOUT,
+    NO_SLOT,
     OK,
+    RIGHT_READ,
+    RIGHT_WRITE,
     STATE_BLOCKED_REPLY,
     STATE_BLOCKED_SEND,
     STATE_INACTIVE,
+    SYS_BORROW_READ,
+    SYS_BORROW_WRITE,
     SYS_CALL,
     SYS_NBRECV,
     SYS_NBSEND,
@@ -41,9 +50,15 @@ from k5.abi import (
 from k5.kernel import KernelPanic
 from k5.ticks import ticks_diff
 from tools.verify import canon, invariants
-from tools.verify.checkarch import EVENT_RESET, EVENT_RESULT, EVENT_RUN, CheckError
+from tools.verify.checkarch import (
+    EVENT_RESET,
+    EVENT_RESULT,
+    EVENT_RUN,
+    PLAN_SYSCALL,
+    CheckError,
+)
 from tools.verify.invariants import Violation
-from tools.verify.systems import LABEL_REPLY, LABEL_SEND, build
+from tools.verify.systems import LABEL_REPLY, LABEL_SEND, Fresh, build
 
 # Ghost per task: what its last trap was, and where its message is.
 TRAP_NONE = 0
@@ -78,7 +93,7 @@ class _BoundaryLog:
 class Ghost:
     """The explorer's bookkeeping per task and per SC (part of the state, and of its hash)."""
 
-    __slots__ = ("trap", "op", "answered", "sent", "usage")
+    __slots__ = ("trap", "op", "answered", "sent", "usage", "lent")
 
     def __init__(self, tasks, scs):
         self.trap = [TRAP_NONE] * tasks
@@ -86,12 +101,21 @@ class Ghost:
         self.answered = [0] * tasks
         self.sent = [SENT_NONE] * tasks
         self.usage = [()] * scs  # per SC: (start, end) intervals relative to now
+        self.lent = [None] * tasks  # per task: the buffer of its last call with a lease
 
     def key(self):
         ops = tuple(
             [self.op[i] if self.trap[i] == TRAP_WAITING else 0 for i in range(len(self.op))]
         )
-        return (tuple(self.trap), ops, tuple(self.answered), tuple(self.sent), tuple(self.usage))
+        lent = tuple([None if b is None else bytes(b) for b in self.lent])
+        return (
+            tuple(self.trap),
+            ops,
+            tuple(self.answered),
+            tuple(self.sent),
+            tuple(self.usage),
+            lent,
+        )
 
 
 class State:
@@ -197,11 +221,84 @@ class Model:
                 raise Violation("faulted-thread-ran", task + " ran after faulting")
             if ghost.sent[index] != SENT_NONE:
                 raise Violation("no-message-lost", task + " ran while its message was in flight")
+            plan = _fresh(plan)
+            lender = self._lender(kernel, current, plan)
+            before = [None if b is None else bytes(b) for b in ghost.lent]
             arch.plan = plan
             self._kernel_run(state, -1, 1)
             if arch.plan is not None:
                 raise Violation("arch-contract", "the kernel did not run " + task)
+            self._leases(state, index, plan, lender, before)
         self._boundary(state, now, configured)
+
+    # --- leases --------------------------------------------------------------------------------
+
+    def _lender(self, kernel, server, plan):
+        """For a borrow: (index, rights) of the thread whose lease the plan's Reply reaches, as
+        bound before the step (None: no caller with a lease is bound to it)."""
+        if plan[0] != PLAN_SYSCALL or plan[1][0] not in (SYS_BORROW_READ, SYS_BORROW_WRITE):
+            return None
+        slot = plan[1][1]
+        if slot == NO_SLOT:
+            reply = server.pending_reply
+            if reply is None or reply.seq != server.pending_seq:
+                return None
+        else:
+            cap = server.cspace.slots[slot] if 0 <= slot < len(server.cspace.slots) else None
+            if cap is None or type(cap.obj).__name__ != "Reply":
+                return None
+            reply = cap.obj
+        caller = reply.caller
+        if caller is None or caller.lease is None:
+            return None
+        return kernel.tcbs.index(caller), caller.lease[1]
+
+    def _leases(self, state, index, plan, lender, before):
+        """After a task's step: record a new lease; check what happened to every lent buffer."""
+        kernel = state.system.kernel
+        ghost = state.ghost
+        names = self.task_names
+        tcb = kernel.tcbs[index]
+        request = plan[1] if plan[0] == PLAN_SYSCALL else None
+        lent_now = None
+        if request is not None and request[0] == SYS_CALL and len(request) == 9:
+            if tcb.lease is not None and tcb.lease[0] is request[7]:
+                lent_now = request[7]
+                ghost.lent[index] = lent_now
+        result = None
+        trapped = False
+        for event in state.system.arch.events:
+            if event[0] == EVENT_RUN and event[1] == index:
+                trapped = event[2] == TRAP_SYSCALL
+            elif event[0] == EVENT_RESULT and event[1] == index:
+                result = event[2]
+        sysno = request[0] if trapped else None
+        for i in range(len(before)):
+            old = before[i]
+            new = ghost.lent[i]
+            if old is None or new is None or bytes(new) == old:
+                continue
+            if new is lent_now:
+                continue  # a new call: a new buffer
+            if sysno != SYS_BORROW_WRITE or result != OK or lender is None or lender[0] != i:
+                raise Violation("lease-writes", "%s's lent buffer changed" % names[i])
+            offset, data = request[2], bytes(request[3])
+            expected = old[:offset] + data + old[offset + len(data) :]
+            if bytes(new) != expected:
+                raise Violation(
+                    "lease-writes", "%s's buffer is %r, not %r" % (names[i], new, expected)
+                )
+        if sysno == SYS_BORROW_WRITE and result == OK:
+            if lender is None or not lender[1] & RIGHT_WRITE:
+                raise Violation("lease-writes", names[index] + " wrote with no lease to write")
+        if sysno == SYS_BORROW_READ and result == OK:
+            if lender is None or not lender[1] & RIGHT_READ:
+                raise Violation("lease-reads", names[index] + " read with no lease to read")
+            source = before[lender[0]]
+            offset, into = request[2], request[3]
+            count = min(len(into), len(source) - offset)
+            if bytes(into[:count]) != source[offset : offset + count]:
+                raise Violation("lease-reads", "%s read %r from %r" % (names[index], into, source))
 
     # --- the trap boundary -------------------------------------------------------------------
 
@@ -374,6 +471,32 @@ class Model:
         kernel = system.kernel
         objects = [ref.obj for ref in system.refs]
         invariants.check_state(kernel, kernel.tcbs, objects, canon.cnodes(system))
+        for i in range(len(kernel.tcbs)):
+            tcb = kernel.tcbs[i]
+            lease = tcb.lease
+            if lease is None:
+                continue
+            in_call = tcb.state == STATE_BLOCKED_REPLY or (
+                tcb.state == STATE_BLOCKED_SEND and tcb.msg_is_call
+            )
+            if not in_call or lease[0] is not state.ghost.lent[i]:
+                raise Violation(
+                    "lease-scope", "%s lends a buffer in state %d" % (tcb.name, tcb.state)
+                )
 
     def key(self, state):
         return canon.canonical(state.system, state.ghost.key())
+
+
+def _fresh(plan):
+    """The plan with each Fresh placeholder of its request made a new bytearray."""
+    if plan[0] != PLAN_SYSCALL:
+        return plan
+    request = plan[1]
+    for item in request:
+        if isinstance(item, Fresh):
+            break
+    else:
+        return plan
+    fresh = tuple([bytearray(x.data) if isinstance(x, Fresh) else x for x in request])
+    return (plan[0], fresh) + tuple(plan[2:])

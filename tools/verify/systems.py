@@ -9,6 +9,9 @@
 
 from k5.abi import (
     NO_SLOT,
+    SYS_BORROW_INFO,
+    SYS_BORROW_READ,
+    SYS_BORROW_WRITE,
     RIGHT_GRANT,
     RIGHT_READ,
     RIGHT_WRITE,
@@ -76,6 +79,23 @@ def reply(index):
 
 def reply_recv(slot, index, recv_slot=NO_SLOT):
     return _syscall((SYS_REPLY_RECV, slot, LABEL_REPLY, (index,), None, NO_SLOT, recv_slot))
+
+
+class Fresh:
+    """In a plan's request: a new bytearray holding `data` at each use, so that no two states
+    share one (a lease's buffer, a borrow_read's destination). The model keeps the buffer a task
+    lends (Ghost.lent) and the one it reads into, to check what the kernel does with them."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data):
+        self.data = data
+
+
+def call_lending(slot, index, rights):
+    """A call that lends a 4-byte buffer of zeros with `rights` (k5/lease.py)."""
+    lent = Fresh(bytes(4))
+    return _syscall((SYS_CALL, slot, LABEL_SEND, (index,), None, NO_SLOT, NO_SLOT, lent, rights))
 
 
 PREEMPT = (PLAN_PREEMPT,)
@@ -245,7 +265,47 @@ def replies():
     return Spec("replies", system, alphabet, ())
 
 
-SYSTEMS = {"core": core, "replies": replies, "sched": sched}
+def leases():
+    """Leases (Hubris): callers lend buffers for one call; the server reaches them by Reply.
+
+    Two clients at priorities 12 and 11 call one server (priority 10, its own SC): c1 lends its
+    buffer read-write, c2 read-only. The server receives through its Reply cap r1 or its
+    implicit reply, asks the lease's size, reads two bytes at offset 1, writes two at offset 2
+    (through r1) or one at 0 (through the implicit reply), past the end, and replies either way
+    or deletes r1 while a caller is bound to it. The lease must end with the reply, and a
+    buffer must change only by a server's successful borrow_write while its lender waits.
+    """
+    system = _new_system()
+    service = system.endpoint("service")
+    srv = system.task("srv", _never_runs, priority=10, budget=2, period=4, refills=2, slots=2)
+    c1 = system.task("c1", _never_runs, priority=12, budget=2, period=5, refills=2, slots=1)
+    c2 = system.task("c2", _never_runs, priority=11, budget=2, period=5, refills=2, slots=1)
+    system.give(srv, 0, service, RIGHT_READ)
+    reply_ref = system.reply("r1")
+    system.give(srv, 1, reply_ref)
+    cnode.delete(system.kernel, reply_ref.original)  # the server's cap is the last one
+    system.give(c1, 0, service, RIGHT_WRITE | RIGHT_GRANT)
+    system.give(c2, 0, service, RIGHT_WRITE | RIGHT_GRANT)
+    alphabet = (
+        (
+            ("recv-r1", _syscall((SYS_RECV, 0, NO_SLOT, 1))),
+            ("recv", recv(0)),
+            ("info-r1", _syscall((SYS_BORROW_INFO, 1))),
+            ("read-r1", _syscall((SYS_BORROW_READ, 1, 1, Fresh(bytes(2))))),
+            ("write-r1", _syscall((SYS_BORROW_WRITE, 1, 2, b"\x07\x07"))),
+            ("write", _syscall((SYS_BORROW_WRITE, NO_SLOT, 0, b"\x09"))),
+            ("write-past-end", _syscall((SYS_BORROW_WRITE, 1, 3, b"\x05\x05"))),
+            ("reply-r1", _syscall((SYS_REPLY, 1, LABEL_REPLY, (0,), None, NO_SLOT))),
+            ("reply", reply(0)),
+            ("delete-r1", _syscall((SYS_CNODE_DELETE, 1))),
+        ),
+        (("call-lend-rw", call_lending(0, 1, RIGHT_READ | RIGHT_WRITE)), ("preempt", PREEMPT)),
+        (("call-lend-r", call_lending(0, 2, RIGHT_READ)), ("fault", FAULT)),
+    )
+    return Spec("leases", system, alphabet, ())
+
+
+SYSTEMS = {"core": core, "leases": leases, "replies": replies, "sched": sched}
 
 
 def build(name):
