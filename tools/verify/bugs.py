@@ -6,8 +6,16 @@
 
 import contextlib
 
-from k5 import cnode, ipc, lease, reply_object
-from k5.abi import OK, RIGHT_WRITE, RIGHTS_ALL, STATE_RUNNING, SYS_BORROW_WRITE, SYS_CNODE_MUTATE
+from k5 import cnode, device, ipc, lease, reply_object
+from k5.abi import (
+    OK,
+    RIGHT_WRITE,
+    SYS_IRQ_ACK,
+    RIGHTS_ALL,
+    STATE_RUNNING,
+    SYS_BORROW_WRITE,
+    SYS_CNODE_MUTATE,
+)
 from k5.kernel import Kernel
 
 
@@ -77,6 +85,37 @@ def _borrow_ignores_rights(original):
     return sys_borrow
 
 
+def _unmapping_forgotten(original):
+    def refresh(kernel, tcb):
+        # The MPU view only ever grows: a deleted or revoked window stays mapped.
+        if tcb is None or tcb.context is None or tcb is kernel.root:
+            return
+        old = tcb.context.regions or ()
+        new = device.view(tcb)
+        covered = 0
+        for base, limit, _, _ in old:
+            covered += limit - base
+        for base, limit, _, _ in new:
+            covered -= limit - base
+        if covered <= 0:
+            original(kernel, tcb)
+
+    return refresh
+
+
+def _ack_unbound_unmasks(original):
+    def sys_irq_handler(kernel, tcb, sysno, request):
+        # An ack of a handler with no notification unmasks its line anyway.
+        if sysno == SYS_IRQ_ACK and len(request) == 2:
+            cap = tcb.cspace.slots[request[1]] if 0 <= request[1] < len(tcb.cspace.slots) else None
+            if cap is not None and type(cap.obj).__name__ == "IRQHandler" and cap.obj.ntfn is None:
+                kernel.arch.irq_unmask(cap.obj.line)
+                return OK
+        return original(kernel, tcb, sysno, request)
+
+    return sys_irq_handler
+
+
 # name -> (object, attribute, wrapper of the original, what the bug is). A module function is
 # patched in its module (its callers look it up there; the syscall table is built per kernel).
 BUGS = {
@@ -105,6 +144,18 @@ BUGS = {
         "sys_borrow",
         _borrow_ignores_rights,
         "borrow_write writes a read-only lease",
+    ),
+    "unmapping-forgotten": (
+        device,
+        "refresh",
+        _unmapping_forgotten,
+        "a deleted or revoked window stays in the MPU view",
+    ),
+    "ack-unbound-unmasks": (
+        device,
+        "sys_irq_handler",
+        _ack_unbound_unmasks,
+        "an ack of an unbound IRQ handler unmasks its line",
     ),
 }
 

@@ -188,6 +188,19 @@ def canonical(system, ghost=()):
     ]
     for tcb in kernel.tcbs:
         parts.append(_tcb(names, tcb, now))
+        context = tcb.context
+        parts.append(None if context is None or not context.regions else tuple(context.regions))
+    arch = kernel.arch
+    table = kernel.irq_handlers
+    parts.append(
+        (
+            arch.pending,
+            arch.irq_on,
+            arch.irq_raised,
+            arch.irq_fired,
+            None if table is None else tuple([names.obj(h) for h in table]),
+        )
+    )
     seen = set()
     for ref in system.refs:
         obj = ref.obj
@@ -205,5 +218,7 @@ def canonical(system, ghost=()):
             parts.append(_sched_context(names, obj, now))
         elif kind == "Untyped":
             parts.append((obj.remaining,))
+        elif kind == "IRQHandler":
+            parts.append((names.obj(obj.ntfn), obj.badge, obj.pending))
     parts.append(ghost)
     return tuple(parts)

@@ -19,6 +19,9 @@
 #   is delivered at most once, only while sent, only to a thread in a receive, and a sender is
 #   told OK only after delivery; an undelivered message is held by its blocked sender;
 # - reply-to-caller: a reply reaches only a caller waiting for one;
+# - irq-delivered / irq-spurious: a bound line that fires signals its notification (the word
+#   or a waiter woken with the badge), and the notification is signalled only when it fired;
+#   irq-taken: a fired line is taken by the kernel within the step;
 # - lease-scope: a thread lends a buffer only while it is in the call that lent it;
 # - lease-writes / lease-reads: a lent buffer changes only by a successful borrow_write of the
 #   server whose Reply is bound to the lender, with the write right, and exactly in the bytes
@@ -44,13 +47,16 @@ from k5.abi import (
     SYS_RECV,
     SYS_REPLY_RECV,
     SYS_SEND,
+    SYS_WAIT,
     TRAP_FAULT,
     TRAP_SYSCALL,
+    TYPE_WINDOW,
 )
 from k5.kernel import KernelPanic
 from k5.ticks import ticks_diff
 from tools.verify import canon, invariants
 from tools.verify.checkarch import (
+    EVENT_FIRE,
     EVENT_RESET,
     EVENT_RESULT,
     EVENT_RUN,
@@ -137,6 +143,7 @@ class Model:
         self.name = name
         self.alphabet = spec.alphabet
         self.interrupts = [(label, ref.name, badge) for label, ref, badge in spec.interrupts]
+        self.hardware = spec.hardware
         system = spec.system
         kernel = system.kernel
         kernel.delivery_log = _BoundaryLog(system.arch, EVENT_DELIVER)
@@ -167,6 +174,8 @@ class Model:
             result.append("idle")
         for label, _, _ in self.interrupts:
             result.append("irq:" + label)
+        for label, _ in self.hardware:
+            result.append("hw:" + label)
         return result
 
     def _kernel_run(self, state, ticks, traps):
@@ -186,6 +195,8 @@ class Model:
         ghost = state.ghost
         now = arch.now()
         configured = [sc.configured_at for sc in state.scs]
+        lines = _irq_bindings(kernel)
+        fired_before = arch.irq_fired
         if action == "idle":
             wake = kernel.sched.next_wakeup()
             if kernel.current is not None or wake < 0:
@@ -204,6 +215,15 @@ class Model:
                     break
             else:
                 raise ValueError("unknown interrupt %r" % label)
+        elif action.startswith("hw:"):
+            label = action[3:]
+            for name, line in self.hardware:
+                if name == label:
+                    arch.raise_hw_irq(line)
+                    self._kernel_run(state, -1, 0)
+                    break
+            else:
+                raise ValueError("unknown hardware interrupt %r" % label)
         else:
             current = kernel.current
             task, _, name = action.partition(":")
@@ -229,7 +249,52 @@ class Model:
             if arch.plan is not None:
                 raise Violation("arch-contract", "the kernel did not run " + task)
             self._leases(state, index, plan, lender, before)
+        self._irqs(state, lines, fired_before)
         self._boundary(state, now, configured)
+
+    # --- interrupts ----------------------------------------------------------------------------
+
+    def _irqs(self, state, lines, fired_before):
+        """After a step: each bound line that fired and was taken signalled its notification,
+        and nothing else did; a line fired before the step was taken in it."""
+        kernel = state.system.kernel
+        arch = state.system.arch
+        events = arch.events
+        if fired_before & arch.irq_fired:
+            raise Violation("irq-taken", "line(s) %#x fired and were never taken" % fired_before)
+        for line, handler, ntfn, badge, word, waiters in lines:
+            if (
+                _handler(kernel, line) is not handler
+                or handler.ntfn is not ntfn
+                or handler.badge != badge
+            ):
+                continue  # rebound or gone during the step: not comparable
+            # Fired in the step or before it (the kernel takes a line at its next poll), and
+            # taken by now.
+            bit = 1 << line
+            fired = (EVENT_FIRE, line) in events or fired_before & bit
+            if arch.irq_fired & bit:
+                continue  # fired in this step, taken at the kernel's next poll
+            # Who took the badge in the step: a waiter woken, or a wait that found the word set.
+            woken = False
+            for event in events:
+                if event[0] == EVENT_RESULT and event[2] == OK:
+                    i = event[1]
+                    tcb = kernel.tcbs[i]
+                    if tcb.ipc.badge & badge and (
+                        tcb.tid in waiters or _waits_on(tcb, arch.contexts[i].request, ntfn)
+                    ):
+                        woken = True
+            had = word & badge
+            has = ntfn.word & badge
+            if fired and not (has or woken):
+                raise Violation(
+                    "irq-delivered", "line %d fired, %s was not signalled" % (line, ntfn.name)
+                )
+            if not fired and not had and (has or woken):
+                raise Violation(
+                    "irq-spurious", "%s signalled, line %d did not fire" % (ntfn.name, line)
+                )
 
     # --- leases --------------------------------------------------------------------------------
 
@@ -471,6 +536,10 @@ class Model:
         kernel = system.kernel
         objects = [ref.obj for ref in system.refs]
         invariants.check_state(kernel, kernel.tcbs, objects, canon.cnodes(system))
+        _check_irq_mask(kernel, system.arch)
+        for tcb in kernel.tcbs:
+            if tcb.context is not None and tcb is not kernel.root:
+                _check_view(tcb)
         for i in range(len(kernel.tcbs)):
             tcb = kernel.tcbs[i]
             lease = tcb.lease
@@ -500,3 +569,69 @@ def _fresh(plan):
         return plan
     fresh = tuple([bytearray(x.data) if isinstance(x, Fresh) else x for x in request])
     return (plan[0], fresh) + tuple(plan[2:])
+
+
+def _handler(kernel, line):
+    table = kernel.irq_handlers
+    return None if table is None else table[line]
+
+
+def _irq_bindings(kernel):
+    """(line, handler, notification, badge, word, waiting tids) of every bound IRQ handler."""
+    bound = []
+    table = kernel.irq_handlers
+    if table is None:
+        return bound
+    for line in range(len(table)):
+        handler = table[line]
+        if handler is not None and handler.ntfn is not None:
+            ntfn = handler.ntfn
+            waiters = [tcb.tid for tcb in ntfn.queue.members()]
+            bound.append((line, handler, ntfn, handler.badge, ntfn.word, waiters))
+    return bound
+
+
+def _check_irq_mask(kernel, arch):
+    """irq-mask: a line is enabled exactly when its handler is bound and acknowledged (a line
+    that fired and is not yet taken is masked, and the kernel decides at its next poll)."""
+    for line in range(arch.irq_count()):
+        if arch.irq_fired & (1 << line):
+            continue
+        handler = _handler(kernel, line)
+        expected = handler is not None and handler.ntfn is not None and not handler.pending
+        if bool(arch.irq_on & (1 << line)) != expected:
+            raise Violation(
+                "irq-mask", "line %d is %s" % (line, "enabled" if not expected else "masked")
+            )
+
+
+def _check_view(tcb):
+    """view-is-held: the MPU view of a thread maps exactly the windows its caps with the read
+    right name, each with the rights of its caps (per 32-byte granule; holding is mapping)."""
+    held = {}
+    for cap in tcb.cspace.slots:
+        if cap is not None and cap.obj_type == TYPE_WINDOW and cap.rights & RIGHT_READ:
+            window = cap.obj
+            rights = cap.rights & (RIGHT_READ | RIGHT_WRITE)
+            for granule in range(window.base, window.base + window.size, 32):
+                held[granule] = held.get(granule, 0) | rights
+    mapped = {}
+    for base, limit, rights, _ in tcb.context.regions or ():
+        for granule in range(base, limit, 32):
+            if granule in mapped:
+                raise Violation("view-is-held", "%s maps %#x twice" % (tcb.name, granule))
+            mapped[granule] = rights & (RIGHT_READ | RIGHT_WRITE)
+    if held != mapped:
+        raise Violation(
+            "view-is-held",
+            "%s maps %s, holds %s" % (tcb.name, sorted(mapped.items()), sorted(held.items())),
+        )
+
+
+def _waits_on(tcb, request, ntfn):
+    """Whether `request` (a task's last syscall) is a wait on a cap to `ntfn`."""
+    if request is None or request[0] != SYS_WAIT or len(request) < 2:
+        return False
+    slots = tcb.cspace.slots
+    slot = request[1]
+    return 0 <= slot < len(slots) and slots[slot] is not None and slots[slot].obj is ntfn

@@ -21,6 +21,9 @@ from k5.abi import (
     SYS_CNODE_DELETE,
     SYS_CNODE_MUTATE,
     SYS_CNODE_REVOKE,
+    SYS_IRQ_ACK,
+    SYS_IRQ_CLEAR,
+    SYS_IRQ_SET_NOTIFICATION,
     SYS_NBRECV,
     SYS_RECV,
     SYS_REPLY,
@@ -36,7 +39,7 @@ from k5.abi import (
     SYS_WAIT,
     SYS_YIELD,
 )
-from k5 import cdt, cnode
+from k5 import cdt, cnode, device
 from k5.system import System
 from k5.ticks import TICKS_PERIOD
 from tools.verify.checkarch import PLAN_EXIT, PLAN_FAULT, PLAN_PREEMPT, PLAN_SYSCALL, CheckArch
@@ -104,15 +107,18 @@ EXIT = (PLAN_EXIT,)
 
 
 class Spec:
-    """A built system plus its alphabet: per TCB index, a tuple of (name, plan)."""
+    """A built system plus its alphabet: per TCB index, a tuple of (name, plan); interrupts:
+    (label, notification ref, badge) signalled from outside; hardware: (label, line) raised on
+    the checker arch's interrupt lines (delivered through IRQ handlers)."""
 
-    __slots__ = ("name", "system", "alphabet", "interrupts")
+    __slots__ = ("name", "system", "alphabet", "interrupts", "hardware")
 
-    def __init__(self, name, system, alphabet, interrupts):
+    def __init__(self, name, system, alphabet, interrupts, hardware=()):
         self.name = name
         self.system = system
         self.alphabet = alphabet
         self.interrupts = interrupts
+        self.hardware = hardware
 
 
 def _new_system():
@@ -305,7 +311,58 @@ def leases():
     return Spec("leases", system, alphabet, ())
 
 
-SYSTEMS = {"core": core, "leases": leases, "replies": replies, "sched": sched}
+def devices():
+    """Device windows and an IRQ: holding is mapping, and a line reaches only its handler.
+
+    A driver `drv` (priority 10) maps window w1 read-write through a cap derived from its
+    supervisor's (so `sup`'s revoke unmaps it at once) and w2 read-only; it holds the IRQHandler
+    of line 1, bound to its notification with badge 1, and waits on it, acks, clears (unbinds)
+    and binds the handler again, copies w1 read-only and deletes the copy or w2. `sup`
+    (priority 20) revokes w1 or deletes its own cap to the handler. Line 1 and line 2 (which
+    has no handler) fire at any point.
+    """
+    system = _new_system()
+    kernel = system.kernel
+    irq = system.notification("irq")
+    w1 = system.window("w1", 0x40000000, 0x40)
+    w2 = system.window("w2", 0x40000100, 0x20)
+    drv = system.task("drv", _never_runs, priority=10, budget=2, period=4, refills=2, slots=6)
+    sup = system.task("sup", _never_runs, priority=20, budget=1, period=5, refills=2, slots=2)
+    parent = system.give(sup, 0, w1)
+    device.derive(kernel, drv.obj, parent, RIGHT_READ | RIGHT_WRITE, 0, 1)
+    system.give(drv, 2, w2, RIGHT_READ)
+    timer = system.irq("timer", 1, irq, badge=1)
+    system.give(drv, 3, timer)
+    system.give(drv, 4, irq, RIGHT_READ | RIGHT_WRITE)
+    system.give(sup, 1, timer)
+    alphabet = (
+        (
+            ("wait", _syscall((SYS_WAIT, 4))),
+            ("ack", _syscall((SYS_IRQ_ACK, 3))),
+            ("clear", _syscall((SYS_IRQ_CLEAR, 3))),
+            ("bind", _syscall((SYS_IRQ_SET_NOTIFICATION, 3, 4))),
+            ("copy-w1-ro", _syscall((SYS_CNODE_COPY, 1, 5, RIGHT_READ))),
+            ("delete-copy", _syscall((SYS_CNODE_DELETE, 5))),
+            ("delete-w2", _syscall((SYS_CNODE_DELETE, 2))),
+            ("preempt", PREEMPT),
+        ),
+        (
+            ("revoke-w1", _syscall((SYS_CNODE_REVOKE, 0))),
+            ("delete-irq", _syscall((SYS_CNODE_DELETE, 1))),
+            ("sleep", _syscall((SYS_SLEEP, 2))),
+            ("preempt", PREEMPT),
+        ),
+    )
+    return Spec("devices", system, alphabet, (), (("line1", 1), ("line2", 2)))
+
+
+SYSTEMS = {
+    "core": core,
+    "devices": devices,
+    "leases": leases,
+    "replies": replies,
+    "sched": sched,
+}
 
 
 def build(name):
