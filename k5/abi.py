@@ -169,6 +169,7 @@ MACHINE_IRQ_TEST = const(3)  # test of the epitaph: enable and pend external int
 # stops). Tests of the VM's consistency when a task dies at any instruction.
 MACHINE_FAULT_INJECT = const(4)
 MACHINE_LOG_EVENTS = const(5)  # r1 = 1: kernel events (faults, restarts) join the log stream
+MACHINE_LOG_RTT = const(6)  # r1 = 1: log frames go to the RTT buffer (a debug probe), 0: console
 # --- Interrupt lines the kernel delivers to notifications (arch.interrupts() bits) -------------
 IRQ_CONSOLE = const(0)  # console input for the root task (the REPL waits for it)
 IRQ_BREAK = const(1)  # Ctrl-C for the root task: the kernel ends whatever wait it is in

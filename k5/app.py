@@ -27,6 +27,8 @@ def build(system, app):
     refs = {}
     if app.get("log_events"):
         log.kernel_events(True)
+    if app.get("log_rtt"):
+        log.rtt(True)
     for name in app["endpoints"]:
         refs[name] = system.endpoint(name)
     for name in app["notifications"]:

@@ -23,7 +23,7 @@
 # on the board, which every task that logs holds); tools/logs.py reads them from here.
 
 from k5._compat import const
-from k5.abi import MACHINE_LOG_EVENTS
+from k5.abi import MACHINE_LOG_EVENTS, MACHINE_LOG_RTT
 
 try:
     import _k5arch
@@ -80,6 +80,14 @@ def warn(fmt, *args):
 
 def error(fmt, *args):
     _emit(_ERROR, fmt, args)
+
+
+def rtt(on):
+    """Log frames go to the RTT buffer a debug probe reads (`k5 logs --rtt`), or back to the
+    console (root task). The console then carries only text. The buffer (1 KB) is taken from
+    the heap the first time."""
+    if _k5arch is not None and _k5arch.machine(MACHINE_LOG_RTT, 1 if on else 0) < 0:
+        raise MemoryError("K5: no memory for the RTT buffer")
 
 
 def kernel_events(on):

@@ -9,6 +9,7 @@
 # Schema (every table optional but tasks; names are unique across all kinds):
 #   name = "app"
 #   log_events = true             (kernel events, faults and restarts, join k5.log's stream)
+#   log_rtt = true                (k5.log's frames go to RTT, for a probe: `k5 logs --rtt`)
 #   [endpoints.NAME]              [notifications.NAME]
 #   [windows.NAME]  peripheral = "timer0" (the board's table) | base = .., size = ..
 #                   rights = ["read"] | ["read", "write"] (default)
@@ -58,7 +59,7 @@ RIGHT_NAMES = {
 }
 POLICIES = ("restart", "backoff", "hold")
 KINDS = ("endpoints", "notifications", "windows", "irqs")
-TOP_KEYS = ("name", "board", "log_events", "supervisor", "tasks") + KINDS
+TOP_KEYS = ("name", "board", "log_events", "log_rtt", "supervisor", "tasks") + KINDS
 TASK_KEYS = (
     "module",
     "entry",
@@ -289,6 +290,7 @@ def _check(checker, data, board):
         "name": name,
         "board": board,
         "log_events": checker.boolean(("log_events",), data.get("log_events", False)),
+        "log_rtt": checker.boolean(("log_rtt",), data.get("log_rtt", False)),
         "endpoints": tuple(checker.table(("endpoints",), data.get("endpoints", {}))),
         "notifications": tuple(checker.table(("notifications",), data.get("notifications", {}))),
     }
@@ -551,6 +553,8 @@ def dump(app):
     out = [f"app {app['name']} on {app['board']}"]
     if app["log_events"]:
         out.append("kernel events logged")
+    if app["log_rtt"]:
+        out.append("log frames over RTT")
     for kind, items in (("endpoint", app["endpoints"]), ("notification", app["notifications"])):
         for item in items:
             kinds[item] = kind

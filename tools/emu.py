@@ -40,11 +40,14 @@ class Emulator:
     `serial="socket"` and `wait=True` QEMU holds the CPU until the first client connects, so that
     client sees the boot banner. `flash` names a file that holds the board's flash (its
     filesystem area: tools/fsimage.py); without one the area is RAM that starts empty and is
-    formatted at boot. Use as a context manager; the QEMU process is always stopped (by
-    its process id) when the block ends, when stop() is called, or when Python exits.
+    formatted at boot. `gdb=True` opens QEMU's gdbstub (for reading RTT). Use as a context
+    manager; the QEMU process is always stopped (by its process id) when the block ends, when
+    stop() is called, or when Python exits.
     """
 
-    def __init__(self, elf, icount=False, serial="pty", wait=False, extra_args=(), flash=None):
+    def __init__(
+        self, elf, icount=False, serial="pty", wait=False, extra_args=(), flash=None, gdb=False
+    ):
         if serial not in ("pty", "socket"):
             raise ValueError("serial must be 'pty' or 'socket'")
         self.elf = os.fspath(elf)
@@ -53,6 +56,8 @@ class Emulator:
         self.wait_for_client = wait
         self.extra_args = tuple(extra_args)
         self.flash = None if flash is None else os.fspath(flash)
+        # gdb=True: QEMU's gdbstub on a free loopback port (gdb_port), for RTT (tools/rtt.py).
+        self.gdb_port = _free_loopback_port() if gdb else None
         self.process = None
         self.port = None
 
@@ -79,6 +84,8 @@ class Emulator:
             self._tcp_port = _free_loopback_port()
             wait = "on" if self.wait_for_client else "off"
             args += ["-serial", f"tcp:127.0.0.1:{self._tcp_port},server=on,wait={wait}"]
+        if self.gdb_port is not None:
+            args += ["-gdb", f"tcp:127.0.0.1:{self.gdb_port}"]
         args += ["-kernel", self.elf]
         return args + list(self.extra_args)
 

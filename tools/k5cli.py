@@ -152,19 +152,38 @@ def do_logs(args):
         raise CommandError(str(exc))
     console = Console(highlight=False, no_color=args.plain, force_terminal=not args.plain)
     emu = None
+    memory = None
     if args.port:
         port = args.port
     else:
-        emu = Emulator(elf, icount=args.icount, flash=emulated_flash(args))
+        emu = Emulator(elf, icount=args.icount, flash=emulated_flash(args), gdb=args.rtt)
         port = emu.start()
     try:
         link = serial.serial_for_url(port, timeout=0.1, baudrate=115200)
         if args.kernel:
             # The REPL (the root task) switches the kernel's events on.
             link.write(b"\r\nimport k5.log; k5.log.kernel_events(True)\r\n")
+        reader = None
+        if args.rtt:
+            from tools import rtt
+
+            address = symbols(elf).get("k5_rtt_locator")
+            if address is None:
+                raise CommandError(f"{elf} has no RTT control block (k5_rtt_locator)")
+            try:
+                memory = rtt.GdbMemory(emu.gdb_port) if emu else rtt.PyocdMemory(pack=args.pack)
+            except (OSError, rtt.RttError) as exc:
+                raise CommandError(f"RTT: {exc}")
+            reader = rtt.RttReader(memory, address)
+            rtt_decoder = logs.Decoder(decoder.formats)
+            link.write(b"\r\nimport k5.log; k5.log.rtt(True)\r\n")
         end = time.time() + args.seconds if args.seconds else None
         while end is None or time.time() < end:
-            for item in decoder.feed(link.read(4096)):
+            items = decoder.feed(link.read(4096))
+            if reader is not None:
+                # Records before the switch came on the console; after it, over RTT.
+                items += rtt_decoder.feed(reader.poll())
+            for item in items:
                 if isinstance(item, str):
                     console.print(Text(item), end="")
                     continue
@@ -178,6 +197,8 @@ def do_logs(args):
     except serial.SerialException as exc:
         raise CommandError(f"{port}: {exc}")
     finally:
+        if memory is not None:
+            memory.close()
         if emu is not None:
             emu.stop()
 
@@ -359,6 +380,10 @@ def build_logs(p):
     p.add_argument("--plain", action="store_true", help="no colours")
     p.add_argument("--seconds", type=float, help="stop after this long (default: Ctrl-C)")
     p.add_argument("--icount", action="store_true", help="deterministic: -icount shift=0")
+    p.add_argument(
+        "--rtt", action="store_true", help="frames over RTT: QEMU's gdbstub, or pyocd with --port"
+    )
+    p.add_argument("--pack", help="ST's CMSIS pack for pyocd (with --rtt on a NUCLEO)")
     flash_arguments(p, "none: RAM, empty at boot")
 
 

@@ -40,7 +40,6 @@ extern uint32_t _sarena, _earena, _k5_flash_start, _k5_flash_end, _k5_vmram_star
 extern uint32_t _sstack, _estack, _k5_fs_start, _k5_fs_end;
 void k5_task_start(mp_obj_t entry, mp_obj_t ipc, mp_obj_t arg);
 
-#define K5_KERNEL_DATA __attribute__((section(".k5kernel")))
 #define STACK_FILL (0xa5a5a5a5u)
 
 K5_KERNEL_DATA static k5_ctx_t contexts[K5_MAX_CONTEXTS];
@@ -136,6 +135,7 @@ void k5arch_reset(void) {
         }
     }
     memset(irq_owned, 0, sizeof(irq_owned));
+    k5log_reset();
     memset((void *)irq_fired, 0, sizeof(irq_fired));
     memset(contexts, 0, sizeof(contexts));
     k5_current = NULL;
@@ -834,7 +834,7 @@ mp_int_t k5arch_run(k5_ctx_t *ctx, k5_ns_t *ns, mp_int_t limit) {
                 break;
             case K5_SVC_MACHINE:
                 if (ctx == root_ctx && frame) {
-                    k5_port_machine_op(frame[0], frame[1]);
+                    frame[0] = (uint32_t)k5_port_machine_op(frame[0], frame[1]);
                     break;
                 }
                 MP_FALLTHROUGH
@@ -847,6 +847,13 @@ mp_int_t k5arch_run(k5_ctx_t *ctx, k5_ns_t *ns, mp_int_t limit) {
                 ctx->request = MP_OBJ_NULL;
                 return K5_TRAP_FAULT;
         }
+    }
+}
+
+// The log channel changed (log.c): a task's next record is preceded by its name again.
+void k5arch_log_unname(void) {
+    for (size_t i = 0; i < K5_MAX_CONTEXTS; i++) {
+        contexts[i].log_named = 0;
     }
 }
 

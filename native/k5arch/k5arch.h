@@ -31,6 +31,9 @@
 // Trap codes that only the exit path produces (beyond the SVC numbers of k5abi.h).
 #define K5_TRAP_HW_FAULT        (0x80)
 
+// Kernel-private RAM (.k5kernel, mcu/sections.ld): no task maps it.
+#define K5_KERNEL_DATA __attribute__((section(".k5kernel")))
+
 // A context's share of the VM's global state (namespace.c): what swap_in/swap_out exchange with
 // the VM's around every entry, so that no two tasks share a module table.
 typedef struct _k5_ns_t {
@@ -118,7 +121,7 @@ int k5_svc_puts(const char *text, size_t len);
 uint32_t k5_svc_clock(void);
 void k5_svc_collect(void);
 int k5_svc_getc(uint32_t peek);
-void k5_svc_machine(uint32_t op, uint32_t arg);
+int k5_svc_machine(uint32_t op, uint32_t arg);
 int k5_svc_log(const uint8_t *body, size_t len);
 
 // --- k5arch.c: hooks for the port --------------------------------------------------------------
@@ -142,7 +145,7 @@ void k5arch_task_wait_event(void);   // a task waiting in C for an event: one ti
 void k5arch_record_fault(uint32_t kind, uint32_t *frame, uint32_t exc_return);
 // What the root task asks of the machine (K5_MACHINE_*), in the port (modmachine.c).
 // Contract: the kernel's thread, on behalf of the root task only.
-void k5_port_machine_op(uint32_t op, uint32_t arg);
+int k5_port_machine_op(uint32_t op, uint32_t arg);
 
 // --- k5arch.c: the mechanisms behind module _k5arch --------------------------------------------
 k5_ctx_t *k5arch_context_new(mp_obj_t entry, mp_obj_t ipc, mp_obj_t arg, size_t stack_size,
@@ -184,6 +187,9 @@ uint32_t k5arch_stack_used(k5_ctx_t *ctx);
 void k5log_serve(k5_ctx_t *ctx, uint32_t index, const uint8_t *body, size_t len);
 void k5log_event(k5_ctx_t *ctx, uint32_t format, const char *text);
 void k5log_events(bool on);
+int k5log_rtt(bool on);           // MACHINE_LOG_RTT: 0, or -1 when no memory for the buffer
+void k5log_reset(void);
+void k5arch_log_unname(void);  // k5arch.c: every context sends its name frame again
 uint32_t k5log_fault_format(void);
 uint32_t k5log_restart_format(void);
 uint32_t k5arch_context_index(k5_ctx_t *ctx);

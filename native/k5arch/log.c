@@ -10,6 +10,10 @@
 // - Kernel events (a task's fault, its restart) are records of task TASK_KERNEL with formats
 //   at fixed indices, sent only after the root asked for them (MACHINE_LOG_EVENTS), so that the
 //   console of a plain run stays text.
+// - The frames go to the console, or (MACHINE_LOG_RTT) to an RTT buffer in kernel RAM that a
+//   debug probe reads without stopping the core (SEGGER's control block layout: pyocd, J-Link
+//   and OpenOCD find it by its id; `k5 logs --rtt`). The console then carries only text. A
+//   frame that does not fit the buffer's free space is dropped whole (the probe is behind).
 #include <string.h>
 #include "py/objstr.h"
 #include "py/runtime.h"
@@ -25,6 +29,94 @@ static uint8_t log_events;
 
 void k5log_events(bool on) {
     log_events = on;
+}
+
+// --- RTT ----------------------------------------------------------------------------------------
+
+#define RTT_UP_SIZE (1024)
+#define RTT_DOWN_SIZE (16)
+
+typedef struct _k5_rtt_ring_t {
+    const char *name;
+    uint8_t *buffer;
+    uint32_t size;
+    volatile uint32_t wr;       // written by the target
+    volatile uint32_t rd;       // written by the probe
+    uint32_t flags;             // 0: no blocking, a record that does not fit is skipped
+} k5_rtt_ring_t;
+
+typedef struct _k5_rtt_t {
+    char id[16];                // "SEGGER RTT", written last
+    int32_t max_up;
+    int32_t max_down;
+    k5_rtt_ring_t up;           // channel 0: the log frames
+    k5_rtt_ring_t down;         // unused (present for probes that expect one)
+    uint8_t up_buffer[RTT_UP_SIZE];
+    uint8_t down_buffer[RTT_DOWN_SIZE];
+} k5_rtt_t;
+
+// The control block is made the first time RTT is switched on, in the GC heap (so that it
+// costs nothing otherwise), kept alive by a root pointer and reached by the kernel through
+// k5_rtt, in kernel RAM. No task holds a reference to it. A probe finds it through
+// k5_rtt_locator (tools/rtt.py reads that symbol): a copy in the VM's RAM, which the kernel
+// never reads, because QEMU's gdbstub reads memory as the interrupted code could, and that is
+// a task as often as not.
+K5_KERNEL_DATA static k5_rtt_t *k5_rtt;
+k5_rtt_t *volatile k5_rtt_locator;
+K5_KERNEL_DATA static uint8_t log_rtt;
+MP_REGISTER_ROOT_POINTER(struct _k5_rtt_t *k5_rtt_block);
+
+int k5log_rtt(bool on) {
+    if (on && k5_rtt == NULL) {
+        k5_rtt_t *block = m_malloc_maybe(sizeof(k5_rtt_t));
+        if (block == NULL) {
+            return -1; // the caller (the root) is told; the kernel's thread must not raise
+        }
+        memset(block, 0, sizeof(*block));
+        block->max_up = 1;
+        block->max_down = 1;
+        block->up = (k5_rtt_ring_t) { "k5.log", block->up_buffer, RTT_UP_SIZE, 0, 0, 0 };
+        block->down = (k5_rtt_ring_t) { "k5.log", block->down_buffer, RTT_DOWN_SIZE, 0, 0, 0 };
+        // The id last, so that a probe scanning RAM never finds a block half made. (Assembled
+        // here: a copy of the whole id in flash would be found first.)
+        static const char tail[] = " RTT";
+        memcpy(block->id + 6, tail, sizeof(tail));
+        __asm volatile ("dmb" ::: "memory");
+        memcpy(block->id, "SEGGER", 6);
+        MP_STATE_VM(k5_rtt_block) = block;
+        k5_rtt = block;
+        k5_rtt_locator = block;
+    }
+    if (log_rtt != on) {
+        k5arch_log_unname(); // each task's name again, on the new channel
+    }
+    log_rtt = on;
+    return 0;
+}
+
+// A soft reset: the heap (and the block in it) is gone; the log is on the console again.
+void k5log_reset(void) {
+    k5_rtt = NULL;
+    k5_rtt_locator = NULL;
+    MP_STATE_VM(k5_rtt_block) = NULL;
+    log_rtt = 0;
+}
+
+static void rtt_write(const uint8_t *data, size_t len) {
+    k5_rtt_ring_t *ring = &k5_rtt->up;
+    uint32_t size = ring->size;
+    uint32_t wr = ring->wr;
+    uint32_t rd = ring->rd;
+    uint32_t free = (rd + size - wr - 1) % size;
+    if (rd >= size || wr >= size || len > free) {
+        return; // the probe is behind (or wrote nonsense): this frame is dropped
+    }
+    for (size_t i = 0; i < len; i++) {
+        ring->buffer[wr] = data[i];
+        wr = wr + 1 == size ? 0 : wr + 1;
+    }
+    __asm volatile ("dmb" ::: "memory");
+    ring->wr = wr;
 }
 
 // FORMAT_BASE + the index of fmt in the format table, or FORMAT_NONE.
@@ -141,7 +233,11 @@ static void frame(const uint8_t *head, size_t head_len, const uint8_t *body, siz
         at = put_escaped(out, at, body[i]);
     }
     at = put_escaped(out, at, 0xff - (sum & 0xff));
-    uart_tx_strn((const char *)out, at);
+    if (log_rtt) {
+        rtt_write(out, at);
+    } else {
+        uart_tx_strn((const char *)out, at);
+    }
 }
 
 static void record(uint32_t task, const uint8_t *body, size_t len) {

@@ -433,12 +433,13 @@ static MP_DEFINE_CONST_FUN_OBJ_0(mod_arena_obj, mod_arena);
 static mp_obj_t mod_machine(mp_obj_t op, mp_obj_t arg) {
     uint32_t op_value = mp_obj_get_int(op);
     uint32_t arg_value = mp_obj_get_int_truncated(arg);
+    int result;
     if (k5arch_in_task()) {
-        k5_svc_machine(op_value, arg_value);
+        result = k5_svc_machine(op_value, arg_value);
     } else {
-        k5_port_machine_op(op_value, arg_value);
+        result = k5_port_machine_op(op_value, arg_value);
     }
-    return mp_const_none;
+    return MP_OBJ_NEW_SMALL_INT(result);
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(mod_machine_obj, mod_machine);
 

@@ -223,6 +223,6 @@ __attribute__((naked)) int k5_svc_log(const uint8_t *body, size_t len) {
     __asm volatile ("svc %[n]\n bx lr\n" : : [n] "i" (K5_SVC_LOG));
 }
 
-__attribute__((naked)) void k5_svc_machine(uint32_t op, uint32_t arg) {
+__attribute__((naked)) int k5_svc_machine(uint32_t op, uint32_t arg) {
     __asm volatile ("svc %[n]\n bx lr\n" : : [n] "i" (K5_SVC_MACHINE));
 }

@@ -34,7 +34,7 @@ void machine_mark_soft_reset(void) {
 // power-off are SVC_MACHINE traps that the kernel serves here, privileged. Any other task that
 // tries gets a usage fault (k5arch.c). The two test operations exist for the tests of the
 // kernel's own fault report (the epitaph), which no task could otherwise provoke.
-void k5_port_machine_op(uint32_t op, uint32_t arg) {
+int k5_port_machine_op(uint32_t op, uint32_t arg) {
     switch (op) {
         case K5_MACHINE_RESET:
             machine_mark_soft_reset();
@@ -47,6 +47,8 @@ void k5_port_machine_op(uint32_t op, uint32_t arg) {
         case K5_MACHINE_LOG_EVENTS:
             k5log_events(arg != 0);
             break;
+        case K5_MACHINE_LOG_RTT:
+            return k5log_rtt(arg != 0);
         #if K5_BOARD_ATTACK_MODULE
         case K5_MACHINE_FAULT_INJECT:
             k5arch_fault_inject(arg);
@@ -61,6 +63,7 @@ void k5_port_machine_op(uint32_t op, uint32_t arg) {
         default:
             break;
     }
+    return 0;
 }
 
 // machine.poweroff(status=0): the emulated board exits QEMU with `status`; the NUCLEO enters

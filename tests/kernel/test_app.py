@@ -49,6 +49,17 @@ def test_the_base_app_is_valid(tmp_path):
     assert described["tasks"][0]["caps"] == ((1, "ep", 1, 0),)
 
 
+def test_log_rtt_is_a_boolean_that_the_layout_shows(tmp_path):
+    path = tmp_path / "app.toml"
+    path.write_text("log_rtt = true\n" + BASE)
+    described = app.load(path)
+    assert described["log_rtt"] is True
+    assert "log frames over RTT" in app.dump(described)
+    path.write_text("log_rtt = 1\n" + BASE)
+    with pytest.raises(app.AppError, match="app.toml:1: log_rtt: 1 is not true or false"):
+        app.load(path)
+
+
 MALFORMED = [
     ("syntax", BASE.replace("priority = 10", "priority = "), "app.toml:10: syntax: "),
     (

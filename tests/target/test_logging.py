@@ -8,8 +8,9 @@ import pytest
 from conftest import ROOT
 from test_apps import build_app
 from test_attacks import _symbols
-from test_tasks import run_script_bytes
-from tools import logs
+from test_tasks import DEVICE, run_script_bytes
+from tools import logs, rtt
+from tools.emu import Emulator, mpremote_command
 
 pytestmark = pytest.mark.qemu
 
@@ -62,3 +63,54 @@ def test_k5_logs_decodes_an_app_from_boot(tmp_path):
     ], r.stdout
     assert lines[-1] == "client INFO round 5: err 0", r.stdout
     assert "client: client done" in r.stdout  # the text between the frames passes through
+
+
+def test_records_over_rtt_are_read_through_the_gdbstub(emu_elf, tmp_path):
+    # The probe's view: tools/rtt.py finds the control block through k5_rtt_locator.
+    script = tmp_path / "rtt.py"
+    script.write_text((DEVICE / "rtt.py").read_text())
+    with Emulator(emu_elf, icount=True, gdb=True) as emu:
+        r = subprocess.run(
+            mpremote_command(emu.port, "run", str(script)), capture_output=True, timeout=120
+        )
+        assert r.returncode == 0, r.stdout + r.stderr
+        memory = rtt.GdbMemory(emu.gdb_port)
+        try:
+            locator = _symbols(emu_elf, "k5_rtt_locator")["k5_rtt_locator"]
+            reader = rtt.RttReader(memory, locator)
+            stream = reader.poll()
+            again = reader.poll()
+        finally:
+            memory.close()
+    table = logs.read_table(emu_elf)
+    over_rtt = [
+        (item.task, logs.LEVELS[item.level], item.text)
+        for item in logs.Decoder(table).feed(stream)
+        if isinstance(item, logs.Record)
+    ]
+    assert over_rtt == [
+        ("rttlog", "INFO", "rtt 0 of 3"),
+        ("rttlog", "INFO", "rtt 1 of 3"),
+        ("rttlog", "INFO", "rtt 2 of 3"),
+        ("repl", "WARN", "from the root 7"),
+    ], over_rtt
+    assert again == b""  # the read offset moved: nothing is read twice
+    console = logs.Decoder(table).feed(r.stdout)
+    records = [item.text for item in console if isinstance(item, logs.Record)]
+    assert records == ["console again 1"], records  # only what came after the switch back
+    assert "done" in "".join(item for item in console if isinstance(item, str))
+
+
+def test_k5_logs_over_rtt_decodes_an_app(tmp_path):
+    build_app("pingpong")
+    r = subprocess.run(
+        [sys.executable, "-m", "tools.k5cli", "logs", "--app", "tasks/pingpong/app.toml"]
+        + ["--rtt", "--seconds", "5", "--plain", "--icount"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "client INFO round 0: err 0" in r.stdout, r.stdout
+    assert ">>> import k5.log; k5.log.rtt(True)" in r.stdout  # the REPL switched the channel
