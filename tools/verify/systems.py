@@ -40,7 +40,7 @@ from k5.abi import (
     SYS_YIELD,
 )
 from k5 import cdt, cnode, device
-from k5.system import System
+from k5.system import Builder  # the kernel-side builder (on the board, System is the front end)
 from k5.ticks import TICKS_PERIOD
 from tools.verify.checkarch import PLAN_EXIT, PLAN_FAULT, PLAN_PREEMPT, PLAN_SYSCALL, CheckArch
 
@@ -122,7 +122,7 @@ class Spec:
 
 
 def _new_system():
-    return System(arch=CheckArch(START_TIME), console=_console)
+    return Builder(arch=CheckArch(START_TIME), console=_console)
 
 
 def core():
