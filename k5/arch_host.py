@@ -199,37 +199,22 @@ class HostContext:
         _thread.start_new_thread(_trampoline, (self,))
 
 
-class HostArch:
-    """The host implementation of the arch facade (simulated clock, one thread per task).
+class InterruptLines:
+    """Interrupt lines as the board has them, for the host and checker backends.
 
-    **Invariants:**
-    - clock is a tick count modulo 2**30 (k5.ticks); run() advances it by at most `limit`;
-    - every context this backend created is in `contexts`.
+    `pending` holds the kernel's interrupt lines (arch.interrupts()); hardware lines are bit
+    sets: enabled (NVIC), raised while masked (NVIC pending), fired and not yet taken by the
+    kernel. A line fires when raised and enabled, and firing masks it (as the device's handler
+    does) until the kernel unmasks it again; `_fired(lines)` is told of each firing.
     """
 
-    __slots__ = (
-        "clock",
-        "syscall_cost",
-        "contexts",
-        "pending",
-        "irq_on",
-        "irq_raised",
-        "irq_fired",
-    )
+    __slots__ = ("pending", "irq_on", "irq_raised", "irq_fired")
 
-    def __init__(self, syscall_cost=1, start=0):
-        self.clock = start & TICKS_MASK
-        self.syscall_cost = syscall_cost
-        self.contexts = []
+    def __init__(self):
         self.pending = 0
-        # Simulated hardware interrupt lines, as bit sets: enabled (NVIC), raised and latched
-        # while masked (NVIC pending), fired and not yet taken by the kernel.
         self.irq_on = 0
         self.irq_raised = 0
         self.irq_fired = 0
-
-    def now(self):
-        return self.clock
 
     def interrupts(self):
         """The interrupt lines raised since the last call (bit n = line n)."""
@@ -240,19 +225,6 @@ class HostArch:
     def raise_interrupt(self, line):
         """Simulate interrupt `line` (the kernel signals the notification bound to it)."""
         self.pending |= 1 << line
-
-    # Hardware interrupts: a line fires when raised and enabled; firing masks it (as the
-    # device's handler does) until the kernel unmasks it again.
-
-    def device_ranges(self):
-        """The (low, high) address ranges device windows may cover (the MCU's peripherals)."""
-        return _DEVICE_RANGES
-
-    def irq_count(self):
-        return _HOST_IRQS
-
-    def irq_valid(self, line):
-        return 0 <= line < _HOST_IRQS
 
     def raise_hw_irq(self, line):
         """Simulate a peripheral raising hardware interrupt `line`."""
@@ -266,6 +238,10 @@ class HostArch:
             self.irq_on &= ~fire
             self.irq_fired |= fire
             self.pending |= 1 << IRQ_HARDWARE
+            self._fired(fire)
+
+    def _fired(self, lines):
+        pass
 
     def irq_unmask(self, line):
         self.irq_on |= 1 << line
@@ -285,6 +261,36 @@ class HostArch:
             line += 1
         self.irq_fired = fired & ~(1 << line)
         return line
+
+
+class HostArch(InterruptLines):
+    """The host implementation of the arch facade (simulated clock, one thread per task).
+
+    **Invariants:**
+    - clock is a tick count modulo 2**30 (k5.ticks); run() advances it by at most `limit`;
+    - every context this backend created is in `contexts`.
+    """
+
+    __slots__ = ("clock", "syscall_cost", "contexts")
+
+    def __init__(self, syscall_cost=1, start=0):
+        InterruptLines.__init__(self)
+        self.clock = start & TICKS_MASK
+        self.syscall_cost = syscall_cost
+        self.contexts = []
+
+    def now(self):
+        return self.clock
+
+    def device_ranges(self):
+        """The (low, high) address ranges device windows may cover (the MCU's peripherals)."""
+        return _DEVICE_RANGES
+
+    def irq_count(self):
+        return _HOST_IRQS
+
+    def irq_valid(self, line):
+        return 0 <= line < _HOST_IRQS
 
     def idle(self, until):
         """Sleep until `until` (WFI until the timer): nothing runs meanwhile."""

@@ -8,7 +8,8 @@
 # `events`, in order, so the explorer can check the answers the kernel gives at its boundary.
 # Everything here is plain data, so a whole system (kernel + this arch) pickles as a snapshot.
 
-from k5.abi import IRQ_HARDWARE, TRAP_EXIT, TRAP_FAULT, TRAP_PREEMPT, TRAP_SYSCALL
+from k5.abi import TRAP_EXIT, TRAP_FAULT, TRAP_PREEMPT, TRAP_SYSCALL
+from k5.arch_host import InterruptLines
 from k5.ticks import TICKS_MASK, ticks_diff
 
 # Plans: what the task that the kernel runs next does.
@@ -49,7 +50,7 @@ class CheckContext:
         self.freed = False
 
 
-class CheckArch:
+class CheckArch(InterruptLines):
     """The arch facade driven by the explorer: simulated clock, plans instead of task code.
 
     **Invariants:**
@@ -57,26 +58,14 @@ class CheckArch:
     - `plan` is consumed by exactly one run() (a second run in the same step is an error).
     """
 
-    __slots__ = (
-        "clock",
-        "contexts",
-        "plan",
-        "events",
-        "pending",
-        "irq_on",
-        "irq_raised",
-        "irq_fired",
-    )
+    __slots__ = ("clock", "contexts", "plan", "events")
 
     def __init__(self, start=0):
+        InterruptLines.__init__(self)
         self.clock = start & TICKS_MASK
         self.contexts = []
         self.plan = None
         self.events = []
-        self.pending = 0  # interrupt lines for the kernel (IRQ_HARDWARE: a line fired)
-        self.irq_on = 0  # enabled hardware lines (bit n = line n)
-        self.irq_raised = 0  # raised while masked: fires when enabled
-        self.irq_fired = 0  # fired, not yet taken by the kernel
 
     def now(self):
         return self.clock
@@ -106,13 +95,12 @@ class CheckArch:
         # A destroyed thread's context: the kernel must never run it again (run() checks).
         ctx.freed = True
 
-    def interrupts(self):
-        lines = self.pending
-        self.pending = 0
-        return lines
+    # Hardware lines (k5.arch_host.InterruptLines, as on the board): each firing is an event.
 
-    # Hardware interrupts, as on the board: a line fires when raised and enabled, and firing
-    # masks it until the kernel unmasks it again (a raise while masked waits for that).
+    def _fired(self, lines):
+        for line in range(IRQ_LINES):
+            if lines & (1 << line):
+                self.events.append((EVENT_FIRE, line))
 
     def device_ranges(self):
         return DEVICE_RANGES
@@ -122,39 +110,6 @@ class CheckArch:
 
     def irq_valid(self, line):
         return 0 <= line < IRQ_LINES
-
-    def raise_hw_irq(self, line):
-        self.irq_raised |= 1 << line
-        self._fire()
-
-    def _fire(self):
-        fire = self.irq_raised & self.irq_on
-        if fire:
-            self.irq_raised &= ~fire
-            self.irq_on &= ~fire
-            self.irq_fired |= fire
-            self.pending |= 1 << IRQ_HARDWARE
-            for line in range(IRQ_LINES):
-                if fire & (1 << line):
-                    self.events.append((EVENT_FIRE, line))
-
-    def irq_unmask(self, line):
-        self.irq_on |= 1 << line
-        self._fire()
-
-    def irq_mask(self, line):
-        self.irq_on &= ~(1 << line)
-        self.irq_fired &= ~(1 << line)
-
-    def irq_take(self):
-        fired = self.irq_fired
-        if not fired:
-            return -1
-        line = 0
-        while not fired & (1 << line):
-            line += 1
-        self.irq_fired = fired & ~(1 << line)
-        return line
 
     def request(self, ctx):
         return ctx.request
