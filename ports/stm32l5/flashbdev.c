@@ -38,10 +38,14 @@ static uint32_t area_addr(mp_obj_t block, mp_int_t offset, size_t len) {
     mp_int_t n = mp_obj_get_int(block);
     uint32_t size = area_size();
     if (n < 0 || offset < 0 || (uint32_t)n >= size / K5_FLASH_BLOCK_SIZE
-        || (uint32_t)offset > size || len > size - (uint32_t)n * K5_FLASH_BLOCK_SIZE - offset) {
+        || (uint32_t)offset > size) {
         return 0;
     }
-    return area_start() + n * K5_FLASH_BLOCK_SIZE + offset;
+    uint32_t start = (uint32_t)n * K5_FLASH_BLOCK_SIZE + (uint32_t)offset;
+    if (start > size || len > size - start) {
+        return 0;
+    }
+    return area_start() + start;
 }
 
 static mp_obj_t flash_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw,

@@ -177,4 +177,5 @@ def test_tasks_reach_no_files(emu_elf, tmp_path):
     assert seen["program"] == "0" and seen["reprogram"] == "-5", out  # EIO, as PROGERR
     assert seen["kept"] == repr(b"K5K5K5K5"), out
     assert seen["misaligned"] == "-22" and seen["outside"] == "-22", out
+    assert seen["offset_past_end"] == "-22" and seen["spans_past_end"] == "-22", out
     assert seen["remounted"] == "[]", out
