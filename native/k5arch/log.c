@@ -102,9 +102,11 @@ void k5log_reset(void) {
     log_rtt = 0;
 }
 
+// The kernel writes only through its own pointer and the constant size (never through the
+// block's buffer and size fields, which a probe reads): offsets out of range drop the frame.
 static void rtt_write(const uint8_t *data, size_t len) {
     k5_rtt_ring_t *ring = &k5_rtt->up;
-    uint32_t size = ring->size;
+    const uint32_t size = RTT_UP_SIZE;
     uint32_t wr = ring->wr;
     uint32_t rd = ring->rd;
     uint32_t free = (rd + size - wr - 1) % size;
@@ -112,7 +114,7 @@ static void rtt_write(const uint8_t *data, size_t len) {
         return; // the probe is behind (or wrote nonsense): this frame is dropped
     }
     for (size_t i = 0; i < len; i++) {
-        ring->buffer[wr] = data[i];
+        k5_rtt->up_buffer[wr] = data[i];
         wr = wr + 1 == size ? 0 : wr + 1;
     }
     __asm volatile ("dmb" ::: "memory");
