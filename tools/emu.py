@@ -26,6 +26,20 @@ class EmulatorError(Exception):
     pass
 
 
+def connect_loopback(port, timeout=10.0):
+    """A TCP connection to a port QEMU serves on 127.0.0.1 (a serial port, its gdbstub). QEMU
+    opens its sockets one after another as it starts: a refusal just after it started means
+    "not yet", so this tries again until `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        except ConnectionRefusedError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def _free_loopback_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))

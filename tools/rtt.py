@@ -11,9 +11,10 @@ waits for it (a frame that does not fit is dropped). Two ways to reach the memor
 - `PyocdMemory`: a debug probe through pyocd (a NUCLEO's ST-LINK): reads while the core runs.
 """
 
-import socket
 import struct
 import time
+
+from tools.emu import connect_loopback
 
 ID = b"SEGGER RTT\x00"
 HEADER = struct.Struct("<16sii")
@@ -27,16 +28,8 @@ class RttError(Exception):
 class GdbMemory:
     """Guest memory through the GDB remote protocol (the few packets QEMU's gdbstub needs)."""
 
-    def __init__(self, port, host="127.0.0.1", timeout=5.0):
-        deadline = time.monotonic() + timeout
-        while True:  # QEMU may not be listening yet just after it started
-            try:
-                self.sock = socket.create_connection((host, port), timeout=timeout)
-                break
-            except ConnectionRefusedError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
+    def __init__(self, port, timeout=5.0):
+        self.sock = connect_loopback(port, timeout)
         self.buffer = b""
         self.running = False
         # QEMU stops the guest when a debugger attaches; it reports why when asked.

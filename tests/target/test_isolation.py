@@ -2,12 +2,11 @@
 
 import re
 import select
-import socket
 import subprocess
 import time
 
 from test_tasks import DEVICE, run_script
-from tools.emu import Emulator, _free_loopback_port, mpremote_command
+from tools.emu import Emulator, _free_loopback_port, connect_loopback, mpremote_command
 
 ROUNDS = 12
 
@@ -93,7 +92,7 @@ def test_uart_driver_task_takes_receive_interrupts(emu_elf, tmp_path):
             stderr=subprocess.STDOUT,
             text=True,
         )
-        with socket.create_connection(("127.0.0.1", port), timeout=10) as uart1:
+        with connect_loopback(port) as uart1:
             # Bytes sent before the driver enabled the receiver would be lost: wait for it.
             seen = ""
             deadline = time.monotonic() + 60
