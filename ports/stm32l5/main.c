@@ -5,7 +5,6 @@
 #include "py/builtin.h"
 #include "py/compile.h"
 #include "py/gc.h"
-#include "py/mperrno.h"
 #include "py/mphal.h"
 #include "py/runtime.h"
 #include "py/stackctrl.h"
