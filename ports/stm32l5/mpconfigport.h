@@ -14,11 +14,20 @@
 
 #define MICROPY_CONFIG_ROM_LEVEL                (MICROPY_CONFIG_ROM_LEVEL_EXTRA_FEATURES)
 
-// Emitters: bytecode only for now. Native/viper code would live in the execute-never heap,
-// which an unprivileged task cannot run (see shared facts on unprivileged tasks).
-#define MICROPY_EMIT_THUMB                      (0)
+// Emitters. The Thumb emitter is there for frozen code: the kernel's hot path is frozen as
+// @micropython.native machine code, which runs from flash like any frozen bytecode (the same
+// source runs as bytecode on the host). The heap is execute-never for every task (the MPU), so
+// native code compiled at run time, or loaded from a .mpy, has nowhere to run: asking for
+// executable memory raises a RuntimeError that says so (mphalport.c).
+#define MICROPY_EMIT_THUMB                      (1)
 #define MICROPY_EMIT_INLINE_THUMB               (0)
+#define MICROPY_MAKE_POINTER_CALLABLE(p)        ((void *)((uintptr_t)(p) | 1))
+__attribute__((noreturn)) void k5_refuse_exec_memory(void);
+#define MP_PLAT_ALLOC_EXEC(min_size, ptr, size) ((void)(ptr), (void)(size), k5_refuse_exec_memory())
+#define MP_PLAT_FREE_EXEC(ptr, size)
 #define MICROPY_PERSISTENT_CODE_LOAD            (1)
+// The VM dispatches opcodes through a table of labels: about 10% fewer instructions, 1 KB.
+#define MICROPY_OPT_COMPUTED_GOTO               (1)
 
 // Memory, GC and the VM.
 #define MICROPY_ALLOC_PATH_MAX                  (256)

@@ -19,6 +19,13 @@
 
 volatile uint32_t systick_ms;
 
+// MP_PLAT_ALLOC_EXEC (mpconfigport.h): the compiler's native emitter, or a .mpy with machine
+// code, asks for executable memory. There is none to give: the heap is execute-never.
+void k5_refuse_exec_memory(void) {
+    mp_raise_msg(&mp_type_RuntimeError,
+        MP_ERROR_TEXT("K5: the heap is execute-never; native code must be frozen into the image"));
+}
+
 void systick_init(void) {
     SysTick->LOAD = system_core_clock_hz / 1000 - 1;
     SysTick->VAL = 0;
