@@ -45,8 +45,8 @@ def test_image_fits_the_stm32l552():
     sym = symbols(image("elf"))
     assert sym["k5_vector_table"] == 0x08000000, "vector table at the start of flash"
     assert sym["_image_end"] - 0x08000000 <= 320 * 1024, "the code region, below the filesystem"
-    # The filesystem: the top 192 KB of the 512 KB flash, in bank 2 (0x08040000..).
-    assert (sym["_k5_fs_start"], sym["_k5_fs_end"]) == (0x08050000, 0x08080000)
+    # The filesystem: the top 160 KB of the 512 KB flash, in bank 2 (0x08040000..).
+    assert (sym["_k5_fs_start"], sym["_k5_fs_end"]) == (0x08058000, 0x08080000)
     assert sym["_image_end"] - 0x08000000 == image("bin").stat().st_size
     assert 0x20000000 <= sym["_heap_start"] < sym["_heap_end"] <= sym["_estack"]
     assert sym["_estack"] == 0x20000000 + 256 * 1024
@@ -85,7 +85,7 @@ def test_flash_with_a_filesystem_makes_one_dfuse_file_with_both(tmp_path):
     dfu_path = paths.build_dir(BOARD) / "firmware-fs.dfu"
     assert f"dfu-util -a 0 -d 0483:df11 -D {dfu_path}" in r.stdout
     _, _, elements = dfuse.parse(dfu_path.read_bytes()).targets[0]
-    assert [address for address, _ in elements] == [0x08000000, 0x08050000]
+    assert [address for address, _ in elements] == [0x08000000, 0x08058000]
     assert elements[0][1][: image("bin").stat().st_size] == image("bin").read_bytes()
     assert fsimage.files_of(elements[1][1], BOARD) == {"main.py": b"print('from the NUCLEO')\n"}
     r = subprocess.run(
@@ -96,4 +96,4 @@ def test_flash_with_a_filesystem_makes_one_dfuse_file_with_both(tmp_path):
         cwd=ROOT,
     )
     assert r.returncode == 0, r.stderr
-    assert "--base-address 0x8050000" in r.stdout
+    assert "--base-address 0x8058000" in r.stdout

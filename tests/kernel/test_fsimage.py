@@ -35,7 +35,7 @@ def test_an_image_holds_the_folder(tmp_path):
 
 def test_a_folder_too_big_for_the_area_is_refused_by_name(tmp_path):
     (tmp_path / "big.bin").write_bytes(b"\x00" * (fsimage.geometry("MPS2_AN505")[1] + 1))
-    with pytest.raises(fsimage.FsImageError, match="big.bin does not fit the MPS2_AN505's 192 KB"):
+    with pytest.raises(fsimage.FsImageError, match="big.bin does not fit the MPS2_AN505's 160 KB"):
         fsimage.image_of(tmp_path, "MPS2_AN505")
 
 
