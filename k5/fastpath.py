@@ -15,7 +15,7 @@
 # the same results. Type checks come before any comparison, so a hostile object in a request
 # never runs its methods in the kernel.
 
-from k5._compat import const
+from k5._compat import const, micropython
 from k5 import abi
 from k5.decode import ipc_words
 from k5.ipc import sys_reply_recv as slow_reply_recv
@@ -61,6 +61,7 @@ assert _QUEUE_ENDPOINT == QUEUE_ENDPOINT
 assert _QUEUE_NONE == QUEUE_NONE
 
 
+@micropython.native
 def sys_call(kernel, tcb, sysno, request, _type=type, _int=int, _tuple=tuple, _len=len):
     # (SYS_CALL, ep_slot, label, words, None, abi.NO_SLOT, abi.NO_SLOT) with a receiver waiting.
     if _len(request) != 7 or kernel.trace is not None or kernel.delivery_log is not None:
@@ -174,6 +175,7 @@ def sys_call(kernel, tcb, sysno, request, _type=type, _int=int, _tuple=tuple, _l
     return None
 
 
+@micropython.native
 def sys_reply_recv(kernel, tcb, sysno, request, _type=type, _int=int, _tuple=tuple, _len=len):
     # (SYS_REPLY_RECV, ep_slot, label, words, None, abi.NO_SLOT, abi.NO_SLOT) with nobody waiting.
     if _len(request) != 7 or kernel.trace is not None or kernel.delivery_log is not None:

@@ -15,7 +15,7 @@
 
 from k5 import cnode, device, invariants, notification, syscalls, thread, timer
 from k5.timer import Timer
-from k5._compat import const
+from k5._compat import const, micropython
 from k5 import abi
 from k5.ipcbuf import IpcBuffer
 from k5.objects import (
@@ -243,6 +243,7 @@ class Kernel:
 
     # --- the kernel loop -------------------------------------------------------------------------
 
+    @micropython.native
     def run(self, ticks=-1, max_traps=-1):
         """Run tasks for `ticks` simulated ticks (-1: until idle). Returns a RUN_* code."""
         if self.halted:
@@ -394,9 +395,9 @@ class Kernel:
                     self._choose()
                 if debug:
                     self.check_invariants()
-        except KernelPanic:
-            raise
         except Exception as exc:
+            if isinstance(exc, KernelPanic):
+                raise exc
             self._panic(exc, trap)
         finally:
             self.traps = traps
@@ -428,6 +429,7 @@ class Kernel:
 
     # --- scheduling ------------------------------------------------------------------------------
 
+    @micropython.native
     def schedule_runnable(self, tcb):
         """Queue a RUNNING thread: ready if its SC has budget now, else until its refill."""
         sc = tcb.sc
@@ -447,6 +449,7 @@ class Kernel:
         else:
             self.sched.release_insert(tcb)
 
+    @micropython.native
     def dequeue(self, tcb):
         """Unlink a thread from whatever queue holds it (ready, release, endpoint, ...)."""
         queue = tcb.queue
@@ -457,6 +460,7 @@ class Kernel:
         else:
             queue.remove(tcb)
 
+    @micropython.native
     def commit(self, sc):
         """Charge the time an SC consumed since it was switched to."""
         usage = sc.consumed
@@ -468,6 +472,7 @@ class Kernel:
         else:
             sc.budget_check(usage)
 
+    @micropython.native
     def _check_budget(self, now):
         sc = self.cur_sc
         if sc is None:
@@ -509,6 +514,7 @@ class Kernel:
         if holder.queue is None:
             self.sched.release_insert(holder)
 
+    @micropython.native
     def _release(self, now):
         sched = self.sched
         release = sched.release
@@ -530,6 +536,7 @@ class Kernel:
             self.schedule_runnable(tcb)
             tcb = sleepers.head
 
+    @micropython.native
     def _choose(self):
         sched = self.sched
         current = self.current
@@ -560,6 +567,7 @@ class Kernel:
         if self.trace is not None and chosen is not current:
             self.emit("switch " + chosen.name)
 
+    @micropython.native
     def _switch_sc(self, sc):
         old = self.cur_sc
         if old is sc:

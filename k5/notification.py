@@ -1,10 +1,12 @@
 """Notification invocations: signal, wait, poll (decode and perform side by side)."""
 
+from k5._compat import micropython
 from k5 import abi
 from k5.decode import lookup
 from k5.objects import QUEUE_NOTIFICATION, QUEUE_READY, QUEUE_RELEASE
 
 
+@micropython.native
 def deliver_signal(tcb, badge):
     """Write a notification word into tcb's IPC buffer (perform)."""
     ipc = tcb.ipc
@@ -16,6 +18,7 @@ def deliver_signal(tcb, badge):
     ipc.source = abi.SOURCE_NOTIFICATION
 
 
+@micropython.native
 def sys_signal(kernel, tcb, sysno, request):
     # (SYS_SIGNAL, ntfn_slot)
     if len(request) != 2:
@@ -27,6 +30,7 @@ def sys_signal(kernel, tcb, sysno, request):
     return abi.OK
 
 
+@micropython.native
 def do_signal(kernel, ntfn, badge):
     """OR `badge` into ntfn, waking its first waiter or its bound TCB (perform)."""
     waiter = ntfn.queue.head
@@ -63,6 +67,7 @@ def do_signal(kernel, ntfn, badge):
     ntfn.active = True
 
 
+@micropython.native
 def sys_wait(kernel, tcb, sysno, request):
     # (SYS_WAIT or abi.SYS_POLL, ntfn_slot)
     if len(request) != 2:

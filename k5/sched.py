@@ -3,6 +3,7 @@
 # Pure policy: imports nothing from arch. Ready queues are intrusive FIFOs, one per priority;
 # a two-level bitmap (16 groups of 16 priorities) finds the highest non-empty one in O(1).
 
+from k5._compat import micropython
 from k5.abi import PRIORITY_COUNT
 from k5.objects import (  # noqa: F401 (priority_higher is exported from here too)
     QUEUE_READY,
@@ -46,11 +47,13 @@ class Scheduler:
         self.release = TcbQueue()
         self.sleep = TcbQueue()
 
+    @micropython.native
     def _msb16(self, value):
         if value >= 256:
             return 8 + self.msb[value >> 8]
         return self.msb[value]
 
+    @micropython.native
     def _set_bit(self, priority):
         group = priority >> 4
         index = group << 1
@@ -60,6 +63,7 @@ class Scheduler:
         self.group_bits[index + 1] = bits >> 8
         self.top_bits |= 1 << group
 
+    @micropython.native
     def _clear_bit(self, priority):
         group = priority >> 4
         index = group << 1
@@ -70,6 +74,7 @@ class Scheduler:
         if bits == 0:
             self.top_bits &= ~(1 << group)
 
+    @micropython.native
     def highest(self):
         """Highest priority with a ready thread, or -1."""
         top = self.top_bits
@@ -80,6 +85,7 @@ class Scheduler:
         bits = self.group_bits[index] | (self.group_bits[index + 1] << 8)
         return (group << 4) + self._msb16(bits)
 
+    @micropython.native
     def append(self, tcb):
         """Make tcb ready at the tail of its priority (end of timeslice, unblock)."""
         priority = tcb.priority
@@ -91,6 +97,7 @@ class Scheduler:
         if queue.head is tcb:
             self._set_bit(priority)
 
+    @micropython.native
     def prepend(self, tcb):
         """Make tcb ready at the head of its priority (it was preempted)."""
         priority = tcb.priority
@@ -102,6 +109,7 @@ class Scheduler:
         if queue.tail is tcb:
             self._set_bit(priority)
 
+    @micropython.native
     def remove(self, tcb):
         priority = tcb.priority
         queue = self.ready[priority]
@@ -109,6 +117,7 @@ class Scheduler:
         if queue.head is None:
             self._clear_bit(priority)
 
+    @micropython.native
     def pop_highest(self):
         """Dequeue the first thread of the highest non-empty priority (None if none)."""
         top = self.top_bits
@@ -126,6 +135,7 @@ class Scheduler:
             self._clear_bit(priority)
         return tcb
 
+    @micropython.native
     def release_insert(self, tcb):
         """Queue tcb until its SC's head refill time (stable: FIFO among equal times)."""
         time = tcb.sc.r_time[tcb.sc.head]
@@ -136,6 +146,7 @@ class Scheduler:
         queue.insert_after(node, tcb)
         tcb.queue_kind = QUEUE_RELEASE
 
+    @micropython.native
     def sleep_insert(self, tcb, wake):
         """Queue tcb until tick `wake` (stable: FIFO among equal times)."""
         tcb.wake_time = wake
@@ -146,6 +157,7 @@ class Scheduler:
         queue.insert_after(node, tcb)
         tcb.queue_kind = QUEUE_SLEEP
 
+    @micropython.native
     def next_wakeup(self):
         """Time of the earliest refill release or sleeper's wake-up, or -1 when there is none."""
         tcb = self.release.head
