@@ -400,6 +400,22 @@ def build_flash(p):
     p.add_argument("--fs", help="a folder: flash a littlefs image of it as the filesystem too")
 
 
+def do_profile(args):
+    from tools import profile
+
+    profile.sample(args.script, args.samples)
+
+
+def build_profile(p):
+    p.add_argument(
+        "script",
+        nargs="?",
+        default="tools/profile_ipc.py",
+        help="runs on the board, prints profile-start and profile-end (default: IPC round trips)",
+    )
+    p.add_argument("--samples", type=int, default=1000, help="PC samples to take")
+
+
 COMMANDS = {
     "build": (do_build, build_build, "build the firmware images (or an app's: k5 build app.toml)"),
     "gen": (do_gen, build_gen, "validate an app.toml and write its frozen description"),
@@ -407,6 +423,11 @@ COMMANDS = {
     "run": (do_run, build_run, "run scripts on a board (default: a freshly booted emulator)"),
     "logs": (do_logs, build_logs, "decode the log frames of a board's console (k5.log)"),
     "ps": (do_ps, build_ps, "the live task table of a running board"),
+    "profile": (
+        do_profile,
+        build_profile,
+        "where the emulated board spends its time, by function",
+    ),
     "size": (do_size, build_size, "flash and RAM use of both images (and an app's)"),
     "flash": (do_flash, build_flash, "flash the NUCLEO-L552ZE-Q"),
 }

@@ -1,6 +1,6 @@
 """k5 profile: where the emulated board spends its instructions, by C and frozen-native symbol.
 
-python -m tools.profile SCRIPT [--samples N] [--elf ELF]
+k5 profile [SCRIPT] [--samples N]        (python -m tools.profile SCRIPT [--elf ELF])
 
 Boots MPS2_AN505 under `-icount shift=0` with QEMU's gdbstub open, runs SCRIPT on the board with
 mpremote, and samples the program counter (and the link register) through the gdbstub between
@@ -11,6 +11,11 @@ the VM and the native layer, and each frozen `@micropython.native` function as t
 mpy-tool gives its machine code (`fun_data_<module>_<function>`). Bytecode functions all run
 inside `mp_execute_bytecode`. Prints the functions by share of samples (self), each with the
 callers its LR points to.
+
+The samples are taken in host time, not in guest instructions: code that QEMU runs slowly per
+instruction (MPU and other system-register writes, which end a translation block under icount,
+as in k5arch_run's context switch) gets more samples than its instruction count. Instruction
+counts come from `make bench`; this tells where, among the VM's and the kernel's functions.
 """
 
 import argparse
@@ -62,7 +67,7 @@ def read_registers(gdb):
     return [int.from_bytes(raw[4 * i : 4 * i + 4], "little") for i in range(16)]
 
 
-def sample(script, samples=2000, elf=None, out=print):
+def sample(script, samples=1000, elf=None, out=print):
     elf = elf or paths.firmware("MPS2_AN505", "elf")
     table = function_table(elf)
     hits = collections.Counter()
@@ -130,7 +135,7 @@ def sample(script, samples=2000, elf=None, out=print):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="k5 profile", description=__doc__.splitlines()[0])
     parser.add_argument("script", help="a script that prints profile-start and profile-end")
-    parser.add_argument("--samples", type=int, default=2000)
+    parser.add_argument("--samples", type=int, default=1000)
     parser.add_argument("--elf", default=None, help="firmware (default: MPS2_AN505's)")
     args = parser.parse_args(argv)
     sample(args.script, args.samples, args.elf)

@@ -1,0 +1,64 @@
+"""Native code on the board: the frozen kernel runs as machine code; code compiled at run time
+cannot (the heap is execute-never) and says so instead of faulting."""
+
+from elftools.elf.elffile import ELFFile
+
+from tests.conftest import mpremote
+from tools import profile
+
+NATIVE_SOURCE = "@micropython.native\\ndef f(x):\\n    return x + 1\\nprint(f(1))"
+
+
+def test_the_kernels_hot_path_is_frozen_machine_code(emu_elf):
+    with open(emu_elf, "rb") as f:
+        names = {s.name for s in ELFFile(f).get_section_by_name(".symtab").iter_symbols()}
+    for name in ("k5_kernel_Kernel_run", "k5_fastpath_sys_call", "k5_fastpath_sys_reply_recv"):
+        assert "fun_data_" + name in names
+
+
+def test_native_code_compiled_at_run_time_is_refused_in_the_root_and_in_a_task(emulator):
+    script = (
+        "import k5\n"
+        "def attempt(tag):\n"
+        "    try:\n"
+        '        exec("' + NATIVE_SOURCE + '")\n'
+        "    except RuntimeError as e:\n"
+        "        print(tag, 'refused:', e)\n"
+        "attempt('root')\n"
+        "def task(ipc, arg):\n"
+        "    attempt('task')\n"
+        "k5.spawn(task, name='nat')\n"
+        "import time\n"
+        "time.sleep_ms(50)\n"
+        "print('alive', 6 * 7)\n"
+    )
+    r = mpremote(emulator.port, "exec", script)
+    assert r.returncode == 0, r.stderr
+    refusal = "refused: K5: the heap is execute-never; native code must be frozen into the image"
+    lines = r.stdout.splitlines()
+    assert "root " + refusal in lines
+    # A task's output comes in lines prefixed with its name (long ones in pieces).
+    task = "".join(line[len("nat: ") :] for line in lines if line.startswith("nat: "))
+    assert task == "task " + refusal
+    assert lines[-1] == "alive 42"
+
+
+def test_profile_samples_the_frozen_kernel(emu_elf):
+    out = []
+    hits, callers = profile.sample("tools/profile_ipc.py", samples=60, elf=emu_elf, out=out.append)
+    assert sum(hits.values()) == 60
+    # The round trip runs through the kernel's frozen machine code, the VM and the trap.
+    kernel = sum(n for name, n in hits.items() if name.startswith("fun_data_k5_"))
+    assert kernel > 0, out
+    assert out[0] == "60 samples of tools/profile_ipc.py"
+
+
+def test_profile_without_markers_says_what_is_missing(emu_elf, tmp_path):
+    script = tmp_path / "quiet.py"
+    script.write_text("print('no markers')\n")
+    try:
+        profile.sample(str(script), samples=10, elf=emu_elf)
+    except SystemExit as e:
+        assert "profile-start and profile-end" in str(e) and "no markers" in str(e)
+    else:
+        raise AssertionError("no SystemExit")
