@@ -196,6 +196,9 @@ MSG_MAX_WORDS = const(8)
 MSG_MAX_BYTES = const(128)
 WORD_LIMIT = const(0x40000000)
 WORD_MIN = const(-0x40000000)
+# The largest word. WORD_LIMIT itself is no small int on the MCU (2**30 needs a big int), so the
+# kernel's range checks compare with WORD_MAX: a comparison with a big int costs ~10x more.
+WORD_MAX = const(0x3FFFFFFF)
 NO_SLOT = const(-1)
 # Request tuple positions for IPC syscalls.
 REQ_SYS = const(0)

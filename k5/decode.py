@@ -9,11 +9,11 @@ from k5 import abi
 
 
 def is_word(value, _type=type, _int=int, _len=len):
-    return _type(value) is _int and abi.WORD_MIN <= value < abi.WORD_LIMIT
+    return _type(value) is _int and abi.WORD_MIN <= value <= abi.WORD_MAX
 
 
 def is_small(value, _type=type, _int=int, _len=len):
-    return _type(value) is _int and 0 <= value < abi.WORD_LIMIT
+    return _type(value) is _int and 0 <= value <= abi.WORD_MAX
 
 
 def is_rights(value, _type=type, _int=int, _len=len):

@@ -33,7 +33,7 @@ _STATE_RUNNING = const(1)
 _STATE_BLOCKED_RECV = const(3)
 _STATE_BLOCKED_REPLY = const(4)
 _TYPE_ENDPOINT = const(1)
-_WORD_LIMIT = const(0x40000000)
+_WORD_MAX = const(0x3FFFFFFF)  # not WORD_LIMIT: 2**30 is a big int on the MCU
 _WORD_MIN = const(-0x40000000)
 _BADGE_GEN_FLAG = const(0x20000000)
 _QUEUE_ENDPOINT = const(3)
@@ -53,9 +53,7 @@ assert (
     and _STATE_BLOCKED_REPLY == abi.STATE_BLOCKED_REPLY
 )
 assert (
-    _TYPE_ENDPOINT == abi.TYPE_ENDPOINT
-    and _WORD_LIMIT == abi.WORD_LIMIT
-    and _WORD_MIN == abi.WORD_MIN
+    _TYPE_ENDPOINT == abi.TYPE_ENDPOINT and _WORD_MAX == abi.WORD_MAX and _WORD_MIN == abi.WORD_MIN
 )
 assert _QUEUE_ENDPOINT == QUEUE_ENDPOINT
 assert _QUEUE_NONE == QUEUE_NONE
@@ -89,7 +87,7 @@ def sys_call(kernel, tcb, sysno, request, _type=type, _int=int, _tuple=tuple, _l
     if (
         _type(label) is not _int
         or label < 0
-        or label >= _WORD_LIMIT
+        or label > _WORD_MAX
         or request[4] is not None
         or _type(cap_slot) is not _int
         or cap_slot != _NO_SLOT
@@ -102,7 +100,7 @@ def sys_call(kernel, tcb, sysno, request, _type=type, _int=int, _tuple=tuple, _l
     if count > _MSG_MAX_WORDS:
         return slow_send(kernel, tcb, sysno, request)
     for word in words:
-        if _type(word) is not _int or word < _WORD_MIN or word >= _WORD_LIMIT:
+        if _type(word) is not _int or word < _WORD_MIN or word > _WORD_MAX:
             return slow_send(kernel, tcb, sysno, request)
     previous = server.pending_reply
     if previous is not None and previous.caller is not None:
@@ -199,7 +197,7 @@ def sys_reply_recv(kernel, tcb, sysno, request, _type=type, _int=int, _tuple=tup
         or tcb.passive_on_recv
         or _type(label) is not _int
         or label < 0
-        or label >= _WORD_LIMIT
+        or label > _WORD_MAX
         or request[4] is not None
         or _type(cap_slot) is not _int
         or cap_slot != _NO_SLOT
@@ -212,7 +210,7 @@ def sys_reply_recv(kernel, tcb, sysno, request, _type=type, _int=int, _tuple=tup
     if count > _MSG_MAX_WORDS:
         return slow_reply_recv(kernel, tcb, sysno, request)
     for word in words:
-        if _type(word) is not _int or word < _WORD_MIN or word >= _WORD_LIMIT:
+        if _type(word) is not _int or word < _WORD_MIN or word > _WORD_MAX:
             return slow_reply_recv(kernel, tcb, sysno, request)
     reply = tcb.pending_reply
     caller = None

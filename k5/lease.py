@@ -72,7 +72,7 @@ def sys_borrow(kernel, tcb, sysno, request):
     offset = request[2]
     buffer = request[3]
     kind = type(buffer)
-    if type(offset) is not int or offset < 0 or offset >= abi.WORD_LIMIT:
+    if type(offset) is not int or offset < 0 or offset > abi.WORD_MAX:
         return abi.ERR_INVALID_ARGUMENT
     if is_read:
         if kind is not bytearray and kind is not memoryview:

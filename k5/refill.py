@@ -40,12 +40,12 @@ class Refills:
         self.count = 0
         self.configured_at = 0
 
-    @property
     def max_refills(self):
         """The capacity of the refill queue (the length of its preallocated lists).
 
-        (A property, not a field: an SC's attribute table stays within MicroPython's 17-entry
-        size, which matters for the device heap with many tasks.)
+        (Not a field: an SC's attribute table stays within MicroPython's 17-entry size, which
+        matters for the device heap with many tasks. Not a property either: a class with one
+        makes MicroPython look every attribute store of its instances up in the class first.)
         """
         return 0 if self.r_time is None else len(self.r_time)
 

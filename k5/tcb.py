@@ -85,7 +85,7 @@ def _valid_arg(value, depth):
     if value is None or kind is bool:
         return True
     if kind is int:
-        return abi.WORD_MIN <= value < abi.WORD_LIMIT
+        return abi.WORD_MIN <= value <= abi.WORD_MAX
     if kind is str or kind is bytes:
         return len(value) <= abi.MSG_MAX_BYTES
     if kind is tuple and depth < 2 and len(value) <= abi.ARG_MAX_ITEMS:

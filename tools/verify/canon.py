@@ -157,7 +157,7 @@ def _sched_context(names, sc, now):
     return (
         sc.budget,
         sc.period,
-        sc.max_refills,
+        sc.max_refills(),
         tuple(refills),
         sc.consumed,
         names.obj(sc.tcb),
