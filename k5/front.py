@@ -176,6 +176,11 @@ class System:
     def traps(self):
         return call("traps")
 
+    def fast_path(self, mode):
+        """Which code takes call and reply_recv, kernel-wide: "native" (the device's C fast
+        path), "python" (k5/fastpath.py) or "general" (k5/ipc.py). Returns the mode before."""
+        return call("fast_path", mode)
+
     def threads(self):
         return call("threads")
 

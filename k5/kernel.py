@@ -94,6 +94,7 @@ class Kernel:
         "irq_table",
         "irq_handlers",
         "timers",
+        "fast_path",
     )
 
     def __init__(self, arch, trace=None, console=None, min_budget=1, debug=False):
@@ -119,6 +120,9 @@ class Kernel:
         self.traps = 0
         self.debug = debug
         self.handlers = syscalls.table()
+        # call and reply_recv: the device's C fast path where there is one (set_fast_path).
+        self.fast_path = "python"
+        self.set_fast_path("native")
         # The root task (device: the REPL): its exit stops run(), a fault restarts it, and it
         # alone may make SYS_BUILD, served by build_service(op, args) (k5/rootsrv.py).
         self.root = None
@@ -129,6 +133,15 @@ class Kernel:
         self.irq_handlers = None
         # The timers set (k5/timer.py), each also in the sleep queue.
         self.timers = []
+
+    def set_fast_path(self, mode):
+        """Take call and reply_recv with "native" (C), "python" or "general" code (see
+        k5.syscalls.set_fast_path); returns the mode before. "native" where the arch has no C
+        fast path keeps the mode."""
+        previous = self.fast_path
+        if syscalls.set_fast_path(self.handlers, self.arch, mode):
+            self.fast_path = mode
+        return previous
 
     # --- tracing ---------------------------------------------------------------------------------
 

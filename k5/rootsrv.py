@@ -204,6 +204,9 @@ class RootService:
     def op_usage(self, gid):
         return self._group(gid).usage()
 
+    def op_fast_path(self, mode):
+        return self.kernel.set_fast_path(mode)
+
     def op_traps(self):
         return self.kernel.traps
 

@@ -12,6 +12,7 @@ from k5 import (
     ipc,
     lease,
     notification,
+    objects,
     reply_object,
     schedcontext,
     thread,
@@ -86,3 +87,29 @@ def table():
     handlers[abi.SYS_SET_TIMER] = timer.sys_set_timer
     handlers[abi.SYS_NOW] = thread.sys_now
     return handlers
+
+
+FAST_PATHS = ("native", "python", "general")
+
+
+def set_fast_path(handlers, arch, mode):
+    """Which code takes call and reply_recv: "native", the C fast path of the device's arch
+    (native/k5arch/fastpath.c, in front of the Python one), "python", k5/fastpath.py, or
+    "general", k5/ipc.py alone. The three are equal in effect (tests compare them); a kernel
+    starts with the fastest its arch has. Returns False if the arch has no native fast path."""
+    if mode == "native":
+        native = getattr(arch, "native_fast_path", None)
+        if native is None:
+            return False
+        kinds = (objects.QUEUE_NONE, objects.QUEUE_READY, objects.QUEUE_RELEASE)
+        kinds += (objects.QUEUE_ENDPOINT,)
+        call, reply_recv = native(fastpath.sys_call, fastpath.sys_reply_recv, kinds)
+    elif mode == "python":
+        call, reply_recv = fastpath.sys_call, fastpath.sys_reply_recv
+    elif mode == "general":
+        call, reply_recv = ipc.sys_send, ipc.sys_reply_recv
+    else:
+        raise ValueError("fast path: one of %s, not %r" % (", ".join(FAST_PATHS), mode))
+    handlers[abi.SYS_CALL] = call
+    handlers[abi.SYS_REPLY_RECV] = reply_recv
+    return True

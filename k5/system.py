@@ -386,6 +386,12 @@ class System:
                 result.append((tcb.name, start, end))
         return result
 
+    def fast_path(self, mode):
+        """Which code takes call and reply_recv, kernel-wide: "native" (the device's C fast
+        path; the host has none, so the mode stays), "python" (k5/fastpath.py) or "general"
+        (k5/ipc.py). Returns the mode before."""
+        return self.kernel.set_fast_path(mode)
+
     def traps(self):
         """Traps the kernel has taken (all tasks)."""
         return self.kernel.traps

@@ -204,4 +204,8 @@ bool k5ns_shareable(mp_const_obj_t obj, int depth);
 bool k5ns_body_ok(mp_const_obj_t entry);
 mp_obj_t k5ns_body(mp_obj_t entry);
 
+// The IPC fast path in C (fastpath.c) and the result setter it shares with Arch.set_result.
+mp_obj_t k5arch_native_fast_path(mp_obj_t py_call, mp_obj_t py_reply_recv, mp_obj_t kinds);
+void k5arch_set_result_obj(mp_obj_t ctx_obj, mp_obj_t value);
+
 #endif // K5_INCLUDED_K5ARCH_H

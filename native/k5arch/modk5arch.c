@@ -190,17 +190,28 @@ static mp_obj_t arch_request(mp_obj_t self, mp_obj_t ctx) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(arch_request_obj, arch_request);
 
-static mp_obj_t arch_set_result(mp_obj_t self, mp_obj_t ctx_obj, mp_obj_t value) {
+// Also the C fast path's (fastpath.c).
+void k5arch_set_result_obj(mp_obj_t ctx_obj, mp_obj_t value) {
     k5arch_context_obj_t *obj = MP_OBJ_TO_PTR(get_obj(ctx_obj));
     if (obj->ctx == NULL || obj->ctx->serial != obj->serial) {
-        return mp_const_none; // freed (its thread was destroyed): it never runs again
+        return; // freed (its thread was destroyed): it never runs again
     }
     k5_ctx_t *ctx = obj->ctx;
     ctx->result = value;
     ctx->has_result = 1;
+}
+
+static mp_obj_t arch_set_result(mp_obj_t self, mp_obj_t ctx_obj, mp_obj_t value) {
+    k5arch_set_result_obj(ctx_obj, value);
     return mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_3(arch_set_result_obj, arch_set_result);
+
+static mp_obj_t arch_native_fast_path(size_t n_args, const mp_obj_t *args) {
+    require_kernel();
+    return k5arch_native_fast_path(args[1], args[2], args[3]);
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(arch_native_fast_path_obj, 4, 4, arch_native_fast_path);
 
 static const char *const fault_class_names[] = {
     "Python", "HardFault", "MemManage", "BusFault", "UsageFault", "SecureFault", "Injected",
@@ -363,6 +374,7 @@ static const mp_rom_map_elem_t arch_locals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_close), MP_ROM_PTR(&arch_close_obj) },
     { MP_ROM_QSTR(MP_QSTR_request), MP_ROM_PTR(&arch_request_obj) },
     { MP_ROM_QSTR(MP_QSTR_set_result), MP_ROM_PTR(&arch_set_result_obj) },
+    { MP_ROM_QSTR(MP_QSTR_native_fast_path), MP_ROM_PTR(&arch_native_fast_path_obj) },
     { MP_ROM_QSTR(MP_QSTR_fault_text), MP_ROM_PTR(&arch_fault_text_obj) },
     { MP_ROM_QSTR(MP_QSTR_memory_view), MP_ROM_PTR(&arch_memory_view_obj) },
     { MP_ROM_QSTR(MP_QSTR_device_ranges), MP_ROM_PTR(&arch_device_ranges_obj) },

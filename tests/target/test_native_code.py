@@ -1,9 +1,12 @@
 """Native code on the board: the frozen kernel runs as machine code; code compiled at run time
 cannot (the heap is execute-never) and says so instead of faulting."""
 
+import re
+
 from elftools.elf.elffile import ELFFile
 
 from tests.conftest import mpremote
+from tests.target.test_tasks import run_script
 from tools import profile
 
 NATIVE_SOURCE = "@micropython.native\\ndef f(x):\\n    return x + 1\\nprint(f(1))"
@@ -62,3 +65,50 @@ def test_profile_without_markers_says_what_is_missing(emu_elf, tmp_path):
         assert "profile-start and profile-end" in str(e) and "no markers" in str(e)
     else:
         raise AssertionError("no SystemExit")
+
+
+def traces(output):
+    """{(seed, mode): {task: [its lines]}} from fastpaths.py's output."""
+    found = {}
+    current = None
+    for line in output.splitlines():
+        m = re.match(r"^trace (\d+) (\w+) after \w+$", line)
+        if m:
+            current = found.setdefault((int(m.group(1)), m.group(2)), {})
+            continue
+        if line.startswith("end "):
+            current = None
+            continue
+        if line.startswith("states ") and current is not None:
+            current["states"] = line.split()[1:]
+            continue
+        m = re.match(r"^(\w+): (.*)$", line)
+        if m and current is not None:
+            current.setdefault(m.group(1), []).append(m.group(2))
+    return found
+
+
+def test_c_fast_path_python_fast_path_and_general_path_give_equal_traces(emu_elf, tmp_path):
+    seeds = 12
+    out = run_script(emu_elf, "fastpaths.py", tmp_path, {"SEEDS": seeds}, timeout=600)
+    found = traces(out)
+    assert len(found) == 3 * seeds, out[-2000:]
+    # The device kernel starts with the C fast path; each trace ran in the mode it asked for.
+    assert "trace 0 native after native" in out
+    assert "mode at the end general" in out
+    calls = finished = 0
+    for seed in range(seeds):
+        native = found[(seed, "native")]
+        # (A server prints nothing when no call of the trace ever reached it.)
+        assert (
+            {"c0", "c1", "c2", "states"} <= set(native) <= {"a", "c0", "c1", "c2", "p", "states"}
+        )
+        assert native == found[(seed, "python")] == found[(seed, "general")], seed
+        # A client that exited made all its 40 syscalls.
+        for c in ("c0", "c1", "c2"):
+            if c + ":exited" in native["states"]:
+                assert len(native[c]) == 40, native[c]
+                finished += 1
+        calls += sum(line.split()[1] == "0" for c in ("c0", "c1", "c2") for line in native[c])
+    # The traces did something: most clients finished, hundreds of syscalls succeeded.
+    assert finished >= 2 * seeds and calls > 30 * seeds, (finished, calls)
