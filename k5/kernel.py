@@ -94,7 +94,6 @@ class Kernel:
         "irq_table",
         "irq_handlers",
         "timers",
-        "fast_path",
     )
 
     def __init__(self, arch, trace=None, console=None, min_budget=1, debug=False):
@@ -121,8 +120,7 @@ class Kernel:
         self.debug = debug
         self.handlers = syscalls.table()
         # call and reply_recv: the device's C fast path where there is one (set_fast_path).
-        self.fast_path = "python"
-        self.set_fast_path("native")
+        syscalls.set_fast_path(self.handlers, arch, "native")
         # The root task (device: the REPL): its exit stops run(), a fault restarts it, and it
         # alone may make SYS_BUILD, served by build_service(op, args) (k5/rootsrv.py).
         self.root = None
@@ -138,9 +136,8 @@ class Kernel:
         """Take call and reply_recv with "native" (C), "python" or "general" code (see
         k5.syscalls.set_fast_path); returns the mode before. "native" where the arch has no C
         fast path keeps the mode."""
-        previous = self.fast_path
-        if syscalls.set_fast_path(self.handlers, self.arch, mode):
-            self.fast_path = mode
+        previous = syscalls.fast_path_of(self.handlers)
+        syscalls.set_fast_path(self.handlers, self.arch, mode)
         return previous
 
     # --- tracing ---------------------------------------------------------------------------------

@@ -92,6 +92,16 @@ def table():
 FAST_PATHS = ("native", "python", "general")
 
 
+def fast_path_of(handlers):
+    """The mode `handlers` take call and reply_recv in (see set_fast_path)."""
+    call = handlers[abi.SYS_CALL]
+    if call is fastpath.sys_call:
+        return "python"
+    if call is ipc.sys_send:
+        return "general"
+    return "native"
+
+
 def set_fast_path(handlers, arch, mode):
     """Which code takes call and reply_recv: "native", the C fast path of the device's arch
     (native/k5arch/fastpath.c, in front of the Python one), "python", k5/fastpath.py, or

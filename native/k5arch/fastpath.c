@@ -19,8 +19,12 @@
 
 MP_REGISTER_ROOT_POINTER(mp_obj_t k5_fast_fallback[2]);
 
-// Queue kinds (k5/objects.py), given by the kernel when it installs the handlers.
-K5_KERNEL_DATA static mp_int_t queue_none, queue_ready, queue_release, queue_endpoint;
+// Queue kinds (k5/objects.py's QUEUE_*; the kernel passes them when it installs the handlers,
+// and they are checked there).
+#define QUEUE_NONE (0)
+#define QUEUE_READY (1)
+#define QUEUE_RELEASE (2)
+#define QUEUE_ENDPOINT (3)
 
 // The members of a plain instance (a Python class without properties, descriptors or
 // __getattr__-like methods, for which Python too reads and writes the members first), else NULL.
@@ -37,8 +41,9 @@ static inline mp_map_t *members(mp_obj_t obj) {
 
 // The member `attr` of `obj`, through `hint`: each access site keeps the table index where it
 // last found its attribute, and instances of one class built alike have one layout, so the
-// hint nearly always holds (it is checked; a miss is an ordinary lookup). Hints live in
-// kernel RAM (a task could not make one point anywhere but into a table anyway).
+// hint nearly always holds. It is only a hint: it is checked against the table's size and key,
+// and a miss is an ordinary lookup, so hints may live in the VM's RAM (kernel RAM is full to a
+// 1 KB boundary: a byte more there moves the task-stack arena and costs the heap 1 KB).
 static inline mp_map_elem_t *member(mp_obj_t obj, qstr attr, uint8_t *hint) {
     mp_map_t *map = members(obj);
     if (map == NULL) {
@@ -72,9 +77,9 @@ static void st_at(mp_obj_t obj, qstr attr, mp_obj_t value, uint8_t *hint) {
     }
 }
 
-#define ld(obj, attr) ({ K5_KERNEL_DATA static uint8_t hint_; ld_at(obj, attr, &hint_); })
+#define ld(obj, attr) ({ static uint8_t hint_; ld_at(obj, attr, &hint_); })
 #define st(obj, attr, value) \
-    do { K5_KERNEL_DATA static uint8_t hint_; st_at(obj, attr, value, &hint_); } while (0)
+    do { static uint8_t hint_; st_at(obj, attr, value, &hint_); } while (0)
 
 // a == b for ints, as Python compares them.
 static inline bool equal(mp_obj_t a, mp_obj_t b) {
@@ -247,7 +252,7 @@ static mp_obj_t fast_call(size_t n_args, const mp_obj_t *args) {
     }
     st(server, MP_QSTR_q_next, NONE);
     st(server, MP_QSTR_queue, NONE);
-    st(server, MP_QSTR_queue_kind, SMALL(queue_none));
+    st(server, MP_QSTR_queue_kind, SMALL(QUEUE_NONE));
     st(server, MP_QSTR_blocked_on, NONE);
     st(server, MP_QSTR_blocked_cap, NONE);
     transfer(server, dst, req->items[2], badge, words);
@@ -339,8 +344,8 @@ static mp_obj_t fast_reply_recv(size_t n_args, const mp_obj_t *args) {
             if (holder != NONE && holder != caller) {
                 st(holder, MP_QSTR_sc, NONE);
                 mp_obj_t kind = ld(holder, MP_QSTR_queue_kind);
-                if (equal(kind, SMALL(queue_ready))
-                    || equal(kind, SMALL(queue_release))) {
+                if (equal(kind, SMALL(QUEUE_READY))
+                    || equal(kind, SMALL(QUEUE_RELEASE))) {
                     mp_obj_t dest[3];
                     mp_load_method(kernel, MP_QSTR_dequeue, dest);
                     dest[2] = holder;
@@ -368,7 +373,7 @@ static mp_obj_t fast_reply_recv(size_t n_args, const mp_obj_t *args) {
     st(tcb, MP_QSTR_queue, queue);
     st(tcb, MP_QSTR_q_next, NONE);
     st(tcb, MP_QSTR_q_prev, NONE);
-    st(tcb, MP_QSTR_queue_kind, SMALL(queue_endpoint));
+    st(tcb, MP_QSTR_queue_kind, SMALL(QUEUE_ENDPOINT));
     if (tcb == ld(kernel, MP_QSTR_current)) {
         st(kernel, MP_QSTR_current, NONE);
     }
@@ -385,10 +390,10 @@ static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(fast_reply_recv_obj, 4, 4, fast_reply
 mp_obj_t k5arch_native_fast_path(mp_obj_t py_call, mp_obj_t py_reply_recv, mp_obj_t kinds) {
     mp_obj_t *items;
     mp_obj_get_array_fixed_n(kinds, 4, &items);
-    queue_none = mp_obj_get_int(items[0]);
-    queue_ready = mp_obj_get_int(items[1]);
-    queue_release = mp_obj_get_int(items[2]);
-    queue_endpoint = mp_obj_get_int(items[3]);
+    if (items[0] != SMALL(QUEUE_NONE) || items[1] != SMALL(QUEUE_READY)
+        || items[2] != SMALL(QUEUE_RELEASE) || items[3] != SMALL(QUEUE_ENDPOINT)) {
+        mp_raise_ValueError(MP_ERROR_TEXT("K5: the C fast path's queue kinds differ from k5's"));
+    }
     MP_STATE_VM(k5_fast_fallback)[0] = py_call;
     MP_STATE_VM(k5_fast_fallback)[1] = py_reply_recv;
     mp_obj_t handlers[2] = { MP_OBJ_FROM_PTR(&fast_call_obj), MP_OBJ_FROM_PTR(&fast_reply_recv_obj) };
