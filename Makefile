@@ -51,7 +51,7 @@ bench: firmware
 
 # Model checking of the real k5/ code (docs/verify.md): at least 10^6 distinct states, one
 # system per core. `make test` runs a bounded configuration (tests/verify/test_verify.py).
-VERIFY_ARGS ?= --depth 14 --max-states 600000 --min-states 1000000
+VERIFY_ARGS ?= --depth 40 --max-states 300000 --min-states 1000000
 verify: deps
 	$(PYTHON) -m tools.verify explore --jobs $(JOBS) $(VERIFY_ARGS)
 
