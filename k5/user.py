@@ -61,11 +61,13 @@ from k5.abi import (
     SYS_YIELD,
     SYS_SLEEP,
 )
+from k5._compat import micropython
 from k5.arch import spin, trap  # noqa: F401 (spin is part of the user API)
 
 # --- endpoints -----------------------------------------------------------------------------------
 
 
+@micropython.native
 def send(slot, label=0, words=(), data=None, cap=NO_SLOT):
     """Send a message; blocks until a receiver takes it. Needs Write."""
     return trap((SYS_SEND, slot, label, words, data, cap))
@@ -76,6 +78,7 @@ def nbsend(slot, label=0, words=(), data=None, cap=NO_SLOT):
     return trap((SYS_NBSEND, slot, label, words, data, cap))
 
 
+@micropython.native
 def call(
     slot, label=0, words=(), data=None, cap=NO_SLOT, recv_slot=NO_SLOT, lease=None, lease_rights=3
 ):
@@ -104,6 +107,7 @@ def borrow_write(offset, data, reply=NO_SLOT):
     return trap((SYS_BORROW_WRITE, reply, offset, data))
 
 
+@micropython.native
 def recv(slot, recv_slot=NO_SLOT, reply=NO_SLOT):
     """Wait for a message (or a signal of the bound notification: ipc.source). Needs Read.
 
@@ -127,6 +131,7 @@ def reply(label=0, words=(), data=None, cap=NO_SLOT, reply=NO_SLOT):
     return trap((SYS_REPLY, reply, label, words, data, cap))
 
 
+@micropython.native
 def reply_recv(slot, label=0, words=(), data=None, cap=NO_SLOT, recv_slot=NO_SLOT, reply=NO_SLOT):
     """Reply (if a call is pending) and wait for the next message, atomically."""
     if reply == NO_SLOT:
@@ -151,11 +156,13 @@ def nbsend_recv(
 # --- notifications -------------------------------------------------------------------------------
 
 
+@micropython.native
 def signal(slot):
     """OR the cap's badge into the notification word. Needs Write."""
     return trap((SYS_SIGNAL, slot))
 
 
+@micropython.native
 def wait(slot):
     """Block until signalled; the word (then cleared) is in ipc.badge. Needs Read."""
     return trap((SYS_WAIT, slot))
