@@ -28,12 +28,11 @@ MP_REGISTER_ROOT_POINTER(mp_obj_t k5_fast_fallback[2]);
 
 // The members of a plain instance (a Python class without properties, descriptors or
 // __getattr__-like methods, for which Python too reads and writes the members first), else NULL.
-static inline mp_map_t *members(mp_obj_t obj) {
-    if (!mp_obj_is_obj(obj)) {
-        return NULL;
-    }
-    const mp_obj_type_t *type = ((mp_obj_base_t *)MP_OBJ_TO_PTR(obj))->type;
-    if (!mp_obj_is_instance_type(type) || (type->flags & MP_TYPE_FLAG_HAS_SPECIAL_ACCESSORS)) {
+#define PLAIN_FLAGS (MP_TYPE_FLAG_INSTANCE_TYPE | MP_TYPE_FLAG_HAS_SPECIAL_ACCESSORS)
+static inline __attribute__((always_inline)) mp_map_t *members(mp_obj_t obj) {
+    if (!mp_obj_is_obj(obj)
+        || (((mp_obj_base_t *)MP_OBJ_TO_PTR(obj))->type->flags & PLAIN_FLAGS)
+        != MP_TYPE_FLAG_INSTANCE_TYPE) {
         return NULL;
     }
     return &((mp_obj_instance_t *)MP_OBJ_TO_PTR(obj))->members;
@@ -43,18 +42,26 @@ static inline mp_map_t *members(mp_obj_t obj) {
 // last found its attribute, and instances of one class built alike have one layout, so the
 // hint nearly always holds. It is only a hint: it is checked against the table's size and key,
 // and a miss is an ordinary lookup, so hints may live in the VM's RAM (kernel RAM is full to a
-// 1 KB boundary: a byte more there moves the task-stack arena and costs the heap 1 KB).
-static inline mp_map_elem_t *member(mp_obj_t obj, qstr attr, uint8_t *hint) {
+// 1 KB boundary: a byte more there moves the task-stack arena and costs the heap 1 KB). The
+// hint test is inlined at every site; the rest is not.
+static inline __attribute__((always_inline)) mp_map_elem_t *hinted(mp_obj_t obj, qstr attr,
+    const uint8_t *hint) {
+    mp_map_t *map = members(obj);
+    if (map != NULL) {
+        size_t at = *hint;
+        if (at < map->alloc && map->table[at].key == MP_OBJ_NEW_QSTR(attr)) {
+            return &map->table[at];
+        }
+    }
+    return NULL;
+}
+
+static mp_map_elem_t *member(mp_obj_t obj, qstr attr, uint8_t *hint) {
     mp_map_t *map = members(obj);
     if (map == NULL) {
         return NULL;
     }
-    mp_obj_t key = MP_OBJ_NEW_QSTR(attr);
-    size_t at = *hint;
-    if (at < map->alloc && map->table[at].key == key) {
-        return &map->table[at];
-    }
-    mp_map_elem_t *elem = mp_map_lookup(map, key, MP_MAP_LOOKUP);
+    mp_map_elem_t *elem = mp_map_lookup(map, MP_OBJ_NEW_QSTR(attr), MP_MAP_LOOKUP);
     if (elem != NULL) {
         *hint = (uint8_t)(elem - map->table);
     }
@@ -62,18 +69,34 @@ static inline mp_map_elem_t *member(mp_obj_t obj, qstr attr, uint8_t *hint) {
 }
 
 // obj.attr, as Python reads it (members first; the generic load when not a plain member).
-static mp_obj_t ld_at(mp_obj_t obj, qstr attr, uint8_t *hint) {
+static mp_obj_t ld_slow(mp_obj_t obj, qstr attr, uint8_t *hint) {
     mp_map_elem_t *elem = member(obj, attr, hint);
     return elem != NULL ? elem->value : mp_load_attr(obj, attr);
 }
 
+static inline __attribute__((always_inline)) mp_obj_t ld_at(mp_obj_t obj, qstr attr,
+    uint8_t *hint) {
+    mp_map_elem_t *elem = hinted(obj, attr, hint);
+    return elem != NULL ? elem->value : ld_slow(obj, attr, hint);
+}
+
 // obj.attr = value, as Python stores it.
-static void st_at(mp_obj_t obj, qstr attr, mp_obj_t value, uint8_t *hint) {
+static void st_slow(mp_obj_t obj, qstr attr, mp_obj_t value, uint8_t *hint) {
     mp_map_elem_t *elem = member(obj, attr, hint);
     if (elem != NULL) {
         elem->value = value;
     } else {
         mp_store_attr(obj, attr, value);
+    }
+}
+
+static inline __attribute__((always_inline)) void st_at(mp_obj_t obj, qstr attr,
+    mp_obj_t value, uint8_t *hint) {
+    mp_map_elem_t *elem = hinted(obj, attr, hint);
+    if (elem != NULL) {
+        elem->value = value;
+    } else {
+        st_slow(obj, attr, value, hint);
     }
 }
 

@@ -67,16 +67,20 @@ static mp_obj_t arch_make_new(const mp_obj_type_t *type, size_t n_args, size_t n
     return MP_OBJ_FROM_PTR(self);
 }
 
-static mp_obj_t arch_now(mp_obj_t self) {
+// The trap loop's calls (now, interrupts, run, request, set_result) are static methods: a bound
+// method would cost the kernel a call layer and an argument copy at every use.
+static mp_obj_t arch_now(void) {
     return MP_OBJ_NEW_SMALL_INT(k5arch_now());
 }
-static MP_DEFINE_CONST_FUN_OBJ_1(arch_now_obj, arch_now);
+static MP_DEFINE_CONST_FUN_OBJ_0(arch_now_fun, arch_now);
+static MP_DEFINE_CONST_STATICMETHOD_OBJ(arch_now_obj, MP_ROM_PTR(&arch_now_fun));
 
 // interrupts() -> the interrupt lines raised since the last call (bit n = line n, IRQ_*).
-static mp_obj_t arch_interrupts(mp_obj_t self) {
+static mp_obj_t arch_interrupts(void) {
     return MP_OBJ_NEW_SMALL_INT(k5arch_take_interrupts());
 }
-static MP_DEFINE_CONST_FUN_OBJ_1(arch_interrupts_obj, arch_interrupts);
+static MP_DEFINE_CONST_FUN_OBJ_0(arch_interrupts_fun, arch_interrupts);
+static MP_DEFINE_CONST_STATICMETHOD_OBJ(arch_interrupts_obj, MP_ROM_PTR(&arch_interrupts_fun));
 
 // make_root(ctx): ctx is the root task (raw console, SVC_MACHINE, the peripherals, Ctrl-C).
 static mp_obj_t arch_make_root(mp_obj_t self, mp_obj_t ctx) {
@@ -177,18 +181,21 @@ static mp_obj_t arch_close(mp_obj_t self_in) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(arch_close_obj, arch_close);
 
-static mp_obj_t arch_run(mp_obj_t self, mp_obj_t ctx, mp_obj_t limit) {
+static mp_obj_t arch_run(mp_obj_t ctx, mp_obj_t limit) {
     require_kernel();
+    k5_ctx_t *c = get_ctx(ctx);
     k5arch_context_obj_t *obj = MP_OBJ_TO_PTR(ctx);
-    return MP_OBJ_NEW_SMALL_INT(k5arch_run(get_ctx(ctx), &obj->ns, mp_obj_get_int(limit)));
+    return MP_OBJ_NEW_SMALL_INT(k5arch_run(c, &obj->ns, mp_obj_get_int(limit)));
 }
-static MP_DEFINE_CONST_FUN_OBJ_3(arch_run_obj, arch_run);
+static MP_DEFINE_CONST_FUN_OBJ_2(arch_run_fun, arch_run);
+static MP_DEFINE_CONST_STATICMETHOD_OBJ(arch_run_obj, MP_ROM_PTR(&arch_run_fun));
 
-static mp_obj_t arch_request(mp_obj_t self, mp_obj_t ctx) {
+static mp_obj_t arch_request(mp_obj_t ctx) {
     mp_obj_t request = get_ctx(ctx)->request;
     return request == MP_OBJ_NULL ? mp_const_none : request;
 }
-static MP_DEFINE_CONST_FUN_OBJ_2(arch_request_obj, arch_request);
+static MP_DEFINE_CONST_FUN_OBJ_1(arch_request_fun, arch_request);
+static MP_DEFINE_CONST_STATICMETHOD_OBJ(arch_request_obj, MP_ROM_PTR(&arch_request_fun));
 
 // Also the C fast path's (fastpath.c).
 void k5arch_set_result_obj(mp_obj_t ctx_obj, mp_obj_t value) {
@@ -201,11 +208,12 @@ void k5arch_set_result_obj(mp_obj_t ctx_obj, mp_obj_t value) {
     ctx->has_result = 1;
 }
 
-static mp_obj_t arch_set_result(mp_obj_t self, mp_obj_t ctx_obj, mp_obj_t value) {
+static mp_obj_t arch_set_result(mp_obj_t ctx_obj, mp_obj_t value) {
     k5arch_set_result_obj(ctx_obj, value);
     return mp_const_none;
 }
-static MP_DEFINE_CONST_FUN_OBJ_3(arch_set_result_obj, arch_set_result);
+static MP_DEFINE_CONST_FUN_OBJ_2(arch_set_result_fun, arch_set_result);
+static MP_DEFINE_CONST_STATICMETHOD_OBJ(arch_set_result_obj, MP_ROM_PTR(&arch_set_result_fun));
 
 static mp_obj_t arch_native_fast_path(size_t n_args, const mp_obj_t *args) {
     require_kernel();
