@@ -103,13 +103,13 @@ def main():
     out = write_json(rows, wire)
     chart = write_chart(rows)
     print("On MPS2_AN505 (QEMU, -icount shift=0), instructions per operation:")
-    print(f"| {'operation':<28} | {'instructions':>12} |")
-    print(f"|{'-' * 30}|{'-' * 14}|")
+    print(f"| {'operation':<34} | {'instructions':>12} |")
+    print(f"|{'-' * 36}|{'-' * 14}|")
     for name, value in rows:
-        print(f"| {name:<28} | {int(value):>12,} |")
+        print(f"| {name:<34} | {int(value):>12,} |")
     print("Console bytes of one operation (a log frame against the same line printed):")
     for name, value in wire:
-        print(f"| {name:<28} | {int(value):>12,} |")
+        print(f"| {name:<34} | {int(value):>12,} |")
     print(f"(also in {out.relative_to(ROOT)})")
     if chart is not None:
         print(f"(chart: {chart.relative_to(ROOT)})")
