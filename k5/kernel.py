@@ -13,18 +13,16 @@
 # perform cannot fail. A Python exception escaping the kernel is a kernel bug: the loop prints
 # an epitaph and halts.
 
-from k5 import cnode, device, invariants, notification, syscalls, thread, timer
+from k5 import device, invariants, notification, syscalls, thread, timer
 from k5.timer import Timer
 from k5._compat import const, micropython
 from k5 import abi
-from k5.ipcbuf import IpcBuffer
+from k5.kernel_objects import KernelObjects
 from k5.objects import (
     QUEUE_ENDPOINT,
     QUEUE_NOTIFICATION,
     QUEUE_READY,
     QUEUE_RELEASE,
-    SchedContext,
-    TCB,
 )
 from k5.sched import Scheduler, priority_higher
 from k5.ticks import TICKS_HALF, TICKS_MASK, ticks_add, ticks_diff
@@ -59,7 +57,7 @@ class KernelPanic(Exception):
     """A Python exception escaped the kernel: a kernel bug. The kernel has halted."""
 
 
-class Kernel:
+class Kernel(KernelObjects):
     """One K5 kernel instance (never a module global: it is created and passed around).
 
     **Invariants:**
@@ -150,88 +148,6 @@ class Kernel:
             except MemoryError:
                 pass  # a trace line is not worth the kernel
 
-    # --- object creation (used by the builder; kernel-side, not reachable from tasks) ----------
-
-    def _new_id(self):
-        oid = self.next_id
-        self.next_id = oid + 1
-        return oid
-
-    def create_tcb(self, name, entry, arg, cspace_size, priority, mcp, regions=(), stack=None):
-        ipc = IpcBuffer()
-        tcb = TCB(self._new_id(), name, cspace_size, ipc)
-        tcb.priority = priority
-        tcb.mcp = mcp
-        tcb.entry = entry
-        tcb.arg = arg
-        tcb.context = self.arch.context_new(entry, ipc, arg, stack, name)
-        # Device windows and other regions of the task's memory view (MPU on the device).
-        self.arch.memory_view(tcb.context, regions)
-        self.tcbs.append(tcb)
-        return tcb
-
-    def create_sched_context(self, name, budget, period, refills):
-        sc = SchedContext(self.min_budget, name, self._new_id())
-        sc.configure(budget, period, refills, self.arch.now())
-        self.objects.append(sc)
-        return sc
-
-    def bind_sc(self, sc, tcb):
-        """Bind an unbound SC to a TCB without one (builder and sc_bind perform)."""
-        sc.tcb = tcb
-        sc.home = tcb
-        tcb.sc = sc
-        tcb.home_sc = sc
-        if tcb.state == abi.STATE_RUNNING and tcb is not self.current and tcb.queue is None:
-            self.schedule_runnable(tcb)
-
-    def start(self, tcb):
-        """Make an inactive thread runnable (TCB resume)."""
-        if tcb.state == abi.STATE_INACTIVE:
-            tcb.state = abi.STATE_RUNNING
-            self.schedule_runnable(tcb)
-
-    # Kernel-side entry points for the builder (k5/system.py) and the root task's tools.
-
-    def signal(self, ntfn, badge):
-        """An interrupt from outside any task: signal ntfn with badge (perform)."""
-        notification.do_signal(self, ntfn, badge)
-
-    def delete(self, cap):
-        cnode.delete(self, cap)
-
-    def revoke(self, cap):
-        cnode.revoke(self, cap)
-
-    def restart(self, tcb):
-        thread.restart(self, tcb)
-
-    def _break_root(self):
-        """Ctrl-C: the root task leaves whatever it waits in (IPC, a notification, a sleep)
-        with ERR_STALE, and so gets to its pending KeyboardInterrupt (perform)."""
-        root = self.root
-        if root is None:
-            return
-        state = root.state
-        if (
-            state == abi.STATE_BLOCKED_SEND
-            or state == abi.STATE_BLOCKED_RECV
-            or state == abi.STATE_BLOCKED_REPLY
-            or state == abi.STATE_BLOCKED_NOTIFICATION
-            or state == abi.STATE_BLOCKED_SLEEP
-        ):
-            thread.cancel(self, root, abi.ERR_STALE)
-            self.set_result(root.context, abi.ERR_STALE)
-            root.state = abi.STATE_RUNNING
-            self.schedule_runnable(root)
-
-    def bind_irq(self, line, ntfn, badge):
-        """Soft interrupt `line` (IRQ_CONSOLE) signals `ntfn` with `badge` (boot; hardware lines
-        reach tasks through IRQ caps, k5/device.py)."""
-        if type(line) is not int or line < 0 or line >= abi.IRQ_LINES:
-            raise ValueError("interrupt line out of range")
-        self.irq_table[line] = (ntfn, badge)
-
     def _interrupts(self, pending):
         """Signal the notification of every raised interrupt line (perform: cannot fail)."""
         if pending & (1 << abi.IRQ_BREAK):
@@ -247,9 +163,6 @@ class Kernel:
                     notification.do_signal(self, binding[0], binding[1])
             pending >>= 1
             line += 1
-
-    def suspend(self, tcb):
-        thread.suspend(self, tcb)
 
     # --- the kernel loop -------------------------------------------------------------------------
 
@@ -640,9 +553,3 @@ class Kernel:
 
     def check_invariants(self):
         return invariants.check(self)
-
-    def tcb_by_name(self, name):
-        for tcb in self.tcbs:
-            if tcb.name == name:
-                return tcb
-        return None
