@@ -1,6 +1,9 @@
 """k5 mutate: mutation testing of k5/ with mutmut; kill rate per module, survivors listed."""
 
 # python -m tools.verify.mutate [PATTERN...]   (default: every mutant of k5/)
+# python -m tools.verify.mutate --sample N [--seed S]
+#   a stratified sample: N mutants of each module (all of a module with fewer), chosen at
+#   random with seed S, so the kill rate of every module is measured in hours, not days.
 # Runs `mutmut run` (configured in pyproject.toml [tool.mutmut]: the oracle is tests/kernel
 # plus tests/verify, i.e. the kernel tests and the explorer), then reads mutmut's per-file
 # results in mutants/ and prints, per module: mutants, killed, survived, timeouts, and the kill
@@ -8,9 +11,11 @@
 # line, `#` comments giving the reason). Survivors that are neither killed nor listed are
 # printed by name: `mutmut show NAME` shows the change.
 
+import argparse
+import fnmatch
 import json
-import os
 import pathlib
+import random
 import subprocess
 import sys
 
@@ -90,15 +95,48 @@ def _row(module, counts):
     )
 
 
+def sample(by_module, per_module, seed):
+    """N mutant names of each module, chosen with `seed`; every mutant of a smaller module."""
+    chosen = []
+    rng = random.Random(seed)
+    for module, codes in sorted(by_module.items()):
+        names = sorted(codes)
+        chosen += names if len(names) <= per_module else sorted(rng.sample(names, per_module))
+    return chosen
+
+
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    mutmut = [sys.executable, "-m", "mutmut"]
-    env = dict(os.environ)
-    status = subprocess.run(mutmut + ["run"] + list(argv), cwd=ROOT, env=env).returncode
+    parser = argparse.ArgumentParser(prog="python -m tools.verify.mutate")
+    parser.add_argument("patterns", nargs="*", help="mutant names or globs (default: all)")
+    parser.add_argument("--sample", type=int, metavar="N", help="N mutants of each module")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    mutmut = [sys.executable, "-m", "mutmut", "run"]
+    names = list(args.patterns)
+    if args.sample is not None:
+        if args.sample < 1 or names:
+            parser.error("--sample takes a count of at least 1 and no patterns")
+        # mutmut generates every mutant (and records which tests reach which function) before
+        # it runs any: run the few of k5/ticks.py to have the names to sample from.
+        if subprocess.run(mutmut + ["k5.ticks.*"], cwd=ROOT).returncode != 0:
+            print("k5 mutate: mutmut failed generating the mutants", file=sys.stderr)
+            return 2
+        names = sample(results(), args.sample, args.seed)
+    status = subprocess.run(mutmut + names, cwd=ROOT).returncode
     if status != 0:
         print("k5 mutate: mutmut failed with status %d" % status, file=sys.stderr)
         return 2
-    report(results(), equivalents())
+    by_module = results()
+    if names:
+        by_module = {
+            module: {
+                name: code
+                for name, code in codes.items()
+                if any(fnmatch.fnmatch(name, pattern) for pattern in names)
+            }
+            for module, codes in by_module.items()
+        }
+    report(by_module, equivalents())
     return 0
 
 
