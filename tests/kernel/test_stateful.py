@@ -369,6 +369,10 @@ class KernelMachine(RuleBasedStateMachine):
             invariants.released_on_time(self.kernel)
 
     @invariant()
+    def no_orphaned_waiter(self):
+        invariants.no_orphaned_waiter([puppet.task.obj for puppet in self.puppets])
+
+    @invariant()
     def no_message_lost_or_duplicated(self):
         # Kernel side: every transfer of a test message, in order.
         transferred = [

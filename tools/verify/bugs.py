@@ -116,6 +116,28 @@ def _ack_unbound_unmasks(original):
     return sys_irq_handler
 
 
+def _no_rotation(original):
+    def check_budget(self, now):
+        # A round-robin thread whose time slice ends keeps the CPU instead of going behind the
+        # other threads of its priority: they starve.
+        current = self.current
+        before = current is not None and current.yielded
+        original(self, now)
+        if current is not None and self.current is current and current.yielded and not before:
+            if current.sc is not None and current.sc.is_round_robin():
+                current.yielded = False
+
+    return check_budget
+
+
+def _destroyed_reply_forgets_caller(original):
+    def destroy_reply(kernel, reply):
+        # The last cap of a bound Reply goes and its caller is left waiting: nobody can reply.
+        return None
+
+    return destroy_reply
+
+
 # name -> (object, attribute, wrapper of the original, what the bug is). A module function is
 # patched in its module (its callers look it up there; the syscall table is built per kernel).
 BUGS = {
@@ -132,6 +154,18 @@ BUGS = {
         "destroy_reply",
         _destroyed_reply_says_ok,
         "deleting a bound Reply tells its caller OK, with no reply",
+    ),
+    "reply-destroyed-forgotten": (
+        reply_object,
+        "destroy_reply",
+        _destroyed_reply_forgets_caller,
+        "deleting a bound Reply leaves its caller waiting for a reply nobody can send",
+    ),
+    "no-rotation": (
+        Kernel,
+        "_check_budget",
+        _no_rotation,
+        "a round-robin thread keeps the CPU when its time slice ends",
     ),
     "lease-outlives-reply": (
         reply_object,

@@ -145,6 +145,40 @@ def released_on_time(kernel):
         raise Violation("released-on-time", "the CPU idles while a thread is ready")
 
 
+def no_orphaned_waiter(tcbs):
+    """No deadlock the system does not force: a blocked thread waits on something that can
+    still happen. The endpoint or notification it is queued on is alive (a cap names it: the
+    last cap going destroys it, and the kernel must wake its waiters); a caller waits on a Reply
+    that can still be used: a named Reply that a cap names, or its implicit Reply held by the
+    server it called (the server's pending reply, not yet replaced by a newer call)."""
+    for tcb in tcbs:
+        state = tcb.state
+        obj = tcb.blocked_on
+        if (
+            state == STATE_BLOCKED_SEND
+            or state == STATE_BLOCKED_RECV
+            or state == STATE_BLOCKED_NOTIFICATION
+        ):
+            if obj is None or obj.cap_count <= 0:
+                raise Violation(
+                    "no-orphaned-waiter", "%s waits on %s, which no cap names" % (tcb.name, obj)
+                )
+        elif state == STATE_BLOCKED_REPLY and obj is not None:
+            if obj is tcb.reply:
+                server = obj.server
+                held = (
+                    server is not None
+                    and server.pending_reply is obj
+                    and server.pending_seq == obj.seq
+                )
+            else:
+                held = obj.cap_count > 0
+            if not held:
+                raise Violation(
+                    "no-orphaned-waiter", tcb.name + " waits for a reply that nobody can send"
+                )
+
+
 def budget_in_window(sc, intervals, since=None):
     """At most `budget` ticks of use in every window of `period` ticks (sporadic SCs).
 
@@ -177,3 +211,4 @@ def check_state(kernel, tcbs, objects, cnodes):
     one_queue_per_thread(kernel, tcbs, all_queues(kernel, objects))
     running_has_budget(kernel)
     released_on_time(kernel)
+    no_orphaned_waiter(tcbs)

@@ -28,7 +28,9 @@
 #   written; a successful borrow_read copies the lent bytes, with the read right;
 # - budget-per-period: every sporadic SC used at most its budget in every period window;
 # - no-kernel-panic: no Python exception escapes the kernel;
-# - idle-progress: idling until the next wake-up releases someone (no idle livelock).
+# - idle-progress: idling until the next wake-up releases someone (no idle livelock);
+# - ready-runs-within: while a thread waits ready, the threads of its priority run at most the
+#   other SCs' budgets in all (bounded liveness; the argument is in _fair and docs/verify.md).
 
 from k5.abi import (
     FAULT_TIMEOUT,
@@ -53,6 +55,7 @@ from k5.abi import (
     TYPE_WINDOW,
 )
 from k5.kernel import KernelPanic
+from k5.objects import QUEUE_READY
 from k5.ticks import ticks_diff
 from tools.verify import canon, invariants
 from tools.verify.checkarch import (
@@ -99,7 +102,7 @@ class _BoundaryLog:
 class Ghost:
     """The explorer's bookkeeping per task and per SC (part of the state, and of its hash)."""
 
-    __slots__ = ("trap", "op", "answered", "sent", "usage", "lent")
+    __slots__ = ("trap", "op", "answered", "sent", "usage", "lent", "waited")
 
     def __init__(self, tasks, scs):
         self.trap = [TRAP_NONE] * tasks
@@ -108,6 +111,8 @@ class Ghost:
         self.sent = [SENT_NONE] * tasks
         self.usage = [()] * scs  # per SC: (start, end) intervals relative to now
         self.lent = [None] * tasks  # per task: the buffer of its last call with a lease
+        # per task: ticks that threads of its priority ran while it waited, ready (see _fair)
+        self.waited = [0] * tasks
 
     def key(self):
         ops = tuple(
@@ -121,6 +126,7 @@ class Ghost:
             tuple(self.sent),
             tuple(self.usage),
             lent,
+            tuple(self.waited),
         )
 
 
@@ -195,6 +201,9 @@ class Model:
         ghost = state.ghost
         now = arch.now()
         configured = [sc.configured_at for sc in state.scs]
+        runner = kernel.current
+        ready = [tcb.queue_kind == QUEUE_READY for tcb in kernel.tcbs]
+        priorities = [tcb.priority for tcb in kernel.tcbs]
         lines = _irq_bindings(kernel)
         fired_before = arch.irq_fired
         if action == "idle":
@@ -251,6 +260,44 @@ class Model:
             self._leases(state, index, plan, lender, before)
         self._irqs(state, lines, fired_before)
         self._boundary(state, now, configured)
+        self._fair(state, now, runner, ready, priorities, configured)
+
+    # --- bounded liveness ------------------------------------------------------------------------
+
+    def _fair(self, state, before, runner, ready, priorities, configured):
+        """ready-runs-within: a thread that can run does, within a bound set by the others'
+        budgets. While a thread waits in a ready queue, the kernel runs only threads of higher
+        priority (kernel-structures), whose use budget-per-period bounds, or of its own; of
+        those, each SC gets at most one turn ahead of it (a turn ends with its head refill or
+        its round-robin slice, and a thread queued again goes behind it), and a turn is at most
+        the SC's budget. So the ticks its own priority's threads run while it waits never exceed
+        the sum of the other SCs' budgets. A priority change or an SC's reconfiguration restarts
+        the count (the bound then holds again from there)."""
+        kernel = state.system.kernel
+        waited = state.ghost.waited
+        tcbs = kernel.tcbs
+        changed = [sc.configured_at for sc in state.scs] != configured or [
+            tcb.priority for tcb in tcbs
+        ] != priorities
+        elapsed = ticks_diff(kernel.arch.now(), before)
+        for i in range(len(tcbs)):
+            tcb = tcbs[i]
+            if changed or not ready[i] or tcb.queue_kind != QUEUE_READY:
+                waited[i] = 0
+                continue
+            if runner is None or runner is tcb or priorities[tcbs.index(runner)] != tcb.priority:
+                continue
+            waited[i] += elapsed
+            bound = 0
+            for sc in state.scs:
+                if sc is not tcb.sc:
+                    bound += sc.budget
+            if waited[i] > bound:
+                raise Violation(
+                    "ready-runs-within",
+                    "%s waited while its priority's threads ran %d ticks > %d"
+                    % (tcb.name, waited[i], bound),
+                )
 
     # --- interrupts ----------------------------------------------------------------------------
 
