@@ -6,7 +6,7 @@
 
 import contextlib
 
-from k5 import cnode, device, ipc, lease, reply_object
+from k5 import cnode, device, ipc, lease, reply_object, thread
 from k5.abi import (
     OK,
     RIGHT_WRITE,
@@ -15,6 +15,8 @@ from k5.abi import (
     STATE_RUNNING,
     SYS_BORROW_WRITE,
     SYS_CNODE_MUTATE,
+    TYPE_ENDPOINT,
+    TYPE_NOTIFICATION,
 )
 from k5.kernel import Kernel
 
@@ -138,6 +140,34 @@ def _destroyed_reply_forgets_caller(original):
     return destroy_reply
 
 
+def _restart_forgets_caller(original):
+    def cancel(kernel, tcb, result):
+        # A server stopped (restarted, suspended, faulted) forgets its pending implicit reply:
+        # its caller waits for a reply that can never come.
+        tcb.pending_reply = None
+        original(kernel, tcb, result)
+
+    return cancel
+
+
+def _delete_forgets_waiter(original):
+    def delete(kernel, cap):
+        # Deleting a cap leaves the threads blocked through it blocked.
+        obj = cap.obj
+        kept = []
+        if cap.obj_type == TYPE_ENDPOINT or cap.obj_type == TYPE_NOTIFICATION:
+            for tcb in obj.queue.members():
+                if tcb.blocked_cap is cap:
+                    tcb.blocked_cap = None
+                    kept.append(tcb)
+        original(kernel, cap)
+        for tcb in kept:
+            if tcb.blocked_on is obj and tcb.queue is not None:
+                tcb.blocked_cap = cap
+
+    return delete
+
+
 # name -> (object, attribute, wrapper of the original, what the bug is). A module function is
 # patched in its module (its callers look it up there; the syscall table is built per kernel).
 BUGS = {
@@ -160,6 +190,18 @@ BUGS = {
         "destroy_reply",
         _destroyed_reply_forgets_caller,
         "deleting a bound Reply leaves its caller waiting for a reply nobody can send",
+    ),
+    "restart-forgets-caller": (
+        thread,
+        "cancel",
+        _restart_forgets_caller,
+        "a server stopped mid-call leaves its caller waiting for a reply that cannot come",
+    ),
+    "delete-forgets-waiter": (
+        cnode,
+        "delete",
+        _delete_forgets_waiter,
+        "deleting a cap leaves the threads blocked through it blocked",
     ),
     "no-rotation": (
         Kernel,

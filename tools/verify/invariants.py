@@ -148,7 +148,8 @@ def released_on_time(kernel):
 def no_orphaned_waiter(tcbs):
     """No deadlock the system does not force: a blocked thread waits on something that can
     still happen. The endpoint or notification it is queued on is alive (a cap names it: the
-    last cap going destroys it, and the kernel must wake its waiters); a caller waits on a Reply
+    last cap going destroys it, and the kernel must wake its waiters), and so is the cap it
+    blocked through (deleting it wakes the thread, in K5); a caller waits on a Reply
     that can still be used: a named Reply that a cap names, or its implicit Reply held by the
     server it called (the server's pending reply, not yet replaced by a newer call)."""
     for tcb in tcbs:
@@ -162,6 +163,12 @@ def no_orphaned_waiter(tcbs):
             if obj is None or obj.cap_count <= 0:
                 raise Violation(
                     "no-orphaned-waiter", "%s waits on %s, which no cap names" % (tcb.name, obj)
+                )
+            cap = tcb.blocked_cap
+            if cap is not None and (cap.obj_type == 0 or cap.cnode is None):
+                # K5 wakes the threads blocked through a cap when it is deleted (kernel.md).
+                raise Violation(
+                    "no-orphaned-waiter", tcb.name + " is blocked through a deleted cap"
                 )
         elif state == STATE_BLOCKED_REPLY and obj is not None:
             if obj is tcb.reply:

@@ -356,12 +356,65 @@ def devices():
     return Spec("devices", system, alphabet, (), (("line1", 1), ("line2", 2)))
 
 
+def teardown():
+    """Objects destroyed under their waiters: the last cap of an endpoint or notification goes
+    while threads are queued on it, and a server is restarted while its caller waits.
+
+    An owner `own` (priority 20) holds the only original caps of endpoint `chan` and
+    notification `bell` (the builder's are deleted); the caps of `w1` (priority 10) and `w2`
+    (12) are derived from them, so `own`'s revoke takes them and its delete then destroys the
+    object, waking every thread queued on it with ERR_REVOKED. `w1` and `w2` send, call, receive
+    and reply on `chan` and wait on and signal `bell`; `own` may also restart `w2`, abandoning
+    whatever call `w2` is serving or making.
+    """
+    system = _new_system()
+    kernel = system.kernel
+    chan = system.endpoint("chan")
+    bell = system.notification("bell")
+    own = system.task("own", _never_runs, priority=20, budget=1, period=4, refills=2, slots=3)
+    w1 = system.task("w1", _never_runs, priority=10, budget=2, period=5, refills=2, slots=2)
+    w2 = system.task("w2", _never_runs, priority=12, budget=2, period=5, refills=2, slots=2)
+    channel_cap = system.give(own, 0, chan)
+    bell_cap = system.give(own, 1, bell)
+    system.give(own, 2, w2)
+    cnode.delete(kernel, chan.original)  # own's caps are the roots of every other one
+    cnode.delete(kernel, bell.original)
+    for i, task in ((1, w1), (2, w2)):
+        cdt.derive(channel_cap, RIGHTS_ALL, i, task.obj.cspace, 0)
+        cdt.derive(bell_cap, RIGHT_READ | RIGHT_WRITE, 1 << i, task.obj.cspace, 1)
+    # Task indices: own 0, w1 1, w2 2 (creation order).
+    alphabet = [
+        (
+            ("revoke-chan", _syscall((SYS_CNODE_REVOKE, 0))),
+            ("delete-chan", _syscall((SYS_CNODE_DELETE, 0))),
+            ("revoke-bell", _syscall((SYS_CNODE_REVOKE, 1))),
+            ("delete-bell", _syscall((SYS_CNODE_DELETE, 1))),
+            ("restart-w2", _syscall((SYS_TCB_RESTART, 2))),
+            ("sleep", _syscall((SYS_SLEEP, 2))),
+        )
+    ]
+    for i in (1, 2):
+        alphabet.append(
+            (
+                ("send", send(0, i)),
+                ("call", call(0, i)),
+                ("recv", recv(0)),
+                ("reply", reply(i)),
+                ("wait", _syscall((SYS_WAIT, 1))),
+                ("signal", _syscall((SYS_SIGNAL, 1))),
+                ("preempt", PREEMPT),
+            )
+        )
+    return Spec("teardown", system, tuple(alphabet), ())
+
+
 SYSTEMS = {
     "core": core,
     "devices": devices,
     "leases": leases,
     "replies": replies,
     "sched": sched,
+    "teardown": teardown,
 }
 
 
