@@ -1,0 +1,205 @@
+"""Behaviour that `make mutate` showed no test pinned down (docs/verify.md, "Mutation testing").
+
+Each test names the mutants of k5/ it was written against: a change to the kernel that kept
+every other test green.
+"""
+
+import pytest
+
+import k5
+from k5 import abi as A
+from k5 import cnode, thread
+from k5.objects import QUEUE_ENDPOINT
+from k5.system import System
+
+
+def _root_with(body, priority=20):
+    system = System(debug=True)
+    log = []
+    root = system.task("root", lambda ipc, arg: body(log, ipc), priority=priority, slots=8)
+    return system, root, log
+
+
+def test_sc_bind_refuses_an_sc_or_notification_already_bound():
+    # schedcontext.sys_sc mutants 46 and 52: an SC bound to a thread bound again elsewhere;
+    # a notification given a second SC.
+    def body(log, ipc):
+        log.append(k5.sc_bind(2, 4))  # sc bound to worker a: not to b as well
+        log.append(k5.sc_bind(3, 5))  # spare SC to the notification: OK
+        log.append(k5.sc_bind(6, 5))  # a second SC for that notification: refused
+        log.append(k5.sc_consumed(3))
+        log.append(ipc.count)
+
+    system, root, log = _root_with(body)
+    a = system.task("a", lambda ipc, arg: None, priority=5, start=False)
+    b = system.task("b", lambda ipc, arg: None, priority=5, start=False, passive=True)
+    system.kernel.unbind_sc(b.sc.obj)
+    system.give(root, 2, a.sc)
+    system.give(root, 3, system.sched_context("spare", 2, 10))
+    system.give(root, 4, b)
+    system.give(root, 5, system.notification("n"))
+    system.give(root, 6, system.sched_context("spare2", 2, 10))
+    system.run(50)
+    assert log == [A.ERR_ILLEGAL_OPERATION, A.OK, A.ERR_ILLEGAL_OPERATION, A.OK, 1]
+    assert b.obj.sc is None and a.obj.sc is a.sc.obj
+    system.close()
+
+
+def test_an_sc_destroyed_under_a_blocked_thread_leaves_it_blocked():
+    # schedcontext.destroy mutant 16: the thread was taken out of its endpoint queue.
+    system = System(debug=True)
+    ep = system.endpoint("ep")
+    got = []
+
+    def server(ipc, arg):
+        got.append(k5.recv(0))
+
+    srv = system.task("srv", server, priority=10)
+    system.give(srv, 0, ep)
+    system.run(20)
+    tcb = srv.obj
+    assert tcb.state == A.STATE_BLOCKED_RECV
+    cnode.delete(system.kernel, srv.sc.original)  # its last cap: the SC is destroyed
+    assert tcb.sc is None
+    assert tcb.state == A.STATE_BLOCKED_RECV and tcb.queue_kind == QUEUE_ENDPOINT
+    assert tcb in list(ep.obj.queue.members())
+    system.kernel.check_invariants()
+    system.close()
+
+
+def test_nbsend_recv_sends_then_waits():
+    # ipc.sys_nbsend_recv mutant 46: its send went wrong and nothing saw it.
+    log = []
+
+    def client(ipc, arg):
+        log.append(k5.nbsend_recv(0, label=5, words=(7,), recv_ep=1))
+        log.append(("client got", ipc.label, ipc.word_tuple()))
+
+    def server(ipc, arg):
+        log.append(("server got", k5.recv(0), ipc.label, ipc.word_tuple()))
+        k5.send(1, label=6, words=(8,))
+
+    system = System(debug=True)
+    request, answer = system.endpoint("request"), system.endpoint("answer")
+    srv = system.task("srv", server, priority=20)
+    cli = system.task("cli", client, priority=10)
+    for task in (srv, cli):
+        system.give(task, 0, request)
+        system.give(task, 1, answer)
+    system.run(50)
+    assert log == [("server got", A.OK, 5, (7,)), A.OK, ("client got", 6, (8,))]
+    system.close()
+
+
+def test_set_priority_reorders_an_endpoint_queue():
+    # kernel.set_priority mutant 6: a sender queued on an endpoint kept its old place.
+    order = []
+
+    def sender(ipc, arg):
+        k5.send(0, words=(arg,))
+
+    def receiver(ipc, arg):
+        k5.sleep(5)  # the senders queue up: low (5) first, then high (6)
+        log.append(k5.tcb_set_priority(2, 15))  # low now outranks high
+        for _ in range(2):
+            k5.recv(0)
+            order.append(ipc.words[0])
+
+    log = []
+    system = System(debug=True)
+    ep = system.endpoint("ep")
+    rcv = system.task("rcv", receiver, priority=20, mcp=20)
+    low = system.task("low", sender, arg=1, priority=5)
+    high = system.task("high", sender, arg=2, priority=6)
+    system.give(rcv, 0, ep)
+    system.give(rcv, 2, low)
+    for task in (low, high):
+        system.give(task, 0, ep)
+    system.run(50)
+    assert log == [A.OK] and order == [1, 2]
+    system.close()
+
+
+def test_a_new_timer_replaces_the_old_one_and_unbadged_caps_signal_badge_1():
+    # timer.sys_set_timer mutants 33 (the old timer kept), 44 and 45 (the default badge).
+    log = []
+
+    def body(ipc, arg):
+        k5.set_timer(0, 30)
+        k5.set_timer(0, 5)  # replaces the 30
+        log.append((k5.wait(0), ipc.badge))
+        k5.sleep(40)  # past the 30: nothing more
+        log.append(k5.poll(0))
+
+    system = System(debug=True)
+    task = system.task("t", body, priority=10)
+    system.give(task, 0, system.notification("tick"))
+    system.run(100)
+    assert log == [(A.OK, 1), A.ERR_WOULD_BLOCK]
+    system.close()
+
+
+def test_retyped_objects_are_named_and_usable():
+    # untyped.create_object mutants 5 and 25: names and the SC's minimum budget.
+    names = []
+
+    def body(log, ipc):
+        log.append(k5.untyped_retype(1, A.TYPE_ENDPOINT, 2))
+        log.append(k5.untyped_retype(1, A.TYPE_SCHED_CONTEXT, 3))
+        log.append(k5.sc_configure(4, 3, 2, 10, 2))
+
+    system, root, log = _root_with(body)
+    system.give(root, 1, system.untyped("ut", 2))
+    system.give(root, 4, system.sched_control())
+    system.run(20)
+    assert log == [A.OK, A.OK, A.OK]
+    slots = root.obj.cspace.slots
+    ep, sc = slots[2].obj, slots[3].obj
+    names = [ep.name, sc.name]
+    assert names == ["ep%d" % ep.oid, "sc%d" % sc.oid]
+    assert sc.min_budget == system.kernel.min_budget
+    system.close()
+
+
+def test_window_info_of_a_bad_slot_is_all_zero():
+    # user.window_info mutants 3, 4, 5.
+    def body(log, ipc):
+        log.append(k5.window_info(0, ipc))
+        log.append(k5.window_info(1, ipc))
+
+    system, root, log = _root_with(body)
+    system.give(root, 1, system.endpoint("ep"))
+    system.run(20)
+    assert log == [(A.ERR_EMPTY_SLOT, 0, 0, 0), (A.ERR_WRONG_TYPE, 0, 0, 0)]
+    system.close()
+
+
+def test_a_soft_interrupt_out_of_range_names_the_problem():
+    # kernel_objects.bind_irq mutant 10 (the message).
+    system = System(debug=True)
+    ntfn = system.notification("n").obj
+    for line in (-1, A.IRQ_LINES, "0"):
+        with pytest.raises(ValueError, match="^interrupt line out of range$"):
+            system.kernel.bind_irq(line, ntfn, 1)
+    system.close()
+
+
+def test_an_irq_handler_is_named_after_its_line():
+    # device.new_handler mutant 16.
+    system = System(debug=True)
+    handler = system.irq("", 3).obj
+    assert handler.name == "irq3"
+    system.close()
+
+
+def test_a_fault_whose_text_cannot_be_recorded_keeps_the_history_before_it():
+    # thread.fault mutant 14: the history recorded before a fault that had no memory is lost.
+    system = System(debug=True)
+    task = system.task("t", lambda ipc, arg: k5.sleep(1000), priority=10)
+    system.run(5)
+    tcb = task.obj
+    thread.fault(system.kernel, tcb, A.FAULT_EXCEPTION, "first")
+    thread.fault(system.kernel, tcb, A.FAULT_EXCEPTION, "\ud800")  # does not encode
+    texts = [entry[2] for entry in tcb.fault_history]
+    assert texts[0] == "first" and len(texts) == 2 and "MemoryError" in texts[1]
+    system.close()
