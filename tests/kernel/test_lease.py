@@ -40,7 +40,7 @@ def test_a_lease_is_reached_through_the_implicit_reply_and_a_reply_cap():
 
     def server(ipc, arg):
         k5.recv(1)  # the implicit reply
-        log.append(("info", k5.borrow_info(), ipc.words[0], ipc.words[1]))
+        log.append(("info", k5.borrow_info(), ipc.words[0], ipc.words[1], ipc.count))
         log.append(("write", k5.borrow_write(1, b"ab")))
         k5.reply(0, (0,))
         k5.recv(1, reply=2)  # a Reply cap
@@ -59,7 +59,7 @@ def test_a_lease_is_reached_through_the_implicit_reply_and_a_reply_cap():
     system.give(s, 2, reply)
     system.run(100)
     assert log == [
-        ("info", abi.OK, 4, abi.RIGHTS_RW),
+        ("info", abi.OK, 4, abi.RIGHTS_RW, 2),
         ("write", abi.OK),
         ("call", abi.OK),
         ("lent", b".ab."),

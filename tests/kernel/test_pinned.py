@@ -203,3 +203,117 @@ def test_a_fault_whose_text_cannot_be_recorded_keeps_the_history_before_it():
     texts = [entry[2] for entry in tcb.fault_history]
     assert texts[0] == "first" and len(texts) == 2 and "MemoryError" in texts[1]
     system.close()
+
+
+FULL_APP = """
+name = "wired"
+board = "MPS2_AN505"
+
+[endpoints.faults]
+[notifications.tick]
+[windows.timer]
+peripheral = "timer0"
+rights = ["read"]
+[irqs.timer_irq]
+peripheral = "timer0"
+notification = "tick"
+badge = 4
+
+[tasks.worker]
+module = "m"
+entry = "e"
+priority = 10
+budget = 3
+period = 17
+notification = "tick"
+fault_handler = { endpoint = "faults", badge = 5 }
+timeout_handler = { endpoint = "faults", badge = 6 }
+caps = [{ slot = 0, object = "timer" }]
+
+[tasks.handler]
+module = "m"
+entry = "e"
+priority = 20
+caps = [{ slot = 0, object = "faults", rights = ["read"] }]
+"""
+
+
+def test_an_app_is_built_exactly_as_described(tmp_path):
+    # app.build mutants 26, 36, 77, 120, 147: a window's rights, an IRQ's notification, a
+    # task's period, its fault handler and its bound notification, each dropped.
+    from k5 import app as k5app
+    from tools import app
+
+    path = tmp_path / "app.toml"
+    path.write_text(FULL_APP)
+    described = app.load(path)
+    system = System(debug=True)
+    refs = k5app.build(system, described)
+    for name, _, _, rights in described["windows"]:
+        assert refs[name].original.rights == rights
+    for name, _, notification, badge in described["irqs"]:
+        handler = refs[name].obj
+        assert handler.ntfn is refs[notification].obj and handler.badge == badge
+    for task in described["tasks"]:
+        tcb = refs[task["name"]].obj
+        if task["budget"] is not None:
+            assert (tcb.sc.budget, tcb.sc.period) == (task["budget"], task["period"])
+        for which, key in ((0, "fault_handler"), (1, "timeout_handler")):
+            cap = tcb.handlers.slots[which]
+            if task[key] is None:
+                assert cap is None
+            else:
+                assert cap.obj is refs[task[key][0]].obj and cap.badge == task[key][1]
+        bound = task["notification"]
+        assert tcb.bound_ntfn is (None if bound is None else refs[bound].obj)
+    system.close()
+
+
+def _child(ipc, arg):
+    pass
+
+
+def test_a_task_argument_with_a_bad_item_is_refused():
+    # tcb._valid_arg mutant 27: a tuple holding a value that is not one was accepted.
+    def body(log, ipc):
+        k5.untyped_retype(1, A.TYPE_TCB, 2)
+        log.append(k5.tcb_configure(2, _child, arg=(1, [2]), priority=5))
+        log.append(k5.tcb_configure(2, _child, arg=(1, (2, (3,))), priority=5))
+        log.append(k5.tcb_configure(2, _child, arg=(1, (2, 3)), priority=5))
+
+    system, root, log = _root_with(body)
+    system.give(root, 1, system.untyped("ut", 1))
+    system.run(20)
+    assert log == [A.ERR_INVALID_ARGUMENT, A.ERR_INVALID_ARGUMENT, A.OK]
+    system.close()
+
+
+def test_tcb_copy_cap_reports_a_window_the_view_cannot_take():
+    # tcb.sys_copy_cap mutant 67: device.derive's error came back as OK.
+    def body(log, ipc):
+        log.append(k5.tcb_copy_cap(1, 2, 1))
+        log.append(k5.tcb_copy_cap(1, 2, 1))
+        log.append(k5.tcb_copy_cap(1, 3, 2))  # overlaps the window the task holds
+
+    system, root, log = _root_with(body)
+    other = system.task("other", lambda ipc, arg: None, priority=5, start=False)
+    system.give(root, 1, other)
+    system.give(other, 0, system.window("w1", 0x40000000, 64))
+    system.give(root, 2, system.endpoint("ep"))
+    system.give(root, 3, system.window("w2", 0x40000020, 64))
+    system.run(20)
+    assert log == [A.OK, A.ERR_SLOT_OCCUPIED, A.ERR_ILLEGAL_OPERATION]
+    assert other.obj.cspace.slots[2] is None
+    system.close()
+
+
+def test_trace_lines_carry_the_time():
+    # kernel.emit mutant 8.
+    system = System(debug=True)
+    lines = []
+    system.kernel.trace = lines.append
+    system.task("t", lambda ipc, arg: k5.sleep(3), priority=10)
+    system.run(10)
+    assert lines and all(line.startswith("t=") for line in lines), lines
+    assert lines[-1].startswith("t=%d " % system.now()), lines
+    system.close()

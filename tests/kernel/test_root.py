@@ -20,6 +20,7 @@ from k5.abi import (
     RIGHT_WRITE,
     ROOT_SLOT_CONSOLE,
     ROOT_SLOTS,
+    STATE_BLOCKED_REPLY,
     SYS_BUILD,
 )
 from k5.kernel import RUN_STOPPED
@@ -219,4 +220,28 @@ def test_break_ends_any_wait_of_the_root():
     arch.raise_interrupt(IRQ_BREAK)  # and while it sleeps
     assert kernel_system.run(20) == RUN_STOPPED
     assert seen == [ERR_STALE, ERR_STALE]
+    kernel_system.close()
+
+
+def test_break_ends_a_call_waiting_for_its_reply():
+    # kernel_objects._break_root mutant 10: a root waiting for a reply was not broken.
+    seen = []
+
+    def silent(ipc, arg):
+        k5.recv(EP)
+        k5.sleep(100000)
+
+    def root_body(ipc, arg):
+        system = front.System()
+        ep = system.endpoint("ep")
+        server = system.task("server", silent, priority=20)
+        system.give(server, EP, ep, RIGHT_READ)
+        seen.append(k5.call(ep.slot, 1, (1,)))
+
+    kernel_system, root, lines = _boot(root_body)
+    kernel_system.run(20)
+    assert root.obj.state == STATE_BLOCKED_REPLY
+    kernel_system.kernel.arch.raise_interrupt(IRQ_BREAK)
+    kernel_system.run(20)
+    assert seen == [ERR_STALE]
     kernel_system.close()

@@ -246,6 +246,8 @@ def test_kernel_bug_halts_with_epitaph():
     with pytest.raises(KernelPanic):
         system.run(10)
     assert system.kernel.halted and lines and "K5 PANIC" in lines[0]
+    # kernel._panic mutant 20: the epitaph gives the time of the panic.
+    assert lines[0].startswith("K5 PANIC at t=%d handling trap" % system.now()), lines
 
 
 def test_refills_basic():
