@@ -317,3 +317,116 @@ def test_trace_lines_carry_the_time():
     assert lines and all(line.startswith("t=") for line in lines), lines
     assert lines[-1].startswith("t=%d " % system.now()), lines
     system.close()
+
+
+def test_a_notifications_sc_runs_its_passive_waiter_until_taken_back():
+    # notification.lend_sc mutant 5 (the SC never lent) and kernel.unbind_sc mutant 14 (an
+    # unbound SC's home left set, so that taking it from the notification missed its holder).
+    log = []
+
+    def worker(ipc, arg):
+        while True:
+            k5.wait(0)
+            log.append(("woken", ipc.badge))
+            k5.spin(6)  # on the notification's SC
+            log.append("spun")
+
+    def body(_, ipc):
+        k5.sleep(2)  # the worker waits on the notification
+        log.append(k5.sc_unbind(1))  # the worker's own SC: it is passive now
+        log.append(k5.sc_bind(1, 2))  # the SC goes to the notification
+        k5.signal(2)
+        k5.sleep(3)  # the worker wakes on the SC and spins
+        log.append(k5.sc_unbind(1))  # taken back from the worker mid-spin
+        k5.sleep(20)
+        log.append("end")
+
+    system = System(debug=True)
+    n = system.notification("n")
+    w = system.task("worker", worker, priority=20, budget=5, period=50)
+    system.give(w, 0, n)
+    root = system.task("root", lambda ipc, arg: body(None, ipc), priority=30)
+    system.give(root, 1, w.sc)
+    system.give(root, 2, n, badge=3)
+    system.run(60)
+    assert log == [A.OK, A.OK, ("woken", 3), A.OK, "end"]
+    assert w.obj.sc is None and w.sc.obj.tcb is None and n.obj.sc is None
+    system.close()
+
+
+def test_a_cap_sent_through_its_own_endpoint_is_unwrapped():
+    # message.transfer mutant 41: seL4's unwrapping (the receiver gets the badge, not a cap).
+    log = []
+
+    def sender(ipc, arg):
+        k5.send(0, words=(1,), cap=1)
+
+    def receiver(ipc, arg):
+        log.append((k5.recv(0, 2), ipc.unwrapped))
+
+    system = System(debug=True)
+    ep = system.endpoint("ep")
+    s = system.task("s", sender, priority=10)
+    r = system.task("r", receiver, priority=20)
+    system.give(s, 0, ep, A.RIGHT_WRITE | A.RIGHT_GRANT)
+    system.give(s, 1, ep, badge=9)
+    system.give(r, 0, ep, A.RIGHT_READ)
+    system.run(20)
+    assert log == [(A.OK, 9)] and r.obj.cspace.slots[2] is None
+    system.close()
+
+
+def test_the_scheduler_check_looks_past_unused_priorities():
+    # sched.Scheduler.check_invariants mutant 29: it stopped at the first unused priority.
+    from k5.sched import Scheduler
+    from k5.objects import TCB
+    from k5.ipcbuf import IpcBuffer
+
+    sched = Scheduler()
+    tcb = TCB(1, "t", 4, IpcBuffer())
+    tcb.priority = 100  # queues 0..99 never used
+    sched.append(tcb)
+    assert sched.check_invariants()
+    tcb.priority = 101  # corrupt: in the queue of 100
+    with pytest.raises(AssertionError, match="wrong ready queue"):
+        sched.check_invariants()
+
+
+def test_badges_and_words_reach_word_max():
+    # decode.is_small mutant 6: the largest word was refused.
+    def body(log, ipc):
+        log.append(k5.mint(1, 2, A.RIGHTS_ALL, A.WORD_MAX))
+        log.append(k5.mint(1, 3, A.RIGHTS_ALL, A.WORD_MAX + 1))
+
+    system, root, log = _root_with(body)
+    system.give(root, 1, system.endpoint("ep"))
+    system.run(20)
+    assert log == [A.OK, A.ERR_INVALID_ARGUMENT]
+    assert root.obj.cspace.slots[2].badge == A.WORD_MAX
+    system.close()
+
+
+def test_reply_caps_and_tcb_info_need_no_more_rights_than_documented():
+    # reply_object.decode_reply_slot mutant 12 (a reply cap without Read refused) and
+    # tcb.sys_tcb mutant 4 (tcb_info asked for Write).
+    log = []
+
+    def client(ipc, arg):
+        log.append(("call", k5.call(0, 1, (5,))))
+
+    def server(ipc, arg):
+        log.append(("recv", k5.recv(0, reply=1)))
+        log.append(("reply", k5.reply(2, (6,), reply=1)))
+        log.append(("info", k5.tcb_info(2)))
+
+    system = System(debug=True)
+    ep = system.endpoint("ep")
+    srv = system.task("srv", server, priority=20)
+    cli = system.task("cli", client, priority=10)
+    system.give(srv, 0, ep, A.RIGHT_READ)
+    system.give(srv, 1, system.reply("r"), A.RIGHT_WRITE)
+    system.give(srv, 2, cli, A.RIGHT_READ)
+    system.give(cli, 0, ep, A.RIGHT_WRITE | A.RIGHT_GRANT)
+    system.run(30)
+    assert log == [("recv", A.OK), ("reply", A.OK), ("info", A.OK), ("call", A.OK)]
+    system.close()

@@ -72,6 +72,7 @@ def test_committed_scenario(path):
             with pytest.raises(Violation) as caught:
                 explore.replay(data)
         assert caught.value.name == data["violation"]
+        assert caught.value.detail == data["detail"]  # the same check failed, word for word
     _real_kernel_passes(data)
 
 
