@@ -430,3 +430,51 @@ def test_reply_caps_and_tcb_info_need_no_more_rights_than_documented():
     system.run(30)
     assert log == [("recv", A.OK), ("reply", A.OK), ("info", A.OK), ("call", A.OK)]
     system.close()
+
+
+def test_an_endpoint_owner_in_a_static_description_is_set():
+    # system.build mutant 132: the owners were never read.
+    from k5.system import build
+
+    def body(ipc, arg):
+        pass
+
+    system = build(
+        {
+            "endpoints": [("ep", "srv"), "plain"],
+            "tasks": [{"name": "srv", "entry": body}],
+        }
+    )
+    assert system.lookup("ep").obj.owner is system.lookup("srv").obj
+    assert system.lookup("plain").obj.owner is None
+    system.close()
+
+
+def test_a_one_byte_window_is_refused_for_its_size_not_its_sign():
+    # regions._validate mutant 43.
+    from k5.regions import RegionError, solve
+
+    with pytest.raises(RegionError, match="size is not positive"):
+        solve([(0x40000000, 0, 1, True)], 4)
+    with pytest.raises(RegionError, match="size is not a multiple of 32 bytes"):
+        solve([(0x40000000, 1, 1, True)], 4)
+
+
+def test_host_log_lines_name_the_level_and_keep_bad_arguments(capsys):
+    # log._host mutant 7 and log.warn mutant 1.
+    from k5 import log
+
+    log.warn("%d items", 3)
+    log.info("%d items", "three")  # does not format: the arguments are shown as they are
+    assert capsys.readouterr().out.splitlines() == ["WARN 3 items", "INFO %d items ('three',)"]
+
+
+def test_the_root_service_answers_an_operation_that_is_not_a_name():
+    # rootsrv.RootService.call mutant 3: a non-string operation raised instead of answering.
+    from k5.rootsrv import RootService
+
+    system = System(debug=True)
+    service = RootService(system.kernel, None)
+    assert service.call(42, ()) == (A.ERR_INVALID_ARGUMENT, "K5: no builder operation 42")
+    assert service.call("nothing", ())[0] == A.ERR_INVALID_ARGUMENT
+    system.close()

@@ -49,3 +49,22 @@ def test_policies_and_a_bounded_storm():
     assert states["supervisor"][0] == "recv", states
     assert system.info(sup)["faults"] == 0
     system.close()
+
+
+def late(ipc, arg):
+    k5.spin(30)  # longer than the back-off limit below: every fault is a first one
+    raise ValueError("boom")
+
+
+def test_backoff_starts_over_after_a_long_fault_free_run(capsys):
+    # supervisor_body mutants 49 (the streak reset broke the supervisor) and 89 (its report).
+    system = System(debug=True)
+    task = system.task("late", late, priority=10)
+    supervisor.supervise(system, [(task, BACKOFF, 1, 8, 0)])
+    system.run(200)
+    lines = capsys.readouterr().out.splitlines()
+    reports = [line for line in lines if " fault " in line]
+    assert len(reports) >= 4, lines
+    for n in range(1, len(reports) + 1):
+        assert reports[n - 1].endswith("late fault %d restart in 1 : ValueError: boom" % n), lines
+    system.close()
