@@ -84,12 +84,8 @@ def tasks():
 
 
 def endpoint(name=""):
+    """A new endpoint of the REPL's system. (A notification is k5.root.notification(): the name
+    k5.notification is the kernel's module k5/notification.py, which the kernel imports.)"""
     from k5 import root
 
     return root.endpoint(name)
-
-
-def notification(name=""):
-    from k5 import root
-
-    return root.notification(name)

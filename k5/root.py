@@ -45,7 +45,7 @@ def spawn(
 ):
     """Start body(ipc, arg) as a task of the default system; returns its builder handle.
 
-    caps: (slot, ref[, rights[, badge]]) items, ref made by k5.endpoint()/k5.notification().
+    caps: (slot, ref[, rights[, badge]]) items, ref made by k5.endpoint() or notification() here.
     budget/period in ticks (both None: round robin at DEFAULT_TIMESLICE ticks).
     """
     target = system()

@@ -478,3 +478,45 @@ def test_the_root_service_answers_an_operation_that_is_not_a_name():
     assert service.call(42, ()) == (A.ERR_INVALID_ARGUMENT, "K5: no builder operation 42")
     assert service.call("nothing", ())[0] == A.ERR_INVALID_ARGUMENT
     system.close()
+
+
+def test_the_repl_api_spawns_wired_tasks_on_the_host(capsys):
+    # k5/__init__.py and k5/root.py (the REPL's k5.spawn, k5.endpoint, k5.ps, k5.tasks and
+    # k5.root.notification): no kernel test called them on the host. (Writing this found that
+    # k5.notification, the module the kernel imports, hid a function of that name.)
+    from k5 import root
+
+    root.reset()
+    ep = k5.endpoint("ep")
+    bell = root.notification("bell")
+    log = []
+
+    def server(ipc, arg):
+        k5.recv(0)
+        log.append(("server", ipc.badge, ipc.word_tuple(), arg))
+        k5.signal(1)
+
+    def client(ipc, arg):
+        log.append(("client", k5.send(0, words=(arg,))))
+
+    srv = k5.spawn(server, priority=20, caps=((0, ep, A.RIGHT_READ), (1, bell)))
+    cli = k5.spawn(client, 7, name="cli", budget=3, period=10, caps=((0, ep, A.RIGHT_WRITE, 5),))
+    root.system().run(50)
+    # The client (priority 100, the default) outranks the server: it goes on first.
+    assert log == [("client", A.OK), ("server", 5, (7,), None)]
+    assert bell.obj.active  # signalled
+    tasks = {t["name"]: t for t in k5.tasks()}
+    assert set(tasks) == {"server", "cli"}
+    assert (tasks["server"]["priority"], tasks["cli"]["priority"]) == (20, 100)
+    assert (tasks["cli"]["budget"], tasks["cli"]["period"]) == (3, 10)
+    assert srv.obj.cspace.slots[1].rights == A.RIGHTS_ALL and srv.obj.cspace.slots[1].badge == 0
+    assert cli.obj.cspace.slots[0].rights == A.RIGHT_WRITE
+    assert ep.name == "ep" and bell.name == "bell" and k5.endpoint().name == ""
+    capsys.readouterr()
+    k5.ps()
+    with_caps = capsys.readouterr().out
+    k5.ps(show_caps=False)
+    without = capsys.readouterr().out
+    assert "server" in with_caps and "cli" in with_caps and len(without) < len(with_caps)
+    root.reset()
+    assert root._default[0] is None
