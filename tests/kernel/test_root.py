@@ -245,3 +245,49 @@ def test_break_ends_a_call_waiting_for_its_reply():
     kernel_system.run(20)
     assert seen == [ERR_STALE]
     kernel_system.close()
+
+
+def test_the_front_ends_builder_operations_reach_the_kernel():
+    # k5/front.py: window, irq, untyped, sched_context, reply, fault_handler, copy_cap, revoke
+    # and traps, which no host test called (the board's tests do).
+    seen = {}
+
+    def root_body(ipc, arg):
+        system = front.System()
+        window = system.window("win", 0x40000000, 64)
+        ntfn = system.notification("n")
+        system.irq("line1", 1, ntfn, badge=2)
+        ut = system.untyped("ut", 3)
+        sc = system.sched_context("spare", 2, 10, refills=3)
+        seen["default"] = system.sched_context("default", 2, 10).slot
+        reply = system.reply("r")
+        faults = system.endpoint("faults")
+        a = system.task("a", _server, priority=5, start=False)
+        b = system.task("b", _server, priority=5, start=False)
+        other = system.endpoint("other")
+        system.fault_handler(a, faults, badge=4)
+        system.give(a, 1, other)
+        system.copy_cap(a, 1, b, 2, RIGHT_READ, 0)
+        seen["copied"] = kernel_system.kernel.tcb_by_name("b").cspace.slots[2].rights
+        system.revoke(other)  # takes a's cap and b's copy
+        seen["traps"] = system.traps()
+        seen["slots"] = [ref.slot for ref in (window, ut, sc, reply)]
+        seen["b"] = b
+
+    kernel_system, root, lines = _boot(root_body)
+    kernel_system.run(50)
+    kernel = kernel_system.kernel
+    assert type(seen["traps"]) is int and seen["traps"] >= 0
+    assert all(type(slot) is int and slot >= ROOT_SLOTS for slot in seen["slots"])
+    window, ut, sc, reply = [root.obj.cspace.slots[slot].obj for slot in seen["slots"]]
+    assert (window.name, window.base, window.size) == ("win", 0x40000000, 64)
+    handler = kernel.irq_handlers[1]
+    assert handler.name == "line1" and handler.ntfn.name == "n" and handler.badge == 2
+    assert ut.quota == 3 and sc.max_refills() == 3 and type(reply).__name__ == "Reply"
+    assert root.obj.cspace.slots[seen["default"]].obj.max_refills() == 4
+    a = kernel.tcb_by_name("a")
+    b = kernel.tcb_by_name("b")
+    assert a.handlers.slots[0].obj.name == "faults" and a.handlers.slots[0].badge == 4
+    assert seen["copied"] == RIGHT_READ
+    assert a.cspace.slots[1] is None and b.cspace.slots[2] is None
+    kernel_system.close()
