@@ -320,8 +320,9 @@ def test_trace_lines_carry_the_time():
 
 
 def test_a_notifications_sc_runs_its_passive_waiter_until_taken_back():
-    # notification.lend_sc mutant 5 (the SC never lent) and kernel.unbind_sc mutant 14 (an
-    # unbound SC's home left set, so that taking it from the notification missed its holder).
+    # notification.lend_sc mutant 5 (the SC never lent), return_sc mutant 8 (never lent again),
+    # unbind_sc mutants 3 and 5 (an SC lent to nobody), kernel.unbind_sc mutant 14 (an unbound
+    # SC's home left set, so that taking it from the notification missed its holder).
     log = []
 
     def worker(ipc, arg):
@@ -336,20 +337,24 @@ def test_a_notifications_sc_runs_its_passive_waiter_until_taken_back():
         log.append(k5.sc_unbind(1))  # the worker's own SC: it is passive now
         log.append(k5.sc_bind(1, 2))  # the SC goes to the notification
         k5.signal(2)
-        k5.sleep(3)  # the worker wakes on the SC and spins
+        k5.sleep(10)  # the worker wakes on the SC, spins, waits again: the SC goes back
+        k5.signal(2)
+        k5.sleep(3)  # it wakes again and spins
         log.append(k5.sc_unbind(1))  # taken back from the worker mid-spin
         k5.sleep(20)
+        log.append(k5.sc_bind(1, 2))
+        log.append(k5.sc_unbind(1))  # lent to nobody
         log.append("end")
 
     system = System(debug=True)
     n = system.notification("n")
-    w = system.task("worker", worker, priority=20, budget=5, period=50)
+    w = system.task("worker", worker, priority=20, budget=10, period=50)
     system.give(w, 0, n)
     root = system.task("root", lambda ipc, arg: body(None, ipc), priority=30)
     system.give(root, 1, w.sc)
     system.give(root, 2, n, badge=3)
-    system.run(60)
-    assert log == [A.OK, A.OK, ("woken", 3), A.OK, "end"]
+    system.run(80)
+    assert log == [A.OK, A.OK, ("woken", 3), "spun", ("woken", 3), A.OK, A.OK, A.OK, "end"]
     assert w.obj.sc is None and w.sc.obj.tcb is None and n.obj.sc is None
     system.close()
 
@@ -520,3 +525,62 @@ def test_the_repl_api_spawns_wired_tasks_on_the_host(capsys):
     assert "server" in with_caps and "cli" in with_caps and len(without) < len(with_caps)
     root.reset()
     assert root._default[0] is None
+
+
+def test_checks_of_small_objects_bite_and_pass_at_their_bounds():
+    # ipcbuf.IpcBuffer.check_invariants mutants 4 and 5 (its message) and
+    # objects.Untyped.check_invariants mutant 1 (an exhausted Untyped is valid).
+    from k5.ipcbuf import IpcBuffer
+    from k5.objects import Untyped
+
+    buffer = IpcBuffer()
+    buffer.count = A.MSG_MAX_WORDS + 1
+    with pytest.raises(AssertionError, match="^word count out of range$"):
+        buffer.check_invariants()
+    untyped = Untyped(1, "ut", 1)
+    untyped.remaining = 0
+    assert untyped.check_invariants()
+
+
+def test_kernel_suspend_and_the_fast_path_modes():
+    # kernel_objects.suspend mutant 2; syscalls.fast_path_of mutant 7.
+    system = System(debug=True)
+    task = system.task("t", lambda ipc, arg: k5.sleep(100), priority=10)
+    system.run(5)
+    system.kernel.suspend(task.obj)
+    assert task.obj.state == A.STATE_INACTIVE
+    assert system.fast_path("general") == "python"
+    assert system.fast_path("python") == "general"
+    system.close()
+
+
+def test_a_thread_that_unbinds_the_sc_it_runs_on_stops():
+    # notification.unbind_sc mutant 15: the kernel's current thread was left a bad value.
+    log = []
+
+    def worker(ipc, arg):
+        k5.wait(0)
+        log.append("woken")
+        log.append(k5.sc_unbind(1))  # the notification's SC, which it runs on: no answer
+        log.append("never")
+
+    def body(_, ipc):
+        k5.sleep(2)
+        log.append(k5.sc_unbind(1))
+        log.append(k5.sc_bind(1, 2))
+        k5.signal(2)
+        k5.sleep(10)
+        log.append("end")
+
+    system = System(debug=True)
+    n = system.notification("n")
+    w = system.task("worker", worker, priority=20, budget=10, period=50)
+    system.give(w, 0, n)
+    system.give(w, 1, w.sc)
+    root = system.task("root", lambda ipc, arg: body(None, ipc), priority=30)
+    system.give(root, 1, w.sc)
+    system.give(root, 2, n, badge=3)
+    system.run(40)
+    assert log == [A.OK, A.OK, "woken", "end"]
+    assert w.obj.sc is None and n.obj.sc is None
+    system.close()

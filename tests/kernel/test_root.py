@@ -21,6 +21,7 @@ from k5.abi import (
     ROOT_SLOT_CONSOLE,
     ROOT_SLOTS,
     STATE_BLOCKED_REPLY,
+    STATE_INACTIVE,
     SYS_BUILD,
 )
 from k5.kernel import RUN_STOPPED
@@ -291,3 +292,28 @@ def test_the_front_ends_builder_operations_reach_the_kernel():
     assert seen["copied"] == RIGHT_READ
     assert a.cspace.slots[1] is None and b.cspace.slots[2] is None
     kernel_system.close()
+
+
+def test_a_traced_group_prints_its_tasks_switches_not_the_roots(capsys):
+    # rootsrv.RootService._trace mutant 6 and op_start mutant 3 (start a task later).
+    def root_body(ipc, arg):
+        system = front.System(trace=True)
+        done = system.notification("done")
+        task = system.task("late", _signaller, priority=10, start=False)
+        system.task("unstarted", _signaller, priority=10, start=False)
+        system.give(task, DONE, done)
+        system.start(task)  # that one only
+        k5.wait(done.slot)
+
+    kernel_system, root, lines = _boot(root_body)
+    kernel_system.run(100)
+    assert kernel_system.kernel.tcb_by_name("unstarted").state == STATE_INACTIVE
+    out = capsys.readouterr().out
+    switches = [line.split(" ", 1)[1] for line in out.splitlines() if " switch " in line]
+    assert "switch late" in switches, out
+    assert "switch repl" not in switches, out
+    kernel_system.close()
+
+
+def _signaller(ipc, arg):
+    k5.signal(DONE)
