@@ -584,3 +584,114 @@ def test_a_thread_that_unbinds_the_sc_it_runs_on_stops():
     assert log == [A.OK, A.OK, "woken", "end"]
     assert w.obj.sc is None and n.obj.sc is None
     system.close()
+
+
+def _corruptible():
+    """A system stopped with: a caller waiting for a reply, two sleepers, two threads waiting
+    for refills, and a runnable thread in a ready queue (no debug: the test corrupts it)."""
+    system = System()
+
+    def caller(ipc, arg):
+        k5.call(0, 1, (1,))
+
+    def silent(ipc, arg):
+        k5.recv(0)
+        k5.sleep(1000)
+
+    def sleeper(ipc, arg):
+        k5.sleep(arg)
+
+    def hog(ipc, arg):
+        k5.spin(10)
+
+    ep = system.endpoint("ep")
+    srv = system.task("srv", silent, priority=30)
+    cli = system.task("cli", caller, priority=25)
+    system.give(srv, 0, ep)
+    system.give(cli, 0, ep)
+    system.task("s1", sleeper, arg=500, priority=20)
+    system.task("s2", sleeper, arg=501, priority=20)
+    system.task("h1", hog, priority=15, budget=1, period=400)
+    system.task("h2", hog, priority=15, budget=1, period=401)
+    system.task("r1", hog, priority=5)
+    system.task("r2", hog, priority=5)
+    system.run(20)
+    return system, system.kernel
+
+
+def test_the_kernels_checks_pass_a_sound_state_and_name_each_broken_rule():
+    # k5.invariants.check mutants 51, 58, 65 and Scheduler.check_invariants mutants 32, 41,
+    # 61, 65: the messages, the release queue's order of two, the sleep queue's by one tick.
+    from k5 import invariants
+
+    system, kernel = _corruptible()
+    by_name = {tcb.name: tcb for tcb in kernel.tcbs}
+    assert [t.name for t in kernel.sched.release.members()] == ["h1", "h2"]
+    assert invariants.check(kernel) is True and kernel.sched.check_invariants() is True
+    cli, s1, s2 = by_name["cli"], by_name["s1"], by_name["s2"]
+    ready = [t for t in (by_name["r1"], by_name["r2"]) if t is not kernel.current][0]
+
+    def expect(message, corrupt, restore):
+        corrupt()
+        with pytest.raises(AssertionError, match="^" + message + "$"):
+            invariants.check(kernel)
+        restore()
+        assert invariants.check(kernel)
+
+    queue = ready.queue
+    expect(
+        "blocked on reply but queued",
+        lambda: setattr(cli, "queue", queue),
+        lambda: setattr(cli, "queue", None),
+    )
+    reply = cli.blocked_on
+    expect(
+        "blocked without a reply",
+        lambda: setattr(cli, "blocked_on", None),
+        lambda: setattr(cli, "blocked_on", reply),
+    )
+    sc = ready.sc
+    expect(
+        "thread without SC is queued",
+        lambda: setattr(ready, "sc", None),
+        lambda: setattr(ready, "sc", sc),
+    )
+    h1, h2 = by_name["h1"].sc, by_name["h2"].sc
+    refill = h1.r_time[h1.head]
+
+    def late_refill():
+        h1.r_time[h1.head] = h2.r_time[h2.head] + 1
+
+    def restore_refill():
+        h1.r_time[h1.head] = refill
+
+    expect("release out of order", late_refill, restore_refill)
+    wake = s1.wake_time
+    expect(
+        "sleep out of order",
+        lambda: setattr(s1, "wake_time", s2.wake_time + 1),
+        lambda: setattr(s1, "wake_time", wake),
+    )
+    bits = list(kernel.sched.group_bits)
+
+    def clear_bits():
+        for i in range(len(kernel.sched.group_bits)):
+            kernel.sched.group_bits[i] = 0
+
+    def restore_bits():
+        for i in range(len(bits)):
+            kernel.sched.group_bits[i] = bits[i]
+
+    expect("ready bitmap out of sync", clear_bits, restore_bits)
+    system.close()
+
+
+def test_give_names_a_slot_out_of_range():
+    # system.System.give mutants 14 and 18.
+    from k5.system import BuildError
+
+    system = System()
+    task = system.task("t", lambda ipc, arg: None, priority=5, start=False, slots=4)
+    with pytest.raises(BuildError, match="^t: slot 4 out of range$"):
+        system.give(task, 4, system.endpoint("ep"))
+    system.close()
