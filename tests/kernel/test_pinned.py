@@ -695,3 +695,28 @@ def test_give_names_a_slot_out_of_range():
     with pytest.raises(BuildError, match="^t: slot 4 out of range$"):
         system.give(task, 4, system.endpoint("ep"))
     system.close()
+
+
+def test_fresh_objects_start_empty():
+    # IpcBuffer.__init__, Cap.__init__ and Refills.__init__ mutants: what a task reads from
+    # its buffer before any message, a cap in no slot, an SC not configured yet.
+    from k5.cdt import Cap
+    from k5.ipcbuf import IpcBuffer
+    from k5.refill import Refills
+
+    ipc = IpcBuffer()
+    assert (ipc.label, ipc.badge, ipc.count, ipc.length, ipc.cap) == (0, 0, 0, 0, A.NO_SLOT)
+    assert ipc.words == [0] * A.MSG_MAX_WORDS and ipc.data == bytearray(A.MSG_MAX_BYTES)
+    assert ipc.unwrapped == -1 and ipc.check_invariants()
+    cap = Cap(None, A.TYPE_ENDPOINT, A.RIGHTS_ALL, 0)
+    assert (cap.cnode, cap.index, cap.parent, cap.children) == (None, -1, None, None)
+    refills = Refills(min_budget=1)
+    assert (refills.budget, refills.period) == (0, 0) and not refills.is_configured()
+
+
+def test_an_unknown_fast_path_is_refused_by_name():
+    # syscalls.set_fast_path mutants 36 and 37 (the message).
+    system = System(debug=True)
+    with pytest.raises(ValueError, match=r"^fast path: one of native, python, general, not 'x'$"):
+        system.fast_path("x")
+    system.close()
