@@ -29,8 +29,9 @@
 # - budget-per-period: every sporadic SC used at most its budget in every period window;
 # - no-kernel-panic: no Python exception escapes the kernel;
 # - idle-progress: idling until the next wake-up releases someone (no idle livelock);
-# - ready-runs-within: while a thread waits ready, the threads of its priority run at most the
-#   other SCs' budgets in all (bounded liveness; the argument is in _fair and docs/verify.md).
+# - ready-runs-within: while a thread waits ready, the only threads of its priority that run are
+#   those that were ahead of it, on their SCs, and none once it went behind (bounded
+#   overtaking; the argument is in _fair and docs/verify.md).
 
 from k5.abi import (
     FAULT_TIMEOUT,
@@ -102,7 +103,7 @@ class _BoundaryLog:
 class Ghost:
     """The explorer's bookkeeping per task and per SC (part of the state, and of its hash)."""
 
-    __slots__ = ("trap", "op", "answered", "sent", "usage", "lent", "waited")
+    __slots__ = ("trap", "op", "answered", "sent", "usage", "lent", "ahead", "run")
 
     def __init__(self, tasks, scs):
         self.trap = [TRAP_NONE] * tasks
@@ -111,8 +112,11 @@ class Ghost:
         self.sent = [SENT_NONE] * tasks
         self.usage = [()] * scs  # per SC: (start, end) intervals relative to now
         self.lent = [None] * tasks  # per task: the buffer of its last call with a lease
-        # per task: ticks that threads of its priority ran while it waited, ready (see _fair)
-        self.waited = [0] * tasks
+        # per task waiting ready: the SCs (bits, by index) that may still run ahead of it
+        self.ahead = [0] * tasks
+        # per task waiting ready: ticks the current SC has run at its priority since it began
+        # to wait or that SC was switched to (a turn's unbroken stretch)
+        self.run = [0] * tasks
 
     def key(self):
         ops = tuple(
@@ -126,7 +130,8 @@ class Ghost:
             tuple(self.sent),
             tuple(self.usage),
             lent,
-            tuple(self.waited),
+            tuple(self.ahead),
+            tuple(self.run),
         )
 
 
@@ -160,6 +165,8 @@ class Model:
         # Let the kernel choose its first thread, as Kernel.run does before the first trap.
         self._kernel_run(state, -1, 0)
         state.system.arch.events = []
+        # Every ready thread begins to wait now, behind those ahead of it.
+        self._fair(state, [None] * len(kernel.tcbs), [t.priority for t in kernel.tcbs], None, 0)
         self.initial = state
 
     # --- actions -----------------------------------------------------------------------------
@@ -201,9 +208,9 @@ class Model:
         ghost = state.ghost
         now = arch.now()
         configured = [sc.configured_at for sc in state.scs]
-        runner = kernel.current
-        ready = [tcb.queue_kind == QUEUE_READY for tcb in kernel.tcbs]
+        behind = _behind(kernel)
         priorities = [tcb.priority for tcb in kernel.tcbs]
+        running_sc = kernel.cur_sc
         lines = _irq_bindings(kernel)
         fired_before = arch.irq_fired
         if action == "idle":
@@ -260,43 +267,81 @@ class Model:
             self._leases(state, index, plan, lender, before)
         self._irqs(state, lines, fired_before)
         self._boundary(state, now, configured)
-        self._fair(state, now, runner, ready, priorities, configured)
+        self._fair(state, behind, priorities, running_sc, ticks_diff(arch.now(), now))
 
     # --- bounded liveness ------------------------------------------------------------------------
 
-    def _fair(self, state, before, runner, ready, priorities, configured):
-        """ready-runs-within: a thread that can run does, within a bound set by the others'
-        budgets. While a thread waits in a ready queue, the kernel runs only threads of higher
-        priority (kernel-structures), whose use budget-per-period bounds, or of its own; of
-        those, each SC gets at most one turn ahead of it (a turn ends with its head refill or
-        its round-robin slice, and a thread queued again goes behind it), and a turn is at most
-        the SC's budget. So the ticks its own priority's threads run while it waits never exceed
-        the sum of the other SCs' budgets. A priority change or an SC's reconfiguration restarts
-        the count (the bound then holds again from there)."""
+    def _fair(self, state, behind, priorities, running_sc, elapsed):
+        """ready-runs-within (bounded overtaking): while a thread T waits in a ready queue, a
+        thread of its priority that the kernel chooses runs on an SC that was ahead of T (held
+        by a thread ahead of it in the queue, or by the current thread) when T began to wait,
+        and has been ahead of it ever since. A thread queued again (woken, released, rotated,
+        resumed) goes behind T, so it cannot run before T; a current thread preempted by a
+        higher priority goes back to the head and keeps its place. So each SC of T's priority
+        runs ahead of T at most once (one turn, however it is split by preemptions), and T runs
+        within the turns of those ahead of it plus what higher priorities use (bounded by
+        budget-per-period). T's wait begins again when T is queued again itself (restart,
+        set_priority, reconfiguration: every thread that was behind it is now ahead), and
+        when a thread's priority moves to or from T's.
+
+        And a turn ends: while T waits, an SC of its priority runs at most its budget without
+        a break (a round-robin slice, then the thread goes behind T; a sporadic SC's unbroken
+        run is at most its budget, or budget-per-period fails). Its turn may go on after a
+        preemption by a higher priority, which is that priority's time, not T's."""
         kernel = state.system.kernel
-        waited = state.ghost.waited
+        ahead = state.ghost.ahead
+        run = state.ghost.run
         tcbs = kernel.tcbs
-        changed = [sc.configured_at for sc in state.scs] != configured or [
-            tcb.priority for tcb in tcbs
-        ] != priorities
-        elapsed = ticks_diff(kernel.arch.now(), before)
+        scs = state.scs
+        current = kernel.current
         for i in range(len(tcbs)):
             tcb = tcbs[i]
-            if changed or not ready[i] or tcb.queue_kind != QUEUE_READY:
-                waited[i] = 0
+            if tcb.queue_kind != QUEUE_READY or tcb is current:
+                ahead[i] = 0
+                run[i] = 0
                 continue
-            if runner is None or runner is tcb or priorities[tcbs.index(runner)] != tcb.priority:
+            queue = tcb.queue.members()
+            position = queue.index(tcb)
+            front = queue[:position]
+            if current is not None and current.priority == tcb.priority:
+                front.append(current)
+            mask = 0
+            for other in front:
+                if other.sc in scs:
+                    mask |= 1 << scs.index(other.sc)
+            was = behind[i]
+            requeued = False
+            if was is not None:
+                still = [j for j in was if tcbs[j].queue is tcb.queue or tcbs[j] is current]
+                requeued = len(still) > 0 and all(tcbs[j] in front for j in still)
+            moved = False
+            for j in range(len(tcbs)):
+                old, new = priorities[j], tcbs[j].priority
+                if old != new and (old == tcb.priority or new == tcb.priority):
+                    moved = True
+            if was is None or requeued or moved or priorities[i] != tcb.priority:
+                ahead[i] = mask  # its wait begins: those ahead now may run first
+                run[i] = 0
                 continue
-            waited[i] += elapsed
-            bound = 0
-            for sc in state.scs:
-                if sc is not tcb.sc:
-                    bound += sc.budget
-            if waited[i] > bound:
+            if current is not None and current.priority == tcb.priority and current.sc in scs:
+                bit = 1 << scs.index(current.sc)
+                if not ahead[i] & bit:
+                    raise Violation(
+                        "ready-runs-within",
+                        "%s ran ahead of %s, which was waiting ahead of it"
+                        % (current.name, tcb.name),
+                    )
+            ahead[i] &= mask
+            sc = kernel.cur_sc
+            if current is None or current.priority != tcb.priority or sc is not running_sc:
+                run[i] = 0
+                continue
+            run[i] += elapsed
+            if run[i] > sc.budget:
                 raise Violation(
                     "ready-runs-within",
-                    "%s waited while its priority's threads ran %d ticks > %d"
-                    % (tcb.name, waited[i], bound),
+                    "%s ran %d ticks on end on %s (budget %d) while %s waited"
+                    % (current.name, run[i], sc.name, sc.budget, tcb.name),
                 )
 
     # --- interrupts ----------------------------------------------------------------------------
@@ -616,6 +661,20 @@ def _fresh(plan):
         return plan
     fresh = tuple([bytearray(x.data) if isinstance(x, Fresh) else x for x in request])
     return (plan[0], fresh) + tuple(plan[2:])
+
+
+def _behind(kernel):
+    """Per TCB waiting in a ready queue: the indices of the TCBs behind it there (None if it
+    does not wait ready)."""
+    tcbs = kernel.tcbs
+    result = []
+    for tcb in tcbs:
+        if tcb.queue_kind != QUEUE_READY or tcb is kernel.current:
+            result.append(None)
+            continue
+        queue = tcb.queue.members()
+        result.append([tcbs.index(t) for t in queue[queue.index(tcb) + 1 :] if t in tcbs])
+    return result
 
 
 def _handler(kernel, line):
