@@ -294,6 +294,12 @@ class Model:
         tcbs = kernel.tcbs
         scs = state.scs
         current = kernel.current
+        # The priorities some thread moved from or to in the step.
+        moved = []
+        for j in range(len(tcbs)):
+            if priorities[j] != tcbs[j].priority:
+                moved.append(priorities[j])
+                moved.append(tcbs[j].priority)
         for i in range(len(tcbs)):
             tcb = tcbs[i]
             if tcb.queue_kind != QUEUE_READY or tcb is current:
@@ -314,12 +320,7 @@ class Model:
             if was is not None:
                 still = [j for j in was if tcbs[j].queue is tcb.queue or tcbs[j] is current]
                 requeued = len(still) > 0 and all(tcbs[j] in front for j in still)
-            moved = False
-            for j in range(len(tcbs)):
-                old, new = priorities[j], tcbs[j].priority
-                if old != new and (old == tcb.priority or new == tcb.priority):
-                    moved = True
-            if was is None or requeued or moved or priorities[i] != tcb.priority:
+            if was is None or requeued or tcb.priority in moved:
                 ahead[i] = mask  # its wait begins: those ahead now may run first
                 run[i] = 0
                 continue
@@ -328,7 +329,7 @@ class Model:
                 if not ahead[i] & bit:
                     raise Violation(
                         "ready-runs-within",
-                        "%s ran ahead of %s, which was waiting ahead of it"
+                        "%s ran before %s, which had been waiting ahead of it"
                         % (current.name, tcb.name),
                     )
             ahead[i] &= mask
