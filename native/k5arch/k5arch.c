@@ -539,6 +539,21 @@ void k5_task_start(mp_obj_t entry, mp_obj_t ipc, mp_obj_t arg) {
 
 // --- What a task's HAL calls (unprivileged) ------------------------------------------------
 
+// The requests of the HAL's waits are built without the heap: a constant, or a tuple on the
+// task's stack that the kernel reads during the trap and keeps nothing of (the task is stopped in
+// its SVC meanwhile). So waiting leaves no garbage (a byte of console input used to cost 16 bytes
+// of heap, which fragmented it under a script compiled as it streams in) and works with the heap
+// locked (micropython.heap_lock() around asyncio's waits).
+typedef struct {
+    mp_obj_base_t base;
+    size_t len;
+    mp_obj_t items[2];
+} stack_request_t; // the layout of a 2-tuple (mp_obj_tuple_t)
+
+static const mp_rom_obj_tuple_t wait_console = {
+    { &mp_type_tuple }, 2, { MP_ROM_INT(K5_SYS_WAIT), MP_ROM_INT(K5_ROOT_SLOT_CONSOLE) }
+};
+
 // time.sleep_ms in a task blocks it in the kernel (others run meanwhile) until the tick after
 // `ms` whole ticks have passed: at least `ms` ms from a start anywhere within a tick. A signal on
 // the task's bound notification ends a sleep early, and Ctrl-C any wait of the root: pending events
@@ -548,10 +563,10 @@ void k5arch_task_sleep_ms(mp_uint_t ms) {
         mp_uint_t chunk = ms < 0x3ffffffe ? ms : 0x3ffffffe;
         uint32_t end = systick_ms + chunk + 1;
         for (int32_t left; (left = (int32_t)(end - systick_ms)) > 0;) {
-            mp_obj_t request[2] = {
-                MP_OBJ_NEW_SMALL_INT(K5_SYS_SLEEP), MP_OBJ_NEW_SMALL_INT(left)
+            stack_request_t request = {
+                { &mp_type_tuple }, 2, { MP_OBJ_NEW_SMALL_INT(K5_SYS_SLEEP), MP_OBJ_NEW_SMALL_INT(left) }
             };
-            mp_obj_t err = k5_svc_syscall(mp_obj_new_tuple(2, request));
+            mp_obj_t err = k5_svc_syscall(MP_OBJ_FROM_PTR(&request));
             mp_handle_pending(true); // first: Ctrl-C ends the root's sleep with ERR_STALE
             if (err != MP_OBJ_NEW_SMALL_INT(K5_OK)) {
                 mp_raise_msg_varg(&mp_type_OSError, MP_ERROR_TEXT("K5: sleep failed: error %d"),
@@ -571,10 +586,7 @@ int k5arch_task_getc(void) {
             return c;
         }
         if (c == -2) {
-            mp_obj_t request[2] = {
-                MP_OBJ_NEW_SMALL_INT(K5_SYS_WAIT), MP_OBJ_NEW_SMALL_INT(K5_ROOT_SLOT_CONSOLE)
-            };
-            k5_svc_syscall(mp_obj_new_tuple(2, request));
+            k5_svc_syscall(MP_OBJ_FROM_PTR(&wait_console));
             mp_handle_pending(true); // Ctrl-C while waiting (input() at the REPL)
         } else {
             k5arch_task_sleep_ms(1);
@@ -588,9 +600,8 @@ bool k5arch_task_input_ready(void) {
 
 // MicroPython waiting for an event in C (select.poll's timeout, mp_event_wait_ms) would otherwise
 // run `wfi` in the task: it reaches no safe point, so it would keep the CPU from every other task
-// until its timeout. A tick's sleep is a trap instead.
-// The request is a constant: this runs with the heap locked too (asyncio's wait for I/O under
-// micropython.heap_lock()), and its error is of no use (the caller checks its events again).
+// until its timeout. A tick's sleep is a trap instead; its error is of no use (the caller checks
+// its events again).
 static const mp_rom_obj_tuple_t sleep_one_tick = {
     { &mp_type_tuple }, 2, { MP_ROM_INT(K5_SYS_SLEEP), MP_ROM_INT(1) }
 };

@@ -126,6 +126,24 @@ def test_ctrl_c_ends_the_repls_waits_in_the_kernel(emulator):
         port.read_until(b"after 42\r\n>>> ")
 
 
+def test_the_repls_waits_allocate_nothing(emulator):
+    # A sleep and a wait for console input trap into the kernel without building anything on the
+    # heap: they work with it locked, and a script streamed in a byte at a time (raw-paste mode
+    # on a slow link) leaves no garbage between the compiler's allocations.
+    with Console(emulator) as port:
+        port.write(
+            b"import micropython, sys, time; buf = bytearray(8); print('go'); "
+            b"micropython.heap_lock(); time.sleep_ms(5); n = sys.stdin.buffer.readinto(buf); "
+            b"micropython.heap_unlock(); print('read', n, bytes(buf))\r"
+        )
+        port.read_until(b"go\r\n")
+        for c in b"abcdefgh":
+            time.sleep(0.05)  # the REPL waits in the kernel for each byte
+            port.write(bytes([c]))
+        out = port.read_until(b">>> ")
+        assert "read 8 b'abcdefgh'" in out, out
+
+
 def test_repl_fault_restarts_the_repl_and_nothing_else(emulator):
     # The REPL is an unprivileged task: a load from an address outside its MPU view faults it,
     # the kernel reports that and restarts it, and a task it started keeps running.
