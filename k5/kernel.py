@@ -415,11 +415,12 @@ class Kernel(KernelObjects):
                     self.sched.remove(holder)
                     self.sched.append(holder)
             return
+        # Sporadic: its next refill lies in the future (refills are disjoint and the head merged
+        # the ones it overlapped when the SC was switched in), so it waits in the release queue;
+        # were one due, the release queue would hand it back at once, at the tail of its
+        # priority, as seL4's endTimeslice does. A timeout fault comes first in either case.
         self.commit(sc)
         if holder is None or holder.state != abi.STATE_RUNNING:
-            return
-        if ticks_diff(sc.r_time[sc.head], now) <= 0 and sc.r_amount[sc.head] >= self.min_budget:
-            sc.unblock_check(now)
             return
         if holder.queue_kind == QUEUE_READY:
             self.sched.remove(holder)

@@ -218,12 +218,19 @@ class Refills:
     def check_invariants(self):
         assert 1 <= self.count <= len(self.r_time), "refill count"
         assert self.refill_sum() == self.budget, "refill sum is not the budget"
+        # Sporadic refills are ordered and disjoint: each ends before the next begins (merged
+        # when they would touch). A round-robin timeslice's two parts share one time.
+        sporadic = not self.is_round_robin()
         previous = None
+        end = None
         index = self.head
         for _ in range(self.count):
             assert self.r_amount[index] > 0, "empty refill"
             if previous is not None:
                 assert ticks_diff(previous, self.r_time[index]) <= 0, "refills out of order"
+                if sporadic:
+                    assert ticks_diff(end, self.r_time[index]) <= 0, "refills overlap"
             previous = self.r_time[index]
+            end = ticks_add(previous, self.r_amount[index])
             index = self._next(index)
         return True
