@@ -10,24 +10,47 @@
 # rate of those not listed as equivalent in tools/verify/equivalent.txt (one mutant name a
 # line, `#` comments giving the reason). Survivors that are neither killed nor listed are
 # printed by name: `mutmut show NAME` shows the change.
+# python -m tools.verify.mutate --board [NAME...]
+#   the board tier, for mutants of code that runs only on the board (the _k5arch calls, the app
+#   start at boot), which no host test reaches: each (default: those of tools/verify/
+#   device_only.txt) is applied with `mutmut apply` in a worktree of HEAD (build/mutate-board),
+#   the MPS2_AN505 image is built from it, and the target tests that reach the mutated module
+#   (BOARD_TESTS) run on QEMU, stopping at the first failure. Results go to
+#   build/mutate-board.json, which the report counts: a mutant killed there is killed.
 
 import argparse
 import fnmatch
 import json
 import pathlib
 import random
+import re
 import subprocess
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
 EQUIVALENT = pathlib.Path(__file__).resolve().parent / "equivalent.txt"
+DEVICE_ONLY = pathlib.Path(__file__).resolve().parent / "device_only.txt"
+BOARD_RESULTS = ROOT / "build" / "mutate-board.json"
+BOARD_TREE = ROOT / "build" / "mutate-board"
+# The target tests that run a module's board-only code; any other module gets the target tier.
+BOARD_TESTS = {
+    "k5/boot.py": ["tests/target/test_apps.py"],
+    "k5/log.py": ["tests/target/test_logging.py"],
+    "k5/rootsrv.py": ["tests/target/test_board.py", "tests/target/test_attacks.py"],
+    "k5/syscalls.py": [
+        "tests/target/test_native_code.py",
+        "tests/target/test_kernel_on_target.py",
+    ],
+    "k5/tcb.py": ["tests/target/test_tasks.py", "tests/target/test_logging.py"],
+}
+TARGET_TIER = ["tests/target", "--deselect", "tests/target/test_micropython_suite.py"]
 KILLED = (1, 3, 36, 24, 152, 255, -24)  # test failure, pytest error, timeout (an endless loop)
 
 
-def equivalents():
+def equivalents(path=EQUIVALENT):
     names = {}
-    if EQUIVALENT.exists():
-        for line in EQUIVALENT.read_text().splitlines():
+    if path.exists():
+        for line in path.read_text().splitlines():
             line = line.strip()
             if line and not line.startswith("#"):
                 name, _, reason = line.partition(" ")
@@ -46,7 +69,16 @@ def results(root=ROOT):
     return by_module
 
 
-def report(by_module, equivalent, out=print):
+def board_results():
+    """{mutant name: the test that killed it on the board, or None} of --board runs."""
+    if not BOARD_RESULTS.exists():
+        return {}
+    with open(BOARD_RESULTS) as source:
+        return json.load(source)
+
+
+def report(by_module, equivalent, out=print, board=None):
+    board = board_results() if board is None else board
     total = [0, 0, 0, 0, 0]
     unexplained = []
     out(
@@ -62,7 +94,7 @@ def report(by_module, equivalent, out=print):
             if code in (33, 5):
                 code = 0  # no test runs the mutated code at all: it survives
             counts[0] += 1
-            if code in KILLED:
+            if code in KILLED or board.get(name):
                 counts[1] += 1
             elif name in equivalent:
                 counts[3] += 1
@@ -105,12 +137,86 @@ def sample(by_module, per_module, seed):
     return chosen
 
 
+def _module_of(name):
+    # "k5.log.x_rtt__mutmut_1" -> "k5/log.py"; "k5.x_spawn__mutmut_2" -> "k5/__init__.py"
+    parts = name.split(".")
+    modules = [part for part in parts[1:] if not part.startswith("x")]
+    return "k5/" + ("/".join(modules) + ".py" if modules else "__init__.py")
+
+
+def _run(command, cwd, **options):
+    return subprocess.run(command, cwd=cwd, **options)
+
+
+def _board_tree():
+    """A worktree of HEAD in build/mutate-board, its k5/ as committed, sharing mutants/."""
+    if not (BOARD_TREE / ".git").exists():
+        BOARD_TREE.parent.mkdir(exist_ok=True)
+        _run(["git", "worktree", "add", "--detach", str(BOARD_TREE), "HEAD"], ROOT, check=True)
+    head = _run(["git", "rev-parse", "HEAD"], ROOT, capture_output=True, text=True, check=True)
+    _run(
+        ["git", "checkout", "--detach", "--force", "-q", head.stdout.strip()],
+        BOARD_TREE,
+        check=True,
+    )
+    for link in (".venv", "mutants"):
+        path = BOARD_TREE / link
+        if not path.exists():
+            path.symlink_to(ROOT / link)
+    return BOARD_TREE
+
+
+def run_board(names, out=print):
+    """Apply each mutant in the board worktree, build the emulated board's image and run the
+    target tests that reach its module. Returns {name: the killing test, or None}."""
+    mutmut = [sys.executable, "-m", "mutmut"]
+    if _run(mutmut + ["show", names[0]], ROOT, capture_output=True).returncode != 0:
+        # mutmut generates every mutant before running any: run the few of k5/ticks.py.
+        if _run(mutmut + ["run", "k5.ticks.*"], ROOT).returncode != 0:
+            raise SystemExit("k5 mutate: mutmut failed generating the mutants")
+    tree = _board_tree()
+    results = board_results()
+    build = ["make", "-s", "-C", "ports/stm32l5", "BOARD=MPS2_AN505", "-j2"]
+    if _run(build, tree, capture_output=True).returncode != 0:
+        raise SystemExit("k5 mutate: the unmutated image does not build in " + str(tree))
+    for name in names:
+        module = _module_of(name)
+        applied = _run(mutmut + ["apply", name], tree, capture_output=True, text=True)
+        if applied.returncode != 0:
+            raise SystemExit("k5 mutate: mutmut cannot apply %s: %s" % (name, applied.stderr))
+        killer = None
+        try:
+            if _run(build, tree, capture_output=True).returncode != 0:
+                killer = "the image build"
+            else:
+                tests = BOARD_TESTS.get(module, TARGET_TIER)
+                pytest = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider"]
+                r = _run(pytest + tests, tree, capture_output=True, text=True)
+                if r.returncode != 0:
+                    failed = re.findall(r"^FAILED (\S+)", r.stdout, re.M)
+                    killer = failed[0] if failed else "pytest status %d" % r.returncode
+        finally:
+            _run(["git", "checkout", "--", "k5"], tree, check=True)
+        results[name] = killer
+        out("%-48s %s" % (name, "killed by " + killer if killer else "SURVIVED"))
+        BOARD_RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+    _run(build, tree, capture_output=True)  # leave the image unmutated
+    return {name: results[name] for name in names}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m tools.verify.mutate")
     parser.add_argument("patterns", nargs="*", help="mutant names or globs (default: all)")
     parser.add_argument("--sample", type=int, metavar="N", help="N mutants of each module")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--board", action="store_true", help="run mutants on the emulated board")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    if args.board:
+        names = list(args.patterns) or sorted(equivalents(DEVICE_ONLY))
+        done = run_board(names)
+        survivors = [name for name, killer in done.items() if not killer]
+        print("board: %d of %d mutants killed" % (len(done) - len(survivors), len(done)))
+        return 1 if survivors else 0
     mutmut = [sys.executable, "-m", "mutmut", "run"]
     names = list(args.patterns)
     if args.sample is not None:
