@@ -30,6 +30,7 @@ HOLD = const(2)
 _FAULTS = const(0)  # the supervisor's slots: the fault endpoint (read)
 _TIMER = const(1)  # its own notification (bound: its timer wakes the receive)
 _FIRST_TCB = const(2)  # then one TCB cap per supervised task
+STACK = const(4096)  # its stack on the device (k5 gen counts it against the arena)
 _TICKS_MASK = const(0x3FFFFFFF)
 _TICKS_HALF = const(0x20000000)
 
@@ -54,6 +55,7 @@ def supervise(system, tasks, priority=200, name="supervisor"):
         priority=priority,
         arg=tuple(policies),
         slots=_FIRST_TCB + len(tasks),
+        stack=STACK,
     )
     system.give(sup, _FAULTS, faults, RIGHT_READ)
     system.give(sup, _TIMER, timer, RIGHT_WRITE | RIGHT_READ)

@@ -29,6 +29,7 @@ import tomllib
 
 from k5 import abi, regions
 from k5.boot import ROOT_STACK
+from k5.supervisor import STACK as SUPERVISOR_STACK
 
 TOP = pathlib.Path(__file__).resolve().parent.parent
 BOARDS_DIR = TOP / "ports" / "stm32l5" / "boards"
@@ -49,6 +50,7 @@ def arena_size(board="MPS2_AN505"):
 
 STACK_DEFAULT = native_constant("STACK_DEFAULT")
 STACK_MIN = native_constant("STACK_MIN")
+CONTEXTS = native_constant("MAX_CONTEXTS")  # task contexts, the REPL's among them
 WINDOW_REGIONS = native_constant("WINDOW_REGIONS")  # MPU regions for a task's device windows
 ARENA = arena_size()  # both boards have the same (the tests check it)
 RIGHT_NAMES = {
@@ -375,10 +377,24 @@ def _check(checker, data, board):
         stacks += task["stack"]
     if not tasks:
         checker.error(("tasks",), "an app has at least one task")
+    # What the boot takes beside the app's tasks: the REPL (root) task, and the supervisor
+    # when a task is supervised; the board has a fixed number of contexts and a stack arena.
+    others = "the root's %d" % ROOT_STACK
+    contexts = len(tasks) + 1
+    if any(task["supervise"] is not None for task in tasks):
+        stacks += SUPERVISOR_STACK
+        others += " and the supervisor's %d" % SUPERVISOR_STACK
+        contexts += 1
     if stacks > ARENA:
         checker.error(
+            ("tasks",), f"the stacks take {stacks} bytes with {others}; the arena has {ARENA}"
+        )
+    if contexts > CONTEXTS:
+        checker.error(
             ("tasks",),
-            f"the stacks take {stacks} bytes with the root's {ROOT_STACK}; the arena has {ARENA}",
+            f"{len(tasks)} tasks need {contexts} task contexts with the REPL's"
+            + (" and the supervisor's" if contexts > len(tasks) + 1 else "")
+            + f"; the board has {CONTEXTS}",
         )
     app["tasks"] = tuple(sorted(tasks, key=lambda t: t["name"]))
     if checker.errors:

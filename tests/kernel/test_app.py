@@ -35,6 +35,12 @@ def errors_of(tmp_path, text):
     return [line.replace(str(path), "app.toml") for line in str(info.value).splitlines()]
 
 
+def loaded(tmp_path, text):
+    path = tmp_path / "app.toml"
+    path.write_text(text)
+    return app.load(path)
+
+
 @pytest.mark.parametrize("name", APPS)
 def test_example_apps_match_their_golden_layout(name):
     layout = app.dump(app.load(ROOT / "tasks" / name / "app.toml"))
@@ -218,6 +224,42 @@ def test_the_stacks_must_fit_the_arena(tmp_path):
     errors = errors_of(tmp_path, text)
     assert errors == [
         "app.toml:7: tasks: the stacks take 74752 bytes with the root's 8192; the arena has 73728"
+    ], errors
+
+
+def test_the_supervisors_stack_counts_against_the_arena(tmp_path):
+    # 8192 + 62464 fit the 73728-byte arena; the supervisor a supervised task brings does not.
+    text = BASE.replace("priority = 10", "priority = 10\nstack = 62464")
+    assert loaded(tmp_path, text)["tasks"][0]["stack"] == 62464
+    errors = errors_of(tmp_path, text + 'supervise = "restart"\n')
+    assert errors == [
+        "app.toml:7: tasks: the stacks take 74752 bytes with the root's 8192 and the "
+        "supervisor's 4096; the arena has 73728"
+    ], errors
+
+
+def _tasks(count):
+    return "".join(
+        f'[tasks.u{i}]\nmodule = "m"\nentry = "body"\npriority = 1\nstack = 1024\n'
+        for i in range(count)
+    )
+
+
+def test_the_tasks_must_fit_the_boards_contexts(tmp_path):
+    # With the REPL's context, the 18 of the board (app.CONTEXTS) hold 17 tasks, or 16 and a
+    # supervisor.
+    assert app.CONTEXTS == 18
+    assert len(loaded(tmp_path, BASE + _tasks(16))["tasks"]) == 17
+    errors = errors_of(tmp_path, BASE + _tasks(17))
+    assert errors == [
+        "app.toml:7: tasks: 18 tasks need 19 task contexts with the REPL's; the board has 18"
+    ], errors
+    supervised = BASE.replace("priority = 10", 'priority = 10\nsupervise = "hold"')
+    assert len(loaded(tmp_path, supervised + _tasks(15))["tasks"]) == 16
+    errors = errors_of(tmp_path, supervised + _tasks(16))
+    assert errors == [
+        "app.toml:7: tasks: 17 tasks need 19 task contexts with the REPL's and "
+        "the supervisor's; the board has 18"
     ], errors
 
 
