@@ -144,19 +144,19 @@ def _module_of(name):
     return "k5/" + ("/".join(modules) + ".py" if modules else "__init__.py")
 
 
-def _run(command, cwd, **options):
-    return subprocess.run(command, cwd=cwd, **options)
-
-
 def _board_tree():
     """A worktree of HEAD in build/mutate-board, its k5/ as committed, sharing mutants/."""
     if not (BOARD_TREE / ".git").exists():
         BOARD_TREE.parent.mkdir(exist_ok=True)
-        _run(["git", "worktree", "add", "--detach", str(BOARD_TREE), "HEAD"], ROOT, check=True)
-    head = _run(["git", "rev-parse", "HEAD"], ROOT, capture_output=True, text=True, check=True)
-    _run(
+        subprocess.run(
+            ["git", "worktree", "add", "--detach", str(BOARD_TREE), "HEAD"], cwd=ROOT, check=True
+        )
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    subprocess.run(
         ["git", "checkout", "--detach", "--force", "-q", head.stdout.strip()],
-        BOARD_TREE,
+        cwd=BOARD_TREE,
         check=True,
     )
     for link in (".venv", "mutants"):
@@ -170,37 +170,39 @@ def run_board(names, out=print):
     """Apply each mutant in the board worktree, build the emulated board's image and run the
     target tests that reach its module. Returns {name: the killing test, or None}."""
     mutmut = [sys.executable, "-m", "mutmut"]
-    if _run(mutmut + ["show", names[0]], ROOT, capture_output=True).returncode != 0:
+    if subprocess.run(mutmut + ["show", names[0]], cwd=ROOT, capture_output=True).returncode != 0:
         # mutmut generates every mutant before running any: run the few of k5/ticks.py.
-        if _run(mutmut + ["run", "k5.ticks.*"], ROOT).returncode != 0:
+        if subprocess.run(mutmut + ["run", "k5.ticks.*"], cwd=ROOT).returncode != 0:
             raise SystemExit("k5 mutate: mutmut failed generating the mutants")
     tree = _board_tree()
     results = board_results()
     build = ["make", "-s", "-C", "ports/stm32l5", "BOARD=MPS2_AN505", "-j2"]
-    if _run(build, tree, capture_output=True).returncode != 0:
+    if subprocess.run(build, cwd=tree, capture_output=True).returncode != 0:
         raise SystemExit("k5 mutate: the unmutated image does not build in " + str(tree))
     for name in names:
         module = _module_of(name)
-        applied = _run(mutmut + ["apply", name], tree, capture_output=True, text=True)
+        applied = subprocess.run(
+            mutmut + ["apply", name], cwd=tree, capture_output=True, text=True
+        )
         if applied.returncode != 0:
             raise SystemExit("k5 mutate: mutmut cannot apply %s: %s" % (name, applied.stderr))
         killer = None
         try:
-            if _run(build, tree, capture_output=True).returncode != 0:
+            if subprocess.run(build, cwd=tree, capture_output=True).returncode != 0:
                 killer = "the image build"
             else:
                 tests = BOARD_TESTS.get(module, TARGET_TIER)
                 pytest = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider"]
-                r = _run(pytest + tests, tree, capture_output=True, text=True)
+                r = subprocess.run(pytest + tests, cwd=tree, capture_output=True, text=True)
                 if r.returncode != 0:
                     failed = re.findall(r"^FAILED (\S+)", r.stdout, re.M)
                     killer = failed[0] if failed else "pytest status %d" % r.returncode
         finally:
-            _run(["git", "checkout", "--", "k5"], tree, check=True)
+            subprocess.run(["git", "checkout", "--", "k5"], cwd=tree, check=True)
         results[name] = killer
         out("%-48s %s" % (name, "killed by " + killer if killer else "SURVIVED"))
         BOARD_RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
-    _run(build, tree, capture_output=True)  # leave the image unmutated
+    subprocess.run(build, cwd=tree, capture_output=True)  # leave the image unmutated
     return {name: results[name] for name in names}
 
 
