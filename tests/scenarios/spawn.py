@@ -28,6 +28,7 @@ FAULTS = 6
 def worker(ipc, arg):
     name, factor = arg
     k5.puts("%s up, factor %d" % (name, factor))
+    print("%s at work" % name)  # the task's own console: on the board, a line under its name
     k5.recv(1)
     while True:
         if ipc.words[0] < 0:

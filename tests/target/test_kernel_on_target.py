@@ -109,3 +109,9 @@ def test_sel4_semantics_hold_on_the_board(target_traces):
     assert len(results) >= 16
     assert [r for r in results if not r[1]] == []
     assert "FAIL" not in trace
+
+
+def test_a_task_made_from_an_untyped_prints_under_its_configured_name(target_traces):
+    # spawn's worker is a TCB retyped from an Untyped and set up with tcb_configure: its
+    # console lines carry the name it was configured with, as a built task's do.
+    assert re.search(r"^worker: w1 at work$", target_traces["spawn"], re.M), target_traces["spawn"]

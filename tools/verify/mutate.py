@@ -41,7 +41,7 @@ BOARD_TESTS = {
         "tests/target/test_native_code.py",
         "tests/target/test_kernel_on_target.py",
     ],
-    "k5/tcb.py": ["tests/target/test_tasks.py", "tests/target/test_logging.py"],
+    "k5/tcb.py": ["tests/target/test_kernel_on_target.py", "tests/target/test_tasks.py"],
 }
 TARGET_TIER = ["tests/target", "--deselect", "tests/target/test_micropython_suite.py"]
 KILLED = (1, 3, 36, 24, 152, 255, -24)  # test failure, pytest error, timeout (an endless loop)
