@@ -56,7 +56,8 @@ verify: deps
 	$(PYTHON) -m tools.verify explore --jobs $(JOBS) $(VERIFY_ARGS)
 
 # Mutation testing of k5/ with mutmut, the explorer and the kernel tests as the oracle.
-# Every mutant takes about a day; MUTATE_ARGS="--sample 10" a stratified sample, hours.
+# Every mutant takes about a day; MUTATE_ARGS="--sample 10" a stratified sample, hours;
+# MUTATE_ARGS=--board the mutants of board-only code, built and run on QEMU (10 minutes).
 mutate: deps
 	$(PYTHON) -m tools.verify.mutate $(MUTATE_ARGS)
 
