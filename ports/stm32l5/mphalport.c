@@ -14,6 +14,7 @@
 #include "py/stream.h"
 #include "shared/runtime/interrupt_char.h"
 #include "mcu/cortex_m33.h"
+#include "mcu/board.h"
 #include "uart.h"
 #include "k5arch.h"
 
@@ -31,13 +32,14 @@ void systick_init(void) {
     SysTick->VAL = 0;
     NVIC_SetPriority(SysTick_IRQn, K5_IRQ_PRIORITY_SYSTICK);
     SysTick->CTRL = SysTick_CTRL_CLKSOURCE_Msk | SysTick_CTRL_TICKINT_Msk | SysTick_CTRL_ENABLE_Msk;
+    board_systick_started();
 }
 
 // Contract: handler mode only (the SysTick exception).
 void SysTick_Handler(void) {
     // Reading CTRL clears COUNTFLAG, which mp_hal_ticks_us uses to detect a pending wrap.
     (void)SysTick->CTRL;
-    systick_ms += 1;
+    systick_ms += board_systick_periods();
     k5arch_tick();
 }
 

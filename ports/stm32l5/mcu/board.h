@@ -7,6 +7,13 @@
 // Clocks, pins and anything else needed before the console works; sets system_core_clock_hz.
 void board_init(void);
 
+// SysTick (mphalport.c): board_systick_started() as SysTick starts counting from 0; then at
+// each SysTick interrupt board_systick_periods() says how many 1 ms periods it stands for, at
+// least 1. On silicon every period interrupts: 1. The emulated board counts those that QEMU
+// merged into one interrupt.
+void board_systick_started(void);
+uint32_t board_systick_periods(void);
+
 // machine.reset(): a system reset on silicon; on the emulated board, QEMU exits with status 0.
 NORETURN void board_reset(void);
 

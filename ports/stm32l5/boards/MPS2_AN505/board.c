@@ -25,6 +25,29 @@ void board_init(void) {
     SPCB_APBSPPPC(1) = 0xffffffff;
 }
 
+// QEMU's SysTick is a timer on its virtual clock. Under -icount, while the guest idles, that
+// clock follows the host's; when QEMU's thread was kept off the CPU it advances by several
+// milliseconds at once, and the periods that expired meanwhile raise one interrupt. The FPGAIO
+// block's COUNTER (20 MHz, read from the same virtual clock) says how many passed, so the
+// millisecond count keeps the virtual time and no tick is lost on a loaded host.
+#define FPGAIO_COUNTER       (*(volatile uint32_t *)(0x50302018))
+
+static uint32_t systick_counted; // COUNTER at the end of the last period counted
+
+void board_systick_started(void) {
+    systick_counted = FPGAIO_COUNTER;
+}
+
+uint32_t board_systick_periods(void) {
+    uint32_t period = system_core_clock_hz / 1000;
+    uint32_t periods = (FPGAIO_COUNTER - systick_counted) / period;
+    if (periods == 0) {
+        periods = 1; // this interrupt is a period: the two clocks' phases differ by a few cycles
+    }
+    systick_counted += periods * period;
+    return periods;
+}
+
 // Semihosting SYS_EXIT_EXTENDED: QEMU exits with `status` (plain SYS_EXIT only tells 0 from 1).
 NORETURN void board_poweroff(int status) {
     static uint32_t block[2];

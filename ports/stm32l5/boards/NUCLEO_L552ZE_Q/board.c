@@ -75,6 +75,14 @@ void board_init(void) {
     REG32(GPIOG_MODER) = (REG32(GPIOG_MODER) & ~(0xfu << 14)) | (0xau << 14);
 }
 
+// Every SysTick period interrupts (the handler runs well within a millisecond).
+void board_systick_started(void) {
+}
+
+uint32_t board_systick_periods(void) {
+    return 1;
+}
+
 NORETURN void board_reset(void) {
     NVIC_SystemReset();
 }
