@@ -50,7 +50,11 @@ class Emulator:
     """One QEMU mps2-an505 running `elf`, its REPL on a pty or a loopback TCP socket.
 
     `icount=True` runs with `-icount shift=0`: time advances by instruction count (SysTick and
-    Timer0 tick once per 50 instructions), so runs are exactly repeatable. With
+    Timer0 tick once per 50 instructions), so runs are exactly repeatable while the guest is
+    busy; while it idles its clock follows the host's, and a loaded host makes QEMU merge timer
+    periods. `skip_idle=True` (with icount) makes an idle guest's clock jump to its next timer
+    event instead: a run paced by interrupts is then exact however loaded the host is, but the
+    guest's clock races ahead while it waits for the host, so not where the host paces it. With
     `serial="socket"` and `wait=True` QEMU holds the CPU until the first client connects, so that
     client sees the boot banner. `flash` names a file that holds the board's flash (its
     filesystem area: tools/fsimage.py); without one the area is RAM that starts empty and is
@@ -60,12 +64,21 @@ class Emulator:
     """
 
     def __init__(
-        self, elf, icount=False, serial="pty", wait=False, extra_args=(), flash=None, gdb=False
+        self,
+        elf,
+        icount=False,
+        serial="pty",
+        wait=False,
+        extra_args=(),
+        flash=None,
+        gdb=False,
+        skip_idle=False,
     ):
         if serial not in ("pty", "socket"):
             raise ValueError("serial must be 'pty' or 'socket'")
         self.elf = os.fspath(elf)
         self.icount = icount
+        self.skip_idle = skip_idle
         self.serial = serial
         self.wait_for_client = wait
         self.extra_args = tuple(extra_args)
@@ -91,7 +104,7 @@ class Emulator:
             ]
         args = [QEMU, "-machine", machine, "-nographic", "-monitor", "null", "-semihosting", *args]
         if self.icount:
-            args += ["-icount", "shift=0"]
+            args += ["-icount", "shift=0,sleep=off" if self.skip_idle else "shift=0"]
         if self.serial == "pty":
             args += ["-serial", "pty"]
         else:
