@@ -1,8 +1,11 @@
 """Tier 4: static apps (app.toml) built into their own image and started at boot."""
 
+import os
 import re
+import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -41,14 +44,32 @@ def app_elf():
     return build
 
 
-def boot(elf, until, timeout=120, skip_idle=False):
-    """The console from reset until `until` appears, then the REPL's view of the tasks."""
+def _stall(pid, done):
+    # A loaded host, made: QEMU kept off the CPU for 30 ms of every 50.
+    while not done.wait(0.02):
+        os.kill(pid, signal.SIGSTOP)
+        time.sleep(0.03)
+        os.kill(pid, signal.SIGCONT)
+
+
+def boot(elf, until, timeout=120, skip_idle=False, stall=False):
+    """The console from reset until `until` appears, then the REPL's view of the tasks.
+    stall: QEMU is stopped and continued again and again meanwhile."""
     with Emulator(elf, icount=True, skip_idle=skip_idle) as emu:
         out = b""
-        with serial.Serial(emu.port, timeout=0.2) as console:
-            deadline = time.time() + timeout
-            while until.encode() not in out and time.time() < deadline:
-                out += console.read(4096)
+        done = threading.Event()
+        staller = threading.Thread(target=_stall, args=(emu.process.pid, done))
+        if stall:
+            staller.start()
+        try:
+            with serial.Serial(emu.port, timeout=0.2) as console:
+                deadline = time.time() + timeout
+                while until.encode() not in out and time.time() < deadline:
+                    out += console.read(4096)
+        finally:
+            done.set()
+            if stall:
+                staller.join()
         # `resume`: no soft reset, which would rebuild the app from the start.
         code = "import k5; print(sorted((t['name'], t['faults']) for t in k5.tasks()))"
         r = mpremote(emu.port, "resume", "exec", code)
@@ -70,8 +91,9 @@ def test_the_pingpong_app_runs_at_boot_with_its_supervisor(app_elf):
 
 def test_the_ticker_app_drives_a_timer_through_a_window_and_its_irq(app_elf):
     # The driver idles between interrupts: with skip_idle the guest's clock goes from one timer
-    # event to the next, so no period is merged however loaded the host is.
-    out, tasks = boot(app_elf("ticker"), "driver: ticker done", skip_idle=True)
+    # event to the next, so no period is merged however loaded the host is (made so: QEMU is
+    # stopped for 30 ms of every 50 meanwhile).
+    out, tasks = boot(app_elf("ticker"), "driver: ticker done", skip_idle=True, stall=True)
     ticks = [(int(n), int(ms)) for n, ms in re.findall(r"driver: tick (\d+) at (\d+) ms", out)]
     assert [n for n, _ in ticks] == [10, 20, 30], out
     # Ten timer periods of 10 ms between two lines: the interrupt paces the task, to the
