@@ -379,22 +379,22 @@ def _check(checker, data, board):
         checker.error(("tasks",), "an app has at least one task")
     # What the boot takes beside the app's tasks: the REPL (root) task, and the supervisor
     # when a task is supervised; the board has a fixed number of contexts and a stack arena.
+    supervised = any(task["supervise"] is not None for task in tasks)
     others = "the root's %d" % ROOT_STACK
-    contexts = len(tasks) + 1
-    if any(task["supervise"] is not None for task in tasks):
+    if supervised:
         stacks += SUPERVISOR_STACK
         others += " and the supervisor's %d" % SUPERVISOR_STACK
-        contexts += 1
     if stacks > ARENA:
         checker.error(
             ("tasks",), f"the stacks take {stacks} bytes with {others}; the arena has {ARENA}"
         )
+    contexts = len(tasks) + 1 + supervised
     if contexts > CONTEXTS:
+        also = " and the supervisor's" if supervised else ""
         checker.error(
             ("tasks",),
-            f"{len(tasks)} tasks need {contexts} task contexts with the REPL's"
-            + (" and the supervisor's" if contexts > len(tasks) + 1 else "")
-            + f"; the board has {CONTEXTS}",
+            f"{len(tasks)} tasks need {contexts} task contexts with the REPL's{also}; "
+            f"the board has {CONTEXTS}",
         )
     app["tasks"] = tuple(sorted(tasks, key=lambda t: t["name"]))
     if checker.errors:

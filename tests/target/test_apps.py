@@ -68,7 +68,7 @@ def boot(elf, until, timeout=120, skip_idle=False, stall=False):
                     out += console.read(4096)
         finally:
             done.set()
-            if stall:
+            if staller.is_alive():
                 staller.join()
         # `resume`: no soft reset, which would rebuild the app from the start.
         code = "import k5; print(sorted((t['name'], t['faults']) for t in k5.tasks()))"
