@@ -151,11 +151,11 @@ SVC_ENTER = const(0)
 SVC_SYSCALL = const(1)  # r0 = request tuple; the kernel's result comes back in r0
 SVC_PREEMPT = const(2)  # the task reached a safe point after its time limit
 SVC_EXIT = const(3)  # the task's body returned (or raised SystemExit)
-SVC_FAULT = const(4)  # the task's body raised: r0 = the exception
+SVC_FAULT = const(4)  # the task's body raised: r0, r1 = its text (formatted in the task)
 SVC_PUTS = const(5)  # served in C: r0 = text, r1 = length (line-buffered, name-prefixed)
 SVC_CLOCK = const(6)  # served in C: microseconds since boot in r0
 SVC_COLLECT = const(7)  # served in C: run the garbage collector (privileged)
-SVC_GETC = const(8)  # served in C: a console character in r0, or -1 when none is waiting
+SVC_GETC = const(8)  # served in C: a console character in r0, -1 if none, -3 not the root's
 SVC_MACHINE = const(9)  # served in C, root task only: r0 = MACHINE_* operation, r1 = argument
 SVC_LOG = const(10)  # served in C: r0 = a log record's body, r1 = its length (k5/log.py)
 SVC_COUNT = const(11)
@@ -188,6 +188,9 @@ FAULT_CLASS_BUS = const(3)
 FAULT_CLASS_USAGE = const(4)
 FAULT_CLASS_SECURE = const(5)
 FAULT_CLASS_INJECTED = const(6)  # MACHINE_FAULT_INJECT
+# A Python fault's text (type and first argument) is formatted by the task itself, in its own
+# time, and reaches the kernel as at most this many bytes.
+FAULT_TEXT_MAX = const(120)
 
 # --- Message layout ------------------------------------------------------------------------------
 # A message is a label, up to MSG_MAX_WORDS word registers, up to MSG_MAX_BYTES payload bytes and

@@ -19,6 +19,7 @@
 from k5._compat import const
 from k5.ticks import TICKS_MASK, ticks_diff
 from k5.abi import (
+    FAULT_TEXT_MAX,
     IRQ_HARDWARE,
     SYS_SPIN,
     TRAP_EXIT,
@@ -33,7 +34,6 @@ try:
 except ImportError:
     _thread = None  # importing works; running a task says why it cannot
 
-_FAULT_TEXT_MAX = const(120)
 _HOST_IRQS = const(32)
 _DEVICE_RANGES = ((0x40000000, 0x60000000),)
 
@@ -85,6 +85,23 @@ def spin(ticks):
     return trap((SYS_SPIN, ticks))
 
 
+def _fault_text(exc):
+    # What the device's task does at its end (native/k5arch/k5arch.c): the type's name and the
+    # text of the exception, at most FAULT_TEXT_MAX characters; a text that cannot be made
+    # (its __str__ raises) becomes a fixed one.
+    text = type(exc).__name__
+    try:
+        detail = str(exc)
+        detail.encode()
+    except Exception:
+        detail = "(its text could not be formatted)"
+    if detail:
+        text = text + ": " + detail
+    # At most FAULT_TEXT_MAX bytes of UTF-8; the kernel keeps printable ASCII, '?' for the rest.
+    raw = text.encode()[:FAULT_TEXT_MAX]
+    return "".join([chr(b) if 0x20 <= b < 0x7F else "?" for b in raw])
+
+
 def _trampoline(ctx):
     # The first code on a task thread: runs the body, then hands control back for good.
     ident = _get_ident()
@@ -98,6 +115,8 @@ def _trampoline(ctx):
             pass
         except BaseException as exc:
             ctx.exc = exc
+            if isinstance(exc, Exception):
+                ctx.fault = _fault_text(exc)  # formatted here, in the task's own time
     finally:
         del _tasks[ident]
         ctx.done = True
@@ -331,18 +350,6 @@ class HostArch(InterruptLines):
         """Program the task's MPU view; the host only records it."""
         ctx.regions = regions
 
-    def _fault(self, ctx, exc):
-        text = type(exc).__name__
-        try:
-            detail = str(exc)
-            detail.encode()
-        except Exception:
-            detail = "?"
-        if detail:
-            text = text + ": " + detail
-        ctx.fault = text[:_FAULT_TEXT_MAX]
-        return TRAP_FAULT
-
     def run(self, ctx, limit):
         """Resume the task for at most `limit` ticks; return why it stopped (TRAP_*)."""
         used = 0
@@ -381,7 +388,7 @@ class HostArch(InterruptLines):
                     return TRAP_EXIT
                 ctx.exc = None
                 if isinstance(exc, Exception):
-                    return self._fault(ctx, exc)
+                    return TRAP_FAULT  # ctx.fault: its text, made by the task
                 raise exc  # KeyboardInterrupt and the like: not the task's fault, as before
             request = ctx.request
             ctx.result = None

@@ -521,6 +521,47 @@ void k5arch_close_owner(uint32_t owner) {
 
 // --- The task's first frame (unprivileged) ----------------------------------------------------
 
+// A task's unhandled exception becomes text here, in the task (unprivileged, in its own time,
+// charged to its budget): the kernel never sees the exception object, so no method of it can run
+// on the kernel's thread. At most K5_FAULT_TEXT_MAX bytes, the rest dropped.
+typedef struct {
+    char *buf;
+    size_t len;
+} fault_text_t;
+
+static void fault_text_strn(void *env, const char *str, size_t len) {
+    fault_text_t *text = env;
+    size_t room = K5_FAULT_TEXT_MAX - text->len;
+    if (len > room) {
+        len = room;
+    }
+    memcpy(text->buf + text->len, str, len);
+    text->len += len;
+}
+
+// "ZeroDivisionError: divide by zero": the type's name, then the text of the first argument.
+// If making that text fails (its __str__ raises, it nests too deep, the heap is full), a fixed
+// text follows the name instead.
+static size_t fault_text_format(mp_obj_t exc, char *buf) {
+    fault_text_t text = { buf, 0 };
+    mp_print_t print = { &text, fault_text_strn };
+    mp_printf(&print, "%q", mp_obj_get_type(exc)->name);
+    size_t name_len = text.len;
+    nlr_buf_t nlr;
+    if (nlr_push(&nlr) == 0) {
+        mp_obj_t value = mp_obj_exception_get_value(exc);
+        if (value != mp_const_none) {
+            mp_print_str(&print, ": ");
+            mp_obj_print_helper(&print, value, PRINT_STR);
+        }
+        nlr_pop();
+    } else {
+        text.len = name_len;
+        mp_print_str(&print, ": (its text could not be formatted)");
+    }
+    return text.len;
+}
+
 void k5_task_start(mp_obj_t entry, mp_obj_t ipc, mp_obj_t arg) {
     nlr_buf_t nlr;
     if (nlr_push(&nlr) == 0) {
@@ -534,7 +575,9 @@ void k5_task_start(mp_obj_t entry, mp_obj_t ipc, mp_obj_t arg) {
     if (mp_obj_is_subclass_fast(MP_OBJ_FROM_PTR(exc->type), MP_OBJ_FROM_PTR(&mp_type_SystemExit))) {
         k5_svc_exit();
     }
-    k5_svc_fault(MP_OBJ_FROM_PTR(exc));
+    char buf[K5_FAULT_TEXT_MAX];
+    size_t len = fault_text_format(MP_OBJ_FROM_PTR(exc), buf);
+    k5_svc_fault(buf, len);
 }
 
 // --- What a task's HAL calls (unprivileged) ------------------------------------------------
@@ -578,7 +621,7 @@ void k5arch_task_sleep_ms(mp_uint_t ms) {
 }
 
 // Console input of a task: the next character. The root task waits on its console notification
-// while none is there; any other task sleeps a tick at a time (it has no console capability).
+// while none is there; any other task has no console input (OSError).
 int k5arch_task_getc(void) {
     for (;;) {
         int c = k5_svc_getc(0);
@@ -588,9 +631,21 @@ int k5arch_task_getc(void) {
         if (c == -2) {
             k5_svc_syscall(MP_OBJ_FROM_PTR(&wait_console));
             mp_handle_pending(true); // Ctrl-C while waiting (input() at the REPL)
-        } else {
-            k5arch_task_sleep_ms(1);
+        } else if (c == -3) {
+            mp_raise_msg(&mp_type_OSError,
+                MP_ERROR_TEXT("K5: console input belongs to the root task (the REPL)"));
         }
+    }
+}
+
+// time.sleep_us in a task: whole milliseconds block in the kernel (others run meanwhile), the
+// rest is a short busy wait that traps at its time limit like any other served trap.
+void k5arch_task_sleep_us(mp_uint_t us) {
+    uint32_t start = k5_svc_clock();
+    if (us >= 2000) {
+        k5arch_task_sleep_ms(us / 1000 - 1); // at most us / 1000 ms: less than `us` has passed
+    }
+    while (k5_svc_clock() - start < us) {
     }
 }
 
@@ -790,14 +845,24 @@ mp_int_t k5arch_run(k5_ctx_t *ctx, k5_ns_t *ns, mp_int_t limit) {
                 if ((int32_t)(systick_ms - deadline) >= 0 || irq_pending) {
                     return K5_TRAP_PREEMPT;
                 }
-                break; // a stale request: carry on
+                continue; // a stale request: carry on
             case K5_SVC_EXIT:
                 ctx->state = K5_CTX_FINISHED;
                 return K5_TRAP_EXIT;
             case K5_SVC_FAULT:
+                // Its text stays where the task made it, on its own stack: a faulted task
+                // never runs again, so nothing changes it before the kernel reads it
+                // (arch.fault_text, at this trap); anything not on its stack is no text.
                 ctx->state = K5_CTX_FAULTED;
                 ctx->fault_class = K5_FAULT_CLASS_PYTHON;
-                ctx->request = frame ? (mp_obj_t)frame[0] : mp_const_none;
+                ctx->request = MP_OBJ_NULL;
+                ctx->fault_text = 0;
+                ctx->fault_text_len = 0;
+                if (frame && frame[1] <= K5_FAULT_TEXT_MAX
+                    && range_in(frame[0], frame[1], ctx->stack_base, ctx->stack_top)) {
+                    ctx->fault_text = frame[0];
+                    ctx->fault_text_len = frame[1];
+                }
                 return K5_TRAP_FAULT;
             case K5_TRAP_HW_FAULT:
                 ctx->state = K5_CTX_FAULTED;
@@ -820,9 +885,12 @@ mp_int_t k5arch_run(k5_ctx_t *ctx, k5_ns_t *ns, mp_int_t limit) {
                 if (frame && frame[0] == 1) {
                     // A peek (select.poll on stdin): only the root is told of console input.
                     frame[0] = ctx == root_ctx && uart_rx_any();
+                } else if (frame && ctx != root_ctx) {
+                    // Console input is the root's (the REPL's) alone: no other task reads it.
+                    frame[0] = (uint32_t)-3;
                 } else if (frame) {
                     int c = uart_rx_char();
-                    if (c < 0 && ctx == root_ctx) {
+                    if (c < 0) {
                         // -2: the root blocks on the console notification (k5arch_task_getc).
                         console_waiting = 1;
                         c = uart_rx_any() ? uart_rx_char() : -2;
@@ -857,6 +925,12 @@ mp_int_t k5arch_run(k5_ctx_t *ctx, k5_ns_t *ns, mp_int_t limit) {
                 ctx->fault_valid = 0;
                 ctx->request = MP_OBJ_NULL;
                 return K5_TRAP_FAULT;
+        }
+        // A trap served here is a point where the task may be switched away, as at a safe
+        // point: a task in a loop of served traps (a busy wait on the clock, a flood of output)
+        // leaves at its time limit like one in a loop of bytecode.
+        if ((int32_t)(systick_ms - deadline) >= 0 || irq_pending) {
+            return K5_TRAP_PREEMPT;
         }
     }
 }

@@ -34,6 +34,9 @@
 // Kernel-private RAM (.k5kernel, mcu/sections.ld): no task maps it.
 #define K5_KERNEL_DATA __attribute__((section(".k5kernel")))
 
+// Words of extmod/modrandom.c's static state (placed in one block by mcu/sections.ld).
+#define K5_RANDOM_WORDS         (4)
+
 // A context's share of the VM's global state (namespace.c): what swap_in/swap_out exchange with
 // the VM's around every entry, so that no two tasks share a module table.
 typedef struct _k5_ns_t {
@@ -43,6 +46,9 @@ typedef struct _k5_ns_t {
     mp_obj_base_t *exception;   // sys.exc_info()
     struct _mp_vfs_mount_t *vfs_mounts; // the mounted filesystems (the root's: the flash)
     struct _mp_vfs_mount_t *vfs_cur;    // the current directory's filesystem
+    mp_uint_t optimise;         // micropython.opt_level()
+    mp_obj_t asyncio_context;   // extmod/modasyncio.c's core context
+    uint32_t random[K5_RANDOM_WORDS]; // extmod/modrandom.c's generator (seeded on first import)
 } k5_ns_t;
 
 typedef enum {
@@ -74,6 +80,8 @@ typedef struct _k5_ctx_t {
     uint32_t fault_cfsr;
     uint32_t fault_addr;        // MMFAR or BFAR when valid, else 0
     uint32_t fault_pc;          // stacked PC, or 0 when no frame was stacked (STKOF)
+    uint32_t fault_text;        // a Python fault: its text on the task's stack (checked) ...
+    uint32_t fault_text_len;    // ... and its length (at most K5_FAULT_TEXT_MAX)
     uint32_t cpu_ticks;         // SysTick ticks taken while this task was running
     uint32_t traps;             // traps taken (all kinds)
     uint32_t serial;            // unique per allocation: a stale handle never reaches a new task
@@ -82,7 +90,7 @@ typedef struct _k5_ctx_t {
     mp_obj_t entry;
     mp_obj_t ipc;
     mp_obj_t arg;
-    mp_obj_t request;           // last syscall request, or the exception of a Python fault
+    mp_obj_t request;           // last syscall request
     mp_obj_t result;            // pending result, written into r0 on resume
     char name[K5_NAME_MAX];
     char line[K5_LINE_MAX];
@@ -116,7 +124,7 @@ uint32_t k5_enter(void);
 mp_obj_t k5_svc_syscall(mp_obj_t request);
 void k5_svc_preempt(void);
 NORETURN void k5_svc_exit(void);
-NORETURN void k5_svc_fault(mp_obj_t exc);
+NORETURN void k5_svc_fault(const char *text, size_t len);
 int k5_svc_puts(const char *text, size_t len);
 uint32_t k5_svc_clock(void);
 void k5_svc_collect(void);
@@ -139,6 +147,7 @@ void k5_inject_entry(void);          // PendSV: the injected fault (emulated boa
 // A task's blocking sleep and console input (traps; unprivileged thread mode).
 void k5arch_task_sleep_ms(mp_uint_t ms);
 int k5arch_task_getc(void);
+void k5arch_task_sleep_us(mp_uint_t us);
 bool k5arch_task_input_ready(void); // the root: console input is waiting (select.poll on stdin)
 void k5arch_task_wait_event(void);   // a task waiting in C for an event: one tick, yielding the CPU
 // Contract: handler mode only, from the fault trampoline, when a task took the fault.

@@ -225,7 +225,8 @@ static const char *const fault_class_names[] = {
     "Python", "HardFault", "MemManage", "BusFault", "UsageFault", "SecureFault", "Injected",
 };
 
-// "ZeroDivisionError: divide by zero" for a Python fault; for a hardware fault its class, CFSR,
+// "ZeroDivisionError: divide by zero" for a Python fault (made by the task, k5arch.c); for a
+// hardware fault its class, CFSR,
 // the faulting address and PC when known: "MemManage CFSR=0x00000082 addr=0x38001000 pc=...".
 static mp_obj_t arch_fault_text(mp_obj_t self, mp_obj_t ctx_obj) {
     k5_ctx_t *ctx = get_ctx(ctx_obj);
@@ -235,16 +236,15 @@ static mp_obj_t arch_fault_text(mp_obj_t self, mp_obj_t ctx_obj) {
     if (ctx->state != K5_CTX_FAULTED) {
         // Not faulted: empty text, as on the host.
     } else if (ctx->fault_class == K5_FAULT_CLASS_PYTHON) {
-        if (ctx->request != MP_OBJ_NULL && mp_obj_is_exception_instance(ctx->request)) {
-            mp_obj_t exc = ctx->request;
-            mp_printf(&print, "%q", mp_obj_get_type(exc)->name);
-            mp_obj_t arg = mp_obj_exception_get_value(exc);
-            if (arg != mp_const_none) {
-                mp_print_str(&print, ": ");
-                mp_obj_print_helper(&print, arg, PRINT_STR);
-            }
-        } else {
-            mp_print_str(&print, "fault");
+        // Raw bytes the task wrote (k5_task_start): copied as printable ASCII, nothing else of
+        // the task's is read (no object, no method of it runs here).
+        const char *text = (const char *)ctx->fault_text;
+        for (size_t i = 0; i < ctx->fault_text_len; i++) {
+            char c = text[i];
+            vstr_add_byte(&vstr, c >= 0x20 && c < 0x7f ? c : '?');
+        }
+        if (ctx->fault_text_len == 0) {
+            mp_print_str(&print, "fault (no text)");
         }
     } else {
         const char *name = ctx->fault_class < MP_ARRAY_SIZE(fault_class_names)

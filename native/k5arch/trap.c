@@ -199,7 +199,7 @@ __attribute__((naked)) void k5_svc_exit(void) {
     __asm volatile ("svc %[n]\n b .\n" : : [n] "i" (K5_SVC_EXIT));
 }
 
-__attribute__((naked)) void k5_svc_fault(mp_obj_t exc) {
+__attribute__((naked)) void k5_svc_fault(const char *text, size_t len) {
     __asm volatile ("svc %[n]\n b .\n" : : [n] "i" (K5_SVC_FAULT));
 }
 
