@@ -44,6 +44,14 @@ static mp_obj_t kernel_sys[MP_SYS_MUTABLE_NUM];
 static mp_obj_base_t *kernel_exception;
 static mp_vfs_mount_t *kernel_vfs_mounts;
 static mp_vfs_mount_t *kernel_vfs_cur;
+// The rest of the VM's settings a task may change: saved where no task reaches them.
+K5_KERNEL_DATA static mp_uint_t kernel_optimise;
+K5_KERNEL_DATA static mp_obj_t kernel_asyncio_context;
+K5_KERNEL_DATA static uint32_t kernel_random[K5_RANDOM_WORDS];
+// extmod/modrandom.c's state (its generator and whether it was seeded), all static: the linker
+// script gathers it between these two symbols, so that it can be swapped as one block.
+extern uint32_t _k5_random_start[], _k5_random_end[];
+extern mp_obj_t mp_asyncio_context;
 
 // A task's sys.path until it assigns its own: immutable, so every task can share it.
 static const mp_rom_obj_tuple_t task_path = {
@@ -58,6 +66,11 @@ void k5ns_init(k5_ns_t *ns, bool root) {
     // _boot.py), and a task that mounts a filesystem of its own mounts it for itself.
     ns->vfs_mounts = NULL;
     ns->vfs_cur = NULL;
+    // Each context its own opt level (MicroPython's default), asyncio and random generator (its
+    // first `import random` seeds it: modrandom's "seeded" flag is part of the block).
+    ns->optimise = 0;
+    ns->asyncio_context = MP_OBJ_NULL;
+    memset(ns->random, 0, sizeof(ns->random));
     if (root) {
         // The REPL's __main__ is the VM's; its sys.path the list main.c built.
         ns->path = MP_STATE_VM(sys_mutable[MP_SYS_MUTABLE_PATH]);
@@ -82,6 +95,12 @@ void k5ns_swap_in(k5_ns_t *ns) {
     kernel_vfs_cur = MP_STATE_VM(vfs_cur);
     MP_STATE_VM(vfs_mount_table) = ns->vfs_mounts;
     MP_STATE_VM(vfs_cur) = ns->vfs_cur;
+    kernel_optimise = MP_STATE_VM(mp_optimise_value);
+    MP_STATE_VM(mp_optimise_value) = ns->optimise;
+    kernel_asyncio_context = mp_asyncio_context;
+    mp_asyncio_context = ns->asyncio_context;
+    memcpy(kernel_random, _k5_random_start, sizeof(kernel_random));
+    memcpy(_k5_random_start, ns->random, sizeof(ns->random));
 }
 
 // The task's sys.ps1, sys.ps2 and sys.tracebacklimit are the root's again at its next entry
@@ -100,6 +119,12 @@ void k5ns_swap_out(k5_ns_t *ns) {
     ns->vfs_cur = MP_STATE_VM(vfs_cur);
     MP_STATE_VM(vfs_mount_table) = kernel_vfs_mounts;
     MP_STATE_VM(vfs_cur) = kernel_vfs_cur;
+    ns->optimise = MP_STATE_VM(mp_optimise_value);
+    MP_STATE_VM(mp_optimise_value) = kernel_optimise;
+    ns->asyncio_context = mp_asyncio_context;
+    mp_asyncio_context = kernel_asyncio_context;
+    memcpy(ns->random, _k5_random_start, sizeof(ns->random));
+    memcpy(_k5_random_start, kernel_random, sizeof(kernel_random));
 }
 
 // --- Import -------------------------------------------------------------------------------------

@@ -99,6 +99,10 @@ void mp_hal_delay_ms(mp_uint_t ms) {
 }
 
 void mp_hal_delay_us(mp_uint_t us) {
+    if (k5arch_in_task()) {
+        k5arch_task_sleep_us(us);
+        return;
+    }
     uint32_t start = mp_hal_ticks_us();
     while (mp_hal_ticks_us() - start < us) {
     }
