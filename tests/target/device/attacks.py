@@ -29,6 +29,7 @@ from k5.abi import (
     ERR_STALE,
     ERR_WRONG_TYPE,
     FAULT_EXCEPTION,
+    FAULT_TEXT_MAX,
     OK,
     RIGHT_GRANT_REPLY,
     RIGHT_READ,
@@ -629,6 +630,138 @@ def _(ipc, arg):
     check((bad, 0))
 
 
+# --- no task object on the kernel's thread; the VM's settings are each task's -----------------
+# A task's unhandled exception is made into text by the task itself (in its own time, charged to
+# its budget); the kernel gets bounded bytes, and a fixed text when making it fails.
+
+
+@case("exception text reads hardware", ("fault", "ValueError: (its text could not be formatted)"))
+def _(ipc, arg):
+    class Text:
+        def __str__(self):
+            return "SCB %x MPU %x" % (machine.mem32[0xE000ED00], machine.mem32[0xE000ED94])
+
+    raise ValueError(Text())
+
+
+@case("exception text raises", ("fault", "ValueError: (its text could not be formatted)"))
+def _(ipc, arg):
+    class Text:
+        def __str__(self):
+            raise RuntimeError("no text")
+
+    raise ValueError(Text())
+
+
+@case("exception text spins", ("running",))
+def _(ipc, arg):
+    class Text:
+        def __str__(self):
+            while True:
+                pass
+
+    raise ValueError(Text())
+
+
+@case("exception argument nested 2,000 deep", ("fault", "ValueError: (its text could not"))
+def _(ipc, arg):
+    nested = ()
+    for _ in range(2000):
+        nested = (nested,)
+    raise ValueError(nested)
+
+
+@case("huge exception argument", ("fault", "ValueError: [0, 1, 2, 3, 4"))
+def _(ipc, arg):
+    raise ValueError(list(range(5000)))
+
+
+@case("console input", ("exit",))
+def _(ipc, arg):
+    import sys
+
+    raw = x.svc(8, 0, 0)  # SVC_GETC: -3, console input is the root's alone
+    peek = x.svc(8, 1, 0)
+    try:
+        sys.stdin.read(1)
+        got = "read"
+    except OSError as error:
+        got = str(error)
+    check(
+        (raw, 0xFFFFFFFD),
+        (peek, 0),
+        (got, "K5: console input belongs to the root task (the REPL)"),
+    )
+
+
+ROOT_RANDOM = []
+
+
+def _seed_root(system, hostile):
+    import random
+
+    random.seed(7)
+    ROOT_RANDOM[:] = [random.getrandbits(30), random.getrandbits(30)]
+    random.seed(7)
+    random.getrandbits(30)
+    micropython.opt_level(0)
+
+
+def _after_seeding():
+    import random
+
+    problems = []
+    if micropython.opt_level() != 0:
+        problems.append("the root's opt level is %d" % micropython.opt_level())
+    if random.getrandbits(30) != ROOT_RANDOM[1]:
+        problems.append("the root's random sequence moved")
+    return problems
+
+
+@case("opt level and random seed", ("exit",), setup=_seed_root, after=_after_seeding)
+def _(ipc, arg):
+    import random
+
+    micropython.opt_level(3)
+    random.seed(1)
+    first = random.getrandbits(30)
+    random.seed(1)
+    check((micropython.opt_level(), 3), (random.getrandbits(30), first))
+
+
+SLEEP_STATES = []
+
+
+def _hostile(system, hostile):
+    return hostile
+
+
+def _sleep_state(system, hostile):
+    SLEEP_STATES.append(system.info(hostile)["state"])
+
+
+def _after_sleep():
+    states = SLEEP_STATES[:]
+    SLEEP_STATES[:] = []
+    return [] if states == ["sleep"] else ["20 ticks into time.sleep_us: %r" % (states,)]
+
+
+@case(
+    "time.sleep_us of 200 ms",
+    ("exit",),
+    setup=_hostile,
+    during=_sleep_state,
+    after=_after_sleep,
+    ticks=300,
+)
+def _(ipc, arg):
+    import time
+
+    start = time.ticks_us()
+    time.sleep_us(200000)
+    check((time.ticks_diff(time.ticks_us(), start) >= 200000, True))
+
+
 # --- the harness -------------------------------------------------------------------------------
 
 
@@ -681,6 +814,8 @@ def run(index, name, body, expect, options):
     problems = []
     kind = expect[0]
     text = info["last_fault"]
+    if text and len(text) > FAULT_TEXT_MAX:
+        problems.append("a fault text of %d characters" % len(text))
     if kind == "fault":
         if info["state"] != "faulted":
             problems.append("state " + info["state"])
