@@ -33,6 +33,28 @@ def device_rows():
     return rows, wire_rows(out)
 
 
+def late_rows():
+    """Wake-up lateness in ticks behind each long call in C (tools/bench_late.py), under
+    `-icount shift=0,sleep=off`: an idle guest's clock jumps to its next event, so host load
+    cannot stretch a sleep."""
+    with Emulator(paths.firmware("MPS2_AN505", "elf"), icount=True, skip_idle=True) as emu:
+        r = subprocess.run(
+            mpremote_command(emu.port, "run", "tools/bench_late.py"),
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+    if r.returncode != 0 or "Traceback" in r.stdout:
+        raise SystemExit("bench: tools/bench_late.py failed:\n" + r.stdout + r.stderr)
+    late = []
+    for line in r.stdout.splitlines():
+        fields = line.split()
+        if len(fields) == 3 and fields[0] == "late" and fields[2].isdigit():
+            late.append(fields[1:])
+    return late
+
+
 def wire_rows(out):
     """Console bytes per operation between a benchmark's wire-start and wire-end marks."""
     rows = []
@@ -58,14 +80,17 @@ def host_output(interpreter):
     return r.stdout
 
 
-def write_json(rows, wire):
+def write_json(rows, wire, late):
     """build/bench.json: {"rows": [{"name": ..., "instructions": ...}, ...], "wire": [{"name":
-    ..., "bytes": ...}, ...]} for scripts (wire: console bytes of one operation)."""
+    ..., "bytes": ...}, ...], "late": [{"call": ..., "ticks": ...}, ...]} for scripts (wire:
+    console bytes of one operation; late: a priority-50 periodic task's worst wake-up lateness
+    behind a priority-10 task making that long call in C)."""
     out = ROOT / "build" / "bench.json"
     out.parent.mkdir(exist_ok=True)
     data = {
         "rows": [{"name": name, "instructions": int(value)} for name, value in rows],
         "wire": [{"name": name, "bytes": int(value)} for name, value in wire],
+        "late": [{"call": name, "ticks": int(value)} for name, value in late],
     }
     out.write_text(json.dumps(data, indent=1) + "\n")
     return out
@@ -100,7 +125,8 @@ def write_chart(rows):
 
 def main():
     rows, wire = device_rows()
-    out = write_json(rows, wire)
+    late = late_rows()
+    out = write_json(rows, wire, late)
     chart = write_chart(rows)
     print("On MPS2_AN505 (QEMU, -icount shift=0), instructions per operation:")
     print(f"| {'operation':<34} | {'instructions':>12} |")
@@ -109,6 +135,10 @@ def main():
         print(f"| {name:<34} | {int(value):>12,} |")
     print("Console bytes of one operation (a log frame against the same line printed):")
     for name, value in wire:
+        print(f"| {name:<34} | {int(value):>12,} |")
+    print("Worst wake-up lateness (ticks of 1 ms; goal 2) of a priority-50 task every 10 ticks")
+    print("behind a priority-10 task (budget 5/20) making one long call in C after another:")
+    for name, value in late:
         print(f"| {name:<34} | {int(value):>12,} |")
     print(f"(also in {out.relative_to(ROOT)})")
     if chart is not None:
