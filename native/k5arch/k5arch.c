@@ -778,6 +778,10 @@ static void mpu_load(k5_ctx_t *ctx) {
 // task other than the root sets lasts until its next trap, then the root's setting is back.
 K5_KERNEL_DATA static uint16_t gc_auto_saved;
 K5_KERNEL_DATA static size_t gc_threshold_saved;
+// The heap's reserve (its second area) while a task other than the root runs: unlinked from the
+// area list, so that the task's allocations never reach it (collections run in the kernel's
+// thread, with it linked again).
+K5_KERNEL_DATA static mp_state_mem_area_t *reserve_area;
 
 static void swap_in(k5_ctx_t *ctx, k5_ns_t *ns) {
     kernel_thread = mp_state_ctx.thread;
@@ -787,6 +791,12 @@ static void swap_in(k5_ctx_t *ctx, k5_ns_t *ns) {
     gc_threshold_saved = MP_STATE_MEM(gc_alloc_threshold);
     #endif
     gc_auto_saved = MP_STATE_MEM(gc_auto_collect_enabled);
+    if (ctx != root_ctx) {
+        reserve_area = MP_STATE_MEM(area).next;
+        MP_STATE_MEM(area).next = NULL;
+        // The allocator starts where it last found room: never in the reserve for a task.
+        MP_STATE_MEM(gc_last_free_area) = &MP_STATE_MEM(area);
+    }
     if (ctx != mpu_ctx) {
         mpu_load(ctx);
         mpu_ctx = ctx;
@@ -801,6 +811,7 @@ static void swap_out(k5_ctx_t *ctx, k5_ns_t *ns) {
     mp_state_ctx.thread = kernel_thread;
     k5ns_swap_out(ns);
     if (ctx != root_ctx) {
+        MP_STATE_MEM(area).next = reserve_area;
         MP_STATE_MEM(gc_auto_collect_enabled) = gc_auto_saved;
         #if MICROPY_GC_ALLOC_THRESHOLD
         MP_STATE_MEM(gc_alloc_threshold) = gc_threshold_saved;
@@ -856,12 +867,13 @@ mp_int_t k5arch_run(k5_ctx_t *ctx, k5_ns_t *ns, mp_int_t limit) {
                 ctx->state = K5_CTX_FAULTED;
                 ctx->fault_class = K5_FAULT_CLASS_PYTHON;
                 ctx->request = MP_OBJ_NULL;
-                ctx->fault_text = 0;
-                ctx->fault_text_len = 0;
+                ctx->fault_valid = 0;
+                ctx->fault_addr = 0;
+                ctx->fault_pc = 0;
                 if (frame && frame[1] <= K5_FAULT_TEXT_MAX
                     && range_in(frame[0], frame[1], ctx->stack_base, ctx->stack_top)) {
-                    ctx->fault_text = frame[0];
-                    ctx->fault_text_len = frame[1];
+                    ctx->fault_addr = frame[0];
+                    ctx->fault_pc = frame[1];
                 }
                 return K5_TRAP_FAULT;
             case K5_TRAP_HW_FAULT:

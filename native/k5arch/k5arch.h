@@ -28,6 +28,10 @@
 #define K5_WINDOW_REGIONS       (5)
 #define K5_MPU_REGION_WINDOWS   (3)
 
+// The GC heap's second area (ports/stm32l5/main.c): only the kernel and the root task allocate
+// from it, so that a task holding the rest of the heap cannot keep the REPL from stopping it.
+#define K5_HEAP_RESERVE         (8 * 1024)
+
 // Trap codes that only the exit path produces (beyond the SVC numbers of k5abi.h).
 #define K5_TRAP_HW_FAULT        (0x80)
 
@@ -78,10 +82,9 @@ typedef struct _k5_ctx_t {
     uint8_t log_named;          // its name went out before its first log record (log.c)
     uint16_t owner;             // the Arch that created it (Arch.close frees its contexts)
     uint32_t fault_cfsr;
-    uint32_t fault_addr;        // MMFAR or BFAR when valid, else 0
-    uint32_t fault_pc;          // stacked PC, or 0 when no frame was stacked (STKOF)
-    uint32_t fault_text;        // a Python fault: its text on the task's stack (checked) ...
-    uint32_t fault_text_len;    // ... and its length (at most K5_FAULT_TEXT_MAX)
+    uint32_t fault_addr;        // MMFAR or BFAR when valid, else 0; a Python fault: its text
+    uint32_t fault_pc;          // stacked PC, or 0 when no frame was stacked (STKOF); a Python
+                                // fault: its text's length (the text is on the task's stack)
     uint32_t cpu_ticks;         // SysTick ticks taken while this task was running
     uint32_t traps;             // traps taken (all kinds)
     uint32_t serial;            // unique per allocation: a stale handle never reaches a new task

@@ -238,12 +238,12 @@ static mp_obj_t arch_fault_text(mp_obj_t self, mp_obj_t ctx_obj) {
     } else if (ctx->fault_class == K5_FAULT_CLASS_PYTHON) {
         // Raw bytes the task wrote (k5_task_start): copied as printable ASCII, nothing else of
         // the task's is read (no object, no method of it runs here).
-        const char *text = (const char *)ctx->fault_text;
-        for (size_t i = 0; i < ctx->fault_text_len; i++) {
+        const char *text = (const char *)ctx->fault_addr;
+        for (size_t i = 0; i < ctx->fault_pc; i++) {
             char c = text[i];
             vstr_add_byte(&vstr, c >= 0x20 && c < 0x7f ? c : '?');
         }
-        if (ctx->fault_text_len == 0) {
+        if (ctx->fault_pc == 0) {
             mp_print_str(&print, "fault (no text)");
         }
     } else {

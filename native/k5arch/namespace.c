@@ -44,10 +44,11 @@ static mp_obj_t kernel_sys[MP_SYS_MUTABLE_NUM];
 static mp_obj_base_t *kernel_exception;
 static mp_vfs_mount_t *kernel_vfs_mounts;
 static mp_vfs_mount_t *kernel_vfs_cur;
-// The rest of the VM's settings a task may change: saved where no task reaches them.
-K5_KERNEL_DATA static mp_uint_t kernel_optimise;
-K5_KERNEL_DATA static mp_obj_t kernel_asyncio_context;
-K5_KERNEL_DATA static uint32_t kernel_random[K5_RANDOM_WORDS];
+// The kernel's thread's opt level, asyncio context and random state while a task runs (like
+// the fields above, where tasks can write them: the kernel's thread uses none of them).
+static mp_uint_t kernel_optimise;
+static mp_obj_t kernel_asyncio_context;
+static uint32_t kernel_random[K5_RANDOM_WORDS];
 // extmod/modrandom.c's state (its generator and whether it was seeded), all static: the linker
 // script gathers it between these two symbols, so that it can be swapped as one block.
 extern uint32_t _k5_random_start[], _k5_random_end[];

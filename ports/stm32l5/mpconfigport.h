@@ -36,7 +36,9 @@ __attribute__((noreturn)) void k5_refuse_exec_memory(void);
 // Memory, GC and the VM.
 #define MICROPY_ALLOC_PATH_MAX                  (256)
 #define MICROPY_ENABLE_GC                       (1)
-#define MICROPY_GC_SPLIT_HEAP                   (0)
+// Two areas: the shared heap, and a reserve only the kernel and the root task allocate from
+// (native/k5arch), so that a task hoarding the heap cannot keep the REPL from stopping it.
+#define MICROPY_GC_SPLIT_HEAP                   (1)
 #define MICROPY_STACK_CHECK                     (1)
 #define MICROPY_ENABLE_PYSTACK                  (0)
 #define MICROPY_LONGINT_IMPL                    (MICROPY_LONGINT_IMPL_MPZ)

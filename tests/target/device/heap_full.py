@@ -1,10 +1,11 @@
 """On the board: a task holds the whole heap; the kernel goes on and others see why."""
 
-# The hog allocates until MemoryError and keeps it all. Meanwhile the prober's syscalls run
-# on requests it built before (so that it allocates nothing itself): those whose decoding
-# copies a payload (a list of words, a bytearray, a str) fail with ERR_NOT_ENOUGH_MEMORY,
-# those that copy nothing work; a call to a server works too. Then the hog lets go, and
-# everything (the REPL included) has memory again.
+# The hog allocates until MemoryError and keeps it all: every byte of the shared heap a task can
+# reach. Meanwhile the prober's syscalls run on requests it built before (so that it allocates
+# nothing itself): those whose decoding copies a payload (a list of words, a bytearray, a str)
+# work too, because the kernel copies into the heap's reserve, which no task but the root
+# reaches (K5_HEAP_RESERVE); a call reaches its server, which is a task and cannot allocate its
+# reply. Then the hog lets go, and everything has memory again.
 
 import gc
 
