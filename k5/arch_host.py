@@ -268,16 +268,22 @@ class HostArch(InterruptLines):
 
     **Invariants:**
     - clock is a tick count modulo 2**30 (k5.ticks); run() advances it by at most `limit`;
-    - every context this backend created is in `contexts`.
+    - every context this backend created is in `contexts`;
+    - len(contexts) <= max_contexts when max_contexts is set.
     """
 
-    __slots__ = ("clock", "syscall_cost", "contexts")
+    __slots__ = ("clock", "syscall_cost", "contexts", "max_contexts", "kept")
 
-    def __init__(self, syscall_cost=1, start=0):
+    def __init__(self, syscall_cost=1, start=0, max_contexts=0, kept=()):
+        # max_contexts: as many task contexts as the device has (K5_MAX_CONTEXTS), 0 for no
+        # limit; kept: the ranges and lines the kernel keeps for itself (a board's
+        # peripherals.toml [kept.*], see kept_ranges()); the host has no console, so none by default.
         InterruptLines.__init__(self)
         self.clock = start & TICKS_MASK
         self.syscall_cost = syscall_cost
         self.contexts = []
+        self.max_contexts = max_contexts
+        self.kept = kept
 
     def now(self):
         return self.clock
@@ -290,7 +296,17 @@ class HostArch(InterruptLines):
         return _HOST_IRQS
 
     def irq_valid(self, line):
-        return 0 <= line < _HOST_IRQS
+        if line < 0 or line >= _HOST_IRQS:
+            return False
+        for _, _, lines, _ in self.kept:
+            if line in lines:
+                return False
+        return True
+
+    def kept_ranges(self):
+        """(name, ((low, high), ...), lines, reason) of everything the kernel keeps for itself:
+        no device window may overlap a range, no IRQHandler take a line."""
+        return self.kept
 
     def idle(self, until):
         """Sleep until `until` (WFI until the timer): nothing runs meanwhile."""
@@ -299,6 +315,8 @@ class HostArch(InterruptLines):
 
     def context_new(self, entry, ipc, arg, stack=None, name="task"):
         # (stack and name matter on the device: its stack size in bytes, its console prefix.)
+        if self.max_contexts and len(self.contexts) >= self.max_contexts:
+            raise MemoryError("K5: all %d task contexts are in use" % self.max_contexts)
         ctx = HostContext(self, entry, ipc, arg)
         self.contexts.append(ctx)
         return ctx

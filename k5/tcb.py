@@ -45,7 +45,9 @@ def sys_tcb(kernel, tcb, sysno, request):
         return abi.OK
     if len(request) != (3 if sysno == abi.SYS_TCB_BIND_NOTIFICATION else 2):
         return abi.ERR_INVALID_ARGUMENT
-    if target.entry is None and (sysno == abi.SYS_TCB_RESUME or sysno == abi.SYS_TCB_RESTART):
+    if (target.entry is None or target.context is None) and (
+        sysno == abi.SYS_TCB_RESUME or sysno == abi.SYS_TCB_RESTART
+    ):
         return abi.ERR_ILLEGAL_OPERATION
     if sysno == abi.SYS_TCB_RESUME:
         if target.state != abi.STATE_INACTIVE:
@@ -126,15 +128,31 @@ def sys_configure(kernel, tcb, sysno, request):
         name.encode()
     except Exception:
         return abi.ERR_INVALID_ARGUMENT
+    # Everything that can fail comes first, the TCB unchanged: its CSpace (memory), then its
+    # context, which the arch refuses when contexts or the stack arena run out (MemoryError)
+    # or when the body or arg cannot start a task there (ValueError). A TCB left with an entry
+    # but no context would reach the arch with none at its next resume or restart.
+    cspace = CNode(size, name)
+    arch = kernel.arch
+    try:
+        context = arch.context_new(entry, target.ipc, request[3], None, name)
+    except MemoryError:
+        return abi.ERR_NOT_ENOUGH_MEMORY
+    except ValueError:
+        return abi.ERR_INVALID_ARGUMENT
+    try:
+        arch.memory_view(context, ())
+    except Exception:
+        arch.context_free(context)
+        return abi.ERR_NOT_ENOUGH_MEMORY
+    # Perform: cannot fail.
     target.name = name
-    target.cspace = CNode(size, name)
+    target.cspace = cspace
     target.entry = entry
     target.arg = request[3]
     target.priority = priority
     target.mcp = priority
-    arch = kernel.arch
-    target.context = arch.context_new(entry, target.ipc, target.arg, None, target.name)
-    arch.memory_view(target.context, ())
+    target.context = context
     return abi.OK
 
 
