@@ -277,7 +277,7 @@ class HostArch(InterruptLines):
     def __init__(self, syscall_cost=1, start=0, max_contexts=0, kept=()):
         # max_contexts: as many task contexts as the device has (K5_MAX_CONTEXTS), 0 for no
         # limit; kept: the ranges and lines the kernel keeps for itself (a board's
-        # peripherals.toml [kept.*], see kept_ranges()); the host has no console, so none by default.
+        # peripherals.toml [kept.*], see kept_ranges()); the host has no console: none.
         InterruptLines.__init__(self)
         self.clock = start & TICKS_MASK
         self.syscall_cost = syscall_cost
