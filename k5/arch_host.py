@@ -272,18 +272,32 @@ class HostArch(InterruptLines):
     - len(contexts) <= max_contexts when max_contexts is set.
     """
 
-    __slots__ = ("clock", "syscall_cost", "contexts", "max_contexts", "kept")
+    __slots__ = (
+        "clock",
+        "syscall_cost",
+        "contexts",
+        "max_contexts",
+        "kept",
+        "kept_irqs",
+        "irq_lines",
+    )
 
-    def __init__(self, syscall_cost=1, start=0, max_contexts=0, kept=()):
+    def __init__(
+        self, syscall_cost=1, start=0, max_contexts=0, kept=(), kept_irqs=(), irq_lines=_HOST_IRQS
+    ):
         # max_contexts: as many task contexts as the device has (K5_MAX_CONTEXTS), 0 for no
-        # limit; kept: the ranges and lines the kernel keeps for itself (a board's
-        # peripherals.toml [kept.*], see kept_ranges()); the host has no console: none.
+        # limit. kept, kept_irqs: the device memory ((low, high, what), ...) and the lines the
+        # kernel keeps for itself, as a board's peripherals.toml [kept.*] gives them (the
+        # host has no console of its own: none by default). irq_lines: how many lines there
+        # are (a board's, e.g. the AN505's, to check its kept lines).
         InterruptLines.__init__(self)
         self.clock = start & TICKS_MASK
         self.syscall_cost = syscall_cost
         self.contexts = []
         self.max_contexts = max_contexts
         self.kept = kept
+        self.kept_irqs = kept_irqs
+        self.irq_lines = irq_lines
 
     def now(self):
         return self.clock
@@ -293,19 +307,14 @@ class HostArch(InterruptLines):
         return _DEVICE_RANGES
 
     def irq_count(self):
-        return _HOST_IRQS
+        return self.irq_lines
 
     def irq_valid(self, line):
-        if line < 0 or line >= _HOST_IRQS:
-            return False
-        for _, _, lines, _ in self.kept:
-            if line in lines:
-                return False
-        return True
+        """The line exists and the kernel may hand it out (not one it keeps)."""
+        return 0 <= line < self.irq_lines and line not in self.kept_irqs
 
     def kept_ranges(self):
-        """(name, ((low, high), ...), lines, reason) of everything the kernel keeps for itself:
-        no device window may overlap a range, no IRQHandler take a line."""
+        """((low, high, what), ...): device memory the kernel keeps, no window may overlap."""
         return self.kept
 
     def idle(self, until):
