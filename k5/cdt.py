@@ -3,6 +3,13 @@
 # Pure algorithm: imports nothing from arch. A Cap lives in exactly one CNode slot; derived caps
 # (copy, mint) are its children in the derivation tree. Deleting a cap re-parents its children;
 # revoking a cap deletes all of its descendants.
+#
+# Out of memory, nothing may leave the tree: a cap outside its parent's children would outlive
+# a revoke of the parent. So insert() makes its one allocation (the parent's list of children)
+# before it changes anything, and unlink() makes its one (the parent's list growing by the
+# children) before it changes anything; when that fails the deleted cap stays in the tree as a
+# null node (no slot, obj_type TYPE_NULL) that still holds its children, and goes when the last
+# of them does. Revoke deletes through null nodes (it skips the nodes themselves).
 
 from k5.abi import TYPE_IRQ_CONTROL, TYPE_NULL, TYPE_UNTYPED
 
@@ -65,16 +72,32 @@ def _count(obj, delta):
 
 
 def insert(cnode, index, cap, parent):
-    """Place `cap` in an empty slot as a child of `parent` (None for an original cap)."""
+    """Place `cap` in an empty slot as a child of `parent` (None for an original cap).
+
+    Out of memory (MemoryError) it changes nothing."""
+    adopt(parent, cap)
+    place(cnode, index, cap)
+
+
+def adopt(parent, cap):
+    """The first half of insert: `cap` joins the tree under `parent` (and counts), in no slot
+    yet. Out of memory (MemoryError) it changes nothing; after it nothing allocates."""
+    if parent is not None:
+        children = parent.children
+        if children is None:
+            children = [cap]
+            parent.children = children
+        else:
+            children.append(cap)
+    cap.parent = parent
     _count(cap.obj, 1)
+
+
+def place(cnode, index, cap):
+    """The second half of insert: an adopted `cap` into an empty slot (cannot fail)."""
     cap.cnode = cnode
     cap.index = index
     cnode.slots[index] = cap
-    cap.parent = parent
-    if parent is not None:
-        if parent.children is None:
-            parent.children = []
-        parent.children.append(cap)
 
 
 def derive(parent, rights, badge, cnode, index):
@@ -93,31 +116,53 @@ def move(cap, cnode, index):
 
 
 def unlink(cap):
-    """Remove a cap from its slot and the tree; its children move up to its parent."""
+    """Remove a cap from its slot and the tree; its children move up to its parent.
+
+    Never fails: when the parent's list cannot grow (MemoryError), the cap stays in the tree
+    as a null node holding its children (see above)."""
+    parent = cap.parent
+    children = cap.children
+    keep = False
+    if children and parent is not None:
+        # The one allocation, before any change.
+        try:
+            if parent.children is None:
+                parent.children = children
+            else:
+                parent.children.extend(children)
+        except MemoryError:
+            keep = True
     if cap.obj_type != TYPE_NULL:
         _count(cap.obj, -1)
     if cap.cnode is not None:
         cap.cnode.slots[cap.index] = None
         cap.cnode = None
         cap.index = -1
-    parent = cap.parent
-    if parent is not None and parent.children is not None:
+    cap.obj_type = TYPE_NULL
+    if keep:
+        return
+    if children is not None:
+        for child in children:
+            child.parent = parent
+    cap.children = None
+    cap.parent = None
+    _drop_child(parent, cap)
+
+
+def _drop_child(parent, cap):
+    # Take cap out of parent's children; a null node left without children goes too.
+    while parent is not None and parent.children is not None:
         children = parent.children
         for i in range(len(children)):
             if children[i] is cap:
                 children.pop(i)
                 break
-    children = cap.children
-    if children is not None:
-        for child in children:
-            child.parent = parent
-            if parent is not None:
-                if parent.children is None:
-                    parent.children = []
-                parent.children.append(child)
-    cap.children = None
-    cap.parent = None
-    cap.obj_type = TYPE_NULL
+        if children or parent.obj_type != TYPE_NULL or parent.cnode is not None:
+            return
+        cap = parent
+        parent = cap.parent
+        cap.children = None
+        cap.parent = None
 
 
 def descendants(cap):

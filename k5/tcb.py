@@ -205,9 +205,15 @@ def sys_set_handler(kernel, tcb, sysno, request):
         if type(cap) is int:
             return cap
     handlers = handlers_of(tcap.obj)
+    new = None
+    if cap is not None:
+        # The new cap is made and joins the tree first (memory): out of memory, the old
+        # handler stays.
+        new = cdt.Cap(cap.obj, cap.obj_type, abi.RIGHT_WRITE, cap.badge)
+        cdt.adopt(cap, new)
     old = handlers.slots[which]
     if old is not None:
         kernel.delete(old)
-    if cap is not None:
-        cdt.derive(cap, abi.RIGHT_WRITE, cap.badge, handlers, which)
+    if new is not None:
+        cdt.place(handlers, which, new)
     return abi.OK
