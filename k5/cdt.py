@@ -11,7 +11,14 @@
 # null node (no slot, obj_type TYPE_NULL) that still holds its children, and goes when the last
 # of them does. Revoke deletes through null nodes (it skips the nodes themselves).
 
-from k5.abi import TYPE_IRQ_CONTROL, TYPE_NULL, TYPE_UNTYPED
+from k5.abi import (
+    BADGE_GEN_FLAG,
+    BADGE_GEN_MASK,
+    BADGE_GEN_SHIFT,
+    TYPE_IRQ_CONTROL,
+    TYPE_NULL,
+    TYPE_UNTYPED,
+)
 
 
 class Cap:
@@ -20,10 +27,22 @@ class Cap:
     **Invariants:**
     - rights of a child are a subset of its parent's rights;
     - a cap is in `children` of its `parent` and in `cnode.slots[index]` while it exists;
-    - obj_type is the type of obj and never TYPE_NULL for a live cap.
+    - obj_type is the type of obj and never TYPE_NULL for a live cap;
+    - gen is the whole generation of obj's owner that a generation badge (BADGE_GEN_FLAG)
+      names, or -1 while it names none (see bind_generation).
     """
 
-    __slots__ = ("obj", "obj_type", "rights", "badge", "cnode", "index", "parent", "children")
+    __slots__ = (
+        "obj",
+        "obj_type",
+        "rights",
+        "badge",
+        "cnode",
+        "index",
+        "parent",
+        "children",
+        "gen",
+    )
 
     def __init__(self, obj, obj_type, rights, badge):
         self.obj = obj
@@ -34,6 +53,24 @@ class Cap:
         self.index = -1
         self.parent = None
         self.children = None
+        self.gen = -1
+
+
+def bind_generation(cap):
+    """Bind a generation badge to the whole generation it names (perform, cannot fail).
+
+    The badge holds only generation & BADGE_GEN_MASK: compared alone, a badge made for
+    generation g would be good again after BADGE_GEN_MASK + 1 restarts of the owner. So a cap
+    whose badge is new (minted, mutated, given by the builder, or its endpoint given an
+    owner) names the first generation at or after the owner's current one with those bits,
+    and keeps that whole generation; copies keep their parent's (derive). Sends compare it
+    with the owner's generation, which never wraps (k5/thread.py restart)."""
+    cap.gen = -1
+    badge = cap.badge
+    owner = getattr(cap.obj, "owner", None)
+    if badge & BADGE_GEN_FLAG and owner is not None:
+        now = owner.generation
+        cap.gen = now + (((badge >> BADGE_GEN_SHIFT) - now) & BADGE_GEN_MASK)
 
 
 class CNode:
@@ -103,6 +140,10 @@ def place(cnode, index, cap):
 def derive(parent, rights, badge, cnode, index):
     """Create a child of `parent` with `rights` and `badge` in cnode[index]."""
     cap = Cap(parent.obj, parent.obj_type, rights, badge)
+    if badge == parent.badge:
+        cap.gen = parent.gen  # a copy of a stale generation badge stays stale
+    else:
+        bind_generation(cap)
     insert(cnode, index, cap, parent)
     return cap
 

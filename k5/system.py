@@ -382,6 +382,9 @@ class System:
         if endpoint.obj_type != TYPE_ENDPOINT or not isinstance(task, Task):
             raise BuildError("set_owner: an endpoint and a task")
         endpoint.obj.owner = task.obj
+        # Generation badges given out already name the owner's generation from now on.
+        for cap in cdt.descendants(endpoint.original):
+            cdt.bind_generation(cap)
 
     def copy_cap(self, src, src_slot, dst, dst_slot, rights=RIGHTS_ALL, badge=0):
         """Derive a cap from the one in src's CSpace slot into dst's (as a cap transfer would)."""

@@ -25,7 +25,7 @@ def sys_tcb(kernel, tcb, sysno, request):
         words[0] = target.state
         words[1] = target.priority
         words[2] = target.mcp
-        words[3] = target.generation
+        words[3] = target.generation % abi.WORD_LIMIT
         words[4] = target.faults
         words[5] = target.tid
         tcb.ipc.count = 6
@@ -210,6 +210,7 @@ def sys_set_handler(kernel, tcb, sysno, request):
         # The new cap is made and joins the tree first (memory): out of memory, the old
         # handler stays.
         new = cdt.Cap(cap.obj, cap.obj_type, abi.RIGHT_WRITE, cap.badge)
+        new.gen = cap.gen
         cdt.adopt(cap, new)
     old = handlers.slots[which]
     if old is not None:
