@@ -57,6 +57,12 @@ def test_a_task_holding_the_whole_heap_harms_no_kernel_path(emu_elf, tmp_path):
     # server, which then needed memory for its own reply tuple: it faulted with MemoryError,
     # and the caller was answered ERR_STALE (11). An empty slot is still ERR_RANGE (3).
     assert "prober: results [13, 13, 13, 0, 11, 3]" in out, out
+    # A cap sent to a waiting receiver with no memory for the receiver's new cap: the message
+    # arrives without it (ipc.cap -1), the sender gets OK. Before, the MemoryError left the
+    # rendezvous half done: the receiver never woke, the sender got ERR_NOT_ENOUGH_MEMORY.
+    assert "prober: give 0" in out, out
+    assert "taker: taker 0 7 8 -1" in out, out
+    assert "task taker exited 0" in out, out
     assert re.search(r"^hog: hog held \d+$", out, re.M), out
     assert "task hog exited 0" in out and "task prober exited 0" in out, out
     assert re.search(r"^task server faulted 1 MemoryError", out, re.M), out  # its own tuple
