@@ -28,8 +28,9 @@ class Cap:
     - rights of a child are a subset of its parent's rights;
     - a cap is in `children` of its `parent` and in `cnode.slots[index]` while it exists;
     - obj_type is the type of obj and never TYPE_NULL for a live cap;
-    - gen is the whole generation of obj's owner that a generation badge (BADGE_GEN_FLAG)
-      names, or -1 while it names none (see bind_generation).
+    - gen, set only on a cap with a generation badge (BADGE_GEN_FLAG), is the whole
+      generation of obj's owner it names (see bind_generation; generation(cap) reads it, -1
+      when unset: on MicroPython every attribute set costs an instance's dict room).
     """
 
     __slots__ = (
@@ -53,7 +54,11 @@ class Cap:
         self.index = -1
         self.parent = None
         self.children = None
-        self.gen = -1
+
+
+def generation(cap):
+    """The whole generation cap's generation badge names, or -1 (none bound)."""
+    return getattr(cap, "gen", -1)
 
 
 def bind_generation(cap):
@@ -65,12 +70,13 @@ def bind_generation(cap):
     owner) names the first generation at or after the owner's current one with those bits,
     and keeps that whole generation; copies keep their parent's (derive). Sends compare it
     with the owner's generation, which never wraps (k5/thread.py restart)."""
-    cap.gen = -1
     badge = cap.badge
     owner = getattr(cap.obj, "owner", None)
     if badge & BADGE_GEN_FLAG and owner is not None:
         now = owner.generation
         cap.gen = now + (((badge >> BADGE_GEN_SHIFT) - now) & BADGE_GEN_MASK)
+    elif generation(cap) >= 0:
+        cap.gen = -1
 
 
 class CNode:
@@ -141,7 +147,8 @@ def derive(parent, rights, badge, cnode, index):
     """Create a child of `parent` with `rights` and `badge` in cnode[index]."""
     cap = Cap(parent.obj, parent.obj_type, rights, badge)
     if badge == parent.badge:
-        cap.gen = parent.gen  # a copy of a stale generation badge stays stale
+        if badge & BADGE_GEN_FLAG:
+            cap.gen = generation(parent)  # a copy of a stale generation badge stays stale
     else:
         bind_generation(cap)
     insert(cnode, index, cap, parent)

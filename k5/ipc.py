@@ -28,9 +28,9 @@ def decode_send(tcb, request, is_call):
     if badge & abi.BADGE_GEN_FLAG and endpoint.owner is not None:
         # The whole generation the badge was bound to (cdt.bind_generation), never its
         # masked bits alone: those come round again after BADGE_GEN_MASK + 1 restarts.
-        if cap.gen < 0:
+        if cdt.generation(cap) < 0:
             cdt.bind_generation(cap)  # made before its endpoint had an owner
-        if cap.gen != endpoint.owner.generation:
+        if cdt.generation(cap) != endpoint.owner.generation:
             return abi.ERR_STALE
     tcb.msg_badge = badge
     tcb.msg_can_grant = (cap.rights & abi.RIGHT_GRANT) != 0

@@ -210,7 +210,8 @@ def sys_set_handler(kernel, tcb, sysno, request):
         # The new cap is made and joins the tree first (memory): out of memory, the old
         # handler stays.
         new = cdt.Cap(cap.obj, cap.obj_type, abi.RIGHT_WRITE, cap.badge)
-        new.gen = cap.gen
+        if cap.badge & abi.BADGE_GEN_FLAG:
+            new.gen = cdt.generation(cap)
         cdt.adopt(cap, new)
     old = handlers.slots[which]
     if old is not None:
