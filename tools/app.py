@@ -100,6 +100,12 @@ def peripherals(board):
     return table
 
 
+def board_irqs(board):
+    """The interrupt lines of a board (its mpconfigboard.h's K5_BOARD_NUM_IRQS)."""
+    header = (BOARDS_DIR / board / "mpconfigboard.h").read_text()
+    return int(re.search(r"#define K5_BOARD_NUM_IRQS\s+\((\d+)\)", header).group(1))
+
+
 def kept(board):
     """What the board's kernel keeps for itself (its peripherals.toml [kept.*], the table the
     board's builder refuses too): [(name, ((low, high), ...), (line, ...), reason)]."""
@@ -371,7 +377,7 @@ def _check(checker, data, board):
                 if line is None:
                     checker.error(where + ("peripheral",), f"{peripheral} has no interrupt line")
         else:
-            line = checker.integer(where + ("line",), body.get("line"), 0, 479)
+            line = checker.integer(where + ("line",), body.get("line"), 0, board_irqs(board) - 1)
         if line is not None:
             for kept_name, _, lines, reason in keeps:
                 if line in lines:

@@ -176,3 +176,17 @@ def test_the_builder_and_irq_control_get_refuse_the_consoles_lines():
         system.give(task, 1, system.irq_control())
         system.run(100)
         assert log == [A.ERR_RANGE, A.ERR_RANGE, A.ERR_RANGE, A.OK]
+
+
+@pytest.mark.parametrize("board, lines", [("MPS2_AN505", 124), ("NUCLEO_L552ZE_Q", 108)])
+def test_k5_gen_takes_the_lines_the_board_has(tmp_path, board, lines):
+    # K5_BOARD_NUM_IRQS: the last line is accepted, the next one (which the board's builder
+    # would refuse at boot) fails the build.
+    assert app.board_irqs(board) == lines
+    path = tmp_path / "app.toml"
+    path.write_text(f'board = "{board}"\n' + irq(lines - 1))
+    assert app.load(path, board)["irqs"][0][1] == lines - 1
+    path.write_text(f'board = "{board}"\n' + irq(lines))
+    with pytest.raises(app.AppError) as info:
+        app.load(path, board)
+    assert f"irqs.i.line: {lines} is above {lines - 1}" in str(info.value)
