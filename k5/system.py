@@ -166,6 +166,8 @@ class System:
     def window(self, name, base, size, rights=RIGHTS_RW):
         """A device window: [base, base + size) of device memory, mapped into the MPU view of
         every task given a cap to it (rights: RIGHT_READ or RIGHTS_RW; see k5/device.py)."""
+        if type(rights) is not int:
+            raise BuildError(name + ": rights must be an int (RIGHT_READ or RIGHTS_RW)")
         try:
             window = device.new_window(self.kernel, base, size, name)
         except ValueError as exc:
@@ -195,12 +197,15 @@ class System:
         err = device.check_line(self.kernel, line)
         if err != OK:
             raise BuildError(name + ": interrupt line " + str(line) + " is not free")
+        # Checked before the line is taken: a refused irq() leaves it free.
+        if ntfn is not None and ntfn.obj_type != TYPE_NOTIFICATION:
+            raise BuildError(name + ": an interrupt is delivered to a notification")
+        if type(badge) is not int or badge < 0 or badge >= 0x40000000:
+            raise BuildError(name + ": badge must be 0 <= badge < 2**30")
         handler = device.new_handler(self.kernel, line, name)
         ref = Ref(handler, TYPE_IRQ_HANDLER, self._original(handler, TYPE_IRQ_HANDLER, name), name)
         self.refs.append(ref)
         if ntfn is not None:
-            if ntfn.obj_type != TYPE_NOTIFICATION:
-                raise BuildError(name + ": an interrupt is delivered to a notification")
             device.bind(self.kernel, handler, ntfn.obj, badge)
         return ref
 

@@ -190,3 +190,19 @@ def test_k5_gen_takes_the_lines_the_board_has(tmp_path, board, lines):
     with pytest.raises(app.AppError) as info:
         app.load(path, board)
     assert f"irqs.i.line: {lines} is above {lines - 1}" in str(info.value)
+
+
+def test_a_refused_irq_leaves_its_line_free():
+    with _board_system() as system:
+        endpoint = system.endpoint("ep")
+        for ntfn, badge in ((endpoint, 1), (None, -1), (None, 2**30), (None, "1")):
+            with pytest.raises(BuildError):
+                system.irq("timer1", 4, ntfn, badge)
+        assert system.irq("timer1", 4, system.notification("n"), 2**30 - 1).obj.line == 4
+
+
+def test_a_window_with_rights_not_an_int_is_refused_before_it_is_made():
+    with _board_system() as system:
+        with pytest.raises(BuildError):
+            system.window("w", 0x50000000, 0x1000, "rw")
+        assert system.refs == [] and all(cap is None for cap in system.root.slots)
