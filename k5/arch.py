@@ -5,8 +5,10 @@
 #   context_reset(ctx, entry, ipc, arg); run(ctx, limit) -> TRAP_*; request(ctx);
 #   set_result(ctx, value); fault_text(ctx); memory_view(ctx, regions); context_free(ctx);
 #   interrupts() -> the interrupt lines raised since the last call (bit n = line n);
-#   device_ranges() -> ((low, high), ...) where device windows may lie; irq_count();
-#   irq_valid(line); irq_mask(line); irq_unmask(line); irq_take() -> a fired line or -1.
+#   device_ranges() -> ((low, high), ...) where device windows may lie;
+#   kept_ranges() -> ((low, high, what), ...) device memory the kernel keeps (no window);
+#   irq_count(); irq_valid(line) (false for a line the kernel keeps); irq_mask(line);
+#   irq_unmask(line); irq_take() -> a fired line or -1.
 # and, for task code (k5.user), two module-level functions:
 #   trap(request) -> result: perform one syscall from the calling task;
 #   spin(ticks): burn `ticks` ticks of CPU time.

@@ -287,16 +287,36 @@ class HostArch(InterruptLines):
 
     **Invariants:**
     - clock is a tick count modulo 2**30 (k5.ticks); run() advances it by at most `limit`;
-    - every context this backend created is in `contexts`.
+    - every context this backend created is in `contexts`;
+    - len(contexts) <= max_contexts when max_contexts is set.
     """
 
-    __slots__ = ("clock", "syscall_cost", "contexts")
+    __slots__ = (
+        "clock",
+        "syscall_cost",
+        "contexts",
+        "max_contexts",
+        "kept",
+        "kept_irqs",
+        "irq_lines",
+    )
 
-    def __init__(self, syscall_cost=1, start=0):
+    def __init__(
+        self, syscall_cost=1, start=0, max_contexts=0, kept=(), kept_irqs=(), irq_lines=_HOST_IRQS
+    ):
+        # max_contexts: as many task contexts as the device has (K5_MAX_CONTEXTS), 0 for no
+        # limit. kept, kept_irqs: the device memory ((low, high, what), ...) and the lines the
+        # kernel keeps for itself, as a board's peripherals.toml [kept.*] gives them (the
+        # host has no console of its own: none by default). irq_lines: how many lines there
+        # are (a board's, e.g. the AN505's, to check its kept lines).
         InterruptLines.__init__(self)
         self.clock = start & TICKS_MASK
         self.syscall_cost = syscall_cost
         self.contexts = []
+        self.max_contexts = max_contexts
+        self.kept = kept
+        self.kept_irqs = kept_irqs
+        self.irq_lines = irq_lines
 
     def now(self):
         return self.clock
@@ -306,10 +326,15 @@ class HostArch(InterruptLines):
         return _DEVICE_RANGES
 
     def irq_count(self):
-        return _HOST_IRQS
+        return self.irq_lines
 
     def irq_valid(self, line):
-        return 0 <= line < _HOST_IRQS
+        """The line exists and the kernel may hand it out (not one it keeps)."""
+        return 0 <= line < self.irq_lines and line not in self.kept_irqs
+
+    def kept_ranges(self):
+        """((low, high, what), ...): device memory the kernel keeps, no window may overlap."""
+        return self.kept
 
     def idle(self, until):
         """Sleep until `until` (WFI until the timer): nothing runs meanwhile."""
@@ -318,6 +343,8 @@ class HostArch(InterruptLines):
 
     def context_new(self, entry, ipc, arg, stack=None, name="task"):
         # (stack and name matter on the device: its stack size in bytes, its console prefix.)
+        if self.max_contexts and len(self.contexts) >= self.max_contexts:
+            raise MemoryError("K5: all %d task contexts are in use" % self.max_contexts)
         ctx = HostContext(self, entry, ipc, arg)
         self.contexts.append(ctx)
         return ctx

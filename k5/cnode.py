@@ -67,7 +67,9 @@ def sys_move(kernel, tcb, sysno, request):
         rights &= mask
     cdt.move(cap, tcb.cspace, request[2])
     cap.rights = rights
-    cap.badge = badge
+    if badge != cap.badge:
+        cap.badge = badge
+        cdt.bind_generation(cap)
     if is_mutate and cap.obj_type == abi.TYPE_WINDOW:
         device.refresh(kernel, tcb)
     return abi.OK

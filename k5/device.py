@@ -37,7 +37,8 @@ class DeviceWindow:
 
     **Invariants:**
     - base and size are multiples of _GRANULE, size > 0, and [base, base + size) lies
-      inside one of the arch's device ranges (never RAM, flash or kernel memory);
+      inside one of the arch's device ranges (never RAM, flash or kernel memory) and
+      overlaps none of its kept ranges (the console, the kernel's clock, ...);
       _GRANULE is k5.regions.GRANULE.
     """
 
@@ -87,10 +88,17 @@ def check_window(arch, base, size):
         return "base and size must be ints"
     if base < 0 or size <= 0 or base % _GRANULE or size % _GRANULE:
         return "base and size must be positive multiples of " + str(_GRANULE)
+    inside = False
     for low, high in arch.device_ranges():
         if low <= base and size <= high - base:
-            return None
-    return "not inside the device memory of this machine"
+            inside = True
+    if not inside:
+        return "not inside the device memory of this machine"
+    # What the kernel keeps for itself (the console, its clock, ...), every alias of it.
+    for low, high, what in arch.kept_ranges():
+        if base < high and low < base + size:
+            return "overlaps " + what + ", which the kernel keeps for itself"
+    return None
 
 
 def new_window(kernel, base, size, name=""):

@@ -4,7 +4,7 @@
 # The IPC path is the kernel's hot path: decode and perform are kept flat (few calls, locals
 # over attribute lookups, no allocation), as the comments at each step say.
 
-from k5 import abi
+from k5 import abi, cdt
 from k5.decode import lookup
 from k5.notification import deliver_signal, return_sc
 from k5.objects import QUEUE_ENDPOINT
@@ -26,9 +26,11 @@ def decode_send(tcb, request, is_call):
     badge = cap.badge
     endpoint = cap.obj
     if badge & abi.BADGE_GEN_FLAG and endpoint.owner is not None:
-        if ((badge >> abi.BADGE_GEN_SHIFT) & abi.BADGE_GEN_MASK) != (
-            endpoint.owner.generation & abi.BADGE_GEN_MASK
-        ):
+        # The whole generation the badge was bound to (cdt.bind_generation), never its
+        # masked bits alone: those come round again after BADGE_GEN_MASK + 1 restarts.
+        if cdt.generation(cap) < 0:
+            cdt.bind_generation(cap)  # made before its endpoint had an owner
+        if cdt.generation(cap) != endpoint.owner.generation:
             return abi.ERR_STALE
     tcb.msg_badge = badge
     tcb.msg_can_grant = (cap.rights & abi.RIGHT_GRANT) != 0

@@ -524,6 +524,12 @@ class Kernel(KernelObjects):
             tcb.priority = priority
 
     def configure_sc(self, sc, budget, period, refills):
+        # A new number of refills needs new arrays: made before anything changes, so that a
+        # MemoryError leaves the SC and its thread's place in the queues as they were.
+        times = None
+        if sc.r_time is None or len(sc.r_time) != refills:
+            times = [0] * refills
+            amounts = [0] * refills
         if sc is self.cur_sc:
             self.commit(sc)
         holder = sc.tcb
@@ -532,6 +538,9 @@ class Kernel(KernelObjects):
         )
         if queued:
             self.dequeue(holder)
+        if times is not None:
+            sc.r_time = times
+            sc.r_amount = amounts
         sc.configure(budget, period, refills, self.arch.now())
         if queued:
             self.schedule_runnable(holder)

@@ -26,9 +26,14 @@ class KernelObjects:
         tcb.entry = entry
         tcb.arg = arg
         tcb.context = self.arch.context_new(entry, ipc, arg, stack, name)
-        # Device windows and other regions of the task's memory view (MPU on the device).
-        self.arch.memory_view(tcb.context, regions)
-        self.tcbs.append(tcb)
+        try:
+            # Device windows and other regions of the task's memory view (MPU on the device).
+            self.arch.memory_view(tcb.context, regions)
+            self.tcbs.append(tcb)
+        except Exception:
+            # Out of memory (or a view the arch refuses): the context goes back, unused.
+            self.arch.context_free(tcb.context)
+            raise
         return tcb
 
     def create_sched_context(self, name, budget, period, refills):

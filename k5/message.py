@@ -82,20 +82,33 @@ def transfer(kernel, sender, receiver, badge, can_grant, endpoint, _len=len):
     ipc.count = count
     src = sender.msg_words
     dst = receiver.ipc_words
+    # What could need memory (the heap is shared: another task may have filled it) is given
+    # up without it, never raised half way through a rendezvous: the receiver's buffer when
+    # its task resized it, the delivery log, the cap (as seL4 drops a cap it cannot place).
     if _len(dst) != abi.MSG_MAX_WORDS:
-        dst = ipc_words(receiver)
+        try:
+            dst = ipc_words(receiver)
+        except MemoryError:
+            count = 0
+            ipc.count = 0
     for i in range(count):
         dst[i] = src[i]
     length = sender.msg_length
     ipc.length = length
     if length > 0:
-        receiver.ipc_data[0:length] = sender.msg_data
+        try:
+            receiver.ipc_data[0:length] = sender.msg_data
+        except MemoryError:
+            ipc.length = 0
     ipc.source = abi.SOURCE_ENDPOINT
     ipc.cap = abi.NO_SLOT
     ipc.unwrapped = -1
     log = kernel.delivery_log
     if log is not None:
-        log.append((receiver.tid, sender.msg_label, src[0] if count else None))
+        try:
+            log.append((receiver.tid, sender.msg_label, src[0] if count else None))
+        except MemoryError:
+            pass
     cap = sender.msg_cap
     sender.msg_cap = None
     sender.msg_data = None
@@ -109,6 +122,11 @@ def transfer(kernel, sender, receiver, badge, can_grant, endpoint, _len=len):
         return
     if receiver.cspace.slots[slot] is not None:
         return
-    # A window the receiver's MPU view cannot take is not transferred (k5/device.py).
-    if type(device.derive(kernel, receiver, cap, cap.rights, cap.badge, slot)) is not int:
+    # A window the receiver's MPU view cannot take is not transferred (k5/device.py), nor a
+    # cap the heap has no room for (cdt.insert then changed nothing).
+    try:
+        new = device.derive(kernel, receiver, cap, cap.rights, cap.badge, slot)
+    except MemoryError:
+        return
+    if type(new) is not int:
         ipc.cap = slot

@@ -13,8 +13,9 @@
 # and the root service (k5/rootsrv.py) builds each of its systems here, on the kernel's thread,
 # as a group of objects in that one kernel (System(kernel=..., root=the root task's CSpace)).
 
-from k5 import cdt, device, introspect
+from k5 import cdt, cnode, device, introspect, thread
 from k5.abi import (
+    CSPACE_MAX,
     ERR_ILLEGAL_OPERATION,
     OK,
     RIGHTS_RW,
@@ -165,6 +166,8 @@ class System:
     def window(self, name, base, size, rights=RIGHTS_RW):
         """A device window: [base, base + size) of device memory, mapped into the MPU view of
         every task given a cap to it (rights: RIGHT_READ or RIGHTS_RW; see k5/device.py)."""
+        if type(rights) is not int:
+            raise BuildError(name + ": rights must be an int (RIGHT_READ or RIGHTS_RW)")
         try:
             window = device.new_window(self.kernel, base, size, name)
         except ValueError as exc:
@@ -194,12 +197,15 @@ class System:
         err = device.check_line(self.kernel, line)
         if err != OK:
             raise BuildError(name + ": interrupt line " + str(line) + " is not free")
+        # Checked before the line is taken: a refused irq() leaves it free.
+        if ntfn is not None and ntfn.obj_type != TYPE_NOTIFICATION:
+            raise BuildError(name + ": an interrupt is delivered to a notification")
+        if type(badge) is not int or badge < 0 or badge >= 0x40000000:
+            raise BuildError(name + ": badge must be 0 <= badge < 2**30")
         handler = device.new_handler(self.kernel, line, name)
         ref = Ref(handler, TYPE_IRQ_HANDLER, self._original(handler, TYPE_IRQ_HANDLER, name), name)
         self.refs.append(ref)
         if ntfn is not None:
-            if ntfn.obj_type != TYPE_NOTIFICATION:
-                raise BuildError(name + ": an interrupt is delivered to a notification")
             device.bind(self.kernel, handler, ntfn.obj, badge)
         return ref
 
@@ -269,6 +275,12 @@ class System:
             raise BuildError(name + ": priority must be 0..255")
         if mcp is None:
             mcp = priority
+        if type(mcp) is not int or mcp < 0 or mcp > PRIORITY_MAX:
+            raise BuildError(name + ": mcp must be 0..255")
+        if type(slots) is not int or slots < 1 or slots > CSPACE_MAX:
+            raise BuildError(name + ": slots must be 1.." + str(CSPACE_MAX))
+        if stack is not None and type(stack) is not int:
+            raise BuildError(name + ": stack must be an int (bytes) or None")
         kernel = self.kernel
         if budget is None:
             budget = DEFAULT_TIMESLICE if period is None else period
@@ -276,17 +288,42 @@ class System:
             period = budget
         # Checked before the TCB exists: on the device it takes a stack from the arena.
         self._check_sched(name, budget, period, refills)
+        # The arch may refuse the context (contexts or arena used up, a body or stack it cannot
+        # start): nothing was made then. What follows needs only memory; without it the TCB
+        # and SC made so far are destroyed again, so that no half-made task is left behind.
         tcb = kernel.create_tcb(name, body, arg, slots, priority, mcp, stack=stack)
-        sc_ref = self.sched_context(name + ".sc", budget, period, refills)
+        sc_ref = None
+        task = None
+        try:
+            sc_ref = self.sched_context(name + ".sc", budget, period, refills)
+            task = Task(tcb, None, name, sc_ref)
+            self.tasks.append(task)
+            self.refs.append(task)
+            task.original = self._original(tcb, TYPE_TCB, name)
+        except MemoryError:
+            self._undo_task(tcb, sc_ref, task)
+            raise
         kernel.bind_sc(sc_ref.obj, tcb)
         # A passive task initialises on its own SC and gives it up when it first waits in recv.
         tcb.passive_on_recv = passive
-        task = Task(tcb, self._original(tcb, TYPE_TCB, name), name, sc_ref)
-        self.tasks.append(task)
-        self.refs.append(task)
         if start:
             kernel.start(tcb)
         return task
+
+    def _undo_task(self, tcb, sc_ref, task):
+        # A task() that ran out of memory half way: its TCB (with its context) and SC go.
+        kernel = self.kernel
+        for refs in (self.tasks, self.refs):
+            if task is not None and task in refs:
+                refs.remove(task)
+        if sc_ref is not None:
+            if sc_ref in self.refs:
+                self.refs.remove(sc_ref)
+            kernel.delete(sc_ref.original)
+        if task is not None and task.original is not None:
+            kernel.delete(task.original)  # the TCB's only cap: destroys it
+        else:
+            thread.destroy(kernel, tcb, cnode.delete)
 
     def give(self, task, slot, ref, rights=RIGHTS_ALL, badge=0):
         """Install a cap to `ref` (derived from its original) in task's CSpace slot."""
@@ -350,6 +387,9 @@ class System:
         if endpoint.obj_type != TYPE_ENDPOINT or not isinstance(task, Task):
             raise BuildError("set_owner: an endpoint and a task")
         endpoint.obj.owner = task.obj
+        # Generation badges given out already name the owner's generation from now on.
+        for cap in cdt.descendants(endpoint.original):
+            cdt.bind_generation(cap)
 
     def copy_cap(self, src, src_slot, dst, dst_slot, rights=RIGHTS_ALL, badge=0):
         """Derive a cap from the one in src's CSpace slot into dst's (as a cap transfer would)."""

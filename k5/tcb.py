@@ -25,7 +25,7 @@ def sys_tcb(kernel, tcb, sysno, request):
         words[0] = target.state
         words[1] = target.priority
         words[2] = target.mcp
-        words[3] = target.generation
+        words[3] = target.generation % abi.WORD_LIMIT
         words[4] = target.faults
         words[5] = target.tid
         tcb.ipc.count = 6
@@ -45,7 +45,9 @@ def sys_tcb(kernel, tcb, sysno, request):
         return abi.OK
     if len(request) != (3 if sysno == abi.SYS_TCB_BIND_NOTIFICATION else 2):
         return abi.ERR_INVALID_ARGUMENT
-    if target.entry is None and (sysno == abi.SYS_TCB_RESUME or sysno == abi.SYS_TCB_RESTART):
+    if (target.entry is None or target.context is None) and (
+        sysno == abi.SYS_TCB_RESUME or sysno == abi.SYS_TCB_RESTART
+    ):
         return abi.ERR_ILLEGAL_OPERATION
     if sysno == abi.SYS_TCB_RESUME:
         if target.state != abi.STATE_INACTIVE:
@@ -126,15 +128,31 @@ def sys_configure(kernel, tcb, sysno, request):
         name.encode()
     except Exception:
         return abi.ERR_INVALID_ARGUMENT
+    # Everything that can fail comes first, the TCB unchanged: its CSpace (memory), then its
+    # context, which the arch refuses when contexts or the stack arena run out (MemoryError)
+    # or when the body or arg cannot start a task there (ValueError). A TCB left with an entry
+    # but no context would reach the arch with none at its next resume or restart.
+    cspace = CNode(size, name)
+    arch = kernel.arch
+    try:
+        context = arch.context_new(entry, target.ipc, request[3], None, name)
+    except MemoryError:
+        return abi.ERR_NOT_ENOUGH_MEMORY
+    except ValueError:
+        return abi.ERR_INVALID_ARGUMENT
+    try:
+        arch.memory_view(context, ())
+    except Exception:
+        arch.context_free(context)
+        return abi.ERR_NOT_ENOUGH_MEMORY
+    # Perform: cannot fail.
     target.name = name
-    target.cspace = CNode(size, name)
+    target.cspace = cspace
     target.entry = entry
     target.arg = request[3]
     target.priority = priority
     target.mcp = priority
-    arch = kernel.arch
-    target.context = arch.context_new(entry, target.ipc, target.arg, None, target.name)
-    arch.memory_view(target.context, ())
+    target.context = context
     return abi.OK
 
 
@@ -187,9 +205,17 @@ def sys_set_handler(kernel, tcb, sysno, request):
         if type(cap) is int:
             return cap
     handlers = handlers_of(tcap.obj)
+    new = None
+    if cap is not None:
+        # The new cap is made and joins the tree first (memory): out of memory, the old
+        # handler stays.
+        new = cdt.Cap(cap.obj, cap.obj_type, abi.RIGHT_WRITE, cap.badge)
+        if cap.badge & abi.BADGE_GEN_FLAG:
+            new.gen = cdt.generation(cap)
+        cdt.adopt(cap, new)
     old = handlers.slots[which]
     if old is not None:
         kernel.delete(old)
-    if cap is not None:
-        cdt.derive(cap, abi.RIGHT_WRITE, cap.badge, handlers, which)
+    if new is not None:
+        cdt.place(handlers, which, new)
     return abi.OK

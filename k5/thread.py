@@ -148,7 +148,7 @@ def fault(kernel, tcb, kind, text):
     words and text) is made first and given up when there is none (perform: cannot fail)."""
     try:
         record = (kernel.arch.now(), kind, text)
-        words = (tcb.tid, tcb.generation, tcb.faults + 1)
+        words = (tcb.tid, tcb.generation % abi.WORD_LIMIT, tcb.faults + 1)
         data = text.encode()
         if len(data) > abi.MSG_MAX_BYTES:
             data = data[: abi.MSG_MAX_BYTES]
@@ -205,7 +205,10 @@ def restart(kernel, tcb):
     """Restart a thread from its entry with a new generation (perform)."""
     cancel(kernel, tcb, abi.ERR_STALE)
     timer.cancel(kernel, tcb)
-    tcb.generation = (tcb.generation + 1) % abi.WORD_LIMIT
+    # Never wraps (a Python int, above 2**30 a long one on the board after a billion
+    # restarts): a generation badge bound to an old generation must never match again.
+    # Reported modulo abi.WORD_LIMIT (tcb_info, fault messages).
+    tcb.generation += 1
     tcb.reply.seq += 1
     kernel.arch.context_reset(tcb.context, tcb.entry, tcb.ipc, tcb.arg)
     tcb.state = abi.STATE_RUNNING

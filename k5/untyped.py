@@ -28,26 +28,42 @@ def sys_retype(kernel, tcb, sysno, request):
         return err
     if untyped.obj.remaining <= 0:
         return abi.ERR_NOT_ENOUGH_MEMORY
-    untyped.obj.remaining -= 1
+    # What needs memory first, each step undone if the next has none: a MemoryError (the
+    # kernel answers ERR_NOT_ENOUGH_MEMORY) leaves no object half made and the quota whole.
     obj = create_object(kernel, obj_type)
     cap = cdt.Cap(obj, obj_type, abi.RIGHTS_ALL, 0)
-    cdt.insert(tcb.cspace, request[3], cap, untyped)
+    registry = _registry(kernel, obj_type)
+    if registry is not None:
+        registry.append(obj)
+    try:
+        cdt.insert(tcb.cspace, request[3], cap, untyped)
+    except MemoryError:
+        if registry is not None:
+            registry.pop()
+        raise
+    untyped.obj.remaining -= 1
     return abi.OK
 
 
+def _registry(kernel, obj_type):
+    # The kernel's list of every object of obj_type, if it keeps one.
+    if obj_type == abi.TYPE_TCB:
+        return kernel.tcbs
+    if obj_type == abi.TYPE_SCHED_CONTEXT:
+        return kernel.objects
+    return None
+
+
 def create_object(kernel, obj_type):
-    """A fresh object of obj_type (perform; TCBs start unconfigured and inactive)."""
+    """A fresh object of obj_type, not yet in the kernel's lists (TCBs start unconfigured and
+    inactive)."""
     oid = kernel._new_id()
     if obj_type == abi.TYPE_ENDPOINT:
         return Endpoint("ep" + str(oid), oid)
     if obj_type == abi.TYPE_NOTIFICATION:
         return Notification("ntfn" + str(oid), oid)
     if obj_type == abi.TYPE_SCHED_CONTEXT:
-        sc = SchedContext(kernel.min_budget, "sc" + str(oid), oid)
-        kernel.objects.append(sc)
-        return sc
+        return SchedContext(kernel.min_budget, "sc" + str(oid), oid)
     if obj_type == abi.TYPE_REPLY:
         return Reply()
-    tcb = TCB(oid, "tcb" + str(oid), 0, IpcBuffer())
-    kernel.tcbs.append(tcb)
-    return tcb
+    return TCB(oid, "tcb" + str(oid), 0, IpcBuffer())

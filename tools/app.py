@@ -28,6 +28,7 @@ import re
 import tomllib
 
 from k5 import abi, regions
+from tools import gen_kept_h
 from k5.boot import ROOT_STACK
 from k5.supervisor import STACK as SUPERVISOR_STACK
 
@@ -94,7 +95,27 @@ def peripherals(board):
     if not path.exists():
         raise AppError(f"{path}: no peripheral table for board {board}")
     with open(path, "rb") as f:
-        return tomllib.load(f)
+        table = tomllib.load(f)
+    table.pop("kept", None)
+    return table
+
+
+def board_irqs(board):
+    """The interrupt lines of a board (its mpconfigboard.h's K5_BOARD_NUM_IRQS)."""
+    header = (BOARDS_DIR / board / "mpconfigboard.h").read_text()
+    return int(re.search(r"#define K5_BOARD_NUM_IRQS\s+\((\d+)\)", header).group(1))
+
+
+def kept(board):
+    """What the board's kernel keeps for itself (its peripherals.toml [kept.*], the table the
+    board's builder refuses too): [(name, ((low, high), ...), (line, ...), reason)]."""
+    path = BOARDS_DIR / board / "peripherals.toml"
+    if not path.exists():
+        raise AppError(f"{path}: no peripheral table for board {board}")
+    try:
+        return gen_kept_h.kept(path)
+    except gen_kept_h.KeptError as exc:
+        raise AppError(str(exc))
 
 
 class _Lines:
@@ -273,6 +294,7 @@ def _check(checker, data, board):
     if table_board != board:
         checker.error(("board",), f"the app is for {table_board}, not {board}")
     known = peripherals(board)
+    keeps = kept(board)
     names = {}  # every object's name -> its kind
 
     def declare(kind, object_name):
@@ -330,6 +352,13 @@ def _check(checker, data, board):
                 checker.error(
                     where, f"{base:#x}+{size:#x} is not device memory (0x40000000..0x60000000)"
                 )
+            for kept_name, spans, _, reason in keeps:
+                if any(base < high and low < base + size for low, high in spans):
+                    checker.error(
+                        where,
+                        f"{base:#x}+{size:#x} overlaps {kept_name} ({reason}), which the kernel"
+                        " keeps for itself",
+                    )
             windows[object_name] = (base, size, rights & abi.RIGHTS_RW)
     app["windows"] = tuple((n,) + w for n, w in windows.items())
     irqs = []
@@ -348,8 +377,15 @@ def _check(checker, data, board):
                 if line is None:
                     checker.error(where + ("peripheral",), f"{peripheral} has no interrupt line")
         else:
-            line = checker.integer(where + ("line",), body.get("line"), 0, 479)
+            line = checker.integer(where + ("line",), body.get("line"), 0, board_irqs(board) - 1)
         if line is not None:
+            for kept_name, _, lines, reason in keeps:
+                if line in lines:
+                    checker.error(
+                        where + (("peripheral",) if "peripheral" in body else ("line",)),
+                        f"interrupt line {line} is {kept_name}'s ({reason}), which the kernel"
+                        " keeps for itself",
+                    )
             if line in lines_used:
                 checker.error(where, f"interrupt line {line} is irqs.{lines_used[line]}'s already")
             lines_used[line] = object_name

@@ -34,6 +34,7 @@
 #include "mcu/cortex_m33.h"
 #include "uart.h"
 #include "k5arch.h"
+#include "k5kept.h"
 #include "k5log.h"
 
 extern uint32_t _sarena, _earena, _k5_flash_start, _k5_flash_end, _k5_vmram_start, _evmram;
@@ -178,8 +179,38 @@ uint32_t k5arch_context_index(k5_ctx_t *ctx) {
 
 // --- Hardware interrupt lines -------------------------------------------------------------------
 
+// What the kernel keeps for itself (the board's peripherals.toml [kept.*], tools/gen_kept_h.py):
+// no IRQHandler takes one of these lines, no device window overlaps one of these ranges.
+static const int16_t kept_irqs[] = K5_KEPT_IRQS;
+static const k5_kept_range_t kept_ranges[] = K5_KEPT_RANGES;
+
 bool k5arch_irq_valid(mp_int_t line) {
-    return line >= 0 && line < K5_BOARD_NUM_IRQS && line != K5_BOARD_UART_IRQ;
+    if (line < 0 || line >= K5_BOARD_NUM_IRQS || line == K5_BOARD_UART_IRQ) {
+        return false;
+    }
+    for (const int16_t *kept = kept_irqs; *kept >= 0; kept++) {
+        if (*kept == line) {
+            return false;
+        }
+    }
+    return true;
+}
+
+size_t k5arch_kept_count(void) {
+    return K5_KEPT_RANGE_COUNT;
+}
+
+const k5_kept_range_t *k5arch_kept(size_t i) {
+    return &kept_ranges[i];
+}
+
+const char *k5arch_kept_overlap(uint32_t base, uint32_t limit) {
+    for (size_t i = 0; i < K5_KEPT_RANGE_COUNT; i++) {
+        if (base < kept_ranges[i].high && kept_ranges[i].low < limit) {
+            return kept_ranges[i].what;
+        }
+    }
+    return NULL;
 }
 
 void k5arch_irq_mask(uint32_t line) {

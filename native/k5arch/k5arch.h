@@ -180,6 +180,16 @@ void k5_irq_entry(void);
 // Device windows: the device memory a window may cover, and a context's windows.
 #define K5_DEVICE_BASE          (0x40000000u)
 #define K5_DEVICE_LIMIT         (0x60000000u)
+// Device memory the kernel keeps for itself (the console, its clock, ...): [low, high).
+typedef struct _k5_kept_range_t {
+    uint32_t low;
+    uint32_t high;
+    const char *what;
+} k5_kept_range_t;
+size_t k5arch_kept_count(void);
+const k5_kept_range_t *k5arch_kept(size_t i);
+// What [base, limit) overlaps of the kept ranges, or NULL.
+const char *k5arch_kept_overlap(uint32_t base, uint32_t limit);
 void k5arch_set_windows(k5_ctx_t *ctx, const uint32_t rbar_rlar[][2], size_t count);
 // machine.mem8/16/32 (MICROPY_MACHINE_MEM_GET_READ/WRITE_ADDR): a task may reach only its
 // device windows, with their rights; the root task and the kernel reach any address.

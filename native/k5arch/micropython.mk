@@ -11,6 +11,10 @@ CFLAGS_USERMOD += -I$(K5ARCH_DIR) -I$(BUILD)/k5
 K5ABI_H := $(BUILD)/k5/k5abi.h
 $(shell mkdir -p $(BUILD)/k5 && python3 $(K5ARCH_DIR)/../../tools/gen_abi_h.py \
 	$(K5ARCH_DIR)/../../k5/abi.py $(K5ABI_H))
+# So is what the board's kernel keeps for itself (its peripherals.toml [kept.*]): the windows
+# and interrupt lines the builder refuses.
+$(shell python3 $(K5ARCH_DIR)/../../tools/gen_kept_h.py \
+	$(BOARD_DIR)/peripherals.toml $(BUILD)/k5/k5kept.h)
 # So are the constants of the log frames (k5/log.py) and the table of log formats, from every
 # log call in the frozen k5/ and tasks/ (tools/logtab.py).
 $(shell python3 $(K5ARCH_DIR)/../../tools/gen_abi_h.py \

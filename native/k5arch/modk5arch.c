@@ -9,6 +9,7 @@
 #include "py/gc.h"
 #include "py/mphal.h"
 #include "py/objstr.h"
+#include "py/objtuple.h"
 #include "py/runtime.h"
 #include "mcu/cortex_m33.h"
 #include "k5arch.h"
@@ -295,6 +296,12 @@ static mp_obj_t arch_memory_view(mp_obj_t self, mp_obj_t ctx_obj, mp_obj_t regio
                 MP_ERROR_TEXT("K5: bad MPU region 0x%08x..0x%08x rights %d"), (unsigned)base,
                 (unsigned)limit, (int)rights);
         }
+        const char *kept = k5arch_kept_overlap(base, limit);
+        if (kept != NULL) {
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("K5: MPU region 0x%08x..0x%08x overlaps %s"), (unsigned)base,
+                (unsigned)limit, kept);
+        }
         uint32_t ap = rights == K5_RIGHT_READ ? 3 : 1; // read-only / read-write, any privilege
         uint32_t attr = mp_obj_is_true(region[3]) ? 1 : 0; // MAIR index: device / normal
         words[i][0] = base | (ap << MPU_RBAR_AP_Pos) | MPU_RBAR_XN_Msk;
@@ -315,6 +322,24 @@ static mp_obj_t arch_device_ranges(mp_obj_t self) {
     return mp_obj_new_tuple(1, &one);
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(arch_device_ranges_obj, arch_device_ranges);
+
+// kept_ranges() -> ((low, high, what), ...): device memory no window may overlap, the
+// kernel's own (the console, its clock, ...: the board's peripherals.toml [kept.*]).
+static mp_obj_t arch_kept_ranges(mp_obj_t self) {
+    size_t count = k5arch_kept_count();
+    mp_obj_t result = mp_obj_new_tuple(count, NULL);
+    mp_obj_tuple_t *tuple = MP_OBJ_TO_PTR(result);
+    for (size_t i = 0; i < count; i++) {
+        const k5_kept_range_t *kept = k5arch_kept(i);
+        mp_obj_t item[3] = {
+            mp_obj_new_int_from_uint(kept->low), mp_obj_new_int_from_uint(kept->high),
+            mp_obj_new_str(kept->what, strlen(kept->what))
+        };
+        tuple->items[i] = mp_obj_new_tuple(3, item);
+    }
+    return result;
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(arch_kept_ranges_obj, arch_kept_ranges);
 
 static mp_obj_t arch_irq_count(mp_obj_t self) {
     return MP_OBJ_NEW_SMALL_INT(K5_BOARD_NUM_IRQS);
@@ -386,6 +411,7 @@ static const mp_rom_map_elem_t arch_locals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_fault_text), MP_ROM_PTR(&arch_fault_text_obj) },
     { MP_ROM_QSTR(MP_QSTR_memory_view), MP_ROM_PTR(&arch_memory_view_obj) },
     { MP_ROM_QSTR(MP_QSTR_device_ranges), MP_ROM_PTR(&arch_device_ranges_obj) },
+    { MP_ROM_QSTR(MP_QSTR_kept_ranges), MP_ROM_PTR(&arch_kept_ranges_obj) },
     { MP_ROM_QSTR(MP_QSTR_irq_count), MP_ROM_PTR(&arch_irq_count_obj) },
     { MP_ROM_QSTR(MP_QSTR_irq_valid), MP_ROM_PTR(&arch_irq_valid_obj) },
     { MP_ROM_QSTR(MP_QSTR_irq_mask), MP_ROM_PTR(&arch_irq_mask_obj) },

@@ -359,3 +359,35 @@ def test_new_call_abandons_unreplied_caller():
     system.give(system.task("s", server, priority=20, passive=True), 1, ep)
     system.run(100)
     assert sorted(log) == [(1, A.ERR_NO_REPLY), (2, A.OK)]
+
+
+def test_a_cap_with_no_memory_to_place_is_dropped_not_half_delivered(monkeypatch):
+    # The receiver's new cap needs the kernel's memory; without it (the heap full) the message
+    # still arrives, without the cap (ipc.cap -1), and the sender gets OK: a MemoryError never
+    # leaves the rendezvous half done (the receiver blocked for good). On the board the kernel
+    # has the heap's reserve, so this path needs the kernel's own memory to run out.
+    from k5 import device
+
+    log = []
+
+    def client(ipc, arg):
+        log.append(("sent", k5.send(1, 7, (8,), None, 2)))
+
+    def server(ipc, arg):
+        log.append(("got", k5.recv(1, 5), ipc.label, ipc.word_tuple(), ipc.cap))
+
+    def no_memory(*args):
+        raise MemoryError()
+
+    system = System(debug=True)
+    ep = system.endpoint("ep")
+    n = system.notification("n")
+    c = system.task("c", client, priority=10, start=False)
+    s = system.task("s", server, priority=20, start=False)
+    system.give(c, 1, ep, A.RIGHTS_ALL)
+    system.give(c, 2, n, A.RIGHT_WRITE, 9)
+    system.give(s, 1, ep)
+    monkeypatch.setattr(device, "derive", no_memory)  # from here on: the builder is done
+    system.start()
+    system.run(100)
+    assert sorted(log) == [("got", A.OK, 7, (8,), -1), ("sent", A.OK)]

@@ -29,3 +29,14 @@ def test_attack_corpus(emu_elf, tmp_path):
     failed = [c for c in cases if c[1] != "ok"]
     assert not failed, "\n".join(" ".join(c) for c in failed) + "\n" + out
     assert len(cases) == total >= 40, out
+
+
+def test_no_half_made_thread_and_no_window_over_the_console(emu_elf, tmp_path):
+    # Issue 22: a configure the arch has no context for changes nothing (restart used to
+    # reach the arch with none: K5 PANIC), and the builder refuses what the kernel keeps.
+    out = run_script_bytes(emu_elf, "half_made.py", tmp_path).decode(errors="replace")
+    assert "Traceback" not in out and "PANIC" not in out, out
+    assert "FAIL" not in out, out
+    assert re.search(r"^builder refused after \d+ tasks", out, re.M), out
+    assert out.count(" ok") == 20, out
+    assert "done" in out, out

@@ -59,6 +59,13 @@ def test_a_task_holding_the_whole_heap_harms_no_kernel_path(emu_elf, tmp_path):
     # tuple: it faulted with MemoryError, and the caller was answered ERR_STALE (11). An empty
     # slot is still ERR_RANGE (3).
     assert "prober: results [0, 0, 0, 0, 11, 3]" in out, out
+    # A cap sent to a waiting receiver: the receiver's new cap is the kernel's memory, from the
+    # reserve, so the message arrives with it and the sender gets OK. (Without memory for it,
+    # the message arrives without the cap, ipc.cap -1: tests/kernel. Before, the MemoryError
+    # left the rendezvous half done: the receiver never woke.)
+    assert "prober: give 0" in out, out
+    assert re.search(r"^taker: taker 0 7 8 \d+$", out, re.M), out
+    assert "task taker exited 0" in out, out
     assert re.search(r"^hog: hog held \d+$", out, re.M), out
     assert "task hog exited 0" in out and "task prober exited 0" in out, out
     assert re.search(r"^task server faulted 1 MemoryError", out, re.M), out  # its own tuple

@@ -105,6 +105,9 @@ class CheckArch(InterruptLines):
     def device_ranges(self):
         return DEVICE_RANGES
 
+    def kept_ranges(self):
+        return ()
+
     def irq_count(self):
         return IRQ_LINES
 

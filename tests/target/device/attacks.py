@@ -23,6 +23,7 @@ from k5.abi import (
     ERR_ILLEGAL_OPERATION,
     ERR_INVALID_ARGUMENT,
     ERR_INVALID_SYSCALL,
+    ERR_NOT_ENOUGH_MEMORY,
     ERR_RANGE,
     ERR_REVOKED,
     ERR_RIGHTS,
@@ -35,8 +36,10 @@ from k5.abi import (
     RIGHT_READ,
     RIGHT_WRITE,
     RIGHTS_ALL,
+    ROOT_SLOT_IRQ_CONTROL,
     SYS_BUILD,
     SYS_SEND,
+    TYPE_TCB,
 )
 from k5.system import System
 
@@ -797,6 +800,66 @@ def _(ipc, arg):
     k5.sleep(100000)
 
 
+def _untyped(system, hostile):
+    system.give(hostile, CAP, system.untyped("ut", 24))
+
+
+def _late(ipc, arg):
+    k5.exit(0)
+
+
+@case(
+    "half-made threads (contexts used up, a body the arch refuses)",
+    ("exit",),
+    setup=_untyped,
+    slots=32,
+    ticks=200,
+)
+def _(ipc, arg):
+    # Configure TCBs of its own until the arch has no context or stack left: that configure
+    # must change nothing, so restart and resume refuse the TCB (they reached the arch with no
+    # context before: K5 PANIC, every task stopped). A callable the arch cannot start as a
+    # body (a bound method) is refused at decode too (a ValueError on the kernel's thread).
+    failed = -1
+    result = OK
+    for slot in range(CAP + 1, 32):
+        if k5.untyped_retype(CAP, TYPE_TCB, slot) != OK:
+            break
+        result = k5.tcb_configure(slot, _late, None, 10, 4, "late")
+        if result != OK:
+            failed = slot
+            break
+    if failed < 0:
+        k5.exit(9)
+    check(
+        (result, ERR_NOT_ENOUGH_MEMORY),
+        (k5.tcb_restart(failed), ERR_ILLEGAL_OPERATION),
+        (k5.tcb_resume(failed), ERR_ILLEGAL_OPERATION),
+        (k5.tcb_configure(failed, "".join, None, 10, 4, "x"), ERR_INVALID_ARGUMENT),
+        (k5.delete(CAP + 1), OK),  # one context free again: the TCB configures and runs
+        (k5.tcb_configure(failed, _late, None, 10, 4, "late"), OK),
+        (k5.tcb_resume(failed), OK),
+    )
+
+
+def _irq_control(system, hostile):
+    # A copy of the root's own IRQControl (the builder hands out handlers, not IRQControl).
+    k5.tcb_copy_cap(hostile.slot, ROOT_SLOT_IRQ_CONTROL, CAP)
+
+
+@case("IRQControl for the console's lines", ("exit",), setup=_irq_control)
+def _(ipc, arg):
+    # The console's receive, transmit and overflow lines are the kernel's (peripherals.toml
+    # [kept.uart0]); timer1's line is not.
+    check(
+        (k5.irq_control_get(CAP, 32, 10), ERR_RANGE),
+        (k5.irq_control_get(CAP, 33, 10), ERR_RANGE),
+        (k5.irq_control_get(CAP, 42, 10), ERR_RANGE),
+        (k5.irq_control_get(CAP, 4, 10), OK),
+        (k5.delete(10), OK),
+    )
+
+
 # --- the harness -------------------------------------------------------------------------------
 
 
@@ -821,6 +884,7 @@ def run(index, name, body, expect, options):
         period=20,
         arg=stack,
         start=False,
+        slots=options.get("slots", 16),
     )
     setup = options.get("setup")
     state = setup(system, hostile) if setup is not None else None

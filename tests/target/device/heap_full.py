@@ -10,11 +10,11 @@
 import gc
 
 import k5
-from k5.abi import NO_SLOT, RIGHT_GRANT_REPLY, RIGHT_READ, RIGHT_WRITE
+from k5.abi import NO_SLOT, RIGHT_GRANT, RIGHT_GRANT_REPLY, RIGHT_READ, RIGHT_WRITE
 from k5.abi import SYS_CALL, SYS_NBSEND, SYS_SEND, SYS_SIGNAL, SYS_SLEEP, SYS_WAIT
 from k5.system import System
 
-EP, SRV, GO, RELEASE, DONE = 1, 2, 3, 4, 5
+EP, SRV, GO, RELEASE, DONE, CAPS, BACK = 1, 2, 3, 4, 5, 6, 7
 
 
 def hog(ipc, arg):
@@ -53,6 +53,9 @@ def prober(ipc, arg):
         (SYS_SEND, 99, 0, (), None, NO_SLOT),  # an empty slot
     )
     results = [None] * len(requests)
+    # A cap to a receiver waiting for one: the kernel needs memory for the receiver's new
+    # cap; without, the message goes without it (the rendezvous is never left half done).
+    give = (SYS_NBSEND, CAPS, 7, (8,), None, GO)
     wait = (SYS_WAIT, GO)
     release = (SYS_SIGNAL, RELEASE)
     pause = (SYS_SLEEP, 5)
@@ -60,11 +63,23 @@ def prober(ipc, arg):
     for i in range(len(requests)):
         results[i] = k5.trap(requests[i])
     reply = ipc.words[0]
+    given = k5.trap(give)
     k5.trap(release)
     k5.trap(pause)  # the hog lets go
+    k5.signal(BACK)
     print("results", results, "reply", reply)
+    print("give", given)
     print("free", gc.mem_free() > 20000)
     k5.signal(DONE)
+
+
+def taker(ipc, arg):
+    # Waits for a message with a cap before the heap fills; prints once it has memory again.
+    back = (SYS_WAIT, BACK)
+    result = k5.recv(CAPS, 9)
+    label, word, cap = ipc.label, ipc.words[0], ipc.cap
+    k5.trap(back)
+    print("taker", result, label, word, cap)
 
 
 system = System()
@@ -76,6 +91,13 @@ done = system.notification("done")
 h = system.task("hog", hog, priority=10)
 p = system.task("prober", prober, priority=20)
 s = system.task("server", server, priority=30)
+caps = system.endpoint("caps")
+back = system.notification("back")
+t = system.task("taker", taker, priority=40)
+system.give(t, CAPS, caps, RIGHT_READ)
+system.give(t, BACK, back)
+system.give(p, BACK, back)
+system.give(p, CAPS, caps, RIGHT_WRITE | RIGHT_GRANT)
 system.give(h, GO, go)
 system.give(h, RELEASE, release)
 system.give(p, GO, go)
