@@ -31,8 +31,8 @@ void systick_init(void) {
     SysTick->LOAD = system_core_clock_hz / 1000 - 1;
     SysTick->VAL = 0;
     NVIC_SetPriority(SysTick_IRQn, K5_IRQ_PRIORITY_SYSTICK);
+    board_systick_starting();
     SysTick->CTRL = SysTick_CTRL_CLKSOURCE_Msk | SysTick_CTRL_TICKINT_Msk | SysTick_CTRL_ENABLE_Msk;
-    board_systick_started();
 }
 
 // Contract: handler mode only (the SysTick exception).

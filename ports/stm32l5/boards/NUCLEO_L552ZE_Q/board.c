@@ -76,7 +76,7 @@ void board_init(void) {
 }
 
 // Every SysTick period interrupts (the handler runs well within a millisecond).
-void board_systick_started(void) {
+void board_systick_starting(void) {
 }
 
 uint32_t board_systick_periods(void) {
