@@ -12,8 +12,12 @@ void board_init(void);
 // since the last interrupt counted them. On silicon every period interrupts: 1. The emulated
 // board counts those that QEMU merged into one interrupt, and may find 0 (the period was
 // counted by the interrupt before).
+// board_systick_elapsed(), with interrupts disabled: the core clock cycles since the end of
+// the last period counted, for the microseconds between interrupts; more than a period when an
+// interrupt is pending.
 void board_systick_starting(void);
 uint32_t board_systick_periods(void);
+uint32_t board_systick_elapsed(void);
 
 // machine.reset(): a system reset on silicon; on the emulated board, QEMU exits with status 0.
 NORETURN void board_reset(void);
