@@ -1,8 +1,8 @@
 // Time and console for the K5 STM32L5 port.
 //
 // Time: SysTick interrupts once a millisecond and counts `systick_ms`; microseconds and CPU
-// cycles are interpolated from the SysTick down-counter, so reading the time in the kernel never
-// traps and never allocates. Console: output is written to the board's REPL UART, input comes
+// cycles add the cycles since (the board's: the SysTick down-counter, or a free-running counter),
+// so reading the time in the kernel never traps and never allocates. Console: output is written to the board's REPL UART, input comes
 // from the ring buffer that the UART's receive interrupt fills (see uart.c).
 // A task (unprivileged) reaches none of that hardware: its console output, console input, the
 // microsecond clock and its sleeps are traps into the kernel (native/k5arch); `ticks_ms` reads
@@ -31,31 +31,25 @@ void systick_init(void) {
     SysTick->LOAD = system_core_clock_hz / 1000 - 1;
     SysTick->VAL = 0;
     NVIC_SetPriority(SysTick_IRQn, K5_IRQ_PRIORITY_SYSTICK);
+    board_systick_starting();
     SysTick->CTRL = SysTick_CTRL_CLKSOURCE_Msk | SysTick_CTRL_TICKINT_Msk | SysTick_CTRL_ENABLE_Msk;
-    board_systick_started();
 }
 
 // Contract: handler mode only (the SysTick exception).
 void SysTick_Handler(void) {
-    // Reading CTRL clears COUNTFLAG, which mp_hal_ticks_us uses to detect a pending wrap.
+    // Reading CTRL clears COUNTFLAG.
     (void)SysTick->CTRL;
     systick_ms += board_systick_periods();
     k5arch_tick();
 }
 
-// Returns (ms, elapsed cycles within that ms), consistent with each other.
+// Returns (ms, cycles elapsed since that ms began), consistent with each other. The cycles may
+// pass a period when a SysTick interrupt is pending (board_systick_elapsed).
 static void systick_read(uint32_t *ms, uint32_t *cycles) {
     mp_uint_t state = disable_irq();
-    uint32_t val = SysTick->VAL;
-    uint32_t count = systick_ms;
-    if (SCB->ICSR & SCB_ICSR_PENDSTSET_Msk) {
-        // The counter wrapped but its interrupt has not run yet: re-read after the wrap.
-        val = SysTick->VAL;
-        count += 1;
-    }
+    *ms = systick_ms;
+    *cycles = board_systick_elapsed();
     enable_irq(state);
-    *ms = count;
-    *cycles = SysTick->LOAD - val;
 }
 
 mp_uint_t mp_hal_ticks_us(void) {

@@ -30,22 +30,37 @@ void board_init(void) {
 // milliseconds at once, and the periods that expired meanwhile raise one interrupt. The FPGAIO
 // block's COUNTER (20 MHz, read from the same virtual clock) says how many passed, so the
 // millisecond count keeps the virtual time and no tick is lost on a loaded host.
+//
+// The count is COUNTER's, in whole periods from a reading taken just before SysTick starts:
+// its k-th period ends no later than SysTick's k-th, whose interrupt therefore finds it
+// counted. An interrupt may find no new period: QEMU raises a period's interrupt from another
+// thread, after the period ended (after a stall, one interrupt per period, as it catches up),
+// so an interrupt that came late may already have counted the next period from COUNTER.
+// Invariant: systick_counted never passes COUNTER (it only moves by whole periods that COUNTER
+// shows), so `COUNTER - systick_counted` is the distance, never a wrapped negative one: counting
+// each interrupt as at least one period let it run ahead, and the next subtraction wrapped to
+// 2**32 cycles, 214,748 periods at once. (The distance between two interrupts stays far below
+// 2**32 cycles, 214 s.)
 #define FPGAIO_COUNTER       (*(volatile uint32_t *)(0x50302018))
 
 static uint32_t systick_counted; // COUNTER at the end of the last period counted
 
-void board_systick_started(void) {
+void board_systick_starting(void) {
     systick_counted = FPGAIO_COUNTER;
 }
 
 uint32_t board_systick_periods(void) {
     uint32_t period = system_core_clock_hz / 1000;
     uint32_t periods = (FPGAIO_COUNTER - systick_counted) / period;
-    if (periods == 0) {
-        periods = 1; // this interrupt is a period: the two clocks' phases differ by a few cycles
-    }
     systick_counted += periods * period;
     return periods;
+}
+
+// From COUNTER as well, not from SysTick's phase: the microseconds are then COUNTER's (a period
+// counted before its own interrupt does not show twice), and since the count never passes
+// COUNTER they never go back.
+uint32_t board_systick_elapsed(void) {
+    return FPGAIO_COUNTER - systick_counted;
 }
 
 // Semihosting SYS_EXIT_EXTENDED: QEMU exits with `status` (plain SYS_EXIT only tells 0 from 1).

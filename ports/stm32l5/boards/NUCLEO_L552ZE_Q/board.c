@@ -76,11 +76,21 @@ void board_init(void) {
 }
 
 // Every SysTick period interrupts (the handler runs well within a millisecond).
-void board_systick_started(void) {
+void board_systick_starting(void) {
 }
 
 uint32_t board_systick_periods(void) {
     return 1;
+}
+
+// From the SysTick down-counter.
+uint32_t board_systick_elapsed(void) {
+    uint32_t val = SysTick->VAL;
+    if (SCB->ICSR & SCB_ICSR_PENDSTSET_Msk) {
+        // The counter wrapped but its interrupt has not run yet: re-read after the wrap.
+        return SysTick->LOAD + 1 + SysTick->LOAD - SysTick->VAL;
+    }
+    return SysTick->LOAD - val;
 }
 
 NORETURN void board_reset(void) {
