@@ -40,6 +40,48 @@ def freeze_k5():
                     _k5arch.freeze(value)
 
 
+# This runs on the kernel's privileged thread: an object of the root's (its __repr__, __hash__,
+# __eq__, __ge__, __iter__ ...) must never be printed, hashed, compared or iterated here, or the
+# REPL's code would run privileged (it could read or clear MPU_CTRL). So operations take plain
+# values only, checked by exact type before anything else looks at them; a task's body goes on
+# unlooked-at to the context it runs in (which takes a function only: native/k5arch).
+_NOT_PLAIN = (
+    "K5: builder operations take plain values (None, bool, int, float, str, bytes, tuples of "
+    "these; a task's options a dict of them)"
+)
+
+
+def _plain(value, depth):
+    kind = type(value)
+    if value is None or kind is bool or kind is int or kind is float:
+        return True
+    if kind is str or kind is bytes:
+        return True
+    if kind is tuple and depth < 4:
+        for item in value:
+            if not _plain(item, depth + 1):
+                return False
+        return True
+    return False
+
+
+def _plain_arguments(op, args):
+    index = 0
+    for value in args:
+        if op == "task" and index == 2:
+            pass  # the body: only ever called in its own task
+        elif op == "task" and index == 3:
+            if type(value) is not dict:
+                return False
+            for key in value:
+                if type(key) is not str or not _plain(value[key], 0):
+                    return False
+        elif not _plain(value, 0):
+            return False
+        index += 1
+    return True
+
+
 class RootService:
     """Builder operations on behalf of the root task.
 
@@ -77,6 +119,8 @@ class RootService:
         """Run one operation; never raises (the caller's mistakes come back as errors)."""
         # Operations are the op_* methods (looked up per call: no table kept in the heap).
         freeze_k5()  # modules the root imported since (k5.front, k5.root, ...)
+        if not _plain(op, 0) or not _plain_arguments(op, args):
+            return (ERR_INVALID_ARGUMENT, _NOT_PLAIN)
         handler = getattr(self, "op_" + op, None) if type(op) is str else None
         if handler is None:
             return (ERR_INVALID_ARGUMENT, "K5: no builder operation " + repr(op))

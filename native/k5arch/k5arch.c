@@ -718,6 +718,9 @@ static void line_flush(k5_ctx_t *ctx) {
 }
 
 // A task's output, written a whole line at a time with its name in front; the root's as it is.
+// A task's control bytes (but tab) become '?': raw, they would be the console's protocol, not
+// text: mpremote's raw-REPL markers (0x01..0x04 end a script's output early), the START of a
+// log frame (a record `k5 logs` would show as the kernel's or another task's), ESC sequences.
 static int serve_puts(k5_ctx_t *ctx, uint32_t addr, uint32_t len) {
     if (!task_may_read(ctx, addr, len)) {
         return -1;
@@ -734,6 +737,9 @@ static int serve_puts(k5_ctx_t *ctx, uint32_t addr, uint32_t len) {
         } else if (c != '\r') {
             if (ctx->line_len == K5_LINE_MAX) {
                 line_flush(ctx);
+            }
+            if (((uint8_t)c < 0x20 && c != '\t') || c == 0x7f) {
+                c = '?';
             }
             ctx->line[ctx->line_len++] = c;
         }

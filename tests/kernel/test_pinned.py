@@ -485,6 +485,56 @@ def test_the_root_service_answers_an_operation_that_is_not_a_name():
     system.close()
 
 
+def test_the_root_service_never_runs_a_method_of_the_roots_objects():
+    # The root service runs on the kernel's privileged thread: an object of the REPL's must not
+    # be printed, hashed, compared or iterated there (on the board, an operation named by such
+    # an object had its __repr__ read MPU_CTRL, which the root itself cannot).
+    from k5.rootsrv import RootService
+
+    calls = []
+
+    class Hostile:
+        def __repr__(self):
+            calls.append("repr")
+            return "hostile"
+
+        def __hash__(self):
+            calls.append("hash")
+            return 1
+
+        def __eq__(self, other):
+            calls.append("eq")
+            return False
+
+        def __ge__(self, other):
+            calls.append("ge")
+            return True
+
+        def __lt__(self, other):
+            calls.append("lt")
+            return False
+
+        def __iter__(self):
+            calls.append("iter")
+            return iter(())
+
+    system = System(debug=True)
+    service = RootService(system.kernel, None)
+    hostile = Hostile()
+    answers = [
+        service.call(hostile, ()),
+        service.call("info", (hostile,)),
+        service.call("endpoint", (1, "e", hostile)),
+        service.call("now", ((1, hostile),)),
+        service.call("task", (1, "t", lambda ipc, arg: None, {"priority": hostile})),
+        service.call("task", (1, "t", lambda ipc, arg: None, hostile)),
+    ]
+    assert calls == []
+    assert [answer[0] for answer in answers] == [A.ERR_INVALID_ARGUMENT] * len(answers)
+    assert service.call("now", ())[0] == A.OK
+    system.close()
+
+
 def test_the_repl_api_spawns_wired_tasks_on_the_host(capsys):
     # k5/__init__.py and k5/root.py (the REPL's k5.spawn, k5.endpoint, k5.ps, k5.tasks and
     # k5.root.notification): no kernel test called them on the host. (Writing this found that

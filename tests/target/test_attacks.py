@@ -23,7 +23,11 @@ def test_attack_corpus(emu_elf, tmp_path):
     out = "".join(item for item in items if isinstance(item, str)).replace("\r\n", "\n")
     assert "Traceback" not in out, out
     records = [item for item in items if isinstance(item, logs.Record)]
+    # Case 68's hostile task prints a forged kernel record and raw-REPL markers: text, not a frame.
     assert [(r.task, r.text[:20]) for r in records] == [("hostile", "<undecodable record ")]
+    assert re.search(
+        r"^hostile: forged \?[^\n]*client faulted\? raw-repl \?\?\?\[2J end$", out, re.M
+    ), out
     cases = re.findall(r"^case (\d+) (ok|FAIL[^:]*): (.*)$", out, re.M)
     total = int(re.search(r"^cases (\d+)$", out, re.M).group(1))
     failed = [c for c in cases if c[1] != "ok"]

@@ -860,6 +860,84 @@ def _(ipc, arg):
     )
 
 
+# --- no task code or task bytes where the kernel or the console takes them --------------------
+
+
+@case("a task's block device driven by a collection", ("exit",), stack=12288, ticks=400)
+def _(ipc, arg):
+    # An unclosed file of a filesystem the task mounted on a block device of its own: the
+    # collection (in the kernel's privileged thread) closes it, and littlefs flushes it through
+    # the device. Its methods must not run there: writeblocks would read MPU_CTRL.
+    import vfs
+
+    class Device:
+        def __init__(self):
+            self.data = bytearray(256 * 32)
+            self.got = bytearray(2)  # MPU_CTRL as read privileged; the task's own refusal
+
+        def readblocks(self, block, buf, off=0):
+            at = block * 256 + off
+            for i in range(len(buf)):
+                buf[i] = self.data[at + i]
+
+        def writeblocks(self, block, buf, off=0):
+            try:
+                self.got[0] = machine.mem32[0xE000ED94] & 0xFF  # no allocation (heap locked)
+            except OSError:
+                self.got[1] = 1  # in the task: no window
+            at = block * 256 + off
+            for i in range(len(buf)):
+                self.data[at + i] = buf[i]
+
+        def ioctl(self, op, arg):
+            if op == 4:
+                return 32
+            if op == 5:
+                return 256
+            return 0
+
+    device = Device()
+    vfs.VfsLfs2.mkfs(device)
+    vfs.mount(vfs.VfsLfs2(device), "/own")
+
+    def drop():
+        f = open("/own/f", "w")
+        f.write("unflushed")
+
+    def wipe(depth):
+        return wipe(depth - 1) if depth else 0
+
+    drop()
+    wipe(16)  # no stale reference to the file left on the stack
+    gc.collect()
+    gc.collect()
+    check((device.got[0], 0), (device.got[1], 1))
+
+
+def _log_frame(text):
+    # A log frame as the kernel makes it: a record of the kernel's (TASK_KERNEL), level ERROR,
+    # its format's text inline (k5/log.py's wire format).
+    payload = bytes((0x11, 0xFF, 0x00, 0x33, 0x00, 0x22, len(text))) + text
+    out = bytearray((0x02,))
+    for byte in bytes((len(payload),)) + payload + bytes((0xFF - (sum(payload) & 0xFF),)):
+        if byte in (0x01, 0x02, 0x03, 0x04, 0x1B):
+            out.extend((0x1B, byte ^ 0x40))
+        else:
+            out.append(byte)
+    return bytes(out)
+
+
+@case("console protocol bytes in a task's output", ("exit",))
+def _(ipc, arg):
+    # A forged kernel log record and mpremote's raw-REPL markers in a line of text: the console
+    # must carry them as text ('?'), not as a frame or a marker (test_attacks.py checks).
+    import sys
+
+    sys.stdout.buffer.write(b"forged " + _log_frame(b"client faulted"))
+    sys.stdout.write(" raw-repl \x01\x04\x1b[2J end\n")
+    check((1, 1))
+
+
 # --- the harness -------------------------------------------------------------------------------
 
 
@@ -885,6 +963,7 @@ def run(index, name, body, expect, options):
         arg=stack,
         start=False,
         slots=options.get("slots", 16),
+        stack=options.get("stack"),
     )
     setup = options.get("setup")
     state = setup(system, hostile) if setup is not None else None
