@@ -152,7 +152,7 @@ SVC_SYSCALL = const(1)  # r0 = request tuple; the kernel's result comes back in 
 SVC_PREEMPT = const(2)  # the task reached a safe point after its time limit
 SVC_EXIT = const(3)  # the task's body returned (or raised SystemExit)
 SVC_FAULT = const(4)  # the task's body raised: r0, r1 = its text (formatted in the task)
-SVC_PUTS = const(5)  # served in C: r0 = text, r1 = length (line-buffered, name-prefixed)
+SVC_PUTS = const(5)  # served in C: r0 = text, r1 = length; r0 = bytes written (at most 64)
 SVC_CLOCK = const(6)  # served in C: microseconds since boot in r0
 SVC_COLLECT = const(7)  # served in C: run the garbage collector (privileged)
 SVC_GETC = const(8)  # served in C: a console character in r0, -1 if none, -3 not the root's

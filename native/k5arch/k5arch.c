@@ -721,9 +721,15 @@ static void line_flush(k5_ctx_t *ctx) {
 // A task's control bytes (but tab) become '?': raw, they would be the console's protocol, not
 // text: mpremote's raw-REPL markers (0x01..0x04 end a script's output early), the START of a
 // log frame (a record `k5 logs` would show as the kernel's or another task's), ESC sequences.
+// At most K5_PUTS_CHUNK bytes a trap (the task's HAL loops): the transmitter is polled, so a
+// long write would hold the kernel for its whole time on the wire; a chunk is a served trap, after
+// which the task leaves at its time limit.
 static int serve_puts(k5_ctx_t *ctx, uint32_t addr, uint32_t len) {
     if (!task_may_read(ctx, addr, len)) {
         return -1;
+    }
+    if (len > K5_PUTS_CHUNK) {
+        len = K5_PUTS_CHUNK;
     }
     const char *text = (const char *)addr;
     if (ctx == root_ctx) {

@@ -130,7 +130,15 @@ uintptr_t mp_hal_stdio_poll(uintptr_t poll_flags) {
 
 mp_uint_t mp_hal_stdout_tx_strn(const char *str, size_t len) {
     if (k5arch_in_task()) {
-        k5_svc_puts(str, len);
+        // The kernel writes at most K5_PUTS_CHUNK bytes a trap and says how many.
+        for (size_t left = len; left > 0;) {
+            int n = k5_svc_puts(str, left);
+            if (n <= 0) {
+                break;
+            }
+            str += n;
+            left -= n;
+        }
         return len;
     }
     uart_tx_strn(str, len);

@@ -676,7 +676,7 @@ def _(ipc, arg):
 
 @case("huge exception argument", ("fault", "ValueError: [0, 1, 2, 3, 4"))
 def _(ipc, arg):
-    raise ValueError(list(range(5000)))
+    raise ValueError(list(range(1500)))
 
 
 @case("console input", ("exit",))
