@@ -7,7 +7,7 @@ from k5.sched import priority_higher
 
 def check(kernel):
     """Assert every invariant of the kernel's state (returns True)."""
-    kernel.sched.check_invariants()
+    kernel.sched.check_invariants(kernel.arch.now())
     current = kernel.current
     if current is not None:
         assert current.state == abi.STATE_RUNNING, "current thread not running"

@@ -370,7 +370,7 @@ class Kernel(KernelObjects):
             # Its time is still being charged: _check_budget postpones it after this trap.
             self.sched.append(tcb)
         else:
-            self.sched.release_insert(tcb)
+            self.sched.release_insert(tcb, now)
 
     @micropython.native
     def dequeue(self, tcb):
@@ -436,7 +436,7 @@ class Kernel(KernelObjects):
         if self.trace is not None:
             self.emit("exhausted " + holder.name + " until " + str(sc.r_time[sc.head]))
         if holder.queue is None:
-            self.sched.release_insert(holder)
+            self.sched.release_insert(holder, now)
 
     @micropython.native
     def _release(self, now):

@@ -10,8 +10,8 @@
 import sys
 
 from k5 import introspect
-from k5.abi import ERR_INVALID_ARGUMENT, OK, STATE_BLOCKED_SLEEP, STATE_RUNNING
-from k5.system import Builder, BuildError
+from k5.abi import ERR_INVALID_ARGUMENT, ERR_RANGE, OK, STATE_BLOCKED_SLEEP, STATE_RUNNING
+from k5.system import Builder, BuildError, BuildRangeError
 
 
 # Imported here, never inside a function: code on the kernel's thread imports nothing at run
@@ -82,6 +82,8 @@ class RootService:
             return (ERR_INVALID_ARGUMENT, "K5: no builder operation " + repr(op))
         try:
             return (OK, handler(*args))
+        except BuildRangeError as exc:
+            return (ERR_RANGE, str(exc))
         except BuildError as exc:
             return (ERR_INVALID_ARGUMENT, str(exc))
         except (TypeError, ValueError, KeyError, IndexError, MemoryError, OSError) as exc:

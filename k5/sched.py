@@ -4,7 +4,7 @@
 # a two-level bitmap (16 groups of 16 priorities) finds the highest non-empty one in O(1).
 
 from k5._compat import micropython
-from k5.abi import PRIORITY_COUNT
+from k5.abi import PRIORITY_COUNT, TIME_MAX
 from k5.objects import (  # noqa: F401 (priority_higher is exported from here too)
     QUEUE_READY,
     QUEUE_RELEASE,
@@ -32,7 +32,9 @@ class Scheduler:
     - bit p of the bitmap is set exactly when ready[p] exists and is non-empty;
     - every TCB in ready[p] has priority p, state RUNNING and an SC with a ready refill;
     - the release queue is sorted by the head refill time of each thread's SC;
-    - the sleep queue (threads in SYS_SLEEP) is sorted by wake_time.
+    - the sleep queue (threads in SYS_SLEEP and timers) is sorted by wake_time;
+    - both sorted as a whole (every pair, not only neighbours) and, seen from now, no time
+      lies more than abi.TIME_MAX ahead, so ticks_diff orders any two of them.
     """
 
     __slots__ = ("ready", "top_bits", "group_bits", "msb", "release", "sleep")
@@ -136,23 +138,29 @@ class Scheduler:
         return tcb
 
     @micropython.native
-    def release_insert(self, tcb):
-        """Queue tcb until its SC's head refill time (stable: FIFO among equal times)."""
-        time = tcb.sc.r_time[tcb.sc.head]
+    def release_insert(self, tcb, now):
+        """Queue tcb until its SC's head refill time (stable: FIFO among equal times).
+
+        Times are ordered by their distance from `now`, a fixed reference: one order for every
+        mix of times within 2**29 of now (abi.TIME_MAX keeps them there), where comparing
+        neighbours with each other would not be transitive.
+        """
+        key = ticks_diff(tcb.sc.r_time[tcb.sc.head], now)
         queue = self.release
         node = queue.tail
-        while node is not None and ticks_diff(node.sc.r_time[node.sc.head], time) > 0:
+        while node is not None and ticks_diff(node.sc.r_time[node.sc.head], now) > key:
             node = node.q_prev
         queue.insert_after(node, tcb)
         tcb.queue_kind = QUEUE_RELEASE
 
     @micropython.native
-    def sleep_insert(self, tcb, wake):
-        """Queue tcb until tick `wake` (stable: FIFO among equal times)."""
+    def sleep_insert(self, tcb, wake, now):
+        """Queue tcb until tick `wake` (stable: FIFO among equal times), ordered as above."""
         tcb.wake_time = wake
+        key = ticks_diff(wake, now)
         queue = self.sleep
         node = queue.tail
-        while node is not None and ticks_diff(node.wake_time, wake) > 0:
+        while node is not None and ticks_diff(node.wake_time, now) > key:
             node = node.q_prev
         queue.insert_after(node, tcb)
         tcb.queue_kind = QUEUE_SLEEP
@@ -167,7 +175,7 @@ class Scheduler:
             return tcb.wake_time
         return release
 
-    def check_invariants(self):
+    def check_invariants(self, now=None):
         for priority in range(PRIORITY_COUNT):
             queue = self.ready.get(priority)
             group = priority >> 4
@@ -183,16 +191,26 @@ class Scheduler:
                 assert tcb.priority == priority, "thread in wrong ready queue"
                 tcb = tcb.q_next
         self.release.check_invariants()
-        previous = None
-        for tcb in self.release.members():
-            time = tcb.sc.r_time[tcb.sc.head]
-            assert previous is None or ticks_diff(previous, time) <= 0, "release out of order"
-            previous = time
+        times = [tcb.sc.r_time[tcb.sc.head] for tcb in self.release.members()]
+        _check_times(times, now, "release")
         self.sleep.check_invariants()
-        previous = None
-        for tcb in self.sleep.members():
-            assert previous is None or ticks_diff(previous, tcb.wake_time) <= 0, (
-                "sleep out of order"
-            )
-            previous = tcb.wake_time
+        _check_times([tcb.wake_time for tcb in self.sleep.members()], now, "sleep")
         return True
+
+
+def _check_times(times, now, name):
+    # The whole queue's order, not neighbours only: ticks_diff is no order on times 2**29 or
+    # more apart (a far deadline, then one "in the past" behind it, passed a neighbour check
+    # while the queue's head held up every other sleeper). Every pair is ordered, and with a
+    # reference `now` every time lies within TIME_MAX ahead of it, in a monotone walk from it.
+    count = len(times)
+    for i in range(count):
+        for j in range(i + 1, count):
+            assert ticks_diff(times[i], times[j]) <= 0, name + " out of order"
+    if now is not None:
+        previous = None
+        for time in times:
+            distance = ticks_diff(time, now)
+            assert distance <= TIME_MAX, name + " time beyond TIME_MAX"
+            assert previous is None or previous <= distance, name + " out of order from now"
+            previous = distance

@@ -32,6 +32,7 @@ from k5.abi import (
     TYPE_SCHED_CONTROL,
     TYPE_TCB,
     TYPE_UNTYPED,
+    TIME_MAX,
 )
 from k5 import arch as arch_module
 from k5.arch import new as new_arch
@@ -62,6 +63,10 @@ class UsageLog:
 
 class BuildError(Exception):
     """A system description is invalid."""
+
+
+class BuildRangeError(BuildError):
+    """A number of a system description is outside its range (the builder answers ERR_RANGE)."""
 
 
 class Ref:
@@ -241,8 +246,11 @@ class System:
     def _check_sched(self, name, budget, period, refills):
         if type(budget) is not int or type(period) is not int or type(refills) is not int:
             raise BuildError(name + ": budget, period and refills must be ints")
-        if budget < self.kernel.min_budget or budget > period or period >= 0x40000000:
-            raise BuildError(name + ": need min_budget <= budget <= period < 2**30")
+        if period < 0 or period > TIME_MAX:
+            # abi.py's time-range rule: a longer period wraps the refills' tick arithmetic.
+            raise BuildRangeError(name + ": need period <= TIME_MAX (" + str(TIME_MAX) + ")")
+        if budget < self.kernel.min_budget or budget > period:
+            raise BuildError(name + ": need min_budget <= budget <= period")
         if refills < 2 or refills > 16:
             raise BuildError(name + ": refills must be 2..16")
 

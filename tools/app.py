@@ -191,6 +191,17 @@ class _Checker:
             return None
         return value
 
+    def time(self, where, value):
+        """A time in ticks: 1..abi.TIME_MAX, the kernel's one time-range rule."""
+        if type(value) is int and value > abi.TIME_MAX:
+            self.error(
+                where,
+                f"{value} is above TIME_MAX ({abi.TIME_MAX} ticks), the longest time the "
+                "kernel's tick arithmetic orders",
+            )
+            return None
+        return self.integer(where, value, 1, abi.TIME_MAX)
+
     def boolean(self, where, value):
         if type(value) is not bool:
             self.error(where, f"{value!r} is not true or false")
@@ -435,8 +446,9 @@ def _check_task(checker, name, body, names, windows):
                 where + ("budget" if budget is None else "period",),
                 "budget and period go together",
             )
-        task["budget"] = checker.integer(where + ("budget",), budget or 1, 1, abi.WORD_LIMIT - 1)
-        task["period"] = checker.integer(where + ("period",), period or 1, 1, abi.WORD_LIMIT - 1)
+        # abi.py's time-range rule: a longer period wraps the kernel's tick arithmetic.
+        task["budget"] = checker.time(where + ("budget",), budget or 1)
+        task["period"] = checker.time(where + ("period",), period or 1)
         if task["budget"] and task["period"] and task["budget"] > task["period"]:
             checker.error(
                 where + ("budget",), f"{task['budget']} is above the period {task['period']}"

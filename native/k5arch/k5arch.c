@@ -560,7 +560,7 @@ static const mp_rom_obj_tuple_t wait_console = {
 // are handled then, and the sleep goes on for the time left.
 void k5arch_task_sleep_ms(mp_uint_t ms) {
     while (ms > 0) {
-        mp_uint_t chunk = ms < 0x3ffffffe ? ms : 0x3ffffffe;
+        mp_uint_t chunk = ms < K5_TIME_MAX - 1 ? ms : K5_TIME_MAX - 1; // left <= K5_TIME_MAX
         uint32_t end = systick_ms + chunk + 1;
         for (int32_t left; (left = (int32_t)(end - systick_ms)) > 0;) {
             stack_request_t request = {
