@@ -359,8 +359,11 @@ class Kernel(KernelObjects):
         if sc is None or tcb is self.current:
             return
         now = self.arch.now()
-        if sc is not self.cur_sc and not sc.is_round_robin():
-            sc.unblock_check(now)
+        if sc is not self.cur_sc:
+            if sc.is_round_robin():
+                sc.refresh_round_robin(now)
+            else:
+                sc.unblock_check(now)
         if (
             ticks_diff(sc.r_time[sc.head], now) <= 0
             and sc.r_amount[sc.head] - sc.consumed >= self.min_budget
