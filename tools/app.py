@@ -16,7 +16,8 @@
 #   [irqs.NAME]     peripheral = "timer0" | line = 3;  notification = "NAME";  badge = 1
 #   [supervisor]    priority = 200
 #   [tasks.NAME]    module, entry (required), priority (required), mcp, budget and period
-#                   (ticks; neither: round robin), passive, stack (bytes), slots, start,
+#                   (1..TIME_MAX ticks; neither: round robin), passive, stack (bytes), slots,
+#                   start,
 #                   config = { key = value } (keyword arguments of entry), notification = "NAME"
 #                   (bound), fault_handler / timeout_handler = { endpoint = "NAME", badge = 0 },
 #                   supervise = "restart" | "backoff" | "hold" | { policy, base, limit,
