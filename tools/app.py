@@ -17,8 +17,8 @@
 #   [supervisor]    priority = 200
 #   [tasks.NAME]    module, entry (required), priority (required), mcp, budget and period
 #                   (1..TIME_MAX ticks; neither: round robin), passive, stack (bytes), slots,
-#                   start,
-#                   config = { key = value } (keyword arguments of entry), notification = "NAME"
+#                   start, config = { key = value } (keyword arguments of entry),
+#                   notification = "NAME"
 #                   (bound), fault_handler / timeout_handler = { endpoint = "NAME", badge = 0 },
 #                   supervise = "restart" | "backoff" | "hold" | { policy, base, limit,
 #                   hold_after }, caps = [{ slot, object, rights = [...], badge }]
