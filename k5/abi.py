@@ -242,11 +242,4 @@ PRIORITY_COUNT = const(256)
 REFILLS_MIN = const(2)
 REFILLS_MAX = const(16)
 
-# --- Time ----------------------------------------------------------------------------------------
-# The one time-range rule. Every time a task or an app names (a sleep, a timer's delay, an SC's
-# budget and period; the builder's and app.toml's budgets and periods) lies in 0..TIME_MAX ticks.
-# Ticks count modulo 2**30 (k5/ticks.py) and ticks_diff orders two times only while they are
-# less than 2**29 apart. With this limit every deadline and refill lies at most TIME_MAX ahead
-# of now, and a due one is released long before it falls TIME_MAX behind, so the kernel never
-# holds two live times 2**29 apart. (2**28 - 1 ticks: 74 hours at 1 kHz; sleep longer in steps.)
-TIME_MAX = const(0x0FFFFFFF)
+# Times (sleep, set_timer, budgets and periods): 0..k5.ticks.TIME_MAX, the time-range rule.

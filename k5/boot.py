@@ -15,8 +15,8 @@ from k5.abi import (
     ROOT_SLOTS,
 )
 from k5 import log  # noqa: F401 (loaded here, it is lent to every task: see namespace.c)
-from k5.kernel import AGE_STEP, RUN_IDLE, RUN_STOPPED
-from k5.ticks import ticks_add
+from k5.kernel import RUN_IDLE, RUN_STOPPED
+from k5.ticks import AGE_STEP, ticks_add
 from k5.rootsrv import RootService, freeze_k5
 from k5.system import Builder, BuildError
 
@@ -72,7 +72,7 @@ def main(repl):
         try:
             app.build(system, k5app.APP)
         except BuildError as exc:  # validated by k5 gen: only a board without the resources
-            print("K5: the app " + k5app.APP["name"] + " was not started: " + str(exc))
+            print("K5: the app " + k5app.APP["name"] + " was not started: " + str(exc.args[0]))
     freeze_k5()
     try:
         while True:

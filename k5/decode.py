@@ -6,6 +6,7 @@
 # looked up by name costs about ten times a local.
 
 from k5 import abi
+from k5.ticks import TIME_MAX
 
 
 def is_word(value, _type=type, _int=int, _len=len):
@@ -24,7 +25,7 @@ def time_error(value, _type=type, _int=int):
     """abi.OK if `value` is a time a task may name (0..TIME_MAX ticks), else the error code."""
     if _type(value) is not _int or value < 0:
         return abi.ERR_INVALID_ARGUMENT
-    if value > abi.TIME_MAX:
+    if value > TIME_MAX:
         return abi.ERR_RANGE
     return abi.OK
 

@@ -9,7 +9,6 @@
 # none of the system's tasks can run, and close() destroys the system's tasks and objects.
 
 from k5.abi import (
-    ERR_RANGE,
     RIGHTS_ALL,
     RIGHTS_RW,
     SYS_BUILD,
@@ -38,9 +37,9 @@ def call(op, *args):
     if type(result) is int:
         raise OSError("K5: SYS_BUILD refused (error " + str(result) + "): only the root builds")
     if result[0] != 0:
-        from k5.system import BuildError, BuildRangeError
+        from k5.system import BuildError
 
-        raise (BuildRangeError if result[0] == ERR_RANGE else BuildError)(result[1])
+        raise BuildError(result[1])
     return result[1]
 
 

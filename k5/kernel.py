@@ -39,8 +39,7 @@ _TICKS_HALF = const(0x20000000)
 _TICKS_MASK = const(0x3FFFFFFF)
 # Each time the clock crosses a multiple of 2**_AGE_SHIFT ticks (37 hours at 1 kHz), _age dates
 # the refills of every SC that is not running or waiting for a refill; see _age.
-_AGE_SHIFT = const(27)
-AGE_STEP = const(0x8000000)  # 2**_AGE_SHIFT: the longest idle between two looks at the clock
+_AGE_SHIFT = const(27)  # k5.ticks.AGE_STEP is 2**_AGE_SHIFT
 
 # Results of Kernel.run().
 RUN_TIME_UP = const(0)

@@ -10,8 +10,8 @@
 import sys
 
 from k5 import introspect
-from k5.abi import ERR_INVALID_ARGUMENT, ERR_RANGE, OK, STATE_BLOCKED_SLEEP, STATE_RUNNING
-from k5.system import Builder, BuildError, BuildRangeError
+from k5.abi import ERR_INVALID_ARGUMENT, OK, STATE_BLOCKED_SLEEP, STATE_RUNNING
+from k5.system import Builder, BuildError
 
 
 # Imported here, never inside a function: code on the kernel's thread imports nothing at run
@@ -82,9 +82,10 @@ class RootService:
             return (ERR_INVALID_ARGUMENT, "K5: no builder operation " + repr(op))
         try:
             return (OK, handler(*args))
-        except BuildRangeError as exc:
-            return (ERR_RANGE, str(exc))
         except BuildError as exc:
+            detail = exc.args
+            if len(detail) == 2:
+                return (detail[1], detail[0])  # (ERR_RANGE, message)
             return (ERR_INVALID_ARGUMENT, str(exc))
         except (TypeError, ValueError, KeyError, IndexError, MemoryError, OSError) as exc:
             return (ERR_INVALID_ARGUMENT, type(exc).__name__ + ": " + str(exc))

@@ -4,7 +4,7 @@
 # a two-level bitmap (16 groups of 16 priorities) finds the highest non-empty one in O(1).
 
 from k5._compat import micropython
-from k5.abi import PRIORITY_COUNT, TIME_MAX
+from k5.abi import PRIORITY_COUNT
 from k5.objects import (  # noqa: F401 (priority_higher is exported from here too)
     QUEUE_READY,
     QUEUE_RELEASE,
@@ -33,8 +33,8 @@ class Scheduler:
     - every TCB in ready[p] has priority p, state RUNNING and an SC with a ready refill;
     - the release queue is sorted by the head refill time of each thread's SC;
     - the sleep queue (threads in SYS_SLEEP and timers) is sorted by wake_time;
-    - both sorted as a whole (every pair, not only neighbours) and, seen from now, no time
-      lies more than abi.TIME_MAX ahead, so ticks_diff orders any two of them.
+    - both sorted as a whole (every pair, not only neighbours); seen from now, no time lies
+      more than k5.ticks.TIME_MAX ahead, so ticks_diff orders any two (k5/invariants.py).
     """
 
     __slots__ = ("ready", "top_bits", "group_bits", "msb", "release", "sleep")
@@ -142,7 +142,7 @@ class Scheduler:
         """Queue tcb until its SC's head refill time (stable: FIFO among equal times).
 
         Times are ordered by their distance from `now`, a fixed reference: one order for every
-        mix of times within 2**29 of now (abi.TIME_MAX keeps them there), where comparing
+        mix of times within 2**29 of now (TIME_MAX keeps them there), where comparing
         neighbours with each other would not be transitive.
         """
         key = ticks_diff(tcb.sc.r_time[tcb.sc.head], now)
@@ -175,7 +175,7 @@ class Scheduler:
             return tcb.wake_time
         return release
 
-    def check_invariants(self, now=None):
+    def check_invariants(self):
         for priority in range(PRIORITY_COUNT):
             queue = self.ready.get(priority)
             group = priority >> 4
@@ -191,35 +191,26 @@ class Scheduler:
                 assert tcb.priority == priority, "thread in wrong ready queue"
                 tcb = tcb.q_next
         self.release.check_invariants()
-        _check_times(self.release, now, True)
+        self._check_order(self.release, True)
         self.sleep.check_invariants()
-        _check_times(self.sleep, now, False)
+        self._check_order(self.sleep, False)
         return True
 
-
-def _time(node, release):
-    return node.sc.r_time[node.sc.head] if release else node.wake_time
-
-
-def _check_times(queue, now, release):
-    # The whole queue's order, not neighbours only: ticks_diff is no order on times 2**29 or
-    # more apart (a far deadline, then one "in the past" behind it, passed a neighbour check
-    # while the queue's head held up every other sleeper). Every pair is ordered, and with a
-    # reference `now` every time lies within TIME_MAX ahead of it, in a monotone walk from it.
-    # (It walks the links: nothing allocated, as the device's kernel collects no garbage of
-    # its own and the check runs after every trap in debug mode.)
-    name = "release" if release else "sleep"
-    node = queue.head
-    previous = None
-    while node is not None:
-        time = _time(node, release)
-        other = node.q_next
-        while other is not None:
-            assert ticks_diff(time, _time(other, release)) <= 0, name + " out of order"
-            other = other.q_next
-        if now is not None:
-            distance = ticks_diff(time, now)
-            assert distance <= TIME_MAX, name + " time beyond TIME_MAX"
-            assert previous is None or previous <= distance, name + " out of order from now"
-            previous = distance
-        node = node.q_next
+    def _check_order(self, queue, release):
+        # The whole queue's order, every pair, not neighbours only: ticks_diff is no order on
+        # times 2**29 or more apart (a far deadline, then one "in the past" behind it, passed a
+        # neighbour check while the queue's head held up every other sleeper). k5/invariants.py
+        # adds a monotone walk from now, within TIME_MAX. It walks the links: nothing is
+        # allocated (the device's kernel collects no garbage of its own, and in debug mode the
+        # check runs after every trap).
+        node = queue.head
+        while node is not None:
+            time = node.sc.r_time[node.sc.head] if release else node.wake_time
+            other = node.q_next
+            while other is not None:
+                later = other.sc.r_time[other.sc.head] if release else other.wake_time
+                assert ticks_diff(time, later) <= 0, ("release" if release else "sleep") + (
+                    " out of order"
+                )
+                other = other.q_next
+            node = node.q_next

@@ -19,8 +19,8 @@ def sys_configure(kernel, tcb, sysno, request):
     budget = request[3]
     period = request[4]
     refills = request[5]
-    # Budget and period obey abi.py's time-range rule: refills come back at most TIME_MAX ahead
-    # of now, where ticks_diff still orders them (a longer period wrapped into the past).
+    # Budget and period obey k5/ticks.py's time-range rule: refills come back at most TIME_MAX
+    # ahead of now, where ticks_diff still orders them (a longer period wrapped into the past).
     err = time_error(budget)
     if err == abi.OK:
         err = time_error(period)

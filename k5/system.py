@@ -16,6 +16,7 @@
 from k5 import cdt, device, introspect
 from k5.abi import (
     ERR_ILLEGAL_OPERATION,
+    ERR_RANGE,
     OK,
     RIGHTS_RW,
     TYPE_IRQ_CONTROL,
@@ -32,12 +33,12 @@ from k5.abi import (
     TYPE_SCHED_CONTROL,
     TYPE_TCB,
     TYPE_UNTYPED,
-    TIME_MAX,
 )
 from k5 import arch as arch_module
 from k5.arch import new as new_arch
 from k5.kernel import Kernel
 from k5.objects import Endpoint, Notification, Reply, SchedControl, Untyped, handlers_of
+from k5.ticks import TIME_MAX
 
 DEFAULT_TIMESLICE = 5
 # The usage log's default bound (entries of about 50 bytes each on the device).
@@ -62,11 +63,8 @@ class UsageLog:
 
 
 class BuildError(Exception):
-    """A system description is invalid."""
-
-
-class BuildRangeError(BuildError):
-    """A number of a system description is outside its range (the builder answers ERR_RANGE)."""
+    """A system description is invalid: BuildError(message), or BuildError(message, ERR_RANGE)
+    for a number outside its range (the root's builder answers that code)."""
 
 
 class Ref:
@@ -247,8 +245,8 @@ class System:
         if type(budget) is not int or type(period) is not int or type(refills) is not int:
             raise BuildError(name + ": budget, period and refills must be ints")
         if period < 0 or period > TIME_MAX:
-            # abi.py's time-range rule: a longer period wraps the refills' tick arithmetic.
-            raise BuildRangeError(name + ": need period <= TIME_MAX (" + str(TIME_MAX) + ")")
+            # k5/ticks.py's time-range rule: a longer period wraps the refills' tick arithmetic.
+            raise BuildError(name + ": need period <= TIME_MAX (" + str(TIME_MAX) + ")", ERR_RANGE)
         if budget < self.kernel.min_budget or budget > period:
             raise BuildError(name + ": need min_budget <= budget <= period")
         if refills < 2 or refills > 16:

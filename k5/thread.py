@@ -37,7 +37,7 @@ def sys_yield(kernel, tcb, sysno, request):
 
 
 def sys_sleep(kernel, tcb, sysno, request):
-    # (SYS_SLEEP, ticks): 0 <= ticks <= TIME_MAX (abi.py's time-range rule)
+    # (SYS_SLEEP, ticks): 0 <= ticks <= TIME_MAX (k5/ticks.py's time-range rule)
     if len(request) != 2:
         return abi.ERR_INVALID_ARGUMENT
     ticks = request[1]

@@ -3,7 +3,7 @@
 # A task may hold one timer: SYS_SET_TIMER names a notification cap of its own (WRITE) and a
 # delay in ticks; when the delay has passed the kernel signals the notification with the cap's
 # badge, as an interrupt would. Setting the timer again replaces it; a delay of -1 cancels it;
-# any other delay is 1..TIME_MAX ticks (abi.py's time-range rule).
+# any other delay is 1..TIME_MAX ticks (k5/ticks.py's time-range rule).
 # A Timer waits in the scheduler's sleep queue beside sleeping threads (it has the fields a
 # queue needs), so the kernel's loop wakes it at no extra cost: k5/kernel.py's _release fires
 # it. A timer goes with its task (restart, destruction) and with its notification.
@@ -71,7 +71,7 @@ def sys_set_timer(kernel, tcb, sysno, request):
     if type(ticks) is int and ticks == -1:
         cancel(kernel, tcb)
         return abi.OK
-    # 1 <= ticks <= TIME_MAX (abi.py's time-range rule)
+    # 1 <= ticks <= TIME_MAX (k5/ticks.py's time-range rule)
     err = time_error(ticks)
     if err != abi.OK:
         return err

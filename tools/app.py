@@ -28,7 +28,7 @@ import pathlib
 import re
 import tomllib
 
-from k5 import abi, regions
+from k5 import abi, regions, ticks
 from k5.boot import ROOT_STACK
 from k5.supervisor import STACK as SUPERVISOR_STACK
 
@@ -193,15 +193,15 @@ class _Checker:
         return value
 
     def time(self, where, value):
-        """A time in ticks: 1..abi.TIME_MAX, the kernel's one time-range rule."""
-        if type(value) is int and value > abi.TIME_MAX:
+        """A time in ticks: 1..ticks.TIME_MAX, the kernel's one time-range rule."""
+        if type(value) is int and value > ticks.TIME_MAX:
             self.error(
                 where,
-                f"{value} is above TIME_MAX ({abi.TIME_MAX} ticks), the longest time the "
+                f"{value} is above TIME_MAX ({ticks.TIME_MAX} ticks), the longest time the "
                 "kernel's tick arithmetic orders",
             )
             return None
-        return self.integer(where, value, 1, abi.TIME_MAX)
+        return self.integer(where, value, 1, ticks.TIME_MAX)
 
     def boolean(self, where, value):
         if type(value) is not bool:
@@ -447,7 +447,7 @@ def _check_task(checker, name, body, names, windows):
                 where + ("budget" if budget is None else "period",),
                 "budget and period go together",
             )
-        # abi.py's time-range rule: a longer period wraps the kernel's tick arithmetic.
+        # k5/ticks.py's time-range rule: a longer period wraps the kernel's tick arithmetic.
         task["budget"] = checker.time(where + ("budget",), budget or 1)
         task["period"] = checker.time(where + ("period",), period or 1)
         if task["budget"] and task["period"] and task["budget"] > task["period"]:

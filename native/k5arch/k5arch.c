@@ -35,6 +35,7 @@
 #include "uart.h"
 #include "k5arch.h"
 #include "k5log.h"
+#include "k5ticks.h"
 
 extern uint32_t _sarena, _earena, _k5_flash_start, _k5_flash_end, _k5_vmram_start, _evmram;
 extern uint32_t _sstack, _estack, _k5_fs_start, _k5_fs_end;

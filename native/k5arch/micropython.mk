@@ -11,6 +11,9 @@ CFLAGS_USERMOD += -I$(K5ARCH_DIR) -I$(BUILD)/k5
 K5ABI_H := $(BUILD)/k5/k5abi.h
 $(shell mkdir -p $(BUILD)/k5 && python3 $(K5ARCH_DIR)/../../tools/gen_abi_h.py \
 	$(K5ARCH_DIR)/../../k5/abi.py $(K5ABI_H))
+# So is the time-range rule's limit (k5/ticks.py: TIME_MAX, the longest sleep the kernel takes).
+$(shell python3 $(K5ARCH_DIR)/../../tools/gen_abi_h.py \
+	$(K5ARCH_DIR)/../../k5/ticks.py $(BUILD)/k5/k5ticks.h)
 # So are the constants of the log frames (k5/log.py) and the table of log formats, from every
 # log call in the frozen k5/ and tasks/ (tools/logtab.py).
 $(shell python3 $(K5ARCH_DIR)/../../tools/gen_abi_h.py \

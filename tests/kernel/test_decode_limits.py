@@ -17,16 +17,16 @@ import pytest
 import k5
 from k5 import abi, thread
 from k5.system import System
-from k5.ticks import TICKS_PERIOD, ticks_diff
+from k5.ticks import TICKS_PERIOD, TIME_MAX, ticks_diff
 
 LIMITS = (
     0,
     1,
     -1,
     -2,
-    abi.TIME_MAX - 1,
-    abi.TIME_MAX,
-    abi.TIME_MAX + 1,
+    TIME_MAX - 1,
+    TIME_MAX,
+    TIME_MAX + 1,
     2**29 - 2,
     2**29 - 1,
     2**29,

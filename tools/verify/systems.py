@@ -39,11 +39,10 @@ from k5.abi import (
     SYS_TCB_SUSPEND,
     SYS_WAIT,
     SYS_YIELD,
-    TIME_MAX,
 )
 from k5 import cdt, cnode, device
 from k5.system import Builder  # the kernel-side builder (on the board, System is the front end)
-from k5.ticks import TICKS_HALF, TICKS_PERIOD
+from k5.ticks import TICKS_HALF, TICKS_PERIOD, TIME_MAX
 from tools.verify.checkarch import PLAN_EXIT, PLAN_FAULT, PLAN_PREEMPT, PLAN_SYSCALL, CheckArch
 
 # Labels of the explorer's messages: a message's first word is the sender's task index.
@@ -411,7 +410,7 @@ def teardown():
 
 
 def sleepers():
-    """Sleeps and timers at both ends of the time range (abi.TIME_MAX), in every order.
+    """Sleeps and timers at both ends of the time range (k5.ticks.TIME_MAX), in every order.
 
     Three tasks at two priorities (a and b share 10, c has 12) sleep 2 ticks or TIME_MAX, set
     a timer on their notification TIME_MAX ahead, and try the times that wedged the sleep queue
