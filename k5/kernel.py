@@ -203,7 +203,9 @@ class Kernel(KernelObjects):
                 end = ticks_add(arch_now(), ticks)
             # The time since the last run was nobody's (the device idled until an interrupt):
             # it is charged to no SC, but it ages their refills.
-            self._clock(arch_now())
+            now = arch_now()
+            self._age(now, self.last_time)
+            self.last_time = now
             # Threads may have been woken between runs (builder, interrupts).
             pending = arch.interrupts()
             if pending:
@@ -230,12 +232,15 @@ class Kernel(KernelObjects):
                         return RUN_IDLE
                     if end >= 0 and ticks_diff(release, end) > 0:
                         arch.idle(end)
-                        self._clock(arch_now())
+                        now = arch_now()
+                        self._age(now, self.last_time)
+                        self.last_time = now
                         return RUN_TIME_UP
                     arch.idle(release)
                     # Idle ends early when an interrupt line is raised.
                     now = arch_now()
-                    self._clock(now)
+                    self._age(now, self.last_time)
+                    self.last_time = now
                     pending = arch.interrupts()
                     if pending:
                         self._interrupts(pending)
@@ -260,7 +265,7 @@ class Kernel(KernelObjects):
                 elapsed = ((now - last + _TICKS_HALF) & _TICKS_MASK) - _TICKS_HALF
                 self.last_time = now
                 if (now ^ last) >> _AGE_SHIFT:
-                    self._age(now)
+                    self._age(now, last)
                 sc.consumed += elapsed
                 sc.total += elapsed
                 if log is not None and elapsed > 0:
@@ -361,15 +366,9 @@ class Kernel(KernelObjects):
 
     # --- scheduling ------------------------------------------------------------------------------
 
-    def _clock(self, now):
-        """The clock reads `now` after time that no SC consumed (idle, between runs)."""
-        last = self.last_time
-        self.last_time = now
-        if (now ^ last) >> _AGE_SHIFT:
-            self._age(now)
-
-    def _age(self, now):
-        """Date the refills of every SC that is neither running nor waiting for one (perform).
+    def _age(self, now, last):
+        """Date the refills of every SC that is neither running nor waiting for one (perform),
+        when the clock crossed a multiple of 2**_AGE_SHIFT ticks since it read `last`.
 
         Refill times are ticks modulo 2**30, ordered by ticks_diff only within 2**29 of now. An
         SC's times move when it runs or its thread wakes; an SC left idle (a server waiting in
@@ -381,6 +380,8 @@ class Kernel(KernelObjects):
         refills are available now, a sporadic one's ready head starts now (unblock_check);
         refills to come (all at most TIME_MAX ahead) keep their times.
         """
+        if not (now ^ last) >> _AGE_SHIFT:
+            return
         cur_sc = self.cur_sc
         for sc in self.objects:
             if sc is cur_sc or not sc.is_configured():
@@ -400,11 +401,8 @@ class Kernel(KernelObjects):
         if sc is None or tcb is self.current:
             return
         now = self.arch.now()
-        if sc is not self.cur_sc:
-            if sc.is_round_robin():
-                sc.refresh_round_robin(now)
-            else:
-                sc.unblock_check(now)
+        if sc is not self.cur_sc and not sc.is_round_robin():
+            sc.unblock_check(now)
         if (
             ticks_diff(sc.r_time[sc.head], now) <= 0
             and sc.r_amount[sc.head] - sc.consumed >= self.min_budget

@@ -150,7 +150,7 @@ class Refills:
         self.r_time[self.head] = now
 
     def refresh_round_robin(self, now):
-        """Round-robin: its refills are available whenever it runs; date them `now`.
+        """Round-robin: its refills are available whenever it runs; date them `now` (Kernel._age).
 
         (Nothing else moves them while the thread does not exhaust a timeslice, so an idle
         task's refill time aged: 2**29 ticks on, ticks_diff took it for a future time and the

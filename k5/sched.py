@@ -190,27 +190,24 @@ class Scheduler:
             while tcb is not None:
                 assert tcb.priority == priority, "thread in wrong ready queue"
                 tcb = tcb.q_next
-        self.release.check_invariants()
-        self._check_order(self.release, True)
-        self.sleep.check_invariants()
-        self._check_order(self.sleep, False)
-        return True
-
-    def _check_order(self, queue, release):
         # The whole queue's order, every pair, not neighbours only: ticks_diff is no order on
         # times 2**29 or more apart (a far deadline, then one "in the past" behind it, passed a
         # neighbour check while the queue's head held up every other sleeper). k5/invariants.py
         # adds a monotone walk from now, within TIME_MAX. It walks the links: nothing is
         # allocated (the device's kernel collects no garbage of its own, and in debug mode the
         # check runs after every trap).
-        node = queue.head
-        while node is not None:
-            time = node.sc.r_time[node.sc.head] if release else node.wake_time
-            other = node.q_next
-            while other is not None:
-                later = other.sc.r_time[other.sc.head] if release else other.wake_time
-                assert ticks_diff(time, later) <= 0, ("release" if release else "sleep") + (
-                    " out of order"
-                )
-                other = other.q_next
-            node = node.q_next
+        self.release.check_invariants()
+        self.sleep.check_invariants()
+        for release in (True, False):
+            node = self.release.head if release else self.sleep.head
+            while node is not None:
+                time = node.sc.r_time[node.sc.head] if release else node.wake_time
+                other = node.q_next
+                while other is not None:
+                    later = other.sc.r_time[other.sc.head] if release else other.wake_time
+                    assert ticks_diff(time, later) <= 0, ("release" if release else "sleep") + (
+                        " out of order"
+                    )
+                    other = other.q_next
+                node = node.q_next
+        return True
