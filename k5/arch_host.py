@@ -19,7 +19,6 @@
 from k5._compat import const
 from k5.ticks import TICKS_MASK, ticks_diff
 from k5.abi import (
-    FAULT_TEXT_MAX,
     IRQ_HARDWARE,
     SYS_SPIN,
     TRAP_EXIT,
@@ -35,6 +34,8 @@ except ImportError:
     _thread = None  # importing works; running a task says why it cannot
 
 _HOST_IRQS = const(32)
+# k5/abi.py's _FAULT_TEXT_MAX (private there; tests/kernel/test_arch_host.py checks the copy).
+_FAULT_TEXT_MAX = const(120)
 _DEVICE_RANGES = ((0x40000000, 0x60000000),)
 
 # The HostContext of the task running on each task thread, by _thread.get_ident().
@@ -87,7 +88,7 @@ def spin(ticks):
 
 def _fault_text(exc):
     # What the device's task does at its end (native/k5arch/k5arch.c): the type's name and the
-    # text of the exception, at most FAULT_TEXT_MAX characters; a text that cannot be made
+    # text of the exception, at most _FAULT_TEXT_MAX bytes; a text that cannot be made
     # (its __str__ raises) becomes a fixed one.
     text = type(exc).__name__
     try:
@@ -97,8 +98,8 @@ def _fault_text(exc):
         detail = "(its text could not be formatted)"
     if detail:
         text = text + ": " + detail
-    # At most FAULT_TEXT_MAX bytes of UTF-8; the kernel keeps printable ASCII, '?' for the rest.
-    raw = text.encode()[:FAULT_TEXT_MAX]
+    # At most _FAULT_TEXT_MAX bytes of UTF-8; the kernel keeps printable ASCII, '?' for the rest.
+    raw = text.encode()[:_FAULT_TEXT_MAX]
     return "".join([chr(b) if 0x20 <= b < 0x7F else "?" for b in raw])
 
 

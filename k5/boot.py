@@ -16,6 +16,7 @@ from k5.abi import (
 )
 from k5 import log  # noqa: F401 (loaded here, it is lent to every task: see namespace.c)
 from k5.kernel import RUN_IDLE, RUN_STOPPED
+from k5.ticks import AGE_STEP, ticks_add
 from k5.rootsrv import RootService, freeze_k5
 from k5.system import Builder, BuildError
 
@@ -71,7 +72,7 @@ def main(repl):
         try:
             app.build(system, k5app.APP)
         except BuildError as exc:  # validated by k5 gen: only a board without the resources
-            print("K5: the app " + k5app.APP["name"] + " was not started: " + str(exc))
+            print("K5: the app " + k5app.APP["name"] + " was not started: " + str(exc.args[0]))
     freeze_k5()
     try:
         while True:
@@ -79,6 +80,8 @@ def main(repl):
             if code == RUN_STOPPED:
                 return
             if code == RUN_IDLE:
-                system.arch.idle(-1)  # until an interrupt line is raised
+                # Until an interrupt line is raised, or AGE_STEP ticks: the kernel looks at the
+                # clock that often, to date idle SCs' refills (Kernel._age).
+                system.arch.idle(ticks_add(system.arch.now(), AGE_STEP))
     finally:
         system.close()

@@ -6,6 +6,7 @@
 # looked up by name costs about ten times a local.
 
 from k5 import abi
+from k5.ticks import TIME_MAX
 
 
 def is_word(value, _type=type, _int=int, _len=len):
@@ -18,6 +19,15 @@ def is_small(value, _type=type, _int=int, _len=len):
 
 def is_rights(value, _type=type, _int=int, _len=len):
     return _type(value) is _int and 0 <= value <= abi.RIGHTS_ALL
+
+
+def time_error(value, _type=type, _int=int):
+    """abi.OK if `value` is a time a task may name (0..TIME_MAX ticks), else the error code."""
+    if _type(value) is not _int or value < 0:
+        return abi.ERR_INVALID_ARGUMENT
+    if value > TIME_MAX:
+        return abi.ERR_RANGE
+    return abi.OK
 
 
 def lookup(tcb, slot, obj_type, rights, _type=type, _int=int, _len=len):

@@ -3,11 +3,25 @@
 from k5 import abi, cdt
 from k5.objects import QUEUE_ENDPOINT, QUEUE_NOTIFICATION, QUEUE_READY, QUEUE_RELEASE
 from k5.sched import priority_higher
+from k5.ticks import TIME_MAX, ticks_diff
 
 
 def check(kernel):
     """Assert every invariant of the kernel's state (returns True)."""
     kernel.sched.check_invariants()
+    # Seen from now, the release and sleep queues are a monotone walk, every time at most
+    # TIME_MAX ahead (k5/ticks.py's time-range rule): then ticks_diff orders any two of them.
+    now = kernel.arch.now()
+    for release in (True, False):
+        node = kernel.sched.release.head if release else kernel.sched.sleep.head
+        previous = None
+        while node is not None:
+            time = node.sc.r_time[node.sc.head] if release else node.wake_time
+            distance = ticks_diff(time, now)
+            assert distance <= TIME_MAX, "queued time beyond TIME_MAX"
+            assert previous is None or previous <= distance, "queue out of order from now"
+            previous = distance
+            node = node.q_next
     current = kernel.current
     if current is not None:
         assert current.state == abi.STATE_RUNNING, "current thread not running"

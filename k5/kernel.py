@@ -37,6 +37,9 @@ _SYS_COUNT = const(64)
 _STATE_RUNNING = const(1)
 _TICKS_HALF = const(0x20000000)
 _TICKS_MASK = const(0x3FFFFFFF)
+# Each time the clock crosses a multiple of 2**_AGE_SHIFT ticks (37 hours at 1 kHz), _age dates
+# the refills of every SC that is not running or waiting for a refill; see _age.
+_AGE_SHIFT = const(27)  # k5.ticks.AGE_STEP is 2**_AGE_SHIFT
 
 # Results of Kernel.run().
 RUN_TIME_UP = const(0)
@@ -198,6 +201,11 @@ class Kernel(KernelObjects):
             end = -1
             if ticks >= 0:
                 end = ticks_add(arch_now(), ticks)
+            # The time since the last run was nobody's (the device idled until an interrupt):
+            # it is charged to no SC, but it ages their refills.
+            now = arch_now()
+            self._age(now, self.last_time)
+            self.last_time = now
             # Threads may have been woken between runs (builder, interrupts).
             pending = arch.interrupts()
             if pending:
@@ -224,11 +232,14 @@ class Kernel(KernelObjects):
                         return RUN_IDLE
                     if end >= 0 and ticks_diff(release, end) > 0:
                         arch.idle(end)
-                        self.last_time = arch_now()
+                        now = arch_now()
+                        self._age(now, self.last_time)
+                        self.last_time = now
                         return RUN_TIME_UP
                     arch.idle(release)
                     # Idle ends early when an interrupt line is raised.
                     now = arch_now()
+                    self._age(now, self.last_time)
                     self.last_time = now
                     pending = arch.interrupts()
                     if pending:
@@ -250,8 +261,11 @@ class Kernel(KernelObjects):
                 if max_traps > 0:
                     max_traps -= 1
                 now = arch_now()
-                elapsed = ((now - self.last_time + _TICKS_HALF) & _TICKS_MASK) - _TICKS_HALF
+                last = self.last_time
+                elapsed = ((now - last + _TICKS_HALF) & _TICKS_MASK) - _TICKS_HALF
                 self.last_time = now
+                if (now ^ last) >> _AGE_SHIFT:
+                    self._age(now, last)
                 sc.consumed += elapsed
                 sc.total += elapsed
                 if log is not None and elapsed > 0:
@@ -352,6 +366,34 @@ class Kernel(KernelObjects):
 
     # --- scheduling ------------------------------------------------------------------------------
 
+    def _age(self, now, last):
+        """Date the refills of every SC that is neither running nor waiting for one (perform),
+        when the clock crossed a multiple of 2**_AGE_SHIFT ticks since it read `last`.
+
+        Refill times are ticks modulo 2**30, ordered by ticks_diff only within 2**29 of now. An
+        SC's times move when it runs or its thread wakes; an SC left idle (a server waiting in
+        recv, one bound to no thread) kept old ones, which after 2**29 ticks looked future: its
+        thread waited up to 2**29 ticks more for budget it had. The kernel looks at the clock
+        at least every TIME_MAX ticks (every wait is bounded by it, the device's idle by
+        AGE_STEP), so this runs at least every 2**27 + TIME_MAX ticks, and every time an SC
+        holds stays within 2**29 of now. Dating is what waking does: a round-robin SC's
+        refills are available now, a sporadic one's ready head starts now (unblock_check);
+        refills to come (all at most TIME_MAX ahead) keep their times.
+        """
+        if not (now ^ last) >> _AGE_SHIFT:
+            return
+        cur_sc = self.cur_sc
+        for sc in self.objects:
+            if sc is cur_sc or not sc.is_configured():
+                continue
+            holder = sc.tcb
+            if holder is not None and holder.queue_kind == QUEUE_RELEASE:
+                continue  # released at its head refill's time, at most TIME_MAX ahead
+            if sc.is_round_robin():
+                sc.refresh_round_robin(now)
+            else:
+                sc.unblock_check(now)
+
     @micropython.native
     def schedule_runnable(self, tcb):
         """Queue a RUNNING thread: ready if its SC has budget now, else until its refill."""
@@ -370,7 +412,7 @@ class Kernel(KernelObjects):
             # Its time is still being charged: _check_budget postpones it after this trap.
             self.sched.append(tcb)
         else:
-            self.sched.release_insert(tcb)
+            self.sched.release_insert(tcb, now)
 
     @micropython.native
     def dequeue(self, tcb):
@@ -436,7 +478,7 @@ class Kernel(KernelObjects):
         if self.trace is not None:
             self.emit("exhausted " + holder.name + " until " + str(sc.r_time[sc.head]))
         if holder.queue is None:
-            self.sched.release_insert(holder)
+            self.sched.release_insert(holder, now)
 
     @micropython.native
     def _release(self, now):

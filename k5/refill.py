@@ -149,6 +149,18 @@ class Refills:
         self.r_amount[self.head] = self.budget
         self.r_time[self.head] = now
 
+    def refresh_round_robin(self, now):
+        """Round-robin: its refills are available whenever it runs; date them `now` (Kernel._age).
+
+        (Nothing else moves them while the thread does not exhaust a timeslice, so an idle
+        task's refill time aged: 2**29 ticks on, ticks_diff took it for a future time and the
+        thread waited in the release queue for up to 2**29 more.)
+        """
+        index = self.head
+        for _ in range(self.count):
+            self.r_time[index] = now
+            index = self._next(index)
+
     def budget_check(self, usage):
         """Charge `usage` ticks: used budget comes back one period after it became available."""
         if usage <= 0:

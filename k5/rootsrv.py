@@ -127,6 +127,9 @@ class RootService:
         try:
             return (OK, handler(*args))
         except BuildError as exc:
+            detail = exc.args
+            if len(detail) == 2:
+                return (detail[1], detail[0])  # (ERR_RANGE, message)
             return (ERR_INVALID_ARGUMENT, str(exc))
         except (TypeError, ValueError, KeyError, IndexError, MemoryError, OSError) as exc:
             return (ERR_INVALID_ARGUMENT, type(exc).__name__ + ": " + str(exc))

@@ -32,7 +32,9 @@ class Scheduler:
     - bit p of the bitmap is set exactly when ready[p] exists and is non-empty;
     - every TCB in ready[p] has priority p, state RUNNING and an SC with a ready refill;
     - the release queue is sorted by the head refill time of each thread's SC;
-    - the sleep queue (threads in SYS_SLEEP) is sorted by wake_time.
+    - the sleep queue (threads in SYS_SLEEP and timers) is sorted by wake_time;
+    - both sorted as a whole (every pair, not only neighbours); seen from now, no time lies
+      more than k5.ticks.TIME_MAX ahead, so ticks_diff orders any two (k5/invariants.py).
     """
 
     __slots__ = ("ready", "top_bits", "group_bits", "msb", "release", "sleep")
@@ -136,23 +138,29 @@ class Scheduler:
         return tcb
 
     @micropython.native
-    def release_insert(self, tcb):
-        """Queue tcb until its SC's head refill time (stable: FIFO among equal times)."""
-        time = tcb.sc.r_time[tcb.sc.head]
+    def release_insert(self, tcb, now):
+        """Queue tcb until its SC's head refill time (stable: FIFO among equal times).
+
+        Times are ordered by their distance from `now`, a fixed reference: one order for every
+        mix of times within 2**29 of now (TIME_MAX keeps them there), where comparing
+        neighbours with each other would not be transitive.
+        """
+        key = ticks_diff(tcb.sc.r_time[tcb.sc.head], now)
         queue = self.release
         node = queue.tail
-        while node is not None and ticks_diff(node.sc.r_time[node.sc.head], time) > 0:
+        while node is not None and ticks_diff(node.sc.r_time[node.sc.head], now) > key:
             node = node.q_prev
         queue.insert_after(node, tcb)
         tcb.queue_kind = QUEUE_RELEASE
 
     @micropython.native
-    def sleep_insert(self, tcb, wake):
-        """Queue tcb until tick `wake` (stable: FIFO among equal times)."""
+    def sleep_insert(self, tcb, wake, now):
+        """Queue tcb until tick `wake` (stable: FIFO among equal times), ordered as above."""
         tcb.wake_time = wake
+        key = ticks_diff(wake, now)
         queue = self.sleep
         node = queue.tail
-        while node is not None and ticks_diff(node.wake_time, wake) > 0:
+        while node is not None and ticks_diff(node.wake_time, now) > key:
             node = node.q_prev
         queue.insert_after(node, tcb)
         tcb.queue_kind = QUEUE_SLEEP
@@ -182,17 +190,24 @@ class Scheduler:
             while tcb is not None:
                 assert tcb.priority == priority, "thread in wrong ready queue"
                 tcb = tcb.q_next
+        # The whole queue's order, every pair, not neighbours only: ticks_diff is no order on
+        # times 2**29 or more apart (a far deadline, then one "in the past" behind it, passed a
+        # neighbour check while the queue's head held up every other sleeper). k5/invariants.py
+        # adds a monotone walk from now, within TIME_MAX. It walks the links: nothing is
+        # allocated (the device's kernel collects no garbage of its own, and in debug mode the
+        # check runs after every trap).
         self.release.check_invariants()
-        previous = None
-        for tcb in self.release.members():
-            time = tcb.sc.r_time[tcb.sc.head]
-            assert previous is None or ticks_diff(previous, time) <= 0, "release out of order"
-            previous = time
         self.sleep.check_invariants()
-        previous = None
-        for tcb in self.sleep.members():
-            assert previous is None or ticks_diff(previous, tcb.wake_time) <= 0, (
-                "sleep out of order"
-            )
-            previous = tcb.wake_time
+        for release in (True, False):
+            node = self.release.head if release else self.sleep.head
+            while node is not None:
+                time = node.sc.r_time[node.sc.head] if release else node.wake_time
+                other = node.q_next
+                while other is not None:
+                    later = other.sc.r_time[other.sc.head] if release else other.wake_time
+                    assert ticks_diff(time, later) <= 0, ("release" if release else "sleep") + (
+                        " out of order"
+                    )
+                    other = other.q_next
+                node = node.q_next
         return True

@@ -3,7 +3,7 @@
 from k5 import abi
 from k5 import notification
 from k5.objects import QUEUE_READY, QUEUE_RELEASE
-from k5.decode import ipc_words, is_small, lookup
+from k5.decode import ipc_words, lookup, time_error
 
 
 def sys_configure(kernel, tcb, sysno, request):
@@ -19,7 +19,14 @@ def sys_configure(kernel, tcb, sysno, request):
     budget = request[3]
     period = request[4]
     refills = request[5]
-    if not is_small(budget) or not is_small(period) or type(refills) is not int:
+    # Budget and period obey k5/ticks.py's time-range rule: refills come back at most TIME_MAX
+    # ahead of now, where ticks_diff still orders them (a longer period wrapped into the past).
+    err = time_error(budget)
+    if err == abi.OK:
+        err = time_error(period)
+    if err != abi.OK:
+        return err
+    if type(refills) is not int:
         return abi.ERR_INVALID_ARGUMENT
     if budget < kernel.min_budget or budget > period:
         return abi.ERR_INVALID_ARGUMENT

@@ -17,6 +17,7 @@ from k5 import cdt, cnode, device, introspect, thread
 from k5.abi import (
     CSPACE_MAX,
     ERR_ILLEGAL_OPERATION,
+    ERR_RANGE,
     OK,
     RIGHTS_RW,
     TYPE_IRQ_CONTROL,
@@ -38,6 +39,7 @@ from k5 import arch as arch_module
 from k5.arch import new as new_arch
 from k5.kernel import Kernel
 from k5.objects import Endpoint, Notification, Reply, SchedControl, Untyped, handlers_of
+from k5.ticks import TIME_MAX
 
 DEFAULT_TIMESLICE = 5
 # The usage log's default bound (entries of about 50 bytes each on the device).
@@ -62,7 +64,8 @@ class UsageLog:
 
 
 class BuildError(Exception):
-    """A system description is invalid."""
+    """A system description is invalid: BuildError(message), or BuildError(message, ERR_RANGE)
+    for a number outside its range (the root's builder answers that code)."""
 
 
 class Ref:
@@ -247,8 +250,11 @@ class System:
     def _check_sched(self, name, budget, period, refills):
         if type(budget) is not int or type(period) is not int or type(refills) is not int:
             raise BuildError(name + ": budget, period and refills must be ints")
-        if budget < self.kernel.min_budget or budget > period or period >= 0x40000000:
-            raise BuildError(name + ": need min_budget <= budget <= period < 2**30")
+        if period < 0 or period > TIME_MAX:
+            # k5/ticks.py's time-range rule: a longer period wraps the refills' tick arithmetic.
+            raise BuildError(name + ": need period <= TIME_MAX (" + str(TIME_MAX) + ")", ERR_RANGE)
+        if budget < self.kernel.min_budget or budget > period:
+            raise BuildError(name + ": need min_budget <= budget <= period")
         if refills < 2 or refills > 16:
             raise BuildError(name + ": refills must be 2..16")
 

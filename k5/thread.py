@@ -2,7 +2,7 @@
 
 from k5 import abi, timer
 from k5._compat import const
-from k5.decode import ipc_words, is_small, is_word
+from k5.decode import ipc_words, is_word, time_error
 from k5.ipc import do_send
 from k5.reply_object import disarm_reply, return_donated
 from k5.objects import FAULT_HISTORY, QUEUE_READY, QUEUE_RELEASE
@@ -37,14 +37,18 @@ def sys_yield(kernel, tcb, sysno, request):
 
 
 def sys_sleep(kernel, tcb, sysno, request):
-    # (SYS_SLEEP, ticks)
-    if len(request) != 2 or not is_small(request[1]):
+    # (SYS_SLEEP, ticks): 0 <= ticks <= TIME_MAX (k5/ticks.py's time-range rule)
+    if len(request) != 2:
         return abi.ERR_INVALID_ARGUMENT
     ticks = request[1]
+    err = time_error(ticks)
+    if err != abi.OK:
+        return err
     if ticks == 0:
         return abi.OK
     tcb.state = abi.STATE_BLOCKED_SLEEP
-    kernel.sched.sleep_insert(tcb, ticks_add(kernel.arch.now(), ticks))
+    now = kernel.arch.now()
+    kernel.sched.sleep_insert(tcb, ticks_add(now, ticks), now)
     if tcb is kernel.current:
         kernel.current = None
     return None
@@ -184,7 +188,7 @@ def fault(kernel, tcb, kind, text):
         if kind == abi.FAULT_TIMEOUT:
             # No handler after all: wait for the next refill.
             if tcb.queue is None:
-                kernel.sched.release_insert(tcb)
+                kernel.sched.release_insert(tcb, kernel.arch.now())
         return
     tcb.msg_label = kind
     tcb.msg_words = words

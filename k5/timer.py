@@ -2,13 +2,14 @@
 
 # A task may hold one timer: SYS_SET_TIMER names a notification cap of its own (WRITE) and a
 # delay in ticks; when the delay has passed the kernel signals the notification with the cap's
-# badge, as an interrupt would. Setting the timer again replaces it; a delay of -1 cancels it.
+# badge, as an interrupt would. Setting the timer again replaces it; a delay of -1 cancels it;
+# any other delay is 1..TIME_MAX ticks (k5/ticks.py's time-range rule).
 # A Timer waits in the scheduler's sleep queue beside sleeping threads (it has the fields a
 # queue needs), so the kernel's loop wakes it at no extra cost: k5/kernel.py's _release fires
 # it. A timer goes with its task (restart, destruction) and with its notification.
 
 from k5 import abi
-from k5.decode import is_small, lookup
+from k5.decode import lookup, time_error
 from k5.notification import do_signal
 from k5.objects import QUEUE_SLEEP
 from k5.ticks import ticks_add
@@ -70,7 +71,11 @@ def sys_set_timer(kernel, tcb, sysno, request):
     if type(ticks) is int and ticks == -1:
         cancel(kernel, tcb)
         return abi.OK
-    if not is_small(ticks) or ticks == 0:
+    # 1 <= ticks <= TIME_MAX (k5/ticks.py's time-range rule)
+    err = time_error(ticks)
+    if err != abi.OK:
+        return err
+    if ticks == 0:
         return abi.ERR_INVALID_ARGUMENT
     cap = lookup(tcb, request[1], abi.TYPE_NOTIFICATION, abi.RIGHT_WRITE)
     if type(cap) is int:
@@ -78,6 +83,7 @@ def sys_set_timer(kernel, tcb, sysno, request):
     cancel(kernel, tcb)
     timer = Timer(tcb, cap.obj, cap.badge if cap.badge else 1)
     kernel.timers.append(timer)
-    kernel.sched.sleep_insert(timer, ticks_add(kernel.arch.now(), ticks))
+    now = kernel.arch.now()
+    kernel.sched.sleep_insert(timer, ticks_add(now, ticks), now)
     timer.queue_kind = QUEUE_SLEEP
     return abi.OK

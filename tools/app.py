@@ -16,8 +16,9 @@
 #   [irqs.NAME]     peripheral = "timer0" | line = 3;  notification = "NAME";  badge = 1
 #   [supervisor]    priority = 200
 #   [tasks.NAME]    module, entry (required), priority (required), mcp, budget and period
-#                   (ticks; neither: round robin), passive, stack (bytes), slots, start,
-#                   config = { key = value } (keyword arguments of entry), notification = "NAME"
+#                   (1..TIME_MAX ticks; neither: round robin), passive, stack (bytes), slots,
+#                   start, config = { key = value } (keyword arguments of entry),
+#                   notification = "NAME"
 #                   (bound), fault_handler / timeout_handler = { endpoint = "NAME", badge = 0 },
 #                   supervise = "restart" | "backoff" | "hold" | { policy, base, limit,
 #                   hold_after }, caps = [{ slot, object, rights = [...], badge }]
@@ -27,7 +28,7 @@ import pathlib
 import re
 import tomllib
 
-from k5 import abi, regions
+from k5 import abi, regions, ticks
 from tools import gen_kept_h
 from k5.boot import ROOT_STACK
 from k5.supervisor import STACK as SUPERVISOR_STACK
@@ -211,6 +212,17 @@ class _Checker:
             self.error(where, f"{value} is above {high}")
             return None
         return value
+
+    def time(self, where, value):
+        """A time in ticks: 1..ticks.TIME_MAX, the kernel's one time-range rule."""
+        if type(value) is int and value > ticks.TIME_MAX:
+            self.error(
+                where,
+                f"{value} is above TIME_MAX ({ticks.TIME_MAX} ticks), the longest time the "
+                "kernel's tick arithmetic orders",
+            )
+            return None
+        return self.integer(where, value, 1, ticks.TIME_MAX)
 
     def boolean(self, where, value):
         if type(value) is not bool:
@@ -471,8 +483,9 @@ def _check_task(checker, name, body, names, windows):
                 where + ("budget" if budget is None else "period",),
                 "budget and period go together",
             )
-        task["budget"] = checker.integer(where + ("budget",), budget or 1, 1, abi.WORD_LIMIT - 1)
-        task["period"] = checker.integer(where + ("period",), period or 1, 1, abi.WORD_LIMIT - 1)
+        # k5/ticks.py's time-range rule: a longer period wraps the kernel's tick arithmetic.
+        task["budget"] = checker.time(where + ("budget",), budget or 1)
+        task["period"] = checker.time(where + ("period",), period or 1)
         if task["budget"] and task["period"] and task["budget"] > task["period"]:
             checker.error(
                 where + ("budget",), f"{task['budget']} is above the period {task['period']}"

@@ -23,6 +23,7 @@ from k5.abi import (
     SYS_REPLY_RECV,
 )
 from k5.system import System
+from k5.ticks import TIME_MAX
 
 _TIMER = 0x50000000  # CMSDK Timer0: CTRL +0, VALUE +4, RELOAD +8
 _START = 0x3FFFFFFF  # largest small int: timer reads never allocate
@@ -151,7 +152,7 @@ def _ipc(n, client, server):
     system = System()
     ep = system.endpoint("ep")
     c = system.task(
-        "client", client, priority=10, arg=n, budget=1 << 29, period=1 << 29, start=False
+        "client", client, priority=10, arg=n, budget=TIME_MAX, period=TIME_MAX, start=False
     )
     s = system.task("server", server, priority=20, passive=True)
     system.give(c, EP, ep, RIGHT_WRITE | RIGHT_GRANT_REPLY)
@@ -181,7 +182,9 @@ def _exchange(tasks, n):
     system = System()
     ep = system.endpoint("ep")
     go = system.notification("go")
-    c = system.task("client", _client_after_go, priority=10, arg=n, budget=1 << 29, period=1 << 29)
+    c = system.task(
+        "client", _client_after_go, priority=10, arg=n, budget=TIME_MAX, period=TIME_MAX
+    )
     s = system.task("server", _server_prebuilt, priority=20, passive=True)
     system.give(c, EP, ep, RIGHT_WRITE | RIGHT_GRANT_REPLY)
     system.give(c, _GO, go)
@@ -236,7 +239,7 @@ def _in_mode(mode, run):
 def _solo(body, n):
     system = System()
     task = system.task(
-        "solo", body, priority=10, arg=n, budget=1 << 29, period=1 << 29, start=False
+        "solo", body, priority=10, arg=n, budget=TIME_MAX, period=TIME_MAX, start=False
     )
     _started(system, [task])
     system.close()
@@ -318,7 +321,7 @@ def k5_preempt_switch():
     # (SysTick, the safe point's trap, the kernel's accounting and choice, entering the other).
     n = 300000
     shared, shared_traps = _preemptions(n, 1, 2)
-    alone, alone_traps = _preemptions(n, 1 << 29, 1)
+    alone, alone_traps = _preemptions(n, TIME_MAX, 1)
     return (shared - alone) // (shared_traps - alone_traps)
 
 

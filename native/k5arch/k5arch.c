@@ -36,6 +36,7 @@
 #include "k5arch.h"
 #include "k5kept.h"
 #include "k5log.h"
+#include "k5ticks.h"
 
 extern uint32_t _sarena, _earena, _k5_flash_start, _k5_flash_end, _k5_vmram_start, _evmram;
 extern uint32_t _sstack, _estack, _k5_fs_start, _k5_fs_end;
@@ -634,7 +635,7 @@ static const mp_rom_obj_tuple_t wait_console = {
 // are handled then, and the sleep goes on for the time left.
 void k5arch_task_sleep_ms(mp_uint_t ms) {
     while (ms > 0) {
-        mp_uint_t chunk = ms < 0x3ffffffe ? ms : 0x3ffffffe;
+        mp_uint_t chunk = ms < K5_TIME_MAX - 1 ? ms : K5_TIME_MAX - 1; // left <= K5_TIME_MAX
         uint32_t end = systick_ms + chunk + 1;
         for (int32_t left; (left = (int32_t)(end - systick_ms)) > 0;) {
             stack_request_t request = {

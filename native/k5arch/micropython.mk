@@ -15,6 +15,9 @@ $(shell mkdir -p $(BUILD)/k5 && python3 $(K5ARCH_DIR)/../../tools/gen_abi_h.py \
 # and interrupt lines the builder refuses.
 $(shell python3 $(K5ARCH_DIR)/../../tools/gen_kept_h.py \
 	$(BOARD_DIR)/peripherals.toml $(BUILD)/k5/k5kept.h)
+# So is the time-range rule's limit (k5/ticks.py: TIME_MAX, the longest sleep the kernel takes).
+$(shell python3 $(K5ARCH_DIR)/../../tools/gen_abi_h.py \
+	$(K5ARCH_DIR)/../../k5/ticks.py $(BUILD)/k5/k5ticks.h)
 # So are the constants of the log frames (k5/log.py) and the table of log formats, from every
 # log call in the frozen k5/ and tasks/ (tools/logtab.py).
 $(shell python3 $(K5ARCH_DIR)/../../tools/gen_abi_h.py \

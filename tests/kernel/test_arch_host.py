@@ -221,3 +221,9 @@ def test_blocked_task_threads_do_not_keep_the_process_alive(
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count("waiting") == 20 and "result 1" in proc.stdout  # RUN_IDLE
+
+
+def test_the_host_keeps_the_fault_text_limit_of_the_abi():
+    from k5 import abi, arch_host
+
+    assert arch_host._FAULT_TEXT_MAX == abi._FAULT_TEXT_MAX == 120

@@ -195,3 +195,24 @@ def test_a_body_gets_copies_of_the_globals_it_uses_and_nothing_mutable(emu_elf, 
         "root_fake": "False",
     }
     assert got == expected, out
+
+
+def test_the_time_range_attacks_are_refused_on_the_board(emu_elf, tmp_path):
+    # Issue 22: a far timer and a past sleep wedged every sleeper; a budget of 1 per 2**29 + 1
+    # ticks took the whole CPU. Both refused (ERR_RANGE 3); the farthest allowed times are taken.
+    out = run_script(emu_elf, "timerange.py", tmp_path)
+    for line in ("far timer 3", "past sleep 3", "max timer 0", "over timer 3", "over sleep 3"):
+        assert "hostile: " + line in out, out
+    woke = re.findall(r"^victim: woke (\d+) (\d+)$", out, re.M)
+    assert len(woke) == 5 and all(err == "0" and 10 <= int(ms) <= 12 for err, ms in woke), out
+    assert f"hog: configure {2**29 + 1} 3" in out and f"hog: configure {2**28 - 1} 0" in out, out
+    shares = re.findall(r"^share (\d+) (\w+) (\d+) (\d+) (\d+) (\d+)$", out, re.M)
+    assert len(shares) == 4, out
+    for period, name, elapsed, budget, sc_period, consumed in shares:
+        if name == "hog":
+            # At most its budget in every period of the run, plus the period it began in.
+            limit = int(budget) * (int(elapsed) // int(sc_period) + 2)
+            assert int(consumed) <= limit, (period, consumed, limit, out)
+        else:
+            assert int(consumed) >= int(elapsed) // 2, out  # the counter below it ran
+    assert out.rstrip().endswith("done"), out

@@ -20,9 +20,25 @@ SCENARIOS = sorted((pathlib.Path(__file__).parent / "scenarios").glob("*.json"))
 
 # CI bounds: every state to this depth (core: ~38k states, sched: ~21k). Under mutation
 # testing (mutmut sets MUTANT_UNDER_TEST) each mutant gets a shallower run.
-CI_DEPTH = {"core": 7, "devices": 9, "leases": 10, "replies": 9, "sched": 5, "teardown": 7}
+CI_DEPTH = {
+    "core": 7,
+    "devices": 9,
+    "leases": 10,
+    "replies": 9,
+    "sched": 5,
+    "sleepers": 7,
+    "teardown": 7,
+}
 if "MUTANT_UNDER_TEST" in os.environ:
-    CI_DEPTH = {"core": 6, "devices": 7, "leases": 8, "replies": 7, "sched": 4, "teardown": 6}
+    CI_DEPTH = {
+        "core": 6,
+        "devices": 7,
+        "leases": 8,
+        "replies": 7,
+        "sched": 4,
+        "sleepers": 5,
+        "teardown": 6,
+    }
 
 
 @pytest.mark.parametrize("name", sorted(SYSTEMS))

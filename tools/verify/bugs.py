@@ -7,11 +7,15 @@
 import contextlib
 
 from k5 import cnode, device, ipc, lease, reply_object, thread
+from k5.decode import is_small
+from k5.objects import QUEUE_SLEEP
+from k5.ticks import ticks_add, ticks_diff
 from k5.abi import (
     OK,
     RIGHT_WRITE,
     SYS_IRQ_ACK,
     RIGHTS_ALL,
+    STATE_BLOCKED_SLEEP,
     STATE_RUNNING,
     SYS_BORROW_WRITE,
     SYS_CNODE_MUTATE,
@@ -168,6 +172,30 @@ def _delete_forgets_waiter(original):
     return delete
 
 
+def _sleep_wedges(original):
+    def sys_sleep(kernel, tcb, sysno, request):
+        # The sleep before the time-range rule: any small int is a sleep, and the new deadline
+        # is compared with its neighbours from the tail, not with now. A deadline 2**29 - 1
+        # ahead, then one a few ticks "in the past" queue in that order, and every later
+        # sleeper behind both: the queue's head holds them all up for 2**29 ticks.
+        if len(request) != 2 or not is_small(request[1]) or request[1] == 0:
+            return original(kernel, tcb, sysno, request)
+        wake = ticks_add(kernel.arch.now(), request[1])
+        tcb.state = STATE_BLOCKED_SLEEP
+        tcb.wake_time = wake
+        queue = kernel.sched.sleep
+        node = queue.tail
+        while node is not None and ticks_diff(node.wake_time, wake) > 0:
+            node = node.q_prev
+        queue.insert_after(node, tcb)
+        tcb.queue_kind = QUEUE_SLEEP
+        if tcb is kernel.current:
+            kernel.current = None
+        return None
+
+    return sys_sleep
+
+
 # name -> (object, attribute, wrapper of the original, what the bug is). A module function is
 # patched in its module (its callers look it up there; the syscall table is built per kernel).
 BUGS = {
@@ -226,6 +254,12 @@ BUGS = {
         "refresh",
         _unmapping_forgotten,
         "a deleted or revoked window stays in the MPU view",
+    ),
+    "sleep-wedges": (
+        thread,
+        "sys_sleep",
+        _sleep_wedges,
+        "sleep takes any small int and orders the sleep queue by neighbours",
     ),
     "ack-unbound-unmasks": (
         device,

@@ -7,7 +7,9 @@
 # builder's objects), caps by (CNode index, slot). Reductions, each sound for the reason given:
 # - Time is relative: every absolute tick (refill times, wake-ups, last_time) is stored as
 #   ticks_diff(t, now). The kernel only ever compares times through ticks_diff/ticks_add, which
-#   are invariant under adding a constant modulo 2**30, so shifted states are bisimilar.
+#   are invariant under adding a constant modulo 2**30, so shifted states are bisimilar. (It also
+#   reads the clock's top bits, to date idle SCs' refills every 2**27 ticks, Kernel._age; that
+#   dating changes no behaviour: each SC it dates would be dated the same way when next used.)
 # - A refill queue is its logical list head to tail: where the circular buffer starts is not
 #   observable (every access goes through head/_next).
 # - Fields a task can read but the kernel never reads back are left out: cumulative counters
@@ -41,6 +43,9 @@ class _Names:
         for sc in kernel.objects:
             if id(sc) not in objects:
                 objects[id(sc)] = len(objects)
+        # A timer (k5/timer.py) waits in the sleep queue: named by its owner, one per task.
+        for timer in kernel.timers:
+            objects[id(timer)] = ("timer", objects[id(timer.owner)])
         self.objects = objects
         caps = {}
         for number, cnode in enumerate(cnodes(system)):
@@ -184,6 +189,17 @@ def canonical(system, ghost=()):
         tuple(ready),
         _members(names, sched.release),
         _members(names, sched.sleep),
+        tuple(
+            [
+                (
+                    names.obj(timer.owner),
+                    names.obj(timer.ntfn),
+                    timer.badge,
+                    ticks_diff(timer.wake_time, now),
+                )
+                for timer in kernel.timers
+            ]
+        ),
         _cnode(names, system.root),
     ]
     for tcb in kernel.tcbs:

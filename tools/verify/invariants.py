@@ -25,6 +25,7 @@ from k5.objects import (
     Untyped,
 )
 from k5.ticks import ticks_diff
+from k5.timer import Timer
 
 
 class Violation(AssertionError):
@@ -76,9 +77,24 @@ def all_queues(kernel, objects):
 def one_queue_per_thread(kernel, tcbs, queues):
     """Every blocked thread is in exactly the queue its state names; runnable ones too."""
     membership = {}
+    timers = {}
     for queue in queues:
         for tcb in queue.members():
+            if type(tcb) is Timer:
+                # A timer (k5/timer.py) waits in the sleep queue beside the sleeping threads.
+                ok = queue is kernel.sched.sleep and id(tcb) not in timers
+                if not ok or not any(timer is tcb for timer in kernel.timers):
+                    raise Violation(
+                        "one-queue-per-thread", "a timer of %s is astray" % tcb.owner.name
+                    )
+                timers[id(tcb)] = tcb
+                continue
             membership[tcb.tid] = membership.get(tcb.tid, 0) + 1
+    for timer in kernel.timers:
+        if id(timer) not in timers:
+            raise Violation(
+                "one-queue-per-thread", "a timer of %s is not queued" % timer.owner.name
+            )
     for tcb in tcbs:
         count = membership.get(tcb.tid, 0)
         state = tcb.state

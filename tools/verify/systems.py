@@ -30,6 +30,7 @@ from k5.abi import (
     SYS_REPLY_RECV,
     SYS_SC_CONFIGURE,
     SYS_SEND,
+    SYS_SET_TIMER,
     SYS_SIGNAL,
     SYS_SLEEP,
     SYS_TCB_RESTART,
@@ -41,7 +42,7 @@ from k5.abi import (
 )
 from k5 import cdt, cnode, device
 from k5.system import Builder  # the kernel-side builder (on the board, System is the front end)
-from k5.ticks import TICKS_PERIOD
+from k5.ticks import TICKS_HALF, TICKS_PERIOD, TIME_MAX
 from tools.verify.checkarch import PLAN_EXIT, PLAN_FAULT, PLAN_PREEMPT, PLAN_SYSCALL, CheckArch
 
 # Labels of the explorer's messages: a message's first word is the sender's task index.
@@ -408,12 +409,46 @@ def teardown():
     return Spec("teardown", system, tuple(alphabet), ())
 
 
+def sleepers():
+    """Sleeps and timers at both ends of the time range (k5.ticks.TIME_MAX), in every order.
+
+    Three tasks at two priorities (a and b share 10, c has 12) sleep 2 ticks or TIME_MAX, set
+    a timer on their notification TIME_MAX ahead, and try the times that wedged the sleep queue
+    before the range rule: 2**29 - 1 ahead (the far end of ticks_diff's future) and 2**30 - 8
+    ahead (a few ticks "in the past"). The real kernel refuses those two (ERR_RANGE) and keeps
+    the whole sleep queue ordered; the clock crosses the 2**30 wrap and many 2**27 steps.
+    """
+    system = _new_system()
+    tasks = (
+        system.task("a", _never_runs, priority=10, budget=2, period=5, refills=2, slots=1),
+        system.task("b", _never_runs, priority=10, slots=1),
+        system.task("c", _never_runs, priority=12, budget=1, period=4, refills=2, slots=1),
+    )
+    for i in range(3):
+        system.give(tasks[i], 0, system.notification("n" + str(i)), RIGHTS_ALL, badge=1)
+    alphabet = []
+    for i in range(3):
+        alphabet.append(
+            (
+                ("sleep", _syscall((SYS_SLEEP, 2))),
+                ("sleep-max", _syscall((SYS_SLEEP, TIME_MAX))),
+                ("sleep-far", _syscall((SYS_SLEEP, TICKS_HALF - 1))),
+                ("sleep-past", _syscall((SYS_SLEEP, TICKS_PERIOD - 8))),
+                ("timer-max", _syscall((SYS_SET_TIMER, 0, TIME_MAX))),
+                ("timer-far", _syscall((SYS_SET_TIMER, 0, TICKS_HALF - 1))),
+                ("preempt", PREEMPT),
+            )
+        )
+    return Spec("sleepers", system, tuple(alphabet), ())
+
+
 SYSTEMS = {
     "core": core,
     "devices": devices,
     "leases": leases,
     "replies": replies,
     "sched": sched,
+    "sleepers": sleepers,
     "teardown": teardown,
 }
 

@@ -30,7 +30,6 @@ from k5.abi import (
     ERR_STALE,
     ERR_WRONG_TYPE,
     FAULT_EXCEPTION,
-    FAULT_TEXT_MAX,
     OK,
     RIGHT_GRANT_REPLY,
     RIGHT_READ,
@@ -48,6 +47,7 @@ MAIN_STACK = 0  # an address inside the kernel's main stack
 ONLY = 0  # run only the case with this index + 1 (0: all)
 
 TIMER = 0x50000000
+FAULT_TEXT_MAX = 120  # k5/abi.py's _FAULT_TEXT_MAX (private: folded, not importable)
 PAIR = 1  # the pair's endpoint slot
 CAP = 3  # the hostile task's first cap slot
 NTFN = 6  # a notification the root signals during a case
