@@ -153,9 +153,15 @@ def sys_call(kernel, tcb, sysno, request, _type=type, _int=int, _tuple=tuple, _l
         kernel.current = None
     sc = tcb.sc
     if server.sc is None and sc is not None and tcb.fault_kind == 0:
+        # (reply_object.push_donation: the reply goes on the SC's call stack.)
         tcb.sc = None
         sc.tcb = server
         server.sc = sc
+        top = sc.reply
+        if top is None:
+            sc.base = tcb
+        reply.prev = top
+        sc.reply = reply
         reply.donated = sc
     server.state = _STATE_RUNNING
     # Direct switch (seL4 fastpath): nothing else is ready, so the server is the choice.
@@ -214,10 +220,23 @@ def sys_reply_recv(kernel, tcb, sysno, request, _type=type, _int=int, _tuple=tup
             return slow_reply_recv(kernel, tcb, sysno, request)
     reply = tcb.pending_reply
     caller = None
+    below = None
     if reply is not None:
         caller = reply.caller
         if reply.seq != tcb.pending_seq or caller is None or caller.fault_kind != 0:
             return slow_reply_recv(kernel, tcb, sysno, request)
+        sc = reply.donated
+        if sc is not None:
+            # Only the head of the SC's call stack, going back to its caller (the unbroken
+            # chain): the general path (reply_object.remove_donation) takes the rest.
+            below = reply.prev
+            if sc.reply is not reply or caller.sc is not None:
+                return slow_reply_recv(kernel, tcb, sysno, request)
+            if below is None:
+                if sc.base is not caller:
+                    return slow_reply_recv(kernel, tcb, sysno, request)
+            elif below.server is not caller:
+                return slow_reply_recv(kernel, tcb, sysno, request)
     # Perform. The reply: transfer into the caller's buffer, the donated SC goes back.
     if caller is not None:
         tcb.pending_reply = None
@@ -244,6 +263,11 @@ def sys_reply_recv(kernel, tcb, sysno, request, _type=type, _int=int, _tuple=tup
         sc = reply.donated
         reply.donated = None
         if sc is not None:
+            # (reply_object.remove_donation of the head: one step back down the stack.)
+            reply.prev = None
+            sc.reply = below
+            if below is None:
+                sc.base = None
             holder = sc.tcb
             if holder is not None and holder is not caller:
                 holder.sc = None

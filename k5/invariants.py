@@ -55,4 +55,54 @@ def check(kernel):
         for cap in tcb.cspace.slots:
             if cap is not None:
                 cdt.check_rights_monotonic(cap)
+    check_donation(kernel)
     return True
+
+
+def check_donation(kernel):
+    """Every SC runs only its home thread, the thread its notification woke, or the server at
+    the head of its call stack (k5/reply_object.py), and every donating reply is on a stack."""
+    tcbs = kernel.tcbs
+    seen = []
+    for tcb in tcbs:
+        for sc in (tcb.sc, tcb.home_sc):
+            if sc is not None and sc not in seen:
+                seen.append(sc)
+        if tcb.state == abi.STATE_BLOCKED_REPLY:
+            sc = tcb.blocked_on.donated
+            if sc is not None and sc not in seen:
+                seen.append(sc)
+    for sc in seen:
+        reply = sc.reply
+        if reply is None:
+            assert sc.base is None, "an empty call stack with a base"
+            holder = sc.tcb
+            assert (
+                holder is None or holder is sc.home or (sc.home is None and sc.ntfn is not None)
+            ), "SC " + sc.name + " runs " + holder.name + ": not its home, not on a call stack"
+            continue
+        assert sc.tcb is reply.server, (
+            "SC " + sc.name + " does not run the server at the head of its call stack"
+        )
+        base = sc.base
+        assert base is not None, "a call stack without a base"
+        depth = 0
+        while reply is not None:
+            depth += 1
+            assert depth <= len(tcbs), "a call stack longer than the threads (a cycle)"
+            assert reply.donated is sc, "a reply on a call stack it does not donate to"
+            caller = reply.caller
+            assert caller is not None and caller.state == abi.STATE_BLOCKED_REPLY, (
+                "a call stack holds a reply nobody waits on"
+            )
+            reply = reply.prev
+        assert sc.home is None or base is sc.home, "a home SC's call stack starts elsewhere"
+    for tcb in tcbs:
+        if tcb.state == abi.STATE_BLOCKED_REPLY:
+            reply = tcb.blocked_on
+            sc = reply.donated
+            if sc is not None:
+                node = sc.reply
+                while node is not None and node is not reply:
+                    node = node.prev
+                assert node is reply, "a donating reply is not on its SC's call stack"

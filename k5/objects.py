@@ -224,10 +224,12 @@ class Reply:
       blocked_on this reply);
     - seq increases every time the reply is armed, used or cancelled, so holders of an old seq
       are stale;
-    - cap_count counts the caps of a named reply (always 0 for an implicit one).
+    - cap_count counts the caps of a named reply (always 0 for an implicit one);
+    - donated is the SC whose call stack holds the reply (k5/reply_object.py), else None; prev
+      is the reply below it on that stack (None at the bottom, and whenever donated is None).
     """
 
-    __slots__ = ("caller", "server", "seq", "donated", "recv_slot", "cap_count")
+    __slots__ = ("caller", "server", "seq", "donated", "recv_slot", "cap_count", "prev")
 
     def __init__(self):
         # (Six fields, no name: every TCB has one, and a bigger attribute table per instance
@@ -238,6 +240,7 @@ class Reply:
         self.donated = None
         self.recv_slot = -1
         self.cap_count = 0
+        self.prev = None
 
     def check_invariants(self, owner=None):
         caller = self.caller
@@ -247,6 +250,8 @@ class Reply:
             assert caller.blocked_on is self, "armed reply, caller waits elsewhere"
         else:
             assert self.donated is None, "disarmed reply still holds a donated SC"
+        if self.donated is None:
+            assert self.prev is None, "a reply off every call stack is linked into one"
         return True
 
 
@@ -257,7 +262,11 @@ class SchedContext(Refills):
     - if tcb is not None then tcb.sc is self (bound, donated, or lent by its notification);
     - if ntfn is not None then ntfn.sc is self, and home is None (bound to a notification,
       the SC runs a passive thread woken by it);
-    - consumed ticks not yet charged are kept in `consumed` (charged at a switch).
+    - consumed ticks not yet charged are kept in `consumed` (charged at a switch);
+    - reply is the head of the SC's call stack (seL4 scReply), linked down through Reply.prev:
+      each reply on it is armed and has donated self, and the SC runs the head's server; base
+      is the thread the SC goes back to when the stack empties (the caller at its bottom when
+      it was pushed), None while the stack is empty (k5/reply_object.py, "donation").
     """
 
     __slots__ = (
@@ -270,6 +279,8 @@ class SchedContext(Refills):
         "exhaustions",
         "cap_count",
         "ntfn",
+        "reply",
+        "base",
     )
 
     def __init__(self, min_budget=1, name="", oid=0):
@@ -283,6 +294,20 @@ class SchedContext(Refills):
         self.exhaustions = 0
         self.cap_count = 0
         self.ntfn = None
+        self.reply = None
+        self.base = None
+
+
+def release_stack(sc):
+    """The SC is unbound or destroyed: its call stack is emptied (k5/reply_object.py; perform)."""
+    reply = sc.reply
+    while reply is not None:
+        below = reply.prev
+        reply.donated = None
+        reply.prev = None
+        reply = below
+    sc.reply = None
+    sc.base = None
 
 
 class Untyped:

@@ -4,7 +4,7 @@
 
 from k5 import abi
 from k5.decode import lookup
-from k5.objects import QUEUE_READY, QUEUE_RELEASE
+from k5.objects import QUEUE_READY, QUEUE_RELEASE, release_stack  # noqa: F401 (re-exported)
 from k5.message import decode_message, transfer
 
 
@@ -96,10 +96,7 @@ def arm_reply(kernel, caller, server, donate):
     sc = caller.sc
     if donate and server.sc is None and sc is not None and caller.fault_kind == 0:
         # Passive server: it runs on the caller's scheduling context until it replies.
-        caller.sc = None
-        sc.tcb = server
-        server.sc = sc
-        reply.donated = sc
+        push_donation(sc, reply, caller, server)
 
 
 def do_reply(kernel, tcb, reply):
@@ -110,20 +107,76 @@ def do_reply(kernel, tcb, reply):
     disarm_reply(kernel, reply, abi.OK)
 
 
-def return_donated(kernel, sc, caller):
-    """A donated SC goes back to its caller: whoever runs on it now loses it (perform).
+# --- donation: an SC's call stack (seL4 MCS reply_push, reply_pop, reply_remove) ---------------
+#
+# ONE rule decides who runs on a donated SC, for the general path and both fast paths (the
+# Python one in k5/fastpath.py and the C one in native/k5arch/fastpath.c perform the same stores
+# in the cases they take): an SC's call stack is the chain of armed replies through which it was
+# donated, head first (sc.reply, then Reply.prev), and the SC runs the server of the head reply,
+# or, when the stack is empty, the thread it started from (sc.base; its home, or the passive
+# thread its notification woke). A call to a passive server pushes the caller's reply; ending a
+# reply (answered, cancelled, abandoned, deleted) takes it off the stack: the head moves the SC
+# one step back along the chain, to the server of the reply below (or the base); any other reply
+# leaves the SC where it is. So whoever holds a Reply cap (or a TCB cap) can end a call but can
+# never move an SC to a thread that is not on its chain: a client answered early waits for the
+# SC to come back, and gets it when the chain above it unwinds; the servers above keep it while
+# they work.
 
-    (k5/fastpath.py does the same inline, on its hot path.)
-    """
-    holder = sc.tcb
-    if holder is not None and holder is not caller:
-        holder.sc = None
-        if holder.queue_kind == QUEUE_READY or holder.queue_kind == QUEUE_RELEASE:
-            kernel.dequeue(holder)
-        if holder is kernel.current:
+
+def push_donation(sc, reply, caller, server):
+    """The caller, running on sc, calls a passive server through reply (perform)."""
+    caller.sc = None
+    sc.tcb = server
+    server.sc = sc
+    top = sc.reply
+    if top is None:
+        sc.base = caller
+    reply.prev = top
+    sc.reply = reply
+    reply.donated = sc
+
+
+def remove_donation(kernel, reply):
+    """Take reply off its SC's call stack; only the head moves the SC (perform)."""
+    sc = reply.donated
+    below = reply.prev
+    reply.donated = None
+    reply.prev = None
+    top = sc.reply
+    if top is not reply:
+        # Inside the stack: the reply leaves it, and whoever runs on the SC keeps it.
+        while top.prev is not reply:
+            top = top.prev
+        top.prev = below
+        return
+    sc.reply = below
+    if below is not None:
+        holder = below.server
+    else:
+        holder = sc.base
+        sc.base = None
+    move_sc(kernel, sc, holder)
+
+
+def move_sc(kernel, sc, holder):
+    """The SC leaves the thread it runs now and goes to holder (None: to no one; perform)."""
+    current = sc.tcb
+    if current is not None and current is not holder:
+        current.sc = None
+        if current.queue_kind == QUEUE_READY or current.queue_kind == QUEUE_RELEASE:
+            kernel.dequeue(current)
+        if current is kernel.current:
             kernel.current = None
-    sc.tcb = caller
-    caller.sc = sc
+    if holder is not None and holder.sc is not None and holder.sc is not sc:
+        # (It was given another SC meanwhile: this one runs no one until it is bound again.)
+        holder = None
+    sc.tcb = holder
+    if holder is None:
+        return
+    holder.sc = sc
+    if holder.state == abi.STATE_RUNNING and holder.queue is None and holder is not kernel.current:
+        # A thread answered while its SC was further up the chain runs again now.
+        kernel.schedule_runnable(holder)
 
 
 def disarm_reply(kernel, reply, result):
@@ -135,10 +188,8 @@ def disarm_reply(kernel, reply, result):
     reply.seq += 1
     # A lease ends with the reply.
     caller.lease = None
-    sc = reply.donated
-    reply.donated = None
-    if sc is not None:
-        return_donated(kernel, sc, caller)
+    if reply.donated is not None:
+        remove_donation(kernel, reply)
     if server is not None and server.pending_reply is reply:
         server.pending_reply = None
     caller.blocked_on = None

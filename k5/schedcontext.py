@@ -4,6 +4,7 @@ from k5 import abi
 from k5 import notification
 from k5.objects import QUEUE_READY, QUEUE_RELEASE
 from k5.decode import ipc_words, is_small, lookup
+from k5.reply_object import release_stack
 
 
 def sys_configure(kernel, tcb, sysno, request):
@@ -96,10 +97,8 @@ def destroy(kernel, sc):
         home.home_sc = None
         if home.sc is sc:
             home.sc = None
-    for tcb in kernel.tcbs:
-        # A reply that donated it no longer does.
-        if tcb.state == abi.STATE_BLOCKED_REPLY and tcb.blocked_on.donated is sc:
-            tcb.blocked_on.donated = None
+    # The replies that donated it no longer do.
+    release_stack(sc)
     sc.tcb = None
     sc.home = None
     objects = kernel.objects

@@ -4,7 +4,7 @@ from k5 import abi, timer
 from k5._compat import const
 from k5.decode import ipc_words, is_small, is_word
 from k5.ipc import do_send
-from k5.reply_object import disarm_reply, return_donated
+from k5.reply_object import disarm_reply, move_sc, release_stack, remove_donation
 from k5.objects import FAULT_HISTORY, QUEUE_READY, QUEUE_RELEASE
 from k5.ticks import ticks_add
 
@@ -107,14 +107,14 @@ def cancel(kernel, tcb, result):
     if tcb.state == abi.STATE_BLOCKED_REPLY:
         reply = tcb.blocked_on
         if reply is not None and reply.caller is tcb:
-            sc = reply.donated
             reply.caller = None
             reply.server = None
             reply.seq += 1
-            reply.donated = None
-            # The server keeps its (now stale) reference: replying gets abi.ERR_STALE.
-            if sc is not None:
-                return_donated(kernel, sc, tcb)
+            # The server keeps its (now stale) reference: replying gets abi.ERR_STALE. A
+            # donated SC comes one step back along its call stack (to tcb, when the reply
+            # was the head).
+            if reply.donated is not None:
+                remove_donation(kernel, reply)
     else:
         # Blocked in send, recv, wait or sleep, or ready: out of that queue (if any).
         kernel.dequeue(tcb)
@@ -131,6 +131,13 @@ def cancel(kernel, tcb, result):
         tcb.pending_reply = None
         if reply.caller is not None and reply.seq == tcb.pending_seq:
             disarm_reply(kernel, reply, result)
+    # And so do the callers of the named replies it serves: a donated SC it runs on goes back
+    # down its call stack, never stranded on a thread that no longer serves the call.
+    for other in kernel.tcbs:
+        if other.state == abi.STATE_BLOCKED_REPLY:
+            reply = other.blocked_on
+            if reply is not None and reply.server is tcb and reply.caller is other:
+                disarm_reply(kernel, reply, result)
 
 
 _NO_WORDS = ()
@@ -228,6 +235,14 @@ def destroy(kernel, tcb, delete):
     CSpace and handler slots are deleted with `delete` (which may destroy more objects).
     """
     suspend(kernel, tcb)
+    for other in kernel.tcbs:
+        # An SC lent to it that is out on a call stack would come back to a dead thread: it
+        # leaves the stack's head now and runs no one (its home's, below, is unbound).
+        if other.state == abi.STATE_BLOCKED_REPLY and other.blocked_on is not None:
+            sc = other.blocked_on.donated
+            if sc is not None and sc.base is tcb:
+                release_stack(sc)
+                move_sc(kernel, sc, None)
     timer.cancel(kernel, tcb)
     tcb.state = abi.STATE_INACTIVE
     ntfn = tcb.bound_ntfn

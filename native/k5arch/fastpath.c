@@ -298,9 +298,16 @@ static mp_obj_t fast_call(size_t n_args, const mp_obj_t *args) {
     mp_obj_t sc = ld(tcb, MP_QSTR_sc);
     if (ld(server, MP_QSTR_sc) == NONE && sc != NONE
         && equal(ld(tcb, MP_QSTR_fault_kind), SMALL(0))) {
+        // (reply_object.push_donation: the reply goes on the SC's call stack.)
         st(tcb, MP_QSTR_sc, NONE);
         st(sc, MP_QSTR_tcb, server);
         st(server, MP_QSTR_sc, sc);
+        mp_obj_t top = ld(sc, MP_QSTR_reply);
+        if (top == NONE) {
+            st(sc, MP_QSTR_base, tcb);
+        }
+        st(reply, MP_QSTR_prev, top);
+        st(sc, MP_QSTR_reply, reply);
         st(reply, MP_QSTR_donated, sc);
     }
     st(server, MP_QSTR_state, SMALL(K5_STATE_RUNNING));
@@ -339,6 +346,7 @@ static mp_obj_t fast_reply_recv(size_t n_args, const mp_obj_t *args) {
     mp_obj_t caller = NONE;
     mp_obj_list_t *dst = NULL;
     mp_obj_t reply_seq = MP_OBJ_NULL;
+    mp_obj_t below = NONE;
     if (reply != NONE) {
         caller = ld(reply, MP_QSTR_caller);
         reply_seq = ld(reply, MP_QSTR_seq);
@@ -349,6 +357,16 @@ static mp_obj_t fast_reply_recv(size_t n_args, const mp_obj_t *args) {
         dst = word_storage(caller);
         if (dst == NULL || !IS_SMALL(reply_seq) || VAL(reply_seq) >= K5_WORD_MAX) {
             return fallback(1, args);
+        }
+        // A donated SC: only the head of its call stack, going back to its caller (the
+        // unbroken chain); the general path (reply_object.remove_donation) takes the rest.
+        mp_obj_t sc = ld(reply, MP_QSTR_donated);
+        if (sc != NONE) {
+            below = ld(reply, MP_QSTR_prev);
+            if (ld(sc, MP_QSTR_reply) != reply || ld(caller, MP_QSTR_sc) != NONE
+                || (below == NONE ? ld(sc, MP_QSTR_base) : ld(below, MP_QSTR_server)) != caller) {
+                return fallback(1, args);
+            }
         }
     }
     // Perform: k5/fastpath.py's sys_reply_recv, in its order.
@@ -363,6 +381,12 @@ static mp_obj_t fast_reply_recv(size_t n_args, const mp_obj_t *args) {
         mp_obj_t sc = ld(reply, MP_QSTR_donated);
         st(reply, MP_QSTR_donated, NONE);
         if (sc != NONE) {
+            // (reply_object.remove_donation of the head: one step back down the stack.)
+            st(reply, MP_QSTR_prev, NONE);
+            st(sc, MP_QSTR_reply, below);
+            if (below == NONE) {
+                st(sc, MP_QSTR_base, NONE);
+            }
             mp_obj_t holder = ld(sc, MP_QSTR_tcb);
             if (holder != NONE && holder != caller) {
                 st(holder, MP_QSTR_sc, NONE);
