@@ -56,7 +56,29 @@ def check(kernel):
             if cap is not None:
                 cdt.check_rights_monotonic(cap)
     check_donation(kernel)
+    check_bindings(kernel)
     return True
+
+
+def check_bindings(kernel):
+    """Every timer and interrupt line signals a notification through a live cap naming it;
+    no timer outlives its task."""
+    for timer in kernel.timers:
+        cap = timer.cap
+        assert cap.obj_type == abi.TYPE_NOTIFICATION and cap.obj is timer.ntfn, (
+            "a timer outlives the cap it was set with"
+        )
+        assert timer.owner.state != abi.STATE_EXITED, "a timer outlives its task"
+    handlers = kernel.irq_handlers
+    if handlers is not None:
+        for handler in handlers:
+            if handler is not None and handler.ntfn is not None:
+                cap = handler.ntfn_cap
+                assert (
+                    cap is not None
+                    and cap.obj_type == abi.TYPE_NOTIFICATION
+                    and cap.obj is handler.ntfn
+                ), "an interrupt line outlives the cap it was bound through"
 
 
 def check_donation(kernel):

@@ -200,7 +200,8 @@ class System:
         if ntfn is not None:
             if ntfn.obj_type != TYPE_NOTIFICATION:
                 raise BuildError(name + ": an interrupt is delivered to a notification")
-            device.bind(self.kernel, handler, ntfn.obj, badge)
+            # Through the notification's original cap: revoking it unbinds the line.
+            device.bind(self.kernel, handler, ntfn.original, badge)
         return ref
 
     def _derive(self, task, parent, rights, badge, slot):

@@ -67,6 +67,8 @@ def sys_exit(kernel, tcb, sysno, request):
 def do_exit(kernel, tcb, code):
     tcb.exit_code = code
     cancel(kernel, tcb, abi.ERR_STALE)
+    # Its timer goes with it (as with a restart).
+    timer.cancel(kernel, tcb)
     tcb.state = abi.STATE_EXITED
     if kernel.trace is not None:
         kernel.emit("exit " + tcb.name)
