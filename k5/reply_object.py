@@ -137,7 +137,8 @@ def push_donation(sc, reply, caller, server):
 
 
 def remove_donation(kernel, reply):
-    """Take reply off its SC's call stack; only the head moves the SC (perform)."""
+    """Take reply off its SC's call stack; only the head moves the SC (perform: the reply is
+    still armed, its caller blocked)."""
     sc = reply.donated
     below = reply.prev
     reply.donated = None
@@ -183,13 +184,13 @@ def disarm_reply(kernel, reply, result):
     """Wake the caller of an armed reply with `result`, giving back a donated SC."""
     caller = reply.caller
     server = reply.server
+    if reply.donated is not None:
+        remove_donation(kernel, reply)
     reply.caller = None
     reply.server = None
     reply.seq += 1
     # A lease ends with the reply.
     caller.lease = None
-    if reply.donated is not None:
-        remove_donation(kernel, reply)
     if server is not None and server.pending_reply is reply:
         server.pending_reply = None
     caller.blocked_on = None

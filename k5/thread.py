@@ -109,14 +109,14 @@ def cancel(kernel, tcb, result):
     if tcb.state == abi.STATE_BLOCKED_REPLY:
         reply = tcb.blocked_on
         if reply is not None and reply.caller is tcb:
+            # A donated SC comes one step back along its call stack (to tcb, when the reply
+            # was the head). The server keeps its (now stale) reference: replying gets
+            # abi.ERR_STALE.
+            if reply.donated is not None:
+                remove_donation(kernel, reply)
             reply.caller = None
             reply.server = None
             reply.seq += 1
-            # The server keeps its (now stale) reference: replying gets abi.ERR_STALE. A
-            # donated SC comes one step back along its call stack (to tcb, when the reply
-            # was the head).
-            if reply.donated is not None:
-                remove_donation(kernel, reply)
     else:
         # Blocked in send, recv, wait or sleep, or ready: out of that queue (if any).
         kernel.dequeue(tcb)

@@ -20,9 +20,27 @@ SCENARIOS = sorted((pathlib.Path(__file__).parent / "scenarios").glob("*.json"))
 
 # CI bounds: every state to this depth (core: ~38k states, sched: ~21k). Under mutation
 # testing (mutmut sets MUTANT_UNDER_TEST) each mutant gets a shallower run.
-CI_DEPTH = {"core": 7, "devices": 9, "leases": 10, "replies": 9, "sched": 5, "teardown": 7}
+CI_DEPTH = {
+    "bindings": 12,
+    "core": 7,
+    "devices": 9,
+    "donation": 12,
+    "leases": 10,
+    "replies": 9,
+    "sched": 5,
+    "teardown": 7,
+}
 if "MUTANT_UNDER_TEST" in os.environ:
-    CI_DEPTH = {"core": 6, "devices": 7, "leases": 8, "replies": 7, "sched": 4, "teardown": 6}
+    CI_DEPTH = {
+        "bindings": 9,
+        "core": 6,
+        "devices": 7,
+        "donation": 9,
+        "leases": 8,
+        "replies": 7,
+        "sched": 4,
+        "teardown": 6,
+    }
 
 
 @pytest.mark.parametrize("name", sorted(SYSTEMS))
@@ -37,9 +55,13 @@ def test_bounded_exploration_finds_no_violation(name):
 @pytest.mark.parametrize("bug", sorted(bugs.BUGS))
 def test_seeded_bug_is_found_and_replays(bug, tmp_path):
     found = None
+    names, depth = sorted(SYSTEMS), 5
+    if bug in bugs.DEEP:
+        system, depth = bugs.DEEP[bug]
+        names = [system]
     with bugs.seeded(bug):
-        for name in sorted(SYSTEMS):
-            result = explore.explore(name, max_depth=5, max_states=20000)
+        for name in names:
+            result = explore.explore(name, max_depth=depth, max_states=20000)
             if result.violation is not None:
                 found = result
                 break

@@ -168,6 +168,27 @@ def _delete_forgets_waiter(original):
     return delete
 
 
+def _sc_follows_any_reply(original):
+    def remove_donation(kernel, reply):
+        # The rule before issue 22: ending any reply brings its SC back to the reply's caller
+        # from whoever runs on it now, wherever the reply sits on the call stack.
+        sc = reply.donated
+        caller = reply.caller
+        original(kernel, reply)
+        if sc.tcb is not caller:
+            reply_object.move_sc(kernel, sc, caller)
+
+    return remove_donation
+
+
+def _binding_outlives_cap(original):
+    def binding_gone(kernel, cap):
+        # Deleting or revoking a notification cap leaves the timers and lines bound through it.
+        return None
+
+    return binding_gone
+
+
 # name -> (object, attribute, wrapper of the original, what the bug is). A module function is
 # patched in its module (its callers look it up there; the syscall table is built per kernel).
 BUGS = {
@@ -227,6 +248,18 @@ BUGS = {
         _unmapping_forgotten,
         "a deleted or revoked window stays in the MPU view",
     ),
+    "sc-follows-any-reply": (
+        reply_object,
+        "remove_donation",
+        _sc_follows_any_reply,
+        "a reply answered out of turn takes the SC from the head of its call stack",
+    ),
+    "binding-outlives-cap": (
+        cnode,
+        "binding_gone",
+        _binding_outlives_cap,
+        "a timer or line bound through a notification cap outlives the cap",
+    ),
     "ack-unbound-unmasks": (
         device,
         "sys_irq_handler",
@@ -234,6 +267,13 @@ BUGS = {
         "an ack of an unbound IRQ handler unmasks its line",
     ),
 }
+
+
+# Bugs whose shortest counterexample is longer than the bound of the search over every system
+# (tests/verify/test_verify.py): the system that finds them, and how deep it must look. (A chain
+# through two passive servers takes five steps to build before a Reply can be answered out of
+# turn.)
+DEEP = {"sc-follows-any-reply": ("donation", 7)}
 
 
 @contextlib.contextmanager

@@ -41,6 +41,9 @@ class _Names:
         for sc in kernel.objects:
             if id(sc) not in objects:
                 objects[id(sc)] = len(objects)
+        for timer in kernel.timers:
+            # (A task has at most one: named by its owner, as an implicit reply is.)
+            objects[id(timer)] = ("timer", objects.get(id(timer.owner), "?"))
         self.objects = objects
         caps = {}
         for number, cnode in enumerate(cnodes(system)):
@@ -133,6 +136,7 @@ def _tcb(names, tcb, now):
         names.obj(reply.caller),
         names.obj(reply.server),
         names.obj(reply.donated),
+        names.obj(reply.prev),
         reply.recv_slot if reply.caller is not None else None,
         message,
         tcb.recv_slot if state == STATE_BLOCKED_RECV or state == STATE_BLOCKED_SEND else None,
@@ -162,6 +166,8 @@ def _sched_context(names, sc, now):
         sc.consumed,
         names.obj(sc.tcb),
         names.obj(sc.home),
+        names.obj(sc.reply),
+        names.obj(sc.base),
     )
 
 
@@ -219,6 +225,26 @@ def canonical(system, ghost=()):
         elif kind == "Untyped":
             parts.append((obj.remaining,))
         elif kind == "IRQHandler":
-            parts.append((names.obj(obj.ntfn), obj.badge, obj.pending))
+            parts.append((names.obj(obj.ntfn), names.cap(obj.ntfn_cap), obj.badge, obj.pending))
+        elif kind == "Reply":
+            parts.append(
+                (
+                    names.obj(obj.caller),
+                    names.obj(obj.server),
+                    names.obj(obj.donated),
+                    names.obj(obj.prev),
+                )
+            )
+    timers = []
+    for timer in kernel.timers:
+        timers.append(
+            (
+                names.obj(timer.owner),
+                names.cap(timer.cap),
+                timer.badge,
+                ticks_diff(timer.wake_time, now),
+            )
+        )
+    parts.append(tuple(timers))
     parts.append(ghost)
     return tuple(parts)
