@@ -12,6 +12,7 @@ from k5.abi import (
     RIGHT_WRITE,
     SYS_IRQ_ACK,
     RIGHTS_ALL,
+    STATE_BLOCKED_REPLY,
     STATE_RUNNING,
     SYS_BORROW_WRITE,
     SYS_CNODE_MUTATE,
@@ -142,10 +143,19 @@ def _destroyed_reply_forgets_caller(original):
 
 def _restart_forgets_caller(original):
     def cancel(kernel, tcb, result):
-        # A server stopped (restarted, suspended, faulted) forgets its pending implicit reply:
-        # its caller waits for a reply that can never come.
+        # A server stopped (restarted, suspended, faulted) forgets the calls it serves, its
+        # pending implicit reply and the named replies bound to it: their callers wait for
+        # replies that can never come.
         tcb.pending_reply = None
+        served = []
+        for other in kernel.tcbs:
+            if other.state == STATE_BLOCKED_REPLY and other.blocked_on.server is tcb:
+                served.append(other.blocked_on)
+                other.blocked_on.server = None
         original(kernel, tcb, result)
+        for reply in served:
+            if reply.caller is not None:
+                reply.server = tcb
 
     return cancel
 
@@ -216,7 +226,7 @@ BUGS = {
         thread,
         "cancel",
         _restart_forgets_caller,
-        "a server stopped mid-call leaves its caller waiting for a reply that cannot come",
+        "a server stopped mid-call leaves its callers waiting for replies that cannot come",
     ),
     "delete-forgets-waiter": (
         cnode,
