@@ -141,3 +141,47 @@ def test_the_client_waits_while_the_chain_above_it_works():
     sc = c.sc.obj
     assert sc.tcb is y.obj and c.obj.sc is None and runs[0] == 0
     assert c.obj.state == A.STATE_RUNNING and sc.reply is not None and sc.base is c.obj
+
+
+def idle_thief(log):
+    def thief(ipc, arg):
+        k5.wait(1)
+
+    return thief
+
+
+def test_the_client_destroyed_mid_chain_leaves_its_sc_to_no_one():
+    from k5 import cnode
+
+    system, log, runs, (c, x, y, t, ry) = chain(idle_thief)
+    system.run(12)
+    sc = c.sc.obj
+    assert sc.tcb is y.obj and sc.base is c.obj
+    cnode.delete(system.kernel, c.original)  # its last cap: the client is destroyed
+    assert sc.tcb is None and sc.reply is None and y.obj.sc is None and x.obj.sc is None
+    system.run(100)  # (the debug invariants hold after every trap)
+    assert sc.tcb is None
+    system.close()
+
+
+def test_the_client_suspended_mid_chain_gets_its_sc_when_resumed():
+    def suspender(log):
+        def thief(ipc, arg):
+            k5.wait(1)
+            log.append(("suspend", k5.tcb_suspend(5)))
+            k5.sleep(60)
+            log.append(("resume", k5.tcb_resume(5)))
+
+        return thief
+
+    system, log, runs, (c, x, y, t, ry) = chain(suspender)
+    system.give(t, 5, c)
+    system.run(40)
+    sc = c.sc.obj
+    # The suspension took the client's reply off the middle of the call stack: Y kept the SC,
+    # finished and replied to X, and the SC came back to the client, which waits inactive.
+    assert ("suspend", A.OK) in log and "y done" in log
+    assert sc.tcb is c.obj and runs[0] == 0
+    system.run(200)
+    assert ("resume", A.OK) in log and runs[0] > 0
+    system.close()
