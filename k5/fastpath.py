@@ -21,6 +21,7 @@ from k5.decode import ipc_words
 from k5.ipc import sys_reply_recv as slow_reply_recv
 from k5.ipc import sys_send as slow_send
 from k5.objects import QUEUE_ENDPOINT, QUEUE_NONE, QUEUE_READY, QUEUE_RELEASE
+from k5.objects import Reply as _Reply
 
 # Private copies (folded by the compiler; checked against k5.abi below).
 _MSG_MAX_WORDS = const(8)
@@ -154,14 +155,15 @@ def sys_call(kernel, tcb, sysno, request, _type=type, _int=int, _tuple=tuple, _l
     sc = tcb.sc
     if server.sc is None and sc is not None and tcb.fault_kind == 0:
         # (reply_object.push_donation: the reply goes on the SC's call stack.)
+        below = tcb.sc_reply
+        if below is None:
+            below = tcb
+        tcb.sc_reply = None
         tcb.sc = None
         sc.tcb = server
         server.sc = sc
-        top = sc.reply
-        if top is None:
-            sc.base = tcb
-        reply.prev = top
-        sc.reply = reply
+        server.sc_reply = reply
+        reply.prev = below
         reply.donated = sc
     server.state = _STATE_RUNNING
     # Direct switch (seL4 fastpath): nothing else is ready, so the server is the choice.
@@ -225,17 +227,16 @@ def sys_reply_recv(kernel, tcb, sysno, request, _type=type, _int=int, _tuple=tup
         caller = reply.caller
         if reply.seq != tcb.pending_seq or caller is None or caller.fault_kind != 0:
             return slow_reply_recv(kernel, tcb, sysno, request)
-        sc = reply.donated
-        if sc is not None:
+        if reply.donated is not None:
             # Only the head of the SC's call stack, going back to its caller (the unbroken
             # chain): the general path (reply_object.remove_donation) takes the rest.
             below = reply.prev
-            if sc.reply is not reply or caller.sc is not None:
+            if tcb.sc_reply is not reply or caller.sc is not None:
                 return slow_reply_recv(kernel, tcb, sysno, request)
-            if below is None:
-                if sc.base is not caller:
+            if _type(below) is _Reply:
+                if below.server is not caller:
                     return slow_reply_recv(kernel, tcb, sysno, request)
-            elif below.server is not caller:
+            elif below is not caller:
                 return slow_reply_recv(kernel, tcb, sysno, request)
     # Perform. The reply: transfer into the caller's buffer, the donated SC goes back.
     if caller is not None:
@@ -265,9 +266,7 @@ def sys_reply_recv(kernel, tcb, sysno, request, _type=type, _int=int, _tuple=tup
         if sc is not None:
             # (reply_object.remove_donation of the head: one step back down the stack.)
             reply.prev = None
-            sc.reply = below
-            if below is None:
-                sc.base = None
+            tcb.sc_reply = None
             holder = sc.tcb
             if holder is not None and holder is not caller:
                 holder.sc = None
@@ -278,6 +277,7 @@ def sys_reply_recv(kernel, tcb, sysno, request, _type=type, _int=int, _tuple=tup
                     kernel.current = None
             sc.tcb = caller
             caller.sc = sc
+            caller.sc_reply = below if _type(below) is _Reply else None
         caller.blocked_on = None
         caller.blocked_cap = None
         kernel.set_result(caller.context, 0)

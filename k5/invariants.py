@@ -1,7 +1,7 @@
 """The kernel's invariants (docs/kernel.md "Invariants"), asserted in debug runs and tests."""
 
 from k5 import abi, cdt
-from k5.objects import QUEUE_ENDPOINT, QUEUE_NOTIFICATION, QUEUE_READY, QUEUE_RELEASE
+from k5.objects import QUEUE_ENDPOINT, QUEUE_NOTIFICATION, QUEUE_READY, QUEUE_RELEASE, Reply
 from k5.sched import priority_higher
 
 
@@ -90,26 +90,27 @@ def check_donation(kernel):
         for sc in (tcb.sc, tcb.home_sc):
             if sc is not None and sc not in seen:
                 seen.append(sc)
+        if tcb.sc_reply is not None:
+            assert tcb.sc is not None and tcb.sc_reply.donated is tcb.sc, (
+                tcb.name + " heads a call stack of an SC it does not run"
+            )
         if tcb.state == abi.STATE_BLOCKED_REPLY:
             sc = tcb.blocked_on.donated
             if sc is not None and sc not in seen:
                 seen.append(sc)
     for sc in seen:
-        reply = sc.reply
+        holder = sc.tcb
+        reply = holder.sc_reply if holder is not None else None
         if reply is None:
-            assert sc.base is None, "an empty call stack with a base"
-            holder = sc.tcb
             assert (
                 holder is None or holder is sc.home or (sc.home is None and sc.ntfn is not None)
             ), "SC " + sc.name + " runs " + holder.name + ": not its home, not on a call stack"
             continue
-        assert sc.tcb is reply.server, (
+        assert reply.server is holder, (
             "SC " + sc.name + " does not run the server at the head of its call stack"
         )
-        base = sc.base
-        assert base is not None, "a call stack without a base"
         depth = 0
-        while reply is not None:
+        while type(reply) is Reply:
             depth += 1
             assert depth <= len(tcbs), "a call stack longer than the threads (a cycle)"
             assert reply.donated is sc, "a reply on a call stack it does not donate to"
@@ -118,13 +119,17 @@ def check_donation(kernel):
                 "a call stack holds a reply nobody waits on"
             )
             reply = reply.prev
-        assert sc.home is None or base is sc.home, "a home SC's call stack starts elsewhere"
+        assert reply is not None, "a call stack without a base"
+        assert sc.home is None or reply is sc.home, "a home SC's call stack starts elsewhere"
     for tcb in tcbs:
         if tcb.state == abi.STATE_BLOCKED_REPLY:
             reply = tcb.blocked_on
             sc = reply.donated
             if sc is not None:
-                node = sc.reply
-                while node is not None and node is not reply:
+                holder = sc.tcb
+                node = holder.sc_reply if holder is not None else None
+                while type(node) is Reply and node is not reply:
                     node = node.prev
                 assert node is reply, "a donating reply is not on its SC's call stack"
+            else:
+                assert reply.prev is None, "a reply off every call stack is linked into one"

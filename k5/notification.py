@@ -93,7 +93,7 @@ def sys_wait(kernel, tcb, sysno, request):
     tcb.queue_kind = QUEUE_NOTIFICATION
     if tcb is kernel.current:
         kernel.current = None
-    if ntfn.sc is not None and tcb.sc is ntfn.sc and ntfn.sc.reply is None:
+    if ntfn.sc is not None and tcb.sc is ntfn.sc and tcb.sc_reply is None:
         return_sc(kernel, ntfn, tcb)
     return None
 

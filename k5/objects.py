@@ -226,7 +226,8 @@ class Reply:
       are stale;
     - cap_count counts the caps of a named reply (always 0 for an implicit one);
     - donated is the SC whose call stack holds the reply (k5/reply_object.py), else None; prev
-      is the reply below it on that stack (None at the bottom, and whenever donated is None).
+      is the reply below it on that stack or, at the bottom, the thread the SC goes back to
+      when the stack empties (its base); None whenever donated is None.
     """
 
     __slots__ = ("caller", "server", "seq", "donated", "recv_slot", "cap_count", "prev")
@@ -263,10 +264,11 @@ class SchedContext(Refills):
     - if ntfn is not None then ntfn.sc is self, and home is None (bound to a notification,
       the SC runs a passive thread woken by it);
     - consumed ticks not yet charged are kept in `consumed` (charged at a switch);
-    - reply is the head of the SC's call stack (seL4 scReply), linked down through Reply.prev:
-      each reply on it is armed and has donated self, and the SC runs the head's server; base
-      is the thread the SC goes back to when the stack empties (the caller at its bottom when
-      it was pushed), None while the stack is empty (k5/reply_object.py, "donation").
+    - its call stack (k5/reply_object.py, "donation") starts at tcb.sc_reply, the reply that
+      donated it to the thread it runs: the SC runs the server of the head reply, or its
+      home (or the thread its notification woke) when the stack is empty. (The head is kept
+      in the TCB, not here: an SC's attribute table is full, one more attribute costs every SC
+      48 bytes of the device's heap; a TCB's has room.)
     """
 
     __slots__ = (
@@ -279,8 +281,6 @@ class SchedContext(Refills):
         "exhaustions",
         "cap_count",
         "ntfn",
-        "reply",
-        "base",
     )
 
     def __init__(self, min_budget=1, name="", oid=0):
@@ -294,20 +294,22 @@ class SchedContext(Refills):
         self.exhaustions = 0
         self.cap_count = 0
         self.ntfn = None
-        self.reply = None
-        self.base = None
 
 
 def release_stack(sc):
-    """The SC is unbound or destroyed: its call stack is emptied (k5/reply_object.py; perform)."""
-    reply = sc.reply
-    while reply is not None:
+    """The SC is unbound or destroyed: its call stack is emptied; returns its base, the thread
+    at the bottom (None when it had no stack; k5/reply_object.py; perform)."""
+    holder = sc.tcb
+    if holder is None:
+        return None
+    reply = holder.sc_reply
+    holder.sc_reply = None
+    while reply is not None and type(reply) is Reply:
         below = reply.prev
         reply.donated = None
         reply.prev = None
         reply = below
-    sc.reply = None
-    sc.base = None
+    return reply
 
 
 class Untyped:
@@ -369,7 +371,9 @@ class TCB:
       threads in their notification's queue, BLOCKED_REPLY threads own an armed reply;
     - a RUNNING thread is the current thread or in the ready or release queue;
     - priority <= mcp of whoever set it; 0 <= priority <= 255;
-    - if sc is not None then sc.tcb is self.
+    - if sc is not None then sc.tcb is self;
+    - sc_reply is the head of the call stack of the SC it runs on (the reply that donated it
+      that SC, whose server it is), None when its SC is not donated (k5/reply_object.py).
     """
 
     __slots__ = (
@@ -419,6 +423,7 @@ class TCB:
         "cap_count",
         "recv_reply",
         "lease",
+        "sc_reply",
     )
 
     def __init__(self, tid, name, cspace_size, ipc):
@@ -439,6 +444,7 @@ class TCB:
         self.handlers = NO_HANDLERS
         self.sc = None
         self.home_sc = None
+        self.sc_reply = None
         self.bound_ntfn = None
         self.queue = None
         self.queue_kind = QUEUE_NONE

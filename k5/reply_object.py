@@ -4,7 +4,7 @@
 
 from k5 import abi
 from k5.decode import lookup
-from k5.objects import QUEUE_READY, QUEUE_RELEASE, release_stack  # noqa: F401 (re-exported)
+from k5.objects import QUEUE_READY, QUEUE_RELEASE, Reply, release_stack  # noqa: F401
 from k5.message import decode_message, transfer
 
 
@@ -112,27 +112,28 @@ def do_reply(kernel, tcb, reply):
 # ONE rule decides who runs on a donated SC, for the general path and both fast paths (the
 # Python one in k5/fastpath.py and the C one in native/k5arch/fastpath.c perform the same stores
 # in the cases they take): an SC's call stack is the chain of armed replies through which it was
-# donated, head first (sc.reply, then Reply.prev), and the SC runs the server of the head reply,
-# or, when the stack is empty, the thread it started from (sc.base; its home, or the passive
-# thread its notification woke). A call to a passive server pushes the caller's reply; ending a
-# reply (answered, cancelled, abandoned, deleted) takes it off the stack: the head moves the SC
-# one step back along the chain, to the server of the reply below (or the base); any other reply
-# leaves the SC where it is. So whoever holds a Reply cap (or a TCB cap) can end a call but can
-# never move an SC to a thread that is not on its chain: a client answered early waits for the
-# SC to come back, and gets it when the chain above it unwinds; the servers above keep it while
-# they work.
+# donated, head first (tcb.sc_reply of the thread it runs, then Reply.prev), ending in the
+# thread it started from (the bottom reply's prev: the base, its home or the passive thread its
+# notification woke). The SC runs the server of the head reply, or its base when the stack is
+# empty. A call to a passive server pushes the caller's reply; ending a reply (answered,
+# cancelled, abandoned, deleted) takes it off the stack: the head moves the SC one step back
+# along the chain, to the server of the reply below (or the base); any other reply leaves the
+# SC where it is. So whoever holds a Reply cap (or a TCB cap) can end a call but can never move
+# an SC to a thread that is not on its chain: a client answered early waits for the SC to come
+# back, and gets it when the chain above it unwinds; the servers above keep it while they work.
 
 
 def push_donation(sc, reply, caller, server):
     """The caller, running on sc, calls a passive server through reply (perform)."""
+    below = caller.sc_reply
+    if below is None:
+        below = caller  # the bottom: the SC comes back to the caller when the stack empties
+    caller.sc_reply = None
     caller.sc = None
     sc.tcb = server
     server.sc = sc
-    top = sc.reply
-    if top is None:
-        sc.base = caller
-    reply.prev = top
-    sc.reply = reply
+    server.sc_reply = reply
+    reply.prev = below
     reply.donated = sc
 
 
@@ -143,38 +144,49 @@ def remove_donation(kernel, reply):
     below = reply.prev
     reply.donated = None
     reply.prev = None
-    top = sc.reply
-    if top is not reply:
+    holder = sc.tcb
+    above = holder.sc_reply
+    if above is not reply:
         # Inside the stack: the reply leaves it, and whoever runs on the SC keeps it.
-        while top.prev is not reply:
-            top = top.prev
-        top.prev = below
+        while above.prev is not reply:
+            above = above.prev
+        above.prev = below
         return
-    sc.reply = below
-    if below is not None:
-        holder = below.server
+    holder.sc_reply = None
+    if type(below) is Reply:
+        move_sc(kernel, sc, below.server, below)
     else:
-        holder = sc.base
-        sc.base = None
-    move_sc(kernel, sc, holder)
+        move_sc(kernel, sc, below, None)
 
 
-def move_sc(kernel, sc, holder):
-    """The SC leaves the thread it runs now and goes to holder (None: to no one; perform)."""
+def move_sc(kernel, sc, holder, head):
+    """The SC leaves the thread it runs now for holder, its call stack's head now being head
+    (None: empty; perform)."""
     current = sc.tcb
     if current is not None and current is not holder:
         current.sc = None
+        current.sc_reply = None
         if current.queue_kind == QUEUE_READY or current.queue_kind == QUEUE_RELEASE:
             kernel.dequeue(current)
         if current is kernel.current:
             kernel.current = None
     if holder is not None and holder.sc is not None and holder.sc is not sc:
-        # (It was given another SC meanwhile: this one runs no one until it is bound again.)
-        holder = None
+        # It was given another SC meanwhile: this one goes back to its base (the rest of the
+        # stack gives up its claim), or to no one when the base has another SC too.
+        holder = head
+        while holder is not None and type(holder) is Reply:
+            below = holder.prev
+            holder.donated = None
+            holder.prev = None
+            holder = below
+        head = None
+        if holder is not None and holder.sc is not None and holder.sc is not sc:
+            holder = None
     sc.tcb = holder
     if holder is None:
         return
     holder.sc = sc
+    holder.sc_reply = head
     if holder.state == abi.STATE_RUNNING and holder.queue is None and holder is not kernel.current:
         # A thread answered while its SC was further up the chain runs again now.
         kernel.schedule_runnable(holder)

@@ -238,13 +238,14 @@ def destroy(kernel, tcb, delete):
     """
     suspend(kernel, tcb)
     for other in kernel.tcbs:
-        # An SC lent to it that is out on a call stack would come back to a dead thread: it
-        # leaves the stack's head now and runs no one (its home's, below, is unbound).
+        # An SC out on a call stack that would come back to it (the stack's base) would come
+        # back to a dead thread: it leaves the stack's head now and runs no one.
         if other.state == abi.STATE_BLOCKED_REPLY and other.blocked_on is not None:
-            sc = other.blocked_on.donated
-            if sc is not None and sc.base is tcb:
+            reply = other.blocked_on
+            if reply.donated is not None and reply.prev is tcb:
+                sc = reply.donated
                 release_stack(sc)
-                move_sc(kernel, sc, None)
+                move_sc(kernel, sc, None, None)
     timer.cancel(kernel, tcb)
     tcb.state = abi.STATE_INACTIVE
     ntfn = tcb.bound_ntfn
@@ -263,6 +264,7 @@ def destroy(kernel, tcb, delete):
             kernel.dequeue(tcb)
         sc.tcb = None
         tcb.sc = None
+        tcb.sc_reply = None
     if tcb is kernel.current:
         kernel.current = None
     tcbs = kernel.tcbs

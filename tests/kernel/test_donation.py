@@ -140,7 +140,8 @@ def test_the_client_waits_while_the_chain_above_it_works():
     assert "y done" not in log
     sc = c.sc.obj
     assert sc.tcb is y.obj and c.obj.sc is None and runs[0] == 0
-    assert c.obj.state == A.STATE_RUNNING and sc.reply is not None and sc.base is c.obj
+    # (y heads the SC's call stack, whose bottom is the client's reply, answered: taken out.)
+    assert c.obj.state == A.STATE_RUNNING and y.obj.sc_reply.prev is c.obj
 
 
 def idle_thief(log):
@@ -156,9 +157,10 @@ def test_the_client_destroyed_mid_chain_leaves_its_sc_to_no_one():
     system, log, runs, (c, x, y, t, ry) = chain(idle_thief)
     system.run(12)
     sc = c.sc.obj
-    assert sc.tcb is y.obj and sc.base is c.obj
+    assert sc.tcb is y.obj and y.obj.sc_reply.prev.prev is c.obj
     cnode.delete(system.kernel, c.original)  # its last cap: the client is destroyed
-    assert sc.tcb is None and sc.reply is None and y.obj.sc is None and x.obj.sc is None
+    assert sc.tcb is None and y.obj.sc is None and x.obj.sc is None
+    assert y.obj.sc_reply is None and x.obj.sc_reply is None
     system.run(100)  # (the debug invariants hold after every trap)
     assert sc.tcb is None
     system.close()

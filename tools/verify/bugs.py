@@ -186,7 +186,7 @@ def _sc_follows_any_reply(original):
         caller = reply.caller
         original(kernel, reply)
         if sc.tcb is not caller:
-            reply_object.move_sc(kernel, sc, caller)
+            reply_object.move_sc(kernel, sc, caller, None)
 
     return remove_donation
 

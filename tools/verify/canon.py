@@ -127,6 +127,7 @@ def _tcb(names, tcb, now):
         tcb.mcp,
         names.obj(tcb.sc),
         names.obj(tcb.home_sc),
+        names.obj(tcb.sc_reply),
         names.obj(tcb.bound_ntfn),
         tcb.queue_kind,
         names.obj(tcb.blocked_on),
@@ -166,8 +167,6 @@ def _sched_context(names, sc, now):
         sc.consumed,
         names.obj(sc.tcb),
         names.obj(sc.home),
-        names.obj(sc.reply),
-        names.obj(sc.base),
     )
 
 
