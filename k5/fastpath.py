@@ -155,15 +155,10 @@ def sys_call(kernel, tcb, sysno, request, _type=type, _int=int, _tuple=tuple, _l
     sc = tcb.sc
     if server.sc is None and sc is not None and tcb.fault_kind == 0:
         # (reply_object.push_donation: the reply goes on the SC's call stack.)
-        below = tcb.sc_reply
-        if below is None:
-            below = tcb
-        tcb.sc_reply = None
         tcb.sc = None
         sc.tcb = server
         server.sc = sc
         server.sc_reply = reply
-        reply.prev = below
         reply.donated = sc
     server.state = _STATE_RUNNING
     # Direct switch (seL4 fastpath): nothing else is ready, so the server is the choice.
@@ -222,21 +217,18 @@ def sys_reply_recv(kernel, tcb, sysno, request, _type=type, _int=int, _tuple=tup
             return slow_reply_recv(kernel, tcb, sysno, request)
     reply = tcb.pending_reply
     caller = None
-    below = None
     if reply is not None:
         caller = reply.caller
         if reply.seq != tcb.pending_seq or caller is None or caller.fault_kind != 0:
             return slow_reply_recv(kernel, tcb, sysno, request)
         if reply.donated is not None:
             # Only the head of the SC's call stack, going back to its caller (the unbroken
-            # chain): the general path (reply_object.remove_donation) takes the rest.
-            below = reply.prev
+            # chain, where the caller holds the head below): the general path
+            # (reply_object.remove_donation) takes the rest.
+            below = caller.sc_reply
             if tcb.sc_reply is not reply or caller.sc is not None:
                 return slow_reply_recv(kernel, tcb, sysno, request)
-            if _type(below) is _Reply:
-                if below.server is not caller:
-                    return slow_reply_recv(kernel, tcb, sysno, request)
-            elif below is not caller:
+            if below is not None and (_type(below) is not _Reply or below.server is not caller):
                 return slow_reply_recv(kernel, tcb, sysno, request)
     # Perform. The reply: transfer into the caller's buffer, the donated SC goes back.
     if caller is not None:
@@ -264,8 +256,8 @@ def sys_reply_recv(kernel, tcb, sysno, request, _type=type, _int=int, _tuple=tup
         sc = reply.donated
         reply.donated = None
         if sc is not None:
-            # (reply_object.remove_donation of the head: one step back down the stack.)
-            reply.prev = None
+            # (reply_object.remove_donation of the head: one step back down the stack, to the
+            # caller, which holds its head already.)
             tcb.sc_reply = None
             holder = sc.tcb
             if holder is not None and holder is not caller:
@@ -277,7 +269,6 @@ def sys_reply_recv(kernel, tcb, sysno, request, _type=type, _int=int, _tuple=tup
                     kernel.current = None
             sc.tcb = caller
             caller.sc = sc
-            caller.sc_reply = below if _type(below) is _Reply else None
         caller.blocked_on = None
         caller.blocked_cap = None
         kernel.set_result(caller.context, 0)

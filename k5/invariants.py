@@ -81,6 +81,13 @@ def check_bindings(kernel):
                 ), "an interrupt line outlives the cap it was bound through"
 
 
+def _below(reply):
+    """What lies below a reply of a call stack: the reply below, or the base thread."""
+    caller = reply.caller
+    below = caller.sc_reply
+    return caller if below is None else below
+
+
 def check_donation(kernel):
     """Every SC runs only its home thread, the thread its notification woke, or the server at
     the head of its call stack (k5/reply_object.py), and every donating reply is on a stack."""
@@ -90,14 +97,23 @@ def check_donation(kernel):
         for sc in (tcb.sc, tcb.home_sc):
             if sc is not None and sc not in seen:
                 seen.append(sc)
-        if tcb.sc_reply is not None:
-            assert tcb.sc is not None and tcb.sc_reply.donated is tcb.sc, (
-                tcb.name + " heads a call stack of an SC it does not run"
-            )
+        link = tcb.sc_reply
         if tcb.state == abi.STATE_BLOCKED_REPLY:
             sc = tcb.blocked_on.donated
             if sc is not None and sc not in seen:
                 seen.append(sc)
+        if tcb.sc is not None:
+            # (Also while it waits for a reply that took no SC: it still holds its own.)
+            assert link is None or (link.donated is tcb.sc and link.server is tcb), (
+                tcb.name + " heads a call stack of an SC it does not run"
+            )
+        elif link is not None:
+            assert tcb.state == abi.STATE_BLOCKED_REPLY and sc is not None, (
+                tcb.name + " links a call stack it is not on"
+            )
+            assert type(link) is not Reply or link.donated is sc, (
+                tcb.name + " links a call stack its reply is not on"
+            )
     for sc in seen:
         holder = sc.tcb
         reply = holder.sc_reply if holder is not None else None
@@ -106,9 +122,6 @@ def check_donation(kernel):
                 holder is None or holder is sc.home or (sc.home is None and sc.ntfn is not None)
             ), "SC " + sc.name + " runs " + holder.name + ": not its home, not on a call stack"
             continue
-        assert reply.server is holder, (
-            "SC " + sc.name + " does not run the server at the head of its call stack"
-        )
         depth = 0
         while type(reply) is Reply:
             depth += 1
@@ -118,8 +131,7 @@ def check_donation(kernel):
             assert caller is not None and caller.state == abi.STATE_BLOCKED_REPLY, (
                 "a call stack holds a reply nobody waits on"
             )
-            reply = reply.prev
-        assert reply is not None, "a call stack without a base"
+            reply = _below(reply)
         assert sc.home is None or reply is sc.home, "a home SC's call stack starts elsewhere"
     for tcb in tcbs:
         if tcb.state == abi.STATE_BLOCKED_REPLY:
@@ -129,7 +141,5 @@ def check_donation(kernel):
                 holder = sc.tcb
                 node = holder.sc_reply if holder is not None else None
                 while type(node) is Reply and node is not reply:
-                    node = node.prev
+                    node = _below(node)
                 assert node is reply, "a donating reply is not on its SC's call stack"
-            else:
-                assert reply.prev is None, "a reply off every call stack is linked into one"

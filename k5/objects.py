@@ -225,12 +225,10 @@ class Reply:
     - seq increases every time the reply is armed, used or cancelled, so holders of an old seq
       are stale;
     - cap_count counts the caps of a named reply (always 0 for an implicit one);
-    - donated is the SC whose call stack holds the reply (k5/reply_object.py), else None; prev
-      is the reply below it on that stack or, at the bottom, the thread the SC goes back to
-      when the stack empties (its base); None whenever donated is None.
+    - donated is the SC whose call stack holds the reply (k5/reply_object.py), else None.
     """
 
-    __slots__ = ("caller", "server", "seq", "donated", "recv_slot", "cap_count", "prev")
+    __slots__ = ("caller", "server", "seq", "donated", "recv_slot", "cap_count")
 
     def __init__(self):
         # (Six fields, no name: every TCB has one, and a bigger attribute table per instance
@@ -241,7 +239,6 @@ class Reply:
         self.donated = None
         self.recv_slot = -1
         self.cap_count = 0
-        self.prev = None
 
     def check_invariants(self, owner=None):
         caller = self.caller
@@ -251,8 +248,6 @@ class Reply:
             assert caller.blocked_on is self, "armed reply, caller waits elsewhere"
         else:
             assert self.donated is None, "disarmed reply still holds a donated SC"
-        if self.donated is None:
-            assert self.prev is None, "a reply off every call stack is linked into one"
         return True
 
 
@@ -264,11 +259,11 @@ class SchedContext(Refills):
     - if ntfn is not None then ntfn.sc is self, and home is None (bound to a notification,
       the SC runs a passive thread woken by it);
     - consumed ticks not yet charged are kept in `consumed` (charged at a switch);
-    - its call stack (k5/reply_object.py, "donation") starts at tcb.sc_reply, the reply that
-      donated it to the thread it runs: the SC runs the server of the head reply, or its
-      home (or the thread its notification woke) when the stack is empty. (The head is kept
-      in the TCB, not here: an SC's attribute table is full, one more attribute costs every SC
-      48 bytes of the device's heap; a TCB's has room.)
+    - its call stack (k5/reply_object.py, "donation") starts at tcb.sc_reply of the thread it
+      runs: the SC runs the server of the head reply, or its home (or the thread its
+      notification woke) when the stack is empty. (The stack is kept in TCBs, not here: an
+      SC's attribute table and a Reply's are full, one more attribute costs each 48 or 16 bytes
+      of the device's heap; a TCB's has room for one.)
     """
 
     __slots__ = (
@@ -296,20 +291,27 @@ class SchedContext(Refills):
         self.ntfn = None
 
 
-def release_stack(sc):
-    """The SC is unbound or destroyed: its call stack is emptied; returns its base, the thread
-    at the bottom (None when it had no stack; k5/reply_object.py; perform)."""
-    holder = sc.tcb
-    if holder is None:
-        return None
-    reply = holder.sc_reply
-    holder.sc_reply = None
-    while reply is not None and type(reply) is Reply:
-        below = reply.prev
+def unwind(reply):
+    """Take reply and every reply below it off their call stack; return the stack's base (the
+    thread the SC came from; k5/reply_object.py; perform)."""
+    while True:
+        caller = reply.caller
+        below = caller.sc_reply
+        caller.sc_reply = None
         reply.donated = None
-        reply.prev = None
+        if below is None:
+            return caller
+        if type(below) is not Reply:
+            return below
         reply = below
-    return reply
+
+
+def release_stack(sc):
+    """The SC is unbound or destroyed: its call stack is emptied (perform)."""
+    holder = sc.tcb
+    if holder is not None and holder.sc_reply is not None:
+        unwind(holder.sc_reply)
+        holder.sc_reply = None
 
 
 class Untyped:
@@ -372,8 +374,11 @@ class TCB:
     - a RUNNING thread is the current thread or in the ready or release queue;
     - priority <= mcp of whoever set it; 0 <= priority <= 255;
     - if sc is not None then sc.tcb is self;
-    - sc_reply is the head of the call stack of the SC it runs on (the reply that donated it
-      that SC, whose server it is), None when its SC is not donated (k5/reply_object.py).
+    - sc_reply links donation's call stacks (k5/reply_object.py): for a thread running a
+      donated SC, the head of its stack (the reply that donated it, whose server it is); for a
+      thread blocked on a reply of a stack, what lies below that reply: the reply whose server
+      it was when it called, or (that one answered out of turn) the stack's base thread; None
+      otherwise (and for the caller at the bottom, itself the base).
     """
 
     __slots__ = (

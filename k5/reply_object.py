@@ -4,7 +4,7 @@
 
 from k5 import abi
 from k5.decode import lookup
-from k5.objects import QUEUE_READY, QUEUE_RELEASE, Reply, release_stack  # noqa: F401
+from k5.objects import QUEUE_READY, QUEUE_RELEASE, Reply, release_stack, unwind  # noqa: F401
 from k5.message import decode_message, transfer
 
 
@@ -112,28 +112,30 @@ def do_reply(kernel, tcb, reply):
 # ONE rule decides who runs on a donated SC, for the general path and both fast paths (the
 # Python one in k5/fastpath.py and the C one in native/k5arch/fastpath.c perform the same stores
 # in the cases they take): an SC's call stack is the chain of armed replies through which it was
-# donated, head first (tcb.sc_reply of the thread it runs, then Reply.prev), ending in the
-# thread it started from (the bottom reply's prev: the base, its home or the passive thread its
-# notification woke). The SC runs the server of the head reply, or its base when the stack is
-# empty. A call to a passive server pushes the caller's reply; ending a reply (answered,
-# cancelled, abandoned, deleted) takes it off the stack: the head moves the SC one step back
-# along the chain, to the server of the reply below (or the base); any other reply leaves the
-# SC where it is. So whoever holds a Reply cap (or a TCB cap) can end a call but can never move
-# an SC to a thread that is not on its chain: a client answered early waits for the SC to come
-# back, and gets it when the chain above it unwinds; the servers above keep it while they work.
+# donated, head first, ending in the thread it started from (its base: its home, or the passive
+# thread its notification woke). The SC runs the server of the head reply, or its base when the
+# stack is empty. A call to a passive server pushes the caller's reply; ending a reply
+# (answered, cancelled, abandoned, deleted) takes it off the stack: the head moves the SC one
+# step back along the chain, to the server of the reply below (or the base); any other reply
+# leaves the SC where it is. So whoever holds a Reply cap (or a TCB cap) can end a call but can
+# never move an SC to a thread that is not on its chain: a client answered early waits for the
+# SC to come back, and gets it when the chain above it unwinds; the servers above keep it while
+# they work.
+#
+# The links live in TCB.sc_reply (no Reply or SchedContext attribute: see objects.py): the
+# thread running the SC holds the head; each caller blocked on a reply of the stack holds what
+# lies below that reply (the reply whose server it was, or the base thread once that reply was
+# answered out of turn; None at the bottom, where the caller is the base).
 
 
 def push_donation(sc, reply, caller, server):
-    """The caller, running on sc, calls a passive server through reply (perform)."""
-    below = caller.sc_reply
-    if below is None:
-        below = caller  # the bottom: the SC comes back to the caller when the stack empties
-    caller.sc_reply = None
+    """The caller, running on sc, calls a passive server through reply (perform).
+
+    (caller.sc_reply, the head of the stack it ran the SC on, is now what lies below reply.)"""
     caller.sc = None
     sc.tcb = server
     server.sc = sc
     server.sc_reply = reply
-    reply.prev = below
     reply.donated = sc
 
 
@@ -141,16 +143,19 @@ def remove_donation(kernel, reply):
     """Take reply off its SC's call stack; only the head moves the SC (perform: the reply is
     still armed, its caller blocked)."""
     sc = reply.donated
-    below = reply.prev
     reply.donated = None
-    reply.prev = None
+    caller = reply.caller
+    below = caller.sc_reply
+    caller.sc_reply = None
+    if below is None:
+        below = caller  # the bottom: the caller is the base
     holder = sc.tcb
     above = holder.sc_reply
     if above is not reply:
         # Inside the stack: the reply leaves it, and whoever runs on the SC keeps it.
-        while above.prev is not reply:
-            above = above.prev
-        above.prev = below
+        while above.caller.sc_reply is not reply:
+            above = above.caller.sc_reply
+        above.caller.sc_reply = below
         return
     holder.sc_reply = None
     if type(below) is Reply:
@@ -173,14 +178,10 @@ def move_sc(kernel, sc, holder, head):
     if holder is not None and holder.sc is not None and holder.sc is not sc:
         # It was given another SC meanwhile: this one goes back to its base (the rest of the
         # stack gives up its claim), or to no one when the base has another SC too.
-        holder = head
-        while holder is not None and type(holder) is Reply:
-            below = holder.prev
-            holder.donated = None
-            holder.prev = None
-            holder = below
-        head = None
-        if holder is not None and holder.sc is not None and holder.sc is not sc:
+        if head is not None:
+            holder = unwind(head)
+            head = None
+        if holder.sc is not None and holder.sc is not sc:
             holder = None
     sc.tcb = holder
     if holder is None:

@@ -238,12 +238,11 @@ def destroy(kernel, tcb, delete):
     """
     suspend(kernel, tcb)
     for other in kernel.tcbs:
-        # An SC out on a call stack that would come back to it (the stack's base) would come
-        # back to a dead thread: it leaves the stack's head now and runs no one.
-        if other.state == abi.STATE_BLOCKED_REPLY and other.blocked_on is not None:
-            reply = other.blocked_on
-            if reply.donated is not None and reply.prev is tcb:
-                sc = reply.donated
+        # An SC out on a call stack whose base it is would come back to a dead thread: it
+        # leaves the stack's head now and runs no one.
+        if other.state == abi.STATE_BLOCKED_REPLY and other.sc_reply is tcb:
+            sc = other.blocked_on.donated
+            if sc is not None:
                 release_stack(sc)
                 move_sc(kernel, sc, None, None)
     timer.cancel(kernel, tcb)

@@ -299,16 +299,10 @@ static mp_obj_t fast_call(size_t n_args, const mp_obj_t *args) {
     if (ld(server, MP_QSTR_sc) == NONE && sc != NONE
         && equal(ld(tcb, MP_QSTR_fault_kind), SMALL(0))) {
         // (reply_object.push_donation: the reply goes on the SC's call stack.)
-        mp_obj_t below = ld(tcb, MP_QSTR_sc_reply);
-        if (below == NONE) {
-            below = tcb;
-        }
-        st(tcb, MP_QSTR_sc_reply, NONE);
         st(tcb, MP_QSTR_sc, NONE);
         st(sc, MP_QSTR_tcb, server);
         st(server, MP_QSTR_sc, sc);
         st(server, MP_QSTR_sc_reply, reply);
-        st(reply, MP_QSTR_prev, below);
         st(reply, MP_QSTR_donated, sc);
     }
     st(server, MP_QSTR_state, SMALL(K5_STATE_RUNNING));
@@ -347,8 +341,6 @@ static mp_obj_t fast_reply_recv(size_t n_args, const mp_obj_t *args) {
     mp_obj_t caller = NONE;
     mp_obj_list_t *dst = NULL;
     mp_obj_t reply_seq = MP_OBJ_NULL;
-    mp_obj_t below = NONE;
-    bool below_is_reply = false;
     if (reply != NONE) {
         caller = ld(reply, MP_QSTR_caller);
         reply_seq = ld(reply, MP_QSTR_seq);
@@ -363,11 +355,13 @@ static mp_obj_t fast_reply_recv(size_t n_args, const mp_obj_t *args) {
         // A donated SC: only the head of its call stack, going back to its caller (the
         // unbroken chain); the general path (reply_object.remove_donation) takes the rest.
         if (ld(reply, MP_QSTR_donated) != NONE) {
-            below = ld(reply, MP_QSTR_prev);
-            // (The reply below, or at the bottom the thread the SC goes back to.)
-            below_is_reply = mp_obj_get_type(below) == mp_obj_get_type(reply);
+            // The head of the stack, and what lies below it is the caller's: none (it is the
+            // base) or the reply whose server it is (the unbroken chain).
+            mp_obj_t below = ld(caller, MP_QSTR_sc_reply);
             if (ld(tcb, MP_QSTR_sc_reply) != reply || ld(caller, MP_QSTR_sc) != NONE
-                || (below_is_reply ? ld(below, MP_QSTR_server) : below) != caller) {
+                || (below != NONE
+                    && (mp_obj_get_type(below) != mp_obj_get_type(reply)
+                        || ld(below, MP_QSTR_server) != caller))) {
                 return fallback(1, args);
             }
         }
@@ -384,8 +378,8 @@ static mp_obj_t fast_reply_recv(size_t n_args, const mp_obj_t *args) {
         mp_obj_t sc = ld(reply, MP_QSTR_donated);
         st(reply, MP_QSTR_donated, NONE);
         if (sc != NONE) {
-            // (reply_object.remove_donation of the head: one step back down the stack.)
-            st(reply, MP_QSTR_prev, NONE);
+            // (reply_object.remove_donation of the head: one step back down the stack, to the
+            // caller, which holds its head already.)
             st(tcb, MP_QSTR_sc_reply, NONE);
             mp_obj_t holder = ld(sc, MP_QSTR_tcb);
             if (holder != NONE && holder != caller) {
@@ -404,7 +398,6 @@ static mp_obj_t fast_reply_recv(size_t n_args, const mp_obj_t *args) {
             }
             st(sc, MP_QSTR_tcb, caller);
             st(caller, MP_QSTR_sc, sc);
-            st(caller, MP_QSTR_sc_reply, below_is_reply ? below : NONE);
         }
         st(caller, MP_QSTR_blocked_on, NONE);
         st(caller, MP_QSTR_blocked_cap, NONE);

@@ -140,8 +140,10 @@ def test_the_client_waits_while_the_chain_above_it_works():
     assert "y done" not in log
     sc = c.sc.obj
     assert sc.tcb is y.obj and c.obj.sc is None and runs[0] == 0
-    # (y heads the SC's call stack, whose bottom is the client's reply, answered: taken out.)
-    assert c.obj.state == A.STATE_RUNNING and y.obj.sc_reply.prev is c.obj
+    # (y heads the SC's call stack; the client's reply, answered, left its bottom, so what
+    # lies below x's reply is the client itself, the base.)
+    assert c.obj.state == A.STATE_RUNNING and y.obj.sc_reply.caller is x.obj
+    assert x.obj.sc_reply is c.obj and c.obj.sc_reply is None
 
 
 def idle_thief(log):
@@ -157,7 +159,7 @@ def test_the_client_destroyed_mid_chain_leaves_its_sc_to_no_one():
     system, log, runs, (c, x, y, t, ry) = chain(idle_thief)
     system.run(12)
     sc = c.sc.obj
-    assert sc.tcb is y.obj and y.obj.sc_reply.prev.prev is c.obj
+    assert sc.tcb is y.obj and x.obj.sc_reply.caller is c.obj and c.obj.sc_reply is None
     cnode.delete(system.kernel, c.original)  # its last cap: the client is destroyed
     assert sc.tcb is None and y.obj.sc is None and x.obj.sc is None
     assert y.obj.sc_reply is None and x.obj.sc_reply is None

@@ -137,7 +137,6 @@ def _tcb(names, tcb, now):
         names.obj(reply.caller),
         names.obj(reply.server),
         names.obj(reply.donated),
-        names.obj(reply.prev),
         reply.recv_slot if reply.caller is not None else None,
         message,
         tcb.recv_slot if state == STATE_BLOCKED_RECV or state == STATE_BLOCKED_SEND else None,
@@ -231,7 +230,6 @@ def canonical(system, ghost=()):
                     names.obj(obj.caller),
                     names.obj(obj.server),
                     names.obj(obj.donated),
-                    names.obj(obj.prev),
                 )
             )
     timers = []
