@@ -90,56 +90,50 @@ def _below(reply):
 
 def check_donation(kernel):
     """Every SC runs only its home thread, the thread its notification woke, or the server at
-    the head of its call stack (k5/reply_object.py), and every donating reply is on a stack."""
+    the head of its call stack (k5/reply_object.py), and every donating reply is on a stack.
+
+    (Allocates nothing: it runs after every trap in debug runs, on the device too.)"""
     tcbs = kernel.tcbs
-    seen = []
     for tcb in tcbs:
-        for sc in (tcb.sc, tcb.home_sc):
-            if sc is not None and sc not in seen:
-                seen.append(sc)
         link = tcb.sc_reply
-        if tcb.state == abi.STATE_BLOCKED_REPLY:
-            sc = tcb.blocked_on.donated
-            if sc is not None and sc not in seen:
-                seen.append(sc)
-        if tcb.sc is not None:
-            # (Also while it waits for a reply that took no SC: it still holds its own.)
-            assert link is None or (link.donated is tcb.sc and link.server is tcb), (
-                tcb.name + " heads a call stack of an SC it does not run"
-            )
-        elif link is not None:
-            assert tcb.state == abi.STATE_BLOCKED_REPLY and sc is not None, (
-                tcb.name + " links a call stack it is not on"
-            )
-            assert type(link) is not Reply or link.donated is sc, (
+        sc = tcb.sc
+        if sc is not None:
+            # Each SC runs at most one thread: checked once, from it.
+            if link is None:
+                assert tcb is sc.home or (sc.home is None and sc.ntfn is not None), (
+                    "SC " + sc.name + " runs " + tcb.name + ": not its home, not on a call stack"
+                )
+            else:
+                # (Also while it waits for a reply that took no SC: it still holds this one.)
+                assert link.donated is sc and link.server is tcb, (
+                    tcb.name + " heads a call stack of an SC it does not run"
+                )
+                reply = link
+                depth = 0
+                while type(reply) is Reply:
+                    depth += 1
+                    assert depth <= len(tcbs), "a call stack longer than the threads (a cycle)"
+                    assert reply.donated is sc, "a reply on a call stack it does not donate to"
+                    caller = reply.caller
+                    assert caller is not None and caller.state == abi.STATE_BLOCKED_REPLY, (
+                        "a call stack holds a reply nobody waits on"
+                    )
+                    reply = _below(reply)
+                assert sc.home is None or reply is sc.home, (
+                    "a home SC's call stack starts elsewhere"
+                )
+        if tcb.state != abi.STATE_BLOCKED_REPLY:
+            assert sc is not None or link is None, tcb.name + " links a call stack it is not on"
+            continue
+        reply = tcb.blocked_on
+        donated = reply.donated
+        if sc is None and link is not None:
+            assert donated is not None and (type(link) is not Reply or link.donated is donated), (
                 tcb.name + " links a call stack its reply is not on"
             )
-    for sc in seen:
-        holder = sc.tcb
-        reply = holder.sc_reply if holder is not None else None
-        if reply is None:
-            assert (
-                holder is None or holder is sc.home or (sc.home is None and sc.ntfn is not None)
-            ), "SC " + sc.name + " runs " + holder.name + ": not its home, not on a call stack"
-            continue
-        depth = 0
-        while type(reply) is Reply:
-            depth += 1
-            assert depth <= len(tcbs), "a call stack longer than the threads (a cycle)"
-            assert reply.donated is sc, "a reply on a call stack it does not donate to"
-            caller = reply.caller
-            assert caller is not None and caller.state == abi.STATE_BLOCKED_REPLY, (
-                "a call stack holds a reply nobody waits on"
-            )
-            reply = _below(reply)
-        assert sc.home is None or reply is sc.home, "a home SC's call stack starts elsewhere"
-    for tcb in tcbs:
-        if tcb.state == abi.STATE_BLOCKED_REPLY:
-            reply = tcb.blocked_on
-            sc = reply.donated
-            if sc is not None:
-                holder = sc.tcb
-                node = holder.sc_reply if holder is not None else None
-                while type(node) is Reply and node is not reply:
-                    node = _below(node)
-                assert node is reply, "a donating reply is not on its SC's call stack"
+        if donated is not None:
+            holder = donated.tcb
+            node = holder.sc_reply if holder is not None else None
+            while type(node) is Reply and node is not reply:
+                node = _below(node)
+            assert node is reply, "a donating reply is not on its SC's call stack"
