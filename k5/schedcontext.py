@@ -63,6 +63,9 @@ def sys_sc(kernel, tcb, sysno, request):
         target = ocap.obj
         if target.sc is not None or target.home_sc is not None:
             return abi.ERR_ILLEGAL_OPERATION
+        if target.sc_reply is not None:
+            # It waits on a call stack (k5/reply_object.py) for a donated SC to come back.
+            return abi.ERR_ILLEGAL_OPERATION
         kernel.bind_sc(sc, target)
         return abi.OK
     if sc.ntfn is not None:

@@ -189,3 +189,22 @@ def test_the_client_suspended_mid_chain_gets_its_sc_when_resumed():
     system.run(200)
     assert ("resume", A.OK) in log and runs[0] > 0
     system.close()
+
+
+def test_a_thread_inside_a_chain_cannot_be_bound_an_sc():
+    # x waits for y's reply and, below it, links the client's reply: binding x an SC of its
+    # own would leave the chain two SCs to give back.
+    def binder(log):
+        def thief(ipc, arg):
+            k5.wait(1)
+            log.append(("bind", k5.sc_bind(6, 4)))
+
+        return thief
+
+    system, log, runs, (c, x, y, t, ry) = chain(binder)
+    spare = system.sched_context("spare", 5, 20)
+    system.give(t, 6, spare)
+    system.run(300)
+    assert ("bind", A.ERR_ILLEGAL_OPERATION) in log
+    assert c.sc.obj.tcb is c.obj and runs[0] > 0
+    system.close()
