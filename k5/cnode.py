@@ -108,6 +108,9 @@ def delete(kernel, cap):
     cdt.unlink(cap)
     if obj_type == abi.TYPE_WINDOW and cnode is not None:
         device.refresh(kernel, device.holder(kernel, cnode))
+    if obj_type == abi.TYPE_NOTIFICATION:
+        # The timers and interrupt lines bound through this cap go with it.
+        binding_gone(kernel, cap)
     if obj_type == abi.TYPE_ENDPOINT or obj_type == abi.TYPE_NOTIFICATION:
         tcb = obj.queue.head
         while tcb is not None:
@@ -146,10 +149,21 @@ def destroy(kernel, obj, obj_type):
 
 
 def revoke(kernel, cap):
-    """Delete every cap derived from `cap` (deepest first); `cap` itself stays."""
+    """Delete every cap derived from `cap` (deepest first); `cap` itself stays.
+
+    A timer or interrupt line bound through `cap` is derived from it too (seL4 keeps a derived
+    cap in an IRQHandler): it goes."""
     for child in cdt.descendants(cap):
         if child.obj_type != 0:
             delete(kernel, child)
+    if cap.obj_type == abi.TYPE_NOTIFICATION:
+        binding_gone(kernel, cap)
+
+
+def binding_gone(kernel, cap):
+    """The bindings made through a notification cap end (perform)."""
+    timer.cancel(kernel, None, None, cap)
+    device.notification_cap_gone(kernel, cap)
 
 
 def sys_identify(kernel, tcb, sysno, request):

@@ -63,14 +63,28 @@ class IRQHandler:
 
     **Invariants:**
     - kernel.irq_handlers[line] is self while any cap to it exists (one handler per line);
-    - the line is unmasked only while ntfn is set and no delivery awaits an ack (not pending).
+    - the line is unmasked only while ntfn is set and no delivery awaits an ack (not pending);
+    - ntfn_cap, the notification cap it was bound through, is alive and names ntfn while ntfn
+      is set: deleting or revoking that cap unbinds the line (seL4 keeps a derived cap in the
+      handler, which revoke removes).
     """
 
-    __slots__ = ("line", "ntfn", "badge", "pending", "count", "name", "oid", "cap_count")
+    __slots__ = (
+        "line",
+        "ntfn",
+        "badge",
+        "pending",
+        "count",
+        "name",
+        "oid",
+        "cap_count",
+        "ntfn_cap",
+    )
 
     def __init__(self, line, name="", oid=0):
         self.line = line
         self.ntfn = None
+        self.ntfn_cap = None
         self.badge = 0
         self.pending = False
         self.count = 0
@@ -232,9 +246,11 @@ def new_handler(kernel, line, name=""):
     return handler
 
 
-def bind(kernel, handler, ntfn, badge):
-    """Deliver the line to `ntfn` with `badge` and unmask it (perform)."""
-    handler.ntfn = ntfn
+def bind(kernel, handler, ntfn_cap, badge):
+    """Deliver the line to the notification of `ntfn_cap` with `badge` while that cap lives,
+    and unmask it (perform)."""
+    handler.ntfn = ntfn_cap.obj
+    handler.ntfn_cap = ntfn_cap
     handler.badge = badge if badge else 1
     handler.pending = False
     kernel.arch.irq_unmask(handler.line)
@@ -272,7 +288,7 @@ def sys_irq_handler(kernel, tcb, sysno, request):
         ntfn_cap = lookup(tcb, request[2], abi.TYPE_NOTIFICATION, abi.RIGHT_WRITE)
         if type(ntfn_cap) is int:
             return ntfn_cap
-        bind(kernel, handler, ntfn_cap.obj, ntfn_cap.badge)
+        bind(kernel, handler, ntfn_cap, ntfn_cap.badge)
     elif sysno == abi.SYS_IRQ_ACK:
         if handler.ntfn is None:
             return abi.ERR_ILLEGAL_OPERATION
@@ -285,6 +301,7 @@ def sys_irq_handler(kernel, tcb, sysno, request):
 
 def unbind(kernel, handler):
     handler.ntfn = None
+    handler.ntfn_cap = None
     handler.pending = False
     kernel.arch.irq_mask(handler.line)
 
@@ -321,4 +338,14 @@ def notification_gone(kernel, ntfn):
         return
     for handler in table:
         if handler is not None and handler.ntfn is ntfn:
+            unbind(kernel, handler)
+
+
+def notification_cap_gone(kernel, cap):
+    """A notification cap was deleted or revoked: handlers bound through it unbind (perform)."""
+    table = kernel.irq_handlers
+    if table is None:
+        return
+    for handler in table:
+        if handler is not None and handler.ntfn_cap is cap:
             unbind(kernel, handler)

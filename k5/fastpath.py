@@ -21,6 +21,7 @@ from k5.decode import ipc_words
 from k5.ipc import sys_reply_recv as slow_reply_recv
 from k5.ipc import sys_send as slow_send
 from k5.objects import QUEUE_ENDPOINT, QUEUE_NONE, QUEUE_READY, QUEUE_RELEASE
+from k5.objects import Reply as _Reply
 
 # Private copies (folded by the compiler; checked against k5.abi below).
 _MSG_MAX_WORDS = const(8)
@@ -153,9 +154,11 @@ def sys_call(kernel, tcb, sysno, request, _type=type, _int=int, _tuple=tuple, _l
         kernel.current = None
     sc = tcb.sc
     if server.sc is None and sc is not None and tcb.fault_kind == 0:
+        # (reply_object.push_donation: the reply goes on the SC's call stack.)
         tcb.sc = None
         sc.tcb = server
         server.sc = sc
+        server.sc_reply = reply
         reply.donated = sc
     server.state = _STATE_RUNNING
     # Direct switch (seL4 fastpath): nothing else is ready, so the server is the choice.
@@ -218,6 +221,15 @@ def sys_reply_recv(kernel, tcb, sysno, request, _type=type, _int=int, _tuple=tup
         caller = reply.caller
         if reply.seq != tcb.pending_seq or caller is None or caller.fault_kind != 0:
             return slow_reply_recv(kernel, tcb, sysno, request)
+        if reply.donated is not None:
+            # Only the head of the SC's call stack, going back to its caller (the unbroken
+            # chain, where the caller holds the head below): the general path
+            # (reply_object.remove_donation) takes the rest.
+            below = caller.sc_reply
+            if tcb.sc_reply is not reply or caller.sc is not None:
+                return slow_reply_recv(kernel, tcb, sysno, request)
+            if below is not None and (_type(below) is not _Reply or below.server is not caller):
+                return slow_reply_recv(kernel, tcb, sysno, request)
     # Perform. The reply: transfer into the caller's buffer, the donated SC goes back.
     if caller is not None:
         tcb.pending_reply = None
@@ -244,6 +256,9 @@ def sys_reply_recv(kernel, tcb, sysno, request, _type=type, _int=int, _tuple=tup
         sc = reply.donated
         reply.donated = None
         if sc is not None:
+            # (reply_object.remove_donation of the head: one step back down the stack, to the
+            # caller, which holds its head already.)
+            tcb.sc_reply = None
             holder = sc.tcb
             if holder is not None and holder is not caller:
                 holder.sc = None

@@ -1,7 +1,7 @@
 """The kernel's invariants (docs/kernel.md "Invariants"), asserted in debug runs and tests."""
 
 from k5 import abi, cdt
-from k5.objects import QUEUE_ENDPOINT, QUEUE_NOTIFICATION, QUEUE_READY, QUEUE_RELEASE
+from k5.objects import QUEUE_ENDPOINT, QUEUE_NOTIFICATION, QUEUE_READY, QUEUE_RELEASE, Reply
 from k5.sched import priority_higher
 from k5.ticks import TIME_MAX, ticks_diff
 
@@ -69,4 +69,85 @@ def check(kernel):
         for cap in tcb.cspace.slots:
             if cap is not None:
                 cdt.check_rights_monotonic(cap)
+    check_donation(kernel)
+    check_bindings(kernel)
     return True
+
+
+def check_bindings(kernel):
+    """Every timer and interrupt line signals a notification through a live cap naming it;
+    no timer outlives its task."""
+    for timer in kernel.timers:
+        cap = timer.cap
+        assert cap.obj_type == abi.TYPE_NOTIFICATION and cap.obj is timer.ntfn, (
+            "a timer outlives the cap it was set with"
+        )
+        assert timer.owner.state != abi.STATE_EXITED, "a timer outlives its task"
+    handlers = kernel.irq_handlers
+    if handlers is not None:
+        for handler in handlers:
+            if handler is not None and handler.ntfn is not None:
+                cap = handler.ntfn_cap
+                assert (
+                    cap is not None
+                    and cap.obj_type == abi.TYPE_NOTIFICATION
+                    and cap.obj is handler.ntfn
+                ), "an interrupt line outlives the cap it was bound through"
+
+
+def _below(reply):
+    """What lies below a reply of a call stack: the reply below, or the base thread."""
+    caller = reply.caller
+    below = caller.sc_reply
+    return caller if below is None else below
+
+
+def check_donation(kernel):
+    """Every SC runs only its home thread, the thread its notification woke, or the server at
+    the head of its call stack (k5/reply_object.py), and every donating reply is on a stack.
+
+    (Allocates nothing: it runs after every trap in debug runs, on the device too.)"""
+    tcbs = kernel.tcbs
+    for tcb in tcbs:
+        link = tcb.sc_reply
+        sc = tcb.sc
+        if sc is not None:
+            # Each SC runs at most one thread: checked once, from it.
+            if link is None:
+                assert tcb is sc.home or (sc.home is None and sc.ntfn is not None), (
+                    "SC " + sc.name + " runs " + tcb.name + ": not its home, not on a call stack"
+                )
+            else:
+                # (Also while it waits for a reply that took no SC: it still holds this one.)
+                assert link.donated is sc and link.server is tcb, (
+                    tcb.name + " heads a call stack of an SC it does not run"
+                )
+                reply = link
+                depth = 0
+                while type(reply) is Reply:
+                    depth += 1
+                    assert depth <= len(tcbs), "a call stack longer than the threads (a cycle)"
+                    assert reply.donated is sc, "a reply on a call stack it does not donate to"
+                    caller = reply.caller
+                    assert caller is not None and caller.state == abi.STATE_BLOCKED_REPLY, (
+                        "a call stack holds a reply nobody waits on"
+                    )
+                    reply = _below(reply)
+                assert sc.home is None or reply is sc.home, (
+                    "a home SC's call stack starts elsewhere"
+                )
+        if tcb.state != abi.STATE_BLOCKED_REPLY:
+            assert sc is not None or link is None, tcb.name + " links a call stack it is not on"
+            continue
+        reply = tcb.blocked_on
+        donated = reply.donated
+        if sc is None and link is not None:
+            assert donated is not None and (type(link) is not Reply or link.donated is donated), (
+                tcb.name + " links a call stack its reply is not on"
+            )
+        if donated is not None:
+            holder = donated.tcb
+            node = holder.sc_reply if holder is not None else None
+            while type(node) is Reply and node is not reply:
+                node = _below(node)
+            assert node is reply, "a donating reply is not on its SC's call stack"

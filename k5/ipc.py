@@ -228,7 +228,7 @@ def do_recv(kernel, tcb, endpoint, cap):
     tcb.queue_kind = QUEUE_ENDPOINT
     if tcb is kernel.current:
         kernel.current = None
-    if ntfn is not None and ntfn.sc is not None and tcb.sc is ntfn.sc:
+    if ntfn is not None and ntfn.sc is not None and tcb.sc is ntfn.sc and tcb.sc_reply is None:
         return_sc(kernel, ntfn, tcb)
     if tcb.passive_on_recv:
         tcb.passive_on_recv = False

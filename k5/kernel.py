@@ -18,6 +18,7 @@ from k5.timer import Timer
 from k5._compat import const, micropython
 from k5 import abi
 from k5.kernel_objects import KernelObjects
+from k5.reply_object import release_stack
 from k5.objects import (
     QUEUE_ENDPOINT,
     QUEUE_NOTIFICATION,
@@ -591,6 +592,7 @@ class Kernel(KernelObjects):
         holder = sc.tcb
         if sc is self.cur_sc:
             self.commit(sc)
+        release_stack(sc)
         if holder is not None:
             if holder.queue_kind == QUEUE_READY or holder.queue_kind == QUEUE_RELEASE:
                 self.dequeue(holder)
@@ -598,6 +600,9 @@ class Kernel(KernelObjects):
                 self.current = None
             holder.sc = None
             holder.home_sc = None
+        home = sc.home
+        if home is not None and home.home_sc is sc:
+            home.home_sc = None
         sc.tcb = None
         sc.home = None
 

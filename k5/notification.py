@@ -3,7 +3,7 @@
 from k5._compat import micropython
 from k5 import abi
 from k5.decode import lookup
-from k5.objects import QUEUE_NOTIFICATION, QUEUE_READY, QUEUE_RELEASE
+from k5.objects import QUEUE_NOTIFICATION, QUEUE_READY, QUEUE_RELEASE, release_stack
 
 
 @micropython.native
@@ -93,7 +93,7 @@ def sys_wait(kernel, tcb, sysno, request):
     tcb.queue_kind = QUEUE_NOTIFICATION
     if tcb is kernel.current:
         kernel.current = None
-    if ntfn.sc is not None and tcb.sc is ntfn.sc:
+    if ntfn.sc is not None and tcb.sc is ntfn.sc and tcb.sc_reply is None:
         return_sc(kernel, ntfn, tcb)
     return None
 
@@ -110,7 +110,10 @@ def lend_sc(ntfn, tcb):
 
 
 def return_sc(kernel, ntfn, tcb):
-    """tcb waits on ntfn again: the SC goes back to it (seL4 maybeReturnSchedContext)."""
+    """tcb waits on ntfn again: the SC goes back to it (seL4 maybeReturnSchedContext).
+
+    Only from the thread it was lent to (its call stack empty): a server running on it for a
+    call keeps it until the call's reply."""
     sc = ntfn.sc
     if sc is kernel.cur_sc:
         kernel.commit(sc)
@@ -125,6 +128,7 @@ def unbind_sc(kernel, ntfn):
     sc = ntfn.sc
     holder = sc.tcb
     if holder is not None and holder.sc is sc and sc.home is None:
+        release_stack(sc)
         if sc is kernel.cur_sc:
             kernel.commit(sc)
         if holder.queue_kind == QUEUE_READY or holder.queue_kind == QUEUE_RELEASE:

@@ -224,7 +224,8 @@ class Reply:
       blocked_on this reply);
     - seq increases every time the reply is armed, used or cancelled, so holders of an old seq
       are stale;
-    - cap_count counts the caps of a named reply (always 0 for an implicit one).
+    - cap_count counts the caps of a named reply (always 0 for an implicit one);
+    - donated is the SC whose call stack holds the reply (k5/reply_object.py), else None.
     """
 
     __slots__ = ("caller", "server", "seq", "donated", "recv_slot", "cap_count")
@@ -257,7 +258,12 @@ class SchedContext(Refills):
     - if tcb is not None then tcb.sc is self (bound, donated, or lent by its notification);
     - if ntfn is not None then ntfn.sc is self, and home is None (bound to a notification,
       the SC runs a passive thread woken by it);
-    - consumed ticks not yet charged are kept in `consumed` (charged at a switch).
+    - consumed ticks not yet charged are kept in `consumed` (charged at a switch);
+    - its call stack (k5/reply_object.py, "donation") starts at tcb.sc_reply of the thread it
+      runs: the SC runs the server of the head reply, or its home (or the thread its
+      notification woke) when the stack is empty. (The stack is kept in TCBs, not here: an
+      SC's attribute table and a Reply's are full, one more attribute costs each 48 or 16 bytes
+      of the device's heap; a TCB's has room for one.)
     """
 
     __slots__ = (
@@ -283,6 +289,29 @@ class SchedContext(Refills):
         self.exhaustions = 0
         self.cap_count = 0
         self.ntfn = None
+
+
+def unwind(reply):
+    """Take reply and every reply below it off their call stack; return the stack's base (the
+    thread the SC came from; k5/reply_object.py; perform)."""
+    while True:
+        caller = reply.caller
+        below = caller.sc_reply
+        caller.sc_reply = None
+        reply.donated = None
+        if below is None:
+            return caller
+        if type(below) is not Reply:
+            return below
+        reply = below
+
+
+def release_stack(sc):
+    """The SC is unbound or destroyed: its call stack is emptied (perform)."""
+    holder = sc.tcb
+    if holder is not None and holder.sc_reply is not None:
+        unwind(holder.sc_reply)
+        holder.sc_reply = None
 
 
 class Untyped:
@@ -344,7 +373,12 @@ class TCB:
       threads in their notification's queue, BLOCKED_REPLY threads own an armed reply;
     - a RUNNING thread is the current thread or in the ready or release queue;
     - priority <= mcp of whoever set it; 0 <= priority <= 255;
-    - if sc is not None then sc.tcb is self.
+    - if sc is not None then sc.tcb is self;
+    - sc_reply links donation's call stacks (k5/reply_object.py): for a thread running a
+      donated SC, the head of its stack (the reply that donated it, whose server it is); for a
+      thread blocked on a reply of a stack, what lies below that reply: the reply whose server
+      it was when it called, or (that one answered out of turn) the stack's base thread; None
+      otherwise (and for the caller at the bottom, itself the base).
     """
 
     __slots__ = (
@@ -394,6 +428,7 @@ class TCB:
         "cap_count",
         "recv_reply",
         "lease",
+        "sc_reply",
     )
 
     def __init__(self, tid, name, cspace_size, ipc):
@@ -414,6 +449,7 @@ class TCB:
         self.handlers = NO_HANDLERS
         self.sc = None
         self.home_sc = None
+        self.sc_reply = None
         self.bound_ntfn = None
         self.queue = None
         self.queue_kind = QUEUE_NONE

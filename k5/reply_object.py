@@ -4,7 +4,7 @@
 
 from k5 import abi
 from k5.decode import lookup
-from k5.objects import QUEUE_READY, QUEUE_RELEASE
+from k5.objects import QUEUE_READY, QUEUE_RELEASE, Reply, release_stack, unwind  # noqa: F401
 from k5.message import decode_message, transfer
 
 
@@ -96,10 +96,7 @@ def arm_reply(kernel, caller, server, donate):
     sc = caller.sc
     if donate and server.sc is None and sc is not None and caller.fault_kind == 0:
         # Passive server: it runs on the caller's scheduling context until it replies.
-        caller.sc = None
-        sc.tcb = server
-        server.sc = sc
-        reply.donated = sc
+        push_donation(sc, reply, caller, server)
 
 
 def do_reply(kernel, tcb, reply):
@@ -110,35 +107,103 @@ def do_reply(kernel, tcb, reply):
     disarm_reply(kernel, reply, abi.OK)
 
 
-def return_donated(kernel, sc, caller):
-    """A donated SC goes back to its caller: whoever runs on it now loses it (perform).
+# --- donation: an SC's call stack (seL4 MCS reply_push, reply_pop, reply_remove) ---------------
+#
+# ONE rule decides who runs on a donated SC, for the general path and both fast paths (the
+# Python one in k5/fastpath.py and the C one in native/k5arch/fastpath.c perform the same stores
+# in the cases they take): an SC's call stack is the chain of armed replies through which it was
+# donated, head first, ending in the thread it started from (its base: its home, or the passive
+# thread its notification woke). The SC runs the server of the head reply, or its base when the
+# stack is empty. A call to a passive server pushes the caller's reply; ending a reply
+# (answered, cancelled, abandoned, deleted) takes it off the stack: the head moves the SC one
+# step back along the chain, to the server of the reply below (or the base); any other reply
+# leaves the SC where it is. So whoever holds a Reply cap (or a TCB cap) can end a call but can
+# never move an SC to a thread that is not on its chain: a client answered early waits for the
+# SC to come back, and gets it when the chain above it unwinds; the servers above keep it while
+# they work.
+#
+# The links live in TCB.sc_reply (no Reply or SchedContext attribute: see objects.py): the
+# thread running the SC holds the head; each caller blocked on a reply of the stack holds what
+# lies below that reply (the reply whose server it was, or the base thread once that reply was
+# answered out of turn; None at the bottom, where the caller is the base).
 
-    (k5/fastpath.py does the same inline, on its hot path.)
-    """
+
+def push_donation(sc, reply, caller, server):
+    """The caller, running on sc, calls a passive server through reply (perform).
+
+    (caller.sc_reply, the head of the stack it ran the SC on, is now what lies below reply.)"""
+    caller.sc = None
+    sc.tcb = server
+    server.sc = sc
+    server.sc_reply = reply
+    reply.donated = sc
+
+
+def remove_donation(kernel, reply):
+    """Take reply off its SC's call stack; only the head moves the SC (perform: the reply is
+    still armed, its caller blocked)."""
+    sc = reply.donated
+    reply.donated = None
+    caller = reply.caller
+    below = caller.sc_reply
+    caller.sc_reply = None
+    if below is None:
+        below = caller  # the bottom: the caller is the base
     holder = sc.tcb
-    if holder is not None and holder is not caller:
-        holder.sc = None
-        if holder.queue_kind == QUEUE_READY or holder.queue_kind == QUEUE_RELEASE:
-            kernel.dequeue(holder)
-        if holder is kernel.current:
+    above = holder.sc_reply
+    if above is not reply:
+        # Inside the stack: the reply leaves it, and whoever runs on the SC keeps it.
+        while above.caller.sc_reply is not reply:
+            above = above.caller.sc_reply
+        above.caller.sc_reply = below
+        return
+    holder.sc_reply = None
+    if type(below) is Reply:
+        move_sc(kernel, sc, below.server, below)
+    else:
+        move_sc(kernel, sc, below, None)
+
+
+def move_sc(kernel, sc, holder, head):
+    """The SC leaves the thread it runs now for holder, its call stack's head now being head
+    (None: empty; perform)."""
+    current = sc.tcb
+    if current is not None and current is not holder:
+        current.sc = None
+        current.sc_reply = None
+        if current.queue_kind == QUEUE_READY or current.queue_kind == QUEUE_RELEASE:
+            kernel.dequeue(current)
+        if current is kernel.current:
             kernel.current = None
-    sc.tcb = caller
-    caller.sc = sc
+    if holder is not None and holder.sc is not None and holder.sc is not sc:
+        # It was given another SC meanwhile: this one goes back to its base (the rest of the
+        # stack gives up its claim), or to no one when the base has another SC too.
+        if head is not None:
+            holder = unwind(head)
+            head = None
+        if holder.sc is not None and holder.sc is not sc:
+            holder = None
+    sc.tcb = holder
+    if holder is None:
+        return
+    holder.sc = sc
+    holder.sc_reply = head
+    if holder.state == abi.STATE_RUNNING and holder.queue is None and holder is not kernel.current:
+        # A thread answered while its SC was further up the chain runs again now.
+        kernel.schedule_runnable(holder)
 
 
 def disarm_reply(kernel, reply, result):
     """Wake the caller of an armed reply with `result`, giving back a donated SC."""
     caller = reply.caller
     server = reply.server
+    if reply.donated is not None:
+        remove_donation(kernel, reply)
     reply.caller = None
     reply.server = None
     reply.seq += 1
     # A lease ends with the reply.
     caller.lease = None
-    sc = reply.donated
-    reply.donated = None
-    if sc is not None:
-        return_donated(kernel, sc, caller)
     if server is not None and server.pending_reply is reply:
         server.pending_reply = None
     caller.blocked_on = None

@@ -4,6 +4,7 @@ from k5 import abi
 from k5 import notification
 from k5.objects import QUEUE_READY, QUEUE_RELEASE
 from k5.decode import ipc_words, lookup, time_error
+from k5.reply_object import release_stack
 
 
 def sys_configure(kernel, tcb, sysno, request):
@@ -69,6 +70,9 @@ def sys_sc(kernel, tcb, sysno, request):
         target = ocap.obj
         if target.sc is not None or target.home_sc is not None:
             return abi.ERR_ILLEGAL_OPERATION
+        if target.sc_reply is not None:
+            # It waits on a call stack (k5/reply_object.py) for a donated SC to come back.
+            return abi.ERR_ILLEGAL_OPERATION
         kernel.bind_sc(sc, target)
         return abi.OK
     if sc.ntfn is not None:
@@ -103,10 +107,8 @@ def destroy(kernel, sc):
         home.home_sc = None
         if home.sc is sc:
             home.sc = None
-    for tcb in kernel.tcbs:
-        # A reply that donated it no longer does.
-        if tcb.state == abi.STATE_BLOCKED_REPLY and tcb.blocked_on.donated is sc:
-            tcb.blocked_on.donated = None
+    # The replies that donated it no longer do.
+    release_stack(sc)
     sc.tcb = None
     sc.home = None
     objects = kernel.objects

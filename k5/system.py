@@ -209,7 +209,8 @@ class System:
         ref = Ref(handler, TYPE_IRQ_HANDLER, self._original(handler, TYPE_IRQ_HANDLER, name), name)
         self.refs.append(ref)
         if ntfn is not None:
-            device.bind(self.kernel, handler, ntfn.obj, badge)
+            # Through the notification's original cap: revoking it unbinds the line.
+            device.bind(self.kernel, handler, ntfn.original, badge)
         return ref
 
     def _derive(self, task, parent, rights, badge, slot):

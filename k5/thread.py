@@ -4,7 +4,7 @@ from k5 import abi, timer
 from k5._compat import const
 from k5.decode import ipc_words, is_word, time_error
 from k5.ipc import do_send
-from k5.reply_object import disarm_reply, return_donated
+from k5.reply_object import disarm_reply, move_sc, release_stack, remove_donation
 from k5.objects import FAULT_HISTORY, QUEUE_READY, QUEUE_RELEASE
 from k5.ticks import ticks_add
 
@@ -71,6 +71,8 @@ def sys_exit(kernel, tcb, sysno, request):
 def do_exit(kernel, tcb, code):
     tcb.exit_code = code
     cancel(kernel, tcb, abi.ERR_STALE)
+    # Its timer goes with it (as with a restart).
+    timer.cancel(kernel, tcb)
     tcb.state = abi.STATE_EXITED
     if kernel.trace is not None:
         kernel.emit("exit " + tcb.name)
@@ -111,14 +113,14 @@ def cancel(kernel, tcb, result):
     if tcb.state == abi.STATE_BLOCKED_REPLY:
         reply = tcb.blocked_on
         if reply is not None and reply.caller is tcb:
-            sc = reply.donated
+            # A donated SC comes one step back along its call stack (to tcb, when the reply
+            # was the head). The server keeps its (now stale) reference: replying gets
+            # abi.ERR_STALE.
+            if reply.donated is not None:
+                remove_donation(kernel, reply)
             reply.caller = None
             reply.server = None
             reply.seq += 1
-            reply.donated = None
-            # The server keeps its (now stale) reference: replying gets abi.ERR_STALE.
-            if sc is not None:
-                return_donated(kernel, sc, tcb)
     else:
         # Blocked in send, recv, wait or sleep, or ready: out of that queue (if any).
         kernel.dequeue(tcb)
@@ -135,6 +137,13 @@ def cancel(kernel, tcb, result):
         tcb.pending_reply = None
         if reply.caller is not None and reply.seq == tcb.pending_seq:
             disarm_reply(kernel, reply, result)
+    # And so do the callers of the named replies it serves: a donated SC it runs on goes back
+    # down its call stack, never stranded on a thread that no longer serves the call.
+    for other in kernel.tcbs:
+        if other.state == abi.STATE_BLOCKED_REPLY:
+            reply = other.blocked_on
+            if reply is not None and reply.server is tcb and reply.caller is other:
+                disarm_reply(kernel, reply, result)
 
 
 _NO_WORDS = ()
@@ -235,6 +244,14 @@ def destroy(kernel, tcb, delete):
     CSpace and handler slots are deleted with `delete` (which may destroy more objects).
     """
     suspend(kernel, tcb)
+    for other in kernel.tcbs:
+        # An SC out on a call stack whose base it is would come back to a dead thread: it
+        # leaves the stack's head now and runs no one.
+        if other.state == abi.STATE_BLOCKED_REPLY and other.sc_reply is tcb:
+            sc = other.blocked_on.donated
+            if sc is not None:
+                release_stack(sc)
+                move_sc(kernel, sc, None, None)
     timer.cancel(kernel, tcb)
     tcb.state = abi.STATE_INACTIVE
     ntfn = tcb.bound_ntfn
@@ -253,6 +270,7 @@ def destroy(kernel, tcb, delete):
             kernel.dequeue(tcb)
         sc.tcb = None
         tcb.sc = None
+        tcb.sc_reply = None
     if tcb is kernel.current:
         kernel.current = None
     tcbs = kernel.tcbs

@@ -6,7 +6,10 @@
 # any other delay is 1..TIME_MAX ticks (k5/ticks.py's time-range rule).
 # A Timer waits in the scheduler's sleep queue beside sleeping threads (it has the fields a
 # queue needs), so the kernel's loop wakes it at no extra cost: k5/kernel.py's _release fires
-# it. A timer goes with its task (restart, destruction) and with its notification.
+# it. A timer is held through the cap it was set with, as seL4 keeps a derived cap in an
+# IRQHandler: it goes when that cap is deleted (by delete, by the revocation of an ancestor,
+# or by the destruction of the notification) or revoked, and with its task (exit, restart,
+# destruction).
 
 from k5 import abi
 from k5.decode import lookup, time_error
@@ -20,17 +23,29 @@ class Timer:
 
     **Invariants:**
     - queue is the sleep queue exactly while the timer is set (queue_kind QUEUE_SLEEP);
-    - kernel.timers holds it while it is set, and owner holds no other.
+    - kernel.timers holds it while it is set, and owner holds no other;
+    - cap, the notification cap it was set with, is alive and names ntfn while it is set.
     """
 
-    __slots__ = ("owner", "ntfn", "badge", "wake_time", "queue", "queue_kind", "q_next", "q_prev")
+    __slots__ = (
+        "owner",
+        "ntfn",
+        "badge",
+        "wake_time",
+        "queue",
+        "queue_kind",
+        "q_next",
+        "q_prev",
+        "cap",
+    )
 
     # Read by the sleep queue's invariant checks, which see its members as sleepers.
     state = abi.STATE_BLOCKED_SLEEP
 
-    def __init__(self, owner, ntfn, badge):
+    def __init__(self, owner, cap, badge):
         self.owner = owner
-        self.ntfn = ntfn
+        self.cap = cap
+        self.ntfn = cap.obj
         self.badge = badge
         self.wake_time = 0
         self.queue = None
@@ -39,13 +54,13 @@ class Timer:
         self.q_prev = None
 
 
-def cancel(kernel, owner=None, ntfn=None):
-    """Cancel the timers of `owner` (a TCB) or on `ntfn` (perform)."""
+def cancel(kernel, owner=None, ntfn=None, cap=None):
+    """Cancel the timers of `owner` (a TCB), on `ntfn` or set through `cap` (perform)."""
     timers = kernel.timers
     i = 0
     while i < len(timers):
         timer = timers[i]
-        if timer.owner is owner or timer.ntfn is ntfn:
+        if timer.owner is owner or timer.ntfn is ntfn or timer.cap is cap:
             if timer.queue is not None:
                 timer.queue.remove(timer)
             timers.pop(i)
@@ -81,7 +96,7 @@ def sys_set_timer(kernel, tcb, sysno, request):
     if type(cap) is int:
         return cap
     cancel(kernel, tcb)
-    timer = Timer(tcb, cap.obj, cap.badge if cap.badge else 1)
+    timer = Timer(tcb, cap, cap.badge if cap.badge else 1)
     kernel.timers.append(timer)
     now = kernel.arch.now()
     kernel.sched.sleep_insert(timer, ticks_add(now, ticks), now)

@@ -298,9 +298,11 @@ static mp_obj_t fast_call(size_t n_args, const mp_obj_t *args) {
     mp_obj_t sc = ld(tcb, MP_QSTR_sc);
     if (ld(server, MP_QSTR_sc) == NONE && sc != NONE
         && equal(ld(tcb, MP_QSTR_fault_kind), SMALL(0))) {
+        // (reply_object.push_donation: the reply goes on the SC's call stack.)
         st(tcb, MP_QSTR_sc, NONE);
         st(sc, MP_QSTR_tcb, server);
         st(server, MP_QSTR_sc, sc);
+        st(server, MP_QSTR_sc_reply, reply);
         st(reply, MP_QSTR_donated, sc);
     }
     st(server, MP_QSTR_state, SMALL(K5_STATE_RUNNING));
@@ -350,6 +352,19 @@ static mp_obj_t fast_reply_recv(size_t n_args, const mp_obj_t *args) {
         if (dst == NULL || !IS_SMALL(reply_seq) || VAL(reply_seq) >= K5_WORD_MAX) {
             return fallback(1, args);
         }
+        // A donated SC: only the head of its call stack, going back to its caller (the
+        // unbroken chain); the general path (reply_object.remove_donation) takes the rest.
+        if (ld(reply, MP_QSTR_donated) != NONE) {
+            // The head of the stack, and what lies below it is the caller's: none (it is the
+            // base) or the reply whose server it is (the unbroken chain).
+            mp_obj_t below = ld(caller, MP_QSTR_sc_reply);
+            if (ld(tcb, MP_QSTR_sc_reply) != reply || ld(caller, MP_QSTR_sc) != NONE
+                || (below != NONE
+                    && (mp_obj_get_type(below) != mp_obj_get_type(reply)
+                        || ld(below, MP_QSTR_server) != caller))) {
+                return fallback(1, args);
+            }
+        }
     }
     // Perform: k5/fastpath.py's sys_reply_recv, in its order.
     if (caller != NONE) {
@@ -363,6 +378,9 @@ static mp_obj_t fast_reply_recv(size_t n_args, const mp_obj_t *args) {
         mp_obj_t sc = ld(reply, MP_QSTR_donated);
         st(reply, MP_QSTR_donated, NONE);
         if (sc != NONE) {
+            // (reply_object.remove_donation of the head: one step back down the stack, to the
+            // caller, which holds its head already.)
+            st(tcb, MP_QSTR_sc_reply, NONE);
             mp_obj_t holder = ld(sc, MP_QSTR_tcb);
             if (holder != NONE && holder != caller) {
                 st(holder, MP_QSTR_sc, NONE);

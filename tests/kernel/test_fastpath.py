@@ -77,7 +77,7 @@ def client_body(log, index):
     return body
 
 
-def server_body(log, index):
+def server_body(log, index, chain=False):
     def body(ipc_buffer, seed):
         rng = Rng(seed)
         log.append((index, "recv", k5.recv(1)))
@@ -85,6 +85,8 @@ def server_body(log, index):
             # A passive server only answers with reply_recv: a plain reply or a recv would
             # give its donated SC back and leave it without one.
             kind = rng.next(12) if index == 1 else rng.next(8) + rng.next(2) * 11
+            if chain and rng.next(3) == 0:
+                kind = 11
             if kind < 8:
                 request = (
                     A.SYS_REPLY_RECV,
@@ -101,6 +103,9 @@ def server_body(log, index):
                 request = (A.SYS_RECV, 1, -1)
             elif kind == 10:
                 request = (A.SYS_NBRECV, 1, -1)
+            elif kind == 11 and chain:
+                # On to a second passive server: the donated SC goes one step up the chain.
+                request = (A.SYS_CALL, 2, 7, words(rng), None, -1, -1)
             else:
                 k5.spin(1 + rng.next(3))
                 continue
@@ -112,7 +117,19 @@ def server_body(log, index):
     return body
 
 
-def run_trace(seed, fast, counts=None):
+def meddler_body(log):
+    # Holds the clients' TCB caps and restarts one now and then: a client blocked at the bottom
+    # of a chain leaves it, and its SC comes back when the chain above unwinds.
+    def body(ipc_buffer, seed):
+        rng = Rng(seed)
+        while True:
+            k5.sleep(5 + rng.next(40))
+            log.append(("meddler", k5.tcb_restart(1 + rng.next(3))))
+
+    return body
+
+
+def run_trace(seed, fast, counts=None, chain=False):
     log = []
     out = []
     system = System(debug=True, console=out.append)
@@ -127,7 +144,7 @@ def run_trace(seed, fast, counts=None):
     ep1 = system.endpoint("ep1")
     ep2 = system.endpoint("ep2")
     passive = system.task(
-        "passive", server_body(log, 0), priority=20, passive=True, arg=seed * 7 + 1
+        "passive", server_body(log, 0, chain), priority=20, passive=True, arg=seed * 7 + 1
     )
     active = system.task(
         "active",
@@ -139,6 +156,7 @@ def run_trace(seed, fast, counts=None):
     )
     system.give(passive, 1, ep1, A.RIGHT_READ)
     system.give(active, 1, ep2, A.RIGHT_READ)
+    clients = []
     for i in range(3):
         priority = (5, 10, 10, 15, 20)[rng.next(5)]
         budget = 1 + rng.next(4)
@@ -154,6 +172,17 @@ def run_trace(seed, fast, counts=None):
         rights = A.RIGHTS_ALL if rng.next(4) else A.RIGHT_WRITE
         system.give(client, 1, ep1, rights, badge=i + 1)
         system.give(client, 2, ep2, A.RIGHT_WRITE | A.RIGHT_GRANT_REPLY, badge=10 + i)
+        clients.append(client)
+    if chain:
+        ep3 = system.endpoint("ep3")
+        second = system.task(
+            "passive2", server_body(log, 5), priority=25, passive=True, arg=seed * 7 + 6
+        )
+        system.give(second, 1, ep3, A.RIGHT_READ)
+        system.give(passive, 2, ep3, A.RIGHT_WRITE | A.RIGHT_GRANT_REPLY, badge=30)
+        meddler = system.task("meddler", meddler_body(log), priority=30, arg=seed * 7 + 7)
+        for i in range(3):
+            system.give(meddler, 1 + i, clients[i])
     result = system.run(600)
     introspect.ps(system.kernel, out.append)
     outcome = (result, system.kernel.traps, system.now(), log, out)
@@ -186,6 +215,35 @@ def test_fast_path_equals_general_path(seed):
     assert fast[1] > 200  # the trace did something
     # Both paths were exercised: some calls and reply_recvs took the fast path, some not.
     assert counts["fast"] - counts["general"] >= 5 and counts["general"] >= 5
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_fast_path_equals_general_path_along_a_chain(seed):
+    # A passive server calls a second one (the SC's call stack two deep) while a meddler
+    # restarts clients at the bottom of chains: the fast paths take the head of an unbroken
+    # chain and leave the rest to the general path, with equal results.
+    from k5 import fastpath
+
+    counts = {}
+    fastpath.slow_send = counting(ipc.sys_send, counts, "general")
+    fastpath.slow_reply_recv = counting(ipc.sys_reply_recv, counts, "general")
+    try:
+        fast = run_trace(seed, True, counts, chain=True)
+    finally:
+        fastpath.slow_send = ipc.sys_send
+        fastpath.slow_reply_recv = ipc.sys_reply_recv
+    slow = run_trace(seed, False, chain=True)
+    assert fast == slow
+    assert fast[1] > 50
+    assert counts["fast"] >= 5 and counts["general"] >= 5
+
+
+def test_chain_traces_reach_the_second_server():
+    served = 0
+    for seed in range(10):
+        log = run_trace(seed, True, chain=True)[3]
+        served += sum(1 for entry in log if entry[0] == 5 and entry[1] != "recv")
+    assert served >= 10
 
 
 def test_fast_path_is_taken():

@@ -219,3 +219,13 @@ def test_sel4_semantics(unix_micropython):
     ):
         assert name in names
     assert "result %d ok 0 failed" % len(checks) in out
+
+
+def test_sc_theft(unix_micropython):
+    # A thief answers the client's and then x's Reply while y works: the client's SC comes
+    # back to the client (which runs to its end), never to x (issue 22).
+    out = lines_of("sc_theft", unix_micropython)
+    assert any(line.endswith("thief answers the client err=0") for line in out)
+    assert any(line.endswith("thief answers x err=0") for line in out)
+    assert any(line.endswith("client runs 4") for line in out)
+    assert "has SC: client True x False" in out

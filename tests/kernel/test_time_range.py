@@ -219,6 +219,7 @@ def test_set_timer_takes_delays_up_to_time_max(ticks, expected):
 
         def body(ipc, arg):
             log.append(k5.set_timer(0, ticks))
+            k5.sleep(100)  # alive while counted: a task's timer goes when it exits
 
         t = system.task("t", body, priority=10)
         system.give(t, 0, system.notification("n"))

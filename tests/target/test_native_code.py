@@ -101,12 +101,14 @@ def test_c_fast_path_python_fast_path_and_general_path_give_equal_traces(emu_elf
     # The device kernel starts with the C fast path; each trace ran in the mode it asked for.
     assert "trace 0 native after native" in out
     assert "mode at the end general" in out
-    calls = finished = 0
+    calls = finished = chained = 0
     for seed in range(seeds):
         native = found[(seed, "native")]
         # (A server prints nothing when no call of the trace ever reached it.)
         assert (
-            {"c0", "c1", "c2", "states"} <= set(native) <= {"a", "c0", "c1", "c2", "p", "states"}
+            {"c0", "c1", "c2", "states"}
+            <= set(native)
+            <= {"a", "c0", "c1", "c2", "p", "q", "states"}
         )
         assert native == found[(seed, "python")] == found[(seed, "general")], seed
         # A client that exited made all its 40 syscalls.
@@ -115,5 +117,8 @@ def test_c_fast_path_python_fast_path_and_general_path_give_equal_traces(emu_elf
                 assert len(native[c]) == 40, native[c]
                 finished += 1
         calls += sum(line.split()[1] == "0" for c in ("c0", "c1", "c2") for line in native[c])
+        # (q answers p's calls: the call stack two deep, through the fast paths.)
+        chained += sum(line.split()[1] == "0" for line in native.get("q", ()))
     # The traces did something: most clients finished, hundreds of syscalls succeeded.
     assert finished >= 2 * seeds and calls > 30 * seeds, (finished, calls)
+    assert chained >= seeds, chained

@@ -21,8 +21,10 @@ SCENARIOS = sorted((pathlib.Path(__file__).parent / "scenarios").glob("*.json"))
 # CI bounds: every state to this depth (core: ~38k states, sched: ~21k). Under mutation
 # testing (mutmut sets MUTANT_UNDER_TEST) each mutant gets a shallower run.
 CI_DEPTH = {
+    "bindings": 12,
     "core": 7,
     "devices": 9,
+    "donation": 12,
     "leases": 10,
     "replies": 9,
     "sched": 5,
@@ -31,8 +33,10 @@ CI_DEPTH = {
 }
 if "MUTANT_UNDER_TEST" in os.environ:
     CI_DEPTH = {
+        "bindings": 9,
         "core": 6,
         "devices": 7,
+        "donation": 9,
         "leases": 8,
         "replies": 7,
         "sched": 4,
@@ -53,9 +57,13 @@ def test_bounded_exploration_finds_no_violation(name):
 @pytest.mark.parametrize("bug", sorted(bugs.BUGS))
 def test_seeded_bug_is_found_and_replays(bug, tmp_path):
     found = None
+    names, depth = sorted(SYSTEMS), 5
+    if bug in bugs.DEEP:
+        system, depth = bugs.DEEP[bug]
+        names = [system]
     with bugs.seeded(bug):
-        for name in sorted(SYSTEMS):
-            result = explore.explore(name, max_depth=5, max_states=20000)
+        for name in names:
+            result = explore.explore(name, max_depth=depth, max_states=20000)
             if result.violation is not None:
                 found = result
                 break

@@ -16,6 +16,7 @@ from k5.abi import (
     SYS_IRQ_ACK,
     RIGHTS_ALL,
     STATE_BLOCKED_SLEEP,
+    STATE_BLOCKED_REPLY,
     STATE_RUNNING,
     SYS_BORROW_WRITE,
     SYS_CNODE_MUTATE,
@@ -146,10 +147,19 @@ def _destroyed_reply_forgets_caller(original):
 
 def _restart_forgets_caller(original):
     def cancel(kernel, tcb, result):
-        # A server stopped (restarted, suspended, faulted) forgets its pending implicit reply:
-        # its caller waits for a reply that can never come.
+        # A server stopped (restarted, suspended, faulted) forgets the calls it serves, its
+        # pending implicit reply and the named replies bound to it: their callers wait for
+        # replies that can never come.
         tcb.pending_reply = None
+        served = []
+        for other in kernel.tcbs:
+            if other.state == STATE_BLOCKED_REPLY and other.blocked_on.server is tcb:
+                served.append(other.blocked_on)
+                other.blocked_on.server = None
         original(kernel, tcb, result)
+        for reply in served:
+            if reply.caller is not None:
+                reply.server = tcb
 
     return cancel
 
@@ -196,6 +206,27 @@ def _sleep_wedges(original):
     return sys_sleep
 
 
+def _sc_follows_any_reply(original):
+    def remove_donation(kernel, reply):
+        # The rule before issue 22: ending any reply brings its SC back to the reply's caller
+        # from whoever runs on it now, wherever the reply sits on the call stack.
+        sc = reply.donated
+        caller = reply.caller
+        original(kernel, reply)
+        if sc.tcb is not caller:
+            reply_object.move_sc(kernel, sc, caller, None)
+
+    return remove_donation
+
+
+def _binding_outlives_cap(original):
+    def binding_gone(kernel, cap):
+        # Deleting or revoking a notification cap leaves the timers and lines bound through it.
+        return None
+
+    return binding_gone
+
+
 # name -> (object, attribute, wrapper of the original, what the bug is). A module function is
 # patched in its module (its callers look it up there; the syscall table is built per kernel).
 BUGS = {
@@ -223,7 +254,7 @@ BUGS = {
         thread,
         "cancel",
         _restart_forgets_caller,
-        "a server stopped mid-call leaves its caller waiting for a reply that cannot come",
+        "a server stopped mid-call leaves its callers waiting for replies that cannot come",
     ),
     "delete-forgets-waiter": (
         cnode,
@@ -261,6 +292,18 @@ BUGS = {
         _sleep_wedges,
         "sleep takes any small int and orders the sleep queue by neighbours",
     ),
+    "sc-follows-any-reply": (
+        reply_object,
+        "remove_donation",
+        _sc_follows_any_reply,
+        "a reply answered out of turn takes the SC from the head of its call stack",
+    ),
+    "binding-outlives-cap": (
+        cnode,
+        "binding_gone",
+        _binding_outlives_cap,
+        "a timer or line bound through a notification cap outlives the cap",
+    ),
     "ack-unbound-unmasks": (
         device,
         "sys_irq_handler",
@@ -268,6 +311,13 @@ BUGS = {
         "an ack of an unbound IRQ handler unmasks its line",
     ),
 }
+
+
+# Bugs whose shortest counterexample is longer than the bound of the search over every system
+# (tests/verify/test_verify.py): the system that finds them, and how deep it must look. (A chain
+# through two passive servers takes five steps to build before a Reply can be answered out of
+# turn.)
+DEEP = {"sc-follows-any-reply": ("donation", 7)}
 
 
 @contextlib.contextmanager

@@ -43,9 +43,9 @@ class _Names:
         for sc in kernel.objects:
             if id(sc) not in objects:
                 objects[id(sc)] = len(objects)
-        # A timer (k5/timer.py) waits in the sleep queue: named by its owner, one per task.
         for timer in kernel.timers:
-            objects[id(timer)] = ("timer", objects[id(timer.owner)])
+            # (A task has at most one: named by its owner, as an implicit reply is.)
+            objects[id(timer)] = ("timer", objects.get(id(timer.owner), "?"))
         self.objects = objects
         caps = {}
         for number, cnode in enumerate(cnodes(system)):
@@ -129,6 +129,7 @@ def _tcb(names, tcb, now):
         tcb.mcp,
         names.obj(tcb.sc),
         names.obj(tcb.home_sc),
+        names.obj(tcb.sc_reply),
         names.obj(tcb.bound_ntfn),
         tcb.queue_kind,
         names.obj(tcb.blocked_on),
@@ -235,6 +236,25 @@ def canonical(system, ghost=()):
         elif kind == "Untyped":
             parts.append((obj.remaining,))
         elif kind == "IRQHandler":
-            parts.append((names.obj(obj.ntfn), obj.badge, obj.pending))
+            parts.append((names.obj(obj.ntfn), names.cap(obj.ntfn_cap), obj.badge, obj.pending))
+        elif kind == "Reply":
+            parts.append(
+                (
+                    names.obj(obj.caller),
+                    names.obj(obj.server),
+                    names.obj(obj.donated),
+                )
+            )
+    timers = []
+    for timer in kernel.timers:
+        timers.append(
+            (
+                names.obj(timer.owner),
+                names.cap(timer.cap),
+                timer.badge,
+                ticks_diff(timer.wake_time, now),
+            )
+        )
+    parts.append(tuple(timers))
     parts.append(ghost)
     return tuple(parts)

@@ -442,8 +442,118 @@ def sleepers():
     return Spec("sleepers", system, tuple(alphabet), ())
 
 
+def donation():
+    """A donation chain through two passive servers, with a third party holding their Replies.
+
+    The client `cli` (priority 10, budget 1 in 4) calls the passive server `x` (21), which
+    receives through its Reply `rx` and calls the passive server `y` (22), which receives through
+    its Reply `ry`: the client's SC runs x, then y (its call stack two deep). The thief `t`
+    (priority 5, its own SC: it runs whenever the chain waits for a refill) holds copies of both
+    Replies and x's TCB cap, and answers either Reply out of turn, restarts or suspends x. The
+    SC must only ever run its home (the client) or the server at the head of its call stack
+    (k5/invariants.py check_donation), whatever the order.
+    """
+    system = _new_system()
+    kernel = system.kernel
+    ep_x = system.endpoint("ep_x")
+    ep_y = system.endpoint("ep_y")
+    rx = system.reply("rx")
+    ry = system.reply("ry")
+    t = system.task("t", _never_runs, priority=5, budget=1, period=3, refills=2, slots=3)
+    y = system.task(
+        "y", _never_runs, priority=22, budget=1, period=2, refills=2, slots=2, passive=True
+    )
+    x = system.task(
+        "x", _never_runs, priority=21, budget=1, period=2, refills=2, slots=3, passive=True
+    )
+    cli = system.task("cli", _never_runs, priority=10, budget=1, period=4, refills=2, slots=1)
+    system.give(y, 0, ep_y, RIGHT_READ)
+    system.give(y, 1, ry)
+    system.give(x, 0, ep_x, RIGHT_READ)
+    system.give(x, 1, rx)
+    system.give(x, 2, ep_y, RIGHT_WRITE | RIGHT_GRANT)
+    system.give(cli, 0, ep_x, RIGHT_WRITE | RIGHT_GRANT)
+    system.give(t, 0, rx)
+    system.give(t, 1, ry)
+    system.give(t, 2, x)
+    cnode.delete(kernel, rx.original)  # the servers' and the thief's caps are the only ones
+    cnode.delete(kernel, ry.original)
+
+    def through(reply_slot, index):
+        return _syscall((SYS_REPLY, reply_slot, LABEL_REPLY, (index,), None, NO_SLOT))
+
+    # Task indices: t 0, y 1, x 2, cli 3 (creation order).
+    alphabet = (
+        (
+            ("reply-rx", through(0, 0)),
+            ("reply-ry", through(1, 0)),
+            ("restart-x", _syscall((SYS_TCB_RESTART, 2))),
+            ("suspend-x", _syscall((SYS_TCB_SUSPEND, 2))),
+            ("preempt", PREEMPT),
+        ),
+        (
+            ("recv-ry", _syscall((SYS_RECV, 0, NO_SLOT, 1))),
+            ("reply-ry", through(1, 1)),
+            ("preempt", PREEMPT),
+        ),
+        (
+            ("recv-rx", _syscall((SYS_RECV, 0, NO_SLOT, 1))),
+            ("call-y", call(2, 2)),
+            ("reply-rx", through(1, 2)),
+            ("preempt", PREEMPT),
+        ),
+        (("call-x", call(0, 3)), ("preempt", PREEMPT)),
+    )
+    return Spec("donation", system, alphabet, ())
+
+
+def bindings():
+    """Timers and an interrupt line bound through a notification cap that is deleted or revoked.
+
+    The driver `drv` (priority 10) holds two caps to notification `n` derived from its
+    supervisor's (badge 1 in slot 0, badge 2 in slot 2: the timer's signals and the line's
+    stay apart) and the IRQHandler of line 1: it sets a timer through slot 0, binds the line
+    through slot 2, waits, deletes either cap or revokes the line's, or exits. The supervisor
+    `sup` (priority 20) sleeps or revokes its cap (taking the driver's). A binding must end with
+    the cap it was made through and a timer with its task (k5/invariants.py check_bindings);
+    line 1 fires at any point.
+    """
+    system = _new_system()
+    kernel = system.kernel
+    n = system.notification("n")
+    drv = system.task("drv", _never_runs, priority=10, budget=2, period=4, refills=2, slots=3)
+    sup = system.task("sup", _never_runs, priority=20, budget=1, period=5, refills=2, slots=1)
+    parent = system.give(sup, 0, n)
+    cdt.derive(parent, RIGHT_READ | RIGHT_WRITE, 1, drv.obj.cspace, 0)
+    cdt.derive(parent, RIGHT_WRITE, 2, drv.obj.cspace, 2)
+    cnode.delete(kernel, n.original)  # sup's cap is the root of drv's
+    line = system.irq("line1", 1)
+    system.give(drv, 1, line)
+    # Task indices: drv 0, sup 1 (creation order).
+    alphabet = (
+        (
+            ("set-timer", _syscall((SYS_SET_TIMER, 0, 3))),
+            ("bind-line", _syscall((SYS_IRQ_SET_NOTIFICATION, 1, 2))),
+            ("ack", _syscall((SYS_IRQ_ACK, 1))),
+            ("wait", _syscall((SYS_WAIT, 0))),
+            ("delete-timer-cap", _syscall((SYS_CNODE_DELETE, 0))),
+            ("delete-line-cap", _syscall((SYS_CNODE_DELETE, 2))),
+            ("revoke-line-cap", _syscall((SYS_CNODE_REVOKE, 2))),
+            ("exit", EXIT),
+        ),
+        (
+            ("sleep", _syscall((SYS_SLEEP, 2))),
+            ("revoke-n", _syscall((SYS_CNODE_REVOKE, 0))),
+            ("preempt", PREEMPT),
+        ),
+    )
+    return Spec("bindings", system, alphabet, (), (("line1", 1),))
+
+
 SYSTEMS = {
+    "bindings": bindings,
     "core": core,
+    "donation": donation,
     "devices": devices,
     "leases": leases,
     "replies": replies,

@@ -28,6 +28,7 @@ from k5.abi import (
     ERR_REVOKED,
     ERR_RIGHTS,
     ERR_STALE,
+    ERR_WOULD_BLOCK,
     ERR_WRONG_TYPE,
     FAULT_EXCEPTION,
     OK,
@@ -936,6 +937,93 @@ def _(ipc, arg):
     sys.stdout.buffer.write(b"forged " + _log_frame(b"client faulted"))
     sys.stdout.write(" raw-repl \x01\x04\x1b[2J end\n")
     check((1, 1))
+
+
+# --- scheduling contexts and bindings (issue 22) -----------------------------------------------
+
+
+def chain_victim(ipc, arg):
+    # Calls x (which calls y) on its own SC, then shows it runs by signalling `alive`.
+    k5.call(1, 0, (1,))
+    while True:
+        k5.signal(2)
+        k5.sleep(1)
+
+
+def chain_x(ipc, arg):
+    k5.recv(1, reply=3)
+    k5.call(2, 0, (2,))
+    while True:
+        pass  # spins on whatever SC it is left with
+
+
+def chain_y(ipc, arg):
+    k5.recv(1, reply=3)
+    k5.signal(2)  # the hostile task runs now
+    k5.sleep(10)  # y's work, on the victim's SC
+    k5.reply(0, (4,), reply=3)
+    k5.recv(1, reply=3)
+
+
+def _chain(system, hostile):
+    # victim -> passive x -> passive y through named Replies; the hostile task holds copies of
+    # both Replies (CAP, CAP + 1) and x's TCB cap (CAP + 2), is told when y works (NTFN) and
+    # sees the victim run (NTFN + 1).
+    ep_x = system.endpoint("ep_x")
+    ep_y = system.endpoint("ep_y")
+    rx = system.reply("rx")
+    ry = system.reply("ry")
+    bell = system.notification("bell")
+    alive = system.notification("alive")
+    victim = system.task("victim", chain_victim, priority=10, budget=5, period=20)
+    x = system.task("x", chain_x, priority=25, passive=True)
+    y = system.task("y", chain_y, priority=26, passive=True)
+    system.give(victim, 1, ep_x, RIGHT_WRITE | RIGHT_GRANT_REPLY)
+    system.give(victim, 2, alive, RIGHT_WRITE)
+    system.give(x, 1, ep_x, RIGHT_READ)
+    system.give(x, 2, ep_y, RIGHT_WRITE | RIGHT_GRANT_REPLY)
+    system.give(x, 3, rx)
+    system.give(y, 1, ep_y, RIGHT_READ)
+    system.give(y, 2, bell, RIGHT_WRITE)
+    system.give(y, 3, ry)
+    system.give(hostile, CAP, rx)
+    system.give(hostile, CAP + 1, ry)
+    system.give(hostile, CAP + 2, x)
+    system.give(hostile, NTFN, bell, RIGHT_READ)
+    system.give(hostile, NTFN + 1, alive, RIGHT_READ)
+
+
+@case("SC theft: a chain's Replies answered out of turn", ("exit",), setup=_chain, ticks=80)
+def _(ipc, arg):
+    k5.wait(NTFN)
+    first = k5.reply(0, (66,), reply=CAP)  # the victim, while y works for x
+    second = k5.reply(0, (67,), reply=CAP + 1)  # x: the victim's SC must not land on x
+    k5.poll(NTFN + 1)
+    k5.sleep(30)
+    check((first, OK), (second, OK), (k5.poll(NTFN + 1), OK))
+
+
+@case("SC theft: the middle of a chain restarted", ("exit",), setup=_chain, ticks=80)
+def _(ipc, arg):
+    k5.wait(NTFN)
+    first = k5.tcb_restart(CAP + 2)
+    k5.poll(NTFN + 1)
+    k5.sleep(30)
+    check((first, OK), (k5.poll(NTFN + 1), OK))
+
+
+def _two_ntfn_caps(system, hostile):
+    ntfn = system.notification("t")
+    system.give(hostile, CAP, ntfn, RIGHT_WRITE)
+    system.give(hostile, CAP + 1, ntfn, RIGHT_READ)
+
+
+@case("timer after its cap is deleted", ("exit",), setup=_two_ntfn_caps)
+def _(ipc, arg):
+    first = k5.set_timer(CAP, 3)
+    second = k5.delete(CAP)
+    k5.sleep(10)
+    check((first, OK), (second, OK), (k5.poll(CAP + 1), ERR_WOULD_BLOCK))
 
 
 # --- the harness -------------------------------------------------------------------------------

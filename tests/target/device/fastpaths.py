@@ -11,7 +11,7 @@ from k5.system import System
 SEEDS = 0
 STEPS = 40
 MODES = ("native", "python", "general")
-NAMES = ("p", "a", "c0", "c1", "c2")
+NAMES = ("p", "q", "a", "c0", "c1", "c2")
 
 
 def step(s):
@@ -77,6 +77,9 @@ def client(ipc, seed):
 def server(ipc, arg):
     s = arg >> 1
     passive = arg & 1
+    # p (s a multiple of 7) sometimes calls q, a second passive server, before it answers:
+    # the donated SC goes one step up its call stack and comes back with q's reply_recv.
+    chains = passive and s % 7 == 0
     print("recv", k5.recv(1))
     n = 0
     while True:
@@ -84,7 +87,9 @@ def server(ipc, arg):
         # A passive server answers only with reply_recv: a plain reply or a recv would give
         # its donated SC back and leave it without one.
         kind = pick(s, 8) if passive else pick(s, 12)
-        if kind < 8:
+        if chains and kind == 7:
+            request = (A.SYS_CALL, 3, 7, (n,), None, -1, -1)
+        elif kind < 8:
             s, odd, label, words = message(s)
             data = b"r" if odd == 3 else None
             slot = 7 if odd == 5 else 1
@@ -118,7 +123,11 @@ def trace(seed, mode):
     active = system.task(
         "a", server, priority=8 + pick(s, 14), arg=seed * 14 + 2, start=False, **long
     )
+    second = system.task("q", server, priority=25, passive=True, arg=seed * 14 + 9, start=False)
+    ep3 = system.endpoint("ep3")
     system.give(passive, 1, ep1, A.RIGHT_READ)
+    system.give(passive, 3, ep3, A.RIGHT_WRITE | A.RIGHT_GRANT_REPLY, badge=30)
+    system.give(second, 1, ep3, A.RIGHT_READ)
     system.give(active, 1, ep2, A.RIGHT_READ)
     for i in range(3):
         s = step(s)
