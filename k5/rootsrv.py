@@ -51,35 +51,42 @@ _NOT_PLAIN = (
 )
 
 
-def _plain(value, depth):
+def _unplain(value, depth):
+    """None if `value` is plain; else the type of the first value in it that is not."""
     kind = type(value)
     if value is None or kind is bool or kind is int or kind is float:
-        return True
+        return None
     if kind is str or kind is bytes:
-        return True
+        return None
     if kind is tuple and depth < 4:
         for item in value:
-            if not _plain(item, depth + 1):
-                return False
-        return True
-    return False
+            inner = _unplain(item, depth + 1)
+            if inner is not None:
+                return inner
+        return None
+    return kind
 
 
-def _plain_arguments(op, args):
+def _unplain_arguments(op, args):
     index = 0
     for value in args:
         if op == "task" and index == 2:
             pass  # the body: only ever called in its own task
         elif op == "task" and index == 3:
             if type(value) is not dict:
-                return False
+                return type(value)
             for key in value:
-                if type(key) is not str or not _plain(value[key], 0):
-                    return False
-        elif not _plain(value, 0):
-            return False
+                if type(key) is not str:
+                    return type(key)
+                inner = _unplain(value[key], 0)
+                if inner is not None:
+                    return inner
+        else:
+            inner = _unplain(value, 0)
+            if inner is not None:
+                return inner
         index += 1
-    return True
+    return None
 
 
 class RootService:
@@ -119,8 +126,10 @@ class RootService:
         """Run one operation; never raises (the caller's mistakes come back as errors)."""
         # Operations are the op_* methods (looked up per call: no table kept in the heap).
         freeze_k5()  # modules the root imported since (k5.front, k5.root, ...)
-        if not _plain(op, 0) or not _plain_arguments(op, args):
-            return (ERR_INVALID_ARGUMENT, _NOT_PLAIN)
+        # (A type's name is the class's own, read without running any of its code.)
+        kind = _unplain(op, 0) if _unplain(op, 0) is not None else _unplain_arguments(op, args)
+        if kind is not None:
+            return (ERR_INVALID_ARGUMENT, _NOT_PLAIN + ", not a " + kind.__name__)
         handler = getattr(self, "op_" + op, None) if type(op) is str else None
         if handler is None:
             return (ERR_INVALID_ARGUMENT, "K5: no builder operation " + repr(op))

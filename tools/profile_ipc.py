@@ -3,6 +3,7 @@
 import k5
 from k5.abi import RIGHT_GRANT_REPLY, RIGHT_READ, RIGHT_WRITE
 from k5.system import System
+from k5.ticks import TIME_MAX
 
 EP = 1
 DONE = 2
@@ -23,7 +24,7 @@ def server(ipc, arg):
 
 system = System()
 ep = system.endpoint("ep")
-c = system.task("client", client, priority=10, arg=ROUNDS, budget=1 << 29, period=1 << 29)
+c = system.task("client", client, priority=10, arg=ROUNDS, budget=TIME_MAX, period=TIME_MAX)
 s = system.task("server", server, priority=20, passive=True)
 system.give(c, EP, ep, RIGHT_WRITE | RIGHT_GRANT_REPLY)
 system.give(s, EP, ep, RIGHT_READ)

@@ -185,7 +185,7 @@ def test_a_body_gets_copies_of_the_globals_it_uses_and_nothing_mutable(emu_elf, 
         "second_limit": "3",
         "arg": "('x', 1)",
         # Refused at spawn: a mutable arg, a body that is not a function.
-        "bad_arg": "'ool, int, float, str, bytes or a tuple of these), not a list'",
+        "bad_arg": '"uples of these; a task\'s options a dict of them), not a list"',
         "bad_body": '"task\'s body must be a function, not a bound_method"',
         # The root's are untouched.
         "root_limit": "3",

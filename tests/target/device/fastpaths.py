@@ -7,6 +7,7 @@ import time
 import k5
 from k5 import abi as A
 from k5.system import System
+from k5.ticks import TIME_MAX
 
 SEEDS = 0
 STEPS = 40
@@ -117,7 +118,7 @@ def trace(seed, mode):
     # Round-robin SCs (budget == period) with a time slice longer than the run: a sporadic SC
     # would split its budget into refills as its thread blocks, and when to refill depends on
     # how fast the kernel is.
-    long = {"budget": 1 << 28, "period": 1 << 28}
+    long = {"budget": TIME_MAX, "period": TIME_MAX}
     passive = system.task("p", server, priority=20, passive=True, arg=seed * 14 + 1, start=False)
     s = step(s)
     active = system.task(
