@@ -112,7 +112,12 @@ def test_ipc_round_trips_leak_nothing(emu_elf, tmp_path):
     out = run_script(emu_elf, "ipc_memory.py", tmp_path)
     free = dict((int(i), int(f)) for i, f in re.findall(r"^client: free (\d+) (\d+)$", out, re.M))
     assert set(free) == {100, 9999}, out
-    assert free[9999] == free[100], free
+    # A leak of even one byte a round trip would lose 9,899 bytes. The collector is conservative:
+    # a stale word on a stack (the kernel's, a task's) can keep a dead block or four alive in one
+    # measurement and not the other, depending on where the ticks fell (1 run in 5 measured
+    # 16-64 bytes less at the end, on images before and after issue 22), so up to four blocks
+    # of difference are that, not a leak.
+    assert free[100] - 64 <= free[9999], free
     assert "done exited" in out
 
 
