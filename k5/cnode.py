@@ -163,7 +163,7 @@ def revoke(kernel, cap):
 def binding_gone(kernel, cap):
     """The bindings made through a notification cap end (perform)."""
     timer.cancel(kernel, None, None, cap)
-    device.notification_cap_gone(kernel, cap)
+    device.notification_gone(kernel, None, cap)
 
 
 def sys_identify(kernel, tcb, sysno, request):

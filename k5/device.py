@@ -331,21 +331,14 @@ def destroy_handler(kernel, handler):
         table[handler.line] = None
 
 
-def notification_gone(kernel, ntfn):
-    """A notification was destroyed: handlers bound to it are unbound (perform)."""
+def notification_gone(kernel, ntfn, cap=None):
+    """A notification was destroyed (`ntfn`), or one of its caps deleted or revoked (`cap`):
+    the handlers bound to it, or through that cap, are unbound (perform)."""
     table = kernel.irq_handlers
     if table is None:
         return
     for handler in table:
-        if handler is not None and handler.ntfn is ntfn:
-            unbind(kernel, handler)
-
-
-def notification_cap_gone(kernel, cap):
-    """A notification cap was deleted or revoked: handlers bound through it unbind (perform)."""
-    table = kernel.irq_handlers
-    if table is None:
-        return
-    for handler in table:
-        if handler is not None and handler.ntfn_cap is cap:
+        if handler is not None and (
+            handler.ntfn_cap is cap if cap is not None else handler.ntfn is ntfn
+        ):
             unbind(kernel, handler)
