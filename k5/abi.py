@@ -148,7 +148,7 @@ TRAP_EXIT = const(4)
 # SVC_ENTER comes from the kernel's thread (enter a task); every other one from a task. Those
 # marked "served in C" never reach the Python kernel: arch.run() serves them and resumes the task.
 SVC_ENTER = const(0)
-SVC_SYSCALL = const(1)  # r0 = request tuple; the kernel's result comes back in r0
+SVC_SYSCALL = const(1)  # r0, r1 = the request's bytes (k5/wire.py); the result back in r0
 SVC_PREEMPT = const(2)  # the task reached a safe point after its time limit
 SVC_EXIT = const(3)  # the task's body returned (or raised SystemExit)
 SVC_FAULT = const(4)  # the task's body raised: r0, r1 = its text (formatted in the task)

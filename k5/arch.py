@@ -1,8 +1,10 @@
 """The arch facade: the kernel reaches hardware only through arch.new()."""
 
 # Every backend provides the same names (see HostArch in k5/arch_host.py for the contract):
-#   now() -> ticks; idle(until); context_new(entry, ipc, arg, stack, name) -> ctx;
-#   context_reset(ctx, entry, ipc, arg); run(ctx, limit) -> TRAP_*; request(ctx);
+#   now() -> ticks; idle(until); context_new(entry, arg, stack, name) -> ctx;
+#   context_reset(ctx, entry, arg); ipc_buffer(ctx) -> the kernel's view of the context's IPC
+#   buffer (the task gets a view of its own as its body's first argument);
+#   run(ctx, limit) -> TRAP_*; request(ctx);
 #   set_result(ctx, value); fault_text(ctx); memory_view(ctx, regions); context_free(ctx);
 #   interrupts() -> the interrupt lines raised since the last call (bit n = line n);
 #   device_ranges() -> ((low, high), ...) where device windows may lie;
@@ -10,7 +12,8 @@
 #   irq_count(); irq_valid(line) (false for a line the kernel keeps); irq_mask(line);
 #   irq_unmask(line); irq_take() -> a fired line or -1.
 # and, for task code (k5.user), two module-level functions:
-#   trap(request) -> result: perform one syscall from the calling task;
+#   trap(request) -> result: perform one syscall from the calling task (a request tuple goes
+#     to the kernel as bytes, k5/wire.py); syscall(sysno, *args) is trap((sysno, *args));
 #   spin(ticks): burn `ticks` ticks of CPU time.
 # On the device `_k5arch` (native) provides them; on the host the simulated backend does.
 
@@ -24,9 +27,10 @@ DEVICE = _k5arch is not None
 
 if _k5arch is not None:
     trap = _k5arch.trap
+    syscall = _k5arch.syscall
     spin = _k5arch.spin
 else:
-    from k5.arch_host import spin, trap  # noqa: F401
+    from k5.arch_host import spin, syscall, trap  # noqa: F401
 
 
 def new(**options):

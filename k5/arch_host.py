@@ -16,7 +16,9 @@
 # A body that swallows BaseException and keeps trapping cannot be unwound (the kernel would
 # wait for it forever), just as a body that loops without trapping can never be preempted.
 
+from k5 import wire
 from k5._compat import const
+from k5.ipcbuf import IpcBuffer
 from k5.ticks import TICKS_MASK, ticks_diff
 from k5.abi import (
     IRQ_HARDWARE,
@@ -65,12 +67,23 @@ def trap(request):
         raise RuntimeError("k5: trap() called outside a task (this thread runs no task body)")
     if ctx.kill:
         raise _Killed()
-    ctx.request = request
+    # What the task hands over is bytes (and, on the host, the table the bytes' references
+    # index): the kernel decodes its own copy (HostArch.request), as on the device. (The
+    # device encodes on the task's stack, without the heap; here the same request tuple made
+    # once keeps its encoding.)
+    if request is not ctx.sent or ctx.request[1]:
+        ctx.sent = request
+        ctx.request = wire.encode(request)
     ctx.back.release()
     ctx.go.acquire()
     if ctx.kill:
         raise _Killed()
     return ctx.result
+
+
+def syscall(*args):
+    """trap(args): the device saves the tuple; here it is the same call."""
+    return trap(args)
 
 
 def spin(ticks):
@@ -177,27 +190,34 @@ class HostContext:
         "serial",
         "arch",
         "room",
+        "sent",
+        "decoded_raw",
+        "decoded",
     )
 
-    def __init__(self, arch, entry, ipc, arg):
+    def __init__(self, arch, entry, arg):
         self.arch = arch
+        self.ipc = IpcBuffer()
         self.room = 0
         self.regions = None
         self.go = None
         self.back = None
         self.serial = 0
-        self.reset(entry, ipc, arg)
+        self.reset(entry, arg)
 
-    def reset(self, entry, ipc, arg):
+    def reset(self, entry, arg):
         self.entry = entry
-        self.ipc = ipc
+        self.ipc.clear()
         self.arg = arg
         self.started = False
         self.done = False
         self.kill = False
         self.exc = None
         self.result = None
-        self.request = None
+        self.request = (b"", ())
+        self.sent = None
+        self.decoded_raw = None
+        self.decoded = None
         self.held = False
         self.spin_left = 0
         self.fault = ""
@@ -342,17 +362,21 @@ class HostArch(InterruptLines):
         if ticks_diff(until, self.clock) > 0:
             self.clock = until
 
-    def context_new(self, entry, ipc, arg, stack=None, name="task"):
+    def context_new(self, entry, arg, stack=None, name="task"):
         # (stack and name matter on the device: its stack size in bytes, its console prefix.)
         if self.max_contexts and len(self.contexts) >= self.max_contexts:
             raise MemoryError("K5: all %d task contexts are in use" % self.max_contexts)
-        ctx = HostContext(self, entry, ipc, arg)
+        ctx = HostContext(self, entry, arg)
         self.contexts.append(ctx)
         return ctx
 
-    def context_reset(self, ctx, entry, ipc, arg):
+    def context_reset(self, ctx, entry, arg):
         _abandon(ctx)
-        ctx.reset(entry, ipc, arg)
+        ctx.reset(entry, arg)
+
+    def ipc_buffer(self, ctx):
+        """The context's IPC buffer (on the host the kernel and the task share the object)."""
+        return ctx.ipc
 
     def context_free(self, ctx):
         """Unwind the thread of one context; it never runs again."""
@@ -366,7 +390,16 @@ class HostArch(InterruptLines):
             _abandon(ctx)
 
     def request(self, ctx):
-        return ctx.request
+        raw, refs = ctx.request
+        if raw == ctx.decoded_raw:
+            return ctx.decoded
+        request, reusable = wire.decode(raw, refs)
+        if reusable:
+            # Bytes that name no memory decode to the same values again: the kernel's own
+            # (immutable) copy serves the next identical request (k5wire_decode does the same).
+            ctx.decoded_raw = raw
+            ctx.decoded = request
+        return request
 
     def set_result(self, ctx, value):
         ctx.result = value
@@ -418,7 +451,7 @@ class HostArch(InterruptLines):
                 if isinstance(exc, Exception):
                     return TRAP_FAULT  # ctx.fault: its text, made by the task
                 raise exc  # KeyboardInterrupt and the like: not the task's fault, as before
-            request = ctx.request
+            request = self.request(ctx)
             ctx.result = None
             if type(request) is tuple and len(request) == 2:
                 ticks = request[1]

@@ -137,6 +137,13 @@ class System:
     def task(self, name, body, **options):
         """Create a task (options as k5.system.Builder.task: priority, budget, stack, ...)."""
         # (The SC's name comes back too: the kernel's string, not another copy of it.)
+        # A body crosses to the kernel as a function (k5/wire.py); anything else would arrive
+        # as a foreign value, so it is named here, where it is the REPL's own.
+        kind = type(body).__name__
+        if kind != "function" and kind != "closure":
+            from k5.system import BuildError
+
+            raise BuildError("K5: a task's body must be a function, not a " + kind)
         slot, sc_slot, tid, sc_name = call("task", self.gid, name, body, options)
         task = Task(slot, name, Ref(sc_slot, TYPE_SCHED_CONTEXT, sc_name), tid)
         self.tasks.append(task)

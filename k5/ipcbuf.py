@@ -1,4 +1,8 @@
-"""The IPC buffer: per-task memory the kernel writes received messages into."""
+"""The IPC buffer: per-task memory the kernel writes received messages into (host)."""
+
+# On the device each context's buffer is raw memory at the top of its stack block, and the
+# kernel and the task each have a view of it (native/k5arch/ipcbuf.c, the same names as here);
+# the host's arch backends give the kernel and the task this object.
 
 from k5.abi import MSG_MAX_BYTES, MSG_MAX_WORDS, NO_SLOT, SOURCE_ENDPOINT
 
@@ -25,12 +29,19 @@ class IpcBuffer:
     )
 
     def __init__(self):
+        self.words = [0] * MSG_MAX_WORDS
+        self.data = bytearray(MSG_MAX_BYTES)
+        self.clear()
+
+    def clear(self):
+        """Back to a fresh task's buffer (a restart), its storage kept."""
         self.label = 0
         self.badge = 0
         self.count = 0
-        self.words = [0] * MSG_MAX_WORDS
+        for i in range(MSG_MAX_WORDS):
+            self.words[i] = 0
         self.length = 0
-        self.data = bytearray(MSG_MAX_BYTES)
+        self.data[:] = bytes(MSG_MAX_BYTES)
         self.cap = NO_SLOT
         self.source = SOURCE_ENDPOINT
         # The badge of an endpoint cap sent to this task through that same endpoint (seL4's

@@ -272,28 +272,29 @@ class Kernel(KernelObjects):
                 if log is not None and elapsed > 0:
                     log.append((sc, ticks_add(now, -elapsed), now, current))
                 if trap == _TRAP_SYSCALL:
-                    # Decode the syscall number here; the handler decodes the rest.
-                    request = arch_request(context)
+                    # The request as the kernel's own objects, decoded from the task's wire
+                    # bytes (k5/wire.py). Decode the syscall number here; the handler decodes
+                    # the rest. A syscall whose decoding needs memory (the request itself, a
+                    # payload copied) while the heap is full fails for its caller: the kernel
+                    # itself goes on.
                     handler = None
-                    if _type(request) is _tuple and request:
-                        sysno = request[0]
-                        if _type(sysno) is _int and 0 < sysno < _SYS_COUNT:
-                            handler = handlers[sysno]
-                    if handler is None:
-                        arch_set_result(context, _ERR_INVALID_SYSCALL)
-                    else:
-                        # A syscall whose decoding needs memory (a payload copied) while the
-                        # heap is full fails for its caller: the kernel itself goes on.
-                        try:
+                    err = _ERR_INVALID_SYSCALL
+                    try:
+                        request = arch_request(context)
+                        if _type(request) is _tuple and request:
+                            sysno = request[0]
+                            if _type(sysno) is _int and 0 < sysno < _SYS_COUNT:
+                                handler = handlers[sysno]
+                        if handler is not None:
                             err = handler(self, current, sysno, request)
-                        except MemoryError:
-                            err = _ERR_NOT_ENOUGH_MEMORY
-                        if err is not None:
-                            arch_set_result(context, err)
-                        if sysno == _SYS_BUILD:
-                            # The root task's builder may have turned logging or checks on.
-                            log = self.usage_log
-                            debug = self.debug
+                    except MemoryError:
+                        err = _ERR_NOT_ENOUGH_MEMORY
+                    if err is not None:
+                        arch_set_result(context, err)
+                    if handler is not None and sysno == _SYS_BUILD:
+                        # The root task's builder may have turned logging or checks on.
+                        log = self.usage_log
+                        debug = self.debug
                 elif trap == abi.TRAP_FAULT:
                     try:
                         text = arch.fault_text(context)

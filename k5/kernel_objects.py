@@ -6,7 +6,6 @@ signalling, deleting and restarting from outside any task (k5/system.py, k5/root
 # and the scheduler. Each is a perform: its caller has checked its arguments.
 
 from k5 import abi, cnode, notification, thread
-from k5.ipcbuf import IpcBuffer
 from k5.objects import SchedContext, TCB
 
 
@@ -19,21 +18,22 @@ class KernelObjects:
         return oid
 
     def create_tcb(self, name, entry, arg, cspace_size, priority, mcp, regions=(), stack=None):
-        ipc = IpcBuffer()
-        tcb = TCB(self._new_id(), name, cspace_size, ipc)
+        context = self.arch.context_new(entry, arg, stack, name)
+        try:
+            # The context's IPC buffer (raw memory of the task's on the device) and the task's
+            # device windows and other regions of its memory view (MPU on the device).
+            tcb = TCB(self._new_id(), name, cspace_size, self.arch.ipc_buffer(context))
+            self.arch.memory_view(context, regions)
+            self.tcbs.append(tcb)
+        except Exception:
+            # Out of memory (or a view the arch refuses): the context goes back, unused.
+            self.arch.context_free(context)
+            raise
+        tcb.context = context
         tcb.priority = priority
         tcb.mcp = mcp
         tcb.entry = entry
         tcb.arg = arg
-        tcb.context = self.arch.context_new(entry, ipc, arg, stack, name)
-        try:
-            # Device windows and other regions of the task's memory view (MPU on the device).
-            self.arch.memory_view(tcb.context, regions)
-            self.tcbs.append(tcb)
-        except Exception:
-            # Out of memory (or a view the arch refuses): the context goes back, unused.
-            self.arch.context_free(tcb.context)
-            raise
         return tcb
 
     def create_sched_context(self, name, budget, period, refills):

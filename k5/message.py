@@ -36,7 +36,11 @@ def decode_message(tcb, request, label_index, _type=type, _int=int, _len=len):
                 return abi.ERR_NOT_ENOUGH_MEMORY
             except Exception:
                 return abi.ERR_INVALID_ARGUMENT
-        elif kind is bytearray:
+        elif kind is memoryview or kind is bytearray:
+            # The task's own memory (a bytearray reaches the kernel as a memoryview of it,
+            # k5/wire.py): measured, then copied.
+            if _len(data) > abi.MSG_MAX_BYTES:
+                return abi.ERR_INVALID_ARGUMENT
             data = bytes(data)
         elif kind is not bytes:
             return abi.ERR_INVALID_ARGUMENT

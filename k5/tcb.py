@@ -135,17 +135,21 @@ def sys_configure(kernel, tcb, sysno, request):
     cspace = CNode(size, name)
     arch = kernel.arch
     try:
-        context = arch.context_new(entry, target.ipc, request[3], None, name)
+        context = arch.context_new(entry, request[3], None, name)
     except MemoryError:
         return abi.ERR_NOT_ENOUGH_MEMORY
     except ValueError:
         return abi.ERR_INVALID_ARGUMENT
     try:
+        ipc = arch.ipc_buffer(context)
         arch.memory_view(context, ())
     except Exception:
         arch.context_free(context)
         return abi.ERR_NOT_ENOUGH_MEMORY
-    # Perform: cannot fail.
+    # Perform: cannot fail. The TCB's IPC buffer is its context's from now on.
+    target.ipc = ipc
+    target.ipc_words = ipc.words
+    target.ipc_data = ipc.data
     target.name = name
     target.cspace = cspace
     target.entry = entry

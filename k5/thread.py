@@ -83,7 +83,7 @@ def sys_debug_puts(kernel, tcb, sysno, request):
     if len(request) != 2:
         return abi.ERR_INVALID_ARGUMENT
     text = request[1]
-    if type(text) is bytes or type(text) is bytearray:
+    if type(text) is bytes or type(text) is memoryview:
         if len(text) > _TEXT_MAX:
             return abi.ERR_INVALID_ARGUMENT
         try:
@@ -223,7 +223,7 @@ def restart(kernel, tcb):
     # Reported modulo abi.WORD_LIMIT (tcb_info, fault messages).
     tcb.generation += 1
     tcb.reply.seq += 1
-    kernel.arch.context_reset(tcb.context, tcb.entry, tcb.ipc, tcb.arg)
+    kernel.arch.context_reset(tcb.context, tcb.entry, tcb.arg)
     tcb.state = abi.STATE_RUNNING
     tcb.yielded = False
     if kernel.trace is not None:

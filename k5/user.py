@@ -1,10 +1,10 @@
 """User API for task code: each function performs one syscall (`err = k5.send(...)`)."""
 
 # A task body is a plain function `def body(ipc, arg)`; `import k5` gives these functions at
-# top level, so a task writes `err = k5.send(EP, 1, (2, 3))`. Each one builds the request tuple
-# the kernel decodes (k5/abi.py) and traps with it (arch.trap), returning the kernel's result.
-# A hot path may prebuild its request once and call `k5.trap(REQUEST)` itself: that saves the
-# tuple allocation per syscall.
+# top level, so a task writes `err = k5.send(EP, 1, (2, 3))`. Each one traps with its request
+# (arch.syscall(SYS_..., args...): the request tuple of k5/abi.py, which reaches the kernel as
+# bytes, k5/wire.py) and returns the kernel's result. `k5.trap(REQUEST)` traps with a request
+# tuple made beforehand.
 # Received messages land in the task's IpcBuffer `ipc` (ipc.label, ipc.badge, ipc.words[:count],
 # ipc.payload(), ipc.cap, ipc.source). Every wrapper returns an error code (abi.OK == 0).
 
@@ -62,7 +62,7 @@ from k5.abi import (
     SYS_SLEEP,
 )
 from k5._compat import micropython
-from k5.arch import spin, trap  # noqa: F401 (spin is part of the user API)
+from k5.arch import spin, syscall, trap  # noqa: F401 (spin and trap are user API)
 
 # --- endpoints -----------------------------------------------------------------------------------
 
@@ -70,12 +70,12 @@ from k5.arch import spin, trap  # noqa: F401 (spin is part of the user API)
 @micropython.native
 def send(slot, label=0, words=(), data=None, cap=NO_SLOT):
     """Send a message; blocks until a receiver takes it. Needs Write."""
-    return trap((SYS_SEND, slot, label, words, data, cap))
+    return syscall(SYS_SEND, slot, label, words, data, cap)
 
 
 def nbsend(slot, label=0, words=(), data=None, cap=NO_SLOT):
     """Send only if a receiver is waiting; otherwise the message is dropped (returns OK)."""
-    return trap((SYS_NBSEND, slot, label, words, data, cap))
+    return syscall(SYS_NBSEND, slot, label, words, data, cap)
 
 
 @micropython.native
@@ -88,23 +88,23 @@ def call(
     (RIGHT_READ | RIGHT_WRITE by default): the server uses borrow_read/borrow_write/borrow_info.
     """
     if lease is None:
-        return trap((SYS_CALL, slot, label, words, data, cap, recv_slot))
-    return trap((SYS_CALL, slot, label, words, data, cap, recv_slot, lease, lease_rights))
+        return syscall(SYS_CALL, slot, label, words, data, cap, recv_slot)
+    return syscall(SYS_CALL, slot, label, words, data, cap, recv_slot, lease, lease_rights)
 
 
 def borrow_info(reply=NO_SLOT):
     """(length, rights) of the lease of the caller bound to `reply` into ipc.words[0:2]."""
-    return trap((SYS_BORROW_INFO, reply))
+    return syscall(SYS_BORROW_INFO, reply)
 
 
 def borrow_read(offset, buffer, reply=NO_SLOT):
     """Copy the lease from `offset` into `buffer` (as much as fits); count in ipc.words[0]."""
-    return trap((SYS_BORROW_READ, reply, offset, buffer))
+    return syscall(SYS_BORROW_READ, reply, offset, buffer)
 
 
 def borrow_write(offset, data, reply=NO_SLOT):
     """Copy `data` into the lease at `offset` (needs the lease's write right)."""
-    return trap((SYS_BORROW_WRITE, reply, offset, data))
+    return syscall(SYS_BORROW_WRITE, reply, offset, data)
 
 
 @micropython.native
@@ -115,28 +115,28 @@ def recv(slot, recv_slot=NO_SLOT, reply=NO_SLOT):
     arms the implicit reply that reply()/reply_recv() without `reply` answer.
     """
     if reply == NO_SLOT:
-        return trap((SYS_RECV, slot, recv_slot))
-    return trap((SYS_RECV, slot, recv_slot, reply))
+        return syscall(SYS_RECV, slot, recv_slot)
+    return syscall(SYS_RECV, slot, recv_slot, reply)
 
 
 def nbrecv(slot, recv_slot=NO_SLOT, reply=NO_SLOT):
     """Receive only if a sender is waiting, else ERR_WOULD_BLOCK."""
     if reply == NO_SLOT:
-        return trap((SYS_NBRECV, slot, recv_slot))
-    return trap((SYS_NBRECV, slot, recv_slot, reply))
+        return syscall(SYS_NBRECV, slot, recv_slot)
+    return syscall(SYS_NBRECV, slot, recv_slot, reply)
 
 
 def reply(label=0, words=(), data=None, cap=NO_SLOT, reply=NO_SLOT):
     """Reply to a call: through the Reply cap `reply`, or to the last call received."""
-    return trap((SYS_REPLY, reply, label, words, data, cap))
+    return syscall(SYS_REPLY, reply, label, words, data, cap)
 
 
 @micropython.native
 def reply_recv(slot, label=0, words=(), data=None, cap=NO_SLOT, recv_slot=NO_SLOT, reply=NO_SLOT):
     """Reply (if a call is pending) and wait for the next message, atomically."""
     if reply == NO_SLOT:
-        return trap((SYS_REPLY_RECV, slot, label, words, data, cap, recv_slot))
-    return trap((SYS_REPLY_RECV, slot, label, words, data, cap, recv_slot, reply))
+        return syscall(SYS_REPLY_RECV, slot, label, words, data, cap, recv_slot)
+    return syscall(SYS_REPLY_RECV, slot, label, words, data, cap, recv_slot, reply)
 
 
 def nbsend_recv(
@@ -150,7 +150,7 @@ def nbsend_recv(
     reply=NO_SLOT,
 ):
     """nbsend on `slot`, then wait on endpoint `recv_ep`, atomically (seL4_NBSendRecv)."""
-    return trap((SYS_NBSEND_RECV, slot, label, words, data, cap, recv_ep, recv_slot, reply))
+    return syscall(SYS_NBSEND_RECV, slot, label, words, data, cap, recv_ep, recv_slot, reply)
 
 
 # --- notifications -------------------------------------------------------------------------------
@@ -159,18 +159,18 @@ def nbsend_recv(
 @micropython.native
 def signal(slot):
     """OR the cap's badge into the notification word. Needs Write."""
-    return trap((SYS_SIGNAL, slot))
+    return syscall(SYS_SIGNAL, slot)
 
 
 @micropython.native
 def wait(slot):
     """Block until signalled; the word (then cleared) is in ipc.badge. Needs Read."""
-    return trap((SYS_WAIT, slot))
+    return syscall(SYS_WAIT, slot)
 
 
 def poll(slot):
     """Like wait but never blocks: ERR_WOULD_BLOCK (ipc.badge = 0) when not signalled."""
-    return trap((SYS_POLL, slot))
+    return syscall(SYS_POLL, slot)
 
 
 # --- the calling thread --------------------------------------------------------------------------
@@ -178,7 +178,7 @@ def poll(slot):
 
 def yield_():
     """Give up the CPU (MCS: a sporadic SC gives up the rest of its head refill)."""
-    return trap((SYS_YIELD,))
+    return syscall(SYS_YIELD)
 
 
 def sleep(ticks):
@@ -186,12 +186,12 @@ def sleep(ticks):
 
     A signal on the caller's bound notification ends the sleep early; the result is OK.
     """
-    return trap((SYS_SLEEP, ticks))
+    return syscall(SYS_SLEEP, ticks)
 
 
 def exit(code=0):
     """Terminate the calling task cleanly (does not return)."""
-    return trap((SYS_EXIT, code))
+    return syscall(SYS_EXIT, code)
 
 
 # spin(ticks), from k5.arch: burn `ticks` ticks of CPU time (host: simulated ticks, accounted
@@ -200,99 +200,99 @@ def exit(code=0):
 
 def puts(text):
     """Write a line to the kernel console (timestamped, with the task's name)."""
-    return trap((SYS_DEBUG_PUTS, text))
+    return syscall(SYS_DEBUG_PUTS, text)
 
 
 # --- capabilities --------------------------------------------------------------------------------
 
 
 def copy(src, dest, rights=RIGHTS_ALL):
-    return trap((SYS_CNODE_COPY, src, dest, rights))
+    return syscall(SYS_CNODE_COPY, src, dest, rights)
 
 
 def mint(src, dest, rights=RIGHTS_ALL, badge=0):
-    return trap((SYS_CNODE_MINT, src, dest, rights, badge))
+    return syscall(SYS_CNODE_MINT, src, dest, rights, badge)
 
 
 def move(src, dest):
-    return trap((SYS_CNODE_MOVE, src, dest))
+    return syscall(SYS_CNODE_MOVE, src, dest)
 
 
 def mutate(src, dest, rights=RIGHTS_ALL, badge=0):
-    return trap((SYS_CNODE_MUTATE, src, dest, rights, badge))
+    return syscall(SYS_CNODE_MUTATE, src, dest, rights, badge)
 
 
 def delete(slot):
-    return trap((SYS_CNODE_DELETE, slot))
+    return syscall(SYS_CNODE_DELETE, slot)
 
 
 def revoke(slot):
-    return trap((SYS_CNODE_REVOKE, slot))
+    return syscall(SYS_CNODE_REVOKE, slot)
 
 
 def cancel_badged_sends(slot):
     """Wake every sender queued with this endpoint cap's badge (ERR_REVOKED). Needs all rights."""
-    return trap((SYS_CNODE_CANCEL_BADGED_SENDS, slot))
+    return syscall(SYS_CNODE_CANCEL_BADGED_SENDS, slot)
 
 
 def identify(slot):
     """(type, rights, badge) of a cap into ipc.words[0:3]."""
-    return trap((SYS_CNODE_IDENTIFY, slot))
+    return syscall(SYS_CNODE_IDENTIFY, slot)
 
 
 # --- TCB and scheduling-context invocations ------------------------------------------------------
 
 
 def tcb_resume(slot):
-    return trap((SYS_TCB_RESUME, slot))
+    return syscall(SYS_TCB_RESUME, slot)
 
 
 def tcb_suspend(slot):
-    return trap((SYS_TCB_SUSPEND, slot))
+    return syscall(SYS_TCB_SUSPEND, slot)
 
 
 def tcb_restart(slot):
     """Restart a task from its entry; its generation increases."""
-    return trap((SYS_TCB_RESTART, slot))
+    return syscall(SYS_TCB_RESTART, slot)
 
 
 def tcb_set_priority(slot, priority):
-    return trap((SYS_TCB_SET_PRIORITY, slot, priority))
+    return syscall(SYS_TCB_SET_PRIORITY, slot, priority)
 
 
 def tcb_set_mcp(slot, mcp):
-    return trap((SYS_TCB_SET_MCP, slot, mcp))
+    return syscall(SYS_TCB_SET_MCP, slot, mcp)
 
 
 def tcb_bind_notification(slot, ntfn_slot):
-    return trap((SYS_TCB_BIND_NOTIFICATION, slot, ntfn_slot))
+    return syscall(SYS_TCB_BIND_NOTIFICATION, slot, ntfn_slot)
 
 
 def tcb_unbind_notification(slot):
-    return trap((SYS_TCB_UNBIND_NOTIFICATION, slot))
+    return syscall(SYS_TCB_UNBIND_NOTIFICATION, slot)
 
 
 def tcb_info(slot):
     """(state, priority, mcp, generation, faults, tid) into ipc.words[0:6]."""
-    return trap((SYS_TCB_INFO, slot))
+    return syscall(SYS_TCB_INFO, slot)
 
 
 def sc_configure(control_slot, sc_slot, budget, period, refills=4):
-    return trap((SYS_SC_CONFIGURE, control_slot, sc_slot, budget, period, refills))
+    return syscall(SYS_SC_CONFIGURE, control_slot, sc_slot, budget, period, refills)
 
 
 def sc_bind(sc_slot, obj_slot):
     """Bind an SC to a TCB, or to a notification (a passive waiter it wakes runs on it)."""
-    return trap((SYS_SC_BIND, sc_slot, obj_slot))
+    return syscall(SYS_SC_BIND, sc_slot, obj_slot)
 
 
 def sc_unbind(sc_slot):
-    return trap((SYS_SC_UNBIND, sc_slot))
+    return syscall(SYS_SC_UNBIND, sc_slot)
 
 
 def sc_consumed(sc_slot):
     """Total ticks consumed on the SC into ipc.words[0]."""
-    return trap((SYS_SC_CONSUMED, sc_slot))
+    return syscall(SYS_SC_CONSUMED, sc_slot)
 
 
 # --- dynamic systems -----------------------------------------------------------------------------
@@ -304,22 +304,22 @@ def untyped_retype(untyped_slot, obj_type, dest_slot):
     Deleting the object's last cap destroys it and refunds the quota, so does revoking the
     Untyped for everything made from it.
     """
-    return trap((SYS_UNTYPED_RETYPE, untyped_slot, obj_type, dest_slot))
+    return syscall(SYS_UNTYPED_RETYPE, untyped_slot, obj_type, dest_slot)
 
 
 def tcb_configure(tcb_slot, entry, arg=None, priority=0, cspace_size=16, name="task"):
     """Set up a fresh TCB: entry(ipc, arg), priority (<= caller's MCP), CSpace size, name."""
-    return trap((SYS_TCB_CONFIGURE, tcb_slot, entry, arg, priority, cspace_size, name))
+    return syscall(SYS_TCB_CONFIGURE, tcb_slot, entry, arg, priority, cspace_size, name)
 
 
 def tcb_copy_cap(tcb_slot, src_slot, dest_index, rights=RIGHTS_ALL, badge=0):
     """Mint a cap of the caller's into slot dest_index of the TCB's CSpace."""
-    return trap((SYS_TCB_COPY_CAP, tcb_slot, src_slot, dest_index, rights, badge))
+    return syscall(SYS_TCB_COPY_CAP, tcb_slot, src_slot, dest_index, rights, badge)
 
 
 def tcb_set_handler(tcb_slot, ep_slot, which=0):
     """Fault (which=HANDLER_FAULT) or timeout (HANDLER_TIMEOUT) endpoint; -1 clears it."""
-    return trap((SYS_TCB_SET_HANDLER, tcb_slot, ep_slot, which))
+    return syscall(SYS_TCB_SET_HANDLER, tcb_slot, ep_slot, which)
 
 
 # --- hardware ------------------------------------------------------------------------------------
@@ -327,27 +327,27 @@ def tcb_set_handler(tcb_slot, ep_slot, which=0):
 
 def irq_control_get(control_slot, line, dest_slot):
     """Make the IRQHandler cap of interrupt `line` in dest_slot (needs the IRQControl cap)."""
-    return trap((SYS_IRQ_CONTROL_GET, control_slot, line, dest_slot))
+    return syscall(SYS_IRQ_CONTROL_GET, control_slot, line, dest_slot)
 
 
 def irq_set_notification(handler_slot, ntfn_slot):
     """Deliver the handler's line to a notification (its cap's badge is signalled); unmasks it."""
-    return trap((SYS_IRQ_SET_NOTIFICATION, handler_slot, ntfn_slot))
+    return syscall(SYS_IRQ_SET_NOTIFICATION, handler_slot, ntfn_slot)
 
 
 def irq_ack(handler_slot):
     """Unmask the handler's line after a delivery (it stays masked until then)."""
-    return trap((SYS_IRQ_ACK, handler_slot))
+    return syscall(SYS_IRQ_ACK, handler_slot)
 
 
 def irq_clear(handler_slot):
     """Stop delivering the handler's line and mask it."""
-    return trap((SYS_IRQ_CLEAR, handler_slot))
+    return syscall(SYS_IRQ_CLEAR, handler_slot)
 
 
 def window_info(window_slot, ipc):
     """(err, base, size, rights) of a device window cap (its MPU view needs READ)."""
-    err = trap((SYS_WINDOW_INFO, window_slot))
+    err = syscall(SYS_WINDOW_INFO, window_slot)
     if err:
         return (err, 0, 0, 0)
     words = ipc.words
@@ -356,13 +356,10 @@ def window_info(window_slot, ipc):
 
 def set_timer(ntfn_slot, ticks):
     """Signal the notification (its cap's badge) in `ticks` ticks; -1 cancels. One per task."""
-    return trap((SYS_SET_TIMER, ntfn_slot, ticks))
+    return syscall(SYS_SET_TIMER, ntfn_slot, ticks)
 
 
 def now(ipc):
     """The kernel's clock in ticks (modulo 2**30; compare with k5.ticks.ticks_diff)."""
-    trap(_NOW)
+    syscall(SYS_NOW)
     return ipc.words[0]
-
-
-_NOW = (SYS_NOW,)

@@ -143,14 +143,11 @@ static bool plain_message(mp_obj_tuple_t *req) {
            && req->items[5] == SMALL(K5_NO_SLOT) && req->items[6] == SMALL(K5_NO_SLOT);
 }
 
-// The receiver's word storage when it is intact (the Python path repairs it otherwise).
-static mp_obj_list_t *word_storage(mp_obj_t tcb) {
-    mp_obj_t dst = ld(tcb, MP_QSTR_ipc_words);
-    if (!mp_obj_is_exact_type(dst, &mp_type_list)) {
-        return NULL;
-    }
-    mp_obj_list_t *list = MP_OBJ_TO_PTR(dst);
-    return list->len == K5_MSG_MAX_WORDS ? list : NULL;
+// The receiver's IPC buffer: the raw one of its context (ipcbuf.c), else NULL (a TCB the
+// Python path serves).
+static mp_obj_t ipc_storage(mp_obj_t tcb) {
+    mp_obj_t ipc = ld(tcb, MP_QSTR_ipc);
+    return mp_obj_is_type(ipc, &k5_ipcbuf_type) ? ipc : MP_OBJ_NULL;
 }
 
 // The endpoint cap in `slot` of the caller's CSpace, else NULL.
@@ -173,20 +170,10 @@ static mp_obj_t endpoint_cap(mp_obj_t tcb, mp_obj_t slot) {
     return cap;
 }
 
-// The message's transfer into `tcb`'s IPC buffer (the fast paths' common store sequence).
-static void transfer(mp_obj_t tcb, mp_obj_list_t *dst, mp_obj_t label, mp_obj_t badge,
-    mp_obj_tuple_t *words) {
-    mp_obj_t ipc = ld(tcb, MP_QSTR_ipc);
-    st(ipc, MP_QSTR_label, label);
-    st(ipc, MP_QSTR_badge, badge);
-    st(ipc, MP_QSTR_count, SMALL(words->len));
-    for (size_t i = 0; i < words->len; i++) {
-        dst->items[i] = words->items[i];
-    }
-    st(ipc, MP_QSTR_length, SMALL(0));
-    st(ipc, MP_QSTR_source, SMALL(K5_SOURCE_ENDPOINT));
-    st(ipc, MP_QSTR_cap, SMALL(K5_NO_SLOT));
-    st(ipc, MP_QSTR_unwrapped, SMALL(-1));
+// The message's transfer into an IPC buffer (the fast paths' common store sequence): label,
+// badge and words (small ints, checked by the caller), no payload, no cap.
+static void transfer(mp_obj_t ipc, mp_obj_t label, mp_obj_t badge, mp_obj_tuple_t *words) {
+    k5_ipcbuf_put(ipc, VAL(label), VAL(badge), words->len, words->items);
 }
 
 // a - b >= c for the SC budget test, in Python's arithmetic when they are not all small ints.
@@ -251,8 +238,8 @@ static mp_obj_t fast_call(size_t n_args, const mp_obj_t *args) {
         return fallback(0, args);
     }
     mp_obj_tuple_t *words = words_of(req->items[3]);
-    mp_obj_list_t *dst = word_storage(server);
-    if (words == NULL || dst == NULL) {
+    mp_obj_t dst = ipc_storage(server);
+    if (words == NULL || dst == MP_OBJ_NULL || !IS_SMALL(badge)) {
         return fallback(0, args);
     }
     mp_obj_t previous = ld(server, MP_QSTR_pending_reply);
@@ -278,7 +265,7 @@ static mp_obj_t fast_call(size_t n_args, const mp_obj_t *args) {
     st(server, MP_QSTR_queue_kind, SMALL(QUEUE_NONE));
     st(server, MP_QSTR_blocked_on, NONE);
     st(server, MP_QSTR_blocked_cap, NONE);
-    transfer(server, dst, req->items[2], badge, words);
+    transfer(dst, req->items[2], badge, words);
     k5arch_set_result_obj(ld(server, MP_QSTR_context), SMALL(0));
     seq = SMALL(VAL(seq) + 1);
     st(reply, MP_QSTR_seq, seq);
@@ -339,7 +326,7 @@ static mp_obj_t fast_reply_recv(size_t n_args, const mp_obj_t *args) {
     }
     mp_obj_t reply = ld(tcb, MP_QSTR_pending_reply);
     mp_obj_t caller = NONE;
-    mp_obj_list_t *dst = NULL;
+    mp_obj_t dst = MP_OBJ_NULL;
     mp_obj_t reply_seq = MP_OBJ_NULL;
     if (reply != NONE) {
         caller = ld(reply, MP_QSTR_caller);
@@ -348,8 +335,8 @@ static mp_obj_t fast_reply_recv(size_t n_args, const mp_obj_t *args) {
             || !equal(ld(caller, MP_QSTR_fault_kind), SMALL(0))) {
             return fallback(1, args);
         }
-        dst = word_storage(caller);
-        if (dst == NULL || !IS_SMALL(reply_seq) || VAL(reply_seq) >= K5_WORD_MAX) {
+        dst = ipc_storage(caller);
+        if (dst == MP_OBJ_NULL || !IS_SMALL(reply_seq) || VAL(reply_seq) >= K5_WORD_MAX) {
             return fallback(1, args);
         }
         // A donated SC: only the head of its call stack, going back to its caller (the
@@ -370,7 +357,7 @@ static mp_obj_t fast_reply_recv(size_t n_args, const mp_obj_t *args) {
     if (caller != NONE) {
         st(tcb, MP_QSTR_pending_reply, NONE);
         st(caller, MP_QSTR_recv_slot, ld(reply, MP_QSTR_recv_slot));
-        transfer(caller, dst, req->items[2], SMALL(0), words);
+        transfer(dst, req->items[2], SMALL(0), words);
         st(reply, MP_QSTR_caller, NONE);
         st(reply, MP_QSTR_server, NONE);
         st(reply, MP_QSTR_seq, SMALL(VAL(reply_seq) + 1));

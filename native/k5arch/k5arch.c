@@ -40,7 +40,7 @@
 
 extern uint32_t _sarena, _earena, _k5_flash_start, _k5_flash_end, _k5_vmram_start, _evmram;
 extern uint32_t _sstack, _estack, _k5_fs_start, _k5_fs_end;
-void k5_task_start(mp_obj_t entry, mp_obj_t ipc, mp_obj_t arg);
+void k5_task_start(mp_obj_t entry, uint8_t *ipc, mp_obj_t arg);
 
 #define STACK_FILL (0xa5a5a5a5u)
 
@@ -461,7 +461,7 @@ uint32_t k5arch_stack_used(k5_ctx_t *ctx) {
 
 K5_KERNEL_DATA static uint32_t next_serial;
 
-k5_ctx_t *k5arch_context_new(mp_obj_t entry, mp_obj_t ipc, mp_obj_t arg, size_t stack_size,
+k5_ctx_t *k5arch_context_new(mp_obj_t entry, mp_obj_t arg, size_t stack_size,
     const char *name, uint32_t owner) {
     // 1 KB multiples (the MPU needs 32 bytes): in QEMU, a region boundary inside one of its 1 KB
     // pages makes every access to that page slow (see mcu/sections.ld).
@@ -497,17 +497,24 @@ k5_ctx_t *k5arch_context_new(mp_obj_t entry, mp_obj_t ipc, mp_obj_t arg, size_t 
     }
     memcpy(ctx->name, name, n);
     ctx->name[n] = 0;
-    k5arch_context_reset(ctx, entry, ipc, arg);
+    k5arch_context_reset(ctx, entry, arg);
     return ctx;
 }
 
+// The context's IPC buffer: the top K5_IPC_BUFFER_SIZE bytes of its stack block (ipcbuf.c).
+uint8_t *k5arch_ipc_raw(k5_ctx_t *ctx) {
+    return (uint8_t *)(ctx->stack_top - K5_IPC_BUFFER_SIZE);
+}
+
 // Builds a fresh start: the task's body is entered at k5_task_start(entry, ipc, arg) on an empty
-// stack, with MicroPython's per-thread state of a new thread.
-void k5arch_context_reset(k5_ctx_t *ctx, mp_obj_t entry, mp_obj_t ipc, mp_obj_t arg) {
-    for (uint32_t *word = (uint32_t *)ctx->stack_base; (uint32_t)word < ctx->stack_top; word++) {
+// stack below its (cleared) IPC buffer, with MicroPython's per-thread state of a new thread.
+void k5arch_context_reset(k5_ctx_t *ctx, mp_obj_t entry, mp_obj_t arg) {
+    uint8_t *ipc = k5arch_ipc_raw(ctx);
+    for (uint32_t *word = (uint32_t *)ctx->stack_base; (uint8_t *)word < ipc; word++) {
         *word = STACK_FILL;
     }
-    uint32_t *frame = (uint32_t *)(ctx->stack_top - 32);
+    k5_ipcbuf_clear(ipc);
+    uint32_t *frame = (uint32_t *)(ipc - 32);
     frame[0] = (uint32_t)entry;
     frame[1] = (uint32_t)ipc;
     frame[2] = (uint32_t)arg;
@@ -525,13 +532,13 @@ void k5arch_context_reset(k5_ctx_t *ctx, mp_obj_t entry, mp_obj_t ipc, mp_obj_t 
     ctx->fault_valid = 0;
     ctx->has_result = 0;
     ctx->entry = entry;
-    ctx->ipc = ipc;
     ctx->arg = arg;
-    ctx->request = MP_OBJ_NULL;
+    ctx->request_len = 0;
     ctx->result = MP_OBJ_NULL;
+    ctx->decoded = MP_OBJ_NULL;
     memset(&ctx->thread, 0, sizeof(ctx->thread));
-    ctx->thread.stack_top = (char *)ctx->stack_top;
-    ctx->thread.stack_limit = ctx->stack_top - ctx->stack_base - K5_STACK_MARGIN;
+    ctx->thread.stack_top = (char *)ipc;
+    ctx->thread.stack_limit = (uint32_t)ipc - ctx->stack_base - K5_STACK_MARGIN;
     ctx->thread.dict_locals = &MP_STATE_VM(dict_main);
     ctx->thread.dict_globals = &MP_STATE_VM(dict_main);
 }
@@ -594,12 +601,13 @@ static size_t fault_text_format(mp_obj_t exc, char *buf) {
     return text.len;
 }
 
-void k5_task_start(mp_obj_t entry, mp_obj_t ipc, mp_obj_t arg) {
+void k5_task_start(mp_obj_t entry, uint8_t *ipc, mp_obj_t arg) {
     nlr_buf_t nlr;
     if (nlr_push(&nlr) == 0) {
         // The root runs the REPL in the VM's __main__; any other task in globals of its own.
         mp_obj_t body = k5_user_raw ? entry : k5ns_body(entry);
-        mp_call_function_2(body, ipc, arg);
+        // The task's own view of its IPC buffer, in its own time and heap.
+        mp_call_function_2(body, k5_ipcbuf_new(ipc), arg);
         nlr_pop();
         k5_svc_exit();
     }
@@ -614,20 +622,15 @@ void k5_task_start(mp_obj_t entry, mp_obj_t ipc, mp_obj_t arg) {
 
 // --- What a task's HAL calls (unprivileged) ------------------------------------------------
 
-// The requests of the HAL's waits are built without the heap: a constant, or a tuple on the
-// task's stack that the kernel reads during the trap and keeps nothing of (the task is stopped in
-// its SVC meanwhile). So waiting leaves no garbage (a byte of console input used to cost 16 bytes
-// of heap, which fragmented it under a script compiled as it streams in) and works with the heap
-// locked (micropython.heap_lock() around asyncio's waits).
-typedef struct {
-    mp_obj_base_t base;
-    size_t len;
-    mp_obj_t items[2];
-} stack_request_t; // the layout of a 2-tuple (mp_obj_tuple_t)
-
-static const mp_rom_obj_tuple_t wait_console = {
-    { &mp_type_tuple }, 2, { MP_ROM_INT(K5_SYS_WAIT), MP_ROM_INT(K5_ROOT_SLOT_CONSOLE) }
-};
+// The requests of the HAL's waits are wire bytes on the task's stack, made without the heap: so
+// waiting leaves no garbage (a byte of console input used to cost 16 bytes of heap, which
+// fragmented it under a script compiled as it streams in) and works with the heap locked
+// (micropython.heap_lock() around asyncio's waits).
+static mp_obj_t syscall_pair(mp_int_t sysno, mp_int_t arg) {
+    uint8_t buf[16];
+    size_t len = k5wire_encode_pair(buf, sysno, arg);
+    return k5_svc_syscall(buf, len);
+}
 
 // time.sleep_ms in a task blocks it in the kernel (others run meanwhile) until the tick after
 // `ms` whole ticks have passed: at least `ms` ms from a start anywhere within a tick. A signal on
@@ -638,10 +641,7 @@ void k5arch_task_sleep_ms(mp_uint_t ms) {
         mp_uint_t chunk = ms < K5_TIME_MAX - 1 ? ms : K5_TIME_MAX - 1; // left <= K5_TIME_MAX
         uint32_t end = systick_ms + chunk + 1;
         for (int32_t left; (left = (int32_t)(end - systick_ms)) > 0;) {
-            stack_request_t request = {
-                { &mp_type_tuple }, 2, { MP_OBJ_NEW_SMALL_INT(K5_SYS_SLEEP), MP_OBJ_NEW_SMALL_INT(left) }
-            };
-            mp_obj_t err = k5_svc_syscall(MP_OBJ_FROM_PTR(&request));
+            mp_obj_t err = syscall_pair(K5_SYS_SLEEP, left);
             mp_handle_pending(true); // first: Ctrl-C ends the root's sleep with ERR_STALE
             if (err != MP_OBJ_NEW_SMALL_INT(K5_OK)) {
                 mp_raise_msg_varg(&mp_type_OSError, MP_ERROR_TEXT("K5: sleep failed: error %d"),
@@ -661,7 +661,7 @@ int k5arch_task_getc(void) {
             return c;
         }
         if (c == -2) {
-            k5_svc_syscall(MP_OBJ_FROM_PTR(&wait_console));
+            syscall_pair(K5_SYS_WAIT, K5_ROOT_SLOT_CONSOLE);
             mp_handle_pending(true); // Ctrl-C while waiting (input() at the REPL)
         } else if (c == -3) {
             mp_raise_msg(&mp_type_OSError,
@@ -689,12 +689,8 @@ bool k5arch_task_input_ready(void) {
 // run `wfi` in the task: it reaches no safe point, so it would keep the CPU from every other task
 // until its timeout. A tick's sleep is a trap instead; its error is of no use (the caller checks
 // its events again).
-static const mp_rom_obj_tuple_t sleep_one_tick = {
-    { &mp_type_tuple }, 2, { MP_ROM_INT(K5_SYS_SLEEP), MP_ROM_INT(1) }
-};
-
 void k5arch_task_wait_event(void) {
-    k5_svc_syscall(MP_OBJ_FROM_PTR(&sleep_one_tick));
+    syscall_pair(K5_SYS_SLEEP, 1);
 }
 
 // --- Console output of tasks --------------------------------------------------------------------
@@ -704,10 +700,21 @@ static bool range_in(uint32_t start, uint32_t len, uint32_t lo, uint32_t hi) {
 }
 
 // Whether [addr, addr + len) lies inside one region the task maps: what it may pass to a trap.
-static bool task_may_read(k5_ctx_t *ctx, uint32_t addr, uint32_t len) {
+// (Never a device window: the kernel touches no device on a task's word.)
+bool k5arch_task_may_read(k5_ctx_t *ctx, uint32_t addr, uint32_t len) {
     return range_in(addr, len, (uint32_t)&_k5_flash_start, (uint32_t)&_k5_flash_end)
            || range_in(addr, len, (uint32_t)&_k5_vmram_start, (uint32_t)&_evmram)
            || range_in(addr, len, ctx->stack_base, ctx->stack_top);
+}
+#define task_may_read k5arch_task_may_read
+
+bool k5arch_task_may_write(k5_ctx_t *ctx, uint32_t addr, uint32_t len) {
+    return range_in(addr, len, (uint32_t)&_k5_vmram_start, (uint32_t)&_evmram)
+           || range_in(addr, len, ctx->stack_base, ctx->stack_top);
+}
+
+bool k5arch_task_stack_holds(k5_ctx_t *ctx, uint32_t addr, uint32_t len) {
+    return range_in(addr, len, ctx->stack_base, ctx->stack_top);
 }
 
 static void line_flush(k5_ctx_t *ctx) {
@@ -894,7 +901,8 @@ mp_int_t k5arch_run(k5_ctx_t *ctx, k5_ns_t *ns, mp_int_t limit) {
         uint32_t *frame = frame_ok(ctx) ? (uint32_t *)ctx->psp : NULL;
         switch (trap) {
             case K5_SVC_SYSCALL:
-                ctx->request = frame ? (mp_obj_t)frame[0] : mp_const_none;
+                ctx->request_addr = frame ? frame[0] : 0;
+                ctx->request_len = frame ? frame[1] : 0;
                 return K5_TRAP_SYSCALL;
             case K5_SVC_PREEMPT:
                 if ((int32_t)(systick_ms - deadline) >= 0 || irq_pending) {
@@ -910,7 +918,7 @@ mp_int_t k5arch_run(k5_ctx_t *ctx, k5_ns_t *ns, mp_int_t limit) {
                 // (arch.fault_text, at this trap); anything not on its stack is no text.
                 ctx->state = K5_CTX_FAULTED;
                 ctx->fault_class = K5_FAULT_CLASS_PYTHON;
-                ctx->request = MP_OBJ_NULL;
+                ctx->request_len = 0;
                 ctx->fault_valid = 0;
                 ctx->fault_addr = 0;
                 ctx->fault_pc = 0;
@@ -922,7 +930,7 @@ mp_int_t k5arch_run(k5_ctx_t *ctx, k5_ns_t *ns, mp_int_t limit) {
                 return K5_TRAP_FAULT;
             case K5_TRAP_HW_FAULT:
                 ctx->state = K5_CTX_FAULTED;
-                ctx->request = MP_OBJ_NULL;
+                ctx->request_len = 0;
                 return K5_TRAP_FAULT;
             case K5_SVC_PUTS:
                 if (frame) {
@@ -979,7 +987,7 @@ mp_int_t k5arch_run(k5_ctx_t *ctx, k5_ns_t *ns, mp_int_t limit) {
                 ctx->fault_class = K5_FAULT_CLASS_USAGE;
                 ctx->fault_cfsr = 0;
                 ctx->fault_valid = 0;
-                ctx->request = MP_OBJ_NULL;
+                ctx->request_len = 0;
                 return K5_TRAP_FAULT;
         }
         // A trap served here is a point where the task may be switched away, as at a safe
@@ -1009,7 +1017,7 @@ void k5arch_gc_roots(void) {
         if (ctx->state == K5_CTX_FREE) {
             continue;
         }
-        gc_collect_root(&ctx->entry, 5);
+        gc_collect_root(&ctx->entry, 4); // entry .. decoded
         gc_collect_root((void **)&ctx->thread.dict_locals, thread_roots);
         gc_collect_root((void **)ctx->r4_r11, 8);
         if ((ctx->state == K5_CTX_FRESH || ctx->state == K5_CTX_STARTED) && frame_ok(ctx)) {

@@ -11,6 +11,7 @@
 #include "py/mpstate.h"
 #include "py/obj.h"
 #include "k5abi.h"
+#include "k5wire.h"
 
 // At most this many task contexts exist at once (the root task included).
 #define K5_MAX_CONTEXTS         (18)
@@ -93,10 +94,11 @@ typedef struct _k5_ctx_t {
     mp_state_thread_t thread;   // the task's share of MicroPython's per-thread state
     // Python objects the kernel handed over (GC roots, scanned by k5arch_gc_roots).
     mp_obj_t entry;
-    mp_obj_t ipc;
     mp_obj_t arg;
-    mp_obj_t request;           // last syscall request
     mp_obj_t result;            // pending result, written into r0 on resume
+    mp_obj_t decoded;           // the kernel's copy of its last request of plain words (wire.c)
+    uint32_t request_addr;      // the last syscall's wire bytes (on the task's stack)
+    uint32_t request_len;
     char name[K5_NAME_MAX];
     char line[K5_LINE_MAX];
 } k5_ctx_t;
@@ -126,7 +128,7 @@ extern uint8_t k5_user_raw;
 // Contract: privileged thread mode (the kernel's thread), on the main stack.
 uint32_t k5_enter(void);
 // Traps a task makes (unprivileged thread mode).
-mp_obj_t k5_svc_syscall(mp_obj_t request);
+mp_obj_t k5_svc_syscall(const uint8_t *request, size_t len); // the wire's bytes
 void k5_svc_preempt(void);
 NORETURN void k5_svc_exit(void);
 NORETURN void k5_svc_fault(const char *text, size_t len);
@@ -162,10 +164,11 @@ void k5arch_record_fault(uint32_t kind, uint32_t *frame, uint32_t exc_return);
 int k5_port_machine_op(uint32_t op, uint32_t arg);
 
 // --- k5arch.c: the mechanisms behind module _k5arch --------------------------------------------
-k5_ctx_t *k5arch_context_new(mp_obj_t entry, mp_obj_t ipc, mp_obj_t arg, size_t stack_size,
+k5_ctx_t *k5arch_context_new(mp_obj_t entry, mp_obj_t arg, size_t stack_size,
     const char *name, uint32_t owner);
 void k5arch_close_owner(uint32_t owner);
-void k5arch_context_reset(k5_ctx_t *ctx, mp_obj_t entry, mp_obj_t ipc, mp_obj_t arg);
+void k5arch_context_reset(k5_ctx_t *ctx, mp_obj_t entry, mp_obj_t arg);
+uint8_t *k5arch_ipc_raw(k5_ctx_t *ctx);
 void k5arch_context_free(k5_ctx_t *ctx);
 void k5arch_make_root(k5_ctx_t *ctx);
 k5_ctx_t *k5arch_root(void);
@@ -227,6 +230,30 @@ void k5ns_swap_out(k5_ns_t *ns);
 bool k5ns_shareable(mp_const_obj_t obj, int depth);
 bool k5ns_body_ok(mp_const_obj_t entry);
 mp_obj_t k5ns_body(mp_obj_t entry);
+
+// --- ipcbuf.c: the IPC buffer in raw memory (the top of each context's stack block) ------------
+#define K5_IPC_BUFFER_SIZE ((8 + K5_MSG_MAX_WORDS) * 4 + K5_MSG_MAX_BYTES)
+extern const mp_obj_type_t k5_ipcbuf_type;
+void k5_ipcbuf_clear(uint8_t *raw);
+mp_obj_t k5_ipcbuf_new(uint8_t *raw);  // a view of it, from the caller's heap
+void k5_ipcbuf_put(mp_obj_t ipc, mp_int_t label, mp_int_t badge, size_t count,
+    const mp_obj_t *words);
+
+// --- wire.c: the syscall wire (k5/wire.py) ----------------------------------------------------
+// The task's side (unprivileged): a request's bytes into buf (K5_WIRE_MAX bytes); their length.
+size_t k5wire_encode(uint8_t *buf, mp_obj_t request);
+size_t k5wire_encode_args(uint8_t *buf, size_t n, const mp_obj_t *args); // the tuple of args
+size_t k5wire_encode_pair(uint8_t *buf, mp_int_t first, mp_int_t second);
+// The kernel's side: the request the task's bytes at [addr, addr + len) encode, built from the
+// kernel's own objects, or MP_OBJ_NULL when they do not decode. May raise MemoryError only.
+// Contract: the kernel's thread, while ctx is stopped in its trap.
+mp_obj_t k5wire_decode(k5_ctx_t *ctx, uint32_t addr, uint32_t len);
+extern const mp_obj_base_t k5wire_foreign_obj;
+// What a task may name in a trap (k5arch.c): memory it may read (flash, the VM's RAM, its own
+// stack), memory it may write (the VM's RAM, its own stack), its own stack.
+bool k5arch_task_may_read(k5_ctx_t *ctx, uint32_t addr, uint32_t len);
+bool k5arch_task_may_write(k5_ctx_t *ctx, uint32_t addr, uint32_t len);
+bool k5arch_task_stack_holds(k5_ctx_t *ctx, uint32_t addr, uint32_t len);
 
 // The IPC fast path in C (fastpath.c) and the result setter it shares with Arch.set_result.
 mp_obj_t k5arch_native_fast_path(mp_obj_t py_call, mp_obj_t py_reply_recv, mp_obj_t kinds);

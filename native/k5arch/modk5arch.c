@@ -114,12 +114,11 @@ static void check_start(mp_obj_t entry, mp_obj_t arg) {
     }
 }
 
-// context_new(entry, ipc, arg, stack=K5_STACK_DEFAULT, name="task")
+// context_new(entry, arg, stack=K5_STACK_DEFAULT, name="task")
 static mp_obj_t arch_context_new(size_t n_args, const mp_obj_t *pos, mp_map_t *kw) {
-    enum { ARG_entry, ARG_ipc, ARG_arg, ARG_stack, ARG_name };
+    enum { ARG_entry, ARG_arg, ARG_stack, ARG_name };
     static const mp_arg_t allowed[] = {
         { MP_QSTR_entry, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
-        { MP_QSTR_ipc, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
         { MP_QSTR_arg, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
         { MP_QSTR_stack, MP_ARG_OBJ, {.u_obj = mp_const_none} },
         { MP_QSTR_name, MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
@@ -144,25 +143,33 @@ static mp_obj_t arch_context_new(size_t n_args, const mp_obj_t *pos, mp_map_t *k
     k5arch_arch_obj_t *self = MP_OBJ_TO_PTR(pos[0]);
     k5arch_context_obj_t *obj = mp_obj_malloc(k5arch_context_obj_t, &k5arch_context_type);
     k5ns_init(&obj->ns, false);
-    obj->ctx = k5arch_context_new(args[ARG_entry].u_obj, args[ARG_ipc].u_obj, args[ARG_arg].u_obj,
-        stack, name, self->id);
+    obj->ctx = k5arch_context_new(args[ARG_entry].u_obj, args[ARG_arg].u_obj, stack, name,
+        self->id);
     obj->serial = obj->ctx->serial;
     return MP_OBJ_FROM_PTR(obj);
 }
-static MP_DEFINE_CONST_FUN_OBJ_KW(arch_context_new_obj, 4, arch_context_new);
+static MP_DEFINE_CONST_FUN_OBJ_KW(arch_context_new_obj, 3, arch_context_new);
 
 // A restart starts afresh: a new namespace, the body's globals copied again.
 static mp_obj_t arch_context_reset(size_t n_args, const mp_obj_t *args) {
     require_kernel();
     k5_ctx_t *ctx = get_ctx(args[1]);
-    check_start(args[2], args[4]);
-    k5arch_context_reset(ctx, args[2], args[3], args[4]);
+    check_start(args[2], args[3]);
+    k5arch_context_reset(ctx, args[2], args[3]);
     k5arch_context_obj_t *obj = MP_OBJ_TO_PTR(args[1]);
     k5ns_init(&obj->ns, ctx == k5arch_root());
     k5log_event(ctx, k5log_restart_format(), NULL);
     return mp_const_none;
 }
-static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(arch_context_reset_obj, 5, 5, arch_context_reset);
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(arch_context_reset_obj, 4, 4, arch_context_reset);
+
+// ipc_buffer(ctx): the kernel's view of the context's IPC buffer (ipcbuf.c), where it writes what
+// the task receives. The task has a view of its own (k5_task_start).
+static mp_obj_t arch_ipc_buffer(mp_obj_t self, mp_obj_t ctx) {
+    require_kernel();
+    return k5_ipcbuf_new(k5arch_ipc_raw(get_ctx(ctx)));
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(arch_ipc_buffer_obj, arch_ipc_buffer);
 
 static mp_obj_t arch_context_free(mp_obj_t self, mp_obj_t ctx_obj) {
     require_kernel();
@@ -191,8 +198,14 @@ static mp_obj_t arch_run(mp_obj_t ctx, mp_obj_t limit) {
 static MP_DEFINE_CONST_FUN_OBJ_2(arch_run_fun, arch_run);
 static MP_DEFINE_CONST_STATICMETHOD_OBJ(arch_run_obj, MP_ROM_PTR(&arch_run_fun));
 
-static mp_obj_t arch_request(mp_obj_t ctx) {
-    mp_obj_t request = get_ctx(ctx)->request;
+// request(ctx): the request of ctx's last syscall, decoded from its wire bytes (wire.c) into
+// objects of the kernel's; None when they do not decode. Raises MemoryError only.
+static mp_obj_t arch_request(mp_obj_t ctx_obj) {
+    k5_ctx_t *ctx = get_ctx(ctx_obj);
+    if (ctx->request_len == 0) {
+        return mp_const_none;
+    }
+    mp_obj_t request = k5wire_decode(ctx, ctx->request_addr, ctx->request_len);
     return request == MP_OBJ_NULL ? mp_const_none : request;
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(arch_request_fun, arch_request);
@@ -401,6 +414,7 @@ static const mp_rom_map_elem_t arch_locals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_make_root), MP_ROM_PTR(&arch_make_root_obj) },
     { MP_ROM_QSTR(MP_QSTR_context_new), MP_ROM_PTR(&arch_context_new_obj) },
     { MP_ROM_QSTR(MP_QSTR_context_reset), MP_ROM_PTR(&arch_context_reset_obj) },
+    { MP_ROM_QSTR(MP_QSTR_ipc_buffer), MP_ROM_PTR(&arch_ipc_buffer_obj) },
     { MP_ROM_QSTR(MP_QSTR_context_free), MP_ROM_PTR(&arch_context_free_obj) },
     { MP_ROM_QSTR(MP_QSTR_context_stats), MP_ROM_PTR(&arch_context_stats_obj) },
     { MP_ROM_QSTR(MP_QSTR_run), MP_ROM_PTR(&arch_run_obj) },
@@ -430,19 +444,32 @@ static MP_DEFINE_CONST_OBJ_TYPE(
 
 // --- What tasks call ----------------------------------------------------------------------------
 
-// trap(request): one syscall into the kernel; returns the kernel's result.
-static mp_obj_t mod_trap(mp_obj_t request) {
+// The trap itself: the request's wire bytes (wire.c), on this stack, to the kernel.
+static mp_obj_t syscall_bytes(const uint8_t *buf, size_t len) {
     if (!k5arch_in_task()) {
         mp_raise_msg(&mp_type_OSError, MP_ERROR_TEXT("K5: syscalls are made from tasks"));
     }
-    mp_obj_t result = k5_svc_syscall(request);
+    mp_obj_t result = k5_svc_syscall(buf, len);
     if (MP_STATE_THREAD(mp_pending_exception) != MP_OBJ_NULL) {
         // Ctrl-C ended the root's wait: raise it here, at the call, not after its result.
         mp_handle_pending(true);
     }
     return result;
 }
+
+// trap(request): one syscall into the kernel with a request tuple; returns the kernel's result.
+static mp_obj_t mod_trap(mp_obj_t request) {
+    uint8_t buf[K5_WIRE_MAX];
+    return syscall_bytes(buf, k5wire_encode(buf, request));
+}
 static MP_DEFINE_CONST_FUN_OBJ_1(mod_trap_obj, mod_trap);
+
+// syscall(sysno, *args): trap((sysno, *args)) without making the tuple (k5/user.py).
+static mp_obj_t mod_syscall(size_t n_args, const mp_obj_t *args) {
+    uint8_t buf[K5_WIRE_MAX];
+    return syscall_bytes(buf, k5wire_encode_args(buf, n_args, args));
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR(mod_syscall_obj, 1, mod_syscall);
 
 // spin(ticks): burn `ticks` kernel ticks of the caller's own CPU time (preemptible).
 static mp_obj_t mod_spin(mp_obj_t ticks_obj) {
@@ -518,6 +545,7 @@ static const mp_rom_map_elem_t k5arch_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR__k5arch) },
     { MP_ROM_QSTR(MP_QSTR_Arch), MP_ROM_PTR(&k5arch_arch_type) },
     { MP_ROM_QSTR(MP_QSTR_trap), MP_ROM_PTR(&mod_trap_obj) },
+    { MP_ROM_QSTR(MP_QSTR_syscall), MP_ROM_PTR(&mod_syscall_obj) },
     { MP_ROM_QSTR(MP_QSTR_spin), MP_ROM_PTR(&mod_spin_obj) },
     { MP_ROM_QSTR(MP_QSTR_arena), MP_ROM_PTR(&mod_arena_obj) },
     { MP_ROM_QSTR(MP_QSTR_machine), MP_ROM_PTR(&mod_machine_obj) },

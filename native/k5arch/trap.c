@@ -187,7 +187,7 @@ __attribute__((naked)) void k5_irq_entry(void) {
 // The whole register state survives the trap (callee-saved registers in the context, the rest in
 // the exception frame), so these are plain calls to the C that uses them.
 
-__attribute__((naked)) mp_obj_t k5_svc_syscall(mp_obj_t request) {
+__attribute__((naked)) mp_obj_t k5_svc_syscall(const uint8_t *request, size_t len) {
     __asm volatile ("svc %[n]\n bx lr\n" : : [n] "i" (K5_SVC_SYSCALL));
 }
 

@@ -7,8 +7,10 @@
 // run with the caller's privilege (a task: unprivileged), so everything they try is up to the
 // hardware. Built only into the emulated board's image (K5_BOARD_ATTACK_MODULE): the product
 // image has no such module.
+#include <string.h>
 #include "py/runtime.h"
 #include "mcu/cortex_m33.h"
+#include "k5arch.h"
 
 #if K5_BOARD_ATTACK_MODULE
 
@@ -62,7 +64,7 @@ static mp_obj_t attack_svc(mp_obj_t n_obj, mp_obj_t a_obj, mp_obj_t b_obj) {
     switch (n) {
         #define SVC_CASE(n) case n: \
             __asm volatile ("svc %[i]" : "+r" (r0) : "r" (r1), [i] "i" (n) : "memory"); break;
-        SVC_CASE(0) SVC_CASE(5) SVC_CASE(7) SVC_CASE(8) SVC_CASE(9) SVC_CASE(10)
+        SVC_CASE(0) SVC_CASE(1) SVC_CASE(5) SVC_CASE(7) SVC_CASE(8) SVC_CASE(9) SVC_CASE(10)
         SVC_CASE(200)
         #undef SVC_CASE
         default:
@@ -71,6 +73,20 @@ static mp_obj_t attack_svc(mp_obj_t n_obj, mp_obj_t a_obj, mp_obj_t b_obj) {
     return mp_obj_new_int_from_uint(r0);
 }
 static MP_DEFINE_CONST_FUN_OBJ_3(attack_svc_obj, attack_svc);
+
+// wire(raw[, len]): a syscall whose wire bytes (k5/wire.py) are `raw` exactly, copied onto this
+// stack, with `len` (default: raw's length) as the length the trap names: a task that writes its
+// own request bytes.
+static mp_obj_t attack_wire(size_t n_args, const mp_obj_t *args) {
+    mp_buffer_info_t info;
+    mp_get_buffer_raise(args[0], &info, MP_BUFFER_READ);
+    uint8_t buf[K5_WIRE_MAX + 16];
+    size_t copy = info.len < sizeof(buf) ? info.len : sizeof(buf);
+    memcpy(buf, info.buf, copy);
+    size_t len = n_args > 1 ? (size_t)mp_obj_get_int_truncated(args[1]) : info.len;
+    return k5_svc_syscall(buf, len);
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(attack_wire_obj, 1, 2, attack_wire);
 
 // recurse(depth): C recursion with a 64-byte frame, deeper than any task stack.
 static __attribute__((noinline)) uint32_t recurse(uint32_t depth) {
@@ -129,6 +145,7 @@ static const mp_rom_map_elem_t attack_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_bkpt), MP_ROM_PTR(&attack_bkpt_obj) },
     { MP_ROM_QSTR(MP_QSTR_svc), MP_ROM_PTR(&attack_svc_obj) },
     { MP_ROM_QSTR(MP_QSTR_recurse), MP_ROM_PTR(&attack_recurse_obj) },
+    { MP_ROM_QSTR(MP_QSTR_wire), MP_ROM_PTR(&attack_wire_obj) },
     { MP_ROM_QSTR(MP_QSTR_frame), MP_ROM_PTR(&attack_frame_obj) },
     { MP_ROM_QSTR(MP_QSTR_spin), MP_ROM_PTR(&attack_spin_obj) },
     { MP_ROM_QSTR(MP_QSTR_cpsid), MP_ROM_PTR(&attack_cpsid_obj) },

@@ -118,7 +118,7 @@ def test_builder_errors_come_back_to_the_root_and_the_kernel_goes_on():
     assert "no error" not in seen
     assert "priority must be 0..255" in seen[0]
     assert "name must be a str" in seen[1]
-    assert "the body must be a function" in seen[2]
+    assert "body must be a function, not a str" in seen[2]
     assert "root slot 999" in seen[3]
     assert "no builder operation" in seen[4]
     assert seen[5] != OK and type(seen[5]) is int

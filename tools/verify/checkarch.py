@@ -10,6 +10,7 @@
 
 from k5.abi import TRAP_EXIT, TRAP_FAULT, TRAP_PREEMPT, TRAP_SYSCALL
 from k5.arch_host import InterruptLines
+from k5.ipcbuf import IpcBuffer
 from k5.ticks import TICKS_MASK, ticks_diff
 
 # Plans: what the task that the kernel runs next does.
@@ -74,19 +75,22 @@ class CheckArch(InterruptLines):
         if ticks_diff(until, self.clock) > 0:
             self.clock = until
 
-    def context_new(self, entry, ipc, arg, stack=None, name="task"):
-        ctx = CheckContext(len(self.contexts), entry, ipc, arg)
+    def context_new(self, entry, arg, stack=None, name="task"):
+        ctx = CheckContext(len(self.contexts), entry, IpcBuffer(), arg)
         self.contexts.append(ctx)
         return ctx
 
-    def context_reset(self, ctx, entry, ipc, arg):
+    def context_reset(self, ctx, entry, arg):
         ctx.entry = entry
-        ctx.ipc = ipc
+        ctx.ipc.clear()
         ctx.arg = arg
         ctx.request = None
         ctx.result = None
         ctx.fault = ""
         self.events.append((EVENT_RESET, ctx.index))
+
+    def ipc_buffer(self, ctx):
+        return ctx.ipc
 
     def close(self):
         pass

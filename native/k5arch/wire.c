@@ -1,0 +1,412 @@
+// The syscall wire (k5/wire.py says the format): a task's request crosses into the kernel as
+// bytes, never as an object.
+//
+// Why it is built this way: a request used to be a tuple the task built, which the kernel's
+// Python read on its privileged thread. An object a task builds is the task's to shape: crafted
+// bytecode makes a tuple whose length lies or whose items point anywhere, and a value's methods
+// are the task's code. So the task's side (k5wire_encode, running in the task, unprivileged)
+// writes what it asks for into a buffer on its own stack, and the kernel's side (k5wire_decode,
+// on the kernel's thread) reads those bytes only after checking that they, and every range they
+// name, lie in memory the task maps, and builds the request again from objects of its own. What
+// the decoder makes is all the kernel's Python ever sees of a request.
+#include <string.h>
+#include "py/objfun.h"
+#include "py/mpz.h"
+#include "py/objint.h"
+#include "py/objstr.h"
+#include "py/objtuple.h"
+#include "py/runtime.h"
+#include "py/smallint.h"
+#include "py/unicode.h"
+#include "k5arch.h"
+
+// --- The task's side -----------------------------------------------------------------------------
+
+typedef struct {
+    uint8_t *start;
+    size_t at;
+} wire_out_t;
+
+static bool put_bytes(wire_out_t *out, const void *data, size_t len) {
+    if (out->at + len > K5_WIRE_MAX) {
+        return false;
+    }
+    memcpy(out->start + out->at, data, len);
+    out->at += len;
+    return true;
+}
+
+static bool put_tag(wire_out_t *out, uint8_t tag) {
+    return put_bytes(out, &tag, 1);
+}
+
+static bool put_tag_u32(wire_out_t *out, uint8_t tag, uint32_t value) {
+    return put_tag(out, tag) && put_bytes(out, &value, 4);
+}
+
+static bool put_ref(wire_out_t *out, uint8_t tag, const void *where, size_t len) {
+    uint32_t pair[2] = { (uint32_t)where, (uint32_t)len };
+    return put_tag(out, tag) && put_bytes(out, pair, 8);
+}
+
+// A big int's value as a signed 64-bit number, saturated (an mpz read digit by digit).
+static int64_t big_value(mp_const_obj_t obj) {
+    const mpz_t *z = &((const mp_obj_int_t *)MP_OBJ_TO_PTR(obj))->mpz;
+    uint64_t magnitude = 0;
+    bool over = z->len * MPZ_DIG_SIZE > 64;
+    for (size_t k = z->len; !over && k-- > 0;) {
+        magnitude = (magnitude << MPZ_DIG_SIZE) | z->dig[k];
+    }
+    if (z->neg) {
+        return over || magnitude > (uint64_t)INT64_MAX + 1 ? INT64_MIN : (int64_t)(0 - magnitude);
+    }
+    return over || magnitude > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)magnitude;
+}
+
+static bool put_value(wire_out_t *out, mp_obj_t value, int depth);
+
+static bool put_items(wire_out_t *out, uint8_t tag, size_t n, const mp_obj_t *items, int depth) {
+    if (n > 255) {
+        return put_tag(out, K5_WIRE_FOREIGN);
+    }
+    uint8_t head[2] = { tag, (uint8_t)n };
+    if (!put_bytes(out, head, 2)) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!put_value(out, items[i], depth + 1)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool put_dict(wire_out_t *out, mp_obj_t value, int depth) {
+    mp_map_t *map = mp_obj_dict_get_map(value);
+    if (map->used > 255) {
+        return put_tag(out, K5_WIRE_FOREIGN);
+    }
+    uint8_t head[2] = { K5_WIRE_DICT, (uint8_t)map->used };
+    if (!put_bytes(out, head, 2)) {
+        return false;
+    }
+    for (size_t i = 0; i < map->alloc; i++) {
+        if (mp_map_slot_is_filled(map, i)) {
+            if (!put_value(out, map->table[i].key, depth + 1)
+                || !put_value(out, map->table[i].value, depth + 1)) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+// Appends value's encoding; false when it does not fit (the caller puts FOREIGN in its place).
+// Runs in the task: whatever the value is, only the task is at stake here.
+static bool put_value_once(wire_out_t *out, mp_obj_t value, int depth) {
+    if (value == mp_const_none) {
+        return put_tag(out, K5_WIRE_NONE);
+    }
+    if (value == mp_const_false || value == mp_const_true) {
+        return put_tag(out, value == mp_const_true ? K5_WIRE_TRUE : K5_WIRE_FALSE);
+    }
+    if (mp_obj_is_small_int(value)) {
+        return put_tag_u32(out, K5_WIRE_INT, (uint32_t)MP_OBJ_SMALL_INT_VALUE(value));
+    }
+    if (mp_obj_is_exact_type(value, &mp_type_int)) {
+        int64_t big = big_value(value);
+        if (big >= INT32_MIN && big <= INT32_MAX) {
+            return put_tag_u32(out, K5_WIRE_INT, (uint32_t)big);
+        }
+        return put_tag(out, K5_WIRE_BIG) && put_bytes(out, &big, 8);
+    }
+    #if MICROPY_PY_BUILTINS_FLOAT
+    if (mp_obj_is_exact_type(value, &mp_type_float)) {
+        double real = mp_obj_float_get(value);
+        return put_tag(out, K5_WIRE_FLOAT) && put_bytes(out, &real, 8);
+    }
+    #endif
+    if (mp_obj_is_str(value)) { // a qstr or an exact str
+        size_t len;
+        const char *data = mp_obj_str_get_data(value, &len);
+        return put_ref(out, K5_WIRE_STR, data, len);
+    }
+    if (mp_obj_is_exact_type(value, &mp_type_bytes) || mp_obj_is_exact_type(value, &mp_type_bytearray)
+        || mp_obj_is_exact_type(value, &mp_type_memoryview)) {
+        mp_buffer_info_t info;
+        if (mp_get_buffer(value, &info, MP_BUFFER_WRITE)
+            && !mp_obj_is_exact_type(value, &mp_type_bytes)) {
+            return put_ref(out, K5_WIRE_BUFFER, info.buf, info.len);
+        }
+        mp_get_buffer_raise(value, &info, MP_BUFFER_READ);
+        return put_ref(out, K5_WIRE_BYTES, info.buf, info.len);
+    }
+    if (depth < K5_WIRE_DEPTH) {
+        if (mp_obj_is_exact_type(value, &mp_type_tuple) || mp_obj_is_exact_type(value, &mp_type_list)) {
+            size_t n;
+            mp_obj_t *items;
+            mp_obj_get_array(value, &n, &items);
+            uint8_t tag = mp_obj_is_exact_type(value, &mp_type_tuple) ? K5_WIRE_TUPLE : K5_WIRE_LIST;
+            return put_items(out, tag, n, items, depth);
+        }
+        if (mp_obj_is_exact_type(value, &mp_type_dict)) {
+            return put_dict(out, value, depth);
+        }
+    }
+    if (k5ns_body_ok(value)) {
+        return put_tag_u32(out, K5_WIRE_FUNCTION, (uint32_t)MP_OBJ_TO_PTR(value));
+    }
+    return put_tag(out, K5_WIRE_FOREIGN);
+}
+
+// A value that does not fit is FOREIGN in its place, if that fits (k5/wire.py does the same).
+static bool put_value(wire_out_t *out, mp_obj_t value, int depth) {
+    size_t at = out->at;
+    if (put_value_once(out, value, depth)) {
+        return true;
+    }
+    out->at = at;
+    return put_tag(out, K5_WIRE_FOREIGN);
+}
+
+size_t k5wire_encode(uint8_t *buf, mp_obj_t request) {
+    wire_out_t out = { buf, 0 };
+    put_value(&out, request, 0);
+    return out.at;
+}
+
+size_t k5wire_encode_args(uint8_t *buf, size_t n, const mp_obj_t *args) {
+    wire_out_t out = { buf, 0 };
+    if (!put_items(&out, K5_WIRE_TUPLE, n, args, 0)) {
+        out.at = 0;
+        put_tag(&out, K5_WIRE_FOREIGN);
+    }
+    return out.at;
+}
+
+size_t k5wire_encode_pair(uint8_t *buf, mp_int_t first, mp_int_t second) {
+    mp_obj_t args[2] = { MP_OBJ_NEW_SMALL_INT(first), MP_OBJ_NEW_SMALL_INT(second) };
+    return k5wire_encode_args(buf, 2, args);
+}
+
+// --- The kernel's side ---------------------------------------------------------------------------
+
+typedef struct {
+    const uint8_t *raw;
+    size_t len;
+    size_t at;
+    k5_ctx_t *ctx;
+    bool no_cache; // not made of small ints, None, bools, FOREIGN and tuples only: a STR,
+                   // BYTES, BUFFER or FUNCTION (the same bytes may mean new values), a LIST or
+                   // DICT (mutable), a big int or a float: not a value to serve again
+} wire_in_t;
+
+static bool get_bytes(wire_in_t *in, void *into, size_t len) {
+    if (len > in->len - in->at) {
+        return false;
+    }
+    memcpy(into, in->raw + in->at, len);
+    in->at += len;
+    return true;
+}
+
+// The request's value at in->at, or MP_OBJ_NULL when the bytes do not decode. Allocates from
+// the kernel's heap only (MemoryError is the trap loop's to catch).
+static mp_obj_t get_value(wire_in_t *in, int depth) {
+    uint8_t tag;
+    if (!get_bytes(in, &tag, 1)) {
+        return MP_OBJ_NULL;
+    }
+    switch (tag) {
+        case K5_WIRE_NONE:
+            return mp_const_none;
+        case K5_WIRE_FALSE:
+            return mp_const_false;
+        case K5_WIRE_TRUE:
+            return mp_const_true;
+        case K5_WIRE_INT: {
+            int32_t value;
+            if (!get_bytes(in, &value, 4)) {
+                return MP_OBJ_NULL;
+            }
+            in->no_cache |= !MP_SMALL_INT_FITS((mp_int_t)value);
+            return mp_obj_new_int(value);
+        }
+        case K5_WIRE_BIG: {
+            in->no_cache = true;
+            int64_t value;
+            return get_bytes(in, &value, 8) ? mp_obj_new_int_from_ll(value) : MP_OBJ_NULL;
+        }
+        #if MICROPY_PY_BUILTINS_FLOAT
+        case K5_WIRE_FLOAT: {
+            in->no_cache = true;
+            double value;
+            return get_bytes(in, &value, 8) ? mp_obj_new_float((mp_float_t)value) : MP_OBJ_NULL;
+        }
+        #endif
+        case K5_WIRE_STR:
+        case K5_WIRE_BYTES:
+        case K5_WIRE_BUFFER: {
+            in->no_cache = true;
+            uint32_t pair[2];
+            if (!get_bytes(in, pair, 8)) {
+                return MP_OBJ_NULL;
+            }
+            if (tag == K5_WIRE_BUFFER) {
+                if (!k5arch_task_may_write(in->ctx, pair[0], pair[1])) {
+                    return MP_OBJ_NULL;
+                }
+                return mp_obj_new_memoryview('B' | MP_OBJ_ARRAY_TYPECODE_FLAG_RW, pair[1],
+                    (void *)pair[0]);
+            }
+            if (!k5arch_task_may_read(in->ctx, pair[0], pair[1])) {
+                return MP_OBJ_NULL;
+            }
+            const char *data = (const char *)pair[0];
+            if (tag == K5_WIRE_BYTES) {
+                return mp_obj_new_bytes((const byte *)data, pair[1]);
+            }
+            if (!utf8_check((const byte *)data, pair[1])) {
+                return MP_OBJ_FROM_PTR(&k5wire_foreign_obj); // not text: what the wire cannot carry
+            }
+            return mp_obj_new_str(data, pair[1]);
+        }
+        case K5_WIRE_TUPLE:
+        case K5_WIRE_LIST:
+        case K5_WIRE_DICT: {
+            uint8_t count;
+            if (depth >= K5_WIRE_DEPTH || !get_bytes(in, &count, 1)) {
+                return MP_OBJ_NULL;
+            }
+            in->no_cache |= tag != K5_WIRE_TUPLE;
+            if (tag == K5_WIRE_DICT) {
+                mp_obj_t dict = mp_obj_new_dict(count);
+                bool plain = true;
+                for (size_t i = 0; i < count; i++) {
+                    mp_obj_t key = get_value(in, depth + 1);
+                    mp_obj_t item = key == MP_OBJ_NULL ? MP_OBJ_NULL : get_value(in, depth + 1);
+                    if (item == MP_OBJ_NULL) {
+                        return MP_OBJ_NULL;
+                    }
+                    // Only str keys: hashing anything else could mean running code.
+                    if (!mp_obj_is_str(key)) {
+                        plain = false;
+                    } else if (plain) {
+                        mp_obj_dict_store(dict, key, item);
+                    }
+                }
+                return plain ? dict : MP_OBJ_FROM_PTR(&k5wire_foreign_obj);
+            }
+            mp_obj_t seq = tag == K5_WIRE_TUPLE ? mp_obj_new_tuple(count, NULL)
+                : mp_obj_new_list(count, NULL);
+            mp_obj_t *items;
+            size_t n;
+            mp_obj_get_array(seq, &n, &items);
+            for (size_t i = 0; i < count; i++) {
+                items[i] = get_value(in, depth + 1);
+                if (items[i] == MP_OBJ_NULL) {
+                    return MP_OBJ_NULL;
+                }
+            }
+            return seq;
+        }
+        case K5_WIRE_FUNCTION: {
+            in->no_cache = true;
+            uint32_t where;
+            if (!get_bytes(in, &where, 4)) {
+                return MP_OBJ_NULL;
+            }
+            // The body of a task to make: a function (whose namespace the new context copies).
+            if (k5arch_task_may_read(in->ctx, where, sizeof(mp_obj_fun_bc_t))
+                && k5ns_body_ok(MP_OBJ_FROM_PTR((void *)where))) {
+                return MP_OBJ_FROM_PTR((void *)where);
+            }
+            return MP_OBJ_FROM_PTR(&k5wire_foreign_obj);
+        }
+        case K5_WIRE_FOREIGN:
+            return MP_OBJ_FROM_PTR(&k5wire_foreign_obj);
+        default:
+            return MP_OBJ_NULL;
+    }
+}
+
+// Whether the bytes at in->at encode exactly `value`, a request decoded before that is made of
+// small ints, None, bools, FOREIGN and tuples only. Allocates nothing.
+static bool matches(wire_in_t *in, mp_obj_t value) {
+    uint8_t tag;
+    if (!get_bytes(in, &tag, 1)) {
+        return false;
+    }
+    switch (tag) {
+        case K5_WIRE_NONE:
+            return value == mp_const_none;
+        case K5_WIRE_FALSE:
+            return value == mp_const_false;
+        case K5_WIRE_TRUE:
+            return value == mp_const_true;
+        case K5_WIRE_FOREIGN:
+            return value == MP_OBJ_FROM_PTR(&k5wire_foreign_obj);
+        case K5_WIRE_INT: {
+            int32_t word;
+            return get_bytes(in, &word, 4) && mp_obj_is_small_int(value)
+                   && MP_OBJ_SMALL_INT_VALUE(value) == word;
+        }
+        case K5_WIRE_TUPLE: {
+            uint8_t count;
+            if (!get_bytes(in, &count, 1) || !mp_obj_is_exact_type(value, &mp_type_tuple)) {
+                return false;
+            }
+            const mp_obj_tuple_t *tuple = MP_OBJ_TO_PTR(value);
+            if (tuple->len != count) {
+                return false;
+            }
+            for (size_t i = 0; i < count; i++) {
+                if (!matches(in, tuple->items[i])) {
+                    return false;
+                }
+            }
+            return true;
+        }
+        default:
+            return false;
+    }
+}
+
+// The same bytes of small ints, None, bools and tuples decode to the same immutable values, so
+// the kernel's copy of a task's last such request serves the next that matches it: a loop of
+// the same call allocates nothing in the kernel, as it allocates nothing in the task, whose HAL
+// encodes on its stack.
+mp_obj_t k5wire_decode(k5_ctx_t *ctx, uint32_t addr, uint32_t len) {
+    // The request itself is on the task's own stack (its HAL puts it there).
+    if (len == 0 || len > K5_WIRE_MAX || !k5arch_task_stack_holds(ctx, addr, len)) {
+        return MP_OBJ_NULL;
+    }
+    const uint8_t *raw = (const uint8_t *)addr;
+    if (ctx->decoded != MP_OBJ_NULL) {
+        wire_in_t again = { raw, len, 0, ctx, false };
+        if (matches(&again, ctx->decoded) && again.at == len) {
+            return ctx->decoded;
+        }
+    }
+    wire_in_t in = { raw, len, 0, ctx, false };
+    mp_obj_t value = get_value(&in, 0);
+    if (in.at != len) {
+        return MP_OBJ_NULL;
+    }
+    ctx->decoded = value != MP_OBJ_NULL && !in.no_cache ? value : MP_OBJ_NULL;
+    return value;
+}
+
+// FOREIGN: a value the wire does not carry; it fails every type check the kernel makes.
+static void foreign_print(const mp_print_t *print, mp_obj_t self, mp_print_kind_t kind) {
+    mp_print_str(print, "<foreign value>");
+}
+
+MP_DEFINE_CONST_OBJ_TYPE(
+    k5wire_foreign_type,
+    MP_QSTR_Foreign,
+    MP_TYPE_FLAG_NONE,
+    print, foreign_print
+    );
+
+const mp_obj_base_t k5wire_foreign_obj = { &k5wire_foreign_type };
