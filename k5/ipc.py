@@ -177,6 +177,10 @@ def do_send(kernel, tcb, endpoint, cap, blocking):
         # Copied before anything changes: this allocation may fail (MemoryError, the syscall
         # then fails with ERR_NOT_ENOUGH_MEMORY).
         tcb.msg_data = bytes(tcb.msg_data)
+    if tcb.msg_count:
+        # So are the words: the request they came in is the decoder's to reuse at the next
+        # trap (the device decodes hot requests into scratch tuples, native/k5arch/wire.c).
+        tcb.msg_words = tuple([word for word in tcb.msg_words])
     tcb.state = abi.STATE_BLOCKED_SEND
     tcb.blocked_on = endpoint
     tcb.blocked_cap = cap

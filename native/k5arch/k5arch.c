@@ -130,6 +130,7 @@ void k5arch_boot(void) {
 }
 
 void k5arch_reset(void) {
+    k5wire_reset();
     for (uint32_t line = 0; line < K5_BOARD_NUM_IRQS; line++) {
         if (irq_owned[line / 32] & (1u << (line % 32))) {
             NVIC_DisableIRQ((IRQn_Type)line);

@@ -249,6 +249,7 @@ size_t k5wire_encode_pair(uint8_t *buf, mp_int_t first, mp_int_t second);
 // Contract: the kernel's thread, while ctx is stopped in its trap.
 mp_obj_t k5wire_decode(k5_ctx_t *ctx, uint32_t addr, uint32_t len);
 extern const mp_obj_base_t k5wire_foreign_obj;
+void k5wire_reset(void); // at each (soft) reset: the scratch tuples were in the old heap
 // What a task may name in a trap (k5arch.c): memory it may read (flash, the VM's RAM, its own
 // stack), memory it may write (the VM's RAM, its own stack), its own stack.
 bool k5arch_task_may_read(k5_ctx_t *ctx, uint32_t addr, uint32_t len);

@@ -330,6 +330,99 @@ static mp_obj_t get_value(wire_in_t *in, int depth) {
     }
 }
 
+// The hot requests (IPC, signals, waits, yield, sleep, now) decode into two scratch tuples, the
+// request and its words, made once: a round trip allocates nothing in the kernel. What the
+// kernel keeps of a request beyond its trap is only a blocked sender's words, which it copies
+// before the sender blocks (k5/ipc.py, do_send); so the next trap, of any task, may reuse them.
+MP_REGISTER_ROOT_POINTER(mp_obj_t k5_wire_scratch[2]);
+
+void k5wire_reset(void) {
+    MP_STATE_VM(k5_wire_scratch)[0] = MP_OBJ_NULL;
+    MP_STATE_VM(k5_wire_scratch)[1] = MP_OBJ_NULL;
+}
+
+static bool hot(int32_t sysno) {
+    switch (sysno) {
+        case K5_SYS_SEND:
+        case K5_SYS_NBSEND:
+        case K5_SYS_RECV:
+        case K5_SYS_NBRECV:
+        case K5_SYS_CALL:
+        case K5_SYS_REPLY:
+        case K5_SYS_REPLY_RECV:
+        case K5_SYS_SIGNAL:
+        case K5_SYS_WAIT:
+        case K5_SYS_POLL:
+        case K5_SYS_YIELD:
+        case K5_SYS_SLEEP:
+        case K5_SYS_NOW:
+            return true;
+        default:
+            return false;
+    }
+}
+
+static bool get_small(wire_in_t *in, mp_obj_t *into) {
+    uint8_t tag;
+    int32_t value;
+    if (!get_bytes(in, &tag, 1) || tag != K5_WIRE_INT || !get_bytes(in, &value, 4)
+        || !MP_SMALL_INT_FITS((mp_int_t)value)) {
+        return false;
+    }
+    *into = MP_OBJ_NEW_SMALL_INT(value);
+    return true;
+}
+
+// (hot sysno, small ints and Nones, at most one tuple of at most MSG_MAX_WORDS small ints) into
+// the scratch tuples; MP_OBJ_NULL when the bytes are anything else (the general decoder's).
+static mp_obj_t decode_scratch(wire_in_t *in) {
+    const uint8_t *raw = in->raw;
+    if (in->len < 7 || raw[0] != K5_WIRE_TUPLE || raw[1] > 9 || raw[2] != K5_WIRE_INT) {
+        return MP_OBJ_NULL;
+    }
+    int32_t sysno;
+    memcpy(&sysno, raw + 3, 4);
+    if (!hot(sysno)) {
+        return MP_OBJ_NULL;
+    }
+    mp_obj_t *scratch = MP_STATE_VM(k5_wire_scratch);
+    if (scratch[0] == MP_OBJ_NULL) {
+        scratch[0] = mp_obj_new_tuple(9, NULL);
+        scratch[1] = mp_obj_new_tuple(K5_MSG_MAX_WORDS, NULL);
+    }
+    mp_obj_tuple_t *request = MP_OBJ_TO_PTR(scratch[0]);
+    mp_obj_tuple_t *words = MP_OBJ_TO_PTR(scratch[1]);
+    size_t count = raw[1];
+    bool had_words = false;
+    in->at = 2;
+    for (size_t i = 0; i < count; i++) {
+        uint8_t tag = in->at < in->len ? raw[in->at] : 0xff;
+        if (tag == K5_WIRE_NONE) {
+            in->at++;
+            request->items[i] = mp_const_none;
+        } else if (tag == K5_WIRE_TUPLE && !had_words && in->at + 1 < in->len
+                   && raw[in->at + 1] <= K5_MSG_MAX_WORDS) {
+            size_t n = raw[in->at + 1];
+            in->at += 2;
+            for (size_t j = 0; j < n; j++) {
+                if (!get_small(in, &words->items[j])) {
+                    return MP_OBJ_NULL;
+                }
+            }
+            words->len = n;
+            request->items[i] = MP_OBJ_FROM_PTR(words);
+            had_words = true;
+        } else if (!get_small(in, &request->items[i])) {
+            return MP_OBJ_NULL;
+        }
+    }
+    if (in->at != in->len) {
+        return MP_OBJ_NULL;
+    }
+    request->len = count;
+    return MP_OBJ_FROM_PTR(request);
+}
+
 // Whether the bytes at in->at encode exactly `value`, a request decoded before that is made of
 // small ints, None, bools, FOREIGN and tuples only. Allocates nothing.
 static bool matches(wire_in_t *in, mp_obj_t value) {
@@ -382,6 +475,11 @@ mp_obj_t k5wire_decode(k5_ctx_t *ctx, uint32_t addr, uint32_t len) {
         return MP_OBJ_NULL;
     }
     const uint8_t *raw = (const uint8_t *)addr;
+    wire_in_t hot_in = { raw, len, 0, ctx, false };
+    mp_obj_t request = decode_scratch(&hot_in);
+    if (request != MP_OBJ_NULL) {
+        return request;
+    }
     if (ctx->decoded != MP_OBJ_NULL) {
         wire_in_t again = { raw, len, 0, ctx, false };
         if (matches(&again, ctx->decoded) && again.at == len) {
