@@ -125,6 +125,10 @@ static MP_DEFINE_CONST_DICT(ipcbuf_methods, ipcbuf_methods_table);
 // The fields as attributes (words and data are the views); a store takes a small int.
 static void ipcbuf_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
     k5_ipcbuf_obj_t *self = MP_OBJ_TO_PTR(self_in);
+    if (attr == MP_QSTR_words && dest[0] == MP_OBJ_NULL) {
+        dest[0] = self->words; // the most read
+        return;
+    }
     for (size_t i = 0; i < F_SPARE; i++) {
         if (field_names[i] != attr) {
             continue;

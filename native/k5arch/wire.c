@@ -74,7 +74,17 @@ static bool put_items(wire_out_t *out, uint8_t tag, size_t n, const mp_obj_t *it
         return false;
     }
     for (size_t i = 0; i < n; i++) {
-        if (!put_value(out, items[i], depth + 1)) {
+        mp_obj_t item = items[i];
+        // The common items (small ints, None) written here: a request is mostly these.
+        if (mp_obj_is_small_int(item) && out->at + 5 <= K5_WIRE_MAX) {
+            uint8_t *at = out->start + out->at;
+            int32_t value = MP_OBJ_SMALL_INT_VALUE(item);
+            at[0] = K5_WIRE_INT;
+            memcpy(at + 1, &value, 4);
+            out->at += 5;
+        } else if (item == mp_const_none && out->at < K5_WIRE_MAX) {
+            out->start[out->at++] = K5_WIRE_NONE;
+        } else if (!put_value(out, item, depth + 1)) {
             return false;
         }
     }
