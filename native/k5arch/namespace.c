@@ -33,7 +33,7 @@
 #include "extmod/vfs.h"
 #include "k5arch.h"
 
-extern uint32_t _k5_flash_start, _k5_flash_end;
+extern uint32_t _k5_flash_start, _k5_flash_end, _k5_vmram_start, _evmram;
 extern const mp_obj_type_t mp_type_closure; // py/objclosure.c (not in a header)
 
 // The kernel's thread's share of the VM state while a task runs (tasks read the module table:
@@ -637,13 +637,25 @@ mp_obj_t k5ns_body(mp_obj_t entry) {
     return body;
 }
 
+// Whether obj lies where a task's objects do (flash, the VM's RAM), whole: the kernel may read
+// it, and no task's word makes the kernel read anywhere else (a device, an unmapped address).
+static bool object_in_vm(mp_const_obj_t obj, size_t size) {
+    uintptr_t p = (uintptr_t)obj;
+    return (p >= (uintptr_t)&_k5_flash_start && p <= (uintptr_t)&_k5_flash_end - size)
+           || (p >= (uintptr_t)&_k5_vmram_start && p <= (uintptr_t)&_evmram - size);
+}
+
 // Whether entry can be a task's body: a function in Python (or a closure of one), or in C.
+// The kernel asks it of what a task's request names (wire.c) and again at every restart; the
+// closure, in the shared heap, is the task's to change meanwhile, so its function is read only
+// where a task's objects lie.
 bool k5ns_body_ok(mp_const_obj_t entry) {
     if (is_function(entry)) {
         return true;
     }
     if (mp_obj_is_type(entry, &mp_type_closure)) {
-        return is_function(((const k5ns_closure_t *)MP_OBJ_TO_PTR(entry))->fun);
+        mp_const_obj_t fun = ((const k5ns_closure_t *)MP_OBJ_TO_PTR(entry))->fun;
+        return object_in_vm(fun, sizeof(mp_obj_fun_bc_t)) && is_function(fun);
     }
     return mp_obj_is_type(entry, &mp_type_fun_builtin_0)
            || mp_obj_is_type(entry, &mp_type_fun_builtin_1)

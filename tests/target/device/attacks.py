@@ -1163,6 +1163,28 @@ def _(ipc, arg):
     check((bad, 0))
 
 
+@case("a forged closure as a request's function", ("exit",))
+def _(ipc, arg):
+    # FUNCTION names a closure in the heap (the task's to forge) whose function is a device or
+    # unmapped memory: the kernel must not read it (it used to: a BusFault on its thread).
+    def outer():
+        v = 1
+
+        def inner():
+            return v
+
+        return inner
+
+    closure_type = x.read(id(outer()))  # mp_type_closure, from a real closure
+    fake = bytearray(32)
+    items = x.read(id(fake) + 12)  # the bytearray's items (mp_obj_array_t)
+    results = []
+    for fun in (0x60000000, TIMER, 0xE000ED00, K5KERNEL):
+        struct.pack_into("<II", fake, 0, closure_type, fun)
+        results.append(x.wire(_w_send(bytes([_W_FUNCTION]) + struct.pack("<I", items))))
+    check((results, [ERR_EMPTY_SLOT] * 4))  # FOREIGN: decodes, then the empty slot
+
+
 # --- the harness -------------------------------------------------------------------------------
 
 
