@@ -24,6 +24,7 @@ from k5.abi import (
     ERR_ILLEGAL_OPERATION,
     ERR_INVALID_ARGUMENT,
     ERR_INVALID_SYSCALL,
+    ERR_NO_REPLY,
     ERR_NOT_ENOUGH_MEMORY,
     ERR_RANGE,
     ERR_REVOKED,
@@ -38,6 +39,7 @@ from k5.abi import (
     RIGHT_WRITE,
     RIGHTS_ALL,
     ROOT_SLOT_IRQ_CONTROL,
+    SYS_BORROW_READ,
     SYS_BUILD,
     SYS_CALL,
     SYS_DEBUG_PUTS,
@@ -48,6 +50,7 @@ from k5.system import System
 
 K5KERNEL = 0  # an address inside .k5kernel (task contexts)
 MAIN_STACK = 0  # an address inside the kernel's main stack
+VM_STATE = 0  # mp_state_ctx: the VM's state, the kernel's own while it runs
 ONLY = 0  # run only the case with this index + 1 (0: all)
 
 TIMER = 0x50000000
@@ -1183,6 +1186,22 @@ def _(ipc, arg):
         struct.pack_into("<II", fake, 0, closure_type, fun)
         results.append(x.wire(_w_send(bytes([_W_FUNCTION]) + struct.pack("<I", items))))
     check((results, [ERR_EMPTY_SLOT] * 4))  # FOREIGN: decodes, then the empty slot
+
+
+@case("a BUFFER over the VM's state, live on the kernel's thread", ("exit",))
+def _(ipc, arg):
+    # The VM's RAM is every task's to write, but while the kernel runs, mp_state_ctx.thread
+    # holds the kernel's own stack bounds and exception chain: a borrow's destination or a
+    # lease there would have the kernel write over them. Only the heap and the task's own stack
+    # are a task's buffers.
+    mine = bytearray(8)
+    items = x.read(id(mine) + 12)  # the bytearray's items (mp_obj_array_t)
+    borrow = bytes([_W_TUPLE, 4]) + _w_int(SYS_BORROW_READ) + _w_int(-1) + _w_int(0)
+    check(
+        (x.wire(borrow + _w_ref(_W_BUFFER, VM_STATE, 8)), ERR_INVALID_SYSCALL),
+        (x.wire(_w_lease(VM_STATE, 8)), ERR_INVALID_SYSCALL),
+        (x.wire(borrow + _w_ref(_W_BUFFER, items, 8)), ERR_NO_REPLY),  # its own: decodes
+    )
 
 
 # --- the harness -------------------------------------------------------------------------------
