@@ -330,6 +330,60 @@ static mp_obj_t get_value(wire_in_t *in, int depth) {
     }
 }
 
+static bool skip(wire_in_t *in, size_t len) {
+    if (len > in->len - in->at) {
+        return false;
+    }
+    in->at += len;
+    return true;
+}
+
+// Whether the bytes at in->at are one value's encoding, read without allocating or reading
+// anything they name: so bytes that claim big containers and then end cost the kernel's heap
+// nothing (get_value makes each container before its items), and what does decode allocates
+// in proportion to its bytes.
+static bool well_formed(wire_in_t *in, int depth) {
+    uint8_t tag;
+    if (!get_bytes(in, &tag, 1)) {
+        return false;
+    }
+    switch (tag) {
+        case K5_WIRE_NONE:
+        case K5_WIRE_FALSE:
+        case K5_WIRE_TRUE:
+        case K5_WIRE_FOREIGN:
+            return true;
+        case K5_WIRE_INT:
+        case K5_WIRE_FUNCTION:
+            return skip(in, 4);
+        case K5_WIRE_BIG:
+        #if MICROPY_PY_BUILTINS_FLOAT
+        case K5_WIRE_FLOAT:
+        #endif
+        case K5_WIRE_STR:
+        case K5_WIRE_BYTES:
+        case K5_WIRE_BUFFER:
+            return skip(in, 8);
+        case K5_WIRE_TUPLE:
+        case K5_WIRE_LIST:
+        case K5_WIRE_DICT: {
+            uint8_t count;
+            if (depth >= K5_WIRE_DEPTH || !get_bytes(in, &count, 1)) {
+                return false;
+            }
+            size_t items = tag == K5_WIRE_DICT ? 2 * (size_t)count : count;
+            for (size_t i = 0; i < items; i++) {
+                if (!well_formed(in, depth + 1)) {
+                    return false;
+                }
+            }
+            return true;
+        }
+        default:
+            return false;
+    }
+}
+
 // The hot requests (IPC, signals, waits, yield, sleep, now) decode into two scratch tuples, the
 // request and its words, made once: a round trip allocates nothing in the kernel. What the
 // kernel keeps of a request beyond its trap is only a blocked sender's words, which it copies
@@ -485,6 +539,10 @@ mp_obj_t k5wire_decode(k5_ctx_t *ctx, uint32_t addr, uint32_t len) {
         if (matches(&again, ctx->decoded) && again.at == len) {
             return ctx->decoded;
         }
+    }
+    wire_in_t shape = { raw, len, 0, ctx, false };
+    if (!well_formed(&shape, 0) || shape.at != len) {
+        return MP_OBJ_NULL;
     }
     wire_in_t in = { raw, len, 0, ctx, false };
     mp_obj_t value = get_value(&in, 0);

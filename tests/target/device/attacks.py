@@ -1044,6 +1044,7 @@ _W_STR = 6
 _W_BYTES = 7
 _W_BUFFER = 8
 _W_TUPLE = 9
+_W_DICT = 11
 _W_FUNCTION = 12
 _INVALID_R0 = (ERR_INVALID_SYSCALL << 1) | 1  # r0 of a raw svc: the small int's representation
 
@@ -1202,6 +1203,21 @@ def _(ipc, arg):
         (x.wire(_w_lease(VM_STATE, 8)), ERR_INVALID_SYSCALL),
         (x.wire(borrow + _w_ref(_W_BUFFER, items, 8)), ERR_NO_REPLY),  # its own: decodes
     )
+
+
+@case("request bytes that claim big containers, then end", ("exit",))
+def _(ipc, arg):
+    # Eight nested dicts of 255 items, then nothing: 18 bytes that do not decode. The kernel
+    # must find that out before it allocates (it used to make all eight tables first: 16 KB of
+    # the shared heap a trap).
+    claim = bytes([_W_DICT, 255] * 8 + [_W_NONE] * 2)
+    drops = []
+    for i in range(3):
+        gc.collect()
+        free = gc.mem_free()
+        result = x.wire(claim)
+        drops.append(free - gc.mem_free())
+    check((result, ERR_INVALID_SYSCALL), (max(drops) < 2048, True))
 
 
 # --- the harness -------------------------------------------------------------------------------
