@@ -440,9 +440,13 @@ static mp_obj_t decode_scratch(wire_in_t *in) {
         return MP_OBJ_NULL;
     }
     mp_obj_t *scratch = MP_STATE_VM(k5_wire_scratch);
-    if (scratch[0] == MP_OBJ_NULL) {
-        scratch[0] = mp_obj_new_tuple(9, NULL);
-        scratch[1] = mp_obj_new_tuple(K5_MSG_MAX_WORDS, NULL);
+    if (scratch[1] == MP_OBJ_NULL) {
+        // Both made before either is kept: a MemoryError between them would leave a request
+        // tuple without its words tuple, which the next trap would write through.
+        mp_obj_t request = mp_obj_new_tuple(9, NULL);
+        mp_obj_t words = mp_obj_new_tuple(K5_MSG_MAX_WORDS, NULL);
+        scratch[0] = request;
+        scratch[1] = words;
     }
     mp_obj_tuple_t *request = MP_OBJ_TO_PTR(scratch[0]);
     mp_obj_tuple_t *words = MP_OBJ_TO_PTR(scratch[1]);
