@@ -1205,19 +1205,19 @@ def _(ipc, arg):
     )
 
 
-@case("request bytes that claim big containers, then end", ("exit",))
+@case("request bytes that claim big containers, then end", ("exit",), ticks=80)
 def _(ipc, arg):
     # Eight nested dicts of 255 items, then nothing: 18 bytes that do not decode. The kernel
     # must find that out before it allocates (it used to make all eight tables first: 16 KB of
     # the shared heap a trap).
     claim = bytes([_W_DICT, 255] * 8 + [_W_NONE] * 2)
-    drops = []
-    for i in range(3):
+    least = 1 << 20
+    for i in range(5):  # the least of five: the pair may run and allocate in between
         gc.collect()
         free = gc.mem_free()
         result = x.wire(claim)
-        drops.append(free - gc.mem_free())
-    check((result, ERR_INVALID_SYSCALL), (max(drops) < 2048, True))
+        least = min(least, free - gc.mem_free())
+    check((result, ERR_INVALID_SYSCALL), (least < 2048, True))
 
 
 # --- the harness -------------------------------------------------------------------------------
