@@ -39,7 +39,7 @@
 #include "k5ticks.h"
 
 extern uint32_t _sarena, _earena, _k5_flash_start, _k5_flash_end, _k5_vmram_start, _evmram;
-extern uint32_t _sstack, _estack, _k5_fs_start, _k5_fs_end;
+extern uint32_t _sstack, _estack, _k5_fs_start, _k5_fs_end, _heap_start;
 void k5_task_start(mp_obj_t entry, uint8_t *ipc, mp_obj_t arg);
 
 #define STACK_FILL (0xa5a5a5a5u)
@@ -709,8 +709,11 @@ bool k5arch_task_may_read(k5_ctx_t *ctx, uint32_t addr, uint32_t len) {
 }
 #define task_may_read k5arch_task_may_read
 
+// Only the GC heap and the task's own stack: .data and .bss hold the VM's state, which is the
+// kernel's own while the kernel runs (mp_state_ctx.thread: its stack bounds and exception chain,
+// swap_in/swap_out), so a buffer there would have the kernel write over itself.
 bool k5arch_task_may_write(k5_ctx_t *ctx, uint32_t addr, uint32_t len) {
-    return range_in(addr, len, (uint32_t)&_k5_vmram_start, (uint32_t)&_evmram)
+    return range_in(addr, len, (uint32_t)&_heap_start, (uint32_t)&_evmram)
            || range_in(addr, len, ctx->stack_base, ctx->stack_top);
 }
 

@@ -33,7 +33,7 @@
 #include "extmod/vfs.h"
 #include "k5arch.h"
 
-extern uint32_t _k5_flash_start, _k5_flash_end;
+extern uint32_t _k5_flash_start, _k5_flash_end, _k5_vmram_start, _evmram, _heap_end;
 extern const mp_obj_type_t mp_type_closure; // py/objclosure.c (not in a header)
 
 // The kernel's thread's share of the VM state while a task runs (tasks read the module table:
@@ -517,18 +517,32 @@ static mp_obj_t copy_value(copy_t *c, qstr name, mp_obj_t value, int depth) {
     return copy != MP_OBJ_NULL ? copy : unshared(name, value);
 }
 
+// gc_nbytes(p), the heap's reserve included: while a task other than the root runs, the reserve
+// (the heap's second area, whose struct opens it: main.c, gc_add) is unlinked from the area list
+// (k5arch.c, swap_in), yet the root's script, compiled with it linked, may lie there. Linked back
+// only for the look-up, which allocates nothing: the task's allocations still never reach it.
+static size_t heap_nbytes(const void *p) {
+    mp_state_mem_area_t *next = MP_STATE_MEM(area).next;
+    if (next == NULL) {
+        MP_STATE_MEM(area).next = (mp_state_mem_area_t *)((uintptr_t)&_heap_end - K5_HEAP_RESERVE);
+    }
+    size_t n = gc_nbytes(p);
+    MP_STATE_MEM(area).next = next;
+    return n;
+}
+
 // The names the code uses as globals (and the code of the functions it defines), copied.
 static void copy_names(copy_t *c, const byte *code, mp_proto_fun_t const *children,
     const mp_module_context_t *context, int depth) {
-    size_t size = gc_nbytes(code);
+    size_t size = heap_nbytes(code);
     if (size == 0 || depth > CODE_DEPTH) {
         return; // not compiled at run time (so not a script's), or nested too deep
     }
     const byte *end = code + size;
-    size_t n_children = children != NULL ? gc_nbytes(children) / sizeof(*children) : 0;
+    size_t n_children = children != NULL ? heap_nbytes(children) / sizeof(*children) : 0;
     #if MICROPY_EMIT_BYTECODE_USES_QSTR_TABLE
     // Bounds for what the decoder reads (code compiled at run time: every table is a heap block).
-    size_t n_qstrs = gc_nbytes(context->constants.qstr_table) / sizeof(qstr_short_t);
+    size_t n_qstrs = heap_nbytes(context->constants.qstr_table) / sizeof(qstr_short_t);
     #endif
     const byte *ip = code;
     MP_BC_PRELUDE_SIG_DECODE(ip);
@@ -637,13 +651,25 @@ mp_obj_t k5ns_body(mp_obj_t entry) {
     return body;
 }
 
+// Whether obj lies where a task's objects do (flash, the VM's RAM), whole: the kernel may read
+// it, and no task's word makes the kernel read anywhere else (a device, an unmapped address).
+static bool object_in_vm(mp_const_obj_t obj, size_t size) {
+    uintptr_t p = (uintptr_t)obj;
+    return (p >= (uintptr_t)&_k5_flash_start && p <= (uintptr_t)&_k5_flash_end - size)
+           || (p >= (uintptr_t)&_k5_vmram_start && p <= (uintptr_t)&_evmram - size);
+}
+
 // Whether entry can be a task's body: a function in Python (or a closure of one), or in C.
+// The kernel asks it of what a task's request names (wire.c) and again at every restart; the
+// closure, in the shared heap, is the task's to change meanwhile, so its function is read only
+// where a task's objects lie.
 bool k5ns_body_ok(mp_const_obj_t entry) {
     if (is_function(entry)) {
         return true;
     }
     if (mp_obj_is_type(entry, &mp_type_closure)) {
-        return is_function(((const k5ns_closure_t *)MP_OBJ_TO_PTR(entry))->fun);
+        mp_const_obj_t fun = ((const k5ns_closure_t *)MP_OBJ_TO_PTR(entry))->fun;
+        return object_in_vm(fun, sizeof(mp_obj_fun_bc_t)) && is_function(fun);
     }
     return mp_obj_is_type(entry, &mp_type_fun_builtin_0)
            || mp_obj_is_type(entry, &mp_type_fun_builtin_1)

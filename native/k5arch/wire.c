@@ -340,6 +340,60 @@ static mp_obj_t get_value(wire_in_t *in, int depth) {
     }
 }
 
+static bool skip(wire_in_t *in, size_t len) {
+    if (len > in->len - in->at) {
+        return false;
+    }
+    in->at += len;
+    return true;
+}
+
+// Whether the bytes at in->at are one value's encoding, read without allocating or reading
+// anything they name: so bytes that claim big containers and then end cost the kernel's heap
+// nothing (get_value makes each container before its items), and what does decode allocates
+// in proportion to its bytes.
+static bool well_formed(wire_in_t *in, int depth) {
+    uint8_t tag;
+    if (!get_bytes(in, &tag, 1)) {
+        return false;
+    }
+    switch (tag) {
+        case K5_WIRE_NONE:
+        case K5_WIRE_FALSE:
+        case K5_WIRE_TRUE:
+        case K5_WIRE_FOREIGN:
+            return true;
+        case K5_WIRE_INT:
+        case K5_WIRE_FUNCTION:
+            return skip(in, 4);
+        case K5_WIRE_BIG:
+        #if MICROPY_PY_BUILTINS_FLOAT
+        case K5_WIRE_FLOAT:
+        #endif
+        case K5_WIRE_STR:
+        case K5_WIRE_BYTES:
+        case K5_WIRE_BUFFER:
+            return skip(in, 8);
+        case K5_WIRE_TUPLE:
+        case K5_WIRE_LIST:
+        case K5_WIRE_DICT: {
+            uint8_t count;
+            if (depth >= K5_WIRE_DEPTH || !get_bytes(in, &count, 1)) {
+                return false;
+            }
+            size_t items = tag == K5_WIRE_DICT ? 2 * (size_t)count : count;
+            for (size_t i = 0; i < items; i++) {
+                if (!well_formed(in, depth + 1)) {
+                    return false;
+                }
+            }
+            return true;
+        }
+        default:
+            return false;
+    }
+}
+
 // The hot requests (IPC, signals, waits, yield, sleep, now) decode into two scratch tuples, the
 // request and its words, made once: a round trip allocates nothing in the kernel. What the
 // kernel keeps of a request beyond its trap is only a blocked sender's words, which it copies
@@ -396,9 +450,13 @@ static mp_obj_t decode_scratch(wire_in_t *in) {
         return MP_OBJ_NULL;
     }
     mp_obj_t *scratch = MP_STATE_VM(k5_wire_scratch);
-    if (scratch[0] == MP_OBJ_NULL) {
-        scratch[0] = mp_obj_new_tuple(9, NULL);
-        scratch[1] = mp_obj_new_tuple(K5_MSG_MAX_WORDS, NULL);
+    if (scratch[1] == MP_OBJ_NULL) {
+        // Both made before either is kept: a MemoryError between them would leave a request
+        // tuple without its words tuple, which the next trap would write through.
+        mp_obj_t request = mp_obj_new_tuple(9, NULL);
+        mp_obj_t words = mp_obj_new_tuple(K5_MSG_MAX_WORDS, NULL);
+        scratch[0] = request;
+        scratch[1] = words;
     }
     mp_obj_tuple_t *request = MP_OBJ_TO_PTR(scratch[0]);
     mp_obj_tuple_t *words = MP_OBJ_TO_PTR(scratch[1]);
@@ -495,6 +553,10 @@ mp_obj_t k5wire_decode(k5_ctx_t *ctx, uint32_t addr, uint32_t len) {
         if (matches(&again, ctx->decoded) && again.at == len) {
             return ctx->decoded;
         }
+    }
+    wire_in_t shape = { raw, len, 0, ctx, false };
+    if (!well_formed(&shape, 0) || shape.at != len) {
+        return MP_OBJ_NULL;
     }
     wire_in_t in = { raw, len, 0, ctx, false };
     mp_obj_t value = get_value(&in, 0);

@@ -15,8 +15,12 @@ def _symbols(elf_path, *names):
 
 
 def test_attack_corpus(emu_elf, tmp_path):
-    symbols = _symbols(emu_elf, "_sk5kernel", "_sstack")
-    replace = {"K5KERNEL": symbols["_sk5kernel"] + 0x100, "MAIN_STACK": symbols["_sstack"] + 0x400}
+    symbols = _symbols(emu_elf, "_sk5kernel", "_sstack", "mp_state_ctx")
+    replace = {
+        "K5KERNEL": symbols["_sk5kernel"] + 0x100,
+        "MAIN_STACK": symbols["_sstack"] + 0x400,
+        "VM_STATE": symbols["mp_state_ctx"],
+    }
     raw = run_script_bytes(emu_elf, "attacks.py", tmp_path, replace, timeout=600)
     # Case 46's hostile task sends log records: frames, not text, taken out as `k5 logs` does.
     items = logs.Decoder(logs.read_table(emu_elf)).feed(raw)

@@ -24,6 +24,7 @@ from k5.abi import (
     ERR_ILLEGAL_OPERATION,
     ERR_INVALID_ARGUMENT,
     ERR_INVALID_SYSCALL,
+    ERR_NO_REPLY,
     ERR_NOT_ENOUGH_MEMORY,
     ERR_RANGE,
     ERR_REVOKED,
@@ -38,6 +39,7 @@ from k5.abi import (
     RIGHT_WRITE,
     RIGHTS_ALL,
     ROOT_SLOT_IRQ_CONTROL,
+    SYS_BORROW_READ,
     SYS_BUILD,
     SYS_CALL,
     SYS_DEBUG_PUTS,
@@ -48,6 +50,7 @@ from k5.system import System
 
 K5KERNEL = 0  # an address inside .k5kernel (task contexts)
 MAIN_STACK = 0  # an address inside the kernel's main stack
+VM_STATE = 0  # mp_state_ctx: the VM's state, the kernel's own while it runs
 ONLY = 0  # run only the case with this index + 1 (0: all)
 
 TIMER = 0x50000000
@@ -1041,6 +1044,7 @@ _W_STR = 6
 _W_BYTES = 7
 _W_BUFFER = 8
 _W_TUPLE = 9
+_W_DICT = 11
 _W_FUNCTION = 12
 _INVALID_R0 = (ERR_INVALID_SYSCALL << 1) | 1  # r0 of a raw svc: the small int's representation
 
@@ -1161,6 +1165,59 @@ def _(ipc, arg):
             print("garbage", bytes(raw), "->", result)
             bad += 1
     check((bad, 0))
+
+
+@case("a forged closure as a request's function", ("exit",))
+def _(ipc, arg):
+    # FUNCTION names a closure in the heap (the task's to forge) whose function is a device or
+    # unmapped memory: the kernel must not read it (it used to: a BusFault on its thread).
+    def outer():
+        v = 1
+
+        def inner():
+            return v
+
+        return inner
+
+    closure_type = x.read(id(outer()))  # mp_type_closure, from a real closure
+    fake = bytearray(32)
+    items = x.read(id(fake) + 12)  # the bytearray's items (mp_obj_array_t)
+    results = []
+    for fun in (0x60000000, TIMER, 0xE000ED00, K5KERNEL):
+        struct.pack_into("<II", fake, 0, closure_type, fun)
+        results.append(x.wire(_w_send(bytes([_W_FUNCTION]) + struct.pack("<I", items))))
+    check((results, [ERR_EMPTY_SLOT] * 4))  # FOREIGN: decodes, then the empty slot
+
+
+@case("a BUFFER over the VM's state, live on the kernel's thread", ("exit",))
+def _(ipc, arg):
+    # The VM's RAM is every task's to write, but while the kernel runs, mp_state_ctx.thread
+    # holds the kernel's own stack bounds and exception chain: a borrow's destination or a
+    # lease there would have the kernel write over them. Only the heap and the task's own stack
+    # are a task's buffers.
+    mine = bytearray(8)
+    items = x.read(id(mine) + 12)  # the bytearray's items (mp_obj_array_t)
+    borrow = bytes([_W_TUPLE, 4]) + _w_int(SYS_BORROW_READ) + _w_int(-1) + _w_int(0)
+    check(
+        (x.wire(borrow + _w_ref(_W_BUFFER, VM_STATE, 8)), ERR_INVALID_SYSCALL),
+        (x.wire(_w_lease(VM_STATE, 8)), ERR_INVALID_SYSCALL),
+        (x.wire(borrow + _w_ref(_W_BUFFER, items, 8)), ERR_NO_REPLY),  # its own: decodes
+    )
+
+
+@case("request bytes that claim big containers, then end", ("exit",), ticks=80)
+def _(ipc, arg):
+    # Eight nested dicts of 255 items, then nothing: 18 bytes that do not decode. The kernel
+    # must find that out before it allocates (it used to make all eight tables first: 16 KB of
+    # the shared heap a trap).
+    claim = bytes([_W_DICT, 255] * 8 + [_W_NONE] * 2)
+    least = 1 << 20
+    for i in range(5):  # the least of five: the pair may run and allocate in between
+        gc.collect()
+        free = gc.mem_free()
+        result = x.wire(claim)
+        least = min(least, free - gc.mem_free())
+    check((result, ERR_INVALID_SYSCALL), (least < 2048, True))
 
 
 # --- the harness -------------------------------------------------------------------------------
