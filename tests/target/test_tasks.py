@@ -128,7 +128,7 @@ def test_sixteen_tasks_leave_95_kb_of_heap(emu_elf, tmp_path):
     # 1.6 KB, the time-range rule 352 B and donation along call stacks about 500 B; then 94 KB
     # (97,040 B). Requests crossing as bytes cost 1.4 KB (the kernel's copy of each task's last
     # request and of its name), the IPC buffers leaving the heap for the tasks' stack blocks
-    # gave back 3.2 KB: 98,880 B (docs/port.md).
+    # gave back 3.2 KB: 99,280 B (docs/port.md).
     out = run_script(emu_elf, "many.py", tmp_path)
     assert "states 16 16" in out, out
     heap = int(re.search(r"^heap (\d+)$", out, re.M).group(1))
