@@ -170,12 +170,6 @@ static mp_obj_t endpoint_cap(mp_obj_t tcb, mp_obj_t slot) {
     return cap;
 }
 
-// The message's transfer into an IPC buffer (the fast paths' common store sequence): label,
-// badge and words (small ints, checked by the caller), no payload, no cap.
-static void transfer(mp_obj_t ipc, mp_obj_t label, mp_obj_t badge, mp_obj_tuple_t *words) {
-    k5_ipcbuf_put(ipc, VAL(label), VAL(badge), words->len, words->items);
-}
-
 // a - b >= c for the SC budget test, in Python's arithmetic when they are not all small ints.
 static bool at_least(mp_obj_t a, mp_obj_t b, mp_obj_t c) {
     if (IS_SMALL(a) && IS_SMALL(b) && IS_SMALL(c)) {
@@ -265,7 +259,7 @@ static mp_obj_t fast_call(size_t n_args, const mp_obj_t *args) {
     st(server, MP_QSTR_queue_kind, SMALL(QUEUE_NONE));
     st(server, MP_QSTR_blocked_on, NONE);
     st(server, MP_QSTR_blocked_cap, NONE);
-    transfer(dst, req->items[2], badge, words);
+    k5_ipcbuf_put(dst, VAL(req->items[2]), VAL(badge), words->len, words->items);
     k5arch_set_result_obj(ld(server, MP_QSTR_context), SMALL(0));
     seq = SMALL(VAL(seq) + 1);
     st(reply, MP_QSTR_seq, seq);
@@ -357,7 +351,7 @@ static mp_obj_t fast_reply_recv(size_t n_args, const mp_obj_t *args) {
     if (caller != NONE) {
         st(tcb, MP_QSTR_pending_reply, NONE);
         st(caller, MP_QSTR_recv_slot, ld(reply, MP_QSTR_recv_slot));
-        transfer(dst, req->items[2], SMALL(0), words);
+        k5_ipcbuf_put(dst, VAL(req->items[2]), 0, words->len, words->items);
         st(reply, MP_QSTR_caller, NONE);
         st(reply, MP_QSTR_server, NONE);
         st(reply, MP_QSTR_seq, SMALL(VAL(reply_seq) + 1));

@@ -707,7 +707,6 @@ bool k5arch_task_may_read(k5_ctx_t *ctx, uint32_t addr, uint32_t len) {
            || range_in(addr, len, (uint32_t)&_k5_vmram_start, (uint32_t)&_evmram)
            || range_in(addr, len, ctx->stack_base, ctx->stack_top);
 }
-#define task_may_read k5arch_task_may_read
 
 // Only the GC heap and the task's own stack: .data and .bss hold the VM's state, which is the
 // kernel's own while the kernel runs (mp_state_ctx.thread: its stack bounds and exception chain,
@@ -737,7 +736,7 @@ static void line_flush(k5_ctx_t *ctx) {
 // long write would hold the kernel for its whole time on the wire; a chunk is a served trap, after
 // which the task leaves at its time limit.
 static int serve_puts(k5_ctx_t *ctx, uint32_t addr, uint32_t len) {
-    if (!task_may_read(ctx, addr, len)) {
+    if (!k5arch_task_may_read(ctx, addr, len)) {
         return -1;
     }
     if (len > K5_PUTS_CHUNK) {
@@ -972,7 +971,7 @@ mp_int_t k5arch_run(k5_ctx_t *ctx, k5_ns_t *ns, mp_int_t limit) {
             case K5_SVC_LOG:
                 if (frame) {
                     bool ok = frame[1] <= 4 + K5_ARGS_MAX && frame[1] >= 2
-                        && task_may_read(ctx, frame[0], frame[1]);
+                        && k5arch_task_may_read(ctx, frame[0], frame[1]);
                     if (ok) {
                         k5log_serve(ctx, ctx - contexts, (const uint8_t *)frame[0], frame[1]);
                     }
