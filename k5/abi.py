@@ -158,7 +158,10 @@ SVC_COLLECT = const(7)  # served in C: run the garbage collector (privileged)
 SVC_GETC = const(8)  # served in C: a console character in r0, -1 if none, -3 not the root's
 SVC_MACHINE = const(9)  # served in C, root task only: r0 = MACHINE_* operation, r1 = argument
 SVC_LOG = const(10)  # served in C: r0 = a log record's body, r1 = its length (k5/log.py)
-SVC_COUNT = const(11)
+# served in C, a task with an interpreter of its own: r0, r1 = a buffer in its heap for its
+# image (k5/image.py), which the kernel copies in; r0 = the image's length, or -1
+_SVC_IMAGE = const(11)
+SVC_COUNT = const(12)
 # SVC_MACHINE operations: what only the root task may ask of the machine.
 MACHINE_RESET = const(0)  # machine.reset()
 MACHINE_POWEROFF = const(1)  # machine.poweroff(status): leaves QEMU with status (semihosting)

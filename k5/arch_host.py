@@ -122,7 +122,13 @@ def _trampoline(ctx):
     _tasks[ident] = ctx
     try:
         try:
-            ctx.entry(ctx.ipc, ctx.arg)
+            if type(ctx.entry) is bytes:
+                # A task with an interpreter of its own: it starts from its image.
+                from k5 import image
+
+                image.run(ctx.entry, ctx.ipc)
+            else:
+                ctx.entry(ctx.ipc, ctx.arg)
         except _Killed:
             pass
         except SystemExit:
@@ -362,8 +368,12 @@ class HostArch(InterruptLines):
         if ticks_diff(until, self.clock) > 0:
             self.clock = until
 
-    def context_new(self, entry, arg, stack=None, name="task"):
-        # (stack and name matter on the device: its stack size in bytes, its console prefix.)
+    def context_new(self, entry, arg, stack=None, name="task", heap=None):
+        # (stack, name and heap matter on the device: its stack size in bytes, its console
+        # prefix, the heap of its own interpreter. Here a task with a heap starts from its image,
+        # bytes, as there: k5/image.py.)
+        if heap is not None and (type(entry) is not bytes or arg is not None):
+            raise ValueError("K5: a task with a heap of its own starts from an image")
         if self.max_contexts and len(self.contexts) >= self.max_contexts:
             raise MemoryError("K5: all %d task contexts are in use" % self.max_contexts)
         ctx = HostContext(self, entry, arg)

@@ -144,6 +144,16 @@ class System:
             from k5.system import BuildError
 
             raise BuildError("K5: a task's body must be a function, not a " + kind)
+        if options.get("heap") is not None:
+            # An interpreter of its own: body and arg cross as its image, packed here, in the
+            # REPL's own time (k5/image.py); the kernel copies the bytes and reads none of them.
+            from k5 import image
+            from k5.system import BuildError
+
+            try:
+                body = image.pack(body, options.pop("arg", None))
+            except image.ImageError as exc:
+                raise BuildError(name + ": " + str(exc))
         slot, sc_slot, tid, sc_name = call("task", self.gid, name, body, options)
         task = Task(slot, name, Ref(sc_slot, TYPE_SCHED_CONTEXT, sc_name), tid)
         self.tasks.append(task)

@@ -17,8 +17,13 @@ class KernelObjects:
         self.next_id = oid + 1
         return oid
 
-    def create_tcb(self, name, entry, arg, cspace_size, priority, mcp, regions=(), stack=None):
-        context = self.arch.context_new(entry, arg, stack, name)
+    def create_tcb(
+        self, name, entry, arg, cspace_size, priority, mcp, regions=(), stack=None, heap=None
+    ):
+        if heap is None:
+            context = self.arch.context_new(entry, arg, stack, name)
+        else:
+            context = self.arch.context_new(entry, arg, stack, name, heap)
         try:
             # The context's IPC buffer (raw memory of the task's on the device) and the task's
             # device windows and other regions of its memory view (MPU on the device).

@@ -41,11 +41,14 @@ def spawn(
     period=None,
     caps=(),
     stack=None,
+    heap=None,
     passive=False,
 ):
     """Start body(ipc, arg) as a task of the default system; returns its builder handle.
 
     caps: (slot, ref[, rights[, badge]]) items, ref made by k5.endpoint() or notification() here.
+    heap: bytes of a heap of the task's own, for an interpreter of its own (None: it runs in the
+    kernel's interpreter); its body and arg then travel as an image (k5/image.py).
     budget/period in ticks (both None: round robin at DEFAULT_TIMESLICE ticks).
     """
     target = system()
@@ -61,6 +64,7 @@ def spawn(
         start=False,
         passive=passive,
         stack=stack,
+        heap=heap,
     )
     for item in caps:
         rights = item[2] if len(item) > 2 else RIGHTS_ALL

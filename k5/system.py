@@ -273,10 +273,13 @@ class System:
         start=True,
         passive=False,
         stack=None,
+        heap=None,
     ):
         """Create a task; by default it has a round-robin SC of DEFAULT_TIMESLICE ticks.
 
         stack: the task's stack in bytes (device; None: the arch's default).
+        heap: None, the task runs in the kernel's interpreter; else bytes of a heap of its own
+        for an interpreter of its own (k5/image.py: body and arg travel as its image).
         """
         if type(priority) is not int or priority < 0 or priority > PRIORITY_MAX:
             raise BuildError(name + ": priority must be 0..255")
@@ -288,6 +291,21 @@ class System:
             raise BuildError(name + ": slots must be 1.." + str(CSPACE_MAX))
         if stack is not None and type(stack) is not int:
             raise BuildError(name + ": stack must be an int (bytes) or None")
+        if heap is not None:
+            if type(heap) is not int:
+                raise BuildError(name + ": heap must be an int (bytes) or None")
+            if type(body) is not bytes:
+                # On the device the REPL packs it (k5/front.py): the kernel's thread never
+                # reads a task's function. The host has no such boundary to keep.
+                if arch_module.DEVICE:
+                    raise BuildError(name + ": a task with a heap of its own starts from an image")
+                from k5 import image
+
+                try:
+                    body = image.pack(body, arg, image.host_code_names)
+                except image.ImageError as exc:
+                    raise BuildError(name + ": " + str(exc))
+            arg = None
         kernel = self.kernel
         if budget is None:
             budget = DEFAULT_TIMESLICE if period is None else period
@@ -298,7 +316,7 @@ class System:
         # The arch may refuse the context (contexts or arena used up, a body or stack it cannot
         # start): nothing was made then. What follows needs only memory; without it the TCB
         # and SC made so far are destroyed again, so that no half-made task is left behind.
-        tcb = kernel.create_tcb(name, body, arg, slots, priority, mcp, stack=stack)
+        tcb = kernel.create_tcb(name, body, arg, slots, priority, mcp, stack=stack, heap=heap)
         sc_ref = None
         task = None
         try:

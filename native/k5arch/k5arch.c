@@ -28,6 +28,7 @@
 #include <string.h>
 #include "py/gc.h"
 #include "py/mphal.h"
+#include "py/objstr.h"
 #include "py/objtuple.h"
 #include "py/runtime.h"
 #include "py/stackctrl.h"
@@ -41,11 +42,15 @@
 extern uint32_t _sarena, _earena, _k5_flash_start, _k5_flash_end, _k5_vmram_start, _evmram;
 extern uint32_t _sstack, _estack, _k5_fs_start, _k5_fs_end, _heap_start;
 void k5_task_start(mp_obj_t entry, uint8_t *ipc, mp_obj_t arg);
+void k5_task_start_own(size_t image_len, uint8_t *ipc, uint32_t heap_base, uint32_t heap_top,
+    uint32_t stack_base);
 
 #define STACK_FILL (0xa5a5a5a5u)
 
 K5_KERNEL_DATA static k5_ctx_t contexts[K5_MAX_CONTEXTS];
 K5_KERNEL_DATA static mp_state_thread_t kernel_thread;
+// The kernel's live VM state while a task with an interpreter of its own runs.
+K5_KERNEL_DATA static uint32_t kernel_vm[K5_VM_STATE_MAX / 4];
 K5_KERNEL_DATA k5_ctx_t *volatile k5_current;
 K5_KERNEL_DATA volatile uint32_t k5_task_running;
 K5_KERNEL_DATA volatile uint32_t k5_deadline;
@@ -78,6 +83,20 @@ volatile uint8_t k5_preempt_pending;
 volatile uint32_t k5_user_cpu;
 uint32_t k5_user_view[K5_WINDOW_REGIONS * 2];
 uint8_t k5_user_raw;
+__attribute__((section(".bss.k5_vm_own"))) uint8_t k5_vm_own;
+
+// Bytes of live VM state (the .k5vm block) and the room a context saves them in, below its heap.
+static size_t vm_size(void) {
+    return (uint8_t *)_k5_vm_end - (uint8_t *)_k5_vm_start;
+}
+
+static size_t vm_room(void) {
+    return (vm_size() + 31) & ~31u;
+}
+
+static uint8_t *vm_saved(k5_ctx_t *ctx) {
+    return (uint8_t *)(ctx->heap_base - vm_room());
+}
 
 // --- MPU ----------------------------------------------------------------------------------------
 // Region 0: code and read-only data, read/execute for all. Region 1: the VM's RAM (.data, .bss,
@@ -150,12 +169,43 @@ void k5arch_reset(void) {
     console_waiting = 0;
 }
 
+// The running task must leave: one with an interpreter of its own at once, wherever it is
+// (PendSV); one in the kernel's interpreter at its next safe point, where that VM is consistent.
+// Contract: handler mode, or the kernel's thread with interrupts masked.
+static void preempt_running(void) {
+    if (k5_current->heap_base != 0) {
+        SCB->ICSR = SCB_ICSR_PENDSVSET_Msk;
+    } else {
+        k5_preempt_pending = 1;
+    }
+}
+
 // Contract: handler mode or the kernel's thread.
 static void raise_irq(uint32_t line) {
     irq_pending |= 1u << line;
     if (k5_task_running) {
-        k5_preempt_pending = 1; // the running task traps at its next safe point
+        preempt_running();
     }
+}
+
+#if K5_BOARD_ATTACK_MODULE
+K5_KERNEL_DATA static volatile uint8_t inject_now;
+#endif
+
+uint32_t k5arch_pendsv_reason(void) {
+    #if K5_BOARD_ATTACK_MODULE
+    if (inject_now) {
+        inject_now = 0;
+        if (k5_current->stack_base == inject_base) {
+            return K5_TRAP_HW_FAULT;
+        }
+    }
+    #endif
+    if (k5_current->heap_base != 0
+        && ((int32_t)(k5_clock_ms - k5_deadline) >= 0 || irq_pending)) {
+        return K5_SVC_PREEMPT;
+    }
+    return 0;
 }
 
 // The interrupt lines raised since the last call (the kernel signals their notifications).
@@ -314,12 +364,14 @@ bool k5arch_root_rights(void) {
     return !k5arch_in_task() || k5_user_raw;
 }
 
-// Contract: handler mode only (SysTick), after systick_ms was advanced.
+// Contract: handler mode only (SysTick), after k5_clock_ms was advanced.
 void k5arch_tick(void) {
     if (k5_task_running) {
-        k5_user_cpu += 1;
-        if ((int32_t)(systick_ms - k5_deadline) >= 0) {
-            k5_preempt_pending = 1;
+        k5_ctx_t *ctx = k5_current;
+        ctx->cpu_ticks += 1;
+        k5_user_cpu = ctx->cpu_ticks;
+        if ((int32_t)(k5_clock_ms - k5_deadline) >= 0) {
+            preempt_running();
         }
         #if K5_BOARD_ATTACK_MODULE
         if (inject_left > 0 && k5_current->stack_base == inject_base && --inject_wait == 0) {
@@ -328,6 +380,7 @@ void k5arch_tick(void) {
             inject_seed = inject_seed * 1103515245u + 12345u;
             inject_wait = 1 + ((inject_seed >> 16) & 3);
             inject_left -= 1;
+            inject_now = 1;
             SCB->ICSR = SCB_ICSR_PENDSVSET_Msk;
         }
         #endif
@@ -414,8 +467,8 @@ static uint32_t arena_alloc(uint32_t size) {
         moved = false;
         for (size_t i = 0; i < K5_MAX_CONTEXTS; i++) {
             k5_ctx_t *c = &contexts[i];
-            if (c->state != K5_CTX_FREE && c->stack_base < base + size && base < c->stack_top) {
-                base = c->stack_top;
+            if (c->state != K5_CTX_FREE && c->stack_base < base + size && base < c->block_top) {
+                base = c->block_top;
                 moved = true;
             }
         }
@@ -434,7 +487,7 @@ size_t k5arch_arena_free(void) {
     size_t used = 0;
     for (size_t i = 0; i < K5_MAX_CONTEXTS; i++) {
         if (contexts[i].state != K5_CTX_FREE) {
-            used += contexts[i].stack_top - contexts[i].stack_base;
+            used += contexts[i].block_top - contexts[i].stack_base;
         }
     }
     return k5arch_arena_size() - used;
@@ -463,10 +516,16 @@ uint32_t k5arch_stack_used(k5_ctx_t *ctx) {
 K5_KERNEL_DATA static uint32_t next_serial;
 
 k5_ctx_t *k5arch_context_new(mp_obj_t entry, mp_obj_t arg, size_t stack_size,
-    const char *name, uint32_t owner) {
+    size_t heap_size, const char *name, uint32_t owner) {
     // 1 KB multiples (the MPU needs 32 bytes): in QEMU, a region boundary inside one of its 1 KB
-    // pages makes every access to that page slow (see mcu/sections.ld).
-    uint32_t size = (stack_size + K5_STACK_ALIGN - 1) & ~(K5_STACK_ALIGN - 1u);
+    // pages makes every access to that page slow (see mcu/sections.ld). A task with an
+    // interpreter of its own has one block: its stack (the IPC buffer on top), its saved VM
+    // state, its heap.
+    uint32_t stack = (stack_size + K5_STACK_ALIGN - 1) & ~(K5_STACK_ALIGN - 1u);
+    uint32_t size = stack;
+    if (heap_size > 0) {
+        size = (stack + vm_room() + heap_size + K5_STACK_ALIGN - 1) & ~(K5_STACK_ALIGN - 1u);
+    }
     k5_ctx_t *ctx = NULL;
     for (size_t i = 0; i < K5_MAX_CONTEXTS; i++) {
         if (contexts[i].state == K5_CTX_FREE) {
@@ -491,7 +550,9 @@ k5_ctx_t *k5arch_context_new(mp_obj_t entry, mp_obj_t arg, size_t stack_size,
     ctx->serial = ++next_serial;
     ctx->owner = owner;
     ctx->stack_base = base;
-    ctx->stack_top = base + size;
+    ctx->stack_top = base + stack;
+    ctx->block_top = base + size;
+    ctx->heap_base = heap_size > 0 ? ctx->stack_top + vm_room() : 0;
     size_t n = strlen(name);
     if (n >= K5_NAME_MAX) {
         n = K5_NAME_MAX - 1;
@@ -515,14 +576,30 @@ void k5arch_context_reset(k5_ctx_t *ctx, mp_obj_t entry, mp_obj_t arg) {
         *word = STACK_FILL;
     }
     k5_ipcbuf_clear(ipc);
-    uint32_t *frame = (uint32_t *)(ipc - 32);
-    frame[0] = (uint32_t)entry;
-    frame[1] = (uint32_t)ipc;
-    frame[2] = (uint32_t)arg;
-    frame[3] = 0;
+    uint32_t *frame;
+    if (ctx->heap_base != 0) {
+        // k5_task_start_own(image length, ipc, heap base, heap top, stack base): the fifth
+        // argument on the stack the exception return leaves (8-byte aligned), and a fresh
+        // (zeroed) VM state for it to make its interpreter in.
+        frame = (uint32_t *)(ipc - 40);
+        frame[0] = ((mp_obj_str_t *)MP_OBJ_TO_PTR(entry))->len;
+        frame[1] = (uint32_t)ipc;
+        frame[2] = ctx->heap_base;
+        frame[3] = ctx->block_top;
+        frame[6] = (uint32_t)k5_task_start_own & ~1u;
+        frame[8] = ctx->stack_base;
+        frame[9] = 0;
+        memset(vm_saved(ctx), 0, vm_room());
+    } else {
+        frame = (uint32_t *)(ipc - 32);
+        frame[0] = (uint32_t)entry;
+        frame[1] = (uint32_t)ipc;
+        frame[2] = (uint32_t)arg;
+        frame[3] = 0;
+        frame[6] = (uint32_t)k5_task_start & ~1u;
+    }
     frame[4] = 0;
-    frame[5] = 0xffffffff; // lr: k5_task_start never returns
-    frame[6] = (uint32_t)k5_task_start & ~1u;
+    frame[5] = 0xffffffff; // lr: the start function never returns
     frame[7] = 0x01000000; // xPSR: Thumb
     ctx->psp = (uint32_t)frame;
     ctx->exc_return = 0;
@@ -602,6 +679,16 @@ static size_t fault_text_format(mp_obj_t exc, char *buf) {
     return text.len;
 }
 
+// How a task's body ended: an exception other than SystemExit is its fault, as text.
+static NORETURN void task_end(mp_obj_base_t *exc) {
+    if (mp_obj_is_subclass_fast(MP_OBJ_FROM_PTR(exc->type), MP_OBJ_FROM_PTR(&mp_type_SystemExit))) {
+        k5_svc_exit();
+    }
+    char buf[K5_FAULT_TEXT_MAX];
+    size_t len = fault_text_format(MP_OBJ_FROM_PTR(exc), buf);
+    k5_svc_fault(buf, len);
+}
+
 void k5_task_start(mp_obj_t entry, uint8_t *ipc, mp_obj_t arg) {
     nlr_buf_t nlr;
     if (nlr_push(&nlr) == 0) {
@@ -612,13 +699,36 @@ void k5_task_start(mp_obj_t entry, uint8_t *ipc, mp_obj_t arg) {
         nlr_pop();
         k5_svc_exit();
     }
-    mp_obj_base_t *exc = nlr.ret_val;
-    if (mp_obj_is_subclass_fast(MP_OBJ_FROM_PTR(exc->type), MP_OBJ_FROM_PTR(&mp_type_SystemExit))) {
+    task_end(nlr.ret_val);
+}
+
+// A task with an interpreter of its own starts here, unprivileged, with a zeroed VM state: it
+// makes its interpreter on its own heap, takes its image (k5/image.py: its body's code, the
+// globals that code uses, its arg) into that heap, and runs it. Nothing it has came from the
+// kernel's heap: the image is raw bytes the kernel copied in.
+void k5_task_start_own(size_t image_len, uint8_t *ipc, uint32_t heap_base, uint32_t heap_top,
+    uint32_t stack_base) {
+    k5_vm_own = 1;
+    mp_stack_set_top(ipc);
+    mp_stack_set_limit((uint32_t)ipc - stack_base - K5_STACK_MARGIN);
+    gc_init((void *)heap_base, (void *)heap_top);
+    nlr_buf_t nlr;
+    if (nlr_push(&nlr) == 0) {
+        mp_init();
+        byte *image = m_new(byte, image_len);
+        if (k5_svc_image(image, image_len) != (int)image_len) {
+            mp_raise_msg(&mp_type_RuntimeError, MP_ERROR_TEXT("K5: the task's image is missing"));
+        }
+        mp_obj_t fromlist = mp_obj_new_tuple(1, NULL);
+        ((mp_obj_tuple_t *)MP_OBJ_TO_PTR(fromlist))->items[0] = MP_OBJ_NEW_QSTR(MP_QSTR_run);
+        mp_obj_t module = mp_import_name(qstr_from_str("k5.image"), fromlist,
+            MP_OBJ_NEW_SMALL_INT(0));
+        mp_call_function_2(mp_load_attr(module, MP_QSTR_run),
+            mp_obj_new_bytearray_by_ref(image_len, image), k5_ipcbuf_new(ipc));
+        nlr_pop();
         k5_svc_exit();
     }
-    char buf[K5_FAULT_TEXT_MAX];
-    size_t len = fault_text_format(MP_OBJ_FROM_PTR(exc), buf);
-    k5_svc_fault(buf, len);
+    task_end(nlr.ret_val);
 }
 
 // --- What a task's HAL calls (unprivileged) ------------------------------------------------
@@ -703,6 +813,11 @@ static bool range_in(uint32_t start, uint32_t len, uint32_t lo, uint32_t hi) {
 // Whether [addr, addr + len) lies inside one region the task maps: what it may pass to a trap.
 // (Never a device window: the kernel touches no device on a task's word.)
 bool k5arch_task_may_read(k5_ctx_t *ctx, uint32_t addr, uint32_t len) {
+    if (ctx->heap_base != 0) {
+        return range_in(addr, len, (uint32_t)&_k5_flash_start, (uint32_t)&_k5_flash_end)
+               || range_in(addr, len, ctx->stack_base, ctx->stack_top)
+               || range_in(addr, len, ctx->heap_base, ctx->block_top);
+    }
     return range_in(addr, len, (uint32_t)&_k5_flash_start, (uint32_t)&_k5_flash_end)
            || range_in(addr, len, (uint32_t)&_k5_vmram_start, (uint32_t)&_evmram)
            || range_in(addr, len, ctx->stack_base, ctx->stack_top);
@@ -712,6 +827,10 @@ bool k5arch_task_may_read(k5_ctx_t *ctx, uint32_t addr, uint32_t len) {
 // kernel's own while the kernel runs (mp_state_ctx.thread: its stack bounds and exception chain,
 // swap_in/swap_out), so a buffer there would have the kernel write over itself.
 bool k5arch_task_may_write(k5_ctx_t *ctx, uint32_t addr, uint32_t len) {
+    if (ctx->heap_base != 0) {
+        return range_in(addr, len, ctx->stack_base, ctx->stack_top)
+               || range_in(addr, len, ctx->heap_base, ctx->block_top);
+    }
     return range_in(addr, len, (uint32_t)&_heap_start, (uint32_t)&_evmram)
            || range_in(addr, len, ctx->stack_base, ctx->stack_top);
 }
@@ -767,7 +886,7 @@ static int serve_puts(k5_ctx_t *ctx, uint32_t addr, uint32_t len) {
 // --- The run loop -------------------------------------------------------------------------------
 
 uint32_t k5arch_now(void) {
-    return systick_ms & 0x3fffffff;
+    return k5_clock_ms & 0x3fffffff;
 }
 
 void k5arch_idle(uint32_t until) {
@@ -775,7 +894,7 @@ void k5arch_idle(uint32_t until) {
     // line is raised.
     for (;;) {
         uint32_t state = disable_irq();
-        if (irq_pending || (until != (uint32_t)-1 && (int32_t)((until - systick_ms) << 2) <= 0)) {
+        if (irq_pending || (until != (uint32_t)-1 && (int32_t)((until - k5_clock_ms) << 2) <= 0)) {
             enable_irq(state);
             return;
         }
@@ -792,9 +911,15 @@ static bool frame_ok(k5_ctx_t *ctx) {
 // The task's own regions: its stack (region 2) and, for the root, the peripherals (region 3),
 // for any other task its device windows (regions 3..7); and the raw-memory gate's copy of them.
 static void mpu_load(k5_ctx_t *ctx) {
+    // The VM's RAM: all of it for a task in the kernel's interpreter; for one with its own, only
+    // .data and .bss (its live VM state is there while it runs), never the kernel's heap.
+    MPU->RNR = MPU_REGION_VMRAM;
+    MPU->RLAR = (((ctx->heap_base != 0 ? (uint32_t)_k5_vm_map_end : (uint32_t)&_evmram) - 1)
+        & MPU_RLAR_LIMIT_Msk) | MPU_RLAR_EN_Msk;
     MPU->RNR = MPU_REGION_STACK;
+    MPU->RLAR = 0;
     MPU->RBAR = ctx->stack_base | (MPU_AP_RW_ANY << MPU_RBAR_AP_Pos) | MPU_RBAR_XN_Msk;
-    MPU->RLAR = ((ctx->stack_top - 1) & MPU_RLAR_LIMIT_Msk) | MPU_RLAR_EN_Msk;
+    MPU->RLAR = ((ctx->block_top - 1) & MPU_RLAR_LIMIT_Msk) | MPU_RLAR_EN_Msk;
     if (ctx == root_ctx) {
         MPU->RNR = MPU_REGION_PERIPH;
         MPU->RLAR = 0;
@@ -838,6 +963,17 @@ K5_KERNEL_DATA static size_t gc_threshold_saved;
 K5_KERNEL_DATA static mp_state_mem_area_t *reserve_area;
 
 static void swap_in(k5_ctx_t *ctx, k5_ns_t *ns) {
+    if (ctx->heap_base != 0) {
+        // Its own interpreter: the whole live VM state is exchanged, nothing else.
+        memcpy(kernel_vm, _k5_vm_start, vm_size());
+        memcpy(_k5_vm_start, vm_saved(ctx), vm_size());
+        if (ctx != mpu_ctx) {
+            mpu_load(ctx);
+            mpu_ctx = ctx;
+        }
+        k5_user_cpu = ctx->cpu_ticks;
+        return;
+    }
     kernel_thread = mp_state_ctx.thread;
     mp_state_ctx.thread = ctx->thread;
     k5ns_swap_in(ns);
@@ -859,8 +995,12 @@ static void swap_in(k5_ctx_t *ctx, k5_ns_t *ns) {
 }
 
 static void swap_out(k5_ctx_t *ctx, k5_ns_t *ns) {
-    ctx->cpu_ticks = k5_user_cpu;
     ctx->traps += 1;
+    if (ctx->heap_base != 0) {
+        memcpy(vm_saved(ctx), _k5_vm_start, vm_size());
+        memcpy(_k5_vm_start, kernel_vm, vm_size());
+        return;
+    }
     ctx->thread = mp_state_ctx.thread;
     mp_state_ctx.thread = kernel_thread;
     k5ns_swap_out(ns);
@@ -885,19 +1025,35 @@ mp_int_t k5arch_run(k5_ctx_t *ctx, k5_ns_t *ns, mp_int_t limit) {
     if (limit <= 0) {
         return K5_TRAP_PREEMPT;
     }
-    uint32_t deadline = systick_ms + limit;
+    uint32_t deadline = k5_clock_ms + limit;
     for (;;) {
         if (ctx->has_result) {
             if (ctx->state == K5_CTX_STARTED && frame_ok(ctx)) {
-                ((uint32_t *)ctx->psp)[0] = (uint32_t)ctx->result;
+                // An interpreter of its own gets numbers only: no reference into the kernel's
+                // heap ever reaches it.
+                mp_obj_t result = ctx->result;
+                if (ctx->heap_base != 0 && !mp_obj_is_small_int(result)) {
+                    result = MP_OBJ_NEW_SMALL_INT(K5_ERR_INVALID_ARGUMENT);
+                }
+                ((uint32_t *)ctx->psp)[0] = (uint32_t)result;
             }
             ctx->has_result = 0;
             ctx->result = MP_OBJ_NULL;
         }
         swap_in(ctx, ns);
         k5_deadline = deadline;
-        k5_preempt_pending = (int32_t)(systick_ms - deadline) >= 0 || irq_pending;
         k5_current = ctx;
+        #if K5_BOARD_ATTACK_MODULE
+        inject_now = 0;
+        #endif
+        if (ctx->heap_base != 0) {
+            k5_preempt_pending = 0;
+            if ((int32_t)(k5_clock_ms - deadline) >= 0 || irq_pending) {
+                SCB->ICSR = SCB_ICSR_PENDSVSET_Msk; // it leaves as soon as it is entered
+            }
+        } else {
+            k5_preempt_pending = (int32_t)(k5_clock_ms - deadline) >= 0 || irq_pending;
+        }
         ctx->state = K5_CTX_STARTED;
         uint32_t trap = k5_enter();
         swap_out(ctx, ns);
@@ -908,7 +1064,7 @@ mp_int_t k5arch_run(k5_ctx_t *ctx, k5_ns_t *ns, mp_int_t limit) {
                 ctx->request_len = frame ? frame[1] : 0;
                 return K5_TRAP_SYSCALL;
             case K5_SVC_PREEMPT:
-                if ((int32_t)(systick_ms - deadline) >= 0 || irq_pending) {
+                if ((int32_t)(k5_clock_ms - deadline) >= 0 || irq_pending) {
                     return K5_TRAP_PREEMPT;
                 }
                 continue; // a stale request: carry on
@@ -946,7 +1102,22 @@ mp_int_t k5arch_run(k5_ctx_t *ctx, k5_ns_t *ns, mp_int_t limit) {
                 }
                 break;
             case K5_SVC_COLLECT:
-                gc_collect();
+                if (ctx->heap_base == 0) {
+                    gc_collect(); // an interpreter of its own collects its own heap itself
+                }
+                break;
+            case K5_SVC_IMAGE:
+                // A task with an interpreter of its own takes its image into its own heap: the
+                // kernel copies raw bytes to where its private records say the heap is.
+                if (frame) {
+                    const mp_obj_str_t *image = MP_OBJ_TO_PTR(ctx->entry);
+                    bool ok = ctx->heap_base != 0 && frame[1] == image->len
+                        && range_in(frame[0], frame[1], ctx->heap_base, ctx->block_top);
+                    if (ok) {
+                        memcpy((void *)frame[0], image->data, image->len);
+                    }
+                    frame[0] = ok ? image->len : (uint32_t)-1;
+                }
                 break;
             case K5_SVC_GETC:
                 if (frame && frame[0] == 1) {
@@ -996,7 +1167,7 @@ mp_int_t k5arch_run(k5_ctx_t *ctx, k5_ns_t *ns, mp_int_t limit) {
         // A trap served here is a point where the task may be switched away, as at a safe
         // point: a task in a loop of served traps (a busy wait on the clock, a flood of output)
         // leaves at its time limit like one in a loop of bytecode.
-        if ((int32_t)(systick_ms - deadline) >= 0 || irq_pending) {
+        if ((int32_t)(k5_clock_ms - deadline) >= 0 || irq_pending) {
             return K5_TRAP_PREEMPT;
         }
     }
@@ -1021,6 +1192,9 @@ void k5arch_gc_roots(void) {
             continue;
         }
         gc_collect_root(&ctx->entry, 4); // entry .. decoded
+        if (ctx->heap_base != 0) {
+            continue; // its stack and state point into its own heap, not the kernel's
+        }
         gc_collect_root((void **)&ctx->thread.dict_locals, thread_roots);
         gc_collect_root((void **)ctx->r4_r11, 8);
         if ((ctx->state == K5_CTX_FRESH || ctx->state == K5_CTX_STARTED) && frame_ok(ctx)) {

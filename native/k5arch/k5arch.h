@@ -35,6 +35,11 @@
 // from it, so that a task holding the rest of the heap cannot keep the REPL from stopping it.
 #define K5_HEAP_RESERVE         (8 * 1024)
 
+// A task with an interpreter of its own (k5arch_context_new with a heap): the smallest heap it
+// may ask for, and the most bytes of live VM state (mcu/sections.ld's .k5vm block) it saves.
+#define K5_TASK_HEAP_MIN        (4 * 1024)
+#define K5_VM_STATE_MAX         (1536)
+
 // Trap codes that only the exit path produces (beyond the SVC numbers of k5abi.h).
 #define K5_TRAP_HW_FAULT        (0x80)
 
@@ -76,7 +81,10 @@ typedef struct _k5_ctx_t {
     uint32_t stack_base;        // 104: PSPLIM and the MPU region's base
     // Below: used from C only.
     uint32_t windows[K5_WINDOW_REGIONS][2]; // RBAR, RLAR of MPU regions 3.. (RLAR 0: unused)
-    uint32_t stack_top;
+    uint32_t stack_top;         // the stack's top (its IPC buffer is the last bytes below it)
+    uint32_t block_top;         // the top of its memory block (the MPU region, the arena)
+    uint32_t heap_base;         // its own interpreter's heap [heap_base, block_top), its saved
+                                // VM state just below; 0: it runs in the kernel's interpreter
     uint8_t state;              // k5_ctx_state_t
     uint8_t line_len;
     uint8_t fault_class;        // K5_FAULT_CLASS_*
@@ -122,6 +130,13 @@ extern volatile uint32_t k5_user_cpu;
 // reaches every address the MPU lets it). Tasks read these (the gate runs in the task).
 extern uint32_t k5_user_view[K5_WINDOW_REGIONS * 2];
 extern uint8_t k5_user_raw;
+// 1 in a task that runs an interpreter of its own (k5_task_start_own). It lies in the live VM
+// state (mcu/sections.ld's .k5vm block), so every interpreter has its own: only that
+// interpreter's code reads it (its imports, its collections), and the kernel never trusts it.
+extern uint8_t k5_vm_own;
+// The live VM state every interpreter swaps in and out as one block (mcu/sections.ld), and the
+// end of what a task with an interpreter of its own maps of the VM's RAM (1 KB aligned).
+extern uint32_t _k5_vm_start[], _k5_vm_end[], _k5_vm_map_end[];
 
 // --- trap.c ------------------------------------------------------------------------------------
 // Enter k5_current unprivileged on its stack; returns the trap code when it leaves.
@@ -138,6 +153,7 @@ void k5_svc_collect(void);
 int k5_svc_getc(uint32_t peek);
 int k5_svc_machine(uint32_t op, uint32_t arg);
 int k5_svc_log(const uint8_t *body, size_t len);
+int k5_svc_image(uint8_t *buf, size_t len);
 
 // --- k5arch.c: hooks for the port --------------------------------------------------------------
 void k5arch_boot(void);              // once at start-up: the MPU's fixed regions
@@ -150,7 +166,10 @@ bool k5arch_root_rights(void);       // the kernel's thread or the root task is 
 void k5arch_keyboard_interrupt(void); // Ctrl-C, handler mode: to the root task (the REPL)
 void k5arch_console_input(void);      // any received character, handler mode
 void k5arch_fault_inject(uint32_t count); // MACHINE_FAULT_INJECT (emulated board only)
-void k5_inject_entry(void);          // PendSV: the injected fault (emulated board only)
+void k5_pendsv_entry(void);          // PendSV: preemption anywhere, the injected fault
+// Contract: PendSV only, when it interrupted a running task: 0 (nothing to do), K5_SVC_PREEMPT
+// (the task is due: it leaves as if it trapped there) or K5_TRAP_HW_FAULT (an injected fault).
+uint32_t k5arch_pendsv_reason(void);
 // A task's blocking sleep and console input (traps; unprivileged thread mode).
 void k5arch_task_sleep_ms(mp_uint_t ms);
 int k5arch_task_getc(void);
@@ -164,8 +183,10 @@ void k5arch_record_fault(uint32_t kind, uint32_t *frame, uint32_t exc_return);
 int k5_port_machine_op(uint32_t op, uint32_t arg);
 
 // --- k5arch.c: the mechanisms behind module _k5arch --------------------------------------------
+// heap_size 0: the task runs in the kernel's interpreter; else it gets one of its own on a heap
+// of that size in its memory block, and entry is its image (bytes, k5/image.py).
 k5_ctx_t *k5arch_context_new(mp_obj_t entry, mp_obj_t arg, size_t stack_size,
-    const char *name, uint32_t owner);
+    size_t heap_size, const char *name, uint32_t owner);
 void k5arch_close_owner(uint32_t owner);
 void k5arch_context_reset(k5_ctx_t *ctx, mp_obj_t entry, mp_obj_t arg);
 uint8_t *k5arch_ipc_raw(k5_ctx_t *ctx);
@@ -230,6 +251,7 @@ void k5ns_swap_out(k5_ns_t *ns);
 bool k5ns_shareable(mp_const_obj_t obj, int depth);
 bool k5ns_body_ok(mp_const_obj_t entry);
 mp_obj_t k5ns_body(mp_obj_t entry);
+mp_obj_t k5ns_code_names(mp_obj_t fun); // in the caller's own time and heap (k5/image.py)
 
 // --- ipcbuf.c: the IPC buffer in raw memory (the top of each context's stack block) ------------
 #define K5_IPC_BUFFER_SIZE ((8 + K5_MSG_MAX_WORDS) * 4 + K5_MSG_MAX_BYTES)

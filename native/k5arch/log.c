@@ -22,7 +22,7 @@
 #include "k5log.h"
 #include "k5logtab.h"
 
-extern volatile uint32_t systick_ms;
+extern volatile uint32_t k5_clock_ms;
 
 // Kernel events are on (MACHINE_LOG_EVENTS); written by the kernel only.
 static uint8_t log_events;
@@ -245,7 +245,7 @@ static void frame(const uint8_t *head, size_t head_len, const uint8_t *body, siz
 static void record(uint32_t task, const uint8_t *body, size_t len) {
     uint8_t head[2 + 5] = { K5_KIND_RECORD, task };
     size_t at = 2;
-    put_varint(head, &at, sizeof(head), systick_ms);
+    put_varint(head, &at, sizeof(head), k5_clock_ms);
     frame(head, at, body, len);
 }
 

@@ -114,14 +114,27 @@ static void check_start(mp_obj_t entry, mp_obj_t arg) {
     }
 }
 
-// context_new(entry, arg, stack=K5_STACK_DEFAULT, name="task")
+// A task with an interpreter of its own starts from its image, raw bytes the kernel copies into
+// its heap (it never reads them): exactly a bytes object, with the arg inside it.
+static void check_image(mp_obj_t entry, mp_obj_t arg) {
+    if (!mp_obj_is_exact_type(entry, &mp_type_bytes) || arg != mp_const_none) {
+        mp_raise_msg(&mp_type_ValueError,
+            MP_ERROR_TEXT("K5: a task with a heap of its own starts from an image (bytes, "
+                "k5/image.py) that holds its arg"));
+    }
+}
+
+// context_new(entry, arg, stack=K5_STACK_DEFAULT, name="task", heap=None)
+// heap: None, the task runs in the kernel's interpreter; bytes, an interpreter of its own on a
+// heap that big, and entry is its image (bytes, k5/image.py; arg is None: the image holds it).
 static mp_obj_t arch_context_new(size_t n_args, const mp_obj_t *pos, mp_map_t *kw) {
-    enum { ARG_entry, ARG_arg, ARG_stack, ARG_name };
+    enum { ARG_entry, ARG_arg, ARG_stack, ARG_name, ARG_heap };
     static const mp_arg_t allowed[] = {
         { MP_QSTR_entry, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
         { MP_QSTR_arg, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
         { MP_QSTR_stack, MP_ARG_OBJ, {.u_obj = mp_const_none} },
         { MP_QSTR_name, MP_ARG_OBJ, {.u_obj = MP_OBJ_NULL} },
+        { MP_QSTR_heap, MP_ARG_OBJ, {.u_obj = mp_const_none} },
     };
     mp_arg_val_t args[MP_ARRAY_SIZE(allowed)];
     mp_arg_parse_all(n_args - 1, pos + 1, kw, MP_ARRAY_SIZE(allowed), allowed, args);
@@ -139,11 +152,22 @@ static mp_obj_t arch_context_new(size_t n_args, const mp_obj_t *pos, mp_map_t *k
     if (args[ARG_name].u_obj != MP_OBJ_NULL && args[ARG_name].u_obj != mp_const_none) {
         name = mp_obj_str_get_str(args[ARG_name].u_obj);
     }
-    check_start(args[ARG_entry].u_obj, args[ARG_arg].u_obj);
+    mp_int_t heap = 0;
+    if (args[ARG_heap].u_obj != mp_const_none) {
+        heap = mp_obj_get_int(args[ARG_heap].u_obj);
+        if (heap < K5_TASK_HEAP_MIN || heap > (mp_int_t)k5arch_arena_size()) {
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("K5: heap size %d is outside %d..%d"), (int)heap, K5_TASK_HEAP_MIN,
+                (int)k5arch_arena_size());
+        }
+        check_image(args[ARG_entry].u_obj, args[ARG_arg].u_obj);
+    } else {
+        check_start(args[ARG_entry].u_obj, args[ARG_arg].u_obj);
+    }
     k5arch_arch_obj_t *self = MP_OBJ_TO_PTR(pos[0]);
     k5arch_context_obj_t *obj = mp_obj_malloc(k5arch_context_obj_t, &k5arch_context_type);
     k5ns_init(&obj->ns, false);
-    obj->ctx = k5arch_context_new(args[ARG_entry].u_obj, args[ARG_arg].u_obj, stack, name,
+    obj->ctx = k5arch_context_new(args[ARG_entry].u_obj, args[ARG_arg].u_obj, stack, heap, name,
         self->id);
     obj->serial = obj->ctx->serial;
     return MP_OBJ_FROM_PTR(obj);
@@ -154,7 +178,11 @@ static MP_DEFINE_CONST_FUN_OBJ_KW(arch_context_new_obj, 3, arch_context_new);
 static mp_obj_t arch_context_reset(size_t n_args, const mp_obj_t *args) {
     require_kernel();
     k5_ctx_t *ctx = get_ctx(args[1]);
-    check_start(args[2], args[3]);
+    if (ctx->heap_base != 0) {
+        check_image(args[2], args[3]);
+    } else {
+        check_start(args[2], args[3]);
+    }
     k5arch_context_reset(ctx, args[2], args[3]);
     k5arch_context_obj_t *obj = MP_OBJ_TO_PTR(args[1]);
     k5ns_init(&obj->ns, ctx == k5arch_root());
@@ -541,6 +569,8 @@ static mp_obj_t mod_freeze(mp_obj_t obj) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(mod_freeze_obj, mod_freeze);
 
+static MP_DEFINE_CONST_FUN_OBJ_1(mod_code_names_obj, k5ns_code_names);
+
 static const mp_rom_map_elem_t k5arch_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR__k5arch) },
     { MP_ROM_QSTR(MP_QSTR_Arch), MP_ROM_PTR(&k5arch_arch_type) },
@@ -550,6 +580,8 @@ static const mp_rom_map_elem_t k5arch_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_arena), MP_ROM_PTR(&mod_arena_obj) },
     { MP_ROM_QSTR(MP_QSTR_machine), MP_ROM_PTR(&mod_machine_obj) },
     { MP_ROM_QSTR(MP_QSTR_freeze), MP_ROM_PTR(&mod_freeze_obj) },
+    { MP_ROM_QSTR(MP_QSTR_code_names), MP_ROM_PTR(&mod_code_names_obj) },
+    { MP_ROM_QSTR(MP_QSTR_HEAP_MIN), MP_ROM_INT(K5_TASK_HEAP_MIN) },
     { MP_ROM_QSTR(MP_QSTR_log), MP_ROM_PTR(&k5log_obj) },
     { MP_ROM_QSTR(MP_QSTR_STACK_DEFAULT), MP_ROM_INT(K5_STACK_DEFAULT) },
     { MP_ROM_QSTR(MP_QSTR_MAX_CONTEXTS), MP_ROM_INT(K5_MAX_CONTEXTS) },

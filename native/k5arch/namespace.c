@@ -192,7 +192,8 @@ static mp_obj_t main_module(void) {
 // after boot, and then only k5 modules, which bind into the package while it is open).
 mp_obj_t k5_import(size_t n_args, const mp_obj_t *args) {
     mp_int_t level = n_args >= 5 ? MP_OBJ_SMALL_INT_VALUE(args[4]) : 0;
-    if (!k5arch_in_task() || level != 0) {
+    // An interpreter of its own imports everything itself, as MicroPython does.
+    if (!k5arch_in_task() || level != 0 || k5_vm_own) {
         return mp_builtin___import___default(n_args, args);
     }
     size_t len;
@@ -531,9 +532,12 @@ static size_t heap_nbytes(const void *p) {
     return n;
 }
 
-// The names the code uses as globals (and the code of the functions it defines), copied.
-static void copy_names(copy_t *c, const byte *code, mp_proto_fun_t const *children,
-    const mp_module_context_t *context, int depth) {
+// Calls on_name(env, name) for every name the code uses as a global (and the code of the
+// functions it defines uses), read from bytecode compiled at run time (anything else is skipped).
+typedef void (*name_fn_t)(void *env, qstr name);
+
+static void scan_names(const byte *code, mp_proto_fun_t const *children,
+    const mp_module_context_t *context, int depth, name_fn_t on_name, void *env) {
     size_t size = heap_nbytes(code);
     if (size == 0 || depth > CODE_DEPTH) {
         return; // not compiled at run time (so not a script's), or nested too deep
@@ -572,35 +576,70 @@ static void copy_names(copy_t *c, const byte *code, mp_proto_fun_t const *childr
             if (arg >= n_qstrs) {
                 continue;
             }
-            qstr name = context->constants.qstr_table[arg];
+            on_name(env, context->constants.qstr_table[arg]);
             #else
-            qstr name = arg;
+            on_name(env, arg);
             #endif
-            mp_obj_t key = MP_OBJ_NEW_QSTR(name);
-            if (mp_map_lookup(&c->to->map, key, MP_MAP_LOOKUP) == NULL) {
-                mp_map_elem_t *elem = mp_map_lookup(&c->from->map, key, MP_MAP_LOOKUP);
-                if (elem != NULL) {
-                    mp_obj_t value = elem->value;
-                    // Entered before the copy is made: a function that names itself is done.
-                    mp_obj_dict_store(MP_OBJ_FROM_PTR(c->to), key, mp_const_none);
-                    mp_obj_dict_store(MP_OBJ_FROM_PTR(c->to), key, copy_value(c, name, value, 0));
-                }
-            }
         } else if ((op == MP_BC_MAKE_FUNCTION || op == MP_BC_MAKE_FUNCTION_DEFARGS
                     || op == MP_BC_MAKE_CLOSURE || op == MP_BC_MAKE_CLOSURE_DEFARGS)
                    && arg < n_children) {
             mp_proto_fun_t child = children[arg];
             if (mp_proto_fun_is_bytecode(child)) {
-                copy_names(c, child, NULL, context, depth + 1);
+                scan_names(child, NULL, context, depth + 1, on_name, env);
             } else {
                 const mp_raw_code_t *rc = child;
                 if (rc->kind == MP_CODE_BYTECODE) {
-                    copy_names(c, rc->fun_data, (mp_proto_fun_t const *)rc->children, context,
-                        depth + 1);
+                    scan_names(rc->fun_data, (mp_proto_fun_t const *)rc->children, context,
+                        depth + 1, on_name, env);
                 }
             }
         }
     }
+}
+
+// A name the code uses, copied into the task's globals (once).
+static void copy_name(void *env, qstr name) {
+    copy_t *c = env;
+    mp_obj_t key = MP_OBJ_NEW_QSTR(name);
+    if (mp_map_lookup(&c->to->map, key, MP_MAP_LOOKUP) == NULL) {
+        mp_map_elem_t *elem = mp_map_lookup(&c->from->map, key, MP_MAP_LOOKUP);
+        if (elem != NULL) {
+            mp_obj_t value = elem->value;
+            // Entered before the copy is made: a function that names itself is done.
+            mp_obj_dict_store(MP_OBJ_FROM_PTR(c->to), key, mp_const_none);
+            mp_obj_dict_store(MP_OBJ_FROM_PTR(c->to), key, copy_value(c, name, value, 0));
+        }
+    }
+}
+
+static void list_name(void *env, qstr name) {
+    mp_map_elem_t *elem = mp_map_lookup(env, MP_OBJ_NEW_QSTR(name), MP_MAP_LOOKUP_ADD_IF_NOT_FOUND);
+    if (elem->value == MP_OBJ_NULL) {
+        elem->value = mp_const_none;
+    }
+}
+
+// The global names a function's code uses (and the code of the functions it defines), as a
+// tuple of str: k5/image.py packs what those names hold. In the caller's own time and heap.
+mp_obj_t k5ns_code_names(mp_obj_t fun_in) {
+    if (!is_function(fun_in)) {
+        mp_raise_TypeError(MP_ERROR_TEXT("K5: code_names takes a function"));
+    }
+    const mp_obj_fun_bc_t *fun = MP_OBJ_TO_PTR(fun_in);
+    mp_map_t names;
+    mp_map_init(&names, 4);
+    scan_names(fun->bytecode, (mp_proto_fun_t const *)fun->child_table, fun->context, 0,
+        list_name, &names);
+    mp_obj_t tuple = mp_obj_new_tuple(names.used, NULL);
+    mp_obj_tuple_t *items = MP_OBJ_TO_PTR(tuple);
+    size_t n = 0;
+    for (size_t i = 0; i < names.alloc; i++) {
+        if (mp_map_slot_is_filled(&names, i)) {
+            items->items[n++] = names.table[i].key;
+        }
+    }
+    mp_map_deinit(&names);
+    return tuple;
 }
 
 // What the task calls as its body, with the globals it runs in set (in the task, at its start).
@@ -646,7 +685,8 @@ mp_obj_t k5ns_body(mp_obj_t entry) {
     // Read the code of every function rebound so far (reading may rebind more).
     for (size_t i = 0; i < ((mp_obj_list_t *)MP_OBJ_TO_PTR(c.pending))->len; i++) {
         const mp_obj_fun_bc_t *old = MP_OBJ_TO_PTR(((mp_obj_list_t *)MP_OBJ_TO_PTR(c.pending))->items[i]);
-        copy_names(&c, old->bytecode, (mp_proto_fun_t const *)old->child_table, old->context, 0);
+        scan_names(old->bytecode, (mp_proto_fun_t const *)old->child_table, old->context, 0,
+            copy_name, &c);
     }
     return body;
 }

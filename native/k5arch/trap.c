@@ -142,12 +142,13 @@ __attribute__((naked, used)) void k5_task_fault(void) {
         );
 }
 
-#if K5_BOARD_ATTACK_MODULE
-// PendSV, pended by SysTick for fault injection: if it interrupted a running task (thread mode,
-// process stack), the task takes a fault of class Injected exactly as if that instruction had
-// faulted; else (the kernel ran meanwhile) nothing happens.
+// PendSV, pended by SysTick or an interrupt line when the running task must leave now: a task
+// with an interpreter of its own is preempted wherever it is (nothing else uses its state), and
+// on the emulated board a task can be made to fault at any instruction (fault injection). If
+// PendSV did not interrupt a running task (thread mode, process stack), or the reason is gone,
+// nothing happens.
 // Contract: handler mode only (PendSV, at the priority of SVC, so it never preempts a trap).
-__attribute__((naked)) void k5_inject_entry(void) {
+__attribute__((naked)) void k5_pendsv_entry(void) {
     __asm volatile (
         "tst lr, #8\n"          // EXC_RETURN.Mode: from thread mode?
         "beq 1f\n"
@@ -157,15 +158,21 @@ __attribute__((naked)) void k5_inject_entry(void) {
         "movt r1, #:upper16:k5_task_running\n"
         "ldr r1, [r1]\n"
         "cbz r1, 1f\n"
+        // The task's r4-r11 survive the call (callee-saved): the exit path saves them.
+        "push {r4, lr}\n"
+        "bl k5arch_pendsv_reason\n"
+        "pop {r4, lr}\n"
+        "cbz r0, 1f\n"
+        "cmp r0, %[fault]\n"
+        "bne k5_exit_task\n"   // r0 = SVC_PREEMPT: as if the task had trapped here
         "movs r0, %[kind]\n"
         "b k5_task_fault\n"
         "1:\n"
         "bx lr\n"
         :
-        : [kind] "i" (K5_FAULT_CLASS_INJECTED)
+        : [kind] "i" (K5_FAULT_CLASS_INJECTED), [fault] "i" (K5_TRAP_HW_FAULT)
         );
 }
-#endif
 
 // Every external interrupt. A line the kernel delivers masks itself and raises IRQ_HARDWARE
 // (k5arch_irq_fired); any other goes on to Default_Handler with the exception state untouched
@@ -221,6 +228,10 @@ __attribute__((naked)) int k5_svc_getc(uint32_t peek) {
 
 __attribute__((naked)) int k5_svc_log(const uint8_t *body, size_t len) {
     __asm volatile ("svc %[n]\n bx lr\n" : : [n] "i" (K5_SVC_LOG));
+}
+
+__attribute__((naked)) int k5_svc_image(uint8_t *buf, size_t len) {
+    __asm volatile ("svc %[n]\n bx lr\n" : : [n] "i" (K5_SVC_IMAGE));
 }
 
 __attribute__((naked)) int k5_svc_machine(uint32_t op, uint32_t arg) {

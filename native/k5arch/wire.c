@@ -327,7 +327,9 @@ static mp_obj_t get_value(wire_in_t *in, int depth) {
                 return MP_OBJ_NULL;
             }
             // The body of a task to make: a function (whose namespace the new context copies).
-            if (k5arch_task_may_read(in->ctx, where, sizeof(mp_obj_fun_bc_t))
+            // Never one of a task with an interpreter of its own: its objects are its alone.
+            if (in->ctx->heap_base == 0
+                && k5arch_task_may_read(in->ctx, where, sizeof(mp_obj_fun_bc_t))
                 && k5ns_body_ok(MP_OBJ_FROM_PTR((void *)where))) {
                 return MP_OBJ_FROM_PTR((void *)where);
             }

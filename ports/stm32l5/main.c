@@ -107,14 +107,23 @@ int main(void) {
 // The collector runs privileged, in the kernel's thread: a task asks for a collection with a trap.
 // Roots: MicroPython's root pointers and the kernel's registers and stack, then every task's
 // stack and saved state (the trap layer knows them).
+// A task with an interpreter of its own collects its own heap, unprivileged, in its own time:
+// its roots are its registers, its stack and its VM state, which is the live one. (Only code
+// running in a task reads k5_vm_own: the kernel's collection never depends on it.)
 void gc_collect(void) {
+    bool own = false;
     if (k5arch_in_task()) {
-        k5_svc_collect();
-        return;
+        if (!k5_vm_own) {
+            k5_svc_collect();
+            return;
+        }
+        own = true;
     }
     gc_collect_start();
     gc_helper_collect_regs_and_stack();
-    k5arch_gc_roots();
+    if (!own) {
+        k5arch_gc_roots();
+    }
     gc_collect_end();
 }
 

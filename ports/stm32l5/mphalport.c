@@ -18,6 +18,7 @@
 #include "uart.h"
 #include "k5arch.h"
 
+__attribute__((section(".k5kernel"))) volatile uint32_t k5_clock_ms;
 volatile uint32_t systick_ms;
 
 // MP_PLAT_ALLOC_EXEC (mpconfigport.h): the compiler's native emitter, or a .mpy with machine
@@ -39,7 +40,8 @@ void systick_init(void) {
 void SysTick_Handler(void) {
     // Reading CTRL clears COUNTFLAG.
     (void)SysTick->CTRL;
-    systick_ms += board_systick_periods();
+    k5_clock_ms += board_systick_periods();
+    systick_ms = k5_clock_ms;
     k5arch_tick();
 }
 
@@ -47,7 +49,7 @@ void SysTick_Handler(void) {
 // pass a period when a SysTick interrupt is pending (board_systick_elapsed).
 static void systick_read(uint32_t *ms, uint32_t *cycles) {
     mp_uint_t state = disable_irq();
-    *ms = systick_ms;
+    *ms = k5_clock_ms;
     *cycles = board_systick_elapsed();
     enable_irq(state);
 }

@@ -6,7 +6,10 @@
 #include "py/mpconfig.h"
 #include "shared/runtime/interrupt_char.h"
 
-// Milliseconds since boot, advanced by the SysTick handler.
+// Milliseconds since boot, advanced by the SysTick handler: the kernel's own count
+// (kernel-private RAM), and the copy tasks read (`ticks_ms` costs them no trap). A task can write
+// its copy, so the kernel's decisions never read it.
+extern volatile uint32_t k5_clock_ms;
 extern volatile uint32_t systick_ms;
 
 // Core clock in Hz, set by the board's clock start-up.

@@ -20,8 +20,9 @@ void k5arch_console_input(void);
 
 // Kernel-private (tasks read the console only through the kernel).
 __attribute__((section(".k5kernel"))) static uint8_t rx_buf[MICROPY_HW_STDIN_BUFFER_LEN];
-static volatile uint16_t rx_head; // written by the interrupt handler
-static volatile uint16_t rx_tail; // written by thread mode
+// The indices too: the receive interrupt writes rx_buf[rx_head], so a task must not set it.
+__attribute__((section(".k5kernel"))) static volatile uint16_t rx_head; // the interrupt's
+__attribute__((section(".k5kernel"))) static volatile uint16_t rx_tail; // the kernel thread's
 
 // Contract: handler mode only (called from the UART's receive interrupt).
 static void rx_push(int c) {

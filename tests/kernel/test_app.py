@@ -219,22 +219,26 @@ def test_too_many_windows_for_the_mpu_fail_the_build(tmp_path):
 
 
 def test_the_stacks_must_fit_the_arena(tmp_path):
-    text = BASE.replace("priority = 10", "priority = 10\nstack = 65536")
-    text += '[tasks.u]\nmodule = "m"\nentry = "body"\npriority = 1\nstack = 1024\n'
+    # A stack that leaves 1 KB of the arena beside the root's, then a second 2 KB one.
+    big = app.ARENA - 8192 - 1024
+    text = BASE.replace("priority = 10", f"priority = 10\nstack = {big}")
+    text += '[tasks.u]\nmodule = "m"\nentry = "body"\npriority = 1\nstack = 2048\n'
     errors = errors_of(tmp_path, text)
     assert errors == [
-        "app.toml:7: tasks: the stacks take 74752 bytes with the root's 8192; the arena has 73728"
+        f"app.toml:7: tasks: the stacks take {app.ARENA + 1024} bytes with the root's 8192; "
+        f"the arena has {app.ARENA}"
     ], errors
 
 
 def test_the_supervisors_stack_counts_against_the_arena(tmp_path):
-    # 8192 + 62464 fit the 73728-byte arena; the supervisor a supervised task brings does not.
-    text = BASE.replace("priority = 10", "priority = 10\nstack = 62464")
-    assert loaded(tmp_path, text)["tasks"][0]["stack"] == 62464
+    # The root's 8192 and the task's fit the arena; the supervisor a supervised task brings does not.
+    big = app.ARENA - 8192 - 3072
+    text = BASE.replace("priority = 10", f"priority = 10\nstack = {big}")
+    assert loaded(tmp_path, text)["tasks"][0]["stack"] == big
     errors = errors_of(tmp_path, text + 'supervise = "restart"\n')
     assert errors == [
-        "app.toml:7: tasks: the stacks take 74752 bytes with the root's 8192 and the "
-        "supervisor's 4096; the arena has 73728"
+        f"app.toml:7: tasks: the stacks take {app.ARENA + 1024} bytes with the root's 8192 and the "
+        f"supervisor's 4096; the arena has {app.ARENA}"
     ], errors
 
 

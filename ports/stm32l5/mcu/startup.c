@@ -23,7 +23,7 @@ void SVC_Handler(void);
 void SysTick_Handler(void);
 void uart_irq_handler(void);
 void k5_irq_entry(void);
-void k5_inject_entry(void);
+void k5_pendsv_entry(void);
 extern const void *k5_vector_table[];
 
 NORETURN void Reset_Handler(void) {
@@ -75,9 +75,7 @@ const void *k5_vector_table[16 + K5_BOARD_NUM_IRQS] = {
     [6] = UsageFault_Handler,
     [7] = SecureFault_Handler,
     [11] = SVC_Handler,
-    #if K5_BOARD_ATTACK_MODULE
-    [14] = k5_inject_entry,
-    #endif
+    [14] = k5_pendsv_entry,
     [15] = SysTick_Handler,
     [16 + K5_BOARD_UART_IRQ] = uart_irq_handler,
 };

@@ -43,7 +43,8 @@ void board_init(void) {
 // 2**32 cycles, 214 s.)
 #define FPGAIO_COUNTER       (*(volatile uint32_t *)(0x50302018))
 
-static uint32_t systick_counted; // COUNTER at the end of the last period counted
+// COUNTER at the end of the last period counted (kernel-private: the clock is the kernel's).
+__attribute__((section(".k5kernel"))) static uint32_t systick_counted;
 
 void board_systick_starting(void) {
     systick_counted = FPGAIO_COUNTER;

@@ -1,0 +1,328 @@
+"""A task's image: what a task with an interpreter of its own starts from.
+
+The spawner (the REPL) packs the task's body and arg into bytes in its own interpreter; the
+kernel copies those bytes into the new task's heap without reading them (native/k5arch,
+SVC_IMAGE); the task unpacks them into objects of its own interpreter and calls body(ipc, arg).
+Nothing else crosses, so nothing of the spawner's (or the kernel's) is ever reachable from it.
+
+What an image carries (the rules of a body's globals, as for every task):
+- the body: a function of the script (its code, as MicroPython's `marshal` makes it) or a
+  function of a module (by name: the task imports the module itself);
+- each global name the body's code uses (and the code of the script's functions it reaches):
+  plain values (None, bool, int, float, str, bytes and tuples of these) by value, modules by
+  name (imported again in the task), functions of the script by code, functions of modules by
+  name; anything else (a list, an instance, a class of the script) becomes a stand-in that
+  raises a clear error when used;
+- the arg: a plain value.
+A function of the script is code only: no default arguments, no closures, and (marshal's limit)
+no nested functions, lambdas or comprehensions in it; `pack` says so when it meets one.
+
+Format (version 1): b"K5I" 0x01, then three values: the globals (a tuple of (name, value)
+tuples), the body, the arg. A value is a tag byte and its fields; lengths and counts are
+unsigned LEB128 varints; an int is its decimal text, a float its repr.
+"""
+
+# Tags. The decoder builds objects of the task's own interpreter from each.
+_NONE = 0
+_FALSE = 1
+_TRUE = 2
+_INT = 3  # text
+_FLOAT = 4  # text
+_STR = 5  # text
+_BYTES = 6  # data
+_TUPLE = 7  # count, values
+_MODULE = 8  # name (text): imported again in the task
+_FUNCTION = 9  # name (text), code (data): marshal.dumps of the function's code object
+_ATTR = 10  # module (text), name (text): a function of a module
+_UNSHARED = 11  # name (text), type name (text): a stand-in that raises when used
+
+_MAGIC = b"K5I\x01"
+_DEPTH = 8  # tuples nest at most this deep
+
+
+class ImageError(ValueError):
+    pass
+
+
+# --- Encoding (the spawner's side) --------------------------------------------------------------
+
+
+def _varint(out, n):
+    while n >= 0x80:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+
+
+def _data(out, data):
+    _varint(out, len(data))
+    out.extend(data)
+
+
+def _text(out, text):
+    _data(out, text.encode())
+
+
+def encode_plain(out, value, depth=0):
+    """Append a plain value (None, bool, int, float, str, bytes, tuples of these); False if it
+    is not one (nothing appended then)."""
+    kind = type(value)
+    if value is None:
+        out.append(_NONE)
+    elif kind is bool:
+        out.append(_TRUE if value else _FALSE)
+    elif kind is int:
+        out.append(_INT)
+        _text(out, str(value))
+    elif kind is float:
+        out.append(_FLOAT)
+        _text(out, repr(value))
+    elif kind is str:
+        out.append(_STR)
+        _text(out, value)
+    elif kind is bytes:
+        out.append(_BYTES)
+        _data(out, value)
+    elif kind is tuple and depth < _DEPTH:
+        mark = len(out)
+        out.append(_TUPLE)
+        _varint(out, len(value))
+        for item in value:
+            if not encode_plain(out, item, depth + 1):
+                del out[mark:]
+                return False
+    else:
+        return False
+    return True
+
+
+def _globals_of(fun):
+    try:
+        return fun.__globals__
+    except AttributeError:
+        return None  # a function in C
+
+
+def _function(out, name, fun, script, pending):
+    """A function: by code if it is the script's, by name if a module's; False if neither."""
+    globs = _globals_of(fun)
+    if globs is None:
+        return False
+    if globs is script:
+        import marshal
+
+        try:
+            code = marshal.dumps(fun.__code__)
+        except ValueError:
+            raise ImageError(
+                "K5: "
+                + name
+                + " cannot go to a task with an interpreter of its own: a function of the script"
+                " it uses may have no nested functions, lambdas or comprehensions"
+            )
+        out.append(_FUNCTION)
+        _text(out, name)
+        _data(out, code)
+        pending.append(fun)
+        return True
+    module = globs.get("__name__")
+    if type(module) is not str or module == "__main__":
+        return False
+    out.append(_ATTR)
+    _text(out, module)
+    _text(out, fun.__name__)
+    return True
+
+
+def _global(out, name, value, script, pending):
+    if encode_plain(out, value):
+        return
+    kind = type(value).__name__
+    if kind == "function" and _function(out, name, value, script, pending):
+        return
+    if kind == "module":
+        out.append(_MODULE)
+        _text(out, value.__name__)
+        return
+    out.append(_UNSHARED)
+    _text(out, name)
+    _text(out, kind)
+
+
+def pack(body, arg=None, code_names=None):
+    """The image of body(ipc, arg) (bytes). code_names(fun) lists the global names a function's
+    code uses (the device's _k5arch.code_names)."""
+    if code_names is None:
+        from _k5arch import code_names
+    if type(body).__name__ != "function" or _globals_of(body) is None:
+        raise ImageError(
+            "K5: a task's body must be a function in Python, not a " + type(body).__name__
+        )
+    out = bytearray(_MAGIC)
+    script = _globals_of(body)
+    # The globals: every name the code reaches uses, once each.
+    pending = [body]
+    names = []
+    seen = {}
+    entries = bytearray()
+    count = 0
+    i = 0
+    while i < len(pending):
+        fun = pending[i]
+        i += 1
+        if _globals_of(fun) is not script:
+            continue
+        for name in code_names(fun):
+            if name in seen or name not in script:
+                continue
+            seen[name] = True
+            names.append(name)
+            entries.append(_TUPLE)
+            _varint(entries, 2)
+            entries.append(_STR)
+            _text(entries, name)
+            _global(entries, name, script[name], script, pending)
+            count += 1
+    out.append(_TUPLE)
+    _varint(out, count)
+    out.extend(entries)
+    if not _function(out, body.__name__, body, script, []):
+        raise ImageError("K5: a task's body must be a function of a script or a module")
+    if not encode_plain(out, arg):
+        raise ImageError(
+            "K5: a task's arg must be plain (None, bool, int, float, str, bytes or a tuple of"
+            " these), not a " + type(arg).__name__
+        )
+    return bytes(out)
+
+
+def host_code_names(fun):
+    """code_names on CPython: the names a function's code (and its nested code) uses."""
+    names = []
+    todo = [fun.__code__]
+    while todo:
+        code = todo.pop()
+        names.extend(code.co_names)
+        for const in code.co_consts:
+            if hasattr(const, "co_names"):
+                todo.append(const)
+    return names
+
+
+# --- Decoding (the task's side, in its own interpreter) ---------------------------------------
+
+
+class Unshared:
+    """What a global the image could not carry becomes: using it says why."""
+
+    def __init__(self, name, kind):
+        self._why = (
+            "K5: "
+            + name
+            + " (a "
+            + kind
+            + ") is the spawner's: a task with an interpreter of its own gets plain values,"
+            " modules and functions only"
+        )
+
+    def __getattr__(self, attr):
+        raise NameError(self._why)
+
+    def __call__(self, *args, **kwargs):
+        raise NameError(self._why)
+
+
+class _Reader:
+    def __init__(self, data):
+        self.data = data
+        self.at = 0
+
+    def byte(self):
+        if self.at >= len(self.data):
+            raise ImageError("K5: the image is truncated")
+        b = self.data[self.at]
+        self.at += 1
+        return b
+
+    def varint(self):
+        n = 0
+        shift = 0
+        while True:
+            b = self.byte()
+            n |= (b & 0x7F) << shift
+            if b < 0x80:
+                return n
+            shift += 7
+            if shift > 28:
+                raise ImageError("K5: a length in the image is too long")
+
+    def data_(self):
+        n = self.varint()
+        if n > len(self.data) - self.at:
+            raise ImageError("K5: the image is truncated")
+        value = bytes(self.data[self.at : self.at + n])
+        self.at += n
+        return value
+
+    def text(self):
+        return self.data_().decode()
+
+    def value(self, globs, depth=0):
+        tag = self.byte()
+        if tag == _NONE:
+            return None
+        if tag == _FALSE:
+            return False
+        if tag == _TRUE:
+            return True
+        if tag == _INT:
+            return int(self.text())
+        if tag == _FLOAT:
+            return float(self.text())
+        if tag == _STR:
+            return self.text()
+        if tag == _BYTES:
+            return self.data_()
+        if tag == _TUPLE and depth < _DEPTH:
+            n = self.varint()
+            return tuple([self.value(globs, depth + 1) for _ in range(n)])
+        if tag == _MODULE:
+            name = self.text()
+            return __import__(name, None, None, ("__name__",))
+        if tag == _FUNCTION:
+            import marshal
+
+            self.text()  # its name (the code has it too)
+            code = marshal.loads(self.data_())
+            return type(unpack)(code, globs)
+        if tag == _ATTR:
+            module = self.text()
+            name = self.text()
+            return getattr(__import__(module, None, None, (name,)), name)
+        if tag == _UNSHARED:
+            name = self.text()
+            return Unshared(name, self.text())
+        raise ImageError("K5: the image has an unknown tag " + str(tag))
+
+
+def unpack(image):
+    """(body, arg) of an image, made in the caller's interpreter."""
+    if bytes(image[: len(_MAGIC)]) != _MAGIC:
+        raise ImageError("K5: not a task image")
+    reader = _Reader(image)
+    reader.at = len(_MAGIC)
+    globs = {"__name__": "__main__"}
+    for name, value in reader.value(globs):
+        globs[name] = value
+    body = reader.value(globs)
+    arg = reader.value(globs)
+    if reader.at != len(image):
+        raise ImageError("K5: the image has bytes after its end")
+    return body, arg
+
+
+def run(image, ipc):
+    """A task's start (native/k5arch, k5_task_start_own): its body, with its IPC buffer's view."""
+    body, arg = unpack(image)
+    image = None
+    body(ipc, arg)
