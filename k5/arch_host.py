@@ -126,7 +126,7 @@ def _trampoline(ctx):
                 # A task with an interpreter of its own: it starts from its image.
                 from k5 import image
 
-                image.run(ctx.entry, ctx.ipc)
+                image.run([ctx.entry], ctx.ipc)
             else:
                 ctx.entry(ctx.ipc, ctx.arg)
         except _Killed:

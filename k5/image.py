@@ -160,8 +160,12 @@ def pack(body, arg=None, code_names=None):
         )
     out = bytearray(_MAGIC)
     script = _globals_of(body)
+    module = script.get("__name__")
+    if type(module) is str and module != "__main__":
+        # A function of a module: the task imports the module itself and takes it by name.
+        script = None
     # The globals: every name the code reaches uses, once each.
-    pending = [body]
+    pending = [body] if script is not None else []
     names = []
     seen = {}
     entries = bytearray()
@@ -186,7 +190,11 @@ def pack(body, arg=None, code_names=None):
     out.append(_TUPLE)
     _varint(out, count)
     out.extend(entries)
-    if not _function(out, body.__name__, body, script, []):
+    if script is None:
+        out.append(_ATTR)
+        _text(out, module)
+        _text(out, body.__name__)
+    elif not _function(out, body.__name__, body, script, []):
         raise ImageError("K5: a task's body must be a function of a script or a module")
     if not encode_plain(out, arg):
         raise ImageError(
@@ -235,6 +243,7 @@ class Unshared:
 class _Reader:
     def __init__(self, data):
         self.data = data
+        self.view = memoryview(data)  # slices of it copy nothing
         self.at = 0
 
     def byte(self):
@@ -256,16 +265,19 @@ class _Reader:
             if shift > 28:
                 raise ImageError("K5: a length in the image is too long")
 
-    def data_(self):
+    def span(self):
         n = self.varint()
         if n > len(self.data) - self.at:
             raise ImageError("K5: the image is truncated")
-        value = bytes(self.data[self.at : self.at + n])
+        value = self.view[self.at : self.at + n]
         self.at += n
         return value
 
+    def data_(self):
+        return bytes(self.span())
+
     def text(self):
-        return self.data_().decode()
+        return str(self.span(), "utf-8")
 
     def value(self, globs, depth=0):
         tag = self.byte()
@@ -292,8 +304,8 @@ class _Reader:
         if tag == _FUNCTION:
             import marshal
 
-            self.text()  # its name (the code has it too)
-            code = marshal.loads(self.data_())
+            self.span()  # its name (the code has it too)
+            code = marshal.loads(self.span())
             return type(unpack)(code, globs)
         if tag == _ATTR:
             module = self.text()
@@ -321,8 +333,8 @@ def unpack(image):
     return body, arg
 
 
-def run(image, ipc):
-    """A task's start (native/k5arch, k5_task_start_own): its body, with its IPC buffer's view."""
-    body, arg = unpack(image)
-    image = None
+def run(holder, ipc):
+    """A task's start (native/k5arch, k5_task_start_own): its body, with its IPC buffer's view.
+    holder: a list of the image, emptied here so that the image's bytes die once unpacked."""
+    body, arg = unpack(holder.pop())
     body(ipc, arg)

@@ -702,6 +702,18 @@ void k5_task_start(mp_obj_t entry, uint8_t *ipc, mp_obj_t arg) {
     task_end(nlr.ret_val);
 }
 
+// The task's image, copied in by the kernel, in a list that k5.image.run empties: so that once
+// unpacked, nothing (not this C frame either) keeps its bytes alive.
+static MP_NOINLINE mp_obj_t take_image(size_t len) {
+    byte *image = m_new(byte, len);
+    if (k5_svc_image(image, len) != (int)len) {
+        mp_raise_msg(&mp_type_RuntimeError, MP_ERROR_TEXT("K5: the task's image is missing"));
+    }
+    mp_obj_t holder = mp_obj_new_list(0, NULL);
+    mp_obj_list_append(holder, mp_obj_new_bytearray_by_ref(len, image));
+    return holder;
+}
+
 // A task with an interpreter of its own starts here, unprivileged, with a zeroed VM state: it
 // makes its interpreter on its own heap, takes its image (k5/image.py: its body's code, the
 // globals that code uses, its arg) into that heap, and runs it. Nothing it has came from the
@@ -715,16 +727,12 @@ void k5_task_start_own(size_t image_len, uint8_t *ipc, uint32_t heap_base, uint3
     nlr_buf_t nlr;
     if (nlr_push(&nlr) == 0) {
         mp_init();
-        byte *image = m_new(byte, image_len);
-        if (k5_svc_image(image, image_len) != (int)image_len) {
-            mp_raise_msg(&mp_type_RuntimeError, MP_ERROR_TEXT("K5: the task's image is missing"));
-        }
         mp_obj_t fromlist = mp_obj_new_tuple(1, NULL);
         ((mp_obj_tuple_t *)MP_OBJ_TO_PTR(fromlist))->items[0] = MP_OBJ_NEW_QSTR(MP_QSTR_run);
         mp_obj_t module = mp_import_name(qstr_from_str("k5.image"), fromlist,
             MP_OBJ_NEW_SMALL_INT(0));
-        mp_call_function_2(mp_load_attr(module, MP_QSTR_run),
-            mp_obj_new_bytearray_by_ref(image_len, image), k5_ipcbuf_new(ipc));
+        mp_call_function_2(mp_load_attr(module, MP_QSTR_run), take_image(image_len),
+            k5_ipcbuf_new(ipc));
         nlr_pop();
         k5_svc_exit();
     }

@@ -231,14 +231,15 @@ def test_the_stacks_must_fit_the_arena(tmp_path):
 
 
 def test_the_supervisors_stack_counts_against_the_arena(tmp_path):
-    # The root's 8192 and the task's fit the arena; the supervisor a supervised task brings does not.
+    # The root's 8192 and the task's fit the arena; the supervisor a supervised task brings
+    # does not.
     big = app.ARENA - 8192 - 3072
     text = BASE.replace("priority = 10", f"priority = 10\nstack = {big}")
     assert loaded(tmp_path, text)["tasks"][0]["stack"] == big
     errors = errors_of(tmp_path, text + 'supervise = "restart"\n')
     assert errors == [
-        f"app.toml:7: tasks: the stacks take {app.ARENA + 1024} bytes with the root's 8192 and the "
-        f"supervisor's 4096; the arena has {app.ARENA}"
+        f"app.toml:7: tasks: the stacks take {app.ARENA + 1024} bytes with the root's 8192 and "
+        f"the supervisor's 4096; the arena has {app.ARENA}"
     ], errors
 
 

@@ -14,10 +14,12 @@ pytestmark = pytest.mark.qemu
 DEVICE = ROOT / "tests" / "target" / "device"
 
 
-def run_script_bytes(emu_elf, name, tmp_path, replace=None, timeout=300):
-    """Runs tests/target/device/<name> on a fresh board under icount; returns its console as
-    bytes (k5.log frames are binary). `replace`: {NAME: value} for the script's `NAME = 0`."""
-    text = (DEVICE / name).read_text()
+def run_script_bytes(emu_elf, name, tmp_path, replace=None, timeout=300, text=None):
+    """Runs tests/target/device/<name> (or `text`, under that name) on a fresh board under
+    icount; returns its console as bytes (k5.log frames are binary). `replace`: {NAME: value}
+    for the script's `NAME = 0`."""
+    if text is None:
+        text = (DEVICE / name).read_text()
     for key, value in (replace or {}).items():
         assert f"{key} = 0" in text
         text = text.replace(f"{key} = 0", f"{key} = {value:#x}")

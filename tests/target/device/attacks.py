@@ -51,7 +51,12 @@ from k5.system import System
 K5KERNEL = 0  # an address inside .k5kernel (task contexts)
 MAIN_STACK = 0  # an address inside the kernel's main stack
 VM_STATE = 0  # mp_state_ctx: the VM's state, the kernel's own while it runs
-ONLY = 0  # run only the case with this index + 1 (0: all)
+VM_STATE_SIZE = 0  # its size in bytes
+KERNEL_HEAP = 0  # an address inside the kernel's heap (the shared GC heap)
+CLOCK = 0  # k5_clock_ms: the kernel's own clock (kernel-private)
+RX_HEAD = 0  # the console's receive ring index (kernel-private)
+ONLY = 0  # run only the case with this number (0: all)
+FIRST = 0  # the number of the cases in the parts before this one
 
 TIMER = 0x50000000
 FAULT_TEXT_MAX = 120  # k5/abi.py's _FAULT_TEXT_MAX (private: folded, not importable)
@@ -98,6 +103,11 @@ def check(*pairs):
             k5.exit(i + 1)
     k5.exit(0)
 
+
+# === part 1 of the cases ===
+# (The test runs the prelude above and the harness below with each part in turn, on a fresh
+# board: the REPL's heap holds the compiled corpus one part at a time. FIRST numbers a part's
+# cases after those of the parts before it.)
 
 # --- memory through the MPU (hostile native code) ----------------------------------------------
 
@@ -1220,6 +1230,94 @@ def _(ipc, arg):
     check((result, ERR_INVALID_SYSCALL), (least < 2048, True))
 
 
+# === part 2 of the cases ===
+
+# --- a task with an interpreter of its own (heap=OWN_HEAP): its own memory and nothing else ---
+# Its hostile native code stands for what crafted bytecode gives (any word read or written): it
+# reaches its own block (stack, heap) and .data/.bss, which hold nothing the kernel trusts.
+
+OWN_HEAP = 16384
+
+
+@case(
+    "own interpreter: the kernel's heap, read",
+    ("fault", "MemManage", "addr=@kheap"),
+    heap=OWN_HEAP,
+)
+def _(ipc, arg):
+    x.read(KERNEL_HEAP)
+
+
+@case(
+    "own interpreter: the kernel's heap, write",
+    ("fault", "MemManage", "addr=@kheap"),
+    heap=OWN_HEAP,
+)
+def _(ipc, arg):
+    x.write(KERNEL_HEAP, 0)
+
+
+@case(
+    "own interpreter: another task's stack", ("fault", "MemManage", "addr=@stack"), heap=OWN_HEAP
+)
+def _(ipc, stack):
+    x.read(stack)
+
+
+@case(
+    "own interpreter: the kernel's clock, write",
+    ("fault", "MemManage", "addr=@clock"),
+    heap=OWN_HEAP,
+)
+def _(ipc, arg):
+    x.write(CLOCK, 0)
+
+
+@case("own interpreter: the console's ring index, write", ("fault", "MemManage"), heap=OWN_HEAP)
+def _(ipc, arg):
+    x.write(RX_HEAD & ~3, 0xFFFFFFFF)
+
+
+@case("own interpreter: a long call in C", ("running",), heap=OWN_HEAP, ticks=120)
+def _(ipc, arg):
+    # Preempted wherever it is (PendSV): the pair keeps its share inside the call.
+    while True:
+        sum(range(3000000))
+
+
+def _spin_text(self):
+    while True:
+        pass
+
+
+@case("own interpreter: an exception whose text spins", ("running",), heap=OWN_HEAP, ticks=120)
+def _(ipc, arg):
+    # Its fault text is made in its own time, preempted anywhere: it only burns its own budget.
+    # (A class made with type(): a class statement is nested code, which no image carries.)
+    raise ValueError(type("Spinner", (), {"__str__": _spin_text})())
+
+
+@case("own interpreter: its heap hoarded", ("fault", "MemoryError"), heap=OWN_HEAP)
+def _(ipc, arg):
+    hoard = None
+    while True:
+        hoard = (hoard, bytearray(64))
+
+
+@case("own interpreter: its heap bounds forged", ("fault",), heap=OWN_HEAP)
+def _(ipc, arg):
+    # It rewrites every word of its live VM state that points into its own block to point into
+    # the kernel's heap, then allocates and collects: its own GC faults, nobody else's.
+    mine = id(bytearray(8))
+    for offset in range(0, VM_STATE_SIZE, 4):
+        word = x.read(VM_STATE + offset)
+        if mine - 0x20000 <= word <= mine + 0x20000:
+            x.write(VM_STATE + offset, KERNEL_HEAP)
+    gc.collect()
+    bytearray(512)
+    k5.exit(1)
+
+
 # --- the harness -------------------------------------------------------------------------------
 
 
@@ -1246,6 +1344,7 @@ def run(index, name, body, expect, options):
         start=False,
         slots=options.get("slots", 16),
         stack=options.get("stack"),
+        heap=options.get("heap"),
     )
     setup = options.get("setup")
     state = setup(system, hostile) if setup is not None else None
@@ -1283,6 +1382,8 @@ def run(index, name, body, expect, options):
             want = want.replace("@stack", "0x%08x" % stack)
             want = want.replace("@kernel", "0x%08x" % K5KERNEL)
             want = want.replace("@main", "0x%08x" % MAIN_STACK)
+            want = want.replace("@kheap", "0x%08x" % KERNEL_HEAP)
+            want = want.replace("@clock", "0x%08x" % CLOCK)
             if want not in text:
                 problems.append("no %r in %r" % (want, text))
     elif kind == "exit":
@@ -1309,9 +1410,9 @@ def run(index, name, body, expect, options):
 
 
 threshold = gc.threshold()
-for index in range(len(CASES)):
+for index in range(FIRST, FIRST + len(CASES)):
     if ONLY == 0 or ONLY == index + 1:
-        name, body, expect, options = CASES[index]
+        name, body, expect, options = CASES[index - FIRST]
         run(index, name, body, expect, options)
         if gc.threshold() != threshold:
             print("case %d FAIL: gc threshold changed" % (index + 1))

@@ -1,0 +1,157 @@
+"""On the board: tasks with interpreters of their own (spawned with a heap)."""
+
+# Each part prints one line the test reads. A task with a heap of its own gets its body and arg
+# as an image (k5/image.py) and makes its interpreter on its own heap; everything it reaches is
+# its own, and the kernel hands it numbers and raw bytes only.
+
+import gc
+
+import k5
+from k5.abi import RIGHT_GRANT_REPLY, RIGHT_READ, RIGHT_WRITE
+from k5.system import System
+
+HEAP = 16384
+EP, DONE = 1, 2
+SCALE = 3  # a global the server's code uses: it travels in the image by value
+GREETING = "pong"
+
+
+def server(ipc, arg):
+    k5.recv(EP)
+    while True:
+        reply = (ipc.words[0] * SCALE + arg,)
+        k5.reply_recv(EP, 0, reply, GREETING.encode() + bytes(ipc.payload()))
+
+
+def client(ipc, arg):
+    got = []
+    for i in range(arg):
+        err = k5.call(EP, 7, (i,), b"!" * (i + 1))
+        got.append((err, ipc.words[0], bytes(ipc.payload())))
+    print("client", got[0], got[-1], len(got))
+    k5.signal(DONE)
+
+
+def settle(system, task, ticks=2000):
+    """Runs the system until `task` has ended (at most `ticks` ticks)."""
+    for _ in range(ticks // 50):
+        system.run(50)
+        if system.info(task)["state"] in ("exited", "faulted"):
+            return
+
+
+def fault(system, name):
+    return [t for t in system.task_dicts() if t["name"] == name][0]["last_fault"]
+
+
+def pair(server_heap, client_heap, rounds):
+    system = System()
+    ep = system.endpoint("ep")
+    done = system.notification("done")
+    s = system.task("server", server, priority=20, arg=1, heap=server_heap)
+    c = system.task("client", client, priority=20, arg=rounds, heap=client_heap, start=False)
+    system.give(s, EP, ep, RIGHT_READ)
+    system.give(c, EP, ep, RIGHT_WRITE | RIGHT_GRANT_REPLY)
+    system.give(c, DONE, done)
+    system.start(c)
+    settle(system, c)
+    states = (system.info(s)["state"], system.info(c)["state"])
+    faults = (fault(system, "server"), fault(system, "client"))
+    system.close()
+    print("pair", server_heap is not None, client_heap is not None, states, faults)
+
+
+# --- IPC between interpreters ------------------------------------------------------------------
+pair(HEAP, HEAP, 20)
+pair(None, HEAP, 5)
+pair(HEAP, None, 5)
+
+
+# --- Its heap is its own: running out harms only it; what it interned dies with it -------------
+
+
+def hoarder(ipc, arg):
+    hoard = None
+    try:
+        while True:
+            hoard = (hoard, bytearray(256))
+    except MemoryError:
+        pass
+    hoard = None
+    # Names interned in its own pools, never freed while it lives.
+    for i in range(arg):
+        "name_%d" % i  # noqa: B018 (a str object)
+        _ = ("q%d" % i).encode()
+    raise MemoryError("hoarded")
+
+
+gc.collect()
+before = gc.mem_free()
+for round_ in range(3):
+    system = System()
+    ep = system.endpoint("ep")
+    h = system.task("hoarder", hoarder, priority=20, arg=2000, heap=HEAP)
+    s = system.task("server", server, priority=20, arg=1, heap=HEAP)
+    done = system.notification("done")
+    c = system.task("client", client, priority=20, arg=3, heap=HEAP, start=False)
+    system.give(s, EP, ep, RIGHT_READ)
+    system.give(c, EP, ep, RIGHT_WRITE | RIGHT_GRANT_REPLY)
+    system.give(c, DONE, done)
+    system.run(50)
+    system.start(c)
+    settle(system, c)
+    print("hoarder", round_, system.info(h)["state"], fault(system, "hoarder"))
+    system.close()
+gc.collect()
+print("root heap", before, gc.mem_free())
+
+
+# --- The smallest heap that imports k5 and calls ---------------------------------------------
+
+
+def smallest():
+    for heap in range(4096, 24577, 1024):
+        system = System()
+        ep = system.endpoint("ep")
+        done = system.notification("done")
+        s = system.task("server", server, priority=20, arg=1, heap=HEAP)
+        c = system.task("client", client, priority=20, arg=1, heap=heap, start=False)
+        system.give(s, EP, ep, RIGHT_READ)
+        system.give(c, EP, ep, RIGHT_WRITE | RIGHT_GRANT_REPLY)
+        system.give(c, DONE, done)
+        system.start(c)
+        system.run(200)
+        state = system.info(c)["state"]
+        system.close()
+        if state == "exited":
+            return heap
+    return None
+
+
+print("smallest heap", smallest())
+
+
+# --- Its body's rules: plain values, modules, functions; anything else a stand-in ---------------
+
+TABLE = [1, 2, 3]  # mutable: the spawner's alone
+
+
+def helper(n):
+    return n * 2
+
+
+def rules(ipc, arg):
+    try:
+        TABLE.append(4)
+        table = "shared"
+    except NameError as exc:
+        table = str(exc)[:40]
+    print("rules", helper(arg), gc.mem_free() < HEAP, table)
+
+
+system = System()
+t = system.task("rules", rules, priority=20, arg=21, heap=HEAP)
+system.run(50)
+print("rules state", system.info(t)["state"], fault(system, "rules"))
+system.close()
+print("done")

@@ -1,0 +1,46 @@
+"""Tasks with interpreters of their own on the board (k5.spawn(..., heap=N)), in real QEMU."""
+
+import re
+
+import pytest
+
+from test_tasks import run_script
+
+pytestmark = pytest.mark.qemu
+
+
+@pytest.fixture(scope="module")
+def out(emu_elf, tmp_path_factory):
+    return run_script(emu_elf, "interpreters.py", tmp_path_factory.mktemp("interpreters"))
+
+
+def test_interpreters_of_their_own_do_ipc_with_each_other_and_the_kernels(out):
+    # Both ends of own, and each end of its own beside one in the kernel's interpreter: the
+    # server's reply (words * SCALE + its arg, "pong" and the payload) reaches the client.
+    assert out.count("pair ") == 3, out
+    for line in re.findall(r"^pair .*$", out, re.M):
+        assert line.endswith("('recv', 'exited') ('', '')"), out
+    assert "client: client (0, 1, b'pong!') (0, 58, b'pong!!!!!!!!!!!!!!!!!!" in out, out
+    assert out.count("client: client (0, 1, b'pong!') (0, 13, b'pong!!!!!') 5") == 2, out
+
+
+def test_running_out_of_heap_harms_only_that_task(out):
+    # The hoarder fills its heap, interns 2,000 names and faults; the pair beside it does IPC
+    # on its own heaps, and the REPL's heap is as it was: what the hoarder had died with it.
+    for round_ in range(3):
+        assert f"hoarder {round_} faulted MemoryError: hoarded" in out, out
+    assert out.count("client: client (0, 1, b'pong!') (0, 7, b'pong!!!') 3") == 3, out
+    before, after = map(int, re.search(r"^root heap (\d+) (\d+)$", out, re.M).groups())
+    assert before - after < 1024, out
+
+
+def test_the_smallest_heap_that_imports_k5_and_calls(out):
+    # docs/interpreters.md gives the number (K5_TASK_HEAP_MIN is the least a spawn accepts).
+    smallest = int(re.search(r"^smallest heap (\d+)$", out, re.M).group(1))
+    assert 4096 < smallest <= 12288, out
+
+
+def test_a_body_gets_plain_values_modules_and_functions_of_its_script(out):
+    assert "rules: rules 42 True K5: TABLE (a list) is the spawner's" in out, out
+    assert "rules state exited" in out, out
+    assert out.rstrip().endswith("done"), out
