@@ -148,13 +148,23 @@ def _server_prebuilt(ipc, arg):
         trap(_REPLY_RECV)
 
 
-def _ipc(n, client, server):
+_OWN_HEAP = 16384  # the rows "_own": tasks with interpreters of their own (heap=)
+
+
+def _ipc(n, client, server, heap=None):
     system = System()
     ep = system.endpoint("ep")
     c = system.task(
-        "client", client, priority=10, arg=n, budget=TIME_MAX, period=TIME_MAX, start=False
+        "client",
+        client,
+        priority=10,
+        arg=n,
+        budget=TIME_MAX,
+        period=TIME_MAX,
+        start=False,
+        heap=heap,
     )
-    s = system.task("server", server, priority=20, passive=True)
+    s = system.task("server", server, priority=20, passive=True, heap=heap)
     system.give(c, EP, ep, RIGHT_WRITE | RIGHT_GRANT_REPLY)
     system.give(s, EP, ep, RIGHT_READ)
     _started(system, [c])
@@ -222,6 +232,10 @@ def k5_ipc_round_trip_prebuilt(n):
     _ipc(n, _client_prebuilt, _server_prebuilt)
 
 
+def k5_ipc_round_trip_own(n):
+    _ipc(n, _client, _server, _OWN_HEAP)
+
+
 def _in_mode(mode, run):
     # The same exchange with call and reply_recv taken by other code (kernel-wide, restored).
     def measured(n):
@@ -236,10 +250,10 @@ def _in_mode(mode, run):
     return measured
 
 
-def _solo(body, n):
+def _solo(body, n, heap=None):
     system = System()
     task = system.task(
-        "solo", body, priority=10, arg=n, budget=TIME_MAX, period=TIME_MAX, start=False
+        "solo", body, priority=10, arg=n, budget=TIME_MAX, period=TIME_MAX, start=False, heap=heap
     )
     _started(system, [task])
     system.close()
@@ -281,6 +295,11 @@ def _null_loop(ipc, n):
 
 def k5_null_syscall(n):
     _solo(_null_loop, n)
+
+
+def k5_null_syscall_own(n):
+    # The same in a task with an interpreter of its own: each trap swaps the whole VM state.
+    _solo(_null_loop, n, _OWN_HEAP)
 
 
 def _work(ipc, n):
@@ -447,6 +466,8 @@ for name, run, n in (
     ("k5_null_syscall", k5_null_syscall, 500),
     ("k5_ipc_round_trip", k5_ipc_round_trip, 200),
     ("k5_ipc_round_trip_prebuilt", k5_ipc_round_trip_prebuilt, 200),
+    ("k5_null_syscall_own", k5_null_syscall_own, 500),
+    ("k5_ipc_round_trip_own", k5_ipc_round_trip_own, 200),
     # The C fast path is the default; the Python fast path and the general path beside it.
     ("k5_ipc_round_trip_python_fastpath", _in_mode("python", k5_ipc_round_trip), 200),
     ("k5_ipc_round_trip_general_path", _in_mode("general", k5_ipc_round_trip), 200),

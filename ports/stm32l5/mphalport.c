@@ -20,6 +20,8 @@
 
 __attribute__((section(".k5kernel"))) volatile uint32_t k5_clock_ms;
 volatile uint32_t systick_ms;
+// The core clock as the kernel reads it (tasks may write system_core_clock_hz, in .data).
+__attribute__((section(".k5kernel"))) static uint32_t core_hz;
 
 // MP_PLAT_ALLOC_EXEC (mpconfigport.h): the compiler's native emitter, or a .mpy with machine
 // code, asks for executable memory. There is none to give: the heap is execute-never.
@@ -29,7 +31,8 @@ void k5_refuse_exec_memory(void) {
 }
 
 void systick_init(void) {
-    SysTick->LOAD = system_core_clock_hz / 1000 - 1;
+    core_hz = system_core_clock_hz;
+    SysTick->LOAD = core_hz / 1000 - 1;
     SysTick->VAL = 0;
     NVIC_SetPriority(SysTick_IRQn, K5_IRQ_PRIORITY_SYSTICK);
     board_systick_starting();
@@ -60,7 +63,7 @@ mp_uint_t mp_hal_ticks_us(void) {
     }
     uint32_t ms, cycles;
     systick_read(&ms, &cycles);
-    return ms * 1000 + cycles / (system_core_clock_hz / 1000000);
+    return ms * 1000 + cycles / (core_hz / 1000000);
 }
 
 mp_uint_t mp_hal_ticks_cpu(void) {
@@ -69,7 +72,7 @@ mp_uint_t mp_hal_ticks_cpu(void) {
     }
     uint32_t ms, cycles;
     systick_read(&ms, &cycles);
-    return ms * (system_core_clock_hz / 1000) + cycles;
+    return ms * (core_hz / 1000) + cycles;
 }
 
 // Sleeps at least `ms` milliseconds. Measured in microseconds, so that a partly elapsed tick at

@@ -46,12 +46,16 @@ void board_init(void) {
 // COUNTER at the end of the last period counted (kernel-private: the clock is the kernel's).
 __attribute__((section(".k5kernel"))) static uint32_t systick_counted;
 
+// Cycles per tick, fixed when SysTick starts (kernel-private: tasks may write the clock's Hz).
+__attribute__((section(".k5kernel"))) static uint32_t systick_period;
+
 void board_systick_starting(void) {
+    systick_period = system_core_clock_hz / 1000;
     systick_counted = FPGAIO_COUNTER;
 }
 
 uint32_t board_systick_periods(void) {
-    uint32_t period = system_core_clock_hz / 1000;
+    uint32_t period = systick_period;
     uint32_t periods = (FPGAIO_COUNTER - systick_counted) / period;
     systick_counted += periods * period;
     return periods;
