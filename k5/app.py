@@ -47,6 +47,8 @@ def build(system, app):
             "stack": task["stack"],
             "start": False,
         }
+        if task.get("heap"):
+            options["heap"] = task["heap"]  # its own interpreter: `run` and spec as its image
         if task["budget"] is not None:
             options["budget"] = task["budget"]
             options["period"] = task["period"]

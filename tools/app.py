@@ -16,7 +16,8 @@
 #   [irqs.NAME]     peripheral = "timer0" | line = 3;  notification = "NAME";  badge = 1
 #   [supervisor]    priority = 200
 #   [tasks.NAME]    module, entry (required), priority (required), mcp, budget and period
-#                   (1..TIME_MAX ticks; neither: round robin), passive, stack (bytes), slots,
+#                   (1..TIME_MAX ticks; neither: round robin), passive, stack (bytes),
+#                   heap (bytes: an interpreter of its own on a heap that big), slots,
 #                   start, config = { key = value } (keyword arguments of entry),
 #                   notification = "NAME"
 #                   (bound), fault_handler / timeout_handler = { endpoint = "NAME", badge = 0 },
@@ -43,6 +44,15 @@ def native_constant(name):
     return int(re.search(r"#define K5_" + name + r"\s+\((\d+)\)", header).group(1))
 
 
+def block_size(task):
+    """The bytes of the arena a task takes: its stack, and for one with an interpreter of its
+    own its saved VM state and heap too, in whole KB (native/k5arch, k5arch_context_new)."""
+    size = task["stack"]
+    if task["heap"]:
+        size += (VM_STATE_MAX + task["heap"] + 1023) // 1024 * 1024
+    return size
+
+
 def arena_size(board="MPS2_AN505"):
     """The task-stack arena of a board (its board.ld's K5_ARENA_SIZE)."""
     script = (BOARDS_DIR / board / "board.ld").read_text()
@@ -52,6 +62,8 @@ def arena_size(board="MPS2_AN505"):
 
 STACK_DEFAULT = native_constant("STACK_DEFAULT")
 STACK_MIN = native_constant("STACK_MIN")
+HEAP_MIN = native_constant("TASK_HEAP_MIN")  # a task with an interpreter of its own
+VM_STATE_MAX = native_constant("VM_STATE_MAX")  # the room its saved VM state takes at most
 CONTEXTS = native_constant("MAX_CONTEXTS")  # task contexts, the REPL's among them
 WINDOW_REGIONS = native_constant("WINDOW_REGIONS")  # MPU regions for a task's device windows
 ARENA = arena_size()  # both boards have the same (the tests check it)
@@ -73,6 +85,7 @@ TASK_KEYS = (
     "period",
     "passive",
     "stack",
+    "heap",
     "slots",
     "start",
     "config",
@@ -422,19 +435,20 @@ def _check(checker, data, board):
             checker, task_name, checker.table(("tasks", task_name), body), names, windows
         )
         tasks.append(task)
-        stacks += task["stack"]
+        stacks += block_size(task)
     if not tasks:
         checker.error(("tasks",), "an app has at least one task")
     # What the boot takes beside the app's tasks: the REPL (root) task, and the supervisor
     # when a task is supervised; the board has a fixed number of contexts and a stack arena.
     supervised = any(task["supervise"] is not None for task in tasks)
     others = "the root's %d" % ROOT_STACK
+    what = "stacks and heaps" if any(task["heap"] for task in tasks) else "stacks"
     if supervised:
         stacks += SUPERVISOR_STACK
         others += " and the supervisor's %d" % SUPERVISOR_STACK
     if stacks > ARENA:
         checker.error(
-            ("tasks",), f"the stacks take {stacks} bytes with {others}; the arena has {ARENA}"
+            ("tasks",), f"the {what} take {stacks} bytes with {others}; the arena has {ARENA}"
         )
     contexts = len(tasks) + 1 + supervised
     if contexts > CONTEXTS:
@@ -498,6 +512,12 @@ def _check_task(checker, name, body, names, windows):
     if stack is not None and stack % 1024:
         checker.error(where + ("stack",), f"{stack} is not a multiple of 1024")
     task["stack"] = stack or STACK_DEFAULT
+    heap = None
+    if "heap" in body:
+        heap = checker.integer(where + ("heap",), body["heap"], HEAP_MIN, ARENA - ROOT_STACK)
+        if heap is not None and heap % 1024:
+            checker.error(where + ("heap",), f"{heap} is not a multiple of 1024")
+    task["heap"] = heap
     slots = checker.integer(where + ("slots",), body.get("slots", 16), 1, abi.CSPACE_MAX)
     task["slots"] = slots or 16
     config = checker.table(where + ("config",), body.get("config", {}))
@@ -641,7 +661,9 @@ def dump(app):
         flags = (" passive" if task["passive"] else "") + ("" if task["start"] else " stopped")
         out.append(
             f"task {task['name']} {task['module']}:{task['entry']} priority {task['priority']}"
-            f" mcp {task['mcp']} {timing} stack {task['stack']} slots {task['slots']}{flags}"
+            f" mcp {task['mcp']} {timing} stack {task['stack']}"
+            + (f" heap {task['heap']}" if task["heap"] else "")
+            + f" slots {task['slots']}{flags}"
         )
         if task["config"]:
             out.append("  config " + ", ".join(f"{k}={v!r}" for k, v in task["config"]))

@@ -43,7 +43,7 @@ def late_rows():
             cwd=ROOT,
             capture_output=True,
             text=True,
-            timeout=600,
+            timeout=1500,  # 14 runs of 50 periods each, about 8 minutes
         )
     if r.returncode != 0 or "Traceback" in r.stdout:
         raise SystemExit("bench: tools/bench_late.py failed:\n" + r.stdout + r.stderr)

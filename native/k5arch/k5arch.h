@@ -37,7 +37,7 @@
 
 // A task with an interpreter of its own (k5arch_context_new with a heap): the smallest heap it
 // may ask for, and the most bytes of live VM state (mcu/sections.ld's .k5vm block) it saves.
-#define K5_TASK_HEAP_MIN        (4 * 1024)
+#define K5_TASK_HEAP_MIN        (4096)
 #define K5_VM_STATE_MAX         (1536)
 
 // Trap codes that only the exit path produces (beyond the SVC numbers of k5abi.h).

@@ -327,3 +327,47 @@ def test_the_limits_are_the_boards_own():
     # Read from native/k5arch/k5arch.h and each board.ld, never restated.
     assert (app.STACK_DEFAULT, app.STACK_MIN, app.WINDOW_REGIONS) == (4096, 1024, 5)
     assert app.arena_size("MPS2_AN505") == app.arena_size("NUCLEO_L552ZE_Q") == app.ARENA
+
+
+def test_a_task_may_have_a_heap_of_its_own(tmp_path):
+    text = BASE.replace("priority = 10", "priority = 10\nheap = 16384")
+    task = loaded(tmp_path, text)["tasks"][0]
+    assert task["heap"] == 16384
+    assert " stack 4096 heap 16384 slots 16" in app.dump(loaded(tmp_path, text))
+    assert loaded(tmp_path, BASE)["tasks"][0]["heap"] is None
+    for value, why in (
+        (1000, f"heap: 1000 is below {app.HEAP_MIN}"),
+        (5000, "heap: 5000 is not a multiple of 1024"),
+        ('"big"', "heap: 'big' is not an integer"),
+    ):
+        errors = errors_of(
+            tmp_path, BASE.replace("priority = 10", f"priority = 10\nheap = {value}")
+        )
+        assert errors == [f"app.toml:11: tasks.t.{why}"], errors
+
+
+def test_heaps_count_against_the_arena(tmp_path):
+    # The block of a task with its own interpreter: stack, saved VM state and heap, in whole KB.
+    heap = app.ARENA - 8192 - 4096 - 1024
+    text = BASE.replace("priority = 10", f"priority = 10\nheap = {heap}")
+    errors = errors_of(tmp_path, text)
+    taken = 8192 + 4096 + (app.VM_STATE_MAX + heap + 1023) // 1024 * 1024
+    assert errors == [
+        f"app.toml:7: tasks: the stacks and heaps take {taken} bytes with the root's 8192; "
+        f"the arena has {app.ARENA}"
+    ], errors
+
+
+def test_the_pingpong_app_runs_on_the_host_with_heaps_of_their_own(monkeypatch, capsys, tmp_path):
+    # Each task's body and config travel as its image (k5/image.py), as on the board.
+    monkeypatch.syspath_prepend(str(ROOT / "tasks"))
+    text = (ROOT / "tasks" / "pingpong" / "app.toml").read_text()
+    text = text.replace("[tasks.client]", "[tasks.client]\nheap = 16384")
+    path = tmp_path / "app.toml"
+    path.write_text(text)
+    system = System()
+    k5app.build(system, app.load(path))
+    system.run(1500)
+    out = capsys.readouterr().out
+    assert "round 3 err=0 sum=12" in out and "client done" in out
+    system.close()
