@@ -166,7 +166,6 @@ def pack(body, arg=None, code_names=None):
         script = None
     # The globals: every name the code reaches uses, once each.
     pending = [body] if script is not None else []
-    names = []
     seen = {}
     entries = bytearray()
     count = 0
@@ -180,7 +179,6 @@ def pack(body, arg=None, code_names=None):
             if name in seen or name not in script:
                 continue
             seen[name] = True
-            names.append(name)
             entries.append(_TUPLE)
             _varint(entries, 2)
             entries.append(_STR)
