@@ -253,6 +253,25 @@ bool k5ns_body_ok(mp_const_obj_t entry);
 mp_obj_t k5ns_body(mp_obj_t entry);
 mp_obj_t k5ns_code_names(mp_obj_t fun); // in the caller's own time and heap (k5/image.py)
 
+// --- code.c: bytecode compiled at run time, and module marshal on it -----------------------------
+// Contract: in the caller's own time and heap (a task's, the REPL's, the kernel's).
+// One unit of bytecode: its heap block, and its table of children (nested code) if any.
+typedef struct _k5code_unit_t {
+    const uint8_t *code;
+    size_t size;                    // the block's bytes (the instructions and zero padding)
+    const void *const *children;    // mp_proto_fun_t entries
+    size_t n_children;              // the child table's room
+} k5code_unit_t;
+#define K5CODE_PRELUDE_NAME (0)     // on_arg's op for a name of the prelude (MP_BC_BASE_RESERVED)
+typedef void (*k5code_fn_t)(void *env, uint8_t op, size_t arg);
+size_t k5code_nbytes(const void *p);
+bool k5code_unit(const void *proto_fun, k5code_unit_t *unit);
+bool k5code_unit_of(const uint8_t *code, const void *const *children, k5code_unit_t *unit);
+size_t k5code_walk(const k5code_unit_t *unit, k5code_fn_t on_arg, void *env);
+bool k5code_is_make_function(uint8_t op);
+struct _mp_module_constants_t;
+void k5code_tables(const struct _mp_module_constants_t *consts, size_t *n_qstrs, size_t *n_objs);
+
 // --- ipcbuf.c: the IPC buffer in raw memory (the top of each context's stack block) ------------
 #define K5_IPC_BUFFER_SIZE ((8 + K5_MSG_MAX_WORDS) * 4 + K5_MSG_MAX_BYTES)
 extern const mp_obj_type_t k5_ipcbuf_type;

@@ -2,7 +2,7 @@
 K5ARCH_DIR := $(USERMOD_DIR)
 
 SRC_USERMOD_C += $(K5ARCH_DIR)/k5arch.c $(K5ARCH_DIR)/trap.c $(K5ARCH_DIR)/modk5arch.c \
-	$(K5ARCH_DIR)/namespace.c $(K5ARCH_DIR)/fastpath.c \
+	$(K5ARCH_DIR)/namespace.c $(K5ARCH_DIR)/code.c $(K5ARCH_DIR)/fastpath.c \
 	$(K5ARCH_DIR)/log.c $(K5ARCH_DIR)/wire.c $(K5ARCH_DIR)/ipcbuf.c
 CFLAGS_USERMOD += -I$(K5ARCH_DIR) -I$(BUILD)/k5
 

@@ -518,82 +518,55 @@ static mp_obj_t copy_value(copy_t *c, qstr name, mp_obj_t value, int depth) {
     return copy != MP_OBJ_NULL ? copy : unshared(name, value);
 }
 
-// gc_nbytes(p), the heap's reserve included: while a task other than the root runs, the reserve
-// (the heap's second area, whose struct opens it: main.c, gc_add) is unlinked from the area list
-// (k5arch.c, swap_in), yet the root's script, compiled with it linked, may lie there. Linked back
-// only for the look-up, which allocates nothing: the task's allocations still never reach it.
-static size_t heap_nbytes(const void *p) {
-    mp_state_mem_area_t *next = MP_STATE_MEM(area).next;
-    if (next == NULL) {
-        MP_STATE_MEM(area).next = (mp_state_mem_area_t *)((uintptr_t)&_heap_end - K5_HEAP_RESERVE);
-    }
-    size_t n = gc_nbytes(p);
-    MP_STATE_MEM(area).next = next;
-    return n;
-}
-
 // Calls on_name(env, name) for every name the code uses as a global (and the code of the
 // functions it defines uses), read from bytecode compiled at run time (anything else is skipped).
 typedef void (*name_fn_t)(void *env, qstr name);
 
-static void scan_names(const byte *code, mp_proto_fun_t const *children,
-    const mp_module_context_t *context, int depth, name_fn_t on_name, void *env) {
-    size_t size = heap_nbytes(code);
-    if (size == 0 || depth > CODE_DEPTH) {
-        return; // not compiled at run time (so not a script's), or nested too deep
+typedef struct _names_t {
+    const k5code_unit_t *unit;
+    const mp_module_context_t *context;
+    size_t n_qstrs;             // the qstr table's room (a heap block: code compiled at run time)
+    int depth;
+    name_fn_t on_name;
+    void *env;
+} names_t;
+
+static void scan_unit(const k5code_unit_t *unit, const mp_module_context_t *context, int depth,
+    name_fn_t on_name, void *env);
+
+static void name_arg(void *env, byte op, size_t arg) {
+    names_t *n = env;
+    if (op == MP_BC_LOAD_GLOBAL || op == MP_BC_STORE_GLOBAL || op == MP_BC_DELETE_GLOBAL
+        || op == MP_BC_LOAD_NAME || op == MP_BC_STORE_NAME || op == MP_BC_DELETE_NAME) {
+        if (arg < n->n_qstrs) {
+            n->on_name(n->env, n->context->constants.qstr_table[arg]);
+        }
+    } else if (k5code_is_make_function(op) && arg < n->unit->n_children) {
+        k5code_unit_t child;
+        if (k5code_unit(n->unit->children[arg], &child)) {
+            scan_unit(&child, n->context, n->depth + 1, n->on_name, n->env);
+        }
     }
-    const byte *end = code + size;
-    size_t n_children = children != NULL ? heap_nbytes(children) / sizeof(*children) : 0;
-    #if MICROPY_EMIT_BYTECODE_USES_QSTR_TABLE
-    // Bounds for what the decoder reads (code compiled at run time: every table is a heap block).
-    size_t n_qstrs = heap_nbytes(context->constants.qstr_table) / sizeof(qstr_short_t);
-    #endif
-    const byte *ip = code;
-    MP_BC_PRELUDE_SIG_DECODE(ip);
-    MP_BC_PRELUDE_SIZE_DECODE(ip);
-    ip += n_info + n_cell;
-    while (ip < end) {
-        byte op = *ip++;
-        size_t arg = 0;
-        byte format = MP_BC_FORMAT(op);
-        if (format == MP_BC_FORMAT_QSTR || format == MP_BC_FORMAT_VAR_UINT) {
-            while (ip < end) {
-                byte b = *ip++;
-                arg = (arg << 7) | (b & 0x7f);
-                if (!(b & 0x80)) {
-                    break;
-                }
-            }
-        } else if (format == MP_BC_FORMAT_OFFSET) {
-            ip += (ip < end && (*ip & 0x80)) ? 2 : 1;
-        }
-        if ((op & MP_BC_MASK_EXTRA_BYTE) == 0) {
-            ip += 1;
-        }
-        if (op == MP_BC_LOAD_GLOBAL || op == MP_BC_STORE_GLOBAL || op == MP_BC_DELETE_GLOBAL
-            || op == MP_BC_LOAD_NAME || op == MP_BC_STORE_NAME || op == MP_BC_DELETE_NAME) {
-            #if MICROPY_EMIT_BYTECODE_USES_QSTR_TABLE
-            if (arg >= n_qstrs) {
-                continue;
-            }
-            on_name(env, context->constants.qstr_table[arg]);
-            #else
-            on_name(env, arg);
-            #endif
-        } else if ((op == MP_BC_MAKE_FUNCTION || op == MP_BC_MAKE_FUNCTION_DEFARGS
-                    || op == MP_BC_MAKE_CLOSURE || op == MP_BC_MAKE_CLOSURE_DEFARGS)
-                   && arg < n_children) {
-            mp_proto_fun_t child = children[arg];
-            if (mp_proto_fun_is_bytecode(child)) {
-                scan_names(child, NULL, context, depth + 1, on_name, env);
-            } else {
-                const mp_raw_code_t *rc = child;
-                if (rc->kind == MP_CODE_BYTECODE) {
-                    scan_names(rc->fun_data, (mp_proto_fun_t const *)rc->children, context,
-                        depth + 1, on_name, env);
-                }
-            }
-        }
+}
+
+static void scan_unit(const k5code_unit_t *unit, const mp_module_context_t *context, int depth,
+    name_fn_t on_name, void *env) {
+    if (depth > CODE_DEPTH) {
+        return; // nested too deep
+    }
+    names_t n = {
+        .unit = unit, .context = context, .depth = depth, .on_name = on_name, .env = env,
+    };
+    size_t n_objs;
+    k5code_tables(&context->constants, &n.n_qstrs, &n_objs);
+    k5code_walk(unit, name_arg, &n);
+}
+
+static void scan_names(const byte *code, const void *const *children,
+    const mp_module_context_t *context, int depth, name_fn_t on_name, void *env) {
+    k5code_unit_t unit;
+    if (k5code_unit_of(code, children, &unit)) {
+        scan_unit(&unit, context, depth, on_name, env);
     }
 }
 
@@ -628,7 +601,7 @@ mp_obj_t k5ns_code_names(mp_obj_t fun_in) {
     const mp_obj_fun_bc_t *fun = MP_OBJ_TO_PTR(fun_in);
     mp_map_t names;
     mp_map_init(&names, 4);
-    scan_names(fun->bytecode, (mp_proto_fun_t const *)fun->child_table, fun->context, 0,
+    scan_names(fun->bytecode, (const void *const *)fun->child_table, fun->context, 0,
         list_name, &names);
     mp_obj_t tuple = mp_obj_new_tuple(names.used, NULL);
     mp_obj_tuple_t *items = MP_OBJ_TO_PTR(tuple);
@@ -685,7 +658,7 @@ mp_obj_t k5ns_body(mp_obj_t entry) {
     // Read the code of every function rebound so far (reading may rebind more).
     for (size_t i = 0; i < ((mp_obj_list_t *)MP_OBJ_TO_PTR(c.pending))->len; i++) {
         const mp_obj_fun_bc_t *old = MP_OBJ_TO_PTR(((mp_obj_list_t *)MP_OBJ_TO_PTR(c.pending))->items[i]);
-        scan_names(old->bytecode, (mp_proto_fun_t const *)old->child_table, old->context, 0,
+        scan_names(old->bytecode, (const void *const *)old->child_table, old->context, 0,
             copy_name, &c);
     }
     return body;

@@ -107,7 +107,8 @@ __attribute__((noreturn)) void k5_refuse_exec_memory(void);
 // Language and library features beyond the EXTRA_FEATURES level that MicroPython's test suite
 // exercises; all are self-contained C (no hardware or filesystem support needed).
 #define MICROPY_PY_FUNCTION_ATTRS_CODE          (1)
-#define MICROPY_PY_MARSHAL                      (1)
+// marshal is native/k5arch/code.c's: MicroPython's dumps writes past its bit vectors (there).
+#define MICROPY_PY_MARSHAL                      (0)
 #define MICROPY_PY_BUILTINS_MEMORYVIEW_ITEMSIZE (1)
 #define MICROPY_PY_BUILTINS_RANGE_BINOP         (1)
 #define MICROPY_PY_ALL_INPLACE_SPECIAL_METHODS  (1)

@@ -1,0 +1,430 @@
+// Bytecode compiled at run time: one walker of its instructions, and module `marshal` on it.
+//
+// Why: a task's body reaches a task with an interpreter of its own as code (k5/image.py), and
+// the global names a body uses are read from its code (namespace.c, k5ns_code_names). Both walk
+// the same bytecode, here. MicroPython's own `marshal.dumps` (py/persistentcode.c, 1.25) grows
+// its bit vectors of used table entries once, by doubling, whatever the index: a function using
+// entry 128 or more of its module's qstr or constant table sets a bit past the vector's heap
+// block, in whatever object lies next (found in K5 as a flipped bit in a class's attribute
+// table, session 13). It also refuses code with children (nested functions, lambdas,
+// comprehensions, class bodies). So MICROPY_PY_MARSHAL is off and this module is `marshal`:
+// `dumps` writes the same .mpy form that `loads` (MicroPython's loader) reads, children
+// included, with every index checked against the table it names.
+//
+// The .mpy form (MicroPython 1.25, MPY_VERSION 6), as its loader reads it: a 4-byte header
+// ('M', version, 0 for bytecode only, small-int bits), the number of qstrs and of constants,
+// the qstrs (a static one as its number << 1 | 1, any other as its length << 1, its bytes and a
+// NUL), the constants (a type byte, then for str/bytes/int/float/complex a length and the
+// bytes, for a tuple its length and its items), then the code unit: (length << 3) | (children
+// << 2) | kind (0: bytecode), its bytes, and if it has children their number and each unit.
+// Numbers are unsigned, 7 bits a byte, most significant first, bit 7 set on all but the last.
+#include <string.h>
+#include "py/bc.h"
+#include "py/bc0.h"
+#include "py/emitglue.h"
+#include "py/gc.h"
+#include "py/objcode.h"
+#include "py/objfun.h"
+#include "py/objstr.h"
+#include "py/objtuple.h"
+#include "py/persistentcode.h"
+#include "py/runtime.h"
+#include "py/smallint.h"
+#include "k5arch.h"
+
+#if !MICROPY_EMIT_BYTECODE_USES_QSTR_TABLE
+#error "K5: the walker reads qstr arguments as indices into the module's qstr table"
+#endif
+
+extern uint32_t _heap_end;
+
+// Children deeper than this (a function in a function in ...) are not walked.
+#define CODE_DEPTH (8)
+// A constant tuple in a tuple ... deeper than this is refused.
+#define CONST_DEPTH (8)
+
+// gc_nbytes(p), the heap's reserve included: while a task other than the root runs in the
+// kernel's interpreter, the reserve (the heap's second area, whose struct opens it: main.c,
+// gc_add) is unlinked from the area list (k5arch.c, swap_in), yet the root's script, compiled
+// with it linked, may lie there. Linked back only for the look-up, which allocates nothing: the
+// task's allocations still never reach it. In an interpreter of its own there is no reserve.
+size_t k5code_nbytes(const void *p) {
+    if (k5_vm_own) {
+        return gc_nbytes(p);
+    }
+    mp_state_mem_area_t *next = MP_STATE_MEM(area).next;
+    if (next == NULL) {
+        MP_STATE_MEM(area).next = (mp_state_mem_area_t *)((uintptr_t)&_heap_end - K5_HEAP_RESERVE);
+    }
+    size_t n = gc_nbytes(p);
+    MP_STATE_MEM(area).next = next;
+    return n;
+}
+
+// A unit from a proto-fun (a child table's entry, a code object's function): false if it is
+// not bytecode compiled at run time (machine code, frozen code).
+bool k5code_unit(const void *proto_fun, k5code_unit_t *unit) {
+    if (proto_fun == NULL) {
+        return false;
+    }
+    const byte *code;
+    const void *const *children = NULL;
+    if (mp_proto_fun_is_bytecode(proto_fun)) {
+        code = proto_fun;
+    } else {
+        const mp_raw_code_t *rc = proto_fun;
+        if (rc->kind != MP_CODE_BYTECODE) {
+            return false;
+        }
+        code = rc->fun_data;
+        children = (const void *const *)rc->children;
+    }
+    return k5code_unit_of(code, children, unit);
+}
+
+bool k5code_unit_of(const byte *code, const void *const *children, k5code_unit_t *unit) {
+    unit->code = code;
+    unit->size = k5code_nbytes(code);
+    unit->children = children;
+    unit->n_children = children != NULL ? k5code_nbytes(children) / sizeof(*children) : 0;
+    return unit->size != 0;
+}
+
+// Calls on_arg(env, op, arg) for each name of the prelude (op K5CODE_PRELUDE_NAME: the
+// function's name and its arguments', as qstr table indices) and each instruction with an
+// argument (a qstr table index, a constant's index, a child's index, a number, an offset's
+// bytes are skipped). Returns the bytes through the last instruction: what follows it in the
+// unit's heap block is padding (zero bytes, MP_BC_BASE_RESERVED). Every read stays in the block.
+size_t k5code_walk(const k5code_unit_t *unit, k5code_fn_t on_arg, void *env) {
+    const byte *ip = unit->code;
+    const byte *end = ip + unit->size;
+    // The signature, then the sizes: each a run of bytes with bit 7 set and one without. Both
+    // are found within the block first (MicroPython's macros read them unbounded).
+    while (ip < end && (*ip++ & 0x80)) {
+    }
+    const byte *sizes = ip;
+    while (ip < end && (*ip++ & 0x80)) {
+    }
+    if (ip >= end) {
+        return 0;
+    }
+    // Decoded with MicroPython's own macros, now that both are known to lie in the block.
+    const byte *sig = unit->code;
+    MP_BC_PRELUDE_SIG_DECODE(sig);
+    const byte *size_ip = sizes;
+    MP_BC_PRELUDE_SIZE_DECODE(size_ip);
+    (void)n_state;
+    (void)n_exc_stack;
+    (void)scope_flags;
+    (void)n_def_pos_args;
+    const byte *names = size_ip;
+    size_t n_names = 1 + n_pos_args + n_kwonly_args;
+    for (size_t i = 0; i < n_names; i++) {
+        size_t arg = 0;
+        for (;;) {
+            if (names >= end) {
+                return 0;
+            }
+            byte b = *names++;
+            arg = (arg << 7) | (b & 0x7f);
+            if (!(b & 0x80)) {
+                break;
+            }
+        }
+        on_arg(env, K5CODE_PRELUDE_NAME, arg);
+    }
+    if (n_info + n_cell >= (size_t)(end - size_ip)) {
+        return 0;
+    }
+    ip = size_ip + n_info + n_cell;
+    while (ip < end && *ip != MP_BC_BASE_RESERVED) {
+        byte op = *ip++;
+        size_t arg = 0;
+        byte format = MP_BC_FORMAT(op);
+        if (format == MP_BC_FORMAT_QSTR || format == MP_BC_FORMAT_VAR_UINT) {
+            for (;;) {
+                if (ip >= end) {
+                    return 0;
+                }
+                byte b = *ip++;
+                arg = (arg << 7) | (b & 0x7f);
+                if (!(b & 0x80)) {
+                    break;
+                }
+            }
+            on_arg(env, op, arg);
+        } else if (format == MP_BC_FORMAT_OFFSET) {
+            ip += (ip < end && (*ip & 0x80)) ? 2 : 1;
+        }
+        if ((op & MP_BC_MASK_EXTRA_BYTE) == 0) {
+            ip += 1;
+        }
+    }
+    return ip <= end ? (size_t)(ip - unit->code) : 0;
+}
+
+// The room of a module's qstr and constant tables (code compiled at run time: one heap block,
+// the qstrs first, then the constants: py/bc.h, mp_module_context_alloc_tables).
+void k5code_tables(const mp_module_constants_t *consts, size_t *n_qstrs, size_t *n_objs) {
+    const byte *block = (const byte *)consts->qstr_table;
+    size_t size = block != NULL ? k5code_nbytes(block) : 0;
+    const byte *objs = (const byte *)consts->obj_table;
+    size_t qstr_room = size;
+    *n_objs = 0;
+    if (objs != NULL && objs >= block && objs <= block + size) {
+        qstr_room = objs - block;
+        *n_objs = (size - qstr_room) / sizeof(mp_obj_t);
+    }
+    *n_qstrs = qstr_room / sizeof(qstr_short_t);
+}
+
+bool k5code_is_make_function(byte op) {
+    return op == MP_BC_MAKE_FUNCTION || op == MP_BC_MAKE_FUNCTION_DEFARGS
+           || op == MP_BC_MAKE_CLOSURE || op == MP_BC_MAKE_CLOSURE_DEFARGS;
+}
+
+// --- marshal -------------------------------------------------------------------------------------
+
+// What a tree of units uses of its module's tables (one pair of tables for the whole tree).
+typedef struct _uses_t {
+    uint8_t *qstrs;             // 1: used, one byte per entry of the qstr table
+    size_t n_qstrs;             // the table's room
+    size_t qstr_top;            // one past the highest entry used
+    uint8_t *objs;
+    size_t n_objs;
+    size_t obj_top;
+    size_t child_top;           // of the unit being walked: one past its highest child used
+    bool bad;                   // an index past its table
+} uses_t;
+
+static void note_use(void *env, byte op, size_t arg) {
+    uses_t *u = env;
+    if (op == K5CODE_PRELUDE_NAME || MP_BC_FORMAT(op) == MP_BC_FORMAT_QSTR) {
+        if (arg >= u->n_qstrs) {
+            u->bad = true;
+            return;
+        }
+        u->qstrs[arg] = 1;
+        u->qstr_top = MAX(u->qstr_top, arg + 1);
+    } else if (op == MP_BC_LOAD_CONST_OBJ) {
+        if (arg >= u->n_objs) {
+            u->bad = true;
+            return;
+        }
+        u->objs[arg] = 1;
+        u->obj_top = MAX(u->obj_top, arg + 1);
+    } else if (k5code_is_make_function(op)) {
+        u->child_top = MAX(u->child_top, arg + 1);
+    }
+}
+
+static NORETURN void refuse(mp_rom_error_text_t why) {
+    mp_raise_ValueError(why);
+}
+
+// Walks a unit and its children for what they use; returns the unit's length and its number of
+// children (through *n_children).
+static size_t uses_of(const k5code_unit_t *unit, uses_t *u, size_t *n_children, int depth) {
+    if (depth > CODE_DEPTH) {
+        refuse(MP_ERROR_TEXT("marshal: functions nested too deep"));
+    }
+    u->child_top = 0;
+    size_t len = k5code_walk(unit, note_use, u);
+    if (len == 0 || u->bad || u->child_top > unit->n_children) {
+        refuse(MP_ERROR_TEXT("marshal: code that is not whole"));
+    }
+    *n_children = u->child_top;
+    for (size_t i = 0; i < *n_children; i++) {
+        k5code_unit_t child;
+        if (!k5code_unit(unit->children[i], &child)) {
+            refuse(MP_ERROR_TEXT("marshal: a nested function that is not bytecode"));
+        }
+        size_t grandchildren;
+        uses_of(&child, u, &grandchildren, depth + 1);
+    }
+    return len;
+}
+
+static void put_bytes(vstr_t *out, const void *data, size_t len) {
+    vstr_add_strn(out, data, len);
+}
+
+static void put_uint(vstr_t *out, size_t n) {
+    byte buf[(sizeof(size_t) * 8 + 6) / 7];
+    byte *p = buf + sizeof(buf);
+    *--p = n & 0x7f;
+    for (n >>= 7; n != 0; n >>= 7) {
+        *--p = 0x80 | (n & 0x7f);
+    }
+    put_bytes(out, p, buf + sizeof(buf) - p);
+}
+
+static void put_qstr(vstr_t *out, qstr q) {
+    // The static qstrs (the first pool, which every MicroPython has with the same numbers) go
+    // as their number.
+    if (q < MP_QSTRnumber_of_static) {
+        put_uint(out, (q << 1) | 1);
+        return;
+    }
+    size_t len;
+    const byte *data = qstr_data(q, &len);
+    put_uint(out, len << 1);
+    put_bytes(out, data, len);
+    put_bytes(out, "", 1);
+}
+
+static void put_obj(vstr_t *out, mp_obj_t obj, int depth) {
+    byte tag;
+    if (obj == mp_const_none) {
+        tag = MP_PERSISTENT_OBJ_NONE;
+    } else if (obj == mp_const_false) {
+        tag = MP_PERSISTENT_OBJ_FALSE;
+    } else if (obj == mp_const_true) {
+        tag = MP_PERSISTENT_OBJ_TRUE;
+    } else if (obj == MP_OBJ_FROM_PTR(&mp_const_ellipsis_obj)) {
+        tag = MP_PERSISTENT_OBJ_ELLIPSIS;
+    } else if (mp_obj_is_str_or_bytes(obj)) {
+        tag = mp_obj_is_str(obj) ? MP_PERSISTENT_OBJ_STR : MP_PERSISTENT_OBJ_BYTES;
+        size_t len;
+        const char *data = mp_obj_str_get_data(obj, &len);
+        put_bytes(out, &tag, 1);
+        put_uint(out, len);
+        put_bytes(out, data, len);
+        put_bytes(out, "", 1);
+        return;
+    } else if (mp_obj_is_type(obj, &mp_type_tuple)) {
+        if (depth >= CONST_DEPTH) {
+            refuse(MP_ERROR_TEXT("marshal: a constant nested too deep"));
+        }
+        size_t n;
+        mp_obj_t *items;
+        mp_obj_tuple_get(obj, &n, &items);
+        tag = MP_PERSISTENT_OBJ_TUPLE;
+        put_bytes(out, &tag, 1);
+        put_uint(out, n);
+        for (size_t i = 0; i < n; i++) {
+            put_obj(out, items[i], depth + 1);
+        }
+        return;
+    } else {
+        if (mp_obj_is_int(obj)) {
+            tag = MP_PERSISTENT_OBJ_INT;
+        #if MICROPY_PY_BUILTINS_FLOAT
+        } else if (mp_obj_is_float(obj)) {
+            tag = MP_PERSISTENT_OBJ_FLOAT;
+        #endif
+        #if MICROPY_PY_BUILTINS_COMPLEX
+        } else if (mp_obj_is_type(obj, &mp_type_complex)) {
+            tag = MP_PERSISTENT_OBJ_COMPLEX;
+        #endif
+        } else {
+            refuse(MP_ERROR_TEXT("marshal: a constant of another type"));
+        }
+        // Numbers as their text, which the loader parses.
+        vstr_t text;
+        mp_print_t print;
+        vstr_init_print(&text, 16, &print);
+        mp_obj_print_helper(&print, obj, PRINT_REPR);
+        put_bytes(out, &tag, 1);
+        put_uint(out, text.len);
+        put_bytes(out, text.buf, text.len);
+        vstr_clear(&text);
+        return;
+    }
+    put_bytes(out, &tag, 1);
+}
+
+static void put_unit(vstr_t *out, const k5code_unit_t *unit, uses_t *u, int depth) {
+    size_t n_children;
+    size_t len = uses_of(unit, u, &n_children, depth);
+    put_uint(out, (len << 3) | ((n_children != 0) << 2) | (MP_CODE_BYTECODE - MP_CODE_BYTECODE));
+    put_bytes(out, unit->code, len);
+    if (n_children != 0) {
+        put_uint(out, n_children);
+        for (size_t i = 0; i < n_children; i++) {
+            k5code_unit_t child;
+            k5code_unit(unit->children[i], &child); // known to be bytecode (uses_of)
+            put_unit(out, &child, u, depth + 1);
+        }
+    }
+}
+
+// marshal.dumps(code): the .mpy bytes of a code object (compile()'s, or a function's __code__,
+// which MicroPython gives only for a function without nested code), or of a function itself
+// (K5's extension: its code, nested code included; not its default arguments or closure).
+static mp_obj_t marshal_dumps(mp_obj_t code_in) {
+    const mp_module_constants_t *consts;
+    k5code_unit_t unit;
+    bool ok;
+    if (mp_obj_is_type(code_in, &mp_type_code)) {
+        mp_obj_code_t *code = MP_OBJ_TO_PTR(code_in);
+        consts = mp_code_get_constants(code);
+        ok = k5code_unit(mp_code_get_proto_fun(code), &unit);
+    } else if (mp_obj_is_type(code_in, &mp_type_fun_bc) || mp_obj_is_type(code_in, &mp_type_gen_wrap)) {
+        const mp_obj_fun_bc_t *fun = MP_OBJ_TO_PTR(code_in);
+        consts = &fun->context->constants;
+        ok = k5code_unit_of(fun->bytecode, (const void *const *)fun->child_table, &unit);
+    } else {
+        refuse(MP_ERROR_TEXT("unmarshallable object"));
+    }
+    if (!ok) {
+        refuse(MP_ERROR_TEXT("marshal: only bytecode compiled at run time"));
+    }
+    uses_t u = { 0 };
+    k5code_tables(consts, &u.n_qstrs, &u.n_objs);
+    u.qstrs = m_new0(uint8_t, u.n_qstrs + 1);
+    u.objs = m_new0(uint8_t, u.n_objs + 1);
+    size_t n_children;
+    uses_of(&unit, &u, &n_children, 0);
+
+    vstr_t out;
+    vstr_init(&out, 64);
+    const byte header[4] = { 'M', MPY_VERSION, 0, MP_SMALL_INT_BITS };
+    put_bytes(&out, header, sizeof(header));
+    put_uint(&out, u.qstr_top);
+    put_uint(&out, u.obj_top);
+    for (size_t i = 0; i < u.qstr_top; i++) {
+        put_qstr(&out, u.qstrs[i] ? consts->qstr_table[i] : MP_QSTR_);
+    }
+    for (size_t i = 0; i < u.obj_top; i++) {
+        put_obj(&out, u.objs[i] ? consts->obj_table[i] : mp_const_none, 0);
+    }
+    put_unit(&out, &unit, &u, 0);
+    m_del(uint8_t, u.qstrs, u.n_qstrs + 1);
+    m_del(uint8_t, u.objs, u.n_objs + 1);
+    return mp_obj_new_bytes_from_vstr(&out);
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(marshal_dumps_obj, marshal_dumps);
+
+// marshal.loads(data): a code object from .mpy bytes (MicroPython's loader), its globals the
+// caller's until a function is made of it with globals of its own.
+static mp_obj_t marshal_loads(mp_obj_t data_in) {
+    mp_buffer_info_t buf;
+    mp_get_buffer_raise(data_in, &buf, MP_BUFFER_READ);
+    mp_module_context_t context;
+    context.module.globals = mp_globals_get();
+    mp_compiled_module_t compiled = { .context = &context };
+    mp_raw_code_load_mem(buf.buf, buf.len, &compiled);
+    #if MICROPY_PY_BUILTINS_CODE <= MICROPY_PY_BUILTINS_CODE_BASIC
+    return mp_obj_new_code(context.constants, compiled.rc);
+    #else
+    mp_module_context_t *kept = m_new_obj(mp_module_context_t);
+    *kept = context;
+    return mp_obj_new_code(kept, compiled.rc, true);
+    #endif
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(marshal_loads_obj, marshal_loads);
+
+static const mp_rom_map_elem_t marshal_globals_table[] = {
+    { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR_marshal) },
+    { MP_ROM_QSTR(MP_QSTR_dumps), MP_ROM_PTR(&marshal_dumps_obj) },
+    { MP_ROM_QSTR(MP_QSTR_loads), MP_ROM_PTR(&marshal_loads_obj) },
+};
+static MP_DEFINE_CONST_DICT(marshal_globals, marshal_globals_table);
+
+const mp_obj_module_t k5_module_marshal = {
+    .base = { &mp_type_module },
+    .globals = (mp_obj_dict_t *)&marshal_globals,
+};
+
+MP_REGISTER_MODULE(MP_QSTR_marshal, k5_module_marshal);
