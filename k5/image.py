@@ -6,16 +6,18 @@ SVC_IMAGE); the task unpacks them into objects of its own interpreter and calls 
 Nothing else crosses, so nothing of the spawner's (or the kernel's) is ever reachable from it.
 
 What an image carries (the rules of a body's globals, as for every task):
-- the body: a function of the script (its code, as MicroPython's `marshal` makes it) or a
-  function of a module (by name: the task imports the module itself);
+- the body: a function of the script (its code, as `marshal` makes it: K5's, native/k5arch/
+  code.c, on the device) or a function of a module (by name: the task imports the module
+  itself);
 - each global name the body's code uses (and the code of the script's functions it reaches):
   plain values (None, bool, int, float, str, bytes and tuples of these) by value, modules by
   name (imported again in the task), functions of the script by code, functions of modules by
   name; anything else (a list, an instance, a class of the script) becomes a stand-in that
   raises a clear error when used;
 - the arg: a plain value.
-A function of the script is code only: no default arguments, no closures, and (marshal's limit)
-no nested functions, lambdas or comprehensions in it; `pack` says so when it meets one.
+A function of the script is code only, nested code included (functions, lambdas, comprehensions
+and classes defined inside it, 8 deep at most): no default arguments, no closure cells, no
+machine code (`@micropython.native`, `viper`); `pack` says so when it meets one it cannot carry.
 
 Format (version 1): b"K5I" 0x01, then three values: the globals (a tuple of (name, value)
 tuples), the body, the arg. A value is a tag byte and its fields; lengths and counts are
@@ -32,7 +34,7 @@ _STR = 5  # text
 _BYTES = 6  # data
 _TUPLE = 7  # count, values
 _MODULE = 8  # name (text): imported again in the task
-_FUNCTION = 9  # name (text), code (data): marshal.dumps of the function's code object
+_FUNCTION = 9  # name (text), code (data): marshal.dumps of the function's code, nested included
 _ATTR = 10  # module (text), name (text): a function of a module
 _UNSHARED = 11  # name (text), type name (text): a stand-in that raises when used
 
@@ -103,22 +105,30 @@ def _globals_of(fun):
         return None  # a function in C
 
 
+def _code_of(fun):
+    """marshal's bytes of a function's code, nested code included."""
+    import marshal
+    import sys
+
+    if sys.implementation.name == "micropython":
+        return marshal.dumps(fun)  # K5's marshal takes the function (native/k5arch/code.c)
+    return marshal.dumps(fun.__code__)  # CPython's takes its code, nested code included
+
+
 def _function(out, name, fun, script, pending):
     """A function: by code if it is the script's, by name if a module's; False if neither."""
     globs = _globals_of(fun)
     if globs is None:
         return False
     if globs is script:
-        import marshal
-
         try:
-            code = marshal.dumps(fun.__code__)
-        except ValueError:
+            code = _code_of(fun)
+        except (ValueError, AttributeError) as exc:
             raise ImageError(
                 "K5: "
                 + name
-                + " cannot go to a task with an interpreter of its own: a function of the script"
-                " it uses may have no nested functions, lambdas or comprehensions"
+                + " cannot go to a task with an interpreter of its own: "
+                + (str(exc) or type(exc).__name__)
             )
         out.append(_FUNCTION)
         _text(out, name)

@@ -44,3 +44,20 @@ def test_a_body_gets_plain_values_modules_and_functions_of_its_script(out):
     assert "rules: rules 42 True K5: TABLE (a list) is the spawner's" in out, out
     assert "rules state exited" in out, out
     assert out.rstrip().endswith("done"), out
+
+
+def test_a_body_with_nested_code_runs_in_an_interpreter_of_its_own(out):
+    # Its nested function, class, lambda, comprehensions and generator travel in its image.
+    assert "nested: nested [0, 1, 4, 9] [1, 9] 18 {0: 0, 1: 3}" in out, out
+    assert re.search(r"^nested state exited\s*$", out, re.M), out
+
+
+def test_marshal_carries_nested_code_and_tables_past_128_entries(out):
+    # MicroPython's own dumps wrote past its bit vectors for an index of 128 or more (the heap
+    # corruption of session 12); K5's checks every index against its table.
+    assert "marshal big True" in out and "marshal late True" in out, out
+    assert "marshal code 10" in out, out
+    refused = re.findall(r"^marshal refused (.*)$", out, re.M)
+    assert refused[:2] == ["unmarshallable object"] * 2, out
+    assert refused[2] == "marshal: only bytecode compiled at run time", out
+    assert "marshal refused nothing" not in out, out

@@ -156,4 +156,53 @@ t = system.task("rules", rules, priority=20, arg=21, heap=HEAP)
 system.run(50)
 print("rules state", system.info(t)["state"], fault(system, "rules"))
 system.close()
+
+# --- Nested code travels: functions, lambdas, comprehensions, classes inside the body ----------
+
+SCALE = 3
+
+
+def nested(ipc, arg):
+    def triple(n):
+        return n * SCALE
+
+    class Box:
+        def __init__(self, v):
+            self.v = v
+
+        def get(self):
+            return triple(self.v)
+
+    squares = [i * i for i in range(arg)]
+    odd = list(filter(lambda n: n % 2, squares))
+    gen = sum(Box(n).get() for n in range(arg))
+    print("nested", squares, odd, gen, {k: triple(k) for k in range(2)})
+
+
+system = System()
+t = system.task("nested", nested, priority=20, arg=4, heap=HEAP)
+system.run(50)
+print("nested state", system.info(t)["state"], fault(system, "nested"))
+system.close()
+
+# --- marshal (native/k5arch/code.c): nested code, tables past 128 entries, refusals -------------
+import marshal  # noqa: E402
+
+ftype = type(nested)
+source = "def big():\n" + "".join("    n%d = %d\n" % (i, i) for i in range(300))
+source += "    return " + " + ".join("n%d" % i for i in range(0, 300, 7)) + "\n"
+source += "".join("c%d = %d.5\n" % (i, i) for i in range(200))
+source += "def late():\n    return [c199 + k for k in (1, 2)], 'tail'\n"
+space = {}
+exec(source, space)
+for name in ("big", "late"):
+    fun = space[name]
+    print("marshal", name, ftype(marshal.loads(marshal.dumps(fun)), space)() == fun())
+print("marshal code", ftype(marshal.loads(marshal.dumps(helper.__code__)), {})(5))
+for what in (type, 1, k5.spawn):
+    try:
+        marshal.dumps(what)
+        print("marshal refused nothing")
+    except ValueError as exc:
+        print("marshal refused", exc)
 print("done")
