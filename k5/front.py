@@ -252,7 +252,9 @@ class System:
         return call("tasks", self.gid)
 
     def stats(self, task):
-        """(stack size, stack used, CPU ticks, traps, stack base) of a task's context."""
+        """(stack size, stack used, CPU ticks, traps, stack base, heap size, words naming the
+        kernel's heap, words naming another task's block) of a task's context (the last three
+        for a task with an interpreter of its own: native/k5arch, the walker)."""
         return call("stats", task.slot)
 
     def lookup(self, name):

@@ -185,11 +185,12 @@ def task_dicts(kernel, tcbs=None):
             "last_fault": info.faults[-1][2] if info.faults else "",
         }
         if stats is not None:
-            size, used, cpu, traps, base = stats(tcb.context)
-            entry["stack"] = size
-            entry["stack_used"] = used
-            entry["cpu"] = cpu
-            entry["traps"] = traps
+            row = stats(tcb.context)
+            entry["stack"] = row[0]
+            entry["stack_used"] = row[1]
+            entry["cpu"] = row[2]
+            entry["traps"] = row[3]
+            entry["heap"] = row[5]  # 0: it runs in the kernel's interpreter
         result.append(entry)
     return result
 

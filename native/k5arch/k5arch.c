@@ -511,6 +511,41 @@ uint32_t k5arch_stack_used(k5_ctx_t *ctx) {
     return ctx->stack_top - (uint32_t)word;
 }
 
+// Every word of the block counts, conservatively as the GC scans (stale stack words and raw
+// data included): for a task with an interpreter of its own, none should name memory that is
+// not its own, since nothing the kernel hands it is a reference.
+// The saved state's map lookup cache is bytes (indices), not words: skipped. An end pointer (its
+// block's top, which is where the next block may start) is its own.
+void k5arch_foreign_words(k5_ctx_t *ctx, uint32_t *kernel, uint32_t *other) {
+    *kernel = 0;
+    *other = 0;
+    const uint8_t *state = vm_saved(ctx) + ((uint8_t *)&mp_state_ctx - (uint8_t *)_k5_vm_start);
+    const uint8_t *cache = state + offsetof(mp_state_ctx_t, vm.map_lookup_cache);
+    const uint8_t *cache_end = cache + sizeof(mp_state_ctx.vm.map_lookup_cache);
+    for (const uint32_t *word = (const uint32_t *)ctx->stack_base; (uint32_t)word < ctx->block_top;
+         word++) {
+        if ((const uint8_t *)word >= cache && (const uint8_t *)word < cache_end) {
+            continue;
+        }
+        uint32_t value = *word;
+        if (value >= (uint32_t)&_heap_start && value < (uint32_t)&_evmram) {
+            *kernel += 1;
+            continue;
+        }
+        if (value >= (uint32_t)&_sarena && value < (uint32_t)&_earena
+            && (value < ctx->stack_base || value > ctx->block_top)) {
+            for (size_t i = 0; i < K5_MAX_CONTEXTS; i++) {
+                const k5_ctx_t *c = &contexts[i];
+                if (c != ctx && c->state != K5_CTX_FREE && value >= c->stack_base
+                    && value < c->block_top) {
+                    *other += 1;
+                    break;
+                }
+            }
+        }
+    }
+}
+
 // --- Contexts -----------------------------------------------------------------------------------
 
 K5_KERNEL_DATA static uint32_t next_serial;

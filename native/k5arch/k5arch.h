@@ -228,6 +228,9 @@ size_t k5arch_arena_free(void);
 size_t k5arch_arena_size(void);
 uint32_t k5arch_main_stack_used(void);
 uint32_t k5arch_stack_used(k5_ctx_t *ctx);
+// The walker: words of a task's block (stack, saved VM state, heap) that point into the
+// kernel's heap, and into another context's block. Contract: the kernel's thread (ctx stopped).
+void k5arch_foreign_words(k5_ctx_t *ctx, uint32_t *kernel, uint32_t *other);
 
 // --- log.c: compact log records --------------------------------------------------------------
 // Contract: the kernel's thread (k5log_serve for SVC_LOG; events from the fault and restart

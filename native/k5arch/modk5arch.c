@@ -63,7 +63,7 @@ static mp_obj_t arch_make_new(const mp_obj_type_t *type, size_t n_args, size_t n
     mp_arg_check_num(n_args, n_kw, 0, 0, true);
     require_kernel();
     k5arch_arch_obj_t *self = mp_obj_malloc(k5arch_arch_obj_t, type);
-    static uint32_t next_id;
+    K5_KERNEL_DATA static uint32_t next_id; // (kernel-private: ids tell whose contexts Arch.close frees)
     self->id = ++next_id;
     return MP_OBJ_FROM_PTR(self);
 }
@@ -422,16 +422,29 @@ static mp_obj_t arch_irq_take(mp_obj_t self) {
 static MP_DEFINE_CONST_FUN_OBJ_1(arch_irq_take_obj, arch_irq_take);
 
 // (stack size, stack bytes ever used, CPU ticks, traps, stack base address) of a context.
+// (stack size, stack used, CPU ticks, traps, stack base, heap size, words pointing into the
+// kernel's heap, words pointing into another task's block): the last three for a task with an
+// interpreter of its own (heap size 0 and None, None for one in the kernel's interpreter).
 static mp_obj_t arch_context_stats(mp_obj_t self, mp_obj_t ctx_obj) {
+    require_kernel();
     k5_ctx_t *ctx = get_ctx(ctx_obj);
-    mp_obj_t items[5] = {
+    mp_obj_t items[8] = {
         MP_OBJ_NEW_SMALL_INT(ctx->stack_top - ctx->stack_base),
         MP_OBJ_NEW_SMALL_INT(k5arch_stack_used(ctx)),
         mp_obj_new_int_from_uint(ctx->cpu_ticks),
         mp_obj_new_int_from_uint(ctx->traps),
         mp_obj_new_int_from_uint(ctx->stack_base),
+        MP_OBJ_NEW_SMALL_INT(ctx->heap_base != 0 ? ctx->block_top - ctx->heap_base : 0),
+        mp_const_none,
+        mp_const_none,
     };
-    return mp_obj_new_tuple(5, items);
+    if (ctx->heap_base != 0) {
+        uint32_t kernel, other;
+        k5arch_foreign_words(ctx, &kernel, &other);
+        items[6] = MP_OBJ_NEW_SMALL_INT(kernel);
+        items[7] = MP_OBJ_NEW_SMALL_INT(other);
+    }
+    return mp_obj_new_tuple(8, items);
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(arch_context_stats_obj, arch_context_stats);
 

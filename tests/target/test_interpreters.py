@@ -61,3 +61,19 @@ def test_marshal_carries_nested_code_and_tables_past_128_entries(out):
     assert refused[:2] == ["unmarshallable object"] * 2, out
     assert refused[2] == "marshal: only bytecode compiled at run time", out
     assert "marshal refused nothing" not in out, out
+
+
+def test_the_walker_finds_no_word_of_a_task_that_names_memory_not_its_own(out):
+    # Every word of each block (stack, saved state, heap) of the pair with interpreters of their
+    # own, after 20 calls: none names the kernel's heap or the other task's block.
+    walks = re.findall(r"^walk \(\((\d+), (\w+), (\w+)\), \((\d+), (\w+), (\w+)\)\)$", out, re.M)
+    heaps = [int(walk[0]) for walk in walks] + [int(walk[3]) for walk in walks]
+    assert walks[0][1:3] == walks[0][4:6] == ("0", "0"), out
+    # One end in the kernel's interpreter: its block is not walked (and it has no heap).
+    assert walks[1][:3] == ("0", "None", "None") and walks[1][4:6] == ("0", "0"), out
+    assert walks[2][3:] == ("0", "None", "None") and walks[2][1:3] == ("0", "0"), out
+    # Each heap is at least what was asked (the block is rounded up to whole KB).
+    assert all(heap == 0 or 16384 <= heap < 16384 + 2048 for heap in heaps), out
+    # The control: a task that keeps two raw words naming the REPL's object is seen.
+    kernel, other = map(int, re.search(r"^control \(\d+, (\d+), (\d+)\)$", out, re.M).groups())
+    assert kernel >= 2 and other == 0, out

@@ -57,7 +57,11 @@ def pair(server_heap, client_heap, rounds):
     settle(system, c)
     states = (system.info(s)["state"], system.info(c)["state"])
     faults = (fault(system, "server"), fault(system, "client"))
+    # The walker (native/k5arch): words in each block that name the kernel's heap or another
+    # task's block (None for a task in the kernel's interpreter).
+    walk = (system.stats(s)[5:], system.stats(c)[5:])
     system.close()
+    print("walk", walk)
     print("pair", server_heap is not None, client_heap is not None, states, faults)
 
 
@@ -65,6 +69,25 @@ def pair(server_heap, client_heap, rounds):
 pair(HEAP, HEAP, 20)
 pair(None, HEAP, 5)
 pair(HEAP, None, 5)
+
+
+# --- The walker sees a raw word that names the kernel's heap (its control) -------------------
+
+
+def keeper(ipc, address):
+    import struct
+
+    kept = bytearray(8)
+    struct.pack_into("<II", kept, 0, address, address + 4)  # raw words, as crafted code would
+    k5.sleep(1000)
+
+
+system = System()
+mine = bytearray(16)  # the REPL's: in the kernel's heap
+k = system.task("keeper", keeper, priority=20, arg=id(mine), heap=HEAP)
+system.run(50)
+print("control", system.stats(k)[5:])
+system.close()
 
 
 # --- Its heap is its own: running out harms only it; what it interned dies with it -------------
