@@ -63,6 +63,14 @@ K5_KERNEL_DATA static volatile uint32_t irq_pending;
 K5_KERNEL_DATA static volatile uint8_t console_waiting;
 // The context whose regions the MPU holds (swap_in reprograms it only for another one).
 K5_KERNEL_DATA static k5_ctx_t *mpu_ctx;
+// The console's interrupt character as the receive interrupt sees it while the root is not
+// running: the root's own (pyexec sets mp_interrupt_char around each execution), taken from
+// the VM's RAM when the root leaves and put back when it enters, so that what another task
+// writes there reaches neither the interrupt nor the root.
+K5_KERNEL_DATA static int root_interrupt_char;
+// Ctrl-C came while the root was not running: the kernel raises it in the root at its next
+// entry (k5arch_run), on the kernel's thread, where the kernel's VM state is the live one.
+K5_KERNEL_DATA static volatile uint8_t root_break;
 
 // Hardware interrupt lines the kernel delivers (unmasked at least once since the reset), and
 // those that fired and were not yet taken (bit n of word n / 32 = line n).
@@ -219,6 +227,16 @@ uint32_t k5arch_take_interrupts(void) {
 
 void k5arch_make_root(k5_ctx_t *ctx) {
     root_ctx = ctx;
+    root_interrupt_char = mp_interrupt_char;
+    root_break = 0;
+}
+
+// The interrupt character the console's receive interrupt compares with. Contract: handler mode.
+int k5arch_interrupt_char(void) {
+    if (root_ctx == NULL || (k5_task_running && k5_current == root_ctx)) {
+        return mp_interrupt_char; // no kernel yet, or the root's state is the live one
+    }
+    return root_interrupt_char;
 }
 
 k5_ctx_t *k5arch_root(void) {
@@ -423,9 +441,9 @@ void k5arch_keyboard_interrupt(void) {
     if (k5_task_running && k5_current == root) {
         mp_sched_keyboard_interrupt(); // the root's state is the live one
     } else {
-        // Raised when the root next runs (the kernel wakes it from any wait: IRQ_BREAK).
-        MP_STATE_VM(mp_kbd_exception).traceback_data = NULL;
-        root->thread.mp_pending_exception = MP_OBJ_FROM_PTR(&MP_STATE_VM(mp_kbd_exception));
+        // The live VM state may be another interpreter's (a task with its own): the kernel
+        // raises it in the root when it next enters it.
+        root_break = 1;
     }
     raise_irq(K5_IRQ_BREAK); // the kernel ends the root's wait, if it is in one
 
@@ -1017,6 +1035,14 @@ static void swap_in(k5_ctx_t *ctx, k5_ns_t *ns) {
         k5_user_cpu = ctx->cpu_ticks;
         return;
     }
+    if (ctx == root_ctx) {
+        mp_interrupt_char = root_interrupt_char;
+        if (root_break) {
+            root_break = 0;
+            MP_STATE_VM(mp_kbd_exception).traceback_data = NULL;
+            ctx->thread.mp_pending_exception = MP_OBJ_FROM_PTR(&MP_STATE_VM(mp_kbd_exception));
+        }
+    }
     kernel_thread = mp_state_ctx.thread;
     mp_state_ctx.thread = ctx->thread;
     k5ns_swap_in(ns);
@@ -1043,6 +1069,9 @@ static void swap_out(k5_ctx_t *ctx, k5_ns_t *ns) {
         memcpy(vm_saved(ctx), _k5_vm_start, vm_size());
         memcpy(_k5_vm_start, kernel_vm, vm_size());
         return;
+    }
+    if (ctx == root_ctx) {
+        root_interrupt_char = mp_interrupt_char;
     }
     ctx->thread = mp_state_ctx.thread;
     mp_state_ctx.thread = kernel_thread;
@@ -1084,6 +1113,9 @@ mp_int_t k5arch_run(k5_ctx_t *ctx, k5_ns_t *ns, mp_int_t limit) {
             ctx->result = MP_OBJ_NULL;
         }
         swap_in(ctx, ns);
+        // The tasks' copy of the clock is true at every entry: the task that ran last may have
+        // written it just before it trapped (time.sleep_ms and ticks_ms read it).
+        systick_ms = k5_clock_ms;
         k5_deadline = deadline;
         k5_current = ctx;
         #if K5_BOARD_ATTACK_MODULE

@@ -156,6 +156,8 @@ int k5_svc_log(const uint8_t *body, size_t len);
 int k5_svc_image(uint8_t *buf, size_t len);
 
 // --- k5arch.c: hooks for the port --------------------------------------------------------------
+// The interrupt character the console's receive interrupt compares with (handler mode).
+int k5arch_interrupt_char(void);
 void k5arch_boot(void);              // once at start-up: the MPU's fixed regions
 void k5arch_reset(void);             // at each (soft) reset: forget every context
 void k5arch_tick(void);              // SysTick, handler mode

@@ -25,7 +25,7 @@
 extern volatile uint32_t k5_clock_ms;
 
 // Kernel events are on (MACHINE_LOG_EVENTS); written by the kernel only.
-static uint8_t log_events;
+K5_KERNEL_DATA static uint8_t log_events; // (kernel-private: a task would hide its faults)
 
 void k5log_events(bool on) {
     log_events = on;

@@ -15,6 +15,7 @@
 
 void k5arch_keyboard_interrupt(void);
 void k5arch_console_input(void);
+int k5arch_interrupt_char(void);
 
 #define REG32(addr) (*(volatile uint32_t *)(addr))
 
@@ -26,7 +27,7 @@ __attribute__((section(".k5kernel"))) static volatile uint16_t rx_tail; // the k
 
 // Contract: handler mode only (called from the UART's receive interrupt).
 static void rx_push(int c) {
-    if (c == mp_interrupt_char) {
+    if (c == k5arch_interrupt_char()) {
         k5arch_keyboard_interrupt();
         return;
     }

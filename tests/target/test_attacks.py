@@ -29,7 +29,18 @@ def corpus_parts():
 
 def test_attack_corpus(emu_elf, tmp_path):
     symbols = _symbols(
-        emu_elf, "_sk5kernel", "_sstack", "mp_state_ctx", "_heap_start", "k5_clock_ms", "rx_head"
+        emu_elf,
+        "_sk5kernel",
+        "_sstack",
+        "mp_state_ctx",
+        "_heap_start",
+        "k5_clock_ms",
+        "rx_head",
+        "systick_ms",
+        "mp_interrupt_char",
+        "log_events",
+        "k5_user_raw",
+        "pyexec_mode_kind",
     )
     with open(emu_elf, "rb") as f:
         table = ELFFile(f).get_section_by_name(".symtab")
@@ -42,6 +53,11 @@ def test_attack_corpus(emu_elf, tmp_path):
         "KERNEL_HEAP": symbols["_heap_start"] + 0x100,
         "CLOCK": symbols["k5_clock_ms"],
         "RX_HEAD": symbols["rx_head"],
+        "TICKS": symbols["systick_ms"],
+        "INTERRUPT_CHAR": symbols["mp_interrupt_char"],
+        "LOG_EVENTS": symbols["log_events"],
+        "USER_RAW": symbols["k5_user_raw"],
+        "REPL_MODE": symbols["pyexec_mode_kind"],
     }
     out = ""
     records = []

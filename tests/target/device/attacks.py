@@ -14,6 +14,7 @@ import gc
 import machine
 import micropython
 import struct
+import time
 
 import _k5attack as x
 import k5
@@ -55,11 +56,17 @@ VM_STATE_SIZE = 0  # its size in bytes
 KERNEL_HEAP = 0  # an address inside the kernel's heap (the shared GC heap)
 CLOCK = 0  # k5_clock_ms: the kernel's own clock (kernel-private)
 RX_HEAD = 0  # the console's receive ring index (kernel-private)
+TICKS = 0  # systick_ms: the tasks' copy of the kernel's clock (.bss)
+INTERRUPT_CHAR = 0  # mp_interrupt_char: the root's console interrupt character (.bss)
+LOG_EVENTS = 0  # log.c's log_events: whether kernel events are logged (kernel-private)
+USER_RAW = 0  # k5_user_raw: the raw-memory gate's "the root runs" (.bss)
+REPL_MODE = 0  # pyexec_mode_kind: raw or friendly REPL (the VM block: each interpreter's own)
 ONLY = 0  # run only the case with this number (0: all)
 FIRST = 0  # the number of the cases in the parts before this one
 
 TIMER = 0x50000000
 FAULT_TEXT_MAX = 120  # k5/abi.py's _FAULT_TEXT_MAX (private: folded, not importable)
+OWN_HEAP = 16384  # the heap of a hostile task with an interpreter of its own (parts 2 and 3)
 PAIR = 1  # the pair's endpoint slot
 CAP = 3  # the hostile task's first cap slot
 NTFN = 6  # a notification the root signals during a case
@@ -1238,8 +1245,6 @@ def _(ipc, arg):
 # Its hostile native code stands for what crafted bytecode gives (any word read or written): it
 # reaches its own block (stack, heap) and .data/.bss, which hold nothing the kernel trusts.
 
-OWN_HEAP = 16384
-
 
 @case(
     "own interpreter: the kernel's heap, read",
@@ -1320,6 +1325,143 @@ def _(ipc, arg):
     k5.exit(1)
 
 
+# === part 3 of the cases ===
+
+# --- own interpreter: what .data and .bss hold that the kernel or the REPL reads ---------------
+# Everything there that the kernel or the REPL trusts is kernel-private (a write faults), part
+# of the VM block (each interpreter's own copy), or a copy the kernel makes true again.
+
+
+def _byte_at(address):
+    return (x.read(address & ~3) >> ((address & 3) * 8)) & 0xFF
+
+
+_SEEN = [None]
+
+
+def _remember(address):
+    def setup(system, hostile):
+        _SEEN[0] = x.read(address)
+
+    return setup
+
+
+def _unchanged(address, what):
+    def after():
+        now = x.read(address)
+        return [] if now == _SEEN[0] else ["%s became 0x%x (was 0x%x)" % (what, now, _SEEN[0])]
+
+    return after
+
+
+@case(
+    "own interpreter: the console's interrupt character, written",
+    ("exit",),
+    heap=OWN_HEAP,
+    setup=_remember(INTERRUPT_CHAR),
+    after=_unchanged(INTERRUPT_CHAR, "the root's interrupt character"),
+)
+def _(ipc, arg):
+    # The receive interrupt compares with the kernel's copy of the root's character; the word
+    # in .bss is put back whenever the root enters (-1 would take Ctrl-C from the REPL).
+    x.write(INTERRUPT_CHAR, 13)
+    check((x.read(INTERRUPT_CHAR), 13))
+
+
+@case(
+    "own interpreter: the root's rights forged, then micropython.kbd_intr",
+    ("exit",),
+    heap=OWN_HEAP,
+    setup=_remember(INTERRUPT_CHAR),
+    after=_unchanged(INTERRUPT_CHAR, "the root's interrupt character"),
+)
+def _(ipc, arg):
+    # The gate's flag is in .bss: set, the HAL's root-only check passes in this task, and the
+    # character it sets is this task's word only.
+    x.write(USER_RAW, 1)
+    micropython.kbd_intr(-1)
+    check((x.read(INTERRUPT_CHAR), 0xFFFFFFFF))
+
+
+@case(
+    "own interpreter: kernel events switched off or on",
+    ("fault", "MemManage", "addr=@logevents"),
+    heap=OWN_HEAP,
+)
+def _(ipc, arg):
+    x.write(LOG_EVENTS & ~3, 0x01010101)
+
+
+def _repl_mode_setup(system, hostile):
+    _SEEN[0] = _byte_at(REPL_MODE)
+
+
+def _repl_mode_after():
+    mode = _byte_at(REPL_MODE)
+    return [] if mode == _SEEN[0] else ["the REPL's mode became %d" % mode]
+
+
+@case(
+    "own interpreter: the REPL's mode",
+    ("exit",),
+    heap=OWN_HEAP,
+    setup=_repl_mode_setup,
+    after=_repl_mode_after,
+)
+def _(ipc, arg):
+    # pyexec_mode_kind (raw or friendly REPL) is in the VM block: it flips its own copy only.
+    word = x.read(REPL_MODE & ~3)
+    x.write(REPL_MODE & ~3, word ^ (1 << ((REPL_MODE & 3) * 8)))
+    check((x.read(REPL_MODE & ~3) != word, True))
+
+
+def _ticks_victim(ipc, arg):
+    # Its clock (time.ticks_ms, which sleep_ms counts with) against the kernel's (k5.now, a
+    # trap): a forged copy shows as a difference.
+    while True:
+        time.sleep_ms(1)
+        if not -2 <= time.ticks_diff(time.ticks_ms(), k5.now(ipc)) <= 2:
+            k5.exit(1)
+
+
+_VICTIM = [None, None]
+
+
+def _ticks_setup(system, hostile):
+    _VICTIM[0] = system.task("victim", _ticks_victim, priority=25)
+
+
+def _ticks_during(system, state):
+    # The victim sleeps 1 ms a round: in 10 ticks it traps again and again, unless a forged
+    # clock sent it to sleep for 1,000 s.
+    before = system.stats(_VICTIM[0])[3]
+    system.run(10)
+    _VICTIM[1] = (system.stats(_VICTIM[0])[3] - before, system.info(_VICTIM[0])["state"])
+
+
+def _ticks_after():
+    traps, state = _VICTIM[1]
+    return [] if traps >= 3 and state != "exited" else ["the victim: %d traps, %s" % _VICTIM[1]]
+
+
+@case(
+    "own interpreter: the tasks' copy of the clock, written before each sleep",
+    ("running",),
+    heap=OWN_HEAP,
+    setup=_ticks_setup,
+    during=_ticks_during,
+    after=_ticks_after,
+)
+def _(ipc, arg):
+    # The kernel makes the copy true at every entry: the next task's ticks_ms and sleep_ms
+    # never see this task's write (a sleep used to end at once, or last 1,000 s).
+    n = 0
+    while True:
+        n += 1
+        x.write(TICKS, x.read(TICKS) + (n & 1) * 1000000)  # a jump forward every other tick
+        k5.sleep(1)
+
+
 # --- the harness -------------------------------------------------------------------------------
 
 
@@ -1386,6 +1528,7 @@ def run(index, name, body, expect, options):
             want = want.replace("@main", "0x%08x" % MAIN_STACK)
             want = want.replace("@kheap", "0x%08x" % KERNEL_HEAP)
             want = want.replace("@clock", "0x%08x" % CLOCK)
+            want = want.replace("@logevents", "0x%08x" % (LOG_EVENTS & ~3))
             if want not in text:
                 problems.append("no %r in %r" % (want, text))
     elif kind == "exit":
