@@ -188,6 +188,19 @@ static void preempt_running(void) {
     }
 }
 
+// The task was just entered (k5_enter_task, k5_task_running set): one already due (its
+// deadline passed, or an interrupt line waits) leaves at once, a task with an interpreter of its
+// own through PendSV as soon as the entry returns to it. Asked here, not by the kernel's thread
+// before the entry: a SysTick in between would see no task running and pend nothing, and the
+// task would keep the CPU until the next tick. (PendSV pended in the kernel's thread is taken
+// there, and does nothing.)
+// Contract: handler mode (SVCall, from k5_enter_task).
+void k5arch_entered(void) {
+    if ((int32_t)(k5_clock_ms - k5_deadline) >= 0 || irq_pending) {
+        preempt_running();
+    }
+}
+
 // Contract: handler mode or the kernel's thread.
 static void raise_irq(uint32_t line) {
     irq_pending |= 1u << line;
@@ -1137,14 +1150,9 @@ mp_int_t k5arch_run(k5_ctx_t *ctx, k5_ns_t *ns, mp_int_t limit) {
         #if K5_BOARD_ATTACK_MODULE
         inject_now = 0;
         #endif
-        if (ctx->heap_base != 0) {
-            k5_preempt_pending = 0;
-            if ((int32_t)(k5_clock_ms - deadline) >= 0 || irq_pending) {
-                SCB->ICSR = SCB_ICSR_PENDSVSET_Msk; // it leaves as soon as it is entered
-            }
-        } else {
-            k5_preempt_pending = (int32_t)(k5_clock_ms - deadline) >= 0 || irq_pending;
-        }
+        // Whether it is due already is asked at the entry itself (k5arch_entered): a tick between
+        // here and there would otherwise go unseen until the next one.
+        k5_preempt_pending = 0;
         ctx->state = K5_CTX_STARTED;
         uint32_t trap = k5_enter();
         swap_out(ctx, ns);

@@ -172,6 +172,8 @@ void k5_pendsv_entry(void);          // PendSV: preemption anywhere, the injecte
 // Contract: PendSV only, when it interrupted a running task: 0 (nothing to do), K5_SVC_PREEMPT
 // (the task is due: it leaves as if it trapped there) or K5_TRAP_HW_FAULT (an injected fault).
 uint32_t k5arch_pendsv_reason(void);
+// The task was just entered: leave at once if already due (trap.c, handler mode).
+void k5arch_entered(void);
 // A task's blocking sleep and console input (traps; unprivileged thread mode).
 void k5arch_task_sleep_ms(mp_uint_t ms);
 int k5arch_task_getc(void);

@@ -87,6 +87,10 @@ __attribute__((naked, used)) void k5_enter_task(void) {
         "movt r2, #:upper16:k5_task_running\n"
         "movs r3, #1\n"
         "str r3, [r2]\n"
+        // Already due? (k5arch_entered: r4-r11 are the task's, and callee-saved.)
+        "push {r1, lr}\n"
+        "bl k5arch_entered\n"
+        "pop {r1, lr}\n"
         "bx r1\n"
         );
 }
