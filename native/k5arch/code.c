@@ -90,6 +90,22 @@ bool k5code_unit_of(const byte *code, const void *const *children, k5code_unit_t
     return unit->size != 0;
 }
 
+// An unsigned number of the bytecode (7 bits a byte, most significant first), read within end.
+static bool get_uint(const byte **ip, const byte *end, size_t *value) {
+    size_t n = 0;
+    for (;;) {
+        if (*ip >= end) {
+            return false;
+        }
+        byte b = *(*ip)++;
+        n = (n << 7) | (b & 0x7f);
+        if (!(b & 0x80)) {
+            *value = n;
+            return true;
+        }
+    }
+}
+
 // Calls on_arg(env, op, arg) for each name of the prelude (op K5CODE_PRELUDE_NAME: the
 // function's name and its arguments', as qstr table indices) and each instruction with an
 // argument (a qstr table index, a constant's index, a child's index, a number, an offset's
@@ -120,16 +136,9 @@ size_t k5code_walk(const k5code_unit_t *unit, k5code_fn_t on_arg, void *env) {
     const byte *names = size_ip;
     size_t n_names = 1 + n_pos_args + n_kwonly_args;
     for (size_t i = 0; i < n_names; i++) {
-        size_t arg = 0;
-        for (;;) {
-            if (names >= end) {
-                return 0;
-            }
-            byte b = *names++;
-            arg = (arg << 7) | (b & 0x7f);
-            if (!(b & 0x80)) {
-                break;
-            }
+        size_t arg;
+        if (!get_uint(&names, end, &arg)) {
+            return 0;
         }
         on_arg(env, K5CODE_PRELUDE_NAME, arg);
     }
@@ -139,18 +148,11 @@ size_t k5code_walk(const k5code_unit_t *unit, k5code_fn_t on_arg, void *env) {
     ip = size_ip + n_info + n_cell;
     while (ip < end && *ip != MP_BC_BASE_RESERVED) {
         byte op = *ip++;
-        size_t arg = 0;
         byte format = MP_BC_FORMAT(op);
         if (format == MP_BC_FORMAT_QSTR || format == MP_BC_FORMAT_VAR_UINT) {
-            for (;;) {
-                if (ip >= end) {
-                    return 0;
-                }
-                byte b = *ip++;
-                arg = (arg << 7) | (b & 0x7f);
-                if (!(b & 0x80)) {
-                    break;
-                }
+            size_t arg;
+            if (!get_uint(&ip, end, &arg)) {
+                return 0;
             }
             on_arg(env, op, arg);
         } else if (format == MP_BC_FORMAT_OFFSET) {
