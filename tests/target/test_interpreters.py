@@ -77,3 +77,12 @@ def test_the_walker_finds_no_word_of_a_task_that_names_memory_not_its_own(out):
     # The control: a task that keeps two raw words naming the REPL's object is seen.
     kernel, other = map(int, re.search(r"^control \(\d+, (\d+), (\d+)\)$", out, re.M).groups())
     assert kernel >= 2 and other == 0, out
+
+
+def test_a_restart_is_a_fresh_interpreter(out):
+    # Under a supervisor the task faults and is restarted again and again: each start finds
+    # nothing of the last one (a name it set in its builtins died with its interpreter).
+    starts = re.findall(r"^restarted: restarted (\w+)$", out, re.M)
+    generation = int(re.search(r"^restarted generation (\d+)$", out, re.M).group(1))
+    assert len(starts) >= 3 and generation >= 2, out
+    assert set(starts) == {"fresh"}, out

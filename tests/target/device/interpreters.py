@@ -5,6 +5,7 @@
 # its own, and the kernel hands it numbers and raw bytes only.
 
 import gc
+import time
 
 import k5
 from k5.abi import RIGHT_GRANT_REPLY, RIGHT_READ, RIGHT_WRITE
@@ -206,6 +207,25 @@ system = System()
 t = system.task("nested", nested, priority=20, arg=4, heap=HEAP)
 system.run(50)
 print("nested state", system.info(t)["state"], fault(system, "nested"))
+system.close()
+
+# --- A restart is a fresh interpreter: nothing of the last run's state is left ------------------
+from k5 import supervisor  # noqa: E402
+
+
+def restarted(ipc, arg):
+    import builtins
+
+    print("restarted", "stale" if hasattr(builtins, "k5_marker") else "fresh")
+    builtins.k5_marker = True  # in this interpreter's builtins: gone with it
+    raise ValueError("again")
+
+
+system = System()
+t = system.task("restarted", restarted, priority=20, heap=HEAP)
+supervisor.supervise(system, [(t, supervisor.BACKOFF, 1, 4, 0)])
+time.sleep_ms(300)
+print("restarted generation", system.info(t)["generation"])
 system.close()
 
 # --- marshal (native/k5arch/code.c): nested code, tables past 128 entries, refusals -------------
