@@ -173,6 +173,12 @@ MACHINE_IRQ_TEST = const(3)  # test of the epitaph: enable and pend external int
 MACHINE_FAULT_INJECT = const(4)
 MACHINE_LOG_EVENTS = const(5)  # r1 = 1: kernel events (faults, restarts) join the log stream
 MACHINE_LOG_RTT = const(6)  # r1 = 1: log frames go to the RTT buffer (a debug probe), 0: console
+# Any task: r1 = _FACT_*, r0 = the kernel's own copy of a fact of the boot (what a task could
+# write in .data/.bss and another would read: machine.reset_cause(), unique_id(), freq()).
+_MACHINE_FACT = const(7)
+_FACT_RESET_CAUSE = const(0)
+_FACT_CPUID = const(1)
+_FACT_CORE_HZ = const(2)
 # --- Interrupt lines the kernel delivers to notifications (arch.interrupts() bits) -------------
 IRQ_CONSOLE = const(0)  # console input for the root task (the REPL waits for it)
 IRQ_BREAK = const(1)  # Ctrl-C for the root task: the kernel ends whatever wait it is in

@@ -1249,7 +1249,8 @@ mp_int_t k5arch_run(k5_ctx_t *ctx, k5_ns_t *ns, mp_int_t limit) {
                 }
                 break;
             case K5_SVC_MACHINE:
-                if (ctx == root_ctx && frame) {
+                // The root's alone, but for the facts of the boot, which every task may read.
+                if (frame && (ctx == root_ctx || frame[0] == K5_MACHINE_FACT)) {
                     frame[0] = (uint32_t)k5_port_machine_op(frame[0], frame[1]);
                     break;
                 }

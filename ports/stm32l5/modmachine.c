@@ -10,9 +10,10 @@
 // Survives a reset that K5 itself requested (not loaded, not zeroed at start-up).
 #define RESET_MAGIC (0x4b35b007)
 __attribute__((section(".noinit"))) static uint32_t reset_magic;
-static mp_int_t reset_cause = K5_PWRON_RESET;
-// SCB lies on the private peripheral bus, which the unprivileged REPL cannot read: kept at boot.
-static uint32_t cpuid;
+// Kernel-private (a task could write .bss, and the REPL would read it): a task asks the kernel
+// for them (K5_MACHINE_FACT). SCB lies on the private peripheral bus, which no task can read.
+K5_KERNEL_DATA static mp_int_t reset_cause;
+K5_KERNEL_DATA static uint32_t cpuid;
 
 // Called once at boot, before anything else looks at the reset cause.
 void machine_reset_cause_init(void) {
@@ -54,6 +55,17 @@ int k5_port_machine_op(uint32_t op, uint32_t arg) {
             k5arch_fault_inject(arg);
             break;
         #endif
+        case K5_MACHINE_FACT:
+            switch (arg) {
+                case K5_FACT_RESET_CAUSE:
+                    return reset_cause;
+                case K5_FACT_CPUID:
+                    return (int)cpuid;
+                case K5_FACT_CORE_HZ:
+                    return (int)mp_hal_core_hz();
+                default:
+                    return 0;
+            }
         case K5_MACHINE_IRQ_TEST:
             if (arg < 32 * MP_ARRAY_SIZE(NVIC->ISER)) {
                 NVIC_EnableIRQ((IRQn_Type)arg);
@@ -90,8 +102,16 @@ NORETURN static void mp_machine_reset(void) {
     board_reset();
 }
 
+// A fact of the boot as the kernel keeps it (in a task: through a trap).
+static uint32_t boot_fact(uint32_t fact) {
+    if (k5arch_in_task()) {
+        return (uint32_t)k5_svc_machine(K5_MACHINE_FACT, fact);
+    }
+    return (uint32_t)k5_port_machine_op(K5_MACHINE_FACT, fact);
+}
+
 static mp_int_t mp_machine_reset_cause(void) {
-    return reset_cause;
+    return boot_fact(K5_FACT_RESET_CAUSE);
 }
 
 static mp_obj_t mp_machine_unique_id(void) {
@@ -99,12 +119,13 @@ static mp_obj_t mp_machine_unique_id(void) {
     return mp_obj_new_bytes((const byte *)K5_BOARD_UID_ADDR, 12);
     #else
     // No unique-ID register on this board: the CPUID register is the best identity there is.
-    return mp_obj_new_bytes((const byte *)&cpuid, sizeof(cpuid));
+    uint32_t id = boot_fact(K5_FACT_CPUID);
+    return mp_obj_new_bytes((const byte *)&id, sizeof(id));
     #endif
 }
 
 static mp_obj_t mp_machine_get_freq(void) {
-    return mp_obj_new_int_from_uint(system_core_clock_hz);
+    return mp_obj_new_int_from_uint(boot_fact(K5_FACT_CORE_HZ));
 }
 
 static void mp_machine_set_freq(size_t n_args, const mp_obj_t *args) {

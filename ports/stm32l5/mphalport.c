@@ -23,6 +23,11 @@ volatile uint32_t systick_ms;
 // The core clock as the kernel reads it (tasks may write system_core_clock_hz, in .data).
 __attribute__((section(".k5kernel"))) static uint32_t core_hz;
 
+// The core clock in Hz as the kernel keeps it. Contract: privileged (the kernel's thread).
+uint32_t mp_hal_core_hz(void) {
+    return core_hz;
+}
+
 // MP_PLAT_ALLOC_EXEC (mpconfigport.h): the compiler's native emitter, or a .mpy with machine
 // code, asks for executable memory. There is none to give: the heap is execute-never.
 void k5_refuse_exec_memory(void) {

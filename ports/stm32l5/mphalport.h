@@ -14,6 +14,7 @@ extern volatile uint32_t systick_ms;
 
 // Core clock in Hz, set by the board's clock start-up.
 extern uint32_t system_core_clock_hz;
+uint32_t mp_hal_core_hz(void); // the kernel's own copy (privileged code only)
 
 static inline mp_uint_t mp_hal_ticks_ms(void) {
     return systick_ms;

@@ -41,6 +41,9 @@ def test_attack_corpus(emu_elf, tmp_path):
         "log_events",
         "k5_user_raw",
         "pyexec_mode_kind",
+        "cpuid",
+        "reset_cause",
+        "system_core_clock_hz",
     )
     with open(emu_elf, "rb") as f:
         table = ELFFile(f).get_section_by_name(".symtab")
@@ -58,6 +61,9 @@ def test_attack_corpus(emu_elf, tmp_path):
         "LOG_EVENTS": symbols["log_events"],
         "USER_RAW": symbols["k5_user_raw"],
         "REPL_MODE": symbols["pyexec_mode_kind"],
+        "CPUID": symbols["cpuid"],
+        "RESET_CAUSE": symbols["reset_cause"],
+        "CORE_HZ": symbols["system_core_clock_hz"],
     }
     out = ""
     records = []

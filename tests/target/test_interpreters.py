@@ -4,7 +4,8 @@ import re
 
 import pytest
 
-from test_tasks import run_script
+from conftest import ROOT
+from test_tasks import run_script, run_script_bytes
 
 pytestmark = pytest.mark.qemu
 
@@ -86,3 +87,19 @@ def test_a_restart_is_a_fresh_interpreter(out):
     generation = int(re.search(r"^restarted generation (\d+)$", out, re.M).group(1))
     assert len(starts) >= 3 and generation >= 2, out
     assert set(starts) == {"fresh"}, out
+
+
+def test_the_syscall_fuzzer_with_interpreters_of_their_own(emu_elf, tmp_path):
+    # tests/scenarios/fuzz.py with two of its five puppets in interpreters of their own (12 KB
+    # heaps): random syscalls, odd arguments included, between them and the kernel's
+    # interpreter's puppets. No kernel exception, no deadlock; the two get through.
+    text = (ROOT / "tests" / "scenarios" / "fuzz.py").read_text()
+    own = "            passive=i == 4,\n"
+    assert own in text
+    text = text.replace(own, own + "            heap=12288 if i < 2 else None,\n            stack=6144 if i < 2 else None,\n")
+    out = run_script_bytes(emu_elf, "fuzz_own.py", tmp_path, text=text, timeout=600)
+    out = out.decode(errors="replace").replace("\r\n", "\n")
+    assert "Traceback" not in out and "K5 PANIC" not in out, out
+    finished = re.findall(r"^(?:\[\d+\] )?(p\d): .*step 400 results", out, re.M)
+    assert {"p0", "p1"} <= set(finished), out
+    assert re.search(r"^result ", out, re.M), out

@@ -61,6 +61,9 @@ INTERRUPT_CHAR = 0  # mp_interrupt_char: the root's console interrupt character 
 LOG_EVENTS = 0  # log.c's log_events: whether kernel events are logged (kernel-private)
 USER_RAW = 0  # k5_user_raw: the raw-memory gate's "the root runs" (.bss)
 REPL_MODE = 0  # pyexec_mode_kind: raw or friendly REPL (the VM block: each interpreter's own)
+CPUID = 0  # modmachine.c's cpuid: the emulated board's machine.unique_id() (kernel-private)
+RESET_CAUSE = 0  # modmachine.c's reset_cause: machine.reset_cause() (kernel-private)
+CORE_HZ = 0  # system_core_clock_hz: the core clock set at boot (.data; the kernel keeps its own)
 ONLY = 0  # run only the case with this number (0: all)
 FIRST = 0  # the number of the cases in the parts before this one
 
@@ -1462,6 +1465,59 @@ def _(ipc, arg):
         k5.sleep(1)
 
 
+
+def _facts():
+    return (machine.unique_id(), machine.reset_cause(), machine.freq())
+
+
+def _facts_setup(system, hostile):
+    _SEEN[0] = _facts()
+
+
+def _facts_after():
+    now = _facts()
+    if now == _SEEN[0]:
+        return []
+    return ["the REPL's machine facts became %r (were %r)" % (now, _SEEN[0])]
+
+
+@case(
+    "own interpreter: the board's identity (machine.unique_id), written",
+    ("fault", "MemManage", "addr=@cpuid"),
+    heap=OWN_HEAP,
+    setup=_facts_setup,
+    after=_facts_after,
+)
+def _(ipc, arg):
+    # The REPL's machine.unique_id() on a board without a UID register: found by the red team
+    # in .bss (session 13), kernel-private now, read by every task through a trap.
+    x.write(CPUID, 0x41414141)
+
+
+@case(
+    "own interpreter: the reset cause, written",
+    ("fault", "MemManage", "addr=@resetcause"),
+    heap=OWN_HEAP,
+    setup=_facts_setup,
+    after=_facts_after,
+)
+def _(ipc, arg):
+    x.write(RESET_CAUSE, 5)  # machine.SOFT_RESET
+
+
+@case(
+    "own interpreter: the core clock's word in .data, written",
+    ("exit",),
+    heap=OWN_HEAP,
+    setup=_facts_setup,
+    after=_facts_after,
+)
+def _(ipc, arg):
+    # machine.freq() asks the kernel, which keeps its own copy: this word misleads no one.
+    x.write(CORE_HZ, 0)
+    check((x.read(CORE_HZ), 0), (machine.freq() > 0, True))
+
+
 # --- the harness -------------------------------------------------------------------------------
 
 
@@ -1529,6 +1585,8 @@ def run(index, name, body, expect, options):
             want = want.replace("@kheap", "0x%08x" % KERNEL_HEAP)
             want = want.replace("@clock", "0x%08x" % CLOCK)
             want = want.replace("@logevents", "0x%08x" % (LOG_EVENTS & ~3))
+            want = want.replace("@cpuid", "0x%08x" % CPUID)
+            want = want.replace("@resetcause", "0x%08x" % RESET_CAUSE)
             if want not in text:
                 problems.append("no %r in %r" % (want, text))
     elif kind == "exit":
