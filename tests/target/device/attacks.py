@@ -1465,7 +1465,6 @@ def _(ipc, arg):
         k5.sleep(1)
 
 
-
 def _facts():
     return (machine.unique_id(), machine.reset_cause(), machine.freq())
 
