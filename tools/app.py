@@ -61,6 +61,7 @@ def arena_size(board="MPS2_AN505"):
 
 
 STACK_DEFAULT = native_constant("STACK_DEFAULT")
+STACK_DEFAULT_OWN = native_constant("STACK_DEFAULT_OWN")  # with a heap of its own
 STACK_MIN = native_constant("STACK_MIN")
 HEAP_MIN = native_constant("TASK_HEAP_MIN")  # a task with an interpreter of its own
 VM_STATE_MAX = native_constant("VM_STATE_MAX")  # the room its saved VM state takes at most
@@ -506,18 +507,19 @@ def _check_task(checker, name, body, names, windows):
             )
     task["passive"] = checker.boolean(where + ("passive",), body.get("passive", False))
     task["start"] = checker.boolean(where + ("start",), body.get("start", True))
-    stack = checker.integer(
-        where + ("stack",), body.get("stack", STACK_DEFAULT), STACK_MIN, ARENA - ROOT_STACK
-    )
-    if stack is not None and stack % 1024:
-        checker.error(where + ("stack",), f"{stack} is not a multiple of 1024")
-    task["stack"] = stack or STACK_DEFAULT
     heap = None
     if "heap" in body:
         heap = checker.integer(where + ("heap",), body["heap"], HEAP_MIN, ARENA - ROOT_STACK)
         if heap is not None and heap % 1024:
             checker.error(where + ("heap",), f"{heap} is not a multiple of 1024")
     task["heap"] = heap
+    default_stack = STACK_DEFAULT_OWN if "heap" in body else STACK_DEFAULT
+    stack = checker.integer(
+        where + ("stack",), body.get("stack", default_stack), STACK_MIN, ARENA - ROOT_STACK
+    )
+    if stack is not None and stack % 1024:
+        checker.error(where + ("stack",), f"{stack} is not a multiple of 1024")
+    task["stack"] = stack or default_stack
     slots = checker.integer(where + ("slots",), body.get("slots", 16), 1, abi.CSPACE_MAX)
     task["slots"] = slots or 16
     config = checker.table(where + ("config",), body.get("config", {}))

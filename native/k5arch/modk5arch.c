@@ -124,7 +124,7 @@ static void check_image(mp_obj_t entry, mp_obj_t arg) {
     }
 }
 
-// context_new(entry, arg, stack=K5_STACK_DEFAULT, name="task", heap=None)
+// context_new(entry, arg, stack=K5_STACK_DEFAULT (_OWN with a heap), name="task", heap=None)
 // heap: None, the task runs in the kernel's interpreter; bytes, an interpreter of its own on a
 // heap that big, and entry is its image (bytes, k5/image.py; arg is None: the image holds it).
 static mp_obj_t arch_context_new(size_t n_args, const mp_obj_t *pos, mp_map_t *kw) {
@@ -139,7 +139,7 @@ static mp_obj_t arch_context_new(size_t n_args, const mp_obj_t *pos, mp_map_t *k
     mp_arg_val_t args[MP_ARRAY_SIZE(allowed)];
     mp_arg_parse_all(n_args - 1, pos + 1, kw, MP_ARRAY_SIZE(allowed), allowed, args);
     require_kernel();
-    mp_int_t stack = K5_STACK_DEFAULT;
+    mp_int_t stack = args[ARG_heap].u_obj != mp_const_none ? K5_STACK_DEFAULT_OWN : K5_STACK_DEFAULT;
     if (args[ARG_stack].u_obj != mp_const_none) {
         stack = mp_obj_get_int(args[ARG_stack].u_obj);
     }
@@ -597,6 +597,7 @@ static const mp_rom_map_elem_t k5arch_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_HEAP_MIN), MP_ROM_INT(K5_TASK_HEAP_MIN) },
     { MP_ROM_QSTR(MP_QSTR_log), MP_ROM_PTR(&k5log_obj) },
     { MP_ROM_QSTR(MP_QSTR_STACK_DEFAULT), MP_ROM_INT(K5_STACK_DEFAULT) },
+    { MP_ROM_QSTR(MP_QSTR_STACK_DEFAULT_OWN), MP_ROM_INT(K5_STACK_DEFAULT_OWN) },
     { MP_ROM_QSTR(MP_QSTR_MAX_CONTEXTS), MP_ROM_INT(K5_MAX_CONTEXTS) },
 };
 static MP_DEFINE_CONST_DICT(k5arch_module_globals, k5arch_module_globals_table);

@@ -333,7 +333,11 @@ def test_a_task_may_have_a_heap_of_its_own(tmp_path):
     text = BASE.replace("priority = 10", "priority = 10\nheap = 16384")
     task = loaded(tmp_path, text)["tasks"][0]
     assert task["heap"] == 16384
-    assert " stack 4096 heap 16384 slots 16" in app.dump(loaded(tmp_path, text))
+    # Its stack defaults to more than a task's in the kernel's interpreter: it runs its image's
+    # loader and its modules' code on it too.
+    assert app.STACK_DEFAULT_OWN > app.STACK_DEFAULT
+    dump = app.dump(loaded(tmp_path, text))
+    assert f" stack {app.STACK_DEFAULT_OWN} heap 16384 slots 16" in dump
     assert loaded(tmp_path, BASE)["tasks"][0]["heap"] is None
     for value, why in (
         (1000, f"heap: 1000 is below {app.HEAP_MIN}"),
@@ -348,10 +352,11 @@ def test_a_task_may_have_a_heap_of_its_own(tmp_path):
 
 def test_heaps_count_against_the_arena(tmp_path):
     # The block of a task with its own interpreter: stack, saved VM state and heap, in whole KB.
-    heap = app.ARENA - 8192 - 4096 - 1024
+    stack = app.STACK_DEFAULT_OWN
+    heap = app.ARENA - 8192 - stack - 1024
     text = BASE.replace("priority = 10", f"priority = 10\nheap = {heap}")
     errors = errors_of(tmp_path, text)
-    taken = 8192 + 4096 + (app.VM_STATE_MAX + heap + 1023) // 1024 * 1024
+    taken = 8192 + stack + (app.VM_STATE_MAX + heap + 1023) // 1024 * 1024
     assert errors == [
         f"app.toml:7: tasks: the stacks and heaps take {taken} bytes with the root's 8192; "
         f"the arena has {app.ARENA}"

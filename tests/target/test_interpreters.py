@@ -96,10 +96,9 @@ def test_the_syscall_fuzzer_with_interpreters_of_their_own(emu_elf, tmp_path):
     text = (ROOT / "tests" / "scenarios" / "fuzz.py").read_text()
     own = "            passive=i == 4,\n"
     assert own in text
-    # (6 KB stacks: at the default 4 KB the puppets hit MicroPython's recursion limit.)
-    extra = (
-        "            heap=12288 if i < 2 else None,\n            stack=6144 if i < 2 else None,\n"
-    )
+    # (Their stacks are the default for a task with a heap: 6 KB. At 4 KB they hit MicroPython's
+    # recursion limit.)
+    extra = "            heap=12288 if i < 2 else None,\n"
     text = text.replace(own, own + extra)
     out = run_script_bytes(emu_elf, "fuzz_own.py", tmp_path, text=text, timeout=600)
     out = out.decode(errors="replace").replace("\r\n", "\n")
