@@ -100,9 +100,17 @@ def test_the_syscall_fuzzer_with_interpreters_of_their_own(emu_elf, tmp_path):
     # recursion limit.)
     extra = "            heap=12288 if i < 2 else None,\n"
     text = text.replace(own, own + extra)
+    # Then the walker over each of their blocks (native/k5arch): after all that, no word in
+    # either names the kernel's heap or another task's block.
+    traps = 'print("traps", system.traps())\n'
+    assert traps in text
+    text = text.replace(traps, traps + 'print("walk", [system.stats(t)[5:] for t in tasks[:2]])\n')
     out = run_script_bytes(emu_elf, "fuzz_own.py", tmp_path, text=text, timeout=600)
     out = out.decode(errors="replace").replace("\r\n", "\n")
     assert "Traceback" not in out and "K5 PANIC" not in out, out
     finished = re.findall(r"^(?:\[\d+\] )?(p\d): .*step 400 results", out, re.M)
     assert {"p0", "p1"} <= set(finished), out
     assert re.search(r"^result ", out, re.M), out
+    walks = re.search(r"^walk \[\((\d+), (\d+), (\d+)\), \((\d+), (\d+), (\d+)\)\]$", out, re.M)
+    assert walks and walks.groups()[1:3] == walks.groups()[4:6] == ("0", "0"), out
+    assert int(walks.group(1)) >= 12288 and int(walks.group(4)) >= 12288, out
