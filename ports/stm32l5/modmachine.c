@@ -9,7 +9,7 @@
 
 // Survives a reset that K5 itself requested (not loaded, not zeroed at start-up).
 #define RESET_MAGIC (0x4b35b007)
-__attribute__((section(".noinit"))) static uint32_t reset_magic;
+__attribute__((section(".k5noinit"))) static uint32_t reset_magic; // kernel-private too
 // Kernel-private (a task could write .bss, and the REPL would read it): a task asks the kernel
 // for them (K5_MACHINE_FACT). SCB lies on the private peripheral bus, which no task can read.
 K5_KERNEL_DATA static mp_int_t reset_cause;

@@ -44,6 +44,7 @@ def test_attack_corpus(emu_elf, tmp_path):
         "cpuid",
         "reset_cause",
         "system_core_clock_hz",
+        "reset_magic",
     )
     with open(emu_elf, "rb") as f:
         table = ELFFile(f).get_section_by_name(".symtab")
@@ -64,6 +65,7 @@ def test_attack_corpus(emu_elf, tmp_path):
         "CPUID": symbols["cpuid"],
         "RESET_CAUSE": symbols["reset_cause"],
         "CORE_HZ": symbols["system_core_clock_hz"],
+        "RESET_MAGIC": symbols["reset_magic"],
     }
     out = ""
     records = []

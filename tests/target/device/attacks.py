@@ -64,6 +64,7 @@ REPL_MODE = 0  # pyexec_mode_kind: raw or friendly REPL (the VM block: each inte
 CPUID = 0  # modmachine.c's cpuid: the emulated board's machine.unique_id() (kernel-private)
 RESET_CAUSE = 0  # modmachine.c's reset_cause: machine.reset_cause() (kernel-private)
 CORE_HZ = 0  # system_core_clock_hz: the core clock set at boot (.data; the kernel keeps its own)
+RESET_MAGIC = 0  # modmachine.c's reset_magic: "K5 asked for the next reset" (kernel-private)
 ONLY = 0  # run only the case with this number (0: all)
 FIRST = 0  # the number of the cases in the parts before this one
 
@@ -1505,6 +1506,18 @@ def _(ipc, arg):
 
 
 @case(
+    "own interpreter: the mark of a reset K5 asked for, written",
+    ("fault", "MemManage", "addr=@resetmagic"),
+    heap=OWN_HEAP,
+    setup=_facts_setup,
+    after=_facts_after,
+)
+def _(ipc, arg):
+    # It survives a reset; set by a task, a reset K5 did not ask for would be reported as soft.
+    x.write(RESET_MAGIC, 0x4B35B007)
+
+
+@case(
     "own interpreter: the core clock's word in .data, written",
     ("exit",),
     heap=OWN_HEAP,
@@ -1586,6 +1599,7 @@ def run(index, name, body, expect, options):
             want = want.replace("@logevents", "0x%08x" % (LOG_EVENTS & ~3))
             want = want.replace("@cpuid", "0x%08x" % CPUID)
             want = want.replace("@resetcause", "0x%08x" % RESET_CAUSE)
+            want = want.replace("@resetmagic", "0x%08x" % RESET_MAGIC)
             if want not in text:
                 problems.append("no %r in %r" % (want, text))
     elif kind == "exit":
