@@ -220,33 +220,6 @@ static void note_use(void *env, byte op, size_t arg) {
     }
 }
 
-static NORETURN void refuse(mp_rom_error_text_t why) {
-    mp_raise_ValueError(why);
-}
-
-// Walks a unit and its children for what they use; returns the unit's length and its number of
-// children (through *n_children).
-static size_t uses_of(const k5code_unit_t *unit, uses_t *u, size_t *n_children, int depth) {
-    if (depth > CODE_DEPTH) {
-        refuse(MP_ERROR_TEXT("marshal: functions nested too deep"));
-    }
-    u->child_top = 0;
-    size_t len = k5code_walk(unit, note_use, u);
-    if (len == 0 || u->bad || u->child_top > unit->n_children) {
-        refuse(MP_ERROR_TEXT("marshal: code that is not whole"));
-    }
-    *n_children = u->child_top;
-    for (size_t i = 0; i < *n_children; i++) {
-        k5code_unit_t child;
-        if (!k5code_unit(unit->children[i], &child)) {
-            refuse(MP_ERROR_TEXT("marshal: a nested function that is not bytecode"));
-        }
-        size_t grandchildren;
-        uses_of(&child, u, &grandchildren, depth + 1);
-    }
-    return len;
-}
-
 static void put_bytes(vstr_t *out, const void *data, size_t len) {
     vstr_add_strn(out, data, len);
 }
@@ -296,7 +269,7 @@ static void put_obj(vstr_t *out, mp_obj_t obj, int depth) {
         return;
     } else if (mp_obj_is_type(obj, &mp_type_tuple)) {
         if (depth >= CONST_DEPTH) {
-            refuse(MP_ERROR_TEXT("marshal: a constant nested too deep"));
+            mp_raise_ValueError(MP_ERROR_TEXT("marshal: a constant nested too deep"));
         }
         size_t n;
         mp_obj_t *items;
@@ -320,7 +293,7 @@ static void put_obj(vstr_t *out, mp_obj_t obj, int depth) {
             tag = MP_PERSISTENT_OBJ_COMPLEX;
         #endif
         } else {
-            refuse(MP_ERROR_TEXT("marshal: a constant of another type"));
+            mp_raise_ValueError(MP_ERROR_TEXT("marshal: a constant of another type"));
         }
         // Numbers as their text, which the loader parses.
         vstr_t text;
@@ -336,16 +309,27 @@ static void put_obj(vstr_t *out, mp_obj_t obj, int depth) {
     put_bytes(out, &tag, 1);
 }
 
+// Writes a unit and its children (the .mpy form's code part), marking what they use of the
+// module's tables as it walks them: one walk of each unit.
 static void put_unit(vstr_t *out, const k5code_unit_t *unit, uses_t *u, int depth) {
-    size_t n_children;
-    size_t len = uses_of(unit, u, &n_children, depth);
+    if (depth > CODE_DEPTH) {
+        mp_raise_ValueError(MP_ERROR_TEXT("marshal: functions nested too deep"));
+    }
+    u->child_top = 0;
+    size_t len = k5code_walk(unit, note_use, u);
+    if (len == 0 || u->bad || u->child_top > unit->n_children) {
+        mp_raise_ValueError(MP_ERROR_TEXT("marshal: code that is not whole"));
+    }
+    size_t n_children = u->child_top;
     put_uint(out, (len << 3) | ((n_children != 0) << 2) | (MP_CODE_BYTECODE - MP_CODE_BYTECODE));
     put_bytes(out, unit->code, len);
     if (n_children != 0) {
         put_uint(out, n_children);
         for (size_t i = 0; i < n_children; i++) {
             k5code_unit_t child;
-            k5code_unit(unit->children[i], &child); // known to be bytecode (uses_of)
+            if (!k5code_unit(unit->children[i], &child)) {
+                mp_raise_ValueError(MP_ERROR_TEXT("marshal: a nested function that is not bytecode"));
+            }
             put_unit(out, &child, u, depth + 1);
         }
     }
@@ -367,20 +351,23 @@ static mp_obj_t marshal_dumps(mp_obj_t code_in) {
         consts = &fun->context->constants;
         ok = k5code_unit_of(fun->bytecode, (const void *const *)fun->child_table, &unit);
     } else {
-        refuse(MP_ERROR_TEXT("unmarshallable object"));
+        mp_raise_ValueError(MP_ERROR_TEXT("unmarshallable object"));
     }
     if (!ok) {
-        refuse(MP_ERROR_TEXT("marshal: only bytecode compiled at run time"));
+        mp_raise_ValueError(MP_ERROR_TEXT("marshal: only bytecode compiled at run time"));
     }
     uses_t u = { 0 };
     k5code_tables(consts, &u.n_qstrs, &u.n_objs);
     u.qstrs = m_new0(uint8_t, u.n_qstrs + 1);
     u.objs = m_new0(uint8_t, u.n_objs + 1);
-    size_t n_children;
-    uses_of(&unit, &u, &n_children, 0);
+    // The code first, into a buffer of its own (walking it finds the table entries used), then
+    // the header and the tables, then the code.
+    vstr_t code;
+    vstr_init(&code, 64);
+    put_unit(&code, &unit, &u, 0);
 
     vstr_t out;
-    vstr_init(&out, 64);
+    vstr_init(&out, 64 + code.len);
     const byte header[4] = { 'M', MPY_VERSION, 0, MP_SMALL_INT_BITS };
     put_bytes(&out, header, sizeof(header));
     put_uint(&out, u.qstr_top);
@@ -391,7 +378,8 @@ static mp_obj_t marshal_dumps(mp_obj_t code_in) {
     for (size_t i = 0; i < u.obj_top; i++) {
         put_obj(&out, u.objs[i] ? consts->obj_table[i] : mp_const_none, 0);
     }
-    put_unit(&out, &unit, &u, 0);
+    put_bytes(&out, code.buf, code.len);
+    vstr_clear(&code);
     m_del(uint8_t, u.qstrs, u.n_qstrs + 1);
     m_del(uint8_t, u.objs, u.n_objs + 1);
     return mp_obj_new_bytes_from_vstr(&out);
