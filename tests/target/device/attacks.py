@@ -1340,30 +1340,29 @@ def _byte_at(address):
     return (x.read(address & ~3) >> ((address & 3) * 8)) & 0xFF
 
 
-_SEEN = [None]
+def _kept(read, what):
+    """A case's setup and after: what the REPL reads with read() is the same after the case."""
+    seen = [None]
 
-
-def _remember(address):
     def setup(system, hostile):
-        _SEEN[0] = x.read(address)
+        seen[0] = read()
 
-    return setup
-
-
-def _unchanged(address, what):
     def after():
-        now = x.read(address)
-        return [] if now == _SEEN[0] else ["%s became 0x%x (was 0x%x)" % (what, now, _SEEN[0])]
+        now = read()
+        return [] if now == seen[0] else ["%s became %r (was %r)" % (what, now, seen[0])]
 
-    return after
+    return {"setup": setup, "after": after}
+
+
+def _interrupt_char():
+    return x.read(INTERRUPT_CHAR)
 
 
 @case(
     "own interpreter: the console's interrupt character, written",
     ("exit",),
     heap=OWN_HEAP,
-    setup=_remember(INTERRUPT_CHAR),
-    after=_unchanged(INTERRUPT_CHAR, "the root's interrupt character"),
+    **_kept(_interrupt_char, "the root's interrupt character"),
 )
 def _(ipc, arg):
     # The receive interrupt compares with the kernel's copy of the root's character; the word
@@ -1376,8 +1375,7 @@ def _(ipc, arg):
     "own interpreter: the root's rights forged, then micropython.kbd_intr",
     ("exit",),
     heap=OWN_HEAP,
-    setup=_remember(INTERRUPT_CHAR),
-    after=_unchanged(INTERRUPT_CHAR, "the root's interrupt character"),
+    **_kept(_interrupt_char, "the root's interrupt character"),
 )
 def _(ipc, arg):
     # The gate's flag is in .bss: set, the HAL's root-only check passes in this task, and the
@@ -1396,21 +1394,15 @@ def _(ipc, arg):
     x.write(LOG_EVENTS & ~3, 0x01010101)
 
 
-def _repl_mode_setup(system, hostile):
-    _SEEN[0] = _byte_at(REPL_MODE)
-
-
-def _repl_mode_after():
-    mode = _byte_at(REPL_MODE)
-    return [] if mode == _SEEN[0] else ["the REPL's mode became %d" % mode]
+def _repl_mode():
+    return _byte_at(REPL_MODE)
 
 
 @case(
     "own interpreter: the REPL's mode",
     ("exit",),
     heap=OWN_HEAP,
-    setup=_repl_mode_setup,
-    after=_repl_mode_after,
+    **_kept(_repl_mode, "the REPL's mode"),
 )
 def _(ipc, arg):
     # pyexec_mode_kind (raw or friendly REPL) is in the VM block: it flips its own copy only.
@@ -1470,23 +1462,11 @@ def _facts():
     return (machine.unique_id(), machine.reset_cause(), machine.freq())
 
 
-def _facts_setup(system, hostile):
-    _SEEN[0] = _facts()
-
-
-def _facts_after():
-    now = _facts()
-    if now == _SEEN[0]:
-        return []
-    return ["the REPL's machine facts became %r (were %r)" % (now, _SEEN[0])]
-
-
 @case(
     "own interpreter: the board's identity (machine.unique_id), written",
     ("fault", "MemManage", "addr=@cpuid"),
     heap=OWN_HEAP,
-    setup=_facts_setup,
-    after=_facts_after,
+    **_kept(_facts, "the REPL's machine facts"),
 )
 def _(ipc, arg):
     # The REPL's machine.unique_id() on a board without a UID register: found by the red team
@@ -1498,8 +1478,7 @@ def _(ipc, arg):
     "own interpreter: the reset cause, written",
     ("fault", "MemManage", "addr=@resetcause"),
     heap=OWN_HEAP,
-    setup=_facts_setup,
-    after=_facts_after,
+    **_kept(_facts, "the REPL's machine facts"),
 )
 def _(ipc, arg):
     x.write(RESET_CAUSE, 5)  # machine.SOFT_RESET
@@ -1509,8 +1488,7 @@ def _(ipc, arg):
     "own interpreter: the mark of a reset K5 asked for, written",
     ("fault", "MemManage", "addr=@resetmagic"),
     heap=OWN_HEAP,
-    setup=_facts_setup,
-    after=_facts_after,
+    **_kept(_facts, "the REPL's machine facts"),
 )
 def _(ipc, arg):
     # It survives a reset; set by a task, a reset K5 did not ask for would be reported as soft.
@@ -1521,8 +1499,7 @@ def _(ipc, arg):
     "own interpreter: the core clock's word in .data, written",
     ("exit",),
     heap=OWN_HEAP,
-    setup=_facts_setup,
-    after=_facts_after,
+    **_kept(_facts, "the REPL's machine facts"),
 )
 def _(ipc, arg):
     # machine.freq() asks the kernel, which keeps its own copy: this word misleads no one.
