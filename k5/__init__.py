@@ -5,59 +5,17 @@
 # -> k5.arch_host uses only k5.abi, k5.ticks and k5._compat, so importing any k5 module first
 # (k5.kernel, k5.system) runs this file without an import cycle.
 
-from k5.user import (  # noqa: F401
-    borrow_info,
-    borrow_read,
-    borrow_write,
-    call,
-    cancel_badged_sends,
-    copy,
-    delete,
-    exit,
-    identify,
-    irq_ack,
-    irq_clear,
-    irq_control_get,
-    irq_set_notification,
-    mint,
-    move,
-    mutate,
-    nbrecv,
-    nbsend,
-    nbsend_recv,
-    now,
-    poll,
-    puts,
-    recv,
-    reply,
-    reply_recv,
-    revoke,
-    sc_bind,
-    sc_configure,
-    sc_consumed,
-    sc_unbind,
-    send,
-    set_timer,
-    signal,
-    sleep,
-    spin,
-    tcb_bind_notification,
-    tcb_configure,
-    tcb_copy_cap,
-    tcb_info,
-    tcb_restart,
-    tcb_resume,
-    tcb_set_handler,
-    tcb_set_mcp,
-    tcb_set_priority,
-    tcb_suspend,
-    tcb_unbind_notification,
-    trap,
-    untyped_retype,
-    wait,
-    window_info,
-    yield_,
-)
+try:
+    # The device: the same API as objects in flash (native/k5arch/user.c, made from k5/user.py),
+    # so that a task importing k5 holds no function object for it.
+    from _k5user import *  # noqa: F403
+    import _k5user as user
+    import sys
+
+    sys.modules["k5.user"] = user  # `import k5.user` finds it (k5/user.py is not frozen)
+    del sys
+except ImportError:
+    from k5.user import *  # noqa: F403
 
 
 # The REPL's side (k5/root.py), imported on first use so that task code importing k5 does not

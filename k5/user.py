@@ -61,13 +61,67 @@ from k5.abi import (
     SYS_YIELD,
     SYS_SLEEP,
 )
-from k5._compat import micropython
 from k5.arch import spin, syscall, trap  # noqa: F401 (spin and trap are user API)
+
+# What `import k5` gives a task (on the device: the C module _k5user, made from this file by
+# tools/gen_user_c.py; a tuple, so that no task can change what another imports).
+__all__ = (
+    "borrow_info",
+    "borrow_read",
+    "borrow_write",
+    "call",
+    "cancel_badged_sends",
+    "copy",
+    "delete",
+    "exit",
+    "identify",
+    "irq_ack",
+    "irq_clear",
+    "irq_control_get",
+    "irq_set_notification",
+    "mint",
+    "move",
+    "mutate",
+    "nbrecv",
+    "nbsend",
+    "nbsend_recv",
+    "now",
+    "poll",
+    "puts",
+    "recv",
+    "reply",
+    "reply_recv",
+    "revoke",
+    "sc_bind",
+    "sc_configure",
+    "sc_consumed",
+    "sc_unbind",
+    "send",
+    "set_timer",
+    "signal",
+    "sleep",
+    "spin",
+    "tcb_bind_notification",
+    "tcb_configure",
+    "tcb_copy_cap",
+    "tcb_info",
+    "tcb_restart",
+    "tcb_resume",
+    "tcb_set_handler",
+    "tcb_set_mcp",
+    "tcb_set_priority",
+    "tcb_suspend",
+    "tcb_unbind_notification",
+    "trap",
+    "untyped_retype",
+    "wait",
+    "window_info",
+    "yield_",
+)
 
 # --- endpoints -----------------------------------------------------------------------------------
 
 
-@micropython.native
 def send(slot, label=0, words=(), data=None, cap=NO_SLOT):
     """Send a message; blocks until a receiver takes it. Needs Write."""
     return syscall(SYS_SEND, slot, label, words, data, cap)
@@ -78,7 +132,6 @@ def nbsend(slot, label=0, words=(), data=None, cap=NO_SLOT):
     return syscall(SYS_NBSEND, slot, label, words, data, cap)
 
 
-@micropython.native
 def call(
     slot, label=0, words=(), data=None, cap=NO_SLOT, recv_slot=NO_SLOT, lease=None, lease_rights=3
 ):
@@ -107,7 +160,6 @@ def borrow_write(offset, data, reply=NO_SLOT):
     return syscall(SYS_BORROW_WRITE, reply, offset, data)
 
 
-@micropython.native
 def recv(slot, recv_slot=NO_SLOT, reply=NO_SLOT):
     """Wait for a message (or a signal of the bound notification: ipc.source). Needs Read.
 
@@ -131,7 +183,6 @@ def reply(label=0, words=(), data=None, cap=NO_SLOT, reply=NO_SLOT):
     return syscall(SYS_REPLY, reply, label, words, data, cap)
 
 
-@micropython.native
 def reply_recv(slot, label=0, words=(), data=None, cap=NO_SLOT, recv_slot=NO_SLOT, reply=NO_SLOT):
     """Reply (if a call is pending) and wait for the next message, atomically."""
     if reply == NO_SLOT:
@@ -156,13 +207,11 @@ def nbsend_recv(
 # --- notifications -------------------------------------------------------------------------------
 
 
-@micropython.native
 def signal(slot):
     """OR the cap's badge into the notification word. Needs Write."""
     return syscall(SYS_SIGNAL, slot)
 
 
-@micropython.native
 def wait(slot):
     """Block until signalled; the word (then cleared) is in ipc.badge. Needs Read."""
     return syscall(SYS_WAIT, slot)

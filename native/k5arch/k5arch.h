@@ -40,7 +40,7 @@
 
 // A task with an interpreter of its own (k5arch_context_new with a heap): the smallest heap it
 // may ask for, and the most bytes of live VM state (mcu/sections.ld's .k5vm block) it saves.
-#define K5_TASK_HEAP_MIN        (4096)
+#define K5_TASK_HEAP_MIN        (2048)
 #define K5_VM_STATE_MAX         (1536)
 
 // Trap codes that only the exit path produces (beyond the SVC numbers of k5abi.h).
@@ -289,6 +289,13 @@ void k5_ipcbuf_clear(uint8_t *raw);
 mp_obj_t k5_ipcbuf_new(uint8_t *raw);  // a view of it, from the caller's heap
 void k5_ipcbuf_put(mp_obj_t ipc, mp_int_t label, mp_int_t badge, size_t count,
     const mp_obj_t *words);
+
+// --- modk5arch.c, user.c: what tasks call -------------------------------------------------------
+// syscall(sysno, *args) (args[0] is the number): the request's bytes on this stack, then the
+// trap; the kernel's result. trap(request) and spin(ticks) are also k5's user API.
+mp_obj_t k5arch_syscall(size_t n_args, const mp_obj_t *args);
+extern const mp_obj_fun_builtin_fixed_t k5arch_trap_obj;
+extern const mp_obj_fun_builtin_fixed_t k5arch_spin_obj;
 
 // --- wire.c: the syscall wire (k5/wire.py) ----------------------------------------------------
 // The task's side (unprivileged): a request's bytes into buf (K5_WIRE_MAX bytes); their length.

@@ -3,7 +3,7 @@ K5ARCH_DIR := $(USERMOD_DIR)
 
 SRC_USERMOD_C += $(K5ARCH_DIR)/k5arch.c $(K5ARCH_DIR)/trap.c $(K5ARCH_DIR)/modk5arch.c \
 	$(K5ARCH_DIR)/namespace.c $(K5ARCH_DIR)/code.c $(K5ARCH_DIR)/fastpath.c \
-	$(K5ARCH_DIR)/log.c $(K5ARCH_DIR)/wire.c $(K5ARCH_DIR)/ipcbuf.c
+	$(K5ARCH_DIR)/log.c $(K5ARCH_DIR)/wire.c $(K5ARCH_DIR)/ipcbuf.c $(K5ARCH_DIR)/user.c
 CFLAGS_USERMOD += -I$(K5ARCH_DIR) -I$(BUILD)/k5
 
 # The ABI header is generated from k5/abi.py, the single source of truth, on every make run
@@ -15,6 +15,12 @@ $(shell mkdir -p $(BUILD)/k5 && python3 $(K5ARCH_DIR)/../../tools/gen_abi_h.py \
 # and interrupt lines the builder refuses.
 $(shell python3 $(K5ARCH_DIR)/../../tools/gen_kept_h.py \
 	$(BOARD_DIR)/peripherals.toml $(BUILD)/k5/k5kept.h)
+# So is the user API in flash (native/k5arch/user.c), from k5/user.py.
+K5USER_REFUSED := $(shell python3 $(K5ARCH_DIR)/../../tools/gen_user_c.py \
+	$(K5ARCH_DIR)/../../k5/user.py $(K5ARCH_DIR)/../../k5/abi.py $(BUILD)/k5/k5user.h 2>&1)
+ifneq ($(K5USER_REFUSED),)
+$(error $(K5USER_REFUSED))
+endif
 # So is the syscall wire's format (k5/wire.py).
 $(shell python3 $(K5ARCH_DIR)/../../tools/gen_abi_h.py \
 	$(K5ARCH_DIR)/../../k5/wire.py $(BUILD)/k5/k5wire.h)

@@ -503,14 +503,15 @@ static mp_obj_t mod_trap(mp_obj_t request) {
     uint8_t buf[K5_WIRE_MAX];
     return syscall_bytes(buf, k5wire_encode(buf, request));
 }
-static MP_DEFINE_CONST_FUN_OBJ_1(mod_trap_obj, mod_trap);
+MP_DEFINE_CONST_FUN_OBJ_1(k5arch_trap_obj, mod_trap);
 
-// syscall(sysno, *args): trap((sysno, *args)) without making the tuple (k5/user.py).
-static mp_obj_t mod_syscall(size_t n_args, const mp_obj_t *args) {
+// syscall(sysno, *args): trap((sysno, *args)) without making the tuple (the user API's calls,
+// user.c, are this with their parameters).
+mp_obj_t k5arch_syscall(size_t n_args, const mp_obj_t *args) {
     uint8_t buf[K5_WIRE_MAX];
     return syscall_bytes(buf, k5wire_encode_args(buf, n_args, args));
 }
-static MP_DEFINE_CONST_FUN_OBJ_VAR(mod_syscall_obj, 1, mod_syscall);
+static MP_DEFINE_CONST_FUN_OBJ_VAR(mod_syscall_obj, 1, k5arch_syscall);
 
 // spin(ticks): burn `ticks` kernel ticks of the caller's own CPU time (preemptible).
 static mp_obj_t mod_spin(mp_obj_t ticks_obj) {
@@ -527,7 +528,7 @@ static mp_obj_t mod_spin(mp_obj_t ticks_obj) {
     }
     return MP_OBJ_NEW_SMALL_INT(0);
 }
-static MP_DEFINE_CONST_FUN_OBJ_1(mod_spin_obj, mod_spin);
+MP_DEFINE_CONST_FUN_OBJ_1(k5arch_spin_obj, mod_spin);
 
 // arena() -> (free bytes, size in bytes, main stack bytes ever used) of the task-stack arena
 // and the kernel's stack.
@@ -587,9 +588,9 @@ static MP_DEFINE_CONST_FUN_OBJ_1(mod_code_names_obj, k5ns_code_names);
 static const mp_rom_map_elem_t k5arch_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR__k5arch) },
     { MP_ROM_QSTR(MP_QSTR_Arch), MP_ROM_PTR(&k5arch_arch_type) },
-    { MP_ROM_QSTR(MP_QSTR_trap), MP_ROM_PTR(&mod_trap_obj) },
+    { MP_ROM_QSTR(MP_QSTR_trap), MP_ROM_PTR(&k5arch_trap_obj) },
     { MP_ROM_QSTR(MP_QSTR_syscall), MP_ROM_PTR(&mod_syscall_obj) },
-    { MP_ROM_QSTR(MP_QSTR_spin), MP_ROM_PTR(&mod_spin_obj) },
+    { MP_ROM_QSTR(MP_QSTR_spin), MP_ROM_PTR(&k5arch_spin_obj) },
     { MP_ROM_QSTR(MP_QSTR_arena), MP_ROM_PTR(&mod_arena_obj) },
     { MP_ROM_QSTR(MP_QSTR_machine), MP_ROM_PTR(&mod_machine_obj) },
     { MP_ROM_QSTR(MP_QSTR_freeze), MP_ROM_PTR(&mod_freeze_obj) },

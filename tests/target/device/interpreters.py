@@ -136,7 +136,7 @@ print("root heap", before, gc.mem_free())
 
 
 def smallest():
-    for heap in range(4096, 24577, 1024):
+    for heap in range(2048, 12289, 256):
         system = System()
         ep = system.endpoint("ep")
         done = system.notification("done")
