@@ -5,6 +5,7 @@ import re
 import pytest
 
 from conftest import ROOT
+from k5.abi import ERR_EMPTY_SLOT
 from test_tasks import run_script, run_script_bytes
 
 pytestmark = pytest.mark.qemu
@@ -88,6 +89,21 @@ def test_a_restart_is_a_fresh_interpreter(out):
     generation = int(re.search(r"^restarted generation (\d+)$", out, re.M).group(1))
     assert len(starts) >= 3 and generation >= 2, out
     assert set(starts) == {"fresh"}, out
+
+
+def test_the_user_api_in_flash_binds_arguments_as_python_does(out):
+    # k5.* in a task is _k5user (made from k5/user.py): missing, extra and unknown arguments
+    # raise TypeError in the task; keywords bind by name; an empty slot answers ERR_INVALID_CAP.
+    got = re.findall(r"^bindings: bindings (.*)$", out, re.M)
+    assert got[:4] == ["<function call>", "True", "0", "True"], out
+    assert got[4:7] == [
+        "'slot' argument required",
+        "extra positional arguments given",
+        "extra keyword arguments given",
+    ], out
+    empty = ERR_EMPTY_SLOT
+    assert got[7:] == [str(empty), str((empty, empty, empty))], out
+    assert "bindings state exited" in out, out
 
 
 def test_the_syscall_fuzzer_with_interpreters_of_their_own(emu_elf, tmp_path):

@@ -228,6 +228,32 @@ time.sleep_ms(300)
 print("restarted generation", system.info(t)["generation"])
 system.close()
 
+# --- The user API in flash (native/k5arch/user.c): Python's binding rules ---------------------
+
+
+def bindings(ipc, arg):
+    import k5.user
+
+    out = [repr(k5.call), k5.user is k5.user, k5.yield_(), k5.now(ipc) >= 0]
+    for call in (lambda: k5.call(), lambda: k5.signal(1, 2), lambda: k5.send(1, bogus=2)):
+        try:
+            call()
+            out.append("accepted")
+        except TypeError as exc:
+            out.append(str(exc))
+    # Keywords in any order, a default cut from the request (reply=NO_SLOT) or not.
+    out.append(k5.send(data=b"x", slot=7, label=1))
+    out.append((k5.nbrecv(7, reply=-1), k5.nbrecv(7, reply=3), k5.poll(slot=7)))
+    for item in out:
+        print("bindings", item)
+
+
+system = System()
+t = system.task("bindings", bindings, priority=20, heap=HEAP)
+system.run(50)
+print("bindings state", system.info(t)["state"])
+system.close()
+
 # --- marshal (native/k5arch/code.c): nested code, tables past 128 entries, refusals -------------
 import marshal  # noqa: E402
 
