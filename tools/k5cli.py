@@ -261,8 +261,8 @@ def do_size(args):
     context, count = context_bytes(elf_for(boards[0]))
     print(
         f"per task: a {context} B context in kernel-private RAM ({count} contexts, the REPL's"
-        " one of them), its stack from the task arena (unless set 4096 B, 6144 B with a heap of"
-        " its own; 1 KB minimum)"
+        f" one of them), its stack from the task arena (unless set {apps.STACK_DEFAULT} B,"
+        f" {apps.STACK_DEFAULT_OWN} B with a heap of its own; 1 KB minimum)"
     )
     if args.app:
         print(f"{'task':<16} {'stack':>7} {'slots':>6} {'MPU windows':>12}")
