@@ -925,9 +925,10 @@ static void line_flush(k5_ctx_t *ctx) {
 // A task's control bytes (but tab) become '?': raw, they would be the console's protocol, not
 // text: mpremote's raw-REPL markers (0x01..0x04 end a script's output early), the START of a
 // log frame (a record `k5 logs` would show as the kernel's or another task's), ESC sequences.
-// At most K5_PUTS_CHUNK bytes a trap (the task's HAL loops): the transmitter is polled, so a
-// long write would hold the kernel for its whole time on the wire; a chunk is a served trap, after
-// which the task leaves at its time limit.
+// At most K5_PUTS_CHUNK bytes a trap, and only what the console's transmit ring has room for
+// (uart.c): the kernel copies, it never waits for the wire. It answers how many bytes it took; 0
+// when the ring is full, and the task's HAL waits a tick and comes back (so the waiting is the
+// task's, in its own time).
 static int serve_puts(k5_ctx_t *ctx, uint32_t addr, uint32_t len) {
     if (!k5arch_task_may_read(ctx, addr, len)) {
         return -1;
@@ -937,11 +938,16 @@ static int serve_puts(k5_ctx_t *ctx, uint32_t addr, uint32_t len) {
     }
     const char *text = (const char *)addr;
     if (ctx == root_ctx) {
-        uart_tx_strn(text, len);
-        return len;
+        return uart_tx_put(text, len);
     }
+    // The most one line's flush writes: its name, ": ", a full line, "\r\n".
+    size_t flush = strlen(ctx->name) + 2 + K5_LINE_MAX + 2;
     for (uint32_t i = 0; i < len; i++) {
         char c = text[i];
+        bool flushes = c == '\n' || (c != '\r' && ctx->line_len == K5_LINE_MAX);
+        if (flushes && uart_tx_room() < flush) {
+            return i;
+        }
         if (c == '\n') {
             line_flush(ctx);
         } else if (c != '\r') {
@@ -1239,13 +1245,18 @@ mp_int_t k5arch_run(k5_ctx_t *ctx, k5_ns_t *ns, mp_int_t limit) {
                 }
                 break;
             case K5_SVC_LOG:
+                // 0: written; 1: the console's transmit ring has no room for the frame now (the
+                // task waits a tick and comes back); -1: a bad request.
                 if (frame) {
                     bool ok = frame[1] <= 4 + K5_ARGS_MAX && frame[1] >= 2
                         && k5arch_task_may_read(ctx, frame[0], frame[1]);
-                    if (ok) {
+                    uint32_t answer = ok ? 0 : (uint32_t)-1;
+                    if (ok && !k5log_fits(ctx, frame[1])) {
+                        answer = 1;
+                    } else if (ok) {
                         k5log_serve(ctx, ctx - contexts, (const uint8_t *)frame[0], frame[1]);
                     }
-                    frame[0] = ok ? 0 : (uint32_t)-1;
+                    frame[0] = answer;
                 }
                 break;
             case K5_SVC_MACHINE:

@@ -244,6 +244,7 @@ void k5arch_foreign_words(k5_ctx_t *ctx, uint32_t *kernel, uint32_t *other);
 // Contract: the kernel's thread (k5log_serve for SVC_LOG; events from the fault and restart
 // paths of modk5arch.c).
 void k5log_serve(k5_ctx_t *ctx, uint32_t index, const uint8_t *body, size_t len);
+bool k5log_fits(k5_ctx_t *ctx, size_t len); // k5log_serve's frames have room now
 void k5log_event(k5_ctx_t *ctx, uint32_t format, const char *text);
 void k5log_events(bool on);
 int k5log_rtt(bool on);           // MACHINE_LOG_RTT: 0, or -1 when no memory for the buffer

@@ -249,6 +249,25 @@ static void record(uint32_t task, const uint8_t *body, size_t len) {
     frame(head, at, body, len);
 }
 
+// The most bytes a frame of `len` head and body bytes takes on the wire: START, then the length,
+// the bytes and the checksum, each escaped at worst to two.
+static size_t frame_max(size_t len) {
+    return 1 + 2 * (1 + len + 1);
+}
+
+// Whether SVC_LOG's frames (the task's name first, once, then the record) fit in the console's
+// transmit ring now; RTT's channel takes whatever comes.
+bool k5log_fits(k5_ctx_t *ctx, size_t len) {
+    if (log_rtt) {
+        return true;
+    }
+    size_t need = frame_max(7 + (len > 4 + K5_ARGS_MAX ? 4 + K5_ARGS_MAX : len));
+    if (!ctx->log_named) {
+        need += frame_max(2 + strlen(ctx->name));
+    }
+    return uart_tx_room() >= need;
+}
+
 // SVC_LOG from a task: body and length as the task packed them (pack() above).
 // Contract: the kernel's thread, for the task `ctx` (slot `index`), its body readable by it.
 void k5log_serve(k5_ctx_t *ctx, uint32_t index, const uint8_t *body, size_t len) {
@@ -290,7 +309,9 @@ static mp_obj_t mod_log(mp_obj_t level, mp_obj_t fmt, mp_obj_t args) {
     uint8_t body[4 + K5_ARGS_MAX];
     size_t len = pack(body, mp_obj_get_int(level), fmt, args);
     if (k5arch_in_task()) {
-        k5_svc_log(body, len);
+        while (k5_svc_log(body, len) == 1) {
+            k5arch_task_wait_event(); // the console is busy: a tick, in the task's own time
+        }
     } else {
         record(K5_TASK_KERNEL, body, len);
     }

@@ -140,11 +140,16 @@ uintptr_t mp_hal_stdio_poll(uintptr_t poll_flags) {
 
 mp_uint_t mp_hal_stdout_tx_strn(const char *str, size_t len) {
     if (k5arch_in_task()) {
-        // The kernel writes at most K5_PUTS_CHUNK bytes a trap and says how many.
+        // The kernel writes at most K5_PUTS_CHUNK bytes a trap and says how many; none when the
+        // console's transmit ring is full, and the task waits a tick in its own time.
         for (size_t left = len; left > 0;) {
             int n = k5_svc_puts(str, left);
-            if (n <= 0) {
+            if (n < 0) {
                 break;
+            }
+            if (n == 0) {
+                k5arch_task_wait_event();
+                continue;
             }
             str += n;
             left -= n;

@@ -22,6 +22,7 @@ typedef enum {
     PendSV_IRQn = -2,
     SysTick_IRQn = -1,
     K5_UART_IRQn = K5_BOARD_UART_IRQ,
+    K5_UART_TX_IRQn = K5_BOARD_UART_TX_IRQ, // the same line where the UART has one
 } IRQn_Type;
 
 #define __CM33_REV                0x0000U

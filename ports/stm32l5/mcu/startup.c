@@ -78,4 +78,7 @@ const void *k5_vector_table[16 + K5_BOARD_NUM_IRQS] = {
     [14] = k5_pendsv_entry,
     [15] = SysTick_Handler,
     [16 + K5_BOARD_UART_IRQ] = uart_irq_handler,
+    #if K5_BOARD_UART_TX_IRQ != K5_BOARD_UART_IRQ
+    [16 + K5_BOARD_UART_TX_IRQ] = uart_irq_handler,
+    #endif
 };

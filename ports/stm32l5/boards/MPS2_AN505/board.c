@@ -2,6 +2,7 @@
 #include <stdint.h>
 #include "mcu/cortex_m33.h"
 #include "mcu/board.h"
+#include "uart.h"
 
 uint32_t system_core_clock_hz;
 
@@ -70,6 +71,7 @@ uint32_t board_systick_elapsed(void) {
 
 // Semihosting SYS_EXIT_EXTENDED: QEMU exits with `status` (plain SYS_EXIT only tells 0 from 1).
 NORETURN void board_poweroff(int status) {
+    uart_tx_flush(); // what the console still holds goes out first
     static uint32_t block[2];
     block[0] = 0x20026; // ADP_Stopped_ApplicationExit
     block[1] = (uint32_t)status;
@@ -86,5 +88,6 @@ NORETURN void board_reset(void) {
 }
 
 NORETURN void board_fault_restart(void) {
+    uart_tx_flush(); // what the console still holds goes out first
     NVIC_SystemReset();
 }

@@ -11,6 +11,7 @@
 #define K5_BOARD_UART_CMSDK         (1)
 #define K5_BOARD_UART_BASE          (0x50200000)
 #define K5_BOARD_UART_IRQ           (32)
+#define K5_BOARD_UART_TX_IRQ        (33)  // its transmit interrupt
 #define K5_BOARD_UART_BAUD          (115200)
 
 // The attack corpus's hostile native code (native/k5attack): in the test board's image only.

@@ -2,6 +2,7 @@
 #include <stdint.h>
 #include "mcu/cortex_m33.h"
 #include "mcu/board.h"
+#include "uart.h"
 
 #define REG32(addr)       (*(volatile uint32_t *)(addr))
 
@@ -94,11 +95,13 @@ uint32_t board_systick_elapsed(void) {
 }
 
 NORETURN void board_reset(void) {
+    uart_tx_flush(); // what the console still holds goes out first
     NVIC_SystemReset();
 }
 
 // Shutdown mode: the lowest-power state; only a reset (or a wake-up pin) leaves it.
 NORETURN void board_poweroff(int status) {
+    uart_tx_flush(); // what the console still holds goes out first
     (void)status;
     REG32(PWR_CR1) = (REG32(PWR_CR1) & ~7u) | PWR_CR1_LPMS_SHUTDOWN;
     SCB->SCR |= SCB_SCR_SLEEPDEEP_Msk;
@@ -109,5 +112,6 @@ NORETURN void board_poweroff(int status) {
 }
 
 NORETURN void board_fault_restart(void) {
+    uart_tx_flush(); // what the console still holds goes out first
     NVIC_SystemReset();
 }

@@ -9,6 +9,7 @@
 #define K5_BOARD_UART_LPUART        (1)
 #define K5_BOARD_UART_BASE          (0x40008000)
 #define K5_BOARD_UART_IRQ           (66)
+#define K5_BOARD_UART_TX_IRQ        (66)  // one line for receive and transmit
 #define K5_BOARD_UART_BAUD          (115200)
 
 // Core clock: 110 MHz from the PLL, or the 4 MHz reset clock (MSI) with K5_CLOCK_MSI_4MHZ=1.
