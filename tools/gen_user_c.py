@@ -22,6 +22,9 @@ import pathlib
 import re
 import sys
 
+# The most parameters a row may have (user.c's K5USER_MAX_PARAMS).
+MAX_PARAMS = 8
+
 # What user.py's __all__ may name that is not a forwarding function, and its C object.
 HANDWRITTEN = {
     "now": "k5user_now_obj",
@@ -100,6 +103,8 @@ def row(fun, abi):
     if args.vararg or args.kwarg or args.kwonlyargs or args.posonlyargs:
         raise Refused("%s: only plain parameters can be written in C" % where)
     params = [a.arg for a in args.args]
+    if len(params) > MAX_PARAMS:
+        raise Refused("%s: more than %d parameters" % (where, MAX_PARAMS))
     defaults = dict(zip(params[len(params) - len(args.defaults) :], args.defaults))
     body = fun.body
     if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):

@@ -10,7 +10,7 @@
 #include "k5arch.h"
 #include "k5abi.h"
 
-#define K5USER_MAX_PARAMS (8)
+#define K5USER_MAX_PARAMS (8) // tools/gen_user_c.py's MAX_PARAMS
 
 typedef struct _k5user_fun_t {
     mp_obj_base_t base;

@@ -70,6 +70,11 @@ def test_the_header_names_every_row_in_the_module_table():
             "not a syscall",
         ),
         ("g = 1\n", "neither a def nor in C"),
+        (
+            "def f(a, b, c, d, e, f, g, h, i):\n"
+            "    return syscall(SYS_SEND, a, b, c, d, e, f, g, h, i)\n",
+            "more than 8 parameters",
+        ),
     ],
 )
 def test_a_function_of_another_shape_stops_the_build_with_its_name(source, reason):
