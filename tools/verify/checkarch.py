@@ -9,7 +9,7 @@
 # Everything here is plain data, so a whole system (kernel + this arch) pickles as a snapshot.
 
 from k5.abi import TRAP_EXIT, TRAP_FAULT, TRAP_PREEMPT, TRAP_SYSCALL
-from k5.arch_host import InterruptLines
+from k5.irqlines import InterruptLines
 from k5.ipcbuf import IpcBuffer
 from k5.ticks import TICKS_MASK, ticks_diff
 
@@ -99,7 +99,7 @@ class CheckArch(InterruptLines):
         # A destroyed thread's context: the kernel must never run it again (run() checks).
         ctx.freed = True
 
-    # Hardware lines (k5.arch_host.InterruptLines, as on the board): each firing is an event.
+    # Hardware lines (k5.irqlines.InterruptLines, as on the board): each firing is an event.
 
     def _fired(self, lines):
         for line in range(IRQ_LINES):
