@@ -17,6 +17,7 @@ LEVELS = ("debug", "info", "warn", "error")
 KERNEL_FORMATS = (
     ("FAULT", "%s faulted: %s"),
     ("RESTART", "%s restarted"),
+    ("DROPPED", "%d kernel events were not written: the console was full"),
 )
 
 

@@ -26,6 +26,9 @@ extern volatile uint32_t k5_clock_ms;
 
 // Kernel events are on (MACHINE_LOG_EVENTS); written by the kernel only.
 K5_KERNEL_DATA static uint8_t log_events; // (kernel-private: a task would hide its faults)
+// Kernel events the console's transmit ring had no room for (k5log_event): counted, not waited
+// for, since a task could fill the ring and then make the kernel write.
+K5_KERNEL_DATA static uint32_t events_dropped;
 
 void k5log_events(bool on) {
     log_events = on;
@@ -279,7 +282,8 @@ void k5log_serve(k5_ctx_t *ctx, uint32_t index, const uint8_t *body, size_t len)
     record(K5_TASK_BASE + index, body, len > 4 + K5_ARGS_MAX ? 4 + K5_ARGS_MAX : len);
 }
 
-// A kernel event about the task `ctx`: its name and, for a fault, the text.
+// A kernel event about the task `ctx`: its name and, for a fault, the text. Written only when the
+// console's transmit ring has room for it (after a record of how many were not, if any were not).
 void k5log_event(k5_ctx_t *ctx, uint32_t format, const char *text) {
     if (!log_events) {
         return;
@@ -291,6 +295,23 @@ void k5log_event(k5_ctx_t *ctx, uint32_t format, const char *text) {
     put_str(body, &at, sizeof(body), ctx->name, strlen(ctx->name));
     if (text != NULL) {
         put_str(body, &at, sizeof(body), text, strlen(text));
+    }
+    uint8_t dropped[2 + 6];
+    size_t dropped_len = 0;
+    if (events_dropped != 0) {
+        dropped[dropped_len++] = K5_LEVEL_BASE + 2; // WARN
+        dropped[dropped_len++] = K5_FORMAT_BASE + k5_log_event_dropped;
+        dropped[dropped_len++] = K5_ARG_INT;
+        put_varint(dropped, &dropped_len, sizeof(dropped), events_dropped << 1); // zigzag
+    }
+    size_t need = frame_max(7 + at) + (dropped_len ? frame_max(7 + dropped_len) : 0);
+    if (!log_rtt && uart_tx_room() < need) {
+        events_dropped++;
+        return;
+    }
+    if (dropped_len) {
+        record(K5_TASK_KERNEL, dropped, dropped_len);
+        events_dropped = 0;
     }
     record(K5_TASK_KERNEL, body, at);
 }
