@@ -17,6 +17,16 @@ def is_small(value, _type=type, _int=int, _len=len):
     return _type(value) is _int and 0 <= value <= abi.WORD_MAX
 
 
+def printable(text):
+    """text with its control characters (but tab) as '?'. Raw, they would be the console's
+    protocol (mpremote's raw-REPL markers, the START of a log frame, ESC sequences), not text:
+    a task's console lines get the same treatment in C (native/k5arch, serve_puts)."""
+    for c in text:
+        if (c < " " and c != "\t") or c == "\x7f":
+            return "".join("?" if (c < " " and c != "\t") or c == "\x7f" else c for c in text)
+    return text
+
+
 def is_rights(value, _type=type, _int=int, _len=len):
     return _type(value) is _int and 0 <= value <= abi.RIGHTS_ALL
 

@@ -37,6 +37,7 @@ from k5.abi import (
 )
 from k5 import arch as arch_module
 from k5.arch import new as new_arch
+from k5.decode import printable
 from k5.kernel import Kernel
 from k5.objects import Endpoint, Notification, Reply, SchedControl, Untyped, handlers_of
 from k5.ticks import TIME_MAX
@@ -281,6 +282,8 @@ class System:
         heap: None, the task runs in the kernel's interpreter; else bytes of a heap of its own
         for an interpreter of its own (k5/image.py: body and arg travel as its image).
         """
+        if type(name) is not str or printable(name) != name:
+            raise BuildError("K5: a task's name must be text without control characters")
         if type(priority) is not int or priority < 0 or priority > PRIORITY_MAX:
             raise BuildError(name + ": priority must be 0..255")
         if mcp is None:

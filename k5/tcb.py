@@ -4,7 +4,7 @@ from k5 import cdt, device
 from k5 import abi
 from k5.cdt import CNode
 from k5.objects import handlers_of
-from k5.decode import dest_slot, ipc_words, is_rights, is_small, lookup
+from k5.decode import dest_slot, ipc_words, is_rights, is_small, lookup, printable
 from k5.sched import priority_higher
 from k5.thread import restart, suspend
 
@@ -122,8 +122,8 @@ def sys_configure(kernel, tcb, sysno, request):
     if type(size) is not int or size < 1 or size > abi.CSPACE_MAX:
         return abi.ERR_INVALID_ARGUMENT
     name = request[6]
-    if type(name) is not str or len(name) > 16:
-        return abi.ERR_INVALID_ARGUMENT
+    if type(name) is not str or len(name) > 16 or printable(name) != name:
+        return abi.ERR_INVALID_ARGUMENT  # (a name goes out in front of the task's console lines)
     try:
         name.encode()
     except Exception:

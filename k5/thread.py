@@ -2,7 +2,7 @@
 
 from k5 import abi, timer
 from k5._compat import const
-from k5.decode import ipc_words, is_word, time_error
+from k5.decode import ipc_words, is_word, printable, time_error
 from k5.ipc import do_send
 from k5.reply_object import disarm_reply, move_sc, release_stack, remove_donation
 from k5.objects import FAULT_HISTORY, QUEUE_READY, QUEUE_RELEASE
@@ -97,11 +97,11 @@ def sys_debug_puts(kernel, tcb, sysno, request):
             text.encode()
         except Exception:
             return abi.ERR_INVALID_ARGUMENT
-    line = "[" + str(kernel.arch.now()) + "] " + tcb.name + ": " + text
+    line = printable("[" + str(kernel.arch.now()) + "] " + tcb.name + ": " + text)
     if kernel.console is not None:
         kernel.console(line)
-    else:
-        print(line)
+    elif not kernel.arch.console_write(line):
+        return abi.ERR_WOULD_BLOCK  # the console is full: the kernel does not wait for it
     return abi.OK
 
 

@@ -248,7 +248,8 @@ def exit(code=0):
 
 
 def puts(text):
-    """Write a line to the kernel console (timestamped, with the task's name)."""
+    """Write a line to the kernel console (timestamped, with the task's name). Control bytes
+    but tab become '?'; ERR_WOULD_BLOCK when the console has no room now (try again later)."""
     return syscall(SYS_DEBUG_PUTS, text)
 
 

@@ -13,6 +13,7 @@
 #include "py/runtime.h"
 #include "mcu/cortex_m33.h"
 #include "k5arch.h"
+#include "uart.h"
 
 typedef struct _k5arch_context_obj_t {
     mp_obj_base_t base;
@@ -448,7 +449,24 @@ static mp_obj_t arch_context_stats(mp_obj_t self, mp_obj_t ctx_obj) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(arch_context_stats_obj, arch_context_stats);
 
+// console_write(line): the line and "\r\n" into the console's transmit ring if it has room for
+// both now (uart.c), else False. The kernel's thread writes a task's SYS_DEBUG_PUTS with it: it
+// never waits for the wire on a task's behalf.
+static mp_obj_t arch_console_write(mp_obj_t self, mp_obj_t line) {
+    require_kernel();
+    size_t len;
+    const char *text = mp_obj_str_get_data(line, &len);
+    if (uart_tx_room() < len + 2) {
+        return mp_const_false;
+    }
+    uart_tx_put(text, len);
+    uart_tx_put("\r\n", 2);
+    return mp_const_true;
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(arch_console_write_obj, arch_console_write);
+
 static const mp_rom_map_elem_t arch_locals_table[] = {
+    { MP_ROM_QSTR(MP_QSTR_console_write), MP_ROM_PTR(&arch_console_write_obj) },
     { MP_ROM_QSTR(MP_QSTR_now), MP_ROM_PTR(&arch_now_obj) },
     { MP_ROM_QSTR(MP_QSTR_idle), MP_ROM_PTR(&arch_idle_obj) },
     { MP_ROM_QSTR(MP_QSTR_interrupts), MP_ROM_PTR(&arch_interrupts_obj) },

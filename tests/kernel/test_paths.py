@@ -247,3 +247,31 @@ def test_kernel_modules_do_not_shadow_the_user_api():
         value = getattr(user, name)
         if type(value) is types.FunctionType and value.__module__ == "k5.user":
             assert getattr(k5, name) is value, name
+
+
+def test_console_protocol_bytes_from_a_task_become_text():
+    # A task's k5.puts text and the names of the TCBs it configures go out on the console: their
+    # control bytes (mpremote's raw-REPL markers, a log frame's START, ESC) must not.
+    lines = []
+    results = []
+
+    def child(ipc, arg):
+        pass
+
+    def talker(ipc, arg):
+        results.append(k5.puts("raw-repl \x01\x02\x04\x1b[2J\x7f\tend"))
+        results.append(k5.untyped_retype(1, A.TYPE_TCB, 2))
+        results.append(k5.tcb_configure(2, child, None, 3, 4, "ev\x04il"))
+        results.append(k5.tcb_configure(2, child, None, 3, 4, "fine\tname"))
+
+    system = System(console=lines.append)
+    t = system.task("talker", talker, priority=3)
+    system.give(t, 1, system.untyped("u", 8))
+    system.run(50)
+    assert results == [A.OK, A.OK, A.ERR_INVALID_ARGUMENT, A.OK], results
+    assert len(lines) == 1 and lines[0].endswith("] talker: raw-repl ????[2J?\tend"), lines
+    try:
+        System().task("ev\x04il", child)
+        raise AssertionError("a control byte in a task's name was accepted")
+    except k5.system.BuildError as exc:
+        assert "without control characters" in str(exc)

@@ -230,11 +230,17 @@ def test_unexpected_interrupt_is_reported_not_ignored(emulator):
 _TALKER = """
 import k5
 from k5 import log, supervisor
+from k5.abi import ERR_WOULD_BLOCK
 from k5.system import System
 
 def talker(ipc, lines):
     for i in range(lines):
-        print("line %05d " % i + "x" * 40)
+        line = "line %05d " % i + "x" * 40
+        if i % 2:
+            print(line)
+        else:
+            while k5.puts(line) == ERR_WOULD_BLOCK:
+                k5.sleep(1)
     print("talker done")
 
 def clock(ipc, rounds):
@@ -261,15 +267,17 @@ k5.spawn(clock, 500, name="clock", priority=50)
 
 
 def test_a_console_nobody_reads_holds_the_writer_not_the_kernel(emulator, emu_elf):
-    # A task writes 180 KB while the host reads nothing for 4 s: the pty takes 4 KB, QEMU's UART
-    # stays full, and the console's transmit ring fills. The kernel only copies into the ring
-    # (uart.c): the writer waits in its own time, and a priority-50 periodic task keeps its
-    # period. With a polled transmitter the kernel spun on the full UART inside the writer's
-    # trap, and that task was 3,847 ticks late (measured on session 13's image); now 4 or fewer,
-    # in real time (the host's own pauses show here: make bench's icount rows are the exact
-    # measure). A task the supervisor restarts faults every 20 ticks meanwhile, with kernel
-    # events on: an event that does not fit is counted, not waited for, and a record says how
-    # many were lost. Every line arrives, in order.
+    # A task writes 180 KB (print, and k5.puts, which the kernel's Python writes and which
+    # answers ERR_WOULD_BLOCK when full) while the host reads nothing for 4 s: the pty takes
+    # 4 KB, QEMU's UART stays full, and the console's transmit ring fills. The kernel only
+    # copies into the ring (uart.c): the writer waits in its own time, and a priority-50
+    # periodic task keeps its period. With a polled transmitter the kernel spun on the full
+    # UART inside the writer's trap, and that task was 3,847 ticks late (session 13's image;
+    # 3,747 through k5.puts before it answered ERR_WOULD_BLOCK); now 4 or fewer, in real time
+    # (the host's own pauses show here: make bench's icount rows are the exact measure). A
+    # task the supervisor restarts faults every 20 ticks meanwhile, with kernel events on: an
+    # event that does not fit is counted, not waited for, and a record says how many were
+    # lost. Every line arrives, in order.
     with Console(emulator) as port:
         port.write(b"\r")
         port.read_until(b">>> ")

@@ -115,6 +115,17 @@ def check(*pairs):
     k5.exit(0)
 
 
+# Setups and bodies more than one part uses.
+
+
+def _untyped(system, hostile):
+    system.give(hostile, CAP, system.untyped("ut", 24))
+
+
+def _late(ipc, arg):
+    k5.exit(0)
+
+
 # === part 1 of the cases ===
 # (The test runs the prelude above and the harness below with each part in turn, on a fresh
 # board: the REPL's heap holds the compiled corpus one part at a time. FIRST numbers a part's
@@ -831,14 +842,6 @@ def _(ipc, arg):
     k5.sleep(100000)
 
 
-def _untyped(system, hostile):
-    system.give(hostile, CAP, system.untyped("ut", 24))
-
-
-def _late(ipc, arg):
-    k5.exit(0)
-
-
 @case(
     "half-made threads (contexts used up, a body the arch refuses)",
     ("exit",),
@@ -1505,6 +1508,24 @@ def _(ipc, arg):
     # machine.freq() asks the kernel, which keeps its own copy: this word misleads no one.
     x.write(CORE_HZ, 0)
     check((x.read(CORE_HZ), 0), (machine.freq() > 0, True))
+
+
+@case("console protocol bytes through k5.puts", ("exit",))
+def _(ipc, arg):
+    # SYS_DEBUG_PUTS is written by the kernel's Python: the same rule as a printed line (case
+    # 68), or the task ends the REPL's mpremote run and forges `k5 logs` records (red team,
+    # session 14). test_attacks.py checks the line.
+    check((k5.puts("raw-repl2 \x01\x02\x04\x1b[2J end"), OK))
+
+
+@case("console protocol bytes in the name of a TCB it configures", ("exit",), setup=_untyped)
+def _(ipc, arg):
+    # A name goes out in front of the task's console lines (and in k5.ps): refused.
+    check(
+        (k5.untyped_retype(CAP, TYPE_TCB, CAP + 1), OK),
+        (k5.tcb_configure(CAP + 1, _late, None, 10, 4, "ev\x04il"), ERR_INVALID_ARGUMENT),
+        (k5.tcb_configure(CAP + 1, _late, None, 10, 4, "evil"), OK),
+    )
 
 
 # --- the harness -------------------------------------------------------------------------------
