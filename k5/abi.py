@@ -162,7 +162,11 @@ SVC_LOG = const(10)  # served in C: r0 = a log record's body, r1 = its length (k
 # served in C, a task with an interpreter of its own: r0, r1 = a buffer in its heap for its
 # image (k5/image.py), which the kernel copies in; r0 = the image's length, or -1
 _SVC_IMAGE = const(11)
-SVC_COUNT = const(12)
+# served in C, a task with an interpreter of its own or the root: r0 = 0 reserves r1 bytes of its
+# machine-code area (r0 = where they will run, 0: no room); r0 = a buffer of its own commits r1
+# bytes of machine code from it into the piece reserved (r0 = its address, 0: refused)
+_SVC_EXEC = const(12)
+SVC_COUNT = const(13)
 # SVC_MACHINE operations: what only the root task may ask of the machine.
 MACHINE_RESET = const(0)  # machine.reset()
 MACHINE_POWEROFF = const(1)  # machine.poweroff(status): leaves QEMU with status (semihosting)

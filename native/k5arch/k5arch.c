@@ -31,6 +31,7 @@
 #include "py/objstr.h"
 #include "py/objtuple.h"
 #include "py/runtime.h"
+#include "py/persistentcode.h"
 #include "py/stackctrl.h"
 #include "mcu/cortex_m33.h"
 #include "uart.h"
@@ -119,6 +120,7 @@ static uint8_t *vm_saved(k5_ctx_t *ctx) {
 #define MPU_REGION_STACK (2)
 #define MPU_REGION_PERIPH (3)
 #define MPU_REGION_FS    (4)
+#define MPU_REGION_EXEC  (K5_MPU_REGION_WINDOWS + K5_WINDOW_REGIONS - 1)
 #define MPU_ATTR_NORMAL  (0)    // MAIR attribute index: normal memory, write-back
 #define MPU_ATTR_DEVICE  (1)    // MAIR attribute index: device memory, nGnRE
 #define MPU_AP_RW_ANY    (1)
@@ -498,8 +500,16 @@ static uint32_t arena_alloc(uint32_t size) {
         moved = false;
         for (size_t i = 0; i < K5_MAX_CONTEXTS; i++) {
             k5_ctx_t *c = &contexts[i];
-            if (c->state != K5_CTX_FREE && c->stack_base < base + size && base < c->block_top) {
+            if (c->state == K5_CTX_FREE) {
+                continue;
+            }
+            if (c->stack_base < base + size && base < c->block_top) {
                 base = c->block_top;
+                moved = true;
+            }
+            if (c->exec_base != 0 && c->exec_base < base + size
+                && base < c->exec_base + c->exec_size) {
+                base = c->exec_base + c->exec_size;
                 moved = true;
             }
         }
@@ -518,7 +528,7 @@ size_t k5arch_arena_free(void) {
     size_t used = 0;
     for (size_t i = 0; i < K5_MAX_CONTEXTS; i++) {
         if (contexts[i].state != K5_CTX_FREE) {
-            used += contexts[i].block_top - contexts[i].stack_base;
+            used += contexts[i].block_top - contexts[i].stack_base + contexts[i].exec_size;
         }
     }
     return k5arch_arena_size() - used;
@@ -680,6 +690,8 @@ void k5arch_context_reset(k5_ctx_t *ctx, mp_obj_t entry, mp_obj_t arg) {
     ctx->request_len = 0;
     ctx->result = MP_OBJ_NULL;
     ctx->decoded = MP_OBJ_NULL;
+    ctx->exec_used = 0; // a restart's interpreter has none of the old code (the area stays)
+    ctx->exec_pending = 0;
     memset(&ctx->thread, 0, sizeof(ctx->thread));
     ctx->thread.stack_top = (char *)ipc;
     ctx->thread.stack_limit = (uint32_t)ipc - ctx->stack_base - K5_STACK_MARGIN;
@@ -806,6 +818,33 @@ void k5_task_start_own(size_t image_len, uint8_t *ipc, uint32_t heap_base, uint3
 }
 
 // --- What a task's HAL calls (unprivileged) ------------------------------------------------
+
+// MP_PLAT_COMMIT_EXEC: the native emitter (or a .mpy's loader) finished `len` bytes of machine
+// code in a buffer of the heap, which is execute-never. The kernel reserves where it will run in
+// the task's execute-only area; the task applies a .mpy's relocations for that address in its own
+// buffer (never the kernel: they are the task's data); then the kernel copies the bytes there.
+void *k5arch_commit_exec(void *code, size_t len, void *reloc) {
+    if (!k5arch_in_task() || (!k5_vm_own && !k5_user_raw)) {
+        mp_raise_msg(&mp_type_RuntimeError,
+            MP_ERROR_TEXT("K5: machine code runs only in the REPL or a task with an interpreter "
+                "of its own (spawn it with heap=)"));
+    }
+    uint32_t at = k5_svc_exec(0, len);
+    if (at == 0) {
+        mp_raise_msg_varg(&mp_type_MemoryError,
+            MP_ERROR_TEXT("K5: no room for %u bytes of machine code (a task has %u, the REPL %u)"),
+            (unsigned)len, K5_EXEC_AREA_TASK, K5_EXEC_AREA_ROOT);
+    }
+    #if MICROPY_PERSISTENT_CODE_LOAD
+    if (reloc != NULL) {
+        mp_native_relocate(reloc, code, at);
+    }
+    #endif
+    if (k5_svc_exec((uint32_t)code, len) != at) {
+        mp_raise_msg(&mp_type_RuntimeError, MP_ERROR_TEXT("K5: the machine code was refused"));
+    }
+    return (void *)at;
+}
 
 // The requests of the HAL's waits are wire bytes on the task's stack, made without the heap: so
 // waiting leaves no garbage (a byte of console input used to cost 16 bytes of heap, which
@@ -1031,6 +1070,14 @@ static void mpu_load(k5_ctx_t *ctx) {
         }
         k5_user_raw = 0;
     }
+    // Its machine code: read and execute, never write (by anyone: the kernel unmaps it to copy).
+    if (ctx->exec_base != 0 && (ctx == root_ctx || ctx->windows[K5_WINDOW_REGIONS - 1][1] == 0)) {
+        MPU->RNR = MPU_REGION_EXEC;
+        MPU->RLAR = 0;
+        MPU->RBAR = ctx->exec_base | (MPU_AP_RO_ANY << MPU_RBAR_AP_Pos);
+        MPU->RLAR = ((ctx->exec_base + ctx->exec_size - 1) & MPU_RLAR_LIMIT_Msk)
+            | (MPU_ATTR_NORMAL << MPU_RLAR_AttrIndx_Pos) | MPU_RLAR_EN_Msk;
+    }
 }
 
 // The GC's tuning (gc.enable/disable, gc.threshold) is the VM's, shared by every task: what a
@@ -1118,6 +1165,57 @@ static void swap_out(k5_ctx_t *ctx, k5_ns_t *ns) {
         MP_STATE_MEM(gc_alloc_threshold) = gc_threshold_saved;
         #endif
     }
+}
+
+// SVC_EXEC: a task's machine code (native/viper code it compiled, a .mpy's native code) goes
+// into an area of the arena that it may execute and read but never write. buf 0: reserve len
+// bytes, answering where they will run (the task relocates its code for that address in its own
+// buffer); else commit len bytes from buf, which the task may read, into the piece just reserved,
+// once. Only the root and tasks with an interpreter of their own have one: in the kernel's
+// interpreter a task's code could reach the kernel's heap. 0 answers a refusal.
+static uint32_t serve_exec(k5_ctx_t *ctx, uint32_t buf, uint32_t len) {
+    if (ctx->heap_base == 0 && ctx != root_ctx) {
+        return 0;
+    }
+    if (buf == 0) {
+        if (ctx->exec_base == 0) {
+            if (ctx != root_ctx && ctx->windows[K5_WINDOW_REGIONS - 1][1] != 0) {
+                return 0; // every MPU region it has is a device window
+            }
+            uint32_t size = ctx == root_ctx ? K5_EXEC_AREA_ROOT : K5_EXEC_AREA_TASK;
+            uint32_t base = arena_alloc(size);
+            if (base == 0) {
+                return 0;
+            }
+            ctx->exec_base = base;
+            ctx->exec_size = size;
+            ctx->exec_used = 0;
+            mpu_ctx = NULL; // its next entry maps the area
+        }
+        uint32_t at = ctx->exec_base + ((ctx->exec_used + 7) & ~7u);
+        if (len == 0 || len > ctx->exec_base + ctx->exec_size - at) {
+            return 0;
+        }
+        ctx->exec_used = at + len - ctx->exec_base;
+        ctx->exec_pending = at;
+        ctx->exec_pending_len = len;
+        return at;
+    }
+    uint32_t at = ctx->exec_pending;
+    if (at == 0 || len != ctx->exec_pending_len || !k5arch_task_may_read(ctx, buf, len)) {
+        return 0;
+    }
+    ctx->exec_pending = 0;
+    // The region is read-only for the kernel too: unmapped while the kernel copies.
+    MPU->RNR = MPU_REGION_EXEC;
+    MPU->RLAR = 0;
+    mpu_ctx = NULL;
+    __DSB();
+    __ISB();
+    memcpy((void *)at, (const void *)buf, len);
+    __DSB();
+    __ISB();
+    return at;
 }
 
 // Runs the task until it traps into the kernel or `limit` ticks have passed; returns TRAP_*.
@@ -1222,6 +1320,11 @@ mp_int_t k5arch_run(k5_ctx_t *ctx, k5_ns_t *ns, mp_int_t limit) {
                         memcpy((void *)frame[0], image->data, image->len);
                     }
                     frame[0] = ok ? image->len : (uint32_t)-1;
+                }
+                break;
+            case K5_SVC_EXEC:
+                if (frame) {
+                    frame[0] = serve_exec(ctx, frame[0], frame[1]);
                 }
                 break;
             case K5_SVC_GETC:

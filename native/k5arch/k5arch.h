@@ -44,6 +44,14 @@
 #define K5_TASK_HEAP_MIN        (2048)
 #define K5_VM_STATE_MAX         (1536)
 
+// Machine code of a task (the native and viper emitters, a .mpy's native code): an area of the
+// arena that the task may read and execute but never write, taken at its first commit; the
+// kernel copies each piece of finished code in (k5arch_commit_exec). A task with an interpreter
+// of its own gets this many bytes of it, the REPL more (MicroPython's native tests run there).
+// Its MPU region is the last window's: a task with K5_WINDOW_REGIONS windows has none.
+#define K5_EXEC_AREA_TASK       (4096)
+#define K5_EXEC_AREA_ROOT       (16384)
+
 // Trap codes that only the exit path produces (beyond the SVC numbers of k5abi.h).
 #define K5_TRAP_HW_FAULT        (0x80)
 
@@ -89,6 +97,11 @@ typedef struct _k5_ctx_t {
     uint32_t block_top;         // the top of its memory block (the MPU region, the arena)
     uint32_t heap_base;         // its own interpreter's heap [heap_base, block_top), its saved
                                 // VM state just below; 0: it runs in the kernel's interpreter
+    uint32_t exec_base;         // its machine code's area in the arena (0: none yet), its size,
+    uint32_t exec_size;         // the bytes of it reserved so far, and the piece reserved and
+    uint32_t exec_used;         // not yet committed (0: none)
+    uint32_t exec_pending;
+    uint32_t exec_pending_len;
     uint8_t state;              // k5_ctx_state_t
     uint8_t line_len;
     uint8_t fault_class;        // K5_FAULT_CLASS_*
@@ -158,6 +171,9 @@ int k5_svc_getc(uint32_t peek);
 int k5_svc_machine(uint32_t op, uint32_t arg);
 int k5_svc_log(const uint8_t *body, size_t len);
 int k5_svc_image(uint8_t *buf, size_t len);
+uint32_t k5_svc_exec(uint32_t buf, size_t len);
+// MP_PLAT_COMMIT_EXEC (mpconfigport.h): finished machine code into the task's execute-only area.
+void *k5arch_commit_exec(void *code, size_t len, void *reloc);
 
 // --- k5arch.c: hooks for the port --------------------------------------------------------------
 // The interrupt character the console's receive interrupt compares with (handler mode).

@@ -16,15 +16,15 @@
 
 // Emitters. The Thumb emitter is there for frozen code: the kernel's hot path is frozen as
 // @micropython.native machine code, which runs from flash like any frozen bytecode (the same
-// source runs as bytecode on the host). The heap is execute-never for every task (the MPU), so
-// native code compiled at run time, or loaded from a .mpy, has nowhere to run: asking for
-// executable memory raises a RuntimeError that says so (mphalport.c).
+// source runs as bytecode on the host). The heap is execute-never for every task (the MPU): native
+// code compiled at run time, or loaded from a .mpy, is written in the heap and committed into an
+// area the task may execute but not write (native/k5arch, k5arch_commit_exec: the REPL and tasks
+// with an interpreter of their own; a task in the kernel's interpreter is refused).
 #define MICROPY_EMIT_THUMB                      (1)
 #define MICROPY_EMIT_INLINE_THUMB               (0)
 #define MICROPY_MAKE_POINTER_CALLABLE(p)        ((void *)((uintptr_t)(p) | 1))
-__attribute__((noreturn)) void k5_refuse_exec_memory(void);
-#define MP_PLAT_ALLOC_EXEC(min_size, ptr, size) ((void)(ptr), (void)(size), k5_refuse_exec_memory())
-#define MP_PLAT_FREE_EXEC(ptr, size)
+void *k5arch_commit_exec(void *code, size_t len, void *reloc);
+#define MP_PLAT_COMMIT_EXEC(code, len, reloc)   k5arch_commit_exec(code, len, reloc)
 #define MICROPY_PERSISTENT_CODE_LOAD            (1)
 // The VM dispatches opcodes through a table of labels: about 10% fewer instructions, 1 KB.
 #define MICROPY_OPT_COMPUTED_GOTO               (1)

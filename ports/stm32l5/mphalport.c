@@ -28,13 +28,6 @@ uint32_t mp_hal_core_hz(void) {
     return core_hz;
 }
 
-// MP_PLAT_ALLOC_EXEC (mpconfigport.h): the compiler's native emitter, or a .mpy with machine
-// code, asks for executable memory. There is none to give: the heap is execute-never.
-void k5_refuse_exec_memory(void) {
-    mp_raise_msg(&mp_type_RuntimeError,
-        MP_ERROR_TEXT("K5: the heap is execute-never; native code must be frozen into the image"));
-}
-
 void systick_init(void) {
     core_hz = system_core_clock_hz;
     SysTick->LOAD = core_hz / 1000 - 1;

@@ -304,8 +304,10 @@ def _(ipc, arg):
     machine.mem32[TIMER + 8] = 1
 
 
-@case("native code compiled at run time", ("fault", "heap is execute-never"))
+@case("native code compiled at run time", ("fault", "machine code runs only in the REPL"))
 def _(ipc, arg):
+    # In the kernel's interpreter its code could reach the kernel's heap: refused (a task with
+    # an interpreter of its own may: the cases of its own machine code below).
     exec("@micropython.viper\ndef f(p: ptr32):\n    p[0] = 1\n")
 
 
@@ -1526,6 +1528,143 @@ def _(ipc, arg):
         (k5.tcb_configure(CAP + 1, _late, None, 10, 4, "ev\x04il"), ERR_INVALID_ARGUMENT),
         (k5.tcb_configure(CAP + 1, _late, None, 10, 4, "evil"), OK),
     )
+
+
+# --- a task's own machine code (SVC_EXEC): raw Thumb instructions, crafted --------------------
+# A task with an interpreter of its own may run machine code (native/k5arch, k5arch_commit_exec),
+# so it may run any instruction: here a .mpy of viper functions made of raw Thumb, which it
+# imports from a RAM filesystem of its own. A viper function is entered as fun(self, n_args,
+# n_kw, args): its arguments (small ints) are loaded through r3.
+_ARG0 = (0x6818, 0x1040)  # ldr r0, [r3]; asrs r0, r0, #1
+_ARG1 = (0x6859, 0x1049)  # ldr r1, [r3, #4]; asrs r1, r1, #1
+_RETURN_R0 = (0x0040, 0x3001, 0x4770)  # r0 as a small int; bx lr
+_RETURN_0 = (0x2001, 0x4770)  # movs r0, #1 (the small int 0); bx lr
+_THUMB = (
+    ("svc_exec", _ARG0 + _ARG1 + (0xDF0C,) + _RETURN_R0),  # svc #12 (SVC_EXEC) with r0, r1
+    ("semihost", (0x6819, 0x1049, 0x2018, 0xBEAB) + _RETURN_0),  # bkpt 0xab: SYS_EXIT(arg)
+    ("store", _ARG0 + _ARG1 + (0x6001,) + _RETURN_0),  # str r1, [r0]
+    ("load", _ARG0 + (0x6800,) + _RETURN_R0),  # ldr r0, [r0]
+    ("svc_enter", (0xDF00,) + _RETURN_0),  # svc #0: the kernel's own entry
+    ("svc_stack", _ARG0 + (0x4685, 0xDF01) + _RETURN_0),  # mov sp, r0; svc #1
+    ("here", (0x4678,) + _RETURN_R0),  # mov r0, pc: where its own code runs
+)
+
+
+def _varint(n):
+    out = [n & 0x7F]
+    n >>= 7
+    while n:
+        out.insert(0, 0x80 | (n & 0x7F))
+        n >>= 7
+    return bytes(out)
+
+
+def _crafted_mpy():
+    """A .mpy (version 6, this board's architecture) whose module binds each _THUMB function."""
+    import sys
+
+    out = bytearray(bytes((77, 6, sys.implementation._mpy >> 8, 31)))
+    out += _varint(2 + len(_THUMB)) + b"\x00"  # qstrs, no constants
+    out += b"\x0eevil.py\x00\x0f"  # "evil.py", then the static qstr "<module>"
+    for name, _ in _THUMB:
+        out += _varint(len(name) << 1) + name.encode() + b"\x00"
+    top = bytearray(b"\x00\x02\x01")  # prelude, name <module>
+    for i in range(len(_THUMB)):
+        top += b"\x32" + _varint(i) + b"\x16" + _varint(2 + i)  # MAKE_FUNCTION; STORE_NAME
+    top += b"\x51\x63"  # LOAD_CONST_NONE; RETURN_VALUE
+    out += _varint(len(top) << 3 | 4) + top + _varint(len(_THUMB))
+    for _, halfwords in _THUMB:
+        code = b"".join(h.to_bytes(2, "little") for h in halfwords)
+        out += _varint(len(code) << 3 | 2) + code + b"\x00"  # viper code, no scope flags
+    return bytes(out)
+
+
+EVIL = _crafted_mpy()
+
+
+def _evil():
+    """The crafted module, imported from a RAM filesystem of the task's own."""
+    import io
+    import os
+    import sys
+
+    class File(io.IOBase):
+        def __init__(self, data):
+            self.data = memoryview(data)
+            self.pos = 0
+
+        def readinto(self, buf):
+            n = min(len(buf), len(self.data) - self.pos)
+            buf[:n] = self.data[self.pos : self.pos + n]
+            self.pos += n
+            return n
+
+        def ioctl(self, request, arg):
+            return 0
+
+    class Files:
+        def mount(self, readonly, mkfs):
+            pass
+
+        def stat(self, path):
+            if path == "/evil.mpy":
+                return (32768, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+            raise OSError(2)
+
+        def open(self, path, mode):
+            return File(EVIL)
+
+    os.mount(Files(), "/evil")
+    sys.path.append("/evil")
+    import evil
+
+    return evil
+
+
+@case("own machine code: a commit from the kernel's memory", ("exit",), heap=OWN_HEAP)
+def _(ipc, arg):
+    evil = _evil()
+    # A piece of its own area is reserved; the kernel copies only what the task may read, once.
+    check(
+        (evil.svc_exec(0, 16) != 0, True),
+        (evil.svc_exec(KERNEL_HEAP, 16), 0),
+        (evil.svc_exec(KERNEL_HEAP, 16), 0),
+        (evil.svc_exec(0, 1 << 20), 0),
+    )
+
+
+@case("own machine code: a semihosting exit", ("fault", "HardFault"), heap=OWN_HEAP)
+def _(ipc, arg):
+    _evil().semihost(7)  # unprivileged: no semihosting call, QEMU goes on
+
+
+@case("own machine code: a write to its own code", ("fault", "MemManage"), heap=OWN_HEAP)
+def _(ipc, arg):
+    evil = _evil()
+    evil.store(evil.here(), 0)  # read and execute, never write
+
+
+@case(
+    "own machine code: the kernel's heap, read",
+    ("fault", "MemManage", "addr=@kheap"),
+    heap=OWN_HEAP,
+)
+def _(ipc, arg):
+    _evil().load(KERNEL_HEAP)
+
+
+@case("own machine code: the kernel's entry (svc 0)", ("fault", "UsageFault"), heap=OWN_HEAP)
+def _(ipc, arg):
+    _evil().svc_enter()
+
+
+@case(
+    "own machine code: a trap with its stack in the kernel's memory",
+    ("fault", "stack overflow"),
+    heap=OWN_HEAP,
+)
+def _(ipc, arg):
+    _evil().svc_stack(KERNEL_HEAP)
 
 
 # --- the harness -------------------------------------------------------------------------------
