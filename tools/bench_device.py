@@ -9,6 +9,7 @@ import gc
 
 import asyncio
 import machine
+import micropython
 import time
 
 import k5
@@ -62,6 +63,23 @@ def plain_call(n):
 
     for _ in range(n):
         f()
+
+
+def sum_loop_bytecode(n):
+    s = 0
+    for i in range(n):
+        s += i
+    return s
+
+
+# The same loop as machine code (viper), compiled at run time in the REPL and run from its
+# execute-only area (native/k5arch, k5arch_commit_exec).
+@micropython.viper
+def sum_loop_viper(n: int) -> int:
+    s = 0
+    for i in range(n):
+        s += i
+    return s
 
 
 def generator_ping_pong(n):
@@ -460,6 +478,8 @@ def wire(name, run, n):
 for name, run, n in (
     ("plain_call", plain_call, 2000),
     ("generator_ping_pong", generator_ping_pong, 1000),
+    ("sum_loop_bytecode", sum_loop_bytecode, 2000),
+    ("sum_loop_viper", sum_loop_viper, 2000),
     ("asyncio_event_ping_pong", asyncio_event_ping_pong, 200),
     ("ticks_ms_no_trap", ticks_ms_no_trap, 2000),
     ("k5_native_trap", k5_native_trap, 2000),
