@@ -77,9 +77,8 @@ SYS_IRQ_ACK = const(45)
 SYS_IRQ_CLEAR = const(46)
 # Device windows: (SYS, window_slot) -> (base, size, rights mapped) into ipc.words[0:3].
 SYS_WINDOW_INFO = const(47)
-# The root task's builder front end (k5/front.py): (SYS_BUILD, op name, args tuple, buffer),
-# served by the root service (k5/rootsrv.py) on the kernel's thread, which writes its answer
-# into the buffer as bytes; only the root task may make it.
+# The root task's builder front end (k5/front.py): (SYS_BUILD, op name, args tuple), served by
+# the root service (k5/rootsrv.py) on the kernel's thread; only the root task may make it.
 SYS_BUILD = const(48)
 # A notification at a deadline (k5/timer.py): (SYS_SET_TIMER, ntfn_slot, ticks), -1 cancels.
 SYS_SET_TIMER = const(49)

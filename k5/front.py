@@ -9,8 +9,6 @@
 # none of the system's tasks can run, and close() destroys the system's tasks and objects.
 
 from k5.abi import (
-    ERR_RANGE,
-    OK,
     RIGHTS_ALL,
     RIGHTS_RW,
     SYS_BUILD,
@@ -26,38 +24,23 @@ from k5.abi import (
     TYPE_WINDOW,
 )
 from k5.arch import trap
-from k5.image import unpack_answer
 from k5.kernel import RUN_IDLE, RUN_TIME_UP
 from k5.ticks import ticks_add, ticks_diff
 
 # How often run() looks whether the system's tasks are done, in ticks (1 ms on the device).
 RUN_POLL = 20
-# Bytes of the buffer an answer is first asked into (most fit: a slot, a task's handles), and
-# of the length before it (k5/rootsrv.py).
-ANSWER_ROOM = 120
-_LENGTH = 4
 
 
 def call(op, *args):
-    """One builder operation through SYS_BUILD; raises BuildError with the kernel's reason.
-
-    The kernel writes its answer into a buffer of the REPL's as bytes (its length, 4 bytes
-    little-endian, then k5/image.py's encoding); an answer that does not fit waits in the kernel
-    for the operation "answer" with a buffer that big. The objects are made here."""
-    buffer = bytearray(ANSWER_ROOM)
-    err = trap((SYS_BUILD, op, args, buffer))
-    if err == ERR_RANGE:
-        buffer = bytearray(_LENGTH + int.from_bytes(buffer[:_LENGTH], "little"))
-        err = trap((SYS_BUILD, "answer", (), buffer))
-    if err != OK:
-        raise OSError("K5: SYS_BUILD refused (error " + str(err) + "): only the root builds")
-    size = int.from_bytes(buffer[:_LENGTH], "little")
-    status, value = unpack_answer(memoryview(buffer)[_LENGTH : _LENGTH + size])
-    if status != OK:
+    """One builder operation through SYS_BUILD; raises BuildError with the kernel's reason."""
+    result = trap((SYS_BUILD, op, args))
+    if type(result) is int:
+        raise OSError("K5: SYS_BUILD refused (error " + str(result) + "): only the root builds")
+    if result[0] != 0:
         from k5.system import BuildError
 
-        raise BuildError(value)
-    return value
+        raise BuildError(result[1])
+    return result[1]
 
 
 class Ref:

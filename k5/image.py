@@ -1,5 +1,4 @@
-"""A task's image: what a task with an interpreter of its own starts from; and the builder's
-answers to the REPL, in the same encoding (pack_answer, unpack_answer).
+"""A task's image: what a task with an interpreter of its own starts from.
 
 The spawner (the REPL) packs the task's body and arg into bytes in its own interpreter; the
 kernel copies those bytes into the new task's heap without reading them (native/k5arch,
@@ -23,10 +22,6 @@ machine code (`@micropython.native`, `viper`); `pack` says so when it meets one 
 Format (version 1): b"K5I" 0x01, then three values: the globals (a tuple of (name, value)
 tuples), the body, the arg. A value is a tag byte and its fields; lengths and counts are
 unsigned LEB128 varints; an int is its decimal text, a float its repr.
-
-An answer of the builder (k5/rootsrv.py, SYS_BUILD) is one plain value, in which lists and
-dicts (str keys) may appear too: the kernel packs it, the REPL's buffer gets the bytes, and the
-REPL unpacks them into objects of its own. So the kernel never hands the REPL an object.
 """
 
 # Tags. The decoder builds objects of the task's own interpreter from each.
@@ -42,8 +37,6 @@ _MODULE = 8  # name (text): imported again in the task
 _FUNCTION = 9  # name (text), code (data): marshal.dumps of the function's code, nested included
 _ATTR = 10  # module (text), name (text): a function of a module
 _UNSHARED = 11  # name (text), type name (text): a stand-in that raises when used
-_LIST = 12  # count, values (answers only)
-_DICT = 13  # count, then key (a str), value, key, ... (answers only)
 
 _MAGIC = b"K5I\x01"
 _DEPTH = 8  # tuples nest at most this deep
@@ -72,10 +65,9 @@ def _text(out, text):
     _data(out, text.encode())
 
 
-def encode_plain(out, value, depth=0, containers=False):
-    """Append a plain value (None, bool, int, float, str, bytes, tuples of these; with
-    containers, lists and dicts with str keys too); False if it is not one (nothing appended
-    then)."""
+def encode_plain(out, value, depth=0):
+    """Append a plain value (None, bool, int, float, str, bytes, tuples of these); False if it
+    is not one (nothing appended then)."""
     kind = type(value)
     if value is None:
         out.append(_NONE)
@@ -93,47 +85,17 @@ def encode_plain(out, value, depth=0, containers=False):
     elif kind is bytes:
         out.append(_BYTES)
         _data(out, value)
-    elif (kind is tuple or (containers and kind is list)) and depth < _DEPTH:
+    elif kind is tuple and depth < _DEPTH:
         mark = len(out)
-        out.append(_TUPLE if kind is tuple else _LIST)
+        out.append(_TUPLE)
         _varint(out, len(value))
         for item in value:
-            if not encode_plain(out, item, depth + 1, containers):
-                del out[mark:]
-                return False
-    elif containers and kind is dict and depth < _DEPTH:
-        mark = len(out)
-        out.append(_DICT)
-        _varint(out, len(value))
-        for key in value:
-            if type(key) is not str:
-                del out[mark:]
-                return False
-            _text(out, key)
-            if not encode_plain(out, value[key], depth + 1, True):
+            if not encode_plain(out, item, depth + 1):
                 del out[mark:]
                 return False
     else:
         return False
     return True
-
-
-def pack_answer(value):
-    """The bytes of a builder's answer (a plain value, lists and dicts included)."""
-    out = bytearray()
-    if not encode_plain(out, value, 0, True):
-        raise ImageError("K5: an answer holds a " + type(value).__name__ + " or nests too deep")
-    return bytes(out)
-
-
-def unpack_answer(data):
-    """A builder's answer from its bytes, made in the caller's interpreter."""
-    reader = _Reader(data)
-    reader.containers = True
-    value = reader.value(None)
-    if reader.at != len(data):
-        raise ImageError("K5: the answer has bytes after its end")
-    return value
 
 
 def _globals_of(fun):
@@ -291,7 +253,6 @@ class _Reader:
         self.data = data
         self.view = memoryview(data)  # slices of it copy nothing
         self.at = 0
-        self.containers = False  # lists and dicts: in answers only
 
     def byte(self):
         if self.at >= len(self.data):
@@ -345,16 +306,6 @@ class _Reader:
         if tag == _TUPLE and depth < _DEPTH:
             n = self.varint()
             return tuple([self.value(globs, depth + 1) for _ in range(n)])
-        if tag == _LIST and self.containers and depth < _DEPTH:
-            n = self.varint()
-            return [self.value(globs, depth + 1) for _ in range(n)]
-        if tag == _DICT and self.containers and depth < _DEPTH:
-            n = self.varint()
-            table = {}
-            for _ in range(n):
-                key = self.text()
-                table[key] = self.value(globs, depth + 1)
-            return table
         if tag == _MODULE:
             name = self.text()
             return __import__(name, None, None, ("__name__",))

@@ -3,20 +3,15 @@
 # On the device the REPL is the root task: it holds capabilities, never kernel objects. Its
 # builder (k5/front.py) sends each operation here as (SYS_BUILD, op, args); this service runs it
 # on the kernel's thread with the kernel-side builder (k5.system.Builder), one group of objects
-# per front-end System, and answers (OK, value) or (error, message). What it answers is plain
-# data (slots of the root task's CSpace, where the original cap of every object built lands;
-# thread ids, task dicts, text lines), and it crosses as bytes into a buffer of the root's.
+# per front-end System, and answers (OK, value) or (error, message). What it hands back is plain
+# data: slots of the root task's CSpace (where the original cap of every object built lands),
+# thread ids, task dicts, text lines.
 
 import sys
 
 from k5 import introspect
-from k5._compat import const
-from k5.abi import ERR_INVALID_ARGUMENT, ERR_RANGE, OK, STATE_BLOCKED_SLEEP, STATE_RUNNING
-from k5.image import ImageError, pack_answer
+from k5.abi import ERR_INVALID_ARGUMENT, OK, STATE_BLOCKED_SLEEP, STATE_RUNNING
 from k5.system import Builder, BuildError
-
-# Bytes of an answer's length, before the answer in the root's buffer (k5/front.py reads it).
-_LENGTH = const(4)
 
 
 # Imported here, never inside a function: code on the kernel's thread imports nothing at run
@@ -112,7 +107,6 @@ class RootService:
         "checked",
         "last_switch",
         "root_ran",
-        "answer",
     )
 
     def __init__(self, kernel, cspace):
@@ -127,34 +121,9 @@ class RootService:
         self.checked = []
         self.last_switch = ""
         self.root_ran = False
-        # The answer that did not fit the root's buffer, until the root takes it.
-        self.answer = None
 
-    def call(self, op, args, buffer):
-        """SYS_BUILD: run one operation and write its answer, (OK, value) or (error, message),
-        into the root's buffer as bytes (k5/image.py, pack_answer) after their length (4 bytes,
-        little-endian): the REPL makes objects of its own from them. OK, or ERR_RANGE with only
-        the length written when the answer does not fit: it then waits here for the operation
-        "answer" with a buffer that big. Never raises (the root's mistakes are answers)."""
-        if len(buffer) < _LENGTH:
-            return ERR_INVALID_ARGUMENT
-        if type(op) is str and op == "answer" and self.answer is not None:
-            data = self.answer
-        else:
-            try:
-                data = pack_answer(self._perform(op, args))
-            except ImageError as exc:  # a value no plain answer holds: the service's bug
-                data = pack_answer((ERR_INVALID_ARGUMENT, str(exc)))
-        buffer[0:_LENGTH] = len(data).to_bytes(_LENGTH, "little")
-        if len(data) > len(buffer) - _LENGTH:
-            self.answer = data
-            return ERR_RANGE
-        self.answer = None
-        buffer[_LENGTH : _LENGTH + len(data)] = data
-        return OK
-
-    def _perform(self, op, args):
-        """One operation's answer; never raises (the caller's mistakes come back as errors)."""
+    def call(self, op, args):
+        """Run one operation; never raises (the caller's mistakes come back as errors)."""
         # Operations are the op_* methods (looked up per call: no table kept in the heap).
         freeze_k5()  # modules the root imported since (k5.front, k5.root, ...)
         # (A type's name is the class's own, read without running any of its code.)

@@ -140,24 +140,3 @@ def test_a_heap_must_be_an_int():
     with pytest.raises(BuildError, match="heap must be an int"):
         system.task("t", echo, heap="big")
     system.close()
-
-
-def test_an_answer_carries_lists_and_dicts_and_an_image_does_not():
-    value = (0, [{"name": "repl", "tid": 1, "ok": True, "caps": [(1, "ep", None)]}], b"\x00", 2.5)
-    assert image.unpack_answer(image.pack_answer(value)) == value
-    for bad in ({1: "key not a str"}, [object()], set()):
-        with pytest.raises(image.ImageError):
-            image.pack_answer(bad)
-    out = bytearray()
-    assert not image.encode_plain(out, [1, 2]) and not out  # a task's globals: tuples only
-    data = image.pack(_body_with_a_list, None, image.host_code_names)
-    assert image.unpack(data)[1] is None
-    answer = image.pack_answer([1])
-    with pytest.raises(image.ImageError):
-        image.unpack(b"K5I\x01" + answer + b"\x00\x00")  # a list where an image has values
-    with pytest.raises(image.ImageError):
-        image.unpack_answer(answer + b"\x00")
-
-
-def _body_with_a_list(ipc, arg):
-    return arg

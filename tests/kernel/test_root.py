@@ -11,8 +11,6 @@ import k5
 from k5 import boot, front
 from k5.abi import (
     ERR_ILLEGAL_OPERATION,
-    ERR_INVALID_ARGUMENT,
-    ERR_RANGE,
     ERR_STALE,
     IRQ_BREAK,
     IRQ_CONSOLE,
@@ -124,42 +122,6 @@ def test_builder_errors_come_back_to_the_root_and_the_kernel_goes_on():
     assert "root slot 999" in seen[3]
     assert "no builder operation" in seen[4]
     assert seen[5] != OK and type(seen[5]) is int
-    kernel_system.close()
-
-
-def test_an_answer_crosses_as_bytes_and_a_long_one_waits_for_its_buffer():
-    # The kernel never hands the root an object: it writes the answer's length and bytes into
-    # the root's buffer, and keeps one that does not fit until the root asks with room for it.
-    from k5.image import unpack_answer
-
-    seen = []
-
-    def root_body(ipc, arg):
-        system = front.System()
-        for i in range(6):
-            system.task("worker%d" % i, _server, priority=10)
-        tiny = bytearray(3)
-        seen.append(k5.trap((SYS_BUILD, "tasks", (0,), tiny)))
-        short = bytearray(16)
-        seen.append(k5.trap((SYS_BUILD, "tasks", (0,), short)))
-        size = int.from_bytes(short[:4], "little")
-        whole = bytearray(4 + size)
-        seen.append(k5.trap((SYS_BUILD, "answer", (), whole)))
-        seen.append(unpack_answer(bytes(whole[4:])))
-        seen.append(front.tasks())  # the front end does both steps
-        seen.append(k5.trap((SYS_BUILD, "answer", (), whole)))  # none waits now
-        seen.append(unpack_answer(bytes(whole[4 : 4 + int.from_bytes(whole[:4], "little")])))
-        system.close()
-
-    kernel_system, root, lines = _boot(root_body)
-    assert kernel_system.run(1000) == RUN_STOPPED
-    assert seen[0] == ERR_INVALID_ARGUMENT
-    assert seen[1] == ERR_RANGE and seen[2] == OK
-    status, tasks = seen[3]
-    assert status == OK and type(tasks) is list and type(tasks[0]) is dict
-    names = [t["name"] for t in tasks]
-    assert names == [t["name"] for t in seen[4]] and "worker5" in names and "repl" in names
-    assert seen[5] == OK and seen[6] == (ERR_INVALID_ARGUMENT, "K5: no builder operation 'answer'")
     kernel_system.close()
 
 
