@@ -126,6 +126,18 @@ static uint8_t *vm_saved(k5_ctx_t *ctx) {
 #define MPU_AP_RW_ANY    (1)
 #define MPU_AP_RO_ANY    (3)
 
+// The MPU's task regions no longer match a live context (it was freed, or its regions change):
+// the next entry reloads them. Region 7 goes at once: a machine-code area is read-only for the
+// kernel too, and the arena under it may be written for a new context before that entry.
+// Contract: the kernel's thread.
+static void mpu_forget(void) {
+    mpu_ctx = NULL;
+    MPU->RNR = MPU_REGION_EXEC;
+    MPU->RLAR = 0;
+    __DSB();
+    __ISB();
+}
+
 static void mpu_set(uint32_t region, uint32_t base, uint32_t limit, uint32_t ap, uint32_t xn) {
     MPU->RNR = region;
     MPU->RBAR = (base & MPU_RBAR_BASE_Msk) | (ap << MPU_RBAR_AP_Pos) | (xn << MPU_RBAR_XN_Pos);
@@ -174,7 +186,7 @@ void k5arch_reset(void) {
     k5_task_running = 0;
     k5_preempt_pending = 0;
     root_ctx = NULL;
-    mpu_ctx = NULL;
+    mpu_forget();
     irq_pending = 0;
     console_waiting = 0;
 }
@@ -348,7 +360,7 @@ bool k5arch_irq_fired(void) {
 // --- Device windows and the raw-memory gate -----------------------------------------------------
 
 void k5arch_set_windows(k5_ctx_t *ctx, const uint32_t rbar_rlar[][2], size_t count) {
-    mpu_ctx = NULL;
+    mpu_forget();
     memset(ctx->windows, 0, sizeof(ctx->windows));
     for (size_t i = 0; i < count && i < K5_WINDOW_REGIONS; i++) {
         ctx->windows[i][0] = rbar_rlar[i][0];
@@ -619,9 +631,7 @@ k5_ctx_t *k5arch_context_new(mp_obj_t entry, mp_obj_t arg, size_t stack_size,
             MP_ERROR_TEXT("K5: no %u-byte stack left in the task arena (%u of %u bytes free)"),
             (unsigned)size, (unsigned)k5arch_arena_free(), (unsigned)k5arch_arena_size());
     }
-    if (ctx == mpu_ctx) {
-        mpu_ctx = NULL;
-    }
+    mpu_forget();
     memset(ctx, 0, sizeof(*ctx));
     ctx->serial = ++next_serial;
     ctx->owner = owner;
@@ -629,6 +639,8 @@ k5_ctx_t *k5arch_context_new(mp_obj_t entry, mp_obj_t arg, size_t stack_size,
     ctx->stack_top = base + stack;
     ctx->block_top = base + size;
     ctx->heap_base = heap_size > 0 ? ctx->stack_top + vm_room() : 0;
+    // Nothing of a task that held this memory before: its saved state and heap start zeroed.
+    memset((void *)ctx->stack_top, 0, ctx->block_top - ctx->stack_top);
     size_t n = strlen(name);
     if (n >= K5_NAME_MAX) {
         n = K5_NAME_MAX - 1;
@@ -684,6 +696,9 @@ void k5arch_context_reset(k5_ctx_t *ctx, mp_obj_t entry, mp_obj_t arg) {
     ctx->line_len = 0;
     ctx->fault_class = 0;
     ctx->fault_valid = 0;
+    ctx->fault_cfsr = 0;
+    ctx->fault_addr = 0;
+    ctx->fault_pc = 0;
     ctx->has_result = 0;
     ctx->entry = entry;
     ctx->arg = arg;
@@ -700,9 +715,7 @@ void k5arch_context_reset(k5_ctx_t *ctx, mp_obj_t entry, mp_obj_t arg) {
 }
 
 void k5arch_context_free(k5_ctx_t *ctx) {
-    if (ctx == mpu_ctx) {
-        mpu_ctx = NULL; // the slot may come back with another stack
-    }
+    mpu_forget(); // the slot, and its memory, may come back for another context
     memset(ctx, 0, sizeof(*ctx));
 }
 
@@ -1187,6 +1200,7 @@ static uint32_t serve_exec(k5_ctx_t *ctx, uint32_t buf, uint32_t len) {
             if (base == 0) {
                 return 0;
             }
+            memset((void *)base, 0, size); // nothing of a task that held this memory before
             ctx->exec_base = base;
             ctx->exec_size = size;
             ctx->exec_used = 0;
@@ -1206,12 +1220,7 @@ static uint32_t serve_exec(k5_ctx_t *ctx, uint32_t buf, uint32_t len) {
         return 0;
     }
     ctx->exec_pending = 0;
-    // The region is read-only for the kernel too: unmapped while the kernel copies.
-    MPU->RNR = MPU_REGION_EXEC;
-    MPU->RLAR = 0;
-    mpu_ctx = NULL;
-    __DSB();
-    __ISB();
+    mpu_forget(); // the region is read-only for the kernel too
     memcpy((void *)at, (const void *)buf, len);
     __DSB();
     __ISB();

@@ -44,11 +44,20 @@ __attribute__((naked)) void SVC_Handler(void) {
         "tst lr, #4\n"
         "beq k5_enter_task\n"
         // From a task: the trap code is the immediate of the `svc` before the stacked PC (the
-        // hardware wrote that PC: a task cannot forge it, and task memory is never executable).
+        // hardware wrote that PC: the `svc` is one the task executed, from flash or from its
+        // machine-code area, which it cannot write).
+        // An immediate the ABI does not have (a task running machine code of its own can use any)
+        // becomes 0xff, which the kernel takes for a usage fault: never one of the trap codes
+        // that only the exit path makes (K5_TRAP_HW_FAULT).
         "mrs r1, psp\n"
         "ldr r1, [r1, #24]\n"
         "ldrb r0, [r1, #-2]\n"
+        "cmp r0, %[count]\n"
+        "it hs\n"
+        "movhs r0, #0xff\n"
         "b k5_exit_task\n"
+        :
+        : [count] "i" (K5_SVC_COUNT)
         );
 }
 

@@ -1547,6 +1547,7 @@ _THUMB = (
     ("svc_enter", (0xDF00,) + _RETURN_0),  # svc #0: the kernel's own entry
     ("svc_stack", _ARG0 + (0x4685, 0xDF01) + _RETURN_0),  # mov sp, r0; svc #1
     ("here", (0x4678,) + _RETURN_R0),  # mov r0, pc: where its own code runs
+    ("svc_hw", (0xDF80,) + _RETURN_0),  # svc #0x80: the trap code of a hardware fault
 )
 
 
@@ -1656,6 +1657,24 @@ def _(ipc, arg):
 @case("own machine code: the kernel's entry (svc 0)", ("fault", "UsageFault"), heap=OWN_HEAP)
 def _(ipc, arg):
     _evil().svc_enter()
+
+
+@case(
+    "own machine code: svc #0x80, a hardware fault's trap code",
+    ("fault", "UsageFault"),
+    heap=OWN_HEAP,
+)
+def _(ipc, arg):
+    _evil().svc_hw()  # found by session 15's review: the kernel took it for a hardware fault
+
+
+@case("own machine code: its area holds nothing of another task", ("exit",), heap=OWN_HEAP)
+def _(ipc, arg):
+    # The area is taken from the arena at the first commit, where other tasks' stacks were:
+    # beyond its own code it reads zeroes (and so does its heap, zeroed with its block).
+    evil = _evil()
+    start = (evil.here() + 64) & ~3
+    check((sum(1 for i in range(256) if evil.load(start + 4 * i) != 0), 0))
 
 
 @case(
