@@ -501,6 +501,10 @@ void k5arch_record_fault(uint32_t kind, uint32_t *frame, uint32_t exc_return) {
     }
     SCB->CFSR = cfsr; // write one to clear
     SCB->HFSR = SCB->HFSR;
+    // An `svc` whose exception entry faulted (its stacking hit PSPLIM or memory the task may not
+    // write) stays pending: taken once the kernel's thread runs again, it would look like the
+    // kernel's own entry into a task. Any pending SVC is the faulted task's: it goes with it.
+    SCB->SHCSR &= ~SCB_SHCSR_SVCALLPENDED_Msk;
 }
 
 // --- The stack arena ----------------------------------------------------------------------------
