@@ -43,12 +43,42 @@ static void rx_push(int c) {
     k5arch_console_input();
 }
 
+// While the ring is full the receive interrupt is off (rx_held) and what comes stays in the
+// UART: QEMU's then holds the host back, where the ring used to drop bytes (a paste lost some
+// while the REPL was slow to read). The next read makes room and turns it on again. A Ctrl-C
+// behind a full ring waits for that read too.
+__attribute__((section(".k5kernel"))) static volatile uint8_t rx_held;
+static bool rx_ready(void);
+static int rx_get(void);
+static void rx_irq(bool enable);
+
+// Contract: handler mode only (the UART's interrupt).
+static void rx_take(void) {
+    while (rx_ready()) {
+        if ((rx_head + 1) % MICROPY_HW_STDIN_BUFFER_LEN == rx_tail) {
+            rx_held = 1;
+            rx_irq(false);
+            return;
+        }
+        rx_push(rx_get());
+    }
+}
+
 int uart_rx_char(void) {
     if (rx_tail == rx_head) {
         return -1;
     }
     int c = rx_buf[rx_tail];
     rx_tail = (rx_tail + 1) % MICROPY_HW_STDIN_BUFFER_LEN;
+    if (rx_held) {
+        // Masked: the interrupt writes the same control register.
+        uint32_t primask = __get_PRIMASK();
+        __disable_irq();
+        rx_held = 0;
+        rx_irq(true);
+        NVIC_SetPendingIRQ(K5_UART_IRQn); // what waits in the UART comes in now
+        __set_PRIMASK(primask);
+    }
     return c;
 }
 
@@ -161,13 +191,24 @@ static void tx_irq(bool enable) {
     REG32(UART_CTRL) = enable ? ctrl | CTRL_TXIE : ctrl & ~CTRL_TXIE;
 }
 
+static bool rx_ready(void) {
+    return REG32(UART_STATE) & STATE_RXFULL;
+}
+
+static int rx_get(void) {
+    return REG32(UART_DATA) & 0xff;
+}
+
+static void rx_irq(bool enable) {
+    uint32_t ctrl = REG32(UART_CTRL);
+    REG32(UART_CTRL) = enable ? ctrl | CTRL_RXIE : ctrl & ~CTRL_RXIE;
+}
+
 // Receive and transmit have interrupt lines of their own here; one handler serves both.
 // Contract: handler mode only.
 void uart_irq_handler(void) {
     REG32(UART_INTSTATUS) = INT_RX | INT_TX;
-    while (REG32(UART_STATE) & STATE_RXFULL) {
-        rx_push(REG32(UART_DATA) & 0xff);
-    }
+    rx_take();
     tx_drain();
 }
 
@@ -220,14 +261,25 @@ static void tx_irq(bool enable) {
     REG32(LPUART_CR1) = enable ? cr1 | CR1_TXEIE : cr1 & ~CR1_TXEIE;
 }
 
+static bool rx_ready(void) {
+    return REG32(LPUART_ISR) & ISR_RXNE;
+}
+
+static int rx_get(void) {
+    return REG32(LPUART_RDR) & 0xff;
+}
+
+static void rx_irq(bool enable) {
+    uint32_t cr1 = REG32(LPUART_CR1);
+    REG32(LPUART_CR1) = enable ? cr1 | CR1_RXNEIE : cr1 & ~CR1_RXNEIE;
+}
+
 // Contract: handler mode only.
 void uart_irq_handler(void) {
     if (REG32(LPUART_ISR) & ISR_ORE) {
         REG32(LPUART_ICR) = ICR_ORECF;
     }
-    while (REG32(LPUART_ISR) & ISR_RXNE) {
-        rx_push(REG32(LPUART_RDR) & 0xff);
-    }
+    rx_take();
     tx_drain();
 }
 
