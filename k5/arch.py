@@ -6,7 +6,9 @@
 #   context_reset(ctx, entry, arg); ipc_buffer(ctx) -> the kernel's view of the context's IPC
 #   buffer (the task gets a view of its own as its body's first argument);
 #   run(ctx, limit) -> TRAP_*; request(ctx);
-#   set_result(ctx, value); fault_text(ctx); memory_view(ctx, regions); context_free(ctx);
+#   set_result(ctx, value); write_answer(buffer, value) -> length or -1 (the builder's answer
+#   into the root's buffer as bytes, k5/wire.py); fault_text(ctx); memory_view(ctx, regions);
+#   context_free(ctx);
 #   interrupts() -> the interrupt lines raised since the last call (bit n = line n);
 #   device_ranges() -> ((low, high), ...) where device windows may lie;
 #   kept_ranges() -> ((low, high, what), ...) device memory the kernel keeps (no window);
@@ -17,7 +19,8 @@
 # and, for task code (k5.user), two module-level functions:
 #   trap(request) -> result: perform one syscall from the calling task (a request tuple goes
 #     to the kernel as bytes, k5/wire.py); syscall(sysno, *args) is trap((sysno, *args));
-#   spin(ticks): burn `ticks` ticks of CPU time.
+#   spin(ticks): burn `ticks` ticks of CPU time;
+#   read_answer(buffer): the builder's answer the kernel wrote into the root's buffer.
 # On the device `_k5arch` (native) provides them; on the host the simulated backend does.
 
 try:
@@ -32,8 +35,10 @@ if _k5arch is not None:
     trap = _k5arch.trap
     syscall = _k5arch.syscall
     spin = _k5arch.spin
+    read_answer = _k5arch.read_answer
 else:
     from k5.arch_host import spin, syscall, trap  # noqa: F401
+    from k5.wire import read_answer  # noqa: F401
 
 
 def new(**options):

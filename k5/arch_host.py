@@ -359,6 +359,11 @@ class HostArch(InterruptLines):
     def fault_text(self, ctx):
         return ctx.fault
 
+    @staticmethod
+    def write_answer(buffer, value):
+        """The builder's answer into the root's buffer as bytes (k5/wire.py)."""
+        return wire.write_answer(buffer, value)
+
     def memory_view(self, ctx, regions):
         """Program the task's MPU view; the host only records it."""
         ctx.regions = regions

@@ -9,6 +9,8 @@
 # none of the system's tasks can run, and close() destroys the system's tasks and objects.
 
 from k5.abi import (
+    ERR_RANGE,
+    OK,
     RIGHTS_ALL,
     RIGHTS_RW,
     SYS_BUILD,
@@ -23,24 +25,36 @@ from k5.abi import (
     TYPE_UNTYPED,
     TYPE_WINDOW,
 )
-from k5.arch import trap
+from k5.arch import read_answer, trap
 from k5.kernel import RUN_IDLE, RUN_TIME_UP
 from k5.ticks import ticks_add, ticks_diff
 
 # How often run() looks whether the system's tasks are done, in ticks (1 ms on the device).
 RUN_POLL = 20
+# Bytes of the buffer an answer is first asked into: most fit (a slot, a task's handles).
+ANSWER_ROOM = 124
+_HEAD = 4  # the answer's length, before it (k5/wire.py)
 
 
 def call(op, *args):
-    """One builder operation through SYS_BUILD; raises BuildError with the kernel's reason."""
-    result = trap((SYS_BUILD, op, args))
-    if type(result) is int:
-        raise OSError("K5: SYS_BUILD refused (error " + str(result) + "): only the root builds")
-    if result[0] != 0:
+    """One builder operation through SYS_BUILD; raises BuildError with the kernel's reason.
+
+    The kernel writes its answer, (OK, value) or (error, message), into a buffer of ours as
+    bytes (k5/wire.py); an answer that does not fit waits in the kernel for the operation
+    "answer" with a buffer that big. The objects are made here, from those bytes."""
+    buffer = bytearray(_HEAD + ANSWER_ROOM)
+    err = trap((SYS_BUILD, op, args, buffer))
+    if err == ERR_RANGE:
+        buffer = bytearray(_HEAD + int.from_bytes(buffer[:_HEAD], "little"))
+        err = trap((SYS_BUILD, "answer", (), buffer))
+    if err != OK:
+        raise OSError("K5: SYS_BUILD refused (error " + str(err) + "): only the root builds")
+    status, value = read_answer(buffer)
+    if status != OK:
         from k5.system import BuildError
 
-        raise BuildError(result[1])
-    return result[1]
+        raise BuildError(value)
+    return value
 
 
 class Ref:

@@ -3,14 +3,15 @@
 # On the device the REPL is the root task: it holds capabilities, never kernel objects. Its
 # builder (k5/front.py) sends each operation here as (SYS_BUILD, op, args); this service runs it
 # on the kernel's thread with the kernel-side builder (k5.system.Builder), one group of objects
-# per front-end System, and answers (OK, value) or (error, message). What it hands back is plain
-# data: slots of the root task's CSpace (where the original cap of every object built lands),
-# thread ids, task dicts, text lines.
+# per front-end System, and answers (OK, value) or (error, message). What it answers is plain
+# data (slots of the root task's CSpace, where the original cap of every object built lands;
+# thread ids, task dicts, text lines), and it crosses as bytes into a buffer of the root's
+# (the arch's write_answer: on the device C that allocates nothing), never as an object.
 
 import sys
 
 from k5 import introspect
-from k5.abi import ERR_INVALID_ARGUMENT, OK, STATE_BLOCKED_SLEEP, STATE_RUNNING
+from k5.abi import ERR_INVALID_ARGUMENT, ERR_RANGE, OK, STATE_BLOCKED_SLEEP, STATE_RUNNING
 from k5.system import Builder, BuildError
 
 
@@ -107,6 +108,7 @@ class RootService:
         "checked",
         "last_switch",
         "root_ran",
+        "answer",
     )
 
     def __init__(self, kernel, cspace):
@@ -121,9 +123,32 @@ class RootService:
         self.checked = []
         self.last_switch = ""
         self.root_ran = False
+        # The answer that did not fit the root's buffer, until the root takes it ("answer").
+        self.answer = None
 
-    def call(self, op, args):
-        """Run one operation; never raises (the caller's mistakes come back as errors)."""
+    def call(self, op, args, buffer):
+        """SYS_BUILD: run one operation and write its answer, (OK, value) or (error, message),
+        into the root's buffer as bytes after their length (k5/wire.py): the root makes objects
+        of its own from them. OK; or ERR_RANGE, with only the length written, when the answer
+        does not fit: it then waits here for the operation "answer" with a buffer that big.
+        Never raises (the root's mistakes are answers)."""
+        if type(op) is str and op == "answer" and self.answer is not None:
+            value = self.answer
+        else:
+            value = self._perform(op, args)
+        self.answer = None
+        write = self.kernel.arch.write_answer
+        size = write(buffer, value)
+        if size < 0:  # a value no answer carries: the service's own bug, said as an answer
+            value = (ERR_INVALID_ARGUMENT, "K5: the answer holds a value no answer carries")
+            size = write(buffer, value)
+        if size > len(buffer) - 4:
+            self.answer = value
+            return ERR_RANGE
+        return OK
+
+    def _perform(self, op, args):
+        """One operation's answer; never raises (the caller's mistakes come back as errors)."""
         # Operations are the op_* methods (looked up per call: no table kept in the heap).
         freeze_k5()  # modules the root imported since (k5.front, k5.root, ...)
         # (A type's name is the class's own, read without running any of its code.)

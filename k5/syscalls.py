@@ -23,14 +23,14 @@ from k5 import tcb as tcb_ops
 
 
 def sys_build(kernel, tcb, sysno, request):
-    """The root task's builder front end (k5/front.py): only the root, which holds the initial
-    authority, may invoke it; the service answers (OK, value) or (error, message), never raises.
-    """
+    """The root task's builder front end (k5/front.py): (SYS_BUILD, op, args, buffer). Only the
+    root, which holds the initial authority, may invoke it; the service writes its answer into
+    the root's buffer as bytes (k5/rootsrv.py) and never raises."""
     if tcb is not kernel.root or kernel.build_service is None:
         return abi.ERR_ILLEGAL_OPERATION
-    if len(request) != 3 or type(request[2]) is not tuple:
+    if len(request) != 4 or type(request[2]) is not tuple or type(request[3]) is not memoryview:
         return abi.ERR_INVALID_ARGUMENT
-    return kernel.build_service(request[1], request[2])
+    return kernel.build_service(request[1], request[2], request[3])
 
 
 def table():

@@ -26,6 +26,12 @@
 #   FOREIGN                  no body: anything else, a container nested deeper than
 #                            WIRE_DEPTH (a builder option's tuples of tuples sit 5 deep)
 #                            or with more than 255 items, or what did not fit
+#
+# The builder's answers to the root task (SYS_BUILD, k5/rootsrv.py) cross the other way in the
+# same tags, written by the kernel into a buffer of the root's: its first 4 bytes the answer's
+# length, then one value in which STR and BYTES carry their bytes (4 bytes length, then the
+# bytes), containers a 4-byte count, and BUFFER, FUNCTION and FOREIGN do not occur. The root
+# makes objects of its own from them (native/k5arch/wire.c on the device, read_answer here).
 # "where" is an address on the device (checked against the memory the task maps: flash, the
 # VM's RAM, its own stack; a BUFFER its own stack or the heap) and an index into the request's
 # table of objects on the host. A request whose bytes do not decode is no request
@@ -236,3 +242,114 @@ def decode(raw, refs):
     if at != len(raw):
         return None, False
     return value, not refs and not seen[0]
+
+
+# --- The builder's answers -----------------------------------------------------------------------
+
+ANSWER_HEAD = const(4)  # bytes of the answer's length, before the answer
+
+
+def _put_answer(out, value, depth):
+    # Appends value's answer encoding; False for a value no answer carries.
+    kind = type(value)
+    if value is None:
+        out.append(_WIRE_NONE)
+    elif kind is bool:
+        out.append(_WIRE_TRUE if value else _WIRE_FALSE)
+    elif kind is int:
+        if -0x80000000 <= value <= 0x7FFFFFFF:
+            out.append(_WIRE_INT)
+            out.extend(struct.pack("<i", value))
+        elif _INT64_MIN <= value <= _INT64_MAX:
+            out.append(_WIRE_BIG)
+            out.extend(struct.pack("<q", value))
+        else:
+            return False
+    elif kind is float:
+        out.append(_WIRE_FLOAT)
+        out.extend(struct.pack("<d", value))
+    elif kind is str or kind is bytes:
+        data = value.encode() if kind is str else value
+        out.append(_WIRE_STR if kind is str else _WIRE_BYTES)
+        out.extend(struct.pack("<I", len(data)))
+        out.extend(data)
+    elif (kind is tuple or kind is list or kind is dict) and depth < WIRE_DEPTH:
+        out.append(_WIRE_TUPLE if kind is tuple else _WIRE_LIST if kind is list else _WIRE_DICT)
+        out.extend(struct.pack("<I", len(value)))
+        for item in value:
+            if not _put_answer(out, item, depth + 1):
+                return False
+            if kind is dict and not _put_answer(out, value[item], depth + 1):
+                return False
+    else:
+        return False
+    return True
+
+
+def write_answer(buffer, value):
+    """Write `value` into `buffer` as an answer (its length, then its bytes) when it fits;
+    the answer's length either way (only that when it does not fit and the buffer holds it),
+    or -1 for a value no answer carries (nothing written)."""
+    out = bytearray()
+    if not _put_answer(out, value, 0):
+        return -1
+    if len(buffer) >= ANSWER_HEAD:
+        buffer[0:ANSWER_HEAD] = struct.pack("<I", len(out))
+    if len(out) <= len(buffer) - ANSWER_HEAD:
+        buffer[ANSWER_HEAD : ANSWER_HEAD + len(out)] = out
+    return len(out)
+
+
+def _get_answer(raw, at, depth):
+    tag = raw[at]
+    at += 1
+    if tag == _WIRE_NONE:
+        return None, at
+    if tag == _WIRE_FALSE or tag == _WIRE_TRUE:
+        return tag == _WIRE_TRUE, at
+    if tag == _WIRE_INT:
+        return struct.unpack_from("<i", raw, at)[0], at + 4
+    if tag == _WIRE_BIG or tag == _WIRE_FLOAT:
+        return struct.unpack_from("<q" if tag == _WIRE_BIG else "<d", raw, at)[0], at + 8
+    if tag == _WIRE_STR or tag == _WIRE_BYTES:
+        size = struct.unpack_from("<I", raw, at)[0]
+        at += 4
+        if at + size > len(raw):
+            raise ValueError("K5: an answer's text runs past its end")
+        data = bytes(raw[at : at + size])
+        return (data.decode() if tag == _WIRE_STR else data), at + size
+    if (tag == _WIRE_TUPLE or tag == _WIRE_LIST or tag == _WIRE_DICT) and depth < WIRE_DEPTH:
+        count = struct.unpack_from("<I", raw, at)[0]
+        at += 4
+        if count > len(raw) - at:
+            raise ValueError("K5: an answer's container runs past its end")
+        if tag == _WIRE_DICT:
+            value = {}
+            for _ in range(count):
+                key, at = _get_answer(raw, at, depth + 1)
+                value[key], at = _get_answer(raw, at, depth + 1)
+            return value, at
+        items = []
+        for _ in range(count):
+            item, at = _get_answer(raw, at, depth + 1)
+            items.append(item)
+        return (tuple(items) if tag == _WIRE_TUPLE else items), at
+    raise ValueError("K5: an answer holds tag " + str(tag))
+
+
+def read_answer(buffer):
+    """The value an answer in `buffer` (written by write_answer) encodes, made here; ValueError
+    when its bytes do not decode."""
+    if len(buffer) < ANSWER_HEAD:
+        raise ValueError("K5: no answer")
+    size = struct.unpack_from("<I", buffer, 0)[0]
+    if size > len(buffer) - ANSWER_HEAD:
+        raise ValueError("K5: the answer is longer than its buffer")
+    raw = bytes(buffer[ANSWER_HEAD : ANSWER_HEAD + size])
+    try:
+        value, at = _get_answer(raw, 0, 0)
+    except (IndexError, struct.error, UnicodeError, TypeError):
+        raise ValueError("K5: the answer's bytes do not decode")
+    if at != size:
+        raise ValueError("K5: the answer has bytes after its end")
+    return value

@@ -326,6 +326,13 @@ size_t k5wire_encode_pair(uint8_t *buf, mp_int_t first, mp_int_t second);
 mp_obj_t k5wire_decode(k5_ctx_t *ctx, uint32_t addr, uint32_t len);
 extern const mp_obj_base_t k5wire_foreign_obj;
 void k5wire_reset(void); // at each (soft) reset: the scratch tuples were in the old heap
+// The builder's answers: the kernel writes one of its values into the root's buffer [buf,
+// buf + len) (its length in the first K5_ANSWER_HEAD bytes, then its bytes when they fit) and
+// gets that length, or -1 for a value no answer carries; the root reads it back into objects
+// of its own (ValueError when the bytes do not decode).
+#define K5_ANSWER_HEAD (4)
+mp_int_t k5wire_write_answer(uint8_t *buf, size_t len, mp_obj_t value);
+mp_obj_t k5wire_read_answer(const uint8_t *buf, size_t len);
 // What a task may name in a trap (k5arch.c): memory it may read (flash, the VM's RAM, its own
 // stack), memory it may write (the VM's RAM, its own stack), its own stack.
 bool k5arch_task_may_read(k5_ctx_t *ctx, uint32_t addr, uint32_t len);

@@ -258,6 +258,17 @@ static mp_obj_t arch_set_result(mp_obj_t ctx_obj, mp_obj_t value) {
 static MP_DEFINE_CONST_FUN_OBJ_2(arch_set_result_fun, arch_set_result);
 static MP_DEFINE_CONST_STATICMETHOD_OBJ(arch_set_result_obj, MP_ROM_PTR(&arch_set_result_fun));
 
+// write_answer(buffer, value) -> the answer's length, or -1: the builder's answer, the kernel's
+// own value, written into the root's buffer as bytes (wire.c; k5/wire.py says the format).
+static mp_obj_t arch_write_answer(mp_obj_t buffer, mp_obj_t value) {
+    require_kernel();
+    mp_buffer_info_t info;
+    mp_get_buffer_raise(buffer, &info, MP_BUFFER_WRITE);
+    return MP_OBJ_NEW_SMALL_INT(k5wire_write_answer(info.buf, info.len, value));
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(arch_write_answer_fun, arch_write_answer);
+static MP_DEFINE_CONST_STATICMETHOD_OBJ(arch_write_answer_obj, MP_ROM_PTR(&arch_write_answer_fun));
+
 static mp_obj_t arch_native_fast_path(size_t n_args, const mp_obj_t *args) {
     require_kernel();
     return k5arch_native_fast_path(args[1], args[2], args[3]);
@@ -480,6 +491,7 @@ static const mp_rom_map_elem_t arch_locals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_close), MP_ROM_PTR(&arch_close_obj) },
     { MP_ROM_QSTR(MP_QSTR_request), MP_ROM_PTR(&arch_request_obj) },
     { MP_ROM_QSTR(MP_QSTR_set_result), MP_ROM_PTR(&arch_set_result_obj) },
+    { MP_ROM_QSTR(MP_QSTR_write_answer), MP_ROM_PTR(&arch_write_answer_obj) },
     { MP_ROM_QSTR(MP_QSTR_native_fast_path), MP_ROM_PTR(&arch_native_fast_path_obj) },
     { MP_ROM_QSTR(MP_QSTR_fault_text), MP_ROM_PTR(&arch_fault_text_obj) },
     { MP_ROM_QSTR(MP_QSTR_memory_view), MP_ROM_PTR(&arch_memory_view_obj) },
@@ -548,6 +560,15 @@ static mp_obj_t mod_spin(mp_obj_t ticks_obj) {
 }
 MP_DEFINE_CONST_FUN_OBJ_1(k5arch_spin_obj, mod_spin);
 
+// read_answer(buffer) -> the builder's answer the kernel wrote there, as objects of the
+// caller's (the root task's side of SYS_BUILD, k5/front.py).
+static mp_obj_t mod_read_answer(mp_obj_t buffer) {
+    mp_buffer_info_t info;
+    mp_get_buffer_raise(buffer, &info, MP_BUFFER_READ);
+    return k5wire_read_answer(info.buf, info.len);
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(mod_read_answer_obj, mod_read_answer);
+
 // arena() -> (free bytes, size in bytes, main stack bytes ever used) of the task-stack arena
 // and the kernel's stack.
 static mp_obj_t mod_arena(void) {
@@ -610,6 +631,7 @@ static const mp_rom_map_elem_t k5arch_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_syscall), MP_ROM_PTR(&mod_syscall_obj) },
     { MP_ROM_QSTR(MP_QSTR_spin), MP_ROM_PTR(&k5arch_spin_obj) },
     { MP_ROM_QSTR(MP_QSTR_arena), MP_ROM_PTR(&mod_arena_obj) },
+    { MP_ROM_QSTR(MP_QSTR_read_answer), MP_ROM_PTR(&mod_read_answer_obj) },
     { MP_ROM_QSTR(MP_QSTR_machine), MP_ROM_PTR(&mod_machine_obj) },
     { MP_ROM_QSTR(MP_QSTR_freeze), MP_ROM_PTR(&mod_freeze_obj) },
     { MP_ROM_QSTR(MP_QSTR_code_names), MP_ROM_PTR(&mod_code_names_obj) },

@@ -582,3 +582,213 @@ MP_DEFINE_CONST_OBJ_TYPE(
     );
 
 const mp_obj_base_t k5wire_foreign_obj = { &k5wire_foreign_type };
+
+// --- The builder's answers (k5/wire.py says the format) -----------------------------------------
+// The kernel writes its answer to the root's builder into a buffer of the root's, and the root
+// makes objects of its own from those bytes: the kernel hands it no object. The encoder walks
+// the kernel's own value (so nothing of a task's is read) and allocates nothing: an answer as
+// big as k5.tasks() costs the kernel's heap no garbage. It counts what it does not write, so
+// the caller learns the length of an answer that does not fit.
+
+typedef struct {
+    uint8_t *start;
+    size_t room;
+    size_t at;
+} answer_out_t;
+
+static void answer_bytes(answer_out_t *out, const void *data, size_t len) {
+    if (out->at + len <= out->room) {
+        memcpy(out->start + out->at, data, len);
+    }
+    out->at += len;
+}
+
+static void answer_tag_u32(answer_out_t *out, uint8_t tag, uint32_t value) {
+    answer_bytes(out, &tag, 1);
+    answer_bytes(out, &value, 4);
+}
+
+static bool answer_value(answer_out_t *out, mp_obj_t value, int depth) {
+    uint8_t tag;
+    if (value == mp_const_none || value == mp_const_false || value == mp_const_true) {
+        tag = value == mp_const_none ? K5_WIRE_NONE
+            : value == mp_const_true ? K5_WIRE_TRUE : K5_WIRE_FALSE;
+        answer_bytes(out, &tag, 1);
+    } else if (mp_obj_is_small_int(value)) {
+        answer_tag_u32(out, K5_WIRE_INT, (uint32_t)MP_OBJ_SMALL_INT_VALUE(value));
+    } else if (mp_obj_is_exact_type(value, &mp_type_int)) {
+        int64_t big = big_value(value);
+        if (big == INT64_MAX || big == INT64_MIN) {
+            return false; // 64 bits or more (saturated): no answer carries it
+        }
+        tag = K5_WIRE_BIG;
+        answer_bytes(out, &tag, 1);
+        answer_bytes(out, &big, 8);
+    #if MICROPY_PY_BUILTINS_FLOAT
+    } else if (mp_obj_is_exact_type(value, &mp_type_float)) {
+        double real = mp_obj_float_get(value);
+        tag = K5_WIRE_FLOAT;
+        answer_bytes(out, &tag, 1);
+        answer_bytes(out, &real, 8);
+    #endif
+    } else if (mp_obj_is_str(value) || mp_obj_is_exact_type(value, &mp_type_bytes)) {
+        size_t len;
+        const char *data = mp_obj_str_get_data(value, &len);
+        answer_tag_u32(out, mp_obj_is_str(value) ? K5_WIRE_STR : K5_WIRE_BYTES, len);
+        answer_bytes(out, data, len);
+    } else if (depth >= K5_WIRE_DEPTH) {
+        return false;
+    } else if (mp_obj_is_exact_type(value, &mp_type_tuple)
+               || mp_obj_is_exact_type(value, &mp_type_list)) {
+        size_t n;
+        mp_obj_t *items;
+        mp_obj_get_array(value, &n, &items);
+        answer_tag_u32(out, mp_obj_is_exact_type(value, &mp_type_tuple) ? K5_WIRE_TUPLE
+            : K5_WIRE_LIST, n);
+        for (size_t i = 0; i < n; i++) {
+            if (!answer_value(out, items[i], depth + 1)) {
+                return false;
+            }
+        }
+    } else if (mp_obj_is_exact_type(value, &mp_type_dict)) {
+        mp_map_t *map = mp_obj_dict_get_map(value);
+        answer_tag_u32(out, K5_WIRE_DICT, map->used);
+        for (size_t i = 0; i < map->alloc; i++) {
+            if (mp_map_slot_is_filled(map, i)
+                && (!answer_value(out, map->table[i].key, depth + 1)
+                    || !answer_value(out, map->table[i].value, depth + 1))) {
+                return false;
+            }
+        }
+    } else {
+        return false;
+    }
+    return true;
+}
+
+mp_int_t k5wire_write_answer(uint8_t *buf, size_t len, mp_obj_t value) {
+    answer_out_t out = { buf + K5_ANSWER_HEAD, len < K5_ANSWER_HEAD ? 0 : len - K5_ANSWER_HEAD, 0 };
+    if (!answer_value(&out, value, 0)) {
+        return -1;
+    }
+    if (len >= K5_ANSWER_HEAD) {
+        uint32_t size = out.at;
+        memcpy(buf, &size, K5_ANSWER_HEAD);
+    }
+    return out.at;
+}
+
+// The root's side: decoding its own buffer, in its own time and heap.
+typedef struct {
+    const uint8_t *raw;
+    size_t len;
+    size_t at;
+} answer_in_t;
+
+static NORETURN void answer_bad(void) {
+    mp_raise_ValueError(MP_ERROR_TEXT("K5: the answer's bytes do not decode"));
+}
+
+static void answer_get(answer_in_t *in, void *into, size_t len) {
+    if (len > in->len - in->at) {
+        answer_bad();
+    }
+    memcpy(into, in->raw + in->at, len);
+    in->at += len;
+}
+
+static mp_obj_t answer_read(answer_in_t *in, int depth) {
+    uint8_t tag;
+    answer_get(in, &tag, 1);
+    switch (tag) {
+        case K5_WIRE_NONE:
+            return mp_const_none;
+        case K5_WIRE_FALSE:
+            return mp_const_false;
+        case K5_WIRE_TRUE:
+            return mp_const_true;
+        case K5_WIRE_INT: {
+            int32_t value;
+            answer_get(in, &value, 4);
+            return mp_obj_new_int(value);
+        }
+        case K5_WIRE_BIG: {
+            int64_t value;
+            answer_get(in, &value, 8);
+            return mp_obj_new_int_from_ll(value);
+        }
+        #if MICROPY_PY_BUILTINS_FLOAT
+        case K5_WIRE_FLOAT: {
+            double value;
+            answer_get(in, &value, 8);
+            return mp_obj_new_float((mp_float_t)value);
+        }
+        #endif
+        case K5_WIRE_STR:
+        case K5_WIRE_BYTES: {
+            uint32_t len;
+            answer_get(in, &len, 4);
+            if (len > in->len - in->at) {
+                answer_bad();
+            }
+            const char *data = (const char *)in->raw + in->at;
+            in->at += len;
+            if (tag == K5_WIRE_BYTES) {
+                return mp_obj_new_bytes((const byte *)data, len);
+            }
+            if (!utf8_check((const byte *)data, len)) {
+                answer_bad();
+            }
+            return mp_obj_new_str(data, len);
+        }
+        case K5_WIRE_TUPLE:
+        case K5_WIRE_LIST:
+        case K5_WIRE_DICT: {
+            uint32_t count;
+            answer_get(in, &count, 4);
+            // Every item takes a byte at least: a count beyond the bytes left is a lie.
+            if (depth >= K5_WIRE_DEPTH || count > in->len - in->at) {
+                answer_bad();
+            }
+            if (tag == K5_WIRE_DICT) {
+                mp_obj_t dict = mp_obj_new_dict(count);
+                for (size_t i = 0; i < count; i++) {
+                    mp_obj_t key = answer_read(in, depth + 1);
+                    mp_obj_dict_store(dict, key, answer_read(in, depth + 1));
+                }
+                return dict;
+            }
+            mp_obj_t seq = tag == K5_WIRE_TUPLE ? mp_obj_new_tuple(count, NULL)
+                : mp_obj_new_list(count, NULL);
+            mp_obj_t *items;
+            size_t n;
+            mp_obj_get_array(seq, &n, &items);
+            for (size_t i = 0; i < count; i++) {
+                items[i] = mp_const_none; // the collector may see it half made
+            }
+            for (size_t i = 0; i < count; i++) {
+                items[i] = answer_read(in, depth + 1);
+            }
+            return seq;
+        }
+        default:
+            answer_bad();
+    }
+}
+
+mp_obj_t k5wire_read_answer(const uint8_t *buf, size_t len) {
+    uint32_t size;
+    if (len < K5_ANSWER_HEAD) {
+        answer_bad();
+    }
+    memcpy(&size, buf, K5_ANSWER_HEAD);
+    if (size > len - K5_ANSWER_HEAD) {
+        answer_bad();
+    }
+    answer_in_t in = { buf + K5_ANSWER_HEAD, size, 0 };
+    mp_obj_t value = answer_read(&in, 0);
+    if (in.at != size) {
+        answer_bad();
+    }
+    return value;
+}

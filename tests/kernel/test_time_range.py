@@ -13,6 +13,7 @@ from k5.abi import ERR_INVALID_ARGUMENT, ERR_RANGE, OK, STATE_BLOCKED_SLEEP, SYS
 from k5.objects import TCB
 from k5.ipcbuf import IpcBuffer
 from k5.kernel import RUN_IDLE, RUN_STOPPED
+from k5.wire import read_answer
 from k5.sched import Scheduler
 from k5.system import BuildError, System
 from k5.ticks import AGE_STEP, TICKS_HALF, TICKS_PERIOD, TIME_MAX, ticks_add, ticks_diff
@@ -283,13 +284,15 @@ def test_the_roots_builder_answers_err_range():
             seen.append("no error")
         except BuildError as exc:
             seen.append(str(exc))
-        seen.append(k5.trap((SYS_BUILD, "sched_context", (system.gid, "raw", 1, HALF, 4))))
+        answer = bytearray(64)
+        seen.append(k5.trap((SYS_BUILD, "sched_context", (system.gid, "raw", 1, HALF, 4), answer)))
+        seen.append(read_answer(answer))
 
     kernel_system, root = boot.build(root_body, console=lambda line: None)
     assert kernel_system.run(100) == RUN_STOPPED
     kernel_system.close()
     assert "TIME_MAX" in seen[0]
-    assert seen[1][0] == ERR_RANGE
+    assert seen[1] == OK and seen[2][0] == ERR_RANGE
 
 
 BASE = """\

@@ -114,3 +114,55 @@ def test_a_foreign_value_fails_the_kernels_checks():
     system.give(t, 1, ep)
     system.run(50)
     assert log == [A.ERR_INVALID_ARGUMENT, A.ERR_INVALID_ARGUMENT, A.ERR_INVALID_SYSCALL, A.OK]
+
+
+ANSWER = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-(2**63) + 1, 2**63 - 2),
+        st.floats(allow_nan=False),
+        st.text(max_size=300),
+        st.binary(max_size=300),
+    ),
+    lambda inner: st.one_of(
+        st.tuples(inner, inner),
+        st.lists(inner, max_size=300),
+        st.dictionaries(st.text(max_size=8), inner, max_size=5),
+    ),
+    max_leaves=40,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=ANSWER)
+def test_an_answer_crosses_unchanged_whatever_its_size(value):
+    # The builder's answers (SYS_BUILD) carry their bytes and any count: only a buffer that
+    # is too small stops them, and then the length alone is written.
+    big = bytearray(1 << 20)
+    size = wire.write_answer(big, value)
+    assert size > 0 and wire.read_answer(big) == value
+    small = bytearray(wire.ANSWER_HEAD + size - 1)
+    assert wire.write_answer(small, value) == size
+    assert small[wire.ANSWER_HEAD :] == bytes(size - 1)  # nothing of it written
+    assert struct.unpack_from("<I", small)[0] == size
+
+
+def test_what_no_answer_carries_and_bytes_that_do_not_decode():
+    for value in (object(), 2**64, [set()], {"a": print}, ((((((((((1,),),),),),),),),),)):
+        assert wire.write_answer(bytearray(64), value) == -1
+    buffer = bytearray(64)
+    size = wire.write_answer(buffer, ("text", [1, 2]))
+    for bad in (
+        buffer[:3],  # no length
+        struct.pack("<I", size + 1) + buffer[4 : 4 + size],  # longer than its buffer
+        struct.pack("<I", size - 1) + buffer[4:],  # its last byte left out
+        struct.pack("<IBI", 5, wire._WIRE_LIST, 1000),  # a count beyond its bytes
+        struct.pack("<IB", 1, wire._WIRE_FOREIGN),  # no answer holds FOREIGN
+        struct.pack("<IBI", 6, wire._WIRE_STR, 1) + b"\xff",  # not text
+    ):
+        try:
+            wire.read_answer(bad)
+        except ValueError:
+            continue
+        raise AssertionError(bytes(bad))
