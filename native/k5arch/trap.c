@@ -18,8 +18,12 @@
 // only by the kernel, and interrupts taken meanwhile use the main stack below the kernel's frame.
 // Lazy FP stacking is off (k5arch_boot), so an extended frame always holds s0-s15 and FPSCR; the
 // handler saves s16-s31 of a task only when its EXC_RETURN says it used the FPU (FType = 0), and
-// k5_enter saves the kernel's own.
+// k5_enter saves the kernel's own. A task entered with a basic frame gets s0-s31 zeroed: they
+// would otherwise hold the last FP user's values (another task's, or the kernel's).
 #include "k5arch.h"
+
+// What a task entered with a basic frame finds in s0-s31 (k5_enter_task).
+__attribute__((used, section(".rodata.k5_fp_zeros"))) const uint32_t k5_fp_zeros[32] = { 0 };
 
 // The kernel's EXC_RETURN, recorded on every entry (the exit path returns through it).
 __attribute__((section(".k5kernel"))) uint32_t k5_kernel_exc_return;
@@ -78,9 +82,17 @@ __attribute__((naked, used)) void k5_enter_task(void) {
         "str r1, [r0, #4]\n"
         "1:\n"
         "tst r1, #0x10\n"
-        "bne 2f\n"
+        "bne 3f\n"
         "add r2, r0, #40\n"
         "vldmia r2, {s16-s31}\n"
+        "b 2f\n"
+        // A basic frame: the task has no FP context saved, and the registers hold what the
+        // kernel or the task before left there. Zeroed (FPSCR is set from FPDSCR by the
+        // hardware at the task's first FP instruction).
+        "3:\n"
+        "movw r2, #:lower16:k5_fp_zeros\n"
+        "movt r2, #:upper16:k5_fp_zeros\n"
+        "vldmia r2, {s0-s31}\n"
         "2:\n"
         "add r2, r0, #8\n"
         "ldmia r2, {r4-r11}\n"
