@@ -15,9 +15,12 @@ What an image carries (the rules of a body's globals, as for every task):
   name; anything else (a list, an instance, a class of the script) becomes a stand-in that
   raises a clear error when used;
 - the arg: a plain value.
-A function of the script is code only, nested code included (functions, lambdas, comprehensions
-and classes defined inside it, 8 deep at most): no default arguments, no closure cells, no
-machine code (`@micropython.native`, `viper`); `pack` says so when it meets one it cannot carry.
+A function of the script travels as its code, nested code included (functions, lambdas,
+comprehensions and classes defined inside it, 8 deep at most), with its default arguments and,
+for a closure, the values of its cells, each under the rules of a global (a tuple's items one by
+one); no machine code (`@micropython.native`, `viper`): `pack` says so when it meets one it
+cannot carry. A cell not yet bound arrives as None. A closure of a module cannot travel by name:
+it becomes a stand-in.
 
 Format (version 1): b"K5I" 0x01, then three values: the globals (a tuple of (name, value)
 tuples), the body, the arg. A value is a tag byte and its fields; lengths and counts are
@@ -34,11 +37,19 @@ _STR = 5  # text
 _BYTES = 6  # data
 _TUPLE = 7  # count, values
 _MODULE = 8  # name (text): imported again in the task
-_FUNCTION = 9  # name (text), code (data): marshal.dumps of the function's code, nested included
+# name (text), code (data: marshal.dumps of the function's code, nested included), then three
+# values: its defaults (a tuple or None), its keyword defaults ((name, value) pairs or None), its
+# cells' values (a tuple or None: not a closure)
+_FUNCTION = 9
 _ATTR = 10  # module (text), name (text): a function of a module
 _UNSHARED = 11  # name (text), type name (text): a stand-in that raises when used
 
 _MAGIC = b"K5I\x01"
+
+try:
+    import _k5arch  # the device: a function's parts from C (native/k5arch/code.c)
+except ImportError:
+    _k5arch = None
 _DEPTH = 8  # tuples nest at most this deep
 
 
@@ -65,9 +76,21 @@ def _text(out, text):
     _data(out, text.encode())
 
 
-def encode_plain(out, value, depth=0):
-    """Append a plain value (None, bool, int, float, str, bytes, tuples of these); False if it
-    is not one (nothing appended then)."""
+def _plain(value, depth):
+    kind = type(value)
+    if value is None or kind is bool or kind is int or kind is float:
+        return True
+    if kind is str or kind is bytes:
+        return True
+    if kind is tuple and depth < _DEPTH:
+        for item in value:
+            if not _plain(item, depth + 1):
+                return False
+        return True
+    return False
+
+
+def _put_plain(out, value):
     kind = type(value)
     if value is None:
         out.append(_NONE)
@@ -85,16 +108,19 @@ def encode_plain(out, value, depth=0):
     elif kind is bytes:
         out.append(_BYTES)
         _data(out, value)
-    elif kind is tuple and depth < _DEPTH:
-        mark = len(out)
+    else:
         out.append(_TUPLE)
         _varint(out, len(value))
         for item in value:
-            if not encode_plain(out, item, depth + 1):
-                del out[mark:]
-                return False
-    else:
+            _put_plain(out, item)
+
+
+def encode_plain(out, value, depth=0):
+    """Append a plain value (None, bool, int, float, str, bytes, tuples of these); False if it
+    is not one (nothing appended then)."""
+    if not _plain(value, depth):
         return False
+    _put_plain(out, value)
     return True
 
 
@@ -115,8 +141,43 @@ def _code_of(fun):
     return marshal.dumps(fun.__code__)  # CPython's takes its code, nested code included
 
 
+def _parts(fun):
+    """(function, defaults, keyword defaults, cells' values) of a function or closure."""
+    if _k5arch is not None:
+        return _k5arch.fun_parts(fun)
+    closure = fun.__closure__
+    cells = None
+    if closure is not None:
+        values = []
+        for cell in closure:
+            try:
+                values.append(cell.cell_contents)
+            except ValueError:
+                values.append(None)  # not bound yet
+        cells = tuple(values)
+    return fun, fun.__defaults__, fun.__kwdefaults__, cells
+
+
+def _make(code, globs, defaults, kwdefaults, cells):
+    """The function of marshal.loads' code with these globals and parts."""
+    if _k5arch is not None:
+        return _k5arch.make_fun(code, globs, defaults, kwdefaults, cells)
+    import types
+
+    if cells is not None:
+        cells = tuple(types.CellType(value) for value in cells)
+    fun = types.FunctionType(code, globs, None, defaults, cells)
+    fun.__kwdefaults__ = kwdefaults
+    return fun
+
+
 def _function(out, name, fun, script, pending):
-    """A function: by code if it is the script's, by name if a module's; False if neither."""
+    """A function: by code (and its defaults and cells) if it is the script's, by name if a
+    module's; False if neither."""
+    try:
+        fun, defaults, kwdefaults, cells = _parts(fun)
+    except (ValueError, TypeError, AttributeError):
+        return False  # a function in C
     globs = _globals_of(fun)
     if globs is None:
         return False
@@ -134,9 +195,15 @@ def _function(out, name, fun, script, pending):
         _text(out, name)
         _data(out, code)
         pending.append(fun)
+        _global(out, name, defaults, script, pending)
+        pairs = None
+        if kwdefaults is not None:
+            pairs = tuple([(key, kwdefaults[key]) for key in kwdefaults])
+        _global(out, name, pairs, script, pending)
+        _global(out, name, cells, script, pending)
         return True
     module = globs.get("__name__")
-    if type(module) is not str or module == "__main__":
+    if type(module) is not str or module == "__main__" or cells is not None:
         return False
     out.append(_ATTR)
     _text(out, module)
@@ -144,11 +211,17 @@ def _function(out, name, fun, script, pending):
     return True
 
 
-def _global(out, name, value, script, pending):
+def _global(out, name, value, script, pending, depth=0):
     if encode_plain(out, value):
         return
     kind = type(value).__name__
-    if kind == "function" and _function(out, name, value, script, pending):
+    if kind == "tuple" and depth < _DEPTH:
+        out.append(_TUPLE)
+        _varint(out, len(value))
+        for item in value:
+            _global(out, name, item, script, pending, depth + 1)
+        return
+    if (kind == "function" or kind == "closure") and _function(out, name, value, script, pending):
         return
     if kind == "module":
         out.append(_MODULE)
@@ -164,18 +237,27 @@ def pack(body, arg=None, code_names=None):
     code uses (the device's _k5arch.code_names)."""
     if code_names is None:
         from _k5arch import code_names
-    if type(body).__name__ != "function" or _globals_of(body) is None:
-        raise ImageError(
-            "K5: a task's body must be a function in Python, not a " + type(body).__name__
-        )
-    out = bytearray(_MAGIC)
-    script = _globals_of(body)
+    kind = type(body).__name__
+    inner = _parts(body)[0] if kind == "function" or kind == "closure" else None
+    if inner is None or _globals_of(inner) is None:
+        raise ImageError("K5: a task's body must be a function in Python, not a " + kind)
+    script = _globals_of(inner)
     module = script.get("__name__")
     if type(module) is str and module != "__main__":
         # A function of a module: the task imports the module itself and takes it by name.
         script = None
+    # The body first: its code, and the functions its defaults and cells hold, join `pending`.
+    pending = []
+    head = bytearray()
+    if script is None:
+        if inner is not body:
+            raise ImageError("K5: a task's body cannot be a closure of a module")
+        head.append(_ATTR)
+        _text(head, module)
+        _text(head, body.__name__)
+    elif not _function(head, inner.__name__, body, script, pending):
+        raise ImageError("K5: a task's body must be a function of a script or a module")
     # The globals: every name the code reaches uses, once each.
-    pending = [body] if script is not None else []
     seen = {}
     entries = bytearray()
     count = 0
@@ -195,15 +277,11 @@ def pack(body, arg=None, code_names=None):
             _text(entries, name)
             _global(entries, name, script[name], script, pending)
             count += 1
+    out = bytearray(_MAGIC)
     out.append(_TUPLE)
     _varint(out, count)
     out.extend(entries)
-    if script is None:
-        out.append(_ATTR)
-        _text(out, module)
-        _text(out, body.__name__)
-    elif not _function(out, body.__name__, body, script, []):
-        raise ImageError("K5: a task's body must be a function of a script or a module")
+    out.extend(head)
     if not encode_plain(out, arg):
         raise ImageError(
             "K5: a task's arg must be plain (None, bool, int, float, str, bytes or a tuple of"
@@ -314,7 +392,15 @@ class _Reader:
 
             self.span()  # its name (the code has it too)
             code = marshal.loads(self.span())
-            return type(unpack)(code, globs)
+            defaults = self.value(globs, depth + 1)
+            pairs = self.value(globs, depth + 1)
+            cells = self.value(globs, depth + 1)
+            kwdefaults = None
+            if pairs is not None:
+                kwdefaults = {}
+                for key, value in pairs:
+                    kwdefaults[key] = value
+            return _make(code, globs, defaults, kwdefaults, cells)
         if tag == _ATTR:
             module = self.text()
             name = self.text()

@@ -418,3 +418,97 @@ const mp_obj_module_t k5_module_marshal = {
 };
 
 MP_REGISTER_MODULE(MP_QSTR_marshal, k5_module_marshal);
+
+// --- A function's parts (k5/image.py) -----------------------------------------------------------
+// marshal carries a function's code; an image carries what else makes the function: its default
+// arguments and, for a closure, the values of its cells. Both run in the caller's time and heap.
+
+// The defaults its code expects (from the bytecode's prelude): positional count, keyword dict.
+static void expected_defaults(const mp_obj_fun_bc_t *fun, size_t *n_pos, bool *kw) {
+    const byte *ip = fun->bytecode;
+    MP_BC_PRELUDE_SIG_DECODE(ip);
+    (void)n_state;
+    (void)n_exc_stack;
+    (void)n_pos_args;
+    (void)n_kwonly_args;
+    *n_pos = n_def_pos_args;
+    *kw = (scope_flags & MP_SCOPE_FLAG_DEFKWARGS) != 0;
+}
+
+static bool is_bytecode(mp_const_obj_t obj) {
+    return mp_obj_is_type(obj, &mp_type_fun_bc) || mp_obj_is_type(obj, &mp_type_gen_wrap);
+}
+
+static mp_obj_t fun_parts(mp_obj_t obj) {
+    mp_obj_t parts[4] = { obj, mp_const_none, mp_const_none, mp_const_none };
+    if (mp_obj_is_type(obj, &mp_type_closure)) {
+        const k5_closure_t *closure = MP_OBJ_TO_PTR(obj);
+        parts[0] = closure->fun;
+        parts[3] = mp_obj_new_tuple(closure->n_closed, NULL);
+        mp_obj_tuple_t *cells = MP_OBJ_TO_PTR(parts[3]);
+        for (size_t i = 0; i < closure->n_closed; i++) {
+            cells->items[i] = mp_obj_cell_get(closure->closed[i]);
+        }
+    }
+    if (!is_bytecode(parts[0])) {
+        mp_raise_ValueError(MP_ERROR_TEXT("K5: not a function in Python"));
+    }
+    const mp_obj_fun_bc_t *fun = MP_OBJ_TO_PTR(parts[0]);
+    size_t n_pos;
+    bool kw;
+    expected_defaults(fun, &n_pos, &kw);
+    if (n_pos > 0) {
+        parts[1] = mp_obj_new_tuple(n_pos, fun->extra_args);
+    }
+    if (kw) {
+        parts[2] = fun->extra_args[n_pos];
+    }
+    return mp_obj_new_tuple(4, parts);
+}
+MP_DEFINE_CONST_FUN_OBJ_1(k5code_fun_parts_obj, fun_parts);
+
+static mp_obj_t make_fun(size_t n_args, const mp_obj_t *args) {
+    // The function MicroPython's constructor makes of marshal.loads' code, with these globals.
+    mp_obj_t fun = mp_call_function_2(MP_OBJ_FROM_PTR(&mp_type_fun_bc), args[0], args[1]);
+    const mp_obj_fun_bc_t *made = MP_OBJ_TO_PTR(fun);
+    // Exactly the defaults the code expects: the VM reads them without looking how many
+    // there are.
+    size_t n_pos;
+    bool kw;
+    expected_defaults(made, &n_pos, &kw);
+    mp_obj_t defaults[2] = { MP_OBJ_NULL, MP_OBJ_NULL };
+    size_t given = 0;
+    if (args[2] != mp_const_none) {
+        if (!mp_obj_is_exact_type(args[2], &mp_type_tuple)) {
+            mp_raise_TypeError(MP_ERROR_TEXT("K5: defaults must be a tuple"));
+        }
+        defaults[0] = args[2];
+        given = ((mp_obj_tuple_t *)MP_OBJ_TO_PTR(args[2]))->len;
+    }
+    if (args[3] != mp_const_none) {
+        if (!mp_obj_is_exact_type(args[3], &mp_type_dict)) {
+            mp_raise_TypeError(MP_ERROR_TEXT("K5: keyword defaults must be a dict"));
+        }
+        defaults[1] = args[3];
+    }
+    if (given != n_pos || (defaults[1] != MP_OBJ_NULL) != kw) {
+        mp_raise_ValueError(MP_ERROR_TEXT("K5: the defaults do not match the function's code"));
+    }
+    if (given != 0 || kw) {
+        const mp_obj_type_t *type = made->base.type; // a generator stays one
+        fun = mp_obj_new_fun_bc(defaults, made->bytecode, made->context, made->child_table);
+        ((mp_obj_base_t *)MP_OBJ_TO_PTR(fun))->type = type;
+    }
+    if (args[4] != mp_const_none) {
+        size_t n;
+        mp_obj_t *values;
+        mp_obj_tuple_get(args[4], &n, &values);
+        mp_obj_t cells[n];
+        for (size_t i = 0; i < n; i++) {
+            cells[i] = mp_obj_new_cell(values[i]);
+        }
+        fun = mp_obj_new_closure(fun, n, cells);
+    }
+    return fun;
+}
+MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(k5code_make_fun_obj, 5, 5, make_fun);

@@ -281,6 +281,21 @@ bool k5ns_body_ok(mp_const_obj_t entry);
 mp_obj_t k5ns_body(mp_obj_t entry);
 mp_obj_t k5ns_code_names(mp_obj_t fun); // in the caller's own time and heap (k5/image.py)
 
+// The layout of MicroPython's closure object (py/objclosure.c keeps it and its type private).
+extern const mp_obj_type_t mp_type_closure;
+typedef struct _k5_closure_t {
+    mp_obj_base_t base;
+    mp_obj_t fun;
+    size_t n_closed;
+    mp_obj_t closed[];
+} k5_closure_t;
+
+// --- code.c: a function's parts, for a task's image (k5/image.py), in the caller's time ------
+// fun_parts(f) -> (function, defaults, keyword defaults, cells' values): each None when absent.
+// make_fun(code, globals, defaults, keyword defaults, cells' values): the function again.
+extern const mp_obj_fun_builtin_fixed_t k5code_fun_parts_obj;
+extern const mp_obj_fun_builtin_var_t k5code_make_fun_obj;
+
 // --- code.c: bytecode compiled at run time, and module marshal on it -----------------------------
 // Contract: in the caller's own time and heap (a task's, the REPL's, the kernel's).
 // One unit of bytecode: its heap block, and its table of children (nested code) if any.

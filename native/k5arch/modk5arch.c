@@ -635,6 +635,8 @@ static const mp_rom_map_elem_t k5arch_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_machine), MP_ROM_PTR(&mod_machine_obj) },
     { MP_ROM_QSTR(MP_QSTR_freeze), MP_ROM_PTR(&mod_freeze_obj) },
     { MP_ROM_QSTR(MP_QSTR_code_names), MP_ROM_PTR(&mod_code_names_obj) },
+    { MP_ROM_QSTR(MP_QSTR_fun_parts), MP_ROM_PTR(&k5code_fun_parts_obj) },
+    { MP_ROM_QSTR(MP_QSTR_make_fun), MP_ROM_PTR(&k5code_make_fun_obj) },
     { MP_ROM_QSTR(MP_QSTR_HEAP_MIN), MP_ROM_INT(K5_TASK_HEAP_MIN) },
     { MP_ROM_QSTR(MP_QSTR_log), MP_ROM_PTR(&k5log_obj) },
     { MP_ROM_QSTR(MP_QSTR_STACK_DEFAULT), MP_ROM_INT(K5_STACK_DEFAULT) },

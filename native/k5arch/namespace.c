@@ -34,7 +34,6 @@
 #include "k5arch.h"
 
 extern uint32_t _k5_flash_start, _k5_flash_end, _k5_vmram_start, _evmram, _heap_end;
-extern const mp_obj_type_t mp_type_closure; // py/objclosure.c (not in a header)
 
 // The kernel's thread's share of the VM state while a task runs (tasks read the module table:
 // k5_import looks up the modules the kernel lends).
@@ -366,14 +365,6 @@ static mp_obj_t unshared(qstr name, mp_obj_t value) {
 
 // --- The body's globals -------------------------------------------------------------------------
 
-// The layout of MicroPython's closure object (py/objclosure.c keeps it private).
-typedef struct _k5ns_closure_t {
-    mp_obj_base_t base;
-    mp_obj_t fun;
-    size_t n_closed;
-    mp_obj_t closed[];
-} k5ns_closure_t;
-
 #define CONTEXTS_MAX (8)
 #define TUPLE_DEPTH (4)
 #define CODE_DEPTH (8)
@@ -440,7 +431,7 @@ static mp_obj_t rebind_function(copy_t *c, qstr name, mp_obj_t fun_in) {
 }
 
 static mp_obj_t rebind_closure(copy_t *c, qstr name, mp_obj_t closure_in) {
-    const k5ns_closure_t *closure = MP_OBJ_TO_PTR(closure_in);
+    const k5_closure_t *closure = MP_OBJ_TO_PTR(closure_in);
     mp_obj_t fun = rebind_function(c, name, closure->fun);
     mp_obj_t cells[closure->n_closed];
     for (size_t i = 0; i < closure->n_closed; i++) {
@@ -505,7 +496,7 @@ static mp_obj_t copy_value(copy_t *c, qstr name, mp_obj_t value, int depth) {
             copy = function_again(value);
         }
     } else if (type == &mp_type_closure) {
-        const k5ns_closure_t *closure = MP_OBJ_TO_PTR(value);
+        const k5_closure_t *closure = MP_OBJ_TO_PTR(value);
         if (is_function(closure->fun)
             && ((const mp_obj_fun_bc_t *)MP_OBJ_TO_PTR(closure->fun))->context->module.globals
             == c->from) {
@@ -619,7 +610,7 @@ mp_obj_t k5ns_code_names(mp_obj_t fun_in) {
 mp_obj_t k5ns_body(mp_obj_t entry) {
     mp_obj_t inner = entry;
     if (mp_obj_is_type(entry, &mp_type_closure)) {
-        inner = ((const k5ns_closure_t *)MP_OBJ_TO_PTR(entry))->fun;
+        inner = ((const k5_closure_t *)MP_OBJ_TO_PTR(entry))->fun;
     }
     if (!is_function(inner)) {
         mp_obj_dict_t *globals = MP_OBJ_TO_PTR(mp_obj_new_dict(1));
@@ -681,7 +672,7 @@ bool k5ns_body_ok(mp_const_obj_t entry) {
         return true;
     }
     if (mp_obj_is_type(entry, &mp_type_closure)) {
-        mp_const_obj_t fun = ((const k5ns_closure_t *)MP_OBJ_TO_PTR(entry))->fun;
+        mp_const_obj_t fun = ((const k5_closure_t *)MP_OBJ_TO_PTR(entry))->fun;
         return object_in_vm(fun, sizeof(mp_obj_fun_bc_t)) && is_function(fun);
     }
     return mp_obj_is_type(entry, &mp_type_fun_builtin_0)

@@ -81,6 +81,36 @@ def test_the_globals_the_code_uses_travel_by_their_kind():
     assert "TABLE" in body.__globals__ and "SCALE" in body.__globals__
 
 
+# Closures and default arguments: the body a part of a test makes, as the scenarios do.
+PARTS = """
+STEP = 2
+
+def twice(n):
+    return n * STEP
+
+def make(base, seen):
+    def body(ipc, arg, scale=10, *, extra=(twice, 1), log=seen):
+        return (base + arg * scale, extra[0](extra[1]), log, inner())
+
+    def inner():
+        return base
+
+    return body
+"""
+
+
+def test_closures_and_defaults_travel_with_their_values():
+    names = {"__name__": "__main__"}
+    exec(PARTS, names)
+    body, arg = image.unpack(image.pack(names["make"](100, [1]), 4, image.host_code_names))
+    total, doubled, log, base = body(None, arg)
+    # The cell's int by value, the default's function by code (with the global it uses), the
+    # list the spawner's: a stand-in.
+    assert (total, doubled, base) == (140, 2, 100)
+    assert isinstance(log, image.Unshared)
+    assert body(None, 1, 1)[0] == 101
+
+
 def test_a_module_function_travels_by_name():
     body, arg = image.unpack(image.pack(os.path.join, ("a", "b"), image.host_code_names))
     assert body is os.path.join and arg == ("a", "b")

@@ -55,6 +55,15 @@ def test_a_body_with_nested_code_runs_in_an_interpreter_of_its_own(out):
     assert re.search(r"^nested state exited\s*$", out, re.M), out
 
 
+def test_a_closure_carries_its_cells_and_defaults_to_an_interpreter_of_its_own(out):
+    # The cell's int and its nested closure by value and code, the default's function by code,
+    # the spawner's list a stand-in.
+    assert "closure: closure 140 2 stand-in 100" in out, out
+    assert re.search(r"^closure state exited\s*$", out, re.M), out
+    refused = "make_fun K5: the defaults do not match the function's code"
+    assert out.count(refused + "\n") == 3 and "make_fun 8\n" in out, out
+
+
 def test_marshal_carries_nested_code_and_tables_past_128_entries(out):
     # MicroPython's own dumps wrote past its bit vectors for an index of 128 or more (the heap
     # corruption of session 12); K5's checks every index against its table.

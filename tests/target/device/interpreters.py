@@ -209,6 +209,44 @@ system.run(50)
 print("nested state", system.info(t)["state"], fault(system, "nested"))
 system.close()
 
+# --- A closure with default arguments: its cells' values and defaults travel too ----------------
+
+
+def twice(n):
+    return n * 2
+
+
+def make_closure(base, seen):
+    def body(ipc, arg, scale=10, *, extra=(twice, 1), log=seen):
+        try:
+            log.append(1)
+            logged = "shared"
+        except NameError:
+            logged = "stand-in"
+        print("closure", base + arg * scale, extra[0](extra[1]), logged, inner())
+
+    def inner():
+        return base
+
+    return body
+
+
+system = System()
+t = system.task("closure", make_closure(100, [1]), priority=20, arg=4, heap=HEAP)
+system.run(50)
+print("closure state", system.info(t)["state"], fault(system, "closure"))
+system.close()
+# A function is made only with the defaults its code expects: the VM reads them unchecked.
+import _k5arch  # noqa: E402
+import marshal  # noqa: E402
+
+code = marshal.loads(marshal.dumps(lambda a, b=5: a + b))
+for parts in ((None, None, None), ((1, 2), None, None), ((7,), {}, None), ((7,), None, None)):
+    try:
+        print("make_fun", _k5arch.make_fun(code, globals(), *parts)(1))
+    except ValueError as exc:
+        print("make_fun", exc)
+
 # --- A restart is a fresh interpreter: nothing of the last run's state is left ------------------
 from k5 import supervisor  # noqa: E402
 
