@@ -15,6 +15,7 @@ from k5.abi import (
     ROOT_SLOTS,
 )
 from k5 import log  # noqa: F401 (loaded here, it is lent to every task: see namespace.c)
+from k5 import image  # noqa: F401 (the same: every task in the kernel's interpreter starts with it)
 from k5.kernel import RUN_IDLE, RUN_STOPPED
 from k5.ticks import AGE_STEP, ticks_add
 from k5.rootsrv import RootService, freeze_k5

@@ -25,7 +25,7 @@ from k5.abi import (
     TYPE_UNTYPED,
     TYPE_WINDOW,
 )
-from k5.arch import read_answer, trap
+from k5.arch import DEVICE, read_answer, trap
 from k5.kernel import RUN_IDLE, RUN_TIME_UP
 from k5.ticks import ticks_add, ticks_diff
 
@@ -151,22 +151,22 @@ class System:
     def task(self, name, body, **options):
         """Create a task (options as k5.system.Builder.task: priority, budget, stack, ...)."""
         # (The SC's name comes back too: the kernel's string, not another copy of it.)
-        # A body crosses to the kernel as a function (k5/wire.py); anything else would arrive
-        # as a foreign value, so it is named here, where it is the REPL's own.
         kind = type(body).__name__
         if kind != "function" and kind != "closure":
             from k5.system import BuildError
 
             raise BuildError("K5: a task's body must be a function, not a " + kind)
-        if options.get("heap") is not None:
-            # An interpreter of its own: body and arg cross as its image, packed here, in the
-            # REPL's own time (k5/image.py); the kernel copies the bytes and reads none of them.
+        # On the device body and arg cross as the task's image, packed here, in the REPL's own
+        # time (k5/image.py): the kernel copies the bytes into the task and reads none of them.
+        # (The host has no such boundary: its builder takes the function.)
+        if DEVICE:
             from k5 import image
-            from k5.system import BuildError
 
             try:
                 body = image.pack(body, options.pop("arg", None))
             except image.ImageError as exc:
+                from k5.system import BuildError
+
                 raise BuildError(name + ": " + str(exc))
         slot, sc_slot, tid, sc_name = call("task", self.gid, name, body, options)
         task = Task(slot, name, Ref(sc_slot, TYPE_SCHED_CONTEXT, sc_name), tid)

@@ -45,6 +45,8 @@ _ATTR = 10  # module (text), name (text): a function of a module
 _UNSHARED = 11  # name (text), type name (text): a stand-in that raises when used
 
 _MAGIC = b"K5I\x01"
+# What a function of Python is called (a generator function is "generator" on MicroPython).
+_FUNCTION_KINDS = ("function", "closure", "generator")
 
 try:
     import _k5arch  # the device: a function's parts from C (native/k5arch/code.c)
@@ -221,7 +223,7 @@ def _global(out, name, value, script, pending, depth=0):
         for item in value:
             _global(out, name, item, script, pending, depth + 1)
         return
-    if (kind == "function" or kind == "closure") and _function(out, name, value, script, pending):
+    if kind in _FUNCTION_KINDS and _function(out, name, value, script, pending):
         return
     if kind == "module":
         out.append(_MODULE)
@@ -238,7 +240,7 @@ def pack(body, arg=None, code_names=None):
     if code_names is None:
         from _k5arch import code_names
     kind = type(body).__name__
-    inner = _parts(body)[0] if kind == "function" or kind == "closure" else None
+    inner = _parts(body)[0] if kind in _FUNCTION_KINDS else None
     if inner is None or _globals_of(inner) is None:
         raise ImageError("K5: a task's body must be a function in Python, not a " + kind)
     script = _globals_of(inner)
@@ -315,14 +317,34 @@ class Unshared:
             + name
             + " (a "
             + kind
-            + ") is the spawner's: a task with an interpreter of its own gets plain values,"
-            " modules and functions only"
+            + ") is the spawner's: a task gets plain values, modules and functions only"
         )
 
     def __getattr__(self, attr):
         raise NameError(self._why)
 
     def __call__(self, *args, **kwargs):
+        raise NameError(self._why)
+
+    def __getitem__(self, key):
+        raise NameError(self._why)
+
+    def __setitem__(self, key, value):
+        raise NameError(self._why)
+
+    def __delitem__(self, key):
+        raise NameError(self._why)
+
+    def __iter__(self):
+        raise NameError(self._why)
+
+    def __len__(self):
+        raise NameError(self._why)
+
+    def __contains__(self, item):
+        raise NameError(self._why)
+
+    def __add__(self, other):
         raise NameError(self._why)
 
 
@@ -382,8 +404,12 @@ class _Reader:
         if tag == _BYTES:
             return self.data_()
         if tag == _TUPLE and depth < _DEPTH:
-            n = self.varint()
-            return tuple([self.value(globs, depth + 1) for _ in range(n)])
+            # A loop, not a comprehension (which is a call of its own): unpacking runs at a
+            # task's start, and its stack may be small.
+            items = []
+            for _ in range(self.varint()):
+                items.append(self.value(globs, depth + 1))
+            return tuple(items)
         if tag == _MODULE:
             name = self.text()
             return __import__(name, None, None, ("__name__",))
@@ -418,8 +444,14 @@ def unpack(image):
     reader = _Reader(image)
     reader.at = len(_MAGIC)
     globs = {"__name__": "__main__"}
-    for name, value in reader.value(globs):
-        globs[name] = value
+    # The globals: a tuple of (name, value) pairs, read here two levels less deep.
+    if reader.byte() != _TUPLE:
+        raise ImageError("K5: the image has no globals")
+    for _ in range(reader.varint()):
+        if reader.byte() != _TUPLE or reader.varint() != 2 or reader.byte() != _STR:
+            raise ImageError("K5: the image's globals are not (name, value) pairs")
+        name = reader.text()
+        globs[name] = reader.value(globs, 2)
     body = reader.value(globs)
     arg = reader.value(globs)
     if reader.at != len(image):
@@ -427,8 +459,14 @@ def unpack(image):
     return body, arg
 
 
+def start(holder):
+    """(body, arg) of the image in `holder` (a list), which it empties: so that once unpacked,
+    nothing keeps the image's bytes alive. The task's start (native/k5arch, run_image) then
+    calls body(ipc, arg) from C, one Python frame less on the task's stack."""
+    return unpack(holder.pop())
+
+
 def run(holder, ipc):
-    """A task's start (native/k5arch, k5_task_start_own): its body, with its IPC buffer's view.
-    holder: a list of the image, emptied here so that the image's bytes die once unpacked."""
-    body, arg = unpack(holder.pop())
+    """start(holder), then body(ipc, arg) (the host's task threads)."""
+    body, arg = start(holder)
     body(ipc, arg)

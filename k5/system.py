@@ -308,7 +308,8 @@ class System:
                     body = image.pack(body, arg, image.host_code_names)
                 except image.ImageError as exc:
                     raise BuildError(name + ": " + str(exc))
-            arg = None
+        if type(body) is bytes:
+            arg = None  # an image holds its arg
         kernel = self.kernel
         if budget is None:
             budget = DEFAULT_TIMESLICE if period is None else period

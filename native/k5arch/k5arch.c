@@ -28,6 +28,7 @@
 #include <string.h>
 #include "py/gc.h"
 #include "py/mphal.h"
+#include "py/objfun.h"
 #include "py/objstr.h"
 #include "py/objtuple.h"
 #include "py/runtime.h"
@@ -43,6 +44,7 @@
 extern uint32_t _sarena, _earena, _k5_flash_start, _k5_flash_end, _k5_vmram_start, _evmram;
 extern uint32_t _sstack, _estack, _k5_fs_start, _k5_fs_end, _heap_start;
 void k5_task_start(mp_obj_t entry, uint8_t *ipc, mp_obj_t arg);
+void k5_task_start_image(size_t image_len, uint8_t *ipc);
 void k5_task_start_own(size_t image_len, uint8_t *ipc, uint32_t heap_base, uint32_t heap_top,
     uint32_t stack_base);
 
@@ -682,6 +684,14 @@ void k5arch_context_reset(k5_ctx_t *ctx, mp_obj_t entry, mp_obj_t arg) {
         frame[8] = ctx->stack_base;
         frame[9] = 0;
         memset(vm_saved(ctx), 0, vm_room());
+    } else if (mp_obj_is_exact_type(entry, &mp_type_bytes)) {
+        // k5_task_start_image(image length, ipc): in the kernel's interpreter, from an image.
+        frame = (uint32_t *)(ipc - 32);
+        frame[0] = ((mp_obj_str_t *)MP_OBJ_TO_PTR(entry))->len;
+        frame[1] = (uint32_t)ipc;
+        frame[2] = 0;
+        frame[3] = 0;
+        frame[6] = (uint32_t)k5_task_start_image & ~1u;
     } else {
         frame = (uint32_t *)(ipc - 32);
         frame[0] = (uint32_t)entry;
@@ -809,10 +819,45 @@ static MP_NOINLINE mp_obj_t take_image(size_t len) {
     return holder;
 }
 
+// Unpacks the task's image (k5.image.start: its body's code, the globals that code uses, its
+// arg) and calls body(ipc, arg), in the task.
+static void run_image(size_t image_len, uint8_t *ipc) {
+    mp_obj_t fromlist = mp_obj_new_tuple(1, NULL);
+    ((mp_obj_tuple_t *)MP_OBJ_TO_PTR(fromlist))->items[0] = MP_OBJ_NEW_QSTR(MP_QSTR_start);
+    mp_obj_t module = mp_import_name(qstr_from_str("k5.image"), fromlist,
+        MP_OBJ_NEW_SMALL_INT(0));
+    mp_obj_t *pair;
+    mp_obj_get_array_fixed_n(mp_call_function_1(mp_load_attr(module, MP_QSTR_start),
+        take_image(image_len)), 2, &pair);
+    // The body's globals are the task's __main__ (exec and eval at its top level write there),
+    // never the VM's own __main__ (the REPL's, for a task in the kernel's interpreter).
+    mp_obj_t fun = pair[0];
+    if (mp_obj_is_type(fun, &mp_type_closure)) {
+        fun = ((const k5_closure_t *)MP_OBJ_TO_PTR(fun))->fun;
+    }
+    if (mp_obj_is_type(fun, &mp_type_fun_bc)) {
+        mp_obj_dict_t *globals = ((const mp_obj_fun_bc_t *)MP_OBJ_TO_PTR(fun))->context->module.globals;
+        mp_globals_set(globals);
+        mp_locals_set(globals);
+    }
+    mp_call_function_2(pair[0], k5_ipcbuf_new(ipc), pair[1]);
+}
+
+// A task in the kernel's interpreter whose body the REPL packed starts here: its image is raw
+// bytes the kernel copies into the (shared) heap, in the task's own namespace and time.
+void k5_task_start_image(size_t image_len, uint8_t *ipc) {
+    nlr_buf_t nlr;
+    if (nlr_push(&nlr) == 0) {
+        run_image(image_len, ipc);
+        nlr_pop();
+        k5_svc_exit();
+    }
+    task_end(nlr.ret_val);
+}
+
 // A task with an interpreter of its own starts here, unprivileged, with a zeroed VM state: it
-// makes its interpreter on its own heap, takes its image (k5/image.py: its body's code, the
-// globals that code uses, its arg) into that heap, and runs it. Nothing it has came from the
-// kernel's heap: the image is raw bytes the kernel copied in.
+// makes its interpreter on its own heap, takes its image into that heap, and runs it. Nothing it
+// has came from the kernel's heap: the image is raw bytes the kernel copied in.
 void k5_task_start_own(size_t image_len, uint8_t *ipc, uint32_t heap_base, uint32_t heap_top,
     uint32_t stack_base) {
     k5_vm_own = 1;
@@ -822,12 +867,7 @@ void k5_task_start_own(size_t image_len, uint8_t *ipc, uint32_t heap_base, uint3
     nlr_buf_t nlr;
     if (nlr_push(&nlr) == 0) {
         mp_init();
-        mp_obj_t fromlist = mp_obj_new_tuple(1, NULL);
-        ((mp_obj_tuple_t *)MP_OBJ_TO_PTR(fromlist))->items[0] = MP_OBJ_NEW_QSTR(MP_QSTR_run);
-        mp_obj_t module = mp_import_name(qstr_from_str("k5.image"), fromlist,
-            MP_OBJ_NEW_SMALL_INT(0));
-        mp_call_function_2(mp_load_attr(module, MP_QSTR_run), take_image(image_len),
-            k5_ipcbuf_new(ipc));
+        run_image(image_len, ipc);
         nlr_pop();
         k5_svc_exit();
     }
@@ -1323,12 +1363,16 @@ mp_int_t k5arch_run(k5_ctx_t *ctx, k5_ns_t *ns, mp_int_t limit) {
                 }
                 break;
             case K5_SVC_IMAGE:
-                // A task with an interpreter of its own takes its image into its own heap: the
-                // kernel copies raw bytes to where its private records say the heap is.
+                // A task takes its image into its heap: the kernel copies raw bytes to where
+                // its private records say the task's own heap is, or (a task in the kernel's
+                // interpreter) to memory the task may write.
                 if (frame) {
                     const mp_obj_str_t *image = MP_OBJ_TO_PTR(ctx->entry);
-                    bool ok = ctx->heap_base != 0 && frame[1] == image->len
-                        && range_in(frame[0], frame[1], ctx->heap_base, ctx->block_top);
+                    bool ok = mp_obj_is_exact_type(ctx->entry, &mp_type_bytes)
+                        && frame[1] == image->len
+                        && (ctx->heap_base != 0
+                            ? range_in(frame[0], frame[1], ctx->heap_base, ctx->block_top)
+                            : k5arch_task_may_write(ctx, frame[0], frame[1]));
                     if (ok) {
                         memcpy((void *)frame[0], image->data, image->len);
                     }

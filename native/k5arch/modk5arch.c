@@ -102,7 +102,15 @@ static MP_DEFINE_CONST_FUN_OBJ_2(arch_idle_obj, arch_idle);
 
 // A task shares nothing mutable with the one that starts it (namespace.c): its body is a
 // function (whose globals it gets copies of) and its arg an immutable value.
+static void check_image(mp_obj_t entry, mp_obj_t arg);
+
+// A task in the kernel's interpreter starts from an image as well (the REPL packs every body),
+// or from a function of the kernel's (the root's REPL, an app's or the supervisor's body).
 static void check_start(mp_obj_t entry, mp_obj_t arg) {
+    if (mp_obj_is_exact_type(entry, &mp_type_bytes)) {
+        check_image(entry, arg);
+        return;
+    }
     if (!k5ns_body_ok(entry)) {
         mp_raise_msg_varg(&mp_type_ValueError,
             MP_ERROR_TEXT("K5: a task's body must be a function, not a %s"),

@@ -165,10 +165,11 @@ def test_a_body_gets_copies_of_the_globals_it_uses_and_nothing_mutable(emu_elf, 
     out = run_script(emu_elf, "namespaces.py", tmp_path)
     got = dict(re.findall(r"^(?:\w+: )?ns (\w+) (.*)$", out, re.M))
     expected = {
-        # The script's functions, rebound (recursion, defaults, a generator, a closure).
+        # The script's functions, from the task's image (recursion, defaults, a generator, a
+        # closure).
         "helper": "6",
         "recursive": "10",
-        "defaults": "(1, ('a', 'b'), 3, 'unshared')",  # a dict default is not shared
+        "defaults": "(1, ('a', 'b'), 3, 'Unshared')",  # a dict default is not shared
         "generator": "[0, 3, 6]",
         "closure_factor": "14",
         "closure_list": "'refused'",
@@ -178,7 +179,7 @@ def test_a_body_gets_copies_of_the_globals_it_uses_and_nothing_mutable(emu_elf, 
         "main_is_globals": "True",
         "globals": "(True, True, False, False)",
         "rebound": "20",  # `global LIMIT; LIMIT = 10` in the task, seen by its helper
-        "table": "\"K5: 'TABLE' (a dict) is the sp\"",
+        "table": "'K5: TABLE (a dict) is the spaw'",
         "exec": "5",
         # Builtins, sys.path, sys.modules and sys.exc_info() are each task's own.
         "builtin": "'task abs'",
@@ -191,7 +192,7 @@ def test_a_body_gets_copies_of_the_globals_it_uses_and_nothing_mutable(emu_elf, 
         "second_limit": "3",
         "arg": "('x', 1)",
         # Refused at spawn: a mutable arg, a body that is not a function.
-        "bad_arg": '"uples of these; a task\'s options a dict of them), not a list"',
+        "bad_arg": "'ool, int, float, str, bytes or a tuple of these), not a list'",
         "bad_body": '"task\'s body must be a function, not a bound_method"',
         # The root's are untouched.
         "root_limit": "3",

@@ -531,7 +531,7 @@ def _(ipc, arg):
     check((time, "planted"), (len("abc"), 0), (sys.path, ["planted"]), (ONLY, 99))
 
 
-@case("a mutable global of the script", ("fault", "NameError", "'CASES' (a list)"))
+@case("a mutable global of the script", ("fault", "NameError", "CASES (a list) is the spawner's"))
 def _(ipc, arg):
     CASES.append(None)
 
@@ -548,6 +548,8 @@ def _(ipc, arg):
         (x.svc(10, data, 60), 0),
     )
 
+
+# === part 2 of the cases ===
 
 # --- time, interrupts and the heap -------------------------------------------------------------
 
@@ -1248,7 +1250,7 @@ def _(ipc, arg):
     check((result, ERR_INVALID_SYSCALL), (least < 2048, True))
 
 
-# === part 2 of the cases ===
+# === part 3 of the cases ===
 
 # --- a task with an interpreter of its own (heap=OWN_HEAP): its own memory and nothing else ---
 # Its hostile native code stands for what crafted bytecode gives (any word read or written): it
@@ -1334,7 +1336,7 @@ def _(ipc, arg):
     k5.exit(1)
 
 
-# === part 3 of the cases ===
+# === part 4 of the cases ===
 
 # --- own interpreter: what .data and .bss hold that the kernel or the REPL reads ---------------
 # Everything there that the kernel or the REPL trusts is kernel-private (a write faults), part

@@ -33,6 +33,7 @@ _USER = ("k5.front", "k5.ipcbuf", "k5.user", "k5.root", "k5.supervisor", "k5.arc
 # Immutable values (shared) and the walk's own bookkeeping are not reported.
 _IMMUTABLE = (str, bytes, int, float, bool, type(None), tuple, frozenset, range)
 _MUTABLE = (list, dict, set, bytearray)
+_LEAVES = (str, bytes, int, float, bool, type(None))
 # The references an object gives besides its items: its attributes, a function's globals, a
 # bound method's parts, a class's bases, an exception's arguments.
 _HIDDEN = ("__dict__", "__globals__", "__self__", "__func__", "__class__", "__bases__", "args")
@@ -50,26 +51,34 @@ def walk(who, roots, own):
     stack = list(roots)
     kernel_classes = set()
     user_classes = set()
-    instances = []
+    # The types of the instances reached (their classes' modules may be walked later): a set of
+    # type ids, not a list of every instance, keeps the walk's memory small.
+    instance_types = {}
     lent = set()
-    for item in (seen, stack, kernel_classes, user_classes, instances, lent):
+    for item in (seen, stack, kernel_classes, user_classes, instance_types, lent):
         seen.add(id(item))
     count = 0
     while stack:
         obj = stack.pop()
+        kind = type(obj)
+        if kind in _LEAVES:
+            # Met again and again (every name in every dict), and they reach only their type,
+            # which the builtins module reaches: counted, not remembered, which keeps the
+            # walk's set small in the shared heap.
+            count += 1
+            continue
         key = id(obj)
         if key in seen:
             continue
         seen.add(key)
         count += 1
-        kind = type(obj)
         stack.append(kind)
         if kind in _IMMUTABLE:
             if kind is tuple or kind is frozenset:
                 stack.extend(obj)
             continue
-        if kind.__name__ == "unshared":
-            continue  # the stand-in for a script's mutable global: it refuses every use
+        if kind.__name__ == "Unshared":
+            continue  # a stand-in for a mutable global (k5/image.py): it refuses every use
         if kind is list or kind is set:
             stack.extend(obj)
         elif kind is dict:
@@ -98,7 +107,8 @@ def walk(who, roots, own):
             else:
                 print("m", who, key, kind.__name__)
         if kind is not dict and kind is not list and kind is not set:
-            instances.append(obj)
+            if obj is not own[0]:
+                instance_types[id(kind)] = kind.__name__
             for name in _HIDDEN:
                 try:
                     stack.append(getattr(obj, name))
@@ -106,10 +116,9 @@ def walk(who, roots, own):
                     pass
         if kind.__name__ in ("Context", "Arch"):
             print("k", who, kind.__name__)
-    for obj in instances:
-        key = id(type(obj))
-        if key in kernel_classes and key not in user_classes and obj is not own[0]:
-            print("k", who, type(obj).__name__)
+    for key in instance_types:
+        if key in kernel_classes and key not in user_classes:
+            print("k", who, instance_types[key])
     print("modules", who, id(sys.modules))
     print("walked", who, count, len(lent))
 
