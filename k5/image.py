@@ -78,18 +78,22 @@ def _text(out, text):
     _data(out, text.encode())
 
 
-def _plain(value, depth):
+def unplain(value, depth=0):
+    """None if `value` is plain (None, bool, int, float, str, bytes, tuples of these nested at
+    most 8 deep); else the type of the first value in it that is not. It reads types only, so
+    it runs none of a value's code (the root service checks the REPL's arguments with it)."""
     kind = type(value)
     if value is None or kind is bool or kind is int or kind is float:
-        return True
+        return None
     if kind is str or kind is bytes:
-        return True
+        return None
     if kind is tuple and depth < _DEPTH:
         for item in value:
-            if not _plain(item, depth + 1):
-                return False
-        return True
-    return False
+            inner = unplain(item, depth + 1)
+            if inner is not None:
+                return inner
+        return None
+    return kind
 
 
 def _put_plain(out, value):
@@ -120,7 +124,7 @@ def _put_plain(out, value):
 def encode_plain(out, value, depth=0):
     """Append a plain value (None, bool, int, float, str, bytes, tuples of these); False if it
     is not one (nothing appended then)."""
-    if not _plain(value, depth):
+    if unplain(value, depth) is not None:
         return False
     _put_plain(out, value)
     return True

@@ -12,6 +12,7 @@ import sys
 
 from k5 import introspect
 from k5.abi import ERR_INVALID_ARGUMENT, ERR_RANGE, OK, STATE_BLOCKED_SLEEP, STATE_RUNNING
+from k5.image import unplain
 from k5.system import Builder, BuildError
 
 
@@ -52,22 +53,6 @@ _NOT_PLAIN = (
 )
 
 
-def _unplain(value, depth):
-    """None if `value` is plain; else the type of the first value in it that is not."""
-    kind = type(value)
-    if value is None or kind is bool or kind is int or kind is float:
-        return None
-    if kind is str or kind is bytes:
-        return None
-    if kind is tuple and depth < 4:
-        for item in value:
-            inner = _unplain(item, depth + 1)
-            if inner is not None:
-                return inner
-        return None
-    return kind
-
-
 def _unplain_arguments(op, args):
     index = 0
     for value in args:
@@ -79,11 +64,11 @@ def _unplain_arguments(op, args):
             for key in value:
                 if type(key) is not str:
                     return type(key)
-                inner = _unplain(value[key], 0)
+                inner = unplain(value[key])
                 if inner is not None:
                     return inner
         else:
-            inner = _unplain(value, 0)
+            inner = unplain(value)
             if inner is not None:
                 return inner
         index += 1
@@ -152,7 +137,7 @@ class RootService:
         # Operations are the op_* methods (looked up per call: no table kept in the heap).
         freeze_k5()  # modules the root imported since (k5.front, k5.root, ...)
         # (A type's name is the class's own, read without running any of its code.)
-        kind = _unplain(op, 0) if _unplain(op, 0) is not None else _unplain_arguments(op, args)
+        kind = unplain(op) if unplain(op) is not None else _unplain_arguments(op, args)
         if kind is not None:
             return (ERR_INVALID_ARGUMENT, _NOT_PLAIN + ", not a " + kind.__name__)
         handler = getattr(self, "op_" + op, None) if type(op) is str else None

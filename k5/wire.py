@@ -78,25 +78,35 @@ def _is_function(value):
     return type(value) is type(_is_function)
 
 
-def _put_once(out, refs, value, depth):
-    # Appends value's encoding to out; refs collects the objects STR/BYTES/BUFFER/FUNCTION
-    # name. False when it does not fit in WIRE_MAX (native/k5arch/wire.c: put_value_once).
-    kind = type(value)
+def _put_scalar(out, value, kind):
+    # Appends None, a bool, an int of 64 bits or a float (requests and answers alike); False,
+    # nothing appended, for anything else.
     if value is None:
         out.append(_WIRE_NONE)
     elif kind is bool:
         out.append(_WIRE_TRUE if value else _WIRE_FALSE)
-    elif kind is int:
-        if -0x80000000 <= value <= 0x7FFFFFFF:
-            out.append(_WIRE_INT)
-            out.extend(struct.pack("<i", value))
-        else:
-            value = max(_INT64_MIN, min(_INT64_MAX, value))
-            out.append(_WIRE_BIG)
-            out.extend(struct.pack("<q", value))
+    elif kind is int and -0x80000000 <= value <= 0x7FFFFFFF:
+        out.append(_WIRE_INT)
+        out.extend(struct.pack("<i", value))
+    elif kind is int and _INT64_MIN <= value <= _INT64_MAX:
+        out.append(_WIRE_BIG)
+        out.extend(struct.pack("<q", value))
     elif kind is float:
         out.append(_WIRE_FLOAT)
         out.extend(struct.pack("<d", value))
+    else:
+        return False
+    return True
+
+
+def _put_once(out, refs, value, depth):
+    # Appends value's encoding to out; refs collects the objects STR/BYTES/BUFFER/FUNCTION
+    # name. False when it does not fit in WIRE_MAX (native/k5arch/wire.c: put_value_once).
+    kind = type(value)
+    if kind is int and not _INT64_MIN <= value <= _INT64_MAX:
+        value = max(_INT64_MIN, min(_INT64_MAX, value))  # a request's big int saturates
+    if _put_scalar(out, value, kind):
+        pass
     elif kind is str and not _utf8(value):
         out.append(_WIRE_FOREIGN)  # not text (a lone surrogate): the device's decoder says so
     elif kind is str or kind is bytes or kind is bytearray or kind is memoryview:
@@ -171,24 +181,33 @@ def encode(request):
     return bytes(out), refs
 
 
+def _get_scalar(raw, tag, at):
+    # (value, next offset) of a scalar whose tag was just read (requests and answers alike),
+    # or None for another tag; struct.error when its bytes run out.
+    if tag == _WIRE_NONE:
+        return None, at
+    if tag == _WIRE_FALSE or tag == _WIRE_TRUE:
+        return tag == _WIRE_TRUE, at
+    if tag == _WIRE_INT:
+        return struct.unpack_from("<i", raw, at)[0], at + 4
+    if tag == _WIRE_BIG or tag == _WIRE_FLOAT:
+        return struct.unpack_from("<q" if tag == _WIRE_BIG else "<d", raw, at)[0], at + 8
+    return None
+
+
 def _get(raw, refs, at, seen, depth):
     # (value, next offset); raises ValueError on bytes that do not decode. seen[0] becomes
     # True at a LIST or DICT (mutable), a float or an int that is not small: the decoded request
     # is not one to serve again (native/k5arch/wire.c caches the same).
     tag = raw[at]
     at += 1
-    if tag == _WIRE_NONE:
-        return None, at
-    if tag == _WIRE_FALSE or tag == _WIRE_TRUE:
-        return tag == _WIRE_TRUE, at
-    if tag == _WIRE_INT:
-        value = struct.unpack_from("<i", raw, at)[0]
-        if not -0x40000000 <= value <= 0x3FFFFFFF:
+    scalar = _get_scalar(raw, tag, at)
+    if scalar is not None:
+        if tag == _WIRE_BIG or tag == _WIRE_FLOAT:
+            seen[0] = True
+        elif tag == _WIRE_INT and not -0x40000000 <= scalar[0] <= 0x3FFFFFFF:
             seen[0] = True  # not a small int of the device's
-        return value, at + 4
-    if tag == _WIRE_BIG or tag == _WIRE_FLOAT:
-        seen[0] = True
-        return struct.unpack_from("<q" if tag == _WIRE_BIG else "<d", raw, at)[0], at + 8
+        return scalar
     if tag == _WIRE_STR or tag == _WIRE_BYTES or tag == _WIRE_BUFFER:
         index, size = struct.unpack_from("<II", raw, at)
         value = refs[index]
@@ -250,24 +269,11 @@ ANSWER_HEAD = const(4)  # bytes of the answer's length, before the answer
 
 
 def _put_answer(out, value, depth):
-    # Appends value's answer encoding; False for a value no answer carries.
+    # Appends value's answer encoding; False for a value no answer carries (an int beyond 64
+    # bits among them).
     kind = type(value)
-    if value is None:
-        out.append(_WIRE_NONE)
-    elif kind is bool:
-        out.append(_WIRE_TRUE if value else _WIRE_FALSE)
-    elif kind is int:
-        if -0x80000000 <= value <= 0x7FFFFFFF:
-            out.append(_WIRE_INT)
-            out.extend(struct.pack("<i", value))
-        elif _INT64_MIN <= value <= _INT64_MAX:
-            out.append(_WIRE_BIG)
-            out.extend(struct.pack("<q", value))
-        else:
-            return False
-    elif kind is float:
-        out.append(_WIRE_FLOAT)
-        out.extend(struct.pack("<d", value))
+    if _put_scalar(out, value, kind):
+        pass
     elif kind is str or kind is bytes:
         data = value.encode() if kind is str else value
         out.append(_WIRE_STR if kind is str else _WIRE_BYTES)
@@ -303,14 +309,9 @@ def write_answer(buffer, value):
 def _get_answer(raw, at, depth):
     tag = raw[at]
     at += 1
-    if tag == _WIRE_NONE:
-        return None, at
-    if tag == _WIRE_FALSE or tag == _WIRE_TRUE:
-        return tag == _WIRE_TRUE, at
-    if tag == _WIRE_INT:
-        return struct.unpack_from("<i", raw, at)[0], at + 4
-    if tag == _WIRE_BIG or tag == _WIRE_FLOAT:
-        return struct.unpack_from("<q" if tag == _WIRE_BIG else "<d", raw, at)[0], at + 8
+    scalar = _get_scalar(raw, tag, at)
+    if scalar is not None:
+        return scalar
     if tag == _WIRE_STR or tag == _WIRE_BYTES:
         size = struct.unpack_from("<I", raw, at)[0]
         at += 4

@@ -220,13 +220,28 @@ static bool get_bytes(wire_in_t *in, void *into, size_t len) {
     return true;
 }
 
-// The request's value at in->at, or MP_OBJ_NULL when the bytes do not decode. Allocates from
-// the kernel's heap only (MemoryError is the trap loop's to catch).
-static mp_obj_t get_value(wire_in_t *in, int depth) {
-    uint8_t tag;
-    if (!get_bytes(in, &tag, 1)) {
-        return MP_OBJ_NULL;
+// The length of a scalar's body after its tag (requests and answers alike), or -1 for a tag
+// that is no scalar's.
+static int scalar_size(uint8_t tag) {
+    switch (tag) {
+        case K5_WIRE_NONE:
+        case K5_WIRE_FALSE:
+        case K5_WIRE_TRUE:
+            return 0;
+        case K5_WIRE_INT:
+            return 4;
+        case K5_WIRE_BIG:
+        #if MICROPY_PY_BUILTINS_FLOAT
+        case K5_WIRE_FLOAT:
+        #endif
+            return 8;
+        default:
+            return -1;
     }
+}
+
+// The scalar a tag and its body (scalar_size(tag) bytes at body) encode.
+static mp_obj_t scalar_value(uint8_t tag, const uint8_t *body) {
     switch (tag) {
         case K5_WIRE_NONE:
             return mp_const_none;
@@ -236,24 +251,43 @@ static mp_obj_t get_value(wire_in_t *in, int depth) {
             return mp_const_true;
         case K5_WIRE_INT: {
             int32_t value;
-            if (!get_bytes(in, &value, 4)) {
-                return MP_OBJ_NULL;
-            }
-            in->no_cache |= !MP_SMALL_INT_FITS((mp_int_t)value);
+            memcpy(&value, body, 4);
             return mp_obj_new_int(value);
-        }
-        case K5_WIRE_BIG: {
-            in->no_cache = true;
-            int64_t value;
-            return get_bytes(in, &value, 8) ? mp_obj_new_int_from_ll(value) : MP_OBJ_NULL;
         }
         #if MICROPY_PY_BUILTINS_FLOAT
         case K5_WIRE_FLOAT: {
-            in->no_cache = true;
             double value;
-            return get_bytes(in, &value, 8) ? mp_obj_new_float((mp_float_t)value) : MP_OBJ_NULL;
+            memcpy(&value, body, 8);
+            return mp_obj_new_float((mp_float_t)value);
         }
         #endif
+        default: { // K5_WIRE_BIG
+            int64_t value;
+            memcpy(&value, body, 8);
+            return mp_obj_new_int_from_ll(value);
+        }
+    }
+}
+
+// The request's value at in->at, or MP_OBJ_NULL when the bytes do not decode. Allocates from
+// the kernel's heap only (MemoryError is the trap loop's to catch).
+static mp_obj_t get_value(wire_in_t *in, int depth) {
+    uint8_t tag;
+    if (!get_bytes(in, &tag, 1)) {
+        return MP_OBJ_NULL;
+    }
+    int size = scalar_size(tag);
+    if (size >= 0) {
+        if ((size_t)size > in->len - in->at) {
+            return MP_OBJ_NULL;
+        }
+        mp_obj_t value = scalar_value(tag, in->raw + in->at);
+        in->at += size;
+        // Not a value to serve again: a big int or a float (new objects each time).
+        in->no_cache |= size == 8 || (tag == K5_WIRE_INT && !mp_obj_is_small_int(value));
+        return value;
+    }
+    switch (tag) {
         case K5_WIRE_STR:
         case K5_WIRE_BYTES:
         case K5_WIRE_BUFFER: {
@@ -700,30 +734,15 @@ static void answer_get(answer_in_t *in, void *into, size_t len) {
 static mp_obj_t answer_read(answer_in_t *in, int depth) {
     uint8_t tag;
     answer_get(in, &tag, 1);
+    int size = scalar_size(tag);
+    if (size >= 0) {
+        if ((size_t)size > in->len - in->at) {
+            answer_bad();
+        }
+        in->at += size;
+        return scalar_value(tag, in->raw + in->at - size);
+    }
     switch (tag) {
-        case K5_WIRE_NONE:
-            return mp_const_none;
-        case K5_WIRE_FALSE:
-            return mp_const_false;
-        case K5_WIRE_TRUE:
-            return mp_const_true;
-        case K5_WIRE_INT: {
-            int32_t value;
-            answer_get(in, &value, 4);
-            return mp_obj_new_int(value);
-        }
-        case K5_WIRE_BIG: {
-            int64_t value;
-            answer_get(in, &value, 8);
-            return mp_obj_new_int_from_ll(value);
-        }
-        #if MICROPY_PY_BUILTINS_FLOAT
-        case K5_WIRE_FLOAT: {
-            double value;
-            answer_get(in, &value, 8);
-            return mp_obj_new_float((mp_float_t)value);
-        }
-        #endif
         case K5_WIRE_STR:
         case K5_WIRE_BYTES: {
             uint32_t len;
