@@ -420,6 +420,9 @@ const mp_obj_module_t k5_module_marshal = {
 MP_REGISTER_MODULE(MP_QSTR_marshal, k5_module_marshal);
 
 // --- A function's parts (k5/image.py) -----------------------------------------------------------
+
+// The most cells a closure of the compiler's has (its closed-over count is a byte).
+#define K5_CLOSURE_CELLS_MAX (255)
 // marshal carries a function's code; an image carries what else makes the function: its default
 // arguments and, for a closure, the values of its cells. Both run in the caller's time and heap.
 
@@ -500,6 +503,12 @@ static mp_obj_t make_fun(size_t n_args, const mp_obj_t *args) {
         ((mp_obj_base_t *)MP_OBJ_TO_PTR(fun))->type = type;
     }
     if (args[4] != mp_const_none) {
+        // Exactly a tuple (another object's layout read as a tuple's would forge references),
+        // of no more cells than a function can close over.
+        if (!mp_obj_is_exact_type(args[4], &mp_type_tuple)
+            || ((mp_obj_tuple_t *)MP_OBJ_TO_PTR(args[4]))->len > K5_CLOSURE_CELLS_MAX) {
+            mp_raise_TypeError(MP_ERROR_TEXT("K5: cells must be a tuple of at most 255"));
+        }
         size_t n;
         mp_obj_t *values;
         mp_obj_tuple_get(args[4], &n, &values);

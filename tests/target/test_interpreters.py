@@ -62,6 +62,7 @@ def test_a_closure_carries_its_cells_and_defaults_to_an_interpreter_of_its_own(o
     assert re.search(r"^closure state exited\s*$", out, re.M), out
     refused = "make_fun K5: the defaults do not match the function's code"
     assert out.count(refused + "\n") == 3 and "make_fun 8\n" in out, out
+    assert out.count("make_fun K5: cells must be a tuple of at most 255\n") == 2, out
 
 
 def test_marshal_carries_nested_code_and_tables_past_128_entries(out):

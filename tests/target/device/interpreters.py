@@ -246,6 +246,13 @@ for parts in ((None, None, None), ((1, 2), None, None), ((7,), {}, None), ((7,),
         print("make_fun", _k5arch.make_fun(code, globals(), *parts)(1))
     except ValueError as exc:
         print("make_fun", exc)
+# Cells: a tuple, never another object read as one.
+for cells in ([1, 2], tuple(range(256))):
+    try:
+        _k5arch.make_fun(code, globals(), (7,), None, cells)
+        print("make_fun cells accepted")
+    except TypeError as exc:
+        print("make_fun", exc)
 
 # --- A restart is a fresh interpreter: nothing of the last run's state is left ------------------
 from k5 import supervisor  # noqa: E402
