@@ -1365,14 +1365,22 @@ mp_int_t k5arch_run(k5_ctx_t *ctx, k5_ns_t *ns, mp_int_t limit) {
             case K5_SVC_IMAGE:
                 // A task takes its image into its heap: the kernel copies raw bytes to where
                 // its private records say the task's own heap is, or (a task in the kernel's
-                // interpreter) to memory the task may write.
+                // interpreter) to memory the task may write. The image is a bytes object in
+                // the kernel's heap, which tasks in the kernel's interpreter can write: its
+                // data pointer is checked too (found by session 16's attack review: a forged
+                // one made this copy a privileged read of kernel data, other tasks' memory or
+                // a device). The kernel reads only the heap for a task of its own interpreter,
+                // and only what the task may read itself for one in the kernel's.
                 if (frame) {
                     const mp_obj_str_t *image = MP_OBJ_TO_PTR(ctx->entry);
                     bool ok = mp_obj_is_exact_type(ctx->entry, &mp_type_bytes)
                         && frame[1] == image->len
                         && (ctx->heap_base != 0
                             ? range_in(frame[0], frame[1], ctx->heap_base, ctx->block_top)
-                            : k5arch_task_may_write(ctx, frame[0], frame[1]));
+                              && range_in((uint32_t)image->data, image->len,
+                                  (uint32_t)&_heap_start, (uint32_t)&_evmram)
+                            : k5arch_task_may_write(ctx, frame[0], frame[1])
+                              && k5arch_task_may_read(ctx, (uint32_t)image->data, image->len));
                     if (ok) {
                         memcpy((void *)frame[0], image->data, image->len);
                     }
