@@ -75,16 +75,14 @@ def walk(who, roots, own):
         stack.append(kind)
         if kind in _IMMUTABLE:
             if kind is tuple or kind is frozenset:
-                stack.extend(obj)
+                count += _push(stack, obj)
             continue
         if kind.__name__ == "Unshared":
             continue  # a stand-in for a mutable global (k5/image.py): it refuses every use
         if kind is list or kind is set:
-            stack.extend(obj)
+            count += _push(stack, obj)
         elif kind is dict:
-            for name in obj:
-                stack.append(name)
-                stack.append(obj[name])
+            count += _push(stack, obj) + _push(stack, obj.values())
         elif kind is type(sys):  # a module
             name = getattr(obj, "__name__", "")
             if name.startswith("k5."):
@@ -121,6 +119,18 @@ def walk(who, roots, own):
             print("k", who, instance_types[key])
     print("modules", who, id(sys.modules))
     print("walked", who, count, len(lent))
+
+
+def _push(stack, items):
+    """Push the items that are not leaves; the number of leaves (counted, never stacked: the
+    stack stays small in the shared heap)."""
+    leaves = 0
+    for item in items:
+        if type(item) in _LEAVES:
+            leaves += 1
+        else:
+            stack.append(item)
+    return leaves
 
 
 def _frozen_class(cls):
