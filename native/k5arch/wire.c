@@ -269,6 +269,16 @@ static mp_obj_t scalar_value(uint8_t tag, const uint8_t *body) {
     }
 }
 
+// A new tuple (TUPLE) or list of count items, zeroed (MP_OBJ_NULL, which the collector skips),
+// for a decoder to fill; *items its item array. Requests and answers alike.
+static mp_obj_t new_sequence(uint8_t tag, size_t count, mp_obj_t **items) {
+    mp_obj_t seq = tag == K5_WIRE_TUPLE ? mp_obj_new_tuple(count, NULL)
+        : mp_obj_new_list(count, NULL);
+    size_t n;
+    mp_obj_get_array(seq, &n, items);
+    return seq;
+}
+
 // The request's value at in->at, or MP_OBJ_NULL when the bytes do not decode. Allocates from
 // the kernel's heap only (MemoryError is the trap loop's to catch).
 static mp_obj_t get_value(wire_in_t *in, int depth) {
@@ -341,11 +351,8 @@ static mp_obj_t get_value(wire_in_t *in, int depth) {
                 }
                 return plain ? dict : MP_OBJ_FROM_PTR(&k5wire_foreign_obj);
             }
-            mp_obj_t seq = tag == K5_WIRE_TUPLE ? mp_obj_new_tuple(count, NULL)
-                : mp_obj_new_list(count, NULL);
             mp_obj_t *items;
-            size_t n;
-            mp_obj_get_array(seq, &n, &items);
+            mp_obj_t seq = new_sequence(tag, count, &items);
             for (size_t i = 0; i < count; i++) {
                 items[i] = get_value(in, depth + 1);
                 if (items[i] == MP_OBJ_NULL) {
@@ -777,14 +784,8 @@ static mp_obj_t answer_read(answer_in_t *in, int depth) {
                 }
                 return dict;
             }
-            mp_obj_t seq = tag == K5_WIRE_TUPLE ? mp_obj_new_tuple(count, NULL)
-                : mp_obj_new_list(count, NULL);
             mp_obj_t *items;
-            size_t n;
-            mp_obj_get_array(seq, &n, &items);
-            for (size_t i = 0; i < count; i++) {
-                items[i] = mp_const_none; // the collector may see it half made
-            }
+            mp_obj_t seq = new_sequence(tag, count, &items);
             for (size_t i = 0; i < count; i++) {
                 items[i] = answer_read(in, depth + 1);
             }
