@@ -4,11 +4,11 @@
 # endpoints, notifications, device windows and IRQs, and tasks with their module and entry,
 # scheduling, caps, handlers and config. build() makes it with a builder (k5.system.Builder:
 # the kernel-side one at boot on the board, or the host's in tests), the same calls a script
-# makes. A task's body is run() below, in the task: it imports the task's module (the task's
-# own instance, in its own namespace) and calls entry(ipc, **config), so no app code runs on
-# the kernel's thread, not even a module's top level.
-
-from k5 import log, supervisor
+# makes. A task's body is run() below, in the task (its image names it: k5.system.Builder packs
+# it by name): it imports the task's module (the task's own instance, in its own namespace)
+# and calls entry(ipc, **config), so no app code runs on the kernel's thread, not even a
+# module's top level. A task with an interpreter of its own imports this module itself, so it
+# imports nothing at its top level but what run() needs.
 
 _POLICIES = ("restart", "backoff", "hold")
 
@@ -24,6 +24,8 @@ def run(ipc, spec):
 
 def build(system, app):
     """Make `app` (a description from tools/app.py) with `system`; returns {name: ref}."""
+    from k5 import log, supervisor
+
     refs = {}
     if app.get("log_events"):
         log.kernel_events(True)
@@ -48,7 +50,7 @@ def build(system, app):
             "start": False,
         }
         if task.get("heap"):
-            options["heap"] = task["heap"]  # its own interpreter: `run` and spec as its image
+            options["heap"] = task["heap"]  # an interpreter of its own
         if task["budget"] is not None:
             options["budget"] = task["budget"]
             options["period"] = task["period"]

@@ -3,6 +3,7 @@
 # Every backend provides the same names (see HostArch in k5/arch_host.py for the contract):
 #   now() -> ticks; idle(until); context_new(entry, arg, stack, name[, heap]) -> ctx (with a
 #   heap: an interpreter of its own, entry its image, bytes of k5/image.py, and arg None);
+#   context_heap(ctx) -> bytes of its own heap (0: in the kernel's interpreter);
 #   context_reset(ctx, entry, arg); ipc_buffer(ctx) -> the kernel's view of the context's IPC
 #   buffer (the task gets a view of its own as its body's first argument);
 #   run(ctx, limit) -> TRAP_*; request(ctx);

@@ -179,6 +179,7 @@ class HostContext:
 
     __slots__ = (
         "entry",
+        "heap",
         "ipc",
         "arg",
         "started",
@@ -319,8 +320,13 @@ class HostArch(InterruptLines):
         if self.max_contexts and len(self.contexts) >= self.max_contexts:
             raise MemoryError("K5: all %d task contexts are in use" % self.max_contexts)
         ctx = HostContext(self, entry, arg)
+        ctx.heap = heap or 0
         self.contexts.append(ctx)
         return ctx
+
+    def context_heap(self, ctx):
+        """Bytes of the context's own heap (0: it runs in the kernel's interpreter)."""
+        return ctx.heap
 
     def context_reset(self, ctx, entry, arg):
         _abandon(ctx)

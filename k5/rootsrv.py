@@ -233,7 +233,8 @@ class RootService:
     def op_task(self, gid, name, body, options):
         if type(name) is not str:
             raise BuildError("K5: a task's name must be a str")
-        # (An image, bytes, for a task with a heap of its own: k5/image.py.)
+        # An image (bytes, k5/image.py): the REPL packs every body on the device, where the wire
+        # carries no function; the host's front passes the function.
         if type(body) is not bytes and not callable(body):
             raise BuildError(name + ": the body must be a function body(ipc, arg)")
         task = self._group(gid).task(name, body, **options)

@@ -294,18 +294,21 @@ class System:
             raise BuildError(name + ": slots must be 1.." + str(CSPACE_MAX))
         if stack is not None and type(stack) is not int:
             raise BuildError(name + ": stack must be an int (bytes) or None")
-        if heap is not None:
-            if type(heap) is not int:
-                raise BuildError(name + ": heap must be an int (bytes) or None")
-            if type(body) is not bytes:
-                # On the device the REPL packs it (k5/front.py): the kernel's thread never
-                # reads a task's function. The host has no such boundary to keep.
-                if arch_module.DEVICE:
-                    raise BuildError(name + ": a task with a heap of its own starts from an image")
+        if heap is not None and type(heap) is not int:
+            raise BuildError(name + ": heap must be an int (bytes) or None")
+        if type(body) is not bytes and (heap is not None or arch_module.DEVICE):
+            # The kernel's own body (an app's task or the supervisor: a function of a frozen
+            # module, packed by name) or, on the host, a test's function, as an image. No task's
+            # function reaches here on the device (the wire carries none: the REPL packs its
+            # bodies, k5/front.py). The one body that starts as a function is the root's, the
+            # REPL in C (a function without globals: the arch refuses any other).
+            if heap is not None or getattr(body, "__globals__", None) is not None:
                 from k5 import image
 
                 try:
-                    body = image.pack(body, arg, image.host_code_names)
+                    body = image.pack(
+                        body, arg, None if arch_module.DEVICE else image.host_code_names
+                    )
                 except image.ImageError as exc:
                     raise BuildError(name + ": " + str(exc))
         if type(body) is bytes:

@@ -1,5 +1,6 @@
 """TCB invocations: resume, suspend, restart, priorities, notifications, configure, caps."""
 
+from k5._compat import const
 from k5 import cdt, device
 from k5 import abi
 from k5.cdt import CNode
@@ -81,6 +82,11 @@ def sys_tcb(kernel, tcb, sysno, request):
     return abi.OK
 
 
+# The longest image a task may configure a TCB with: the kernel keeps it (in its own heap) for
+# the task's restarts, and the TCB's Untyped does not pay for it.
+_IMAGE_MAX = const(4096)
+
+
 def _valid_arg(value, depth):
     """Task arguments are immutable values: None, bool, small int, short str/bytes, tuples."""
     kind = type(value)
@@ -99,8 +105,8 @@ def _valid_arg(value, depth):
 
 
 def sys_configure(kernel, tcb, sysno, request):
-    # (SYS, tcb_slot, entry, arg, priority, cspace_size, name)
-    if len(request) != 7:
+    # (SYS, tcb_slot, entry, arg, priority, cspace_size, name[, heap])
+    if len(request) != 7 and len(request) != 8:
         return abi.ERR_INVALID_ARGUMENT
     cap = lookup(tcb, request[1], abi.TYPE_TCB, abi.RIGHT_WRITE)
     if type(cap) is int:
@@ -108,11 +114,25 @@ def sys_configure(kernel, tcb, sysno, request):
     target = cap.obj
     if target.entry is not None:
         return abi.ERR_ILLEGAL_OPERATION
+    heap = request[7] if len(request) == 8 else 0
+    if type(heap) is not int or heap < 0:
+        return abi.ERR_INVALID_ARGUMENT
+    # The entry: an image (bytes, k5/image.py) that holds its arg, which the caller packed.
+    # On the device nothing else can arrive (the wire carries no function); the host's tasks
+    # in the kernel's interpreter are functions of the test's process.
     entry = request[2]
-    if not callable(entry) or type(entry) is type:
+    if type(entry) is bytes:
+        if request[3] is not None or len(entry) > _IMAGE_MAX:
+            return abi.ERR_INVALID_ARGUMENT
+    elif heap or not callable(entry) or type(entry) is type:
         return abi.ERR_INVALID_ARGUMENT
     if not _valid_arg(request[3], 0):
         return abi.ERR_INVALID_ARGUMENT
+    arch = kernel.arch
+    if not heap and arch.context_heap(tcb.context):
+        # A task with an interpreter of its own makes none in the kernel's: that would give
+        # its code a way into the shared heap.
+        return abi.ERR_ILLEGAL_OPERATION
     priority = request[4]
     if type(priority) is not int or priority < 0 or priority > abi.PRIORITY_MAX:
         return abi.ERR_INVALID_ARGUMENT
@@ -130,12 +150,14 @@ def sys_configure(kernel, tcb, sysno, request):
         return abi.ERR_INVALID_ARGUMENT
     # Everything that can fail comes first, the TCB unchanged: its CSpace (memory), then its
     # context, which the arch refuses when contexts or the stack arena run out (MemoryError)
-    # or when the body or arg cannot start a task there (ValueError). A TCB left with an entry
-    # but no context would reach the arch with none at its next resume or restart.
+    # or when the body, arg or heap cannot start a task there (ValueError). A TCB left with an
+    # entry but no context would reach the arch with none at its next resume or restart.
     cspace = CNode(size, name)
-    arch = kernel.arch
     try:
-        context = arch.context_new(entry, request[3], None, name)
+        if heap:
+            context = arch.context_new(entry, None, None, name, heap)
+        else:
+            context = arch.context_new(entry, request[3], None, name)
     except MemoryError:
         return abi.ERR_NOT_ENOUGH_MEMORY
     except ValueError:

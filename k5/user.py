@@ -9,6 +9,7 @@
 # ipc.payload(), ipc.cap, ipc.source). Every wrapper returns an error code (abi.OK == 0).
 
 from k5.abi import (
+    ERR_INVALID_ARGUMENT,
     NO_SLOT,
     RIGHTS_ALL,
     SYS_BORROW_INFO,
@@ -357,9 +358,24 @@ def untyped_retype(untyped_slot, obj_type, dest_slot):
     return syscall(SYS_UNTYPED_RETYPE, untyped_slot, obj_type, dest_slot)
 
 
-def tcb_configure(tcb_slot, entry, arg=None, priority=0, cspace_size=16, name="task"):
-    """Set up a fresh TCB: entry(ipc, arg), priority (<= caller's MCP), CSpace size, name."""
-    return syscall(SYS_TCB_CONFIGURE, tcb_slot, entry, arg, priority, cspace_size, name)
+def tcb_configure(tcb_slot, entry, arg=None, priority=0, cspace_size=16, name="task", heap=0):
+    """Set up a fresh TCB: entry(ipc, arg), priority (<= caller's MCP), CSpace size, name.
+
+    heap: bytes of a heap of its own, for an interpreter of its own (0: the kernel's; a task
+    with an interpreter of its own may configure only tasks with one). entry and arg cross as
+    an image (k5/image.py), packed in the caller's time and heap: on the device always (in C,
+    native/k5arch/user.c), here with a heap (the host's tasks in the kernel's interpreter are
+    functions of the test's process). A body or arg that cannot be packed: ERR_INVALID_ARGUMENT.
+    """
+    if heap:
+        from k5 import image
+
+        try:
+            entry = image.pack(entry, arg, image.host_code_names)
+        except ValueError:
+            return ERR_INVALID_ARGUMENT
+        arg = None
+    return syscall(SYS_TCB_CONFIGURE, tcb_slot, entry, arg, priority, cspace_size, name, heap)
 
 
 def tcb_copy_cap(tcb_slot, src_slot, dest_index, rights=RIGHTS_ALL, badge=0):

@@ -19,10 +19,10 @@
 #                            of that memory, as a lease or a borrow's destination needs
 #   TUPLE, LIST, DICT        1 byte count, then the items (a dict: key, value, key, ...; a
 #                            dict with a key that is not a str arrives as FOREIGN)
-#   FUNCTION                 4 bytes where: a function, the body of a task to make (the
-#                            builder's SYS_BUILD, tcb_configure). The one object that still
-#                            crosses: the arch copies the namespace it needs in the new task
-#                            (native/k5arch/namespace.c) until code travels as marshal bytes
+#   FUNCTION                 the host only, 4 bytes where: a function, the body of a task
+#                            the host's simulated tasks (functions of the test's process)
+#                            make; on the device a body crosses as an image (k5/image.py:
+#                            bytes), and a function is FOREIGN like any other object
 #   FOREIGN                  no body: anything else, a container nested deeper than
 #                            WIRE_DEPTH (a builder option's tuples of tuples sit 5 deep)
 #                            or with more than 255 items, or what did not fit

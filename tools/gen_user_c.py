@@ -29,6 +29,7 @@ MAX_PARAMS = 8
 HANDWRITTEN = {
     "now": "k5user_now_obj",
     "window_info": "k5user_window_info_obj",
+    "tcb_configure": "k5user_tcb_configure_obj",
     "spin": "k5arch_spin_obj",
     "trap": "k5arch_trap_obj",
 }

@@ -1,7 +1,7 @@
 // Bytecode compiled at run time: one walker of its instructions, and module `marshal` on it.
 //
 // Why: a task's body reaches a task with an interpreter of its own as code (k5/image.py), and
-// the global names a body uses are read from its code (namespace.c, k5ns_code_names). Both walk
+// the global names a body uses are read from its code (code_names, below). Both walk
 // the same bytecode, here. MicroPython's own `marshal.dumps` (py/persistentcode.c, 1.25) grows
 // its bit vectors of used table entries once, by doubling, whatever the index: a function using
 // entry 128 or more of its module's qstr or constant table sets a bit past the vector's heap
@@ -441,6 +441,92 @@ static void expected_defaults(const mp_obj_fun_bc_t *fun, size_t *n_pos, bool *k
 static bool is_bytecode(mp_const_obj_t obj) {
     return mp_obj_is_type(obj, &mp_type_fun_bc) || mp_obj_is_type(obj, &mp_type_gen_wrap);
 }
+
+// --- The global names a function's code uses (k5/image.py) -------------------------------------
+
+
+// Calls on_name(env, name) for every name the code uses as a global (and the code of the
+// functions it defines uses), read from bytecode compiled at run time (anything else is skipped).
+typedef void (*name_fn_t)(void *env, qstr name);
+
+typedef struct _names_t {
+    const k5code_unit_t *unit;
+    const mp_module_context_t *context;
+    size_t n_qstrs;             // the qstr table's room (a heap block: code compiled at run time)
+    int depth;
+    name_fn_t on_name;
+    void *env;
+} names_t;
+
+static void scan_unit(const k5code_unit_t *unit, const mp_module_context_t *context, int depth,
+    name_fn_t on_name, void *env);
+
+static void name_arg(void *env, byte op, size_t arg) {
+    names_t *n = env;
+    if (op == MP_BC_LOAD_GLOBAL || op == MP_BC_STORE_GLOBAL || op == MP_BC_DELETE_GLOBAL
+        || op == MP_BC_LOAD_NAME || op == MP_BC_STORE_NAME || op == MP_BC_DELETE_NAME) {
+        if (arg < n->n_qstrs) {
+            n->on_name(n->env, n->context->constants.qstr_table[arg]);
+        }
+    } else if (k5code_is_make_function(op) && arg < n->unit->n_children) {
+        k5code_unit_t child;
+        if (k5code_unit(n->unit->children[arg], &child)) {
+            scan_unit(&child, n->context, n->depth + 1, n->on_name, n->env);
+        }
+    }
+}
+
+static void scan_unit(const k5code_unit_t *unit, const mp_module_context_t *context, int depth,
+    name_fn_t on_name, void *env) {
+    if (depth > CODE_DEPTH) {
+        return; // nested too deep
+    }
+    names_t n = {
+        .unit = unit, .context = context, .depth = depth, .on_name = on_name, .env = env,
+    };
+    size_t n_objs;
+    k5code_tables(&context->constants, &n.n_qstrs, &n_objs);
+    k5code_walk(unit, name_arg, &n);
+}
+
+static void scan_names(const byte *code, const void *const *children,
+    const mp_module_context_t *context, int depth, name_fn_t on_name, void *env) {
+    k5code_unit_t unit;
+    if (k5code_unit_of(code, children, &unit)) {
+        scan_unit(&unit, context, depth, on_name, env);
+    }
+}
+
+static void list_name(void *env, qstr name) {
+    mp_map_elem_t *elem = mp_map_lookup(env, MP_OBJ_NEW_QSTR(name), MP_MAP_LOOKUP_ADD_IF_NOT_FOUND);
+    if (elem->value == MP_OBJ_NULL) {
+        elem->value = mp_const_none;
+    }
+}
+
+// The global names a function's code uses (and the code of the functions it defines), as a
+// tuple of str: k5/image.py packs what those names hold. In the caller's own time and heap.
+static mp_obj_t code_names(mp_obj_t fun_in) {
+    if (!is_bytecode(fun_in)) {
+        mp_raise_TypeError(MP_ERROR_TEXT("K5: code_names takes a function"));
+    }
+    const mp_obj_fun_bc_t *fun = MP_OBJ_TO_PTR(fun_in);
+    mp_map_t names;
+    mp_map_init(&names, 4);
+    scan_names(fun->bytecode, (const void *const *)fun->child_table, fun->context, 0,
+        list_name, &names);
+    mp_obj_t tuple = mp_obj_new_tuple(names.used, NULL);
+    mp_obj_tuple_t *items = MP_OBJ_TO_PTR(tuple);
+    size_t n = 0;
+    for (size_t i = 0; i < names.alloc; i++) {
+        if (mp_map_slot_is_filled(&names, i)) {
+            items->items[n++] = names.table[i].key;
+        }
+    }
+    mp_map_deinit(&names);
+    return tuple;
+}
+MP_DEFINE_CONST_FUN_OBJ_1(k5code_names_obj, code_names);
 
 static mp_obj_t fun_parts(mp_obj_t obj) {
     mp_obj_t parts[4] = { obj, mp_const_none, mp_const_none, mp_const_none };

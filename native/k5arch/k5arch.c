@@ -794,13 +794,13 @@ static NORETURN void task_end(mp_obj_base_t *exc) {
     k5_svc_fault(buf, len);
 }
 
+// The root's start: the REPL (a function of the kernel's, in C) in the VM's __main__. Every
+// other task starts from an image (k5_task_start_image, k5_task_start_own).
 void k5_task_start(mp_obj_t entry, uint8_t *ipc, mp_obj_t arg) {
     nlr_buf_t nlr;
     if (nlr_push(&nlr) == 0) {
-        // The root runs the REPL in the VM's __main__; any other task in globals of its own.
-        mp_obj_t body = k5_user_raw ? entry : k5ns_body(entry);
         // The task's own view of its IPC buffer, in its own time and heap.
-        mp_call_function_2(body, k5_ipcbuf_new(ipc), arg);
+        mp_call_function_2(entry, k5_ipcbuf_new(ipc), arg);
         nlr_pop();
         k5_svc_exit();
     }

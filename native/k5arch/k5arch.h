@@ -272,14 +272,10 @@ uint32_t k5arch_context_index(k5_ctx_t *ctx);
 MP_DECLARE_CONST_FUN_OBJ_3(k5log_obj);
 
 // --- namespace.c: per-task namespaces ----------------------------------------------------------
-// Contract: init and the swaps run on the kernel's thread; k5ns_body in the task, at its start.
+// Contract: init and the swaps run on the kernel's thread.
 void k5ns_init(k5_ns_t *ns, bool root);
 void k5ns_swap_in(k5_ns_t *ns);
 void k5ns_swap_out(k5_ns_t *ns);
-bool k5ns_shareable(mp_const_obj_t obj, int depth);
-bool k5ns_body_ok(mp_const_obj_t entry);
-mp_obj_t k5ns_body(mp_obj_t entry);
-mp_obj_t k5ns_code_names(mp_obj_t fun); // in the caller's own time and heap (k5/image.py)
 
 // The layout of MicroPython's closure object (py/objclosure.c keeps it and its type private).
 extern const mp_obj_type_t mp_type_closure;
@@ -293,7 +289,9 @@ typedef struct _k5_closure_t {
 // --- code.c: a function's parts, for a task's image (k5/image.py), in the caller's time ------
 // fun_parts(f) -> (function, defaults, keyword defaults, cells' values): each None when absent.
 // make_fun(code, globals, defaults, keyword defaults, cells' values): the function again.
+// code_names(f) -> the global names f's code (and its nested code) uses, a tuple of str.
 extern const mp_obj_fun_builtin_fixed_t k5code_fun_parts_obj;
+extern const mp_obj_fun_builtin_fixed_t k5code_names_obj;
 extern const mp_obj_fun_builtin_var_t k5code_make_fun_obj;
 
 // --- code.c: bytecode compiled at run time, and module marshal on it -----------------------------

@@ -100,26 +100,25 @@ static mp_obj_t arch_idle(mp_obj_t self, mp_obj_t until) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(arch_idle_obj, arch_idle);
 
-// A task shares nothing mutable with the one that starts it (namespace.c): its body is a
-// function (whose globals it gets copies of) and its arg an immutable value.
 static void check_image(mp_obj_t entry, mp_obj_t arg);
 
-// A task in the kernel's interpreter starts from an image as well (the REPL packs every body),
-// or from a function of the kernel's (the root's REPL, an app's or the supervisor's body).
+// A task starts from an image (bytes, k5/image.py: the spawner packs every body, the kernel its
+// own app tasks' and supervisor's), or, only the root, from a function in C of the kernel's
+// (the REPL). No request of a task's decodes to a function (wire.c).
 static void check_start(mp_obj_t entry, mp_obj_t arg) {
     if (mp_obj_is_exact_type(entry, &mp_type_bytes)) {
         check_image(entry, arg);
         return;
     }
-    if (!k5ns_body_ok(entry)) {
+    bool in_c = mp_obj_is_type(entry, &mp_type_fun_builtin_0)
+        || mp_obj_is_type(entry, &mp_type_fun_builtin_1)
+        || mp_obj_is_type(entry, &mp_type_fun_builtin_2)
+        || mp_obj_is_type(entry, &mp_type_fun_builtin_3)
+        || mp_obj_is_type(entry, &mp_type_fun_builtin_var);
+    if (!in_c || arg != mp_const_none) {
         mp_raise_msg_varg(&mp_type_ValueError,
-            MP_ERROR_TEXT("K5: a task's body must be a function, not a %s"),
+            MP_ERROR_TEXT("K5: a task starts from an image, not a %s"),
             mp_obj_get_type_str(entry));
-    }
-    if (!k5ns_shareable(arg, 0)) {
-        mp_raise_msg_varg(&mp_type_ValueError,
-            MP_ERROR_TEXT("K5: a task's arg must be immutable (None, bool, int, float, str, "
-                "bytes or a tuple of these), not a %s"), mp_obj_get_type_str(arg));
     }
 }
 
@@ -441,6 +440,14 @@ static mp_obj_t arch_irq_take(mp_obj_t self) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(arch_irq_take_obj, arch_irq_take);
 
+// context_heap(ctx): bytes of the context's own heap (0: it runs in the kernel's interpreter).
+static mp_obj_t arch_context_heap(mp_obj_t self, mp_obj_t ctx_obj) {
+    require_kernel();
+    k5_ctx_t *ctx = get_ctx(ctx_obj);
+    return MP_OBJ_NEW_SMALL_INT(ctx->heap_base != 0 ? ctx->block_top - ctx->heap_base : 0);
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(arch_context_heap_obj, arch_context_heap);
+
 // (stack size, stack bytes ever used, CPU ticks, traps, stack base address) of a context.
 // (stack size, stack used, CPU ticks, traps, stack base, heap size, words pointing into the
 // kernel's heap, words pointing into another task's block): the last three for a task with an
@@ -454,7 +461,7 @@ static mp_obj_t arch_context_stats(mp_obj_t self, mp_obj_t ctx_obj) {
         mp_obj_new_int_from_uint(ctx->cpu_ticks),
         mp_obj_new_int_from_uint(ctx->traps),
         mp_obj_new_int_from_uint(ctx->stack_base),
-        MP_OBJ_NEW_SMALL_INT(ctx->heap_base != 0 ? ctx->block_top - ctx->heap_base : 0),
+        arch_context_heap(self, ctx_obj),
         mp_const_none,
         mp_const_none,
     };
@@ -491,6 +498,7 @@ static const mp_rom_map_elem_t arch_locals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_interrupts), MP_ROM_PTR(&arch_interrupts_obj) },
     { MP_ROM_QSTR(MP_QSTR_make_root), MP_ROM_PTR(&arch_make_root_obj) },
     { MP_ROM_QSTR(MP_QSTR_context_new), MP_ROM_PTR(&arch_context_new_obj) },
+    { MP_ROM_QSTR(MP_QSTR_context_heap), MP_ROM_PTR(&arch_context_heap_obj) },
     { MP_ROM_QSTR(MP_QSTR_context_reset), MP_ROM_PTR(&arch_context_reset_obj) },
     { MP_ROM_QSTR(MP_QSTR_ipc_buffer), MP_ROM_PTR(&arch_ipc_buffer_obj) },
     { MP_ROM_QSTR(MP_QSTR_context_free), MP_ROM_PTR(&arch_context_free_obj) },
@@ -630,8 +638,6 @@ static mp_obj_t mod_freeze(mp_obj_t obj) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(mod_freeze_obj, mod_freeze);
 
-static MP_DEFINE_CONST_FUN_OBJ_1(mod_code_names_obj, k5ns_code_names);
-
 static const mp_rom_map_elem_t k5arch_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR__k5arch) },
     { MP_ROM_QSTR(MP_QSTR_Arch), MP_ROM_PTR(&k5arch_arch_type) },
@@ -642,7 +648,7 @@ static const mp_rom_map_elem_t k5arch_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_read_answer), MP_ROM_PTR(&mod_read_answer_obj) },
     { MP_ROM_QSTR(MP_QSTR_machine), MP_ROM_PTR(&mod_machine_obj) },
     { MP_ROM_QSTR(MP_QSTR_freeze), MP_ROM_PTR(&mod_freeze_obj) },
-    { MP_ROM_QSTR(MP_QSTR_code_names), MP_ROM_PTR(&mod_code_names_obj) },
+    { MP_ROM_QSTR(MP_QSTR_code_names), MP_ROM_PTR(&k5code_names_obj) },
     { MP_ROM_QSTR(MP_QSTR_fun_parts), MP_ROM_PTR(&k5code_fun_parts_obj) },
     { MP_ROM_QSTR(MP_QSTR_make_fun), MP_ROM_PTR(&k5code_make_fun_obj) },
     { MP_ROM_QSTR(MP_QSTR_HEAP_MIN), MP_ROM_INT(K5_TASK_HEAP_MIN) },

@@ -4,8 +4,9 @@
 // a syscall of its parameters into a row here (its name, syscall number, parameters and their
 // defaults), so a task that imports k5 holds no function object of its own for them and a
 // call binds its arguments in C. The host runs k5/user.py itself. What is not such a row is
-// written below (now, window_info) or is modk5arch.c's (trap, spin).
+// written below (now, window_info, tcb_configure) or is modk5arch.c's (trap, spin).
 
+#include "py/objtuple.h"
 #include "py/runtime.h"
 #include "k5arch.h"
 #include "k5abi.h"
@@ -102,6 +103,49 @@ static mp_obj_t k5user_window_info(mp_obj_t slot, mp_obj_t ipc) {
     return mp_obj_new_tuple(4, items);
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(k5user_window_info_obj, k5user_window_info);
+
+// tcb_configure(tcb_slot, entry, arg=None, priority=0, cspace_size=16, name="task", heap=0):
+// entry and arg cross as an image (k5/image.py), packed here in the caller's time and heap, as
+// the REPL packs a spawned task's: the kernel gets bytes, never a function. A body or arg that
+// k5.image cannot pack (a bound method, a function in C, a list) is ERR_INVALID_ARGUMENT.
+static mp_obj_t k5user_tcb_configure(size_t n_args, const mp_obj_t *pos, mp_map_t *kw) {
+    enum { ARG_slot, ARG_entry, ARG_arg, ARG_priority, ARG_size, ARG_name, ARG_heap };
+    static const mp_arg_t allowed[] = {
+        { MP_QSTR_tcb_slot, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
+        { MP_QSTR_entry, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
+        { MP_QSTR_arg, MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
+        { MP_QSTR_priority, MP_ARG_OBJ, {.u_rom_obj = MP_ROM_INT(0)} },
+        { MP_QSTR_cspace_size, MP_ARG_OBJ, {.u_rom_obj = MP_ROM_INT(16)} },
+        { MP_QSTR_name, MP_ARG_OBJ, {.u_rom_obj = MP_ROM_QSTR(MP_QSTR_task)} },
+        { MP_QSTR_heap, MP_ARG_OBJ, {.u_rom_obj = MP_ROM_INT(0)} },
+    };
+    mp_arg_val_t args[MP_ARRAY_SIZE(allowed)];
+    mp_arg_parse_all(n_args, pos, kw, MP_ARRAY_SIZE(allowed), allowed, args);
+    mp_obj_t request[8] = {
+        MP_OBJ_NEW_SMALL_INT(K5_SYS_TCB_CONFIGURE), args[ARG_slot].u_obj, mp_const_none,
+        mp_const_none, args[ARG_priority].u_obj, args[ARG_size].u_obj, args[ARG_name].u_obj,
+        args[ARG_heap].u_obj,
+    };
+    nlr_buf_t nlr;
+    if (nlr_push(&nlr) == 0) {
+        mp_obj_t fromlist = mp_obj_new_tuple(1, NULL);
+        ((mp_obj_tuple_t *)MP_OBJ_TO_PTR(fromlist))->items[0] = MP_OBJ_NEW_QSTR(MP_QSTR_pack);
+        mp_obj_t image = mp_import_name(qstr_from_str("k5.image"), fromlist,
+            MP_OBJ_NEW_SMALL_INT(0));
+        request[2] = mp_call_function_2(mp_load_attr(image, MP_QSTR_pack),
+            args[ARG_entry].u_obj, args[ARG_arg].u_obj);
+        nlr_pop();
+    } else {
+        mp_obj_t exc = MP_OBJ_FROM_PTR(nlr.ret_val);
+        if (!mp_obj_is_subclass_fast(MP_OBJ_FROM_PTR(mp_obj_get_type(exc)),
+            MP_OBJ_FROM_PTR(&mp_type_ValueError))) {
+            nlr_jump(nlr.ret_val); // out of memory, say: the caller's to see
+        }
+        return MP_OBJ_NEW_SMALL_INT(K5_ERR_INVALID_ARGUMENT);
+    }
+    return k5arch_syscall(8, request);
+}
+static MP_DEFINE_CONST_FUN_OBJ_KW(k5user_tcb_configure_obj, 2, k5user_tcb_configure);
 
 static const mp_rom_map_elem_t k5user_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR__k5user) },

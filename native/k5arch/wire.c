@@ -163,10 +163,7 @@ static bool put_value_once(wire_out_t *out, mp_obj_t value, int depth) {
             return put_dict(out, value, depth);
         }
     }
-    if (k5ns_body_ok(value)) {
-        return put_tag_u32(out, K5_WIRE_FUNCTION, (uint32_t)MP_OBJ_TO_PTR(value));
-    }
-    return put_tag(out, K5_WIRE_FOREIGN);
+    return put_tag(out, K5_WIRE_FOREIGN); // a function too: a body crosses as an image
 }
 
 // A value that does not fit is FOREIGN in its place, if that fits (k5/wire.py does the same).
@@ -207,7 +204,7 @@ typedef struct {
     size_t at;
     k5_ctx_t *ctx;
     bool no_cache; // not made of small ints, None, bools, FOREIGN and tuples only: a STR,
-                   // BYTES, BUFFER or FUNCTION (the same bytes may mean new values), a LIST or
+                   // BYTES or BUFFER (the same bytes may mean new values), a LIST or
                    // DICT (mutable), a big int or a float: not a value to serve again
 } wire_in_t;
 
@@ -361,21 +358,6 @@ static mp_obj_t get_value(wire_in_t *in, int depth) {
             }
             return seq;
         }
-        case K5_WIRE_FUNCTION: {
-            in->no_cache = true;
-            uint32_t where;
-            if (!get_bytes(in, &where, 4)) {
-                return MP_OBJ_NULL;
-            }
-            // The body of a task to make: a function (whose namespace the new context copies).
-            // Never one of a task with an interpreter of its own: its objects are its alone.
-            if (in->ctx->heap_base == 0
-                && k5arch_task_may_read(in->ctx, where, sizeof(mp_obj_fun_bc_t))
-                && k5ns_body_ok(MP_OBJ_FROM_PTR((void *)where))) {
-                return MP_OBJ_FROM_PTR((void *)where);
-            }
-            return MP_OBJ_FROM_PTR(&k5wire_foreign_obj);
-        }
         case K5_WIRE_FOREIGN:
             return MP_OBJ_FROM_PTR(&k5wire_foreign_obj);
         default:
@@ -407,7 +389,6 @@ static bool well_formed(wire_in_t *in, int depth) {
         case K5_WIRE_FOREIGN:
             return true;
         case K5_WIRE_INT:
-        case K5_WIRE_FUNCTION:
             return skip(in, 4);
         case K5_WIRE_BIG:
         #if MICROPY_PY_BUILTINS_FLOAT

@@ -80,6 +80,9 @@ class CheckArch(InterruptLines):
         self.contexts.append(ctx)
         return ctx
 
+    def context_heap(self, ctx):
+        return 0  # every checked thread runs in the kernel's interpreter
+
     def context_reset(self, ctx, entry, arg):
         ctx.entry = entry
         ctx.ipc.clear()
