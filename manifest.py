@@ -5,7 +5,7 @@
 # the host's backend and its wire. (The manifest runs in the repository's root.)
 import os  # noqa: E402
 
-_HOST_ONLY = ("user.py", "arch_host.py", "wire.py")
+_HOST_ONLY = ("user.py", "arch_host.py", "wire.py", "image_host.py")
 _K5 = sorted(f for f in os.listdir("k5") if f.endswith(".py") and f not in _HOST_ONLY)
 package("k5", files=_K5, base_path="$(K5_TOP)")
 freeze("$(K5_TOP)/tasks")

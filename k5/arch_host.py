@@ -124,9 +124,9 @@ def _trampoline(ctx):
         try:
             if type(ctx.entry) is bytes:
                 # A task with an interpreter of its own: it starts from its image.
-                from k5 import image
+                from k5 import image_host
 
-                image.run([ctx.entry], ctx.ipc)
+                image_host.run(ctx.entry, ctx.ipc)
             else:
                 ctx.entry(ctx.ipc, ctx.arg)
         except _Killed:

@@ -27,22 +27,24 @@ tuples), the body, the arg. A value is a tag byte and its fields; lengths and co
 unsigned LEB128 varints; an int is its decimal text, a float its repr.
 """
 
+from k5._compat import const
+
 # Tags. The decoder builds objects of the task's own interpreter from each.
-_NONE = 0
-_FALSE = 1
-_TRUE = 2
-_INT = 3  # text
-_FLOAT = 4  # text
-_STR = 5  # text
-_BYTES = 6  # data
-_TUPLE = 7  # count, values
-_MODULE = 8  # name (text): imported again in the task
+_IMAGE_NONE = const(0)
+_IMAGE_FALSE = const(1)
+_IMAGE_TRUE = const(2)
+_IMAGE_INT = const(3)  # text
+_IMAGE_FLOAT = const(4)  # text
+_IMAGE_STR = const(5)  # text
+_IMAGE_BYTES = const(6)  # data
+_IMAGE_TUPLE = const(7)  # count, values
+_IMAGE_MODULE = const(8)  # name (text): imported again in the task
 # name (text), code (data: marshal.dumps of the function's code, nested included), then three
 # values: its defaults (a tuple or None), its keyword defaults ((name, value) pairs or None), its
 # cells' values (a tuple or None: not a closure)
-_FUNCTION = 9
-_ATTR = 10  # module (text), name (text): a function of a module
-_UNSHARED = 11  # name (text), type name (text): a stand-in that raises when used
+_IMAGE_FUNCTION = const(9)
+_IMAGE_ATTR = const(10)  # module (text), name (text): a function of a module
+_IMAGE_UNSHARED = const(11)  # name (text), type name (text): a stand-in that raises when used
 
 _MAGIC = b"K5I\x01"
 # What a function of Python is called (a generator function is "generator" on MicroPython).
@@ -52,7 +54,7 @@ try:
     import _k5arch  # the device: a function's parts from C (native/k5arch/code.c)
 except ImportError:
     _k5arch = None
-_DEPTH = 8  # tuples nest at most this deep
+_IMAGE_DEPTH = const(8)  # tuples nest at most this deep
 
 
 class ImageError(ValueError):
@@ -87,7 +89,7 @@ def unplain(value, depth=0):
         return None
     if kind is str or kind is bytes:
         return None
-    if kind is tuple and depth < _DEPTH:
+    if kind is tuple and depth < _IMAGE_DEPTH:
         for item in value:
             inner = unplain(item, depth + 1)
             if inner is not None:
@@ -99,23 +101,23 @@ def unplain(value, depth=0):
 def _put_plain(out, value):
     kind = type(value)
     if value is None:
-        out.append(_NONE)
+        out.append(_IMAGE_NONE)
     elif kind is bool:
-        out.append(_TRUE if value else _FALSE)
+        out.append(_IMAGE_TRUE if value else _IMAGE_FALSE)
     elif kind is int:
-        out.append(_INT)
+        out.append(_IMAGE_INT)
         _text(out, str(value))
     elif kind is float:
-        out.append(_FLOAT)
+        out.append(_IMAGE_FLOAT)
         _text(out, repr(value))
     elif kind is str:
-        out.append(_STR)
+        out.append(_IMAGE_STR)
         _text(out, value)
     elif kind is bytes:
-        out.append(_BYTES)
+        out.append(_IMAGE_BYTES)
         _data(out, value)
     else:
-        out.append(_TUPLE)
+        out.append(_IMAGE_TUPLE)
         _varint(out, len(value))
         for item in value:
             _put_plain(out, item)
@@ -197,7 +199,7 @@ def _function(out, name, fun, script, pending):
                 + " cannot go to a task with an interpreter of its own: "
                 + (str(exc) or type(exc).__name__)
             )
-        out.append(_FUNCTION)
+        out.append(_IMAGE_FUNCTION)
         _text(out, name)
         _data(out, code)
         pending.append(fun)
@@ -211,7 +213,7 @@ def _function(out, name, fun, script, pending):
     module = globs.get("__name__")
     if type(module) is not str or module == "__main__" or cells is not None:
         return False
-    out.append(_ATTR)
+    out.append(_IMAGE_ATTR)
     _text(out, module)
     _text(out, fun.__name__)
     return True
@@ -221,8 +223,8 @@ def _global(out, name, value, script, pending, depth=0):
     if encode_plain(out, value):
         return
     kind = type(value).__name__
-    if kind == "tuple" and depth < _DEPTH:
-        out.append(_TUPLE)
+    if kind == "tuple" and depth < _IMAGE_DEPTH:
+        out.append(_IMAGE_TUPLE)
         _varint(out, len(value))
         for item in value:
             _global(out, name, item, script, pending, depth + 1)
@@ -230,10 +232,10 @@ def _global(out, name, value, script, pending, depth=0):
     if kind in _FUNCTION_KINDS and _function(out, name, value, script, pending):
         return
     if kind == "module":
-        out.append(_MODULE)
+        out.append(_IMAGE_MODULE)
         _text(out, value.__name__)
         return
-    out.append(_UNSHARED)
+    out.append(_IMAGE_UNSHARED)
     _text(out, name)
     _text(out, kind)
 
@@ -258,7 +260,7 @@ def pack(body, arg=None, code_names=None):
     if script is None:
         if inner is not body:
             raise ImageError("K5: a task's body cannot be a closure of a module")
-        head.append(_ATTR)
+        head.append(_IMAGE_ATTR)
         _text(head, module)
         _text(head, body.__name__)
     elif not _function(head, inner.__name__, body, script, pending):
@@ -277,14 +279,14 @@ def pack(body, arg=None, code_names=None):
             if name in seen or name not in script:
                 continue
             seen[name] = True
-            entries.append(_TUPLE)
+            entries.append(_IMAGE_TUPLE)
             _varint(entries, 2)
-            entries.append(_STR)
+            entries.append(_IMAGE_STR)
             _text(entries, name)
             _global(entries, name, script[name], script, pending)
             count += 1
     out = bytearray(_MAGIC)
-    out.append(_TUPLE)
+    out.append(_IMAGE_TUPLE)
     _varint(out, count)
     out.extend(entries)
     out.extend(head)
@@ -303,9 +305,9 @@ def host_code_names(fun):
     while todo:
         code = todo.pop()
         names.extend(code.co_names)
-        for const in code.co_consts:
-            if hasattr(const, "co_names"):
-                todo.append(const)
+        for item in code.co_consts:
+            if hasattr(item, "co_names"):
+                todo.append(item)
     return names
 
 
@@ -350,127 +352,3 @@ class Unshared:
 
     def __add__(self, other):
         raise NameError(self._why)
-
-
-class _Reader:
-    def __init__(self, data):
-        self.data = data
-        self.view = memoryview(data)  # slices of it copy nothing
-        self.at = 0
-
-    def byte(self):
-        if self.at >= len(self.data):
-            raise ImageError("K5: the image is truncated")
-        b = self.data[self.at]
-        self.at += 1
-        return b
-
-    def varint(self):
-        n = 0
-        shift = 0
-        while True:
-            b = self.byte()
-            n |= (b & 0x7F) << shift
-            if b < 0x80:
-                return n
-            shift += 7
-            if shift > 28:
-                raise ImageError("K5: a length in the image is too long")
-
-    def span(self):
-        n = self.varint()
-        if n > len(self.data) - self.at:
-            raise ImageError("K5: the image is truncated")
-        value = self.view[self.at : self.at + n]
-        self.at += n
-        return value
-
-    def data_(self):
-        return bytes(self.span())
-
-    def text(self):
-        return str(self.span(), "utf-8")
-
-    def value(self, globs, depth=0):
-        tag = self.byte()
-        if tag == _NONE:
-            return None
-        if tag == _FALSE:
-            return False
-        if tag == _TRUE:
-            return True
-        if tag == _INT:
-            return int(self.text())
-        if tag == _FLOAT:
-            return float(self.text())
-        if tag == _STR:
-            return self.text()
-        if tag == _BYTES:
-            return self.data_()
-        if tag == _TUPLE and depth < _DEPTH:
-            # A loop, not a comprehension (which is a call of its own): unpacking runs at a
-            # task's start, and its stack may be small.
-            items = []
-            for _ in range(self.varint()):
-                items.append(self.value(globs, depth + 1))
-            return tuple(items)
-        if tag == _MODULE:
-            name = self.text()
-            return __import__(name, None, None, ("__name__",))
-        if tag == _FUNCTION:
-            import marshal
-
-            self.span()  # its name (the code has it too)
-            code = marshal.loads(self.span())
-            defaults = self.value(globs, depth + 1)
-            pairs = self.value(globs, depth + 1)
-            cells = self.value(globs, depth + 1)
-            kwdefaults = None
-            if pairs is not None:
-                kwdefaults = {}
-                for key, value in pairs:
-                    kwdefaults[key] = value
-            return _make(code, globs, defaults, kwdefaults, cells)
-        if tag == _ATTR:
-            module = self.text()
-            name = self.text()
-            return getattr(__import__(module, None, None, (name,)), name)
-        if tag == _UNSHARED:
-            name = self.text()
-            return Unshared(name, self.text())
-        raise ImageError("K5: the image has an unknown tag " + str(tag))
-
-
-def unpack(image):
-    """(body, arg) of an image, made in the caller's interpreter."""
-    if bytes(image[: len(_MAGIC)]) != _MAGIC:
-        raise ImageError("K5: not a task image")
-    reader = _Reader(image)
-    reader.at = len(_MAGIC)
-    globs = {"__name__": "__main__"}
-    # The globals: a tuple of (name, value) pairs, read here two levels less deep.
-    if reader.byte() != _TUPLE:
-        raise ImageError("K5: the image has no globals")
-    for _ in range(reader.varint()):
-        if reader.byte() != _TUPLE or reader.varint() != 2 or reader.byte() != _STR:
-            raise ImageError("K5: the image's globals are not (name, value) pairs")
-        name = reader.text()
-        globs[name] = reader.value(globs, 2)
-    body = reader.value(globs)
-    arg = reader.value(globs)
-    if reader.at != len(image):
-        raise ImageError("K5: the image has bytes after its end")
-    return body, arg
-
-
-def start(holder):
-    """(body, arg) of the image in `holder` (a list), which it empties: so that once unpacked,
-    nothing keeps the image's bytes alive. The task's start (native/k5arch, run_image) then
-    calls body(ipc, arg) from C, one Python frame less on the task's stack."""
-    return unpack(holder.pop())
-
-
-def run(holder, ipc):
-    """start(holder), then body(ipc, arg) (the host's task threads)."""
-    body, arg = start(holder)
-    body(ipc, arg)

@@ -388,13 +388,12 @@ static MP_DEFINE_CONST_FUN_OBJ_1(marshal_dumps_obj, marshal_dumps);
 
 // marshal.loads(data): a code object from .mpy bytes (MicroPython's loader), its globals the
 // caller's until a function is made of it with globals of its own.
-static mp_obj_t marshal_loads(mp_obj_t data_in) {
-    mp_buffer_info_t buf;
-    mp_get_buffer_raise(data_in, &buf, MP_BUFFER_READ);
+// The code object of len bytes of .mpy form at data (marshal.loads; a task's image, image.c).
+mp_obj_t k5code_loads(const byte *data, size_t len) {
     mp_module_context_t context;
     context.module.globals = mp_globals_get();
     mp_compiled_module_t compiled = { .context = &context };
-    mp_raw_code_load_mem(buf.buf, buf.len, &compiled);
+    mp_raw_code_load_mem(data, len, &compiled);
     #if MICROPY_PY_BUILTINS_CODE <= MICROPY_PY_BUILTINS_CODE_BASIC
     return mp_obj_new_code(context.constants, compiled.rc);
     #else
@@ -402,6 +401,12 @@ static mp_obj_t marshal_loads(mp_obj_t data_in) {
     *kept = context;
     return mp_obj_new_code(kept, compiled.rc, true);
     #endif
+}
+
+static mp_obj_t marshal_loads(mp_obj_t data_in) {
+    mp_buffer_info_t buf;
+    mp_get_buffer_raise(data_in, &buf, MP_BUFFER_READ);
+    return k5code_loads(buf.buf, buf.len);
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(marshal_loads_obj, marshal_loads);
 

@@ -807,31 +807,20 @@ void k5_task_start(mp_obj_t entry, uint8_t *ipc, mp_obj_t arg) {
     task_end(nlr.ret_val);
 }
 
-// The task's image, copied in by the kernel, in a list that k5.image.run empties: so that once
-// unpacked, nothing (not this C frame either) keeps its bytes alive.
-static MP_NOINLINE mp_obj_t take_image(size_t len) {
-    byte *image = m_new(byte, len);
-    if (k5_svc_image(image, len) != (int)len) {
+// Unpacks the task's image (its body's code, the globals that code uses, its arg: image.c) and
+// calls body(ipc, arg), in the task. The image's bytes, copied in by the kernel, are freed once
+// unpacked: nothing of them stays in the task's heap.
+static void run_image(size_t image_len, uint8_t *ipc) {
+    byte *image = m_new(byte, image_len);
+    if (k5_svc_image(image, image_len) != (int)image_len) {
         mp_raise_msg(&mp_type_RuntimeError, MP_ERROR_TEXT("K5: the task's image is missing"));
     }
-    mp_obj_t holder = mp_obj_new_list(0, NULL);
-    mp_obj_list_append(holder, mp_obj_new_bytearray_by_ref(len, image));
-    return holder;
-}
-
-// Unpacks the task's image (k5.image.start: its body's code, the globals that code uses, its
-// arg) and calls body(ipc, arg), in the task.
-static void run_image(size_t image_len, uint8_t *ipc) {
-    mp_obj_t fromlist = mp_obj_new_tuple(1, NULL);
-    ((mp_obj_tuple_t *)MP_OBJ_TO_PTR(fromlist))->items[0] = MP_OBJ_NEW_QSTR(MP_QSTR_start);
-    mp_obj_t module = mp_import_name(qstr_from_str("k5.image"), fromlist,
-        MP_OBJ_NEW_SMALL_INT(0));
-    mp_obj_t *pair;
-    mp_obj_get_array_fixed_n(mp_call_function_1(mp_load_attr(module, MP_QSTR_start),
-        take_image(image_len)), 2, &pair);
+    mp_obj_t body, arg;
+    k5image_unpack(image, image_len, &body, &arg);
+    m_del(byte, image, image_len);
     // The body's globals are the task's __main__ (exec and eval at its top level write there),
     // never the VM's own __main__ (the REPL's, for a task in the kernel's interpreter).
-    mp_obj_t fun = pair[0];
+    mp_obj_t fun = body;
     if (mp_obj_is_type(fun, &mp_type_closure)) {
         fun = ((const k5_closure_t *)MP_OBJ_TO_PTR(fun))->fun;
     }
@@ -840,11 +829,9 @@ static void run_image(size_t image_len, uint8_t *ipc) {
         mp_globals_set(globals);
         mp_locals_set(globals);
     }
-    mp_call_function_2(pair[0], k5_ipcbuf_new(ipc), pair[1]);
+    mp_call_function_2(body, k5_ipcbuf_new(ipc), arg);
 }
 
-// A task in the kernel's interpreter whose body the REPL packed starts here: its image is raw
-// bytes the kernel copies into the (shared) heap, in the task's own namespace and time.
 void k5_task_start_image(size_t image_len, uint8_t *ipc) {
     nlr_buf_t nlr;
     if (nlr_push(&nlr) == 0) {

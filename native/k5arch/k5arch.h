@@ -41,7 +41,7 @@
 
 // A task with an interpreter of its own (k5arch_context_new with a heap): the smallest heap it
 // may ask for, and the most bytes of live VM state (mcu/sections.ld's .k5vm block) it saves.
-#define K5_TASK_HEAP_MIN        (2048)
+#define K5_TASK_HEAP_MIN        (1024)
 #define K5_VM_STATE_MAX         (1536)
 
 // Machine code of a task (the native and viper emitters, a .mpy's native code): an area of the
@@ -292,6 +292,11 @@ typedef struct _k5_closure_t {
 // code_names(f) -> the global names f's code (and its nested code) uses, a tuple of str.
 extern const mp_obj_fun_builtin_fixed_t k5code_fun_parts_obj;
 extern const mp_obj_fun_builtin_fixed_t k5code_names_obj;
+mp_obj_t k5code_loads(const uint8_t *data, size_t len); // marshal.loads of raw bytes
+
+// --- image.c: a task's image (k5/image.py's format), unpacked in the task, in its time ------
+// (body, arg) of the image's bytes, made in the running interpreter: ValueError if damaged.
+void k5image_unpack(const uint8_t *data, size_t len, mp_obj_t *body, mp_obj_t *arg);
 extern const mp_obj_fun_builtin_var_t k5code_make_fun_obj;
 
 // --- code.c: bytecode compiled at run time, and module marshal on it -----------------------------

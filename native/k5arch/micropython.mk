@@ -3,7 +3,8 @@ K5ARCH_DIR := $(USERMOD_DIR)
 
 SRC_USERMOD_C += $(K5ARCH_DIR)/k5arch.c $(K5ARCH_DIR)/trap.c $(K5ARCH_DIR)/modk5arch.c \
 	$(K5ARCH_DIR)/namespace.c $(K5ARCH_DIR)/code.c $(K5ARCH_DIR)/fastpath.c \
-	$(K5ARCH_DIR)/log.c $(K5ARCH_DIR)/wire.c $(K5ARCH_DIR)/ipcbuf.c $(K5ARCH_DIR)/user.c
+	$(K5ARCH_DIR)/log.c $(K5ARCH_DIR)/wire.c $(K5ARCH_DIR)/ipcbuf.c $(K5ARCH_DIR)/user.c \
+	$(K5ARCH_DIR)/image.c
 CFLAGS_USERMOD += -I$(K5ARCH_DIR) -I$(BUILD)/k5
 
 # The ABI header is generated from k5/abi.py, the single source of truth, on every make run
@@ -24,6 +25,9 @@ endif
 # So is the syscall wire's format (k5/wire.py).
 $(shell python3 $(K5ARCH_DIR)/../../tools/gen_abi_h.py \
 	$(K5ARCH_DIR)/../../k5/wire.py $(BUILD)/k5/k5wire.h)
+# So is a task's image's format (k5/image.py).
+$(shell python3 $(K5ARCH_DIR)/../../tools/gen_abi_h.py \
+	$(K5ARCH_DIR)/../../k5/image.py $(BUILD)/k5/k5image.h)
 # So is the time-range rule's limit (k5/ticks.py: TIME_MAX, the longest sleep the kernel takes).
 $(shell python3 $(K5ARCH_DIR)/../../tools/gen_abi_h.py \
 	$(K5ARCH_DIR)/../../k5/ticks.py $(BUILD)/k5/k5ticks.h)

@@ -638,6 +638,17 @@ static mp_obj_t mod_freeze(mp_obj_t obj) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(mod_freeze_obj, mod_freeze);
 
+// unpack(image) -> (body, arg): what a task's start makes of its image (image.c), in the
+// caller's time and heap (the board's tests hold it to k5/image.py's packer).
+static mp_obj_t mod_unpack(mp_obj_t image) {
+    mp_buffer_info_t buf;
+    mp_get_buffer_raise(image, &buf, MP_BUFFER_READ);
+    mp_obj_t pair[2];
+    k5image_unpack(buf.buf, buf.len, &pair[0], &pair[1]);
+    return mp_obj_new_tuple(2, pair);
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(mod_unpack_obj, mod_unpack);
+
 static const mp_rom_map_elem_t k5arch_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR__k5arch) },
     { MP_ROM_QSTR(MP_QSTR_Arch), MP_ROM_PTR(&k5arch_arch_type) },
@@ -651,6 +662,7 @@ static const mp_rom_map_elem_t k5arch_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_code_names), MP_ROM_PTR(&k5code_names_obj) },
     { MP_ROM_QSTR(MP_QSTR_fun_parts), MP_ROM_PTR(&k5code_fun_parts_obj) },
     { MP_ROM_QSTR(MP_QSTR_make_fun), MP_ROM_PTR(&k5code_make_fun_obj) },
+    { MP_ROM_QSTR(MP_QSTR_unpack), MP_ROM_PTR(&mod_unpack_obj) },
     { MP_ROM_QSTR(MP_QSTR_HEAP_MIN), MP_ROM_INT(K5_TASK_HEAP_MIN) },
     { MP_ROM_QSTR(MP_QSTR_log), MP_ROM_PTR(&k5log_obj) },
     { MP_ROM_QSTR(MP_QSTR_STACK_DEFAULT), MP_ROM_INT(K5_STACK_DEFAULT) },

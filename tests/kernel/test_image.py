@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from k5 import image
+from k5 import image, image_host
 from k5.abi import RIGHT_GRANT_REPLY, RIGHT_READ, RIGHT_WRITE
 from k5.system import BuildError, System
 
@@ -36,7 +36,7 @@ def echo(ipc, arg):
 @given(plain)
 def test_plain_args_cross_unchanged(value):
     data = image.pack(echo, value, image.host_code_names)
-    body, arg = image.unpack(data)
+    body, arg = image_host.unpack(data)
     assert arg == value
     assert type(arg) is type(value)
     assert body(None, arg) == value
@@ -67,7 +67,7 @@ def script():
 
 def test_the_globals_the_code_uses_travel_by_their_kind():
     names = script()
-    body, arg = image.unpack(image.pack(names["uses_globals"], 5, image.host_code_names))
+    body, arg = image_host.unpack(image.pack(names["uses_globals"], 5, image.host_code_names))
     # Plain values by value, the script's functions by code, modules by name; the list, the
     # spawner's alone, is a stand-in that says why when used.
     helped, name, sep, table = body(None, arg)
@@ -102,7 +102,7 @@ def make(base, seen):
 def test_closures_and_defaults_travel_with_their_values():
     names = {"__name__": "__main__"}
     exec(PARTS, names)
-    body, arg = image.unpack(image.pack(names["make"](100, [1]), 4, image.host_code_names))
+    body, arg = image_host.unpack(image.pack(names["make"](100, [1]), 4, image.host_code_names))
     total, doubled, log, base = body(None, arg)
     # The cell's int by value, the default's function by code (with the global it uses), the
     # list the spawner's: a stand-in.
@@ -112,7 +112,7 @@ def test_closures_and_defaults_travel_with_their_values():
 
 
 def test_a_module_function_travels_by_name():
-    body, arg = image.unpack(image.pack(os.path.join, ("a", "b"), image.host_code_names))
+    body, arg = image_host.unpack(image.pack(os.path.join, ("a", "b"), image.host_code_names))
     assert body is os.path.join and arg == ("a", "b")
 
 
@@ -133,7 +133,7 @@ def test_a_mutable_arg_is_refused():
 )
 def test_bad_images_are_refused(data, why):
     with pytest.raises(image.ImageError, match=why):
-        image.unpack(data)
+        image_host.unpack(data)
 
 
 def server(ipc, arg):

@@ -136,7 +136,7 @@ print("root heap", before, gc.mem_free())
 
 
 def smallest():
-    for heap in range(2048, 12289, 256):
+    for heap in range(1024, 12289, 256):
         system = System()
         ep = system.endpoint("ep")
         done = system.notification("done")
@@ -319,4 +319,43 @@ for what in (type, 1, k5.spawn):
         print("marshal refused nothing")
     except ValueError as exc:
         print("marshal refused", exc)
+
+# --- a task's image, unpacked in C (native/k5arch/image.c) as k5/image.py packs it ----------------
+from k5 import image  # noqa: E402
+
+unpacked = 0
+for arg in (
+    None,
+    (),
+    ((),),
+    (1, -2, 2**40, -(2**70), 1.5, -0.0, float("inf"), "h\u00e9", b"\x00\xff", True, False),
+    (((((((1,),),),),),),),
+    tuple(range(300)),
+    (("rounds", 6), ("name", "x" * 200), ("deep", (1, (2, (3, ()))))),
+):
+    body, back = _k5arch.unpack(image.pack(helper, arg))
+    if back != arg or repr(back) != repr(arg) or body(3) != helper(3):
+        print("image differs", repr(arg)[:60], repr(back)[:60])
+    unpacked += 1
+print("image unpacked", unpacked)
+good = image.pack(helper, (1, 2))
+damaged = (
+    b"",
+    b"K5I\x02" + good[4:],
+    good[:-1],
+    good + b"\x00",
+    good[:4] + b"\x07\xff\xff\xff\xff\x0f",
+    good[:4] + b"\x07\x80\x80\x80\x80\x80\x01",
+    good[:4] + b"\x00",
+    good[:4] + b"\x07\x00" + b"\x07\x01" * 9 + b"\x00" + b"\x00",
+    good[:4] + b"\x07\x00\x0c\x00",
+    good[:4] + b"\x07\x00\x05\x02\xff\xfe\x00",
+    good[:4] + b"\x07\x00\x03\x02x1\x00",
+)
+for bad in damaged:
+    try:
+        _k5arch.unpack(bad)
+        print("image accepted", bad)
+    except ValueError as exc:
+        print("image refused", str(exc)[:40])
 print("done")
