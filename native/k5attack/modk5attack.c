@@ -64,7 +64,7 @@ static mp_obj_t attack_svc(mp_obj_t n_obj, mp_obj_t a_obj, mp_obj_t b_obj) {
     switch (n) {
         #define SVC_CASE(n) case n: \
             __asm volatile ("svc %[i]" : "+r" (r0) : "r" (r1), [i] "i" (n) : "memory"); break;
-        SVC_CASE(0) SVC_CASE(1) SVC_CASE(5) SVC_CASE(7) SVC_CASE(8) SVC_CASE(9) SVC_CASE(10)
+        SVC_CASE(0) SVC_CASE(1) SVC_CASE(5) SVC_CASE(7) SVC_CASE(8) SVC_CASE(9) SVC_CASE(10) SVC_CASE(11)
         SVC_CASE(200)
         #undef SVC_CASE
         default:

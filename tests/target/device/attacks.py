@@ -54,6 +54,7 @@ MAIN_STACK = 0  # an address inside the kernel's main stack
 VM_STATE = 0  # mp_state_ctx: the VM's state, the kernel's own while it runs
 VM_STATE_SIZE = 0  # its size in bytes
 KERNEL_HEAP = 0  # an address inside the kernel's heap (the shared GC heap)
+HEAP_END = 0  # the end of the kernel's heap
 CLOCK = 0  # k5_clock_ms: the kernel's own clock (kernel-private)
 RX_HEAD = 0  # the console's receive ring index (kernel-private)
 TICKS = 0  # systick_ms: the tasks' copy of the kernel's clock (.bss)
@@ -1686,6 +1687,65 @@ def _(ipc, arg):
 )
 def _(ipc, arg):
     _evil().svc_stack(KERNEL_HEAP)
+
+
+# --- starting from an image: the kernel's copy of it, and tcb_configure's ---------------------
+
+
+@case(
+    "its image's object in the kernel's heap forged, then SVC_IMAGE",
+    ("exit",),
+    ticks=3000,
+    budget=18,
+)
+def _(ipc, arg):
+    # The kernel keeps every task's image as a bytes object in its heap (for restarts), which a
+    # task in the kernel's interpreter can write (its hostile code stands for crafted
+    # bytecode). It points each image there at .k5kernel, with a length of its choosing, and
+    # asks for its own again: the kernel must copy nothing the task could not read itself
+    # (session 16's review found this copy a privileged read). The old data pointer waits in
+    # the object's hash word, where the collector still sees it, and all is put back.
+    kind = id(bytes)
+    images = []
+    at = KERNEL_HEAP & ~15
+    while at < HEAP_END and len(images) < 16:
+        if x.read(at) == kind:
+            data = x.read(at + 12)
+            if KERNEL_HEAP <= data < HEAP_END and x.read(data) == 0x0149354B:  # b"K5I\x01"
+                images.append((at, x.read(at + 4), x.read(at + 8), data))
+        at += 16
+    buf = bytearray(64)
+    where = x.read(id(buf) + 12)  # the bytearray's items (mp_obj_array_t)
+    for at, hash_, length, data in images:
+        x.write(at + 4, data)
+        x.write(at + 8, 64)
+        x.write(at + 12, K5KERNEL)
+    got = x.svc(11, where, 64)
+    for at, hash_, length, data in images:
+        x.write(at + 12, data)
+        x.write(at + 8, length)
+        x.write(at + 4, hash_)
+    check((len(images) > 0, True), (got, 0xFFFFFFFF), (bytes(buf), bytes(64)))
+
+
+@case(
+    "own interpreter: configure a TCB in the kernel's interpreter",
+    ("exit",),
+    heap=OWN_HEAP,
+    setup=_untyped,
+)
+def _(ipc, arg):
+    # tcb_configure makes a task of the kernel's interpreter with heap=0: refused to a task with
+    # an interpreter of its own, which would get a way into the shared heap; with a heap it
+    # makes one of its own, which runs. A body it cannot pack (a bound method) is refused in
+    # the caller, before any trap.
+    check(
+        (k5.untyped_retype(CAP, TYPE_TCB, CAP + 1), OK),
+        (k5.tcb_configure(CAP + 1, _late, None, 10, 4, "late"), ERR_ILLEGAL_OPERATION),
+        (k5.tcb_configure(CAP + 1, [].append, None, 10, 4, "late"), ERR_INVALID_ARGUMENT),
+        (k5.tcb_configure(CAP + 1, _late, None, 10, 4, "late", 4096), OK),
+        (k5.tcb_resume(CAP + 1), OK),
+    )
 
 
 # --- the harness -------------------------------------------------------------------------------

@@ -320,7 +320,7 @@ for what in (type, 1, k5.spawn):
     except ValueError as exc:
         print("marshal refused", exc)
 
-# --- a task's image, unpacked in C (native/k5arch/image.c) as k5/image.py packs it ----------------
+# --- a task's image, unpacked in C (native/k5arch/image.c) as k5/image.py packs it -------------
 from k5 import image  # noqa: E402
 
 unpacked = 0
