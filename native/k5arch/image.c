@@ -61,22 +61,24 @@ static const byte *get_span(reader_t *r, size_t *len) {
     return data;
 }
 
-static mp_obj_t get_text(reader_t *r) {
-    size_t len;
-    const byte *data = get_span(r, &len);
-    if (!utf8_check(data, len)) {
+static const char *get_utf8(reader_t *r, size_t *len) {
+    const byte *data = get_span(r, len);
+    if (!utf8_check(data, *len)) {
         damaged("has text that is not UTF-8");
     }
-    return mp_obj_new_str((const char *)data, len);
+    return (const char *)data;
+}
+
+static mp_obj_t get_text(reader_t *r) {
+    size_t len;
+    const char *data = get_utf8(r, &len);
+    return mp_obj_new_str(data, len);
 }
 
 static qstr get_name(reader_t *r) {
     size_t len;
-    const byte *data = get_span(r, &len);
-    if (!utf8_check(data, len)) {
-        damaged("has a name that is not UTF-8");
-    }
-    return qstr_from_strn((const char *)data, len);
+    const char *data = get_utf8(r, &len);
+    return qstr_from_strn(data, len);
 }
 
 // The module `name` as the task's own import makes it (the leaf, as __import__ with a fromlist).
