@@ -1,8 +1,10 @@
-"""A task's image: what a task with an interpreter of its own starts from.
+"""A task's image: what every task but the root starts from.
 
-The spawner (the REPL) packs the task's body and arg into bytes in its own interpreter; the
-kernel copies those bytes into the new task's heap without reading them (native/k5arch,
-SVC_IMAGE); the task unpacks them into objects of its own interpreter and calls body(ipc, arg).
+The spawner (the REPL, a task calling tcb_configure, the kernel for its own app tasks and
+supervisor) packs the task's body and arg into bytes in its own interpreter; the kernel copies
+those bytes into the new task's heap without reading them (native/k5arch, SVC_IMAGE); the task
+unpacks them into objects of its own (native/k5arch/image.c; k5/image_host.py on the host) and
+calls body(ipc, arg).
 Nothing else crosses, so nothing of the spawner's (or the kernel's) is ever reachable from it.
 
 What an image carries (the rules of a body's globals, as for every task):
@@ -179,9 +181,12 @@ def _make(code, globs, defaults, kwdefaults, cells):
     return fun
 
 
-def _function(out, name, fun, script, pending):
+def _function(out, name, fun, script, pending, level=0):
     """A function: by code (and its defaults and cells) if it is the script's, by name if a
-    module's; False if neither."""
+    module's; False if neither, or if it lies inside _IMAGE_DEPTH functions already (in their
+    defaults and cells: the task's reader takes no more)."""
+    if level >= _IMAGE_DEPTH:
+        return False
     try:
         fun, defaults, kwdefaults, cells = _parts(fun)
     except (ValueError, TypeError, AttributeError):
@@ -203,12 +208,12 @@ def _function(out, name, fun, script, pending):
         _text(out, name)
         _data(out, code)
         pending.append(fun)
-        _global(out, name, defaults, script, pending)
+        _global(out, name, defaults, script, pending, 0, level + 1)
         pairs = None
         if kwdefaults is not None:
             pairs = tuple([(key, kwdefaults[key]) for key in kwdefaults])
-        _global(out, name, pairs, script, pending)
-        _global(out, name, cells, script, pending)
+        _global(out, name, pairs, script, pending, 0, level + 1)
+        _global(out, name, cells, script, pending, 0, level + 1)
         return True
     module = globs.get("__name__")
     if type(module) is not str or module == "__main__" or cells is not None:
@@ -219,7 +224,7 @@ def _function(out, name, fun, script, pending):
     return True
 
 
-def _global(out, name, value, script, pending, depth=0):
+def _global(out, name, value, script, pending, depth=0, level=0):
     if encode_plain(out, value):
         return
     kind = type(value).__name__
@@ -227,9 +232,9 @@ def _global(out, name, value, script, pending, depth=0):
         out.append(_IMAGE_TUPLE)
         _varint(out, len(value))
         for item in value:
-            _global(out, name, item, script, pending, depth + 1)
+            _global(out, name, item, script, pending, depth + 1, level)
         return
-    if kind in _FUNCTION_KINDS and _function(out, name, value, script, pending):
+    if kind in _FUNCTION_KINDS and _function(out, name, value, script, pending, level):
         return
     if kind == "module":
         out.append(_IMAGE_MODULE)

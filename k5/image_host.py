@@ -31,6 +31,7 @@ class _Reader:
         self.data = data
         self.view = memoryview(data)  # slices of it copy nothing
         self.at = 0
+        self.functions = 0  # functions being read, each inside the one before
 
     def byte(self):
         if self.at >= len(self.data):
@@ -48,6 +49,8 @@ class _Reader:
                 raise ImageError("K5: the image is truncated")
             b = data[self.at]
             self.at += 1
+            if shift == 28 and b > 0x0F:
+                raise ImageError("K5: a length in the image is too long")  # beyond 32 bits
             n |= (b & 0x7F) << shift
             if b < 0x80:
                 return n
@@ -108,13 +111,19 @@ class _Reader:
             name = self.text()
             return __import__(name, None, None, ("__name__",))
         if tag == _IMAGE_FUNCTION:
+            # At most _IMAGE_DEPTH functions inside each other (in defaults and cells), as the
+            # packer makes them; each part a value of its own depth.
+            if self.functions >= _IMAGE_DEPTH:
+                raise ImageError("K5: the image has functions nested too deep")
+            self.functions += 1
             import marshal
 
             self.span()  # its name (the code has it too)
             code = marshal.loads(self.span())
-            defaults = self.value(globs, depth + 1)
-            pairs = self.value(globs, depth + 1)
-            cells = self.value(globs, depth + 1)
+            defaults = self.value(globs)
+            pairs = self.value(globs)
+            cells = self.value(globs)
+            self.functions -= 1
             kwdefaults = None
             if pairs is not None:
                 kwdefaults = {}
@@ -138,14 +147,14 @@ def unpack(image):
     reader = _Reader(image)
     reader.at = len(_MAGIC)
     globs = {"__name__": "__main__"}
-    # The globals: a tuple of (name, value) pairs, read here two levels less deep.
+    # The globals: a tuple of (name, value) pairs, each value as deep as the packer allows.
     if reader.byte() != _IMAGE_TUPLE:
         raise ImageError("K5: the image has no globals")
     for _ in range(reader.varint()):
         if reader.byte() != _IMAGE_TUPLE or reader.varint() != 2 or reader.byte() != _IMAGE_STR:
             raise ImageError("K5: the image's globals are not (name, value) pairs")
         name = reader.text()
-        globs[name] = reader.value(globs, 2)
+        globs[name] = reader.value(globs)
     body = reader.value(globs)
     arg = reader.value(globs)
     if reader.at != len(image):

@@ -82,9 +82,11 @@ def sys_tcb(kernel, tcb, sysno, request):
     return abi.OK
 
 
-# The longest image a task may configure a TCB with: the kernel keeps it (in its own heap) for
-# the task's restarts, and the TCB's Untyped does not pay for it.
+# What a TCB a task configures may take beyond its stack, which its Untyped does not pay for
+# (a quota counts objects): its image, which the kernel keeps in its own heap for restarts, and
+# the heap of its own interpreter, from the task arena.
 _IMAGE_MAX = const(4096)
+_HEAP_MAX = const(16384)
 
 
 def _valid_arg(value, depth):
@@ -117,6 +119,8 @@ def sys_configure(kernel, tcb, sysno, request):
     heap = request[7] if len(request) == 8 else 0
     if type(heap) is not int or heap < 0:
         return abi.ERR_INVALID_ARGUMENT
+    if heap > _HEAP_MAX:
+        return abi.ERR_RANGE
     # The entry: an image (bytes, k5/image.py) that holds its arg, which the caller packed.
     # On the device nothing else can arrive (the wire carries no function); the host's tasks
     # in the kernel's interpreter are functions of the test's process.

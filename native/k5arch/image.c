@@ -25,6 +25,7 @@ typedef struct {
     const byte *at;
     const byte *end;
     mp_obj_t globals; // the task's __main__, the globals of the script's functions
+    int functions;    // the functions being read, each inside the one before (in its defaults)
 } reader_t;
 
 static NORETURN void damaged(const char *why) {
@@ -42,6 +43,9 @@ static size_t get_varint(reader_t *r) {
     size_t n = 0;
     for (unsigned shift = 0; shift <= 28; shift += 7) {
         byte b = get_byte(r);
+        if (shift == 28 && b > 0x0f) {
+            break; // beyond 32 bits
+        }
         n |= (size_t)(b & 0x7f) << shift;
         if (b < 0x80) {
             return n;
@@ -78,6 +82,9 @@ static mp_obj_t get_text(reader_t *r) {
 static qstr get_name(reader_t *r) {
     size_t len;
     const char *data = get_utf8(r, &len);
+    if (len > 255) {
+        damaged("has a name that is too long"); // a qstr's length is a byte
+    }
     return qstr_from_strn(data, len);
 }
 
@@ -92,16 +99,16 @@ static mp_obj_t get_value(reader_t *r, int depth);
 
 // A function of the script: its code (marshal's), then its defaults, keyword defaults (pairs)
 // and cells' values, made with the task's globals (code.c's make_fun checks them).
-static mp_obj_t get_function(reader_t *r, int depth) {
+static mp_obj_t get_function(reader_t *r) {
     size_t len;
     get_span(r, &len); // its name: the code has it too
     const byte *code = get_span(r, &len);
     mp_obj_t args[5];
     args[0] = k5code_loads(code, len);
     args[1] = r->globals;
-    args[2] = get_value(r, depth + 1);
+    args[2] = get_value(r, 0);
     args[3] = mp_const_none;
-    mp_obj_t pairs = get_value(r, depth + 1);
+    mp_obj_t pairs = get_value(r, 0);
     if (pairs != mp_const_none) {
         size_t n;
         mp_obj_t *items;
@@ -122,11 +129,12 @@ static mp_obj_t get_function(reader_t *r, int depth) {
             mp_obj_dict_store(args[3], pair[0], pair[1]);
         }
     }
-    args[4] = get_value(r, depth + 1);
+    args[4] = get_value(r, 0);
     return mp_call_function_n_kw(MP_OBJ_FROM_PTR(&k5code_make_fun_obj), 5, 0, args);
 }
 
 static mp_obj_t get_value(reader_t *r, int depth) {
+    mp_cstack_check(); // the task's own stack, which may be small: a RuntimeError, not a fault
     byte tag = get_byte(r);
     switch (tag) {
         case K5_IMAGE_NONE:
@@ -172,8 +180,17 @@ static mp_obj_t get_value(reader_t *r, int depth) {
         }
         case K5_IMAGE_MODULE:
             return import(get_name(r), MP_QSTR___name__);
-        case K5_IMAGE_FUNCTION:
-            return get_function(r, depth);
+        case K5_IMAGE_FUNCTION: {
+            // Its defaults and cells may hold functions: K5_IMAGE_DEPTH of them inside each
+            // other at most, as the packer makes them (each part a value of its own depth).
+            if (r->functions >= K5_IMAGE_DEPTH) {
+                damaged("has functions nested too deep");
+            }
+            r->functions++;
+            mp_obj_t fun = get_function(r);
+            r->functions--;
+            return fun;
+        }
         case K5_IMAGE_ATTR: {
             qstr module = get_name(r);
             qstr name = get_name(r);
@@ -200,10 +217,10 @@ void k5image_unpack(const byte *data, size_t len, mp_obj_t *body, mp_obj_t *arg)
     if (len < sizeof(magic) || memcmp(data, magic, sizeof(magic)) != 0) {
         damaged("is not a task's image");
     }
-    reader_t r = { data + sizeof(magic), data + len, mp_obj_new_dict(0) };
+    reader_t r = { data + sizeof(magic), data + len, mp_obj_new_dict(0), 0 };
     mp_obj_dict_store(r.globals, MP_OBJ_NEW_QSTR(MP_QSTR___name__),
         MP_OBJ_NEW_QSTR(MP_QSTR___main__));
-    // The globals: a tuple of (name, value) pairs, each value read two levels deep.
+    // The globals: a tuple of (name, value) pairs, each value as deep as the packer allows.
     if (get_byte(&r) != K5_IMAGE_TUPLE) {
         damaged("has no globals");
     }
@@ -213,7 +230,7 @@ void k5image_unpack(const byte *data, size_t len, mp_obj_t *body, mp_obj_t *arg)
             damaged("has globals that are not (name, value) pairs");
         }
         mp_obj_t name = get_text(&r);
-        mp_obj_dict_store(r.globals, name, get_value(&r, 2));
+        mp_obj_dict_store(r.globals, name, get_value(&r, 0));
     }
     *body = get_value(&r, 0);
     *arg = get_value(&r, 0);

@@ -30,7 +30,6 @@
 #include "py/mphal.h"
 #include "py/objfun.h"
 #include "py/objstr.h"
-#include "py/objtuple.h"
 #include "py/runtime.h"
 #include "py/persistentcode.h"
 #include "py/stackctrl.h"

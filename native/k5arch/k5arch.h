@@ -292,12 +292,12 @@ typedef struct _k5_closure_t {
 // code_names(f) -> the global names f's code (and its nested code) uses, a tuple of str.
 extern const mp_obj_fun_builtin_fixed_t k5code_fun_parts_obj;
 extern const mp_obj_fun_builtin_fixed_t k5code_names_obj;
+extern const mp_obj_fun_builtin_var_t k5code_make_fun_obj;
 mp_obj_t k5code_loads(const uint8_t *data, size_t len); // marshal.loads of raw bytes
 
 // --- image.c: a task's image (k5/image.py's format), unpacked in the task, in its time ------
 // (body, arg) of the image's bytes, made in the running interpreter: ValueError if damaged.
 void k5image_unpack(const uint8_t *data, size_t len, mp_obj_t *body, mp_obj_t *arg);
-extern const mp_obj_fun_builtin_var_t k5code_make_fun_obj;
 
 // --- code.c: bytecode compiled at run time, and module marshal on it -----------------------------
 // Contract: in the caller's own time and heap (a task's, the REPL's, the kernel's).

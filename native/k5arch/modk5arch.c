@@ -122,19 +122,25 @@ static void check_start(mp_obj_t entry, mp_obj_t arg) {
     }
 }
 
-// A task with an interpreter of its own starts from its image, raw bytes the kernel copies into
-// its heap (it never reads them): exactly a bytes object, with the arg inside it.
+// A task's image is raw bytes the kernel copies into the task (it never reads them): exactly a
+// bytes object, with the arg inside it.
 static void check_image(mp_obj_t entry, mp_obj_t arg) {
     if (!mp_obj_is_exact_type(entry, &mp_type_bytes) || arg != mp_const_none) {
         mp_raise_msg(&mp_type_ValueError,
-            MP_ERROR_TEXT("K5: a task with a heap of its own starts from an image (bytes, "
-                "k5/image.py) that holds its arg"));
+            MP_ERROR_TEXT("K5: a task starts from an image (bytes, k5/image.py) that holds "
+                "its arg"));
     }
 }
 
 // context_new(entry, arg, stack=K5_STACK_DEFAULT (_OWN with a heap), name="task", heap=None)
 // heap: None, the task runs in the kernel's interpreter; bytes, an interpreter of its own on a
 // heap that big, and entry is its image (bytes, k5/image.py; arg is None: the image holds it).
+// A stack or heap size: a small int (a bigger one, which mp_obj_get_int would refuse with an
+// OverflowError the kernel's callers do not expect, is refused as out of range with the rest).
+static mp_int_t size_arg(mp_obj_t size) {
+    return mp_obj_is_small_int(size) ? MP_OBJ_SMALL_INT_VALUE(size) : -1;
+}
+
 static mp_obj_t arch_context_new(size_t n_args, const mp_obj_t *pos, mp_map_t *kw) {
     enum { ARG_entry, ARG_arg, ARG_stack, ARG_name, ARG_heap };
     static const mp_arg_t allowed[] = {
@@ -149,7 +155,7 @@ static mp_obj_t arch_context_new(size_t n_args, const mp_obj_t *pos, mp_map_t *k
     require_kernel();
     mp_int_t stack = args[ARG_heap].u_obj != mp_const_none ? K5_STACK_DEFAULT_OWN : K5_STACK_DEFAULT;
     if (args[ARG_stack].u_obj != mp_const_none) {
-        stack = mp_obj_get_int(args[ARG_stack].u_obj);
+        stack = size_arg(args[ARG_stack].u_obj);
     }
     if (stack < K5_STACK_MIN || stack > (mp_int_t)k5arch_arena_size()) {
         mp_raise_msg_varg(&mp_type_ValueError,
@@ -162,7 +168,7 @@ static mp_obj_t arch_context_new(size_t n_args, const mp_obj_t *pos, mp_map_t *k
     }
     mp_int_t heap = 0;
     if (args[ARG_heap].u_obj != mp_const_none) {
-        heap = mp_obj_get_int(args[ARG_heap].u_obj);
+        heap = size_arg(args[ARG_heap].u_obj);
         if (heap < K5_TASK_HEAP_MIN || heap > (mp_int_t)k5arch_arena_size()) {
             mp_raise_msg_varg(&mp_type_ValueError,
                 MP_ERROR_TEXT("K5: heap size %d is outside %d..%d"), (int)heap, K5_TASK_HEAP_MIN,
@@ -182,7 +188,7 @@ static mp_obj_t arch_context_new(size_t n_args, const mp_obj_t *pos, mp_map_t *k
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(arch_context_new_obj, 3, arch_context_new);
 
-// A restart starts afresh: a new namespace, the body's globals copied again.
+// A restart starts afresh: a new namespace, its image unpacked again.
 static mp_obj_t arch_context_reset(size_t n_args, const mp_obj_t *args) {
     require_kernel();
     k5_ctx_t *ctx = get_ctx(args[1]);

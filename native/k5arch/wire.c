@@ -10,7 +10,6 @@
 // name, lie in memory the task maps, and builds the request again from objects of its own. What
 // the decoder makes is all the kernel's Python ever sees of a request.
 #include <string.h>
-#include "py/objfun.h"
 #include "py/mpz.h"
 #include "py/objint.h"
 #include "py/objstr.h"

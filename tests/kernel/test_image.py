@@ -170,3 +170,19 @@ def test_a_heap_must_be_an_int():
     with pytest.raises(BuildError, match="heap must be an int"):
         system.task("t", echo, heap="big")
     system.close()
+
+
+def test_functions_in_defaults_nest_eight_deep_and_the_ninth_is_a_stand_in():
+    # The task's reader (native/k5arch/image.c, image_host here) takes 8 functions inside each
+    # other; the packer makes the ninth a stand-in rather than an image the task refuses.
+    source = (
+        "def fun(ipc, n=None):\n    return n\n"
+        "for _ in range(10):\n    def fun(ipc, n=fun):\n        return n\n"
+    )
+    script = {"__name__": "__main__"}
+    exec(source, script)
+    body, arg = image_host.unpack(image.pack(script["fun"], None, image.host_code_names))
+    for _ in range(8):
+        body = body(None)
+    with pytest.raises(NameError, match="is the spawner's"):
+        body(None)

@@ -81,11 +81,14 @@ def test_a_task_unpacks_in_c_what_the_packer_packs_and_refuses_damaged_images(ou
     # native/k5arch/image.c, which every task's start runs, against k5/image.py's packer: plain
     # values of every kind, nesting to the limit, 300 items; and eleven damaged images (wrong
     # magic, truncated, trailing bytes, huge or overlong counts, too deep, unknown tag, bad
-    # text) each a ValueError of the caller's, nothing made.
+    # text, functions nested too deep) each a ValueError of the caller's.
     assert "image unpacked 7" in out and "image differs" not in out, out
-    assert out.count("image refused K5: the image") == 10, out
+    # Functions in defaults, 8 inside each other (the packer's limit too), and not 9.
+    assert "image functions 8\n" in out, out
+    assert out.count("image refused K5: the image") == 11, out
+    assert "image refused K5: the image has functions nested too d" in out, out
     assert "image accepted" not in out, out
-    assert len(re.findall(r"^image refused ", out, re.M)) == 11, out
+    assert len(re.findall(r"^image refused ", out, re.M)) == 12, out
 
 
 def test_the_walker_finds_no_word_of_a_task_that_names_memory_not_its_own(out):

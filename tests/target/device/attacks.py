@@ -1745,6 +1745,10 @@ def _(ipc, arg):
         (k5.untyped_retype(CAP, TYPE_TCB, CAP + 1), OK),
         (k5.tcb_configure(CAP + 1, _late, None, 10, 4, "late"), ERR_ILLEGAL_OPERATION),
         (k5.tcb_configure(CAP + 1, [].append, None, 10, 4, "late"), ERR_INVALID_ARGUMENT),
+        # A heap its Untyped does not pay for: at most 16 KB (2**40 once made the arch raise an
+        # OverflowError on the kernel's thread: a kernel panic, found by session 17's review).
+        (k5.tcb_configure(CAP + 1, _late, None, 10, 4, "late", 2**40), ERR_RANGE),
+        (k5.tcb_configure(CAP + 1, _late, None, 10, 4, "late", 16385), ERR_RANGE),
         (k5.tcb_configure(CAP + 1, _late, None, 10, 4, "late", 4096), OK),
         (k5.tcb_resume(CAP + 1), OK),
     )

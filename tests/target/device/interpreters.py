@@ -352,6 +352,35 @@ damaged = (
     good[:4] + b"\x07\x00\x05\x02\xff\xfe\x00",
     good[:4] + b"\x07\x00\x03\x02x1\x00",
 )
+
+
+def inside(ipc, n=None):
+    return n
+
+
+def functions(levels):
+    # An image whose body holds its next function in its default, `levels` of them inside each
+    # other (made by hand: the packer stops at 8).
+    code = marshal.dumps(inside.__code__)
+    size = bytearray()
+    n = len(code)
+    while n >= 0x80:
+        size.append((n & 0x7F) | 0x80)
+        n >>= 7
+    size.append(n)
+    record = b"\x00"
+    for _ in range(levels):
+        record = b"\x09\x01g" + size + code + b"\x07\x01" + record + b"\x00\x00"
+    return good[:4] + b"\x07\x00" + record + b"\x00"
+
+
+body, back = _k5arch.unpack(functions(8))
+depth = 0
+while body is not None:
+    body = body(None)
+    depth += 1
+print("image functions", depth)
+damaged += (functions(9),)
 for bad in damaged:
     try:
         _k5arch.unpack(bad)
