@@ -166,6 +166,19 @@ def close_all():
         _abandon(ctx)
 
 
+def copy_lease(lease, offset, buffer, count, into_lease):
+    """A borrow's copy between the objects themselves (the host's and the model checker's
+    backends): count bytes between `lease` at offset and `buffer`; False if a side refuses."""
+    try:
+        if into_lease:
+            memoryview(lease)[offset : offset + count] = memoryview(buffer)[0:count]
+        else:
+            memoryview(buffer)[0:count] = memoryview(lease)[offset : offset + count]
+    except (TypeError, ValueError):
+        return False  # a read-only buffer to read into
+    return True
+
+
 class HostContext:
     """Saved state of one simulated task: its thread and the hand-off between it and the kernel.
 
@@ -327,6 +340,14 @@ class HostArch(InterruptLines):
     def context_heap(self, ctx):
         """Bytes of the context's own heap (0: it runs in the kernel's interpreter)."""
         return ctx.heap
+
+    def lease_set(self, ctx, buffer):
+        """Whether the context's task may lend `buffer` with its call (here: any it holds)."""
+        return True
+
+    def lease_copy(self, ctx, lease, offset, buffer, count, into_lease):
+        """count bytes between `lease` at offset and `buffer`; False if a side refuses."""
+        return copy_lease(lease, offset, buffer, count, into_lease)
 
     def context_reset(self, ctx, entry, arg):
         _abandon(ctx)

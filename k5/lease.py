@@ -24,8 +24,8 @@ def decode_lease(buffer, rights):
     return abi.OK
 
 
-def _lease(tcb, slot):
-    """(buffer, rights) lent by the caller bound to the reply `slot` names, or an error.
+def _lender(tcb, slot):
+    """The caller bound to the reply `slot` names, which lends a buffer, or an error.
 
     slot NO_SLOT names the implicit reply.
     """
@@ -44,22 +44,21 @@ def _lease(tcb, slot):
         reply = cap.obj
         if reply.caller is None:
             return abi.ERR_NO_REPLY
-    lease = reply.caller.lease
-    if lease is None:
+    if reply.caller.lease is None:
         return abi.ERR_ILLEGAL_OPERATION
-    return lease
+    return reply.caller
 
 
 def sys_borrow_info(kernel, tcb, sysno, request):
     # (SYS_BORROW_INFO, reply_slot): (length, rights) into ipc.words[0:2]
     if len(request) != 2:
         return abi.ERR_INVALID_ARGUMENT
-    lease = _lease(tcb, request[1])
-    if type(lease) is int:
-        return lease
+    lender = _lender(tcb, request[1])
+    if type(lender) is int:
+        return lender
     words = ipc_words(tcb)
-    words[0] = len(lease[0])
-    words[1] = lease[1]
+    words[0] = len(lender.lease[0])
+    words[1] = lender.lease[1]
     tcb.ipc.count = 2
     return abi.OK
 
@@ -79,31 +78,26 @@ def sys_borrow(kernel, tcb, sysno, request):
             return abi.ERR_INVALID_ARGUMENT
     elif kind is not bytes and kind is not bytearray and kind is not memoryview:
         return abi.ERR_INVALID_ARGUMENT
-    lease = _lease(tcb, request[1])
-    if type(lease) is int:
-        return lease
+    lender = _lender(tcb, request[1])
+    if type(lender) is int:
+        return lender
+    lease, rights = lender.lease
     needed = abi.RIGHT_READ if is_read else abi.RIGHT_WRITE
-    if (lease[1] & needed) == 0:
+    if (rights & needed) == 0:
         return abi.ERR_RIGHTS
-    lease = lease[0]
     size = len(lease)
     if offset > size:
         return abi.ERR_RANGE
     if is_read:
         count = min(len(buffer), size - offset)
-        try:
-            memoryview(buffer)[0:count] = memoryview(lease)[offset : offset + count]
-        except Exception:
-            # A memoryview of read-only memory cannot be written: the task's mistake.
-            return abi.ERR_INVALID_ARGUMENT
     else:
         count = len(buffer)
         if count > size - offset:
             return abi.ERR_RANGE
-        try:
-            memoryview(lease)[offset : offset + count] = buffer
-        except Exception:
-            return abi.ERR_INVALID_ARGUMENT
+    # The arch copies (k5/arch.py): on the device from its own record of the lease, checked when
+    # it was lent, not from the kernel's object of it, which a task could redirect meanwhile.
+    if not kernel.arch.lease_copy(lender.context, lease, offset, buffer, count, not is_read):
+        return abi.ERR_INVALID_ARGUMENT  # (a read-only buffer to read into: the task's mistake)
     ipc_words(tcb)[0] = count
     tcb.ipc.count = 1
     return abi.OK

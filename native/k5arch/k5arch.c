@@ -716,6 +716,7 @@ void k5arch_context_reset(k5_ctx_t *ctx, mp_obj_t entry, mp_obj_t arg) {
     ctx->entry = entry;
     ctx->arg = arg;
     ctx->request_len = 0;
+    ctx->lease_len = 0;
     ctx->result = MP_OBJ_NULL;
     ctx->decoded = MP_OBJ_NULL;
     ctx->exec_used = 0; // a restart's interpreter has none of the old code (the area stays)
@@ -1270,6 +1271,8 @@ mp_int_t k5arch_run(k5_ctx_t *ctx, k5_ns_t *ns, mp_int_t limit) {
         return K5_TRAP_PREEMPT;
     }
     uint32_t deadline = k5_clock_ms + limit;
+    // A lease lasts while its lender waits in its call: whatever resumes it, the call is over.
+    ctx->lease_len = 0;
     for (;;) {
         if (ctx->has_result) {
             if (ctx->state == K5_CTX_STARTED && frame_ok(ctx)) {

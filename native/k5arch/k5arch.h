@@ -124,6 +124,8 @@ typedef struct _k5_ctx_t {
     mp_obj_t decoded;           // the kernel's copy of its last request of plain words (wire.c)
     uint32_t request_addr;      // the last syscall's wire bytes (on the task's stack)
     uint32_t request_len;
+    uint32_t lease_addr;        // the buffer it lends with its call in progress (k5/lease.py),
+    uint32_t lease_len;         // checked when lent; 0: none (it ends when the task next runs)
     char name[K5_NAME_MAX];
     char line[K5_LINE_MAX];
 } k5_ctx_t;

@@ -446,6 +446,52 @@ static mp_obj_t arch_irq_take(mp_obj_t self) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(arch_irq_take_obj, arch_irq_take);
 
+// lease_set(ctx, buffer): the buffer a task lends with the call it makes now (a memoryview the
+// kernel decoded from this very request, checked to be the task's to write; False if not),
+// recorded where no task reaches: a lease object in the kernel's heap could be redirected by a task in the
+// kernel's interpreter before the borrow (crafted bytecode writes that heap), and the borrow
+// copies privileged.
+static mp_obj_t arch_lease_set(mp_obj_t self, mp_obj_t ctx_obj, mp_obj_t buffer) {
+    require_kernel();
+    k5_ctx_t *ctx = get_ctx(ctx_obj);
+    mp_buffer_info_t info;
+    if (!mp_obj_is_exact_type(buffer, &mp_type_memoryview)
+        || !mp_get_buffer(buffer, &info, MP_BUFFER_WRITE)
+        || !k5arch_task_may_write(ctx, (uint32_t)info.buf, info.len)) {
+        return mp_const_false;
+    }
+    ctx->lease_addr = (uint32_t)info.buf;
+    ctx->lease_len = info.len;
+    return mp_const_true;
+}
+static MP_DEFINE_CONST_FUN_OBJ_3(arch_lease_set_obj, arch_lease_set);
+
+// lease_copy(ctx, lease, offset, buffer, count, into_lease): count bytes between the lease the
+// context's task lent (its record, not `lease`, which the host's backend uses) at offset and
+// `buffer` (the borrower's, decoded from its request now). False if the lease is over or the
+// range is not inside it.
+static mp_obj_t arch_lease_copy(size_t n_args, const mp_obj_t *args) {
+    require_kernel();
+    k5_ctx_t *ctx = get_ctx(args[1]);
+    mp_int_t offset = mp_obj_get_int(args[3]);
+    mp_int_t count = mp_obj_get_int(args[5]);
+    mp_buffer_info_t info;
+    bool into = mp_obj_is_true(args[6]);
+    if (!mp_get_buffer(args[4], &info, into ? MP_BUFFER_READ : MP_BUFFER_WRITE)
+        || offset < 0 || count < 0 || (uint32_t)offset > ctx->lease_len
+        || (uint32_t)count > ctx->lease_len - (uint32_t)offset || (size_t)count > info.len) {
+        return mp_const_false;
+    }
+    uint8_t *lease = (uint8_t *)ctx->lease_addr + offset;
+    if (into) {
+        memmove(lease, info.buf, count);
+    } else {
+        memmove(info.buf, lease, count);
+    }
+    return mp_const_true;
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(arch_lease_copy_obj, 7, 7, arch_lease_copy);
+
 // context_heap(ctx): bytes of the context's own heap (0: it runs in the kernel's interpreter).
 static mp_obj_t arch_context_heap(mp_obj_t self, mp_obj_t ctx_obj) {
     require_kernel();
@@ -505,6 +551,8 @@ static const mp_rom_map_elem_t arch_locals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_make_root), MP_ROM_PTR(&arch_make_root_obj) },
     { MP_ROM_QSTR(MP_QSTR_context_new), MP_ROM_PTR(&arch_context_new_obj) },
     { MP_ROM_QSTR(MP_QSTR_context_heap), MP_ROM_PTR(&arch_context_heap_obj) },
+    { MP_ROM_QSTR(MP_QSTR_lease_set), MP_ROM_PTR(&arch_lease_set_obj) },
+    { MP_ROM_QSTR(MP_QSTR_lease_copy), MP_ROM_PTR(&arch_lease_copy_obj) },
     { MP_ROM_QSTR(MP_QSTR_context_reset), MP_ROM_PTR(&arch_context_reset_obj) },
     { MP_ROM_QSTR(MP_QSTR_ipc_buffer), MP_ROM_PTR(&arch_ipc_buffer_obj) },
     { MP_ROM_QSTR(MP_QSTR_context_free), MP_ROM_PTR(&arch_context_free_obj) },

@@ -81,9 +81,9 @@ def _borrow_ignores_rights(original):
     def sys_borrow(kernel, tcb, sysno, request):
         # borrow_write does not check the lease's write right: a read-only lease is written.
         if sysno == SYS_BORROW_WRITE:
-            found = lease._lease(tcb, request[1])
-            if type(found) is tuple and not found[1] & RIGHT_WRITE:
-                buffer, offset, data = found[0], request[2], request[3]
+            found = lease._lender(tcb, request[1])
+            if type(found) is not int and not found.lease[1] & RIGHT_WRITE:
+                buffer, offset, data = found.lease[0], request[2], request[3]
                 if offset + len(data) <= len(buffer):
                     buffer[offset : offset + len(data)] = data
                     return OK

@@ -9,6 +9,7 @@
 # Everything here is plain data, so a whole system (kernel + this arch) pickles as a snapshot.
 
 from k5.abi import TRAP_EXIT, TRAP_FAULT, TRAP_PREEMPT, TRAP_SYSCALL
+from k5.arch_host import copy_lease
 from k5.irqlines import InterruptLines
 from k5.ipcbuf import IpcBuffer
 from k5.ticks import TICKS_MASK, ticks_diff
@@ -82,6 +83,12 @@ class CheckArch(InterruptLines):
 
     def context_heap(self, ctx):
         return 0  # every checked thread runs in the kernel's interpreter
+
+    def lease_set(self, ctx, buffer):
+        return True
+
+    def lease_copy(self, ctx, lease, offset, buffer, count, into_lease):
+        return copy_lease(lease, offset, buffer, count, into_lease)
 
     def context_reset(self, ctx, entry, arg):
         ctx.entry = entry

@@ -1754,6 +1754,65 @@ def _(ipc, arg):
     )
 
 
+# --- a lease's object in the kernel's heap ------------------------------------------------------
+
+
+def _lends(ipc, arg):
+    # Calls the hostile server with a lease of 32 bytes, and the buffer's address in a word.
+    buf = bytearray(b"L" * 32)
+    k5.call(1, 0, (x.read(id(buf) + 12),), lease=buf)
+    k5.sleep(1000)
+
+
+def _lender(system, hostile):
+    ep = system.endpoint("lent")
+    lender = system.task("lender", _lends, priority=20)
+    system.give(lender, 1, ep, RIGHT_WRITE | RIGHT_GRANT_REPLY)
+    system.give(hostile, CAP, ep, RIGHT_READ)
+
+
+@case(
+    "a lease's object in the kernel's heap redirected, then borrowed",
+    ("exit",),
+    setup=_lender,
+    ticks=3000,
+    budget=18,
+)
+def _(ipc, arg):
+    # The kernel kept a lease as a memoryview of the lender's buffer in its heap, which a task in
+    # the kernel's interpreter can write, and borrowed through it privileged: this server points
+    # it at .k5kernel with 64 bytes, then borrows. Now the kernel copies by its own record of
+    # the lease (32 bytes of the lender's, checked when lent): the read past it is refused, the
+    # write lands in the lender's buffer. The object is put back before the reply.
+    err = k5.recv(CAP)
+    lent = ipc.words[0]
+    kind = id(memoryview)
+    views = []
+    at = KERNEL_HEAP & ~15
+    while at < HEAP_END and len(views) < 4:
+        if x.read(at) == kind and x.read(at + 12) == lent:
+            views.append((at, x.read(at + 8)))
+        at += 16
+    for at, size in views:
+        x.write(at + 8, 64)
+        x.write(at + 12, K5KERNEL)
+    into = bytearray(64)
+    read = k5.borrow_read(0, into)
+    wrote = k5.borrow_write(0, b"W" * 8)
+    for at, size in views:
+        x.write(at + 12, lent)
+        x.write(at + 8, size)
+    check(
+        (err, OK),
+        (len(views), 1),
+        (read, ERR_INVALID_ARGUMENT),
+        (bytes(into), bytes(64)),
+        (wrote, OK),
+        (x.read(lent), 0x57575757),  # b"WWWW": the lender's own buffer
+        (k5.reply(0), OK),
+    )
+
+
 # --- the harness -------------------------------------------------------------------------------
 
 
