@@ -2,9 +2,9 @@
 
 # An app is plain data (tools/app.py writes it as module k5app, frozen into the image): named
 # endpoints, notifications, device windows and IRQs, and tasks with their module and entry,
-# scheduling, caps, handlers and config. build() makes it with a builder (k5.system.Builder:
+# scheduling, caps, handlers and config. build() makes it with a builder (k5.builder.Builder:
 # the kernel-side one at boot on the board, or the host's in tests), the same calls a script
-# makes. A task's body is run() below, in the task (its image names it: k5.system.Builder packs
+# makes. A task's body is run() below, in the task (its image names it: k5.builder.Builder packs
 # it by name): it imports the task's module (the task's own instance, in its own namespace)
 # and calls entry(ipc, **config), so no app code runs on the kernel's thread, not even a
 # module's top level. A task with an interpreter of its own imports this module itself, so it

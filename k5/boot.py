@@ -16,10 +16,10 @@ from k5.abi import (
 )
 from k5 import log  # noqa: F401 (loaded here, it is lent to every task: see namespace.c)
 from k5 import image  # noqa: F401 (the same: every task in the kernel's interpreter starts with it)
-from k5.kernel import RUN_IDLE, RUN_STOPPED
+from k5.building import RUN_IDLE, RUN_STOPPED
 from k5.ticks import AGE_STEP, ticks_add
 from k5.rootsrv import RootService, freeze_k5
-from k5.system import Builder, BuildError
+from k5.builder import Builder, BuildError
 
 try:
     import k5app  # a static app (k5 build app.toml), started at boot beside the REPL

@@ -3,7 +3,7 @@
 # The REPL is the root task: it holds capabilities, never kernel objects. Every builder call
 # here is one SYS_BUILD syscall that the root service (k5/rootsrv.py) performs on the kernel's
 # thread; what comes back is a handle naming a slot of the root task's CSpace. The names and
-# arguments are those of the kernel-side builder (k5/system.py), so a script builds a system the
+# arguments are those of the kernel-side builder (k5/builder.py), so a script builds a system the
 # same way on the host and on the board. Differences: start() starts tasks at once (they run
 # beside the REPL), run(ticks) sleeps the REPL for `ticks` while they run, run() waits until
 # none of the system's tasks can run, and close() destroys the system's tasks and objects.
@@ -26,7 +26,7 @@ from k5.abi import (
     TYPE_WINDOW,
 )
 from k5.arch import DEVICE, read_answer, trap
-from k5.kernel import RUN_IDLE, RUN_TIME_UP
+from k5.building import RUN_IDLE, RUN_TIME_UP, BuildError
 from k5.ticks import ticks_add, ticks_diff
 
 # How often run() looks whether the system's tasks are done, in ticks (1 ms on the device).
@@ -51,8 +51,6 @@ def call(op, *args):
         raise OSError("K5: SYS_BUILD refused (error " + str(err) + "): only the root builds")
     status, value = read_answer(buffer)
     if status != OK:
-        from k5.system import BuildError
-
         raise BuildError(value)
     return value
 
@@ -99,7 +97,7 @@ def tasks():
 
 
 class System:
-    """A system built from the root task (same API as k5.system.Builder)."""
+    """A system built from the root task (same API as k5.builder.Builder)."""
 
     __slots__ = ("gid", "refs", "tasks", "closed", "_control")
 
@@ -125,12 +123,12 @@ class System:
         return self._add(Ref(call("notification", self.gid, name), TYPE_NOTIFICATION, name))
 
     def window(self, name, base, size, rights=RIGHTS_RW):
-        """A device window given to tasks with give() (see k5.system.Builder.window)."""
+        """A device window given to tasks with give() (see k5.builder.Builder.window)."""
         slot = call("window", self.gid, name, base, size, rights)
         return self._add(Ref(slot, TYPE_WINDOW, name))
 
     def irq(self, name, line, ntfn=None, badge=1):
-        """An IRQHandler for `line` delivered to `ntfn` (see k5.system.Builder.irq)."""
+        """An IRQHandler for `line` delivered to `ntfn` (see k5.builder.Builder.irq)."""
         slot = call("irq", self.gid, name, line, ntfn.slot if ntfn is not None else -1, badge)
         return self._add(Ref(slot, TYPE_IRQ_HANDLER, name))
 
@@ -149,12 +147,10 @@ class System:
         return self._add(Ref(slot, TYPE_SCHED_CONTEXT, name))
 
     def task(self, name, body, **options):
-        """Create a task (options as k5.system.Builder.task: priority, budget, stack, ...)."""
+        """Create a task (options as k5.builder.Builder.task: priority, budget, stack, ...)."""
         # (The SC's name comes back too: the kernel's string, not another copy of it.)
         kind = type(body).__name__
         if kind != "function" and kind != "closure":
-            from k5.system import BuildError
-
             raise BuildError("K5: a task's body must be a function, not a " + kind)
         # On the device body and arg cross as the task's image, packed here, in the REPL's own
         # time (k5/image.py): the kernel copies the bytes into the task and reads none of them.
@@ -165,8 +161,6 @@ class System:
             try:
                 body = image.pack(body, options.pop("arg", None))
             except image.ImageError as exc:
-                from k5.system import BuildError
-
                 raise BuildError(name + ": " + str(exc))
         slot, sc_slot, tid, sc_name = call("task", self.gid, name, body, options)
         task = Task(slot, name, Ref(sc_slot, TYPE_SCHED_CONTEXT, sc_name), tid)

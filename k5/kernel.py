@@ -27,6 +27,7 @@ from k5.objects import (
 )
 from k5.sched import Scheduler, priority_higher
 from k5.ticks import TICKS_HALF, TICKS_MASK, ticks_add, ticks_diff
+from k5.building import RUN_HALTED, RUN_IDLE, RUN_STOPPED, RUN_TIME_UP
 
 # Private copies of ABI constants used on the hot path: MicroPython folds a const() only
 # within its own module (an imported name is a dictionary lookup per use).
@@ -42,11 +43,7 @@ _TICKS_MASK = const(0x3FFFFFFF)
 # the refills of every SC that is not running or waiting for a refill; see _age.
 _AGE_SHIFT = const(27)  # k5.ticks.AGE_STEP is 2**_AGE_SHIFT
 
-# Results of Kernel.run().
-RUN_TIME_UP = const(0)
-RUN_IDLE = const(1)
-RUN_HALTED = const(2)
-RUN_STOPPED = const(3)  # the root task exited (the device's soft reset)
+# Results of Kernel.run(): k5/building.py's RUN_* (the builders answer them too).
 
 
 assert _TRAP_SYSCALL == abi.TRAP_SYSCALL

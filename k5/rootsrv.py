@@ -2,7 +2,7 @@
 
 # On the device the REPL is the root task: it holds capabilities, never kernel objects. Its
 # builder (k5/front.py) sends each operation here as (SYS_BUILD, op, args); this service runs it
-# on the kernel's thread with the kernel-side builder (k5.system.Builder), one group of objects
+# on the kernel's thread with the kernel-side builder (k5.builder.Builder), one group of objects
 # per front-end System, and answers (OK, value) or (error, message). What it answers is plain
 # data (slots of the root task's CSpace, where the original cap of every object built lands;
 # thread ids, task dicts, text lines), and it crosses as bytes into a buffer of the root's
@@ -13,7 +13,7 @@ import sys
 from k5 import introspect
 from k5.abi import ERR_INVALID_ARGUMENT, ERR_RANGE, OK, STATE_BLOCKED_SLEEP, STATE_RUNNING
 from k5.image import unplain
-from k5.system import Builder, BuildError
+from k5.builder import Builder, BuildError
 
 
 # Imported here, never inside a function: code on the kernel's thread imports nothing at run

@@ -1,6 +1,6 @@
 """The supervisor task (Hubris's jefe): every fault of its tasks, a policy for each."""
 
-# supervise(system, tasks) builds it with the builder's API (k5.system.Builder on the host,
+# supervise(system, tasks) builds it with the builder's API (k5.builder.Builder on the host,
 # k5.front.System on the board): one fault endpoint, each supervised task's fault handler set
 # to it with the task's own badge, and a supervisor task holding the TCB cap of each. The
 # supervisor is the only receiver on that endpoint and no other task holds a cap to it, so no

@@ -77,6 +77,25 @@ def test_marshal_carries_nested_code_and_tables_past_128_entries(out):
     assert "marshal refused nothing" not in out, out
 
 
+def test_the_repls_side_of_the_builder_imports_none_of_the_kernels_modules(out):
+    # k5.system and k5.root in an interpreter of their own (as the REPL's will be): the front
+    # end over SYS_BUILD and what it needs, no kernel module (k5.builder, k5.kernel, ...).
+    modules = set(re.findall(r"^side: builder side (\S+)$", out, re.M))
+    assert modules == {
+        "k5",
+        "k5._compat",
+        "k5.abi",
+        "k5.arch",
+        "k5.building",
+        "k5.front",
+        "k5.root",
+        "k5.system",
+        "k5.ticks",
+        "k5.user",
+    }, out
+    assert re.search(r"^side state exited\s*$", out, re.M), out
+
+
 def test_a_task_unpacks_in_c_what_the_packer_packs_and_refuses_damaged_images(out):
     # native/k5arch/image.c, which every task's start runs, against k5/image.py's packer: plain
     # values of every kind, nesting to the limit, 300 items; and eleven damaged images (wrong

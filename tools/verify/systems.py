@@ -41,7 +41,7 @@ from k5.abi import (
     SYS_YIELD,
 )
 from k5 import cdt, cnode, device
-from k5.system import Builder  # the kernel-side builder (on the board, System is the front end)
+from k5.builder import Builder  # the kernel-side builder (on the board, System is the front end)
 from k5.ticks import TICKS_HALF, TICKS_PERIOD, TIME_MAX
 from tools.verify.checkarch import PLAN_EXIT, PLAN_FAULT, PLAN_PREEMPT, PLAN_SYSCALL, CheckArch
 

@@ -320,6 +320,30 @@ for what in (type, 1, k5.spawn):
     except ValueError as exc:
         print("marshal refused", exc)
 
+# --- the REPL's side of the builder, in an interpreter of its own -------------------------------
+
+
+def builder_side(ipc, arg):
+    # What k5.system and k5.root (k5.spawn, k5.tasks) import: none of the kernel's modules, so
+    # that a REPL with an interpreter of its own will not load the kernel's Python into its heap.
+    import sys
+
+    gc.collect()
+    before = gc.mem_alloc()
+    from k5 import root, system  # noqa: F401
+
+    gc.collect()
+    for name in sorted(k for k in sys.modules if k.startswith("k5")):
+        print("builder side", name)  # (a task's line is cut at 64 bytes: one name a line)
+    print("builder side heap", gc.mem_alloc() - before)
+
+
+system = System()
+t = system.task("side", builder_side, priority=20, heap=HEAP)
+system.run(50)
+print("side state", system.info(t)["state"], fault(system, "side"))
+system.close()
+
 # --- a task's image, unpacked in C (native/k5arch/image.c) as k5/image.py packs it -------------
 from k5 import image  # noqa: E402
 
