@@ -4,8 +4,8 @@
 #   now() -> ticks; idle(until); context_new(entry, arg, stack, name[, heap]) -> ctx (with a
 #   heap: an interpreter of its own, entry its image, bytes of k5/image.py, and arg None);
 #   context_heap(ctx) -> bytes of its own heap (0: in the kernel's interpreter);
-#   lease_set(ctx, buffer) -> whether the task may lend buffer with the call it makes now (the
-#     device records it where no task reaches, until the task next runs);
+#   lease_set(ctx, buffer, rights) -> whether the task may lend buffer with the call it makes
+#     now (the device records it, and the rights, where no task reaches, until it next runs);
 #   lease_copy(ctx, lease, offset, buffer, count, into_lease) -> False if refused: a borrow;
 #   context_reset(ctx, entry, arg); ipc_buffer(ctx) -> the kernel's view of the context's IPC
 #   buffer (the task gets a view of its own as its body's first argument);

@@ -18,7 +18,7 @@
 
 from k5 import wire
 from k5._compat import const
-from k5.ipcbuf import IpcBuffer
+from k5.ipcbuf import IpcBuffer, copy_lease
 from k5.irqlines import InterruptLines
 from k5.ticks import TICKS_MASK, ticks_diff
 from k5.abi import (
@@ -164,19 +164,6 @@ def close_all():
     contexts.sort(key=lambda ctx: ctx.serial)
     for ctx in contexts:
         _abandon(ctx)
-
-
-def copy_lease(lease, offset, buffer, count, into_lease):
-    """A borrow's copy between the objects themselves (the host's and the model checker's
-    backends): count bytes between `lease` at offset and `buffer`; False if a side refuses."""
-    try:
-        if into_lease:
-            memoryview(lease)[offset : offset + count] = memoryview(buffer)[0:count]
-        else:
-            memoryview(buffer)[0:count] = memoryview(lease)[offset : offset + count]
-    except (TypeError, ValueError):
-        return False  # a read-only buffer to read into
-    return True
 
 
 class HostContext:
@@ -341,7 +328,7 @@ class HostArch(InterruptLines):
         """Bytes of the context's own heap (0: it runs in the kernel's interpreter)."""
         return ctx.heap
 
-    def lease_set(self, ctx, buffer):
+    def lease_set(self, ctx, buffer, rights):
         """Whether the context's task may lend `buffer` with its call (here: any it holds)."""
         return True
 

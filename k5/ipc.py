@@ -55,7 +55,7 @@ def sys_send(kernel, tcb, sysno, request):
                 return err
             # The arch's own record of the buffer (k5/lease.py); it ends when the task next runs,
             # so a call refused below leaves none.
-            if not kernel.arch.lease_set(tcb.context, request[7]):
+            if not kernel.arch.lease_set(tcb.context, request[7], request[8]):
                 return abi.ERR_INVALID_ARGUMENT
     cap = decode_send(tcb, request, is_call)
     if type(cap) is int:

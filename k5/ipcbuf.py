@@ -62,3 +62,17 @@ class IpcBuffer:
     def payload(self):
         """A fresh bytes copy of the received payload."""
         return bytes(self.data[: self.length])
+
+
+def copy_lease(lease, offset, buffer, count, into_lease):
+    """A borrow's copy between the objects themselves, for the arch backends whose tasks' memory
+    is objects (the host's, the model checker's, which also runs on the board): count bytes
+    between `lease` at offset and `buffer`; False if a side refuses."""
+    try:
+        if into_lease:
+            memoryview(lease)[offset : offset + count] = memoryview(buffer)[0:count]
+        else:
+            memoryview(buffer)[0:count] = memoryview(lease)[offset : offset + count]
+    except (TypeError, ValueError):
+        return False  # a read-only buffer to read into
+    return True

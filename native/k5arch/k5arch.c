@@ -728,6 +728,14 @@ void k5arch_context_reset(k5_ctx_t *ctx, mp_obj_t entry, mp_obj_t arg) {
     ctx->thread.dict_globals = &MP_STATE_VM(dict_main);
 }
 
+// Whether ctx is one of the contexts, in use (a pointer read from the kernel's heap is checked
+// with this before the kernel follows it).
+bool k5arch_context_valid(const k5_ctx_t *ctx) {
+    uintptr_t at = (uintptr_t)ctx - (uintptr_t)contexts;
+    return (uintptr_t)ctx >= (uintptr_t)contexts && at < sizeof(contexts)
+           && at % sizeof(k5_ctx_t) == 0 && ctx->state != K5_CTX_FREE;
+}
+
 void k5arch_context_free(k5_ctx_t *ctx) {
     mpu_forget(); // the slot, and its memory, may come back for another context
     memset(ctx, 0, sizeof(*ctx));

@@ -125,7 +125,8 @@ typedef struct _k5_ctx_t {
     uint32_t request_addr;      // the last syscall's wire bytes (on the task's stack)
     uint32_t request_len;
     uint32_t lease_addr;        // the buffer it lends with its call in progress (k5/lease.py),
-    uint32_t lease_len;         // checked when lent; 0: none (it ends when the task next runs)
+    uint32_t lease_len;         // checked when lent; 0: none (it ends when the task next runs),
+    uint32_t lease_rights;      // and the rights it lends it with (K5_RIGHT_READ, _WRITE)
     char name[K5_NAME_MAX];
     char line[K5_LINE_MAX];
 } k5_ctx_t;
@@ -355,6 +356,7 @@ mp_int_t k5wire_write_answer(uint8_t *buf, size_t len, mp_obj_t value);
 mp_obj_t k5wire_read_answer(const uint8_t *buf, size_t len);
 // What a task may name in a trap (k5arch.c): memory it may read (flash, the VM's RAM, its own
 // stack), memory it may write (the VM's RAM, its own stack), its own stack.
+bool k5arch_context_valid(const k5_ctx_t *ctx);
 bool k5arch_task_may_read(k5_ctx_t *ctx, uint32_t addr, uint32_t len);
 bool k5arch_task_may_write(k5_ctx_t *ctx, uint32_t addr, uint32_t len);
 bool k5arch_task_stack_holds(k5_ctx_t *ctx, uint32_t addr, uint32_t len);

@@ -31,12 +31,24 @@ static mp_obj_t get_obj(mp_obj_t obj) {
     return obj;
 }
 
-static k5_ctx_t *get_ctx(mp_obj_t obj) {
+// The context a Context object names, if it is one in use and the same allocation. The object
+// lies in the kernel's heap, which tasks in the kernel's interpreter can write: its pointer is
+// taken only if it is one of the contexts (kernel-private), so a forged object can name another
+// task's context at worst, never memory of the task's making.
+static k5_ctx_t *live_ctx(mp_obj_t obj) {
     k5arch_context_obj_t *self = MP_OBJ_TO_PTR(get_obj(obj));
-    if (self->ctx == NULL || self->ctx->serial != self->serial) {
-        mp_raise_ValueError(MP_ERROR_TEXT("K5 context was freed"));
+    if (!k5arch_context_valid(self->ctx) || self->ctx->serial != self->serial) {
+        return NULL;
     }
     return self->ctx;
+}
+
+static k5_ctx_t *get_ctx(mp_obj_t obj) {
+    k5_ctx_t *ctx = live_ctx(obj);
+    if (ctx == NULL) {
+        mp_raise_ValueError(MP_ERROR_TEXT("K5 context was freed"));
+    }
+    return ctx;
 }
 
 static void require_kernel(void) {
@@ -255,13 +267,13 @@ static MP_DEFINE_CONST_STATICMETHOD_OBJ(arch_request_obj, MP_ROM_PTR(&arch_reque
 
 // Also the C fast path's (fastpath.c).
 void k5arch_set_result_obj(mp_obj_t ctx_obj, mp_obj_t value) {
-    k5arch_context_obj_t *obj = MP_OBJ_TO_PTR(get_obj(ctx_obj));
-    if (obj->ctx == NULL || obj->ctx->serial != obj->serial) {
+    k5_ctx_t *ctx = live_ctx(ctx_obj);
+    if (ctx == NULL) {
         return; // freed (its thread was destroyed): it never runs again
     }
-    k5_ctx_t *ctx = obj->ctx;
     ctx->result = value;
     ctx->has_result = 1;
+    ctx->lease_len = 0; // its call is over: so is what it lent with it
 }
 
 static mp_obj_t arch_set_result(mp_obj_t ctx_obj, mp_obj_t value) {
@@ -446,38 +458,44 @@ static mp_obj_t arch_irq_take(mp_obj_t self) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(arch_irq_take_obj, arch_irq_take);
 
-// lease_set(ctx, buffer): the buffer a task lends with the call it makes now (a memoryview the
+// lease_set(ctx, buffer, rights): the buffer a task lends with the call it makes now (a memoryview the
 // kernel decoded from this very request, checked to be the task's to write; False if not),
 // recorded where no task reaches: a lease object in the kernel's heap could be redirected by a task in the
 // kernel's interpreter before the borrow (crafted bytecode writes that heap), and the borrow
 // copies privileged.
-static mp_obj_t arch_lease_set(mp_obj_t self, mp_obj_t ctx_obj, mp_obj_t buffer) {
+static mp_obj_t arch_lease_set(size_t n_args, const mp_obj_t *args) {
     require_kernel();
-    k5_ctx_t *ctx = get_ctx(ctx_obj);
+    k5_ctx_t *ctx = get_ctx(args[1]);
+    mp_obj_t buffer = args[2];
     mp_buffer_info_t info;
-    if (!mp_obj_is_exact_type(buffer, &mp_type_memoryview)
+    if (!mp_obj_is_small_int(args[3]) || !mp_obj_is_exact_type(buffer, &mp_type_memoryview)
         || !mp_get_buffer(buffer, &info, MP_BUFFER_WRITE)
         || !k5arch_task_may_write(ctx, (uint32_t)info.buf, info.len)) {
         return mp_const_false;
     }
     ctx->lease_addr = (uint32_t)info.buf;
     ctx->lease_len = info.len;
+    ctx->lease_rights = MP_OBJ_SMALL_INT_VALUE(args[3]) & (K5_RIGHT_READ | K5_RIGHT_WRITE);
     return mp_const_true;
 }
-static MP_DEFINE_CONST_FUN_OBJ_3(arch_lease_set_obj, arch_lease_set);
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(arch_lease_set_obj, 4, 4, arch_lease_set);
 
 // lease_copy(ctx, lease, offset, buffer, count, into_lease): count bytes between the lease the
 // context's task lent (its record, not `lease`, which the host's backend uses) at offset and
-// `buffer` (the borrower's, decoded from its request now). False if the lease is over or the
-// range is not inside it.
+// `buffer` (the borrower's, decoded from its request now). False if the lease is over, was not
+// lent with the right this copy needs, or the range is not inside it.
 static mp_obj_t arch_lease_copy(size_t n_args, const mp_obj_t *args) {
     require_kernel();
     k5_ctx_t *ctx = get_ctx(args[1]);
-    mp_int_t offset = mp_obj_get_int(args[3]);
-    mp_int_t count = mp_obj_get_int(args[5]);
+    if (!mp_obj_is_small_int(args[3]) || !mp_obj_is_small_int(args[5])) {
+        return mp_const_false;
+    }
+    mp_int_t offset = MP_OBJ_SMALL_INT_VALUE(args[3]);
+    mp_int_t count = MP_OBJ_SMALL_INT_VALUE(args[5]);
     mp_buffer_info_t info;
     bool into = mp_obj_is_true(args[6]);
-    if (!mp_get_buffer(args[4], &info, into ? MP_BUFFER_READ : MP_BUFFER_WRITE)
+    if (!(ctx->lease_rights & (into ? K5_RIGHT_WRITE : K5_RIGHT_READ))
+        || !mp_get_buffer(args[4], &info, into ? MP_BUFFER_READ : MP_BUFFER_WRITE)
         || offset < 0 || count < 0 || (uint32_t)offset > ctx->lease_len
         || (uint32_t)count > ctx->lease_len - (uint32_t)offset || (size_t)count > info.len) {
         return mp_const_false;

@@ -9,9 +9,8 @@
 # Everything here is plain data, so a whole system (kernel + this arch) pickles as a snapshot.
 
 from k5.abi import TRAP_EXIT, TRAP_FAULT, TRAP_PREEMPT, TRAP_SYSCALL
-from k5.arch_host import copy_lease
 from k5.irqlines import InterruptLines
-from k5.ipcbuf import IpcBuffer
+from k5.ipcbuf import IpcBuffer, copy_lease
 from k5.ticks import TICKS_MASK, ticks_diff
 
 # Plans: what the task that the kernel runs next does.
@@ -84,7 +83,7 @@ class CheckArch(InterruptLines):
     def context_heap(self, ctx):
         return 0  # every checked thread runs in the kernel's interpreter
 
-    def lease_set(self, ctx, buffer):
+    def lease_set(self, ctx, buffer, rights):
         return True
 
     def lease_copy(self, ctx, lease, offset, buffer, count, into_lease):

@@ -1758,9 +1758,10 @@ def _(ipc, arg):
 
 
 def _lends(ipc, arg):
-    # Calls the hostile server with a lease of 32 bytes, and the buffer's address in a word.
+    # Calls the hostile server with a lease of 32 bytes it may only read, and the buffer's
+    # address in a word.
     buf = bytearray(b"L" * 32)
-    k5.call(1, 0, (x.read(id(buf) + 12),), lease=buf)
+    k5.call(1, 0, (x.read(id(buf) + 12),), lease=buf, lease_rights=RIGHT_READ)
     k5.sleep(1000)
 
 
@@ -1781,34 +1782,45 @@ def _lender(system, hostile):
 def _(ipc, arg):
     # The kernel kept a lease as a memoryview of the lender's buffer in its heap, which a task in
     # the kernel's interpreter can write, and borrowed through it privileged: this server points
-    # it at .k5kernel with 64 bytes, then borrows. Now the kernel copies by its own record of
-    # the lease (32 bytes of the lender's, checked when lent): the read past it is refused, the
-    # write lands in the lender's buffer. The object is put back before the reply.
+    # it at .k5kernel with 64 bytes, and raises the lease's rights (read only) to read and
+    # write in the kernel's tuple of them, then borrows. Now the kernel copies by its own record
+    # of the lease (32 bytes of the lender's, read only, checked when lent): both borrows are
+    # refused and nothing changes. The objects are put back before the reply.
     err = k5.recv(CAP)
     lent = ipc.words[0]
-    kind = id(memoryview)
     views = []
+    rights = []
     at = KERNEL_HEAP & ~15
-    while at < HEAP_END and len(views) < 4:
-        if x.read(at) == kind and x.read(at + 12) == lent:
+    while at < HEAP_END:
+        if x.read(at) == id(memoryview) and x.read(at + 12) == lent:
             views.append((at, x.read(at + 8)))
+        at += 16
+    at = KERNEL_HEAP & ~15
+    while at < HEAP_END and views:
+        if x.read(at) == id(tuple) and x.read(at + 4) == 2 and x.read(at + 8) == views[0][0]:
+            rights.append((at, x.read(at + 12)))
         at += 16
     for at, size in views:
         x.write(at + 8, 64)
         x.write(at + 12, K5KERNEL)
+    for at, word in rights:
+        x.write(at + 12, 7)  # the small int 3: RIGHT_READ | RIGHT_WRITE
     into = bytearray(64)
     read = k5.borrow_read(0, into)
     wrote = k5.borrow_write(0, b"W" * 8)
     for at, size in views:
         x.write(at + 12, lent)
         x.write(at + 8, size)
+    for at, word in rights:
+        x.write(at + 12, word)
     check(
         (err, OK),
         (len(views), 1),
+        (rights, [(rights[0][0] if rights else 0, 3)]),  # found once: the small int 1 (READ)
         (read, ERR_INVALID_ARGUMENT),
         (bytes(into), bytes(64)),
-        (wrote, OK),
-        (x.read(lent), 0x57575757),  # b"WWWW": the lender's own buffer
+        (wrote, ERR_INVALID_ARGUMENT),
+        (x.read(lent), 0x4C4C4C4C),  # b"LLLL": the lender's buffer as it lent it
         (k5.reply(0), OK),
     )
 
