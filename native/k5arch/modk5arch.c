@@ -116,8 +116,9 @@ static void check_image(mp_obj_t entry, mp_obj_t arg);
 
 // A task starts from an image (bytes, k5/image.py: the spawner packs every body, the kernel its
 // own app tasks' and supervisor's), or, only the root, from a function in C of the kernel's
-// (the REPL). No request of a task's decodes to a function (wire.c).
-static void check_start(mp_obj_t entry, mp_obj_t arg) {
+// (the REPL): the first context made after a reset, before it is named the root (boot.py), or
+// the root itself. No request of a task's decodes to a function (wire.c).
+static void check_start(mp_obj_t entry, mp_obj_t arg, k5_ctx_t *ctx) {
     if (mp_obj_is_exact_type(entry, &mp_type_bytes)) {
         check_image(entry, arg);
         return;
@@ -127,7 +128,8 @@ static void check_start(mp_obj_t entry, mp_obj_t arg) {
         || mp_obj_is_type(entry, &mp_type_fun_builtin_2)
         || mp_obj_is_type(entry, &mp_type_fun_builtin_3)
         || mp_obj_is_type(entry, &mp_type_fun_builtin_var);
-    if (!in_c || arg != mp_const_none) {
+    bool root = ctx == NULL ? k5arch_root() == NULL : ctx == k5arch_root();
+    if (!in_c || !root || arg != mp_const_none) {
         mp_raise_msg_varg(&mp_type_ValueError,
             MP_ERROR_TEXT("K5: a task starts from an image, not a %s"),
             mp_obj_get_type_str(entry));
@@ -188,7 +190,7 @@ static mp_obj_t arch_context_new(size_t n_args, const mp_obj_t *pos, mp_map_t *k
         }
         check_image(args[ARG_entry].u_obj, args[ARG_arg].u_obj);
     } else {
-        check_start(args[ARG_entry].u_obj, args[ARG_arg].u_obj);
+        check_start(args[ARG_entry].u_obj, args[ARG_arg].u_obj, NULL);
     }
     k5arch_arch_obj_t *self = MP_OBJ_TO_PTR(pos[0]);
     k5arch_context_obj_t *obj = mp_obj_malloc(k5arch_context_obj_t, &k5arch_context_type);
@@ -207,7 +209,7 @@ static mp_obj_t arch_context_reset(size_t n_args, const mp_obj_t *args) {
     if (ctx->heap_base != 0) {
         check_image(args[2], args[3]);
     } else {
-        check_start(args[2], args[3]);
+        check_start(args[2], args[3], ctx);
     }
     k5arch_context_reset(ctx, args[2], args[3]);
     k5arch_context_obj_t *obj = MP_OBJ_TO_PTR(args[1]);
