@@ -41,22 +41,15 @@ class _Reader:
         return b
 
     def varint(self):
-        data = self.data
         n = 0
-        shift = 0
-        while True:
-            if self.at >= len(data):
-                raise ImageError("K5: the image is truncated")
-            b = data[self.at]
-            self.at += 1
+        for shift in range(0, 35, 7):
+            b = self.byte()
             if shift == 28 and b > 0x0F:
-                raise ImageError("K5: a length in the image is too long")  # beyond 32 bits
+                break  # beyond 32 bits
             n |= (b & 0x7F) << shift
             if b < 0x80:
                 return n
-            shift += 7
-            if shift > 28:
-                raise ImageError("K5: a length in the image is too long")
+        raise ImageError("K5: a length in the image is too long")
 
     def span(self):
         n = self.varint()
@@ -67,41 +60,27 @@ class _Reader:
         return value
 
     def value(self, globs, depth=0):
-        open_ = []  # [items, items still to read] of each tuple being read
-        while True:
-            tag = self.byte()
-            if tag == _IMAGE_TUPLE and depth + len(open_) < _IMAGE_DEPTH:
-                count = self.varint()
-                if count:
-                    open_.append([[], count])
-                    continue
-                value = ()
-            elif tag == _IMAGE_NONE:
-                value = None
-            elif tag == _IMAGE_FALSE:
-                value = False
-            elif tag == _IMAGE_TRUE:
-                value = True
-            elif tag == _IMAGE_INT:
-                value = int(str(self.span(), "utf-8"))
-            elif tag == _IMAGE_FLOAT:
-                value = float(str(self.span(), "utf-8"))
-            elif tag == _IMAGE_STR:
-                value = str(self.span(), "utf-8")
-            elif tag == _IMAGE_BYTES:
-                value = bytes(self.span())
-            else:
-                value = self._object(tag, globs, depth + len(open_))
-            while open_:
-                top = open_[-1]
-                top[0].append(value)
-                top[1] -= 1
-                if top[1]:
-                    break
-                open_.pop()
-                value = tuple(top[0])
-            else:
-                return value
+        # As native/k5arch/image.c reads it: a tuple's items one level deeper each.
+        tag = self.byte()
+        if tag == _IMAGE_TUPLE:
+            if depth >= _IMAGE_DEPTH:
+                raise ImageError("K5: the image has a tuple nested too deep")
+            return tuple([self.value(globs, depth + 1) for _ in range(self.varint())])
+        if tag == _IMAGE_NONE:
+            return None
+        if tag == _IMAGE_FALSE:
+            return False
+        if tag == _IMAGE_TRUE:
+            return True
+        if tag == _IMAGE_INT:
+            return int(self.text())
+        if tag == _IMAGE_FLOAT:
+            return float(self.text())
+        if tag == _IMAGE_STR:
+            return self.text()
+        if tag == _IMAGE_BYTES:
+            return bytes(self.span())
+        return self._object(tag, globs, depth)
 
     def text(self):
         return str(self.span(), "utf-8")
