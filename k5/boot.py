@@ -6,6 +6,7 @@
 # console's receive interrupt signals it) and builds everything else through SYS_BUILD. The
 # kernel then runs until the root task exits (a soft reset), idling in WFI when nothing can run.
 
+from k5 import arch as arch_module
 from k5.abi import (
     IRQ_CONSOLE,
     PRIORITY_MAX,
@@ -32,6 +33,9 @@ if k5app is not None:
 # so its stack is the largest; alone at its priority, a long slice saves needless traps.
 ROOT_STACK = 8 * 1024
 ROOT_TIMESLICE = 50
+# On the device the REPL runs an interpreter of its own on a heap of its own this big, from the
+# task arena (the boards' K5_ARENA_SIZE counts it): the kernel's heap holds none of its objects.
+ROOT_HEAP = 64 * 1024
 
 
 def build(repl, **options):
@@ -49,6 +53,7 @@ def build(repl, **options):
         budget=ROOT_TIMESLICE,
         slots=ROOT_SLOTS,
         stack=ROOT_STACK,
+        heap=ROOT_HEAP if arch_module.DEVICE else None,
         start=False,
     )
     console = system.notification("console")

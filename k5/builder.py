@@ -298,8 +298,9 @@ class System:
             # module, packed by name) or, on the host, a test's function, as an image. No task's
             # function reaches here on the device (the wire carries none: the REPL packs its
             # bodies, k5/front.py). The one body that starts as a function is the root's, the
-            # REPL in C (a function without globals: the arch refuses any other).
-            if heap is not None or getattr(body, "__globals__", None) is not None:
+            # REPL in C in an interpreter of its own (a function without globals: the arch
+            # refuses any other).
+            if not arch_module.DEVICE or getattr(body, "__globals__", None) is not None:
                 from k5 import image
 
                 try:

@@ -31,7 +31,7 @@ import tomllib
 
 from k5 import abi, regions, ticks
 from tools import gen_kept_h
-from k5.boot import ROOT_STACK
+from k5.boot import ROOT_HEAP, ROOT_STACK
 from k5.supervisor import STACK as SUPERVISOR_STACK
 
 TOP = pathlib.Path(__file__).resolve().parent.parent
@@ -68,6 +68,8 @@ VM_STATE_MAX = native_constant("VM_STATE_MAX")  # the room its saved VM state ta
 CONTEXTS = native_constant("MAX_CONTEXTS")  # task contexts, the REPL's among them
 WINDOW_REGIONS = native_constant("WINDOW_REGIONS")  # MPU regions for a task's device windows
 ARENA = arena_size()  # both boards have the same (the tests check it)
+# The REPL's block of the arena: its stack, and its heap (it runs an interpreter of its own).
+ROOT_BLOCK = block_size({"stack": ROOT_STACK, "heap": ROOT_HEAP})
 RIGHT_NAMES = {
     "read": abi.RIGHT_READ,
     "write": abi.RIGHT_WRITE,
@@ -430,7 +432,7 @@ def _check(checker, data, board):
         ("supervisor", "priority"), supervisor.get("priority", 200), 0, abi.PRIORITY_MAX
     )
     tasks = []
-    stacks = ROOT_STACK
+    stacks = ROOT_BLOCK
     for task_name, body in checker.table(("tasks",), data.get("tasks", {})).items():
         task = _check_task(
             checker, task_name, checker.table(("tasks", task_name), body), names, windows
@@ -442,7 +444,7 @@ def _check(checker, data, board):
     # What the boot takes beside the app's tasks: the REPL (root) task, and the supervisor
     # when a task is supervised; the board has a fixed number of contexts and a stack arena.
     supervised = any(task["supervise"] is not None for task in tasks)
-    others = "the root's %d" % ROOT_STACK
+    others = "the REPL's %d" % ROOT_BLOCK
     what = "stacks and heaps" if any(task["heap"] for task in tasks) else "stacks"
     if supervised:
         stacks += SUPERVISOR_STACK
@@ -509,13 +511,13 @@ def _check_task(checker, name, body, names, windows):
     task["start"] = checker.boolean(where + ("start",), body.get("start", True))
     heap = None
     if "heap" in body:
-        heap = checker.integer(where + ("heap",), body["heap"], HEAP_MIN, ARENA - ROOT_STACK)
+        heap = checker.integer(where + ("heap",), body["heap"], HEAP_MIN, ARENA - ROOT_BLOCK)
         if heap is not None and heap % 1024:
             checker.error(where + ("heap",), f"{heap} is not a multiple of 1024")
     task["heap"] = heap
     default_stack = STACK_DEFAULT_OWN if "heap" in body else STACK_DEFAULT
     stack = checker.integer(
-        where + ("stack",), body.get("stack", default_stack), STACK_MIN, ARENA - ROOT_STACK
+        where + ("stack",), body.get("stack", default_stack), STACK_MIN, ARENA - ROOT_BLOCK
     )
     if stack is not None and stack % 1024:
         checker.error(where + ("stack",), f"{stack} is not a multiple of 1024")

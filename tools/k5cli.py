@@ -242,7 +242,9 @@ def do_size(args):
     boards = [args.board] if args.app else paths.BOARDS
     code_size = paths.memory_regions(boards[0])["FLASH"][1]
     fs_size = paths.memory_regions(boards[0])["FS"][1]
-    print(f"{'image':<24} {'flash used':>18} {'static RAM':>11} {'GC heap':>9} {'stack':>7}")
+    print(
+        f"{'image':<24} {'flash used':>18} {'static RAM':>11} {'kernel heap':>12} {'stack':>7}"
+    )
     rows = [(board, size_row(board, elf_for(board))) for board in boards]
     if args.app:
         app = load_app(args.app, args.board)
@@ -253,7 +255,7 @@ def do_size(args):
         pct = 100 * flash / code_size
         print(
             f"{label:<24} {flash:>8} B ({pct:4.1f}%) {static:>9} B "
-            f"{heap // 1024:>6} KB {stack // 1024:>4} KB"
+            f"{heap // 1024:>9} KB {stack // 1024:>4} KB"
         )
     print(
         f"(of a {code_size // 1024} KB code region; the filesystem has {fs_size // 1024} KB more)"
@@ -264,15 +266,19 @@ def do_size(args):
         f" one of them), its stack from the task arena (unless set {apps.STACK_DEFAULT} B,"
         f" {apps.STACK_DEFAULT_OWN} B with a heap of its own; 1 KB minimum)"
     )
+    print(
+        f"the task arena: {apps.ARENA // 1024} KB, the REPL's block of it {apps.ROOT_BLOCK // 1024}"
+        f" KB ({apps.ROOT_STACK // 1024} KB of stack, a {apps.ROOT_HEAP // 1024} KB heap of its own)"
+    )
     if args.app:
         print(f"{'task':<16} {'stack':>7} {'slots':>6} {'MPU windows':>12}")
         total = 0
         for task in app["tasks"]:
-            total += task["stack"]
+            total += apps.block_size(task)
             windows = len(task["regions"])
             print(f"{task['name']:<16} {task['stack']:>7} {task['slots']:>6} {windows:>12}")
-        free = apps.ARENA - apps.ROOT_STACK
-        print(f"{'(stacks)':<16} {total:>7}  of the arena's {free} B beside the REPL's")
+        free = apps.ARENA - apps.ROOT_BLOCK
+        print(f"{'(blocks)':<16} {total:>7}  of the arena's {free} B beside the REPL's")
 
 
 def fs_files(args, board):

@@ -43,24 +43,6 @@ extern uint32_t _heap_end;
 // A constant tuple in a tuple ... deeper than this is refused.
 #define CONST_DEPTH (8)
 
-// gc_nbytes(p), the heap's reserve included: while a task other than the root runs in the
-// kernel's interpreter, the reserve (the heap's second area, whose struct opens it: main.c,
-// gc_add) is unlinked from the area list (k5arch.c, swap_in), yet the root's script, compiled
-// with it linked, may lie there. Linked back only for the look-up, which allocates nothing: the
-// task's allocations still never reach it. In an interpreter of its own there is no reserve.
-size_t k5code_nbytes(const void *p) {
-    if (k5_vm_own) {
-        return gc_nbytes(p);
-    }
-    mp_state_mem_area_t *next = MP_STATE_MEM(area).next;
-    if (next == NULL) {
-        MP_STATE_MEM(area).next = (mp_state_mem_area_t *)((uintptr_t)&_heap_end - K5_HEAP_RESERVE);
-    }
-    size_t n = gc_nbytes(p);
-    MP_STATE_MEM(area).next = next;
-    return n;
-}
-
 // A unit from a proto-fun (a child table's entry, a code object's function): false if it is
 // not bytecode compiled at run time (machine code, frozen code).
 bool k5code_unit(const void *proto_fun, k5code_unit_t *unit) {
@@ -84,9 +66,9 @@ bool k5code_unit(const void *proto_fun, k5code_unit_t *unit) {
 
 bool k5code_unit_of(const byte *code, const void *const *children, k5code_unit_t *unit) {
     unit->code = code;
-    unit->size = k5code_nbytes(code);
+    unit->size = gc_nbytes(code);
     unit->children = children;
-    unit->n_children = children != NULL ? k5code_nbytes(children) / sizeof(*children) : 0;
+    unit->n_children = children != NULL ? gc_nbytes(children) / sizeof(*children) : 0;
     return unit->size != 0;
 }
 
@@ -169,7 +151,7 @@ size_t k5code_walk(const k5code_unit_t *unit, k5code_fn_t on_arg, void *env) {
 // the qstrs first, then the constants: py/bc.h, mp_module_context_alloc_tables).
 void k5code_tables(const mp_module_constants_t *consts, size_t *n_qstrs, size_t *n_objs) {
     const byte *block = (const byte *)consts->qstr_table;
-    size_t size = block != NULL ? k5code_nbytes(block) : 0;
+    size_t size = block != NULL ? gc_nbytes(block) : 0;
     const byte *objs = (const byte *)consts->obj_table;
     size_t qstr_room = size;
     *n_objs = 0;

@@ -33,6 +33,8 @@
 #include "py/runtime.h"
 #include "py/persistentcode.h"
 #include "py/stackctrl.h"
+#include "shared/readline/readline.h"
+#include "shared/runtime/pyexec.h"
 #include "mcu/cortex_m33.h"
 #include "uart.h"
 #include "k5arch.h"
@@ -42,10 +44,11 @@
 
 extern uint32_t _sarena, _earena, _k5_flash_start, _k5_flash_end, _k5_vmram_start, _evmram;
 extern uint32_t _sstack, _estack, _k5_fs_start, _k5_fs_end, _heap_start;
-void k5_task_start(mp_obj_t entry, uint8_t *ipc, mp_obj_t arg);
 void k5_task_start_image(size_t image_len, uint8_t *ipc);
 void k5_task_start_own(size_t image_len, uint8_t *ipc, uint32_t heap_base, uint32_t heap_top,
     uint32_t stack_base);
+void k5_task_start_root(mp_obj_t entry, uint8_t *ipc, uint32_t heap_base, uint32_t heap_top,
+    uint32_t stack_base, uint32_t mode);
 
 #define STACK_FILL (0xa5a5a5a5u)
 
@@ -70,6 +73,11 @@ K5_KERNEL_DATA static k5_ctx_t *mpu_ctx;
 // the VM's RAM when the root leaves and put back when it enters, so that what another task
 // writes there reaches neither the interrupt nor the root.
 K5_KERNEL_DATA static int root_interrupt_char;
+// The REPL's mode (raw or friendly) as the last root left it: the next root starts in it, as
+// MicroPython's REPL does after a soft reset (mpremote's soft reset from the raw REPL expects the
+// raw REPL back). Taken from the live state at each of the root's exits; not cleared by
+// k5arch_reset.
+K5_KERNEL_DATA static uint8_t root_mode;
 // Ctrl-C came while the root was not running: the kernel raises it in the root at its next
 // entry (k5arch_run), on the kernel's thread, where the kernel's VM state is the live one.
 K5_KERNEL_DATA static volatile uint8_t root_break;
@@ -671,19 +679,25 @@ void k5arch_context_reset(k5_ctx_t *ctx, mp_obj_t entry, mp_obj_t arg) {
     k5_ipcbuf_clear(ipc);
     uint32_t *frame;
     if (ctx->heap_base != 0) {
-        // k5_task_start_own(image length, ipc, heap base, heap top, stack base): the fifth
-        // argument on the stack the exception return leaves (8-byte aligned), and a fresh
-        // (zeroed) VM state for it to make its interpreter in.
+        // k5_task_start_own(image length, ipc, heap base, heap top, stack base), or for the
+        // root k5_task_start_root(its body in C, ...): the fifth argument on the stack the
+        // exception return leaves (8-byte aligned), and a fresh (zeroed) VM state for it to make
+        // its interpreter in.
         frame = (uint32_t *)(ipc - 40);
-        frame[0] = ((mp_obj_str_t *)MP_OBJ_TO_PTR(entry))->len;
+        if (mp_obj_is_exact_type(entry, &mp_type_bytes)) {
+            frame[0] = ((mp_obj_str_t *)MP_OBJ_TO_PTR(entry))->len;
+            frame[6] = (uint32_t)k5_task_start_own & ~1u;
+        } else {
+            frame[0] = (uint32_t)entry; // checked by the caller: a function in C, in flash
+            frame[6] = (uint32_t)k5_task_start_root & ~1u;
+        }
         frame[1] = (uint32_t)ipc;
         frame[2] = ctx->heap_base;
         frame[3] = ctx->block_top;
-        frame[6] = (uint32_t)k5_task_start_own & ~1u;
+        frame[9] = root_mode; // the sixth argument of k5_task_start_root
         frame[8] = ctx->stack_base;
-        frame[9] = 0;
         memset(vm_saved(ctx), 0, vm_room());
-    } else if (mp_obj_is_exact_type(entry, &mp_type_bytes)) {
+    } else {
         // k5_task_start_image(image length, ipc): in the kernel's interpreter, from an image.
         frame = (uint32_t *)(ipc - 32);
         frame[0] = ((mp_obj_str_t *)MP_OBJ_TO_PTR(entry))->len;
@@ -691,13 +705,6 @@ void k5arch_context_reset(k5_ctx_t *ctx, mp_obj_t entry, mp_obj_t arg) {
         frame[2] = 0;
         frame[3] = 0;
         frame[6] = (uint32_t)k5_task_start_image & ~1u;
-    } else {
-        frame = (uint32_t *)(ipc - 32);
-        frame[0] = (uint32_t)entry;
-        frame[1] = (uint32_t)ipc;
-        frame[2] = (uint32_t)arg;
-        frame[3] = 0;
-        frame[6] = (uint32_t)k5_task_start & ~1u;
     }
     frame[4] = 0;
     frame[5] = 0xffffffff; // lr: the start function never returns
@@ -802,19 +809,6 @@ static NORETURN void task_end(mp_obj_base_t *exc) {
     k5_svc_fault(buf, len);
 }
 
-// The root's start: the REPL (a function of the kernel's, in C) in the VM's __main__. Every
-// other task starts from an image (k5_task_start_image, k5_task_start_own).
-void k5_task_start(mp_obj_t entry, uint8_t *ipc, mp_obj_t arg) {
-    nlr_buf_t nlr;
-    if (nlr_push(&nlr) == 0) {
-        // The task's own view of its IPC buffer, in its own time and heap.
-        mp_call_function_2(entry, k5_ipcbuf_new(ipc), arg);
-        nlr_pop();
-        k5_svc_exit();
-    }
-    task_end(nlr.ret_val);
-}
-
 // Unpacks the task's image (its body's code, the globals that code uses, its arg: image.c) and
 // calls body(ipc, arg), in the task. The image's bytes, copied in by the kernel, are freed once
 // unpacked: nothing of them stays in the task's heap.
@@ -867,6 +861,30 @@ void k5_task_start_own(size_t image_len, uint8_t *ipc, uint32_t heap_base, uint3
         k5_svc_exit();
     }
     task_end(nlr.ret_val);
+}
+
+// The root (the REPL, a function of the kernel's in C, called as entry(ipc, None)) starts here,
+// unprivileged, as a task with an interpreter of its own does, on its own heap. Its files are
+// closed and its other finalisers run in it, by itself, before it ends (a soft reset): the
+// kernel never runs the root's objects.
+void k5_task_start_root(mp_obj_t entry, uint8_t *ipc, uint32_t heap_base, uint32_t heap_top,
+    uint32_t stack_base, uint32_t mode) {
+    k5_vm_own = 1;
+    pyexec_mode_kind = mode;
+    mp_stack_set_top(ipc);
+    mp_stack_set_limit((uint32_t)ipc - stack_base - K5_STACK_MARGIN);
+    gc_init((void *)heap_base, (void *)heap_top);
+    nlr_buf_t nlr;
+    if (nlr_push(&nlr) == 0) {
+        mp_init();
+        readline_init0();
+        mp_call_function_2(entry, k5_ipcbuf_new(ipc), mp_const_none);
+        nlr_pop();
+    } else {
+        mp_obj_print_exception(&mp_plat_print, MP_OBJ_FROM_PTR(nlr.ret_val));
+    }
+    gc_sweep_all();
+    k5_svc_exit();
 }
 
 // --- What a task's HAL calls (unprivileged) ------------------------------------------------
@@ -1132,11 +1150,11 @@ static void mpu_load(k5_ctx_t *ctx) {
     }
 }
 
-// The GC's tuning (gc.enable/disable, gc.threshold) is the VM's, shared by every task: what a
-// task other than the root sets lasts until its next trap, then the root's setting is back.
+// The GC's tuning (gc.enable/disable, gc.threshold) of the kernel's interpreter, shared by every
+// task in it: what such a task sets lasts until its next trap, then the kernel's setting is back.
 K5_KERNEL_DATA static uint16_t gc_auto_saved;
 K5_KERNEL_DATA static size_t gc_threshold_saved;
-// The heap's reserve (its second area) while a task other than the root runs: unlinked from the
+// The heap's reserve (its second area) while a task in the kernel's interpreter runs: unlinked from the
 // area list, so that the task's allocations never reach it (collections run in the kernel's
 // thread, with it linked again).
 K5_KERNEL_DATA static mp_state_mem_area_t *reserve_area;
@@ -1162,20 +1180,19 @@ static void swap_in(k5_ctx_t *ctx, k5_ns_t *ns) {
         // Its own interpreter: the whole live VM state is exchanged, nothing else.
         vm_copy(kernel_vm, _k5_vm_start);
         vm_copy(_k5_vm_start, vm_saved(ctx));
+        if (ctx == root_ctx) {
+            mp_interrupt_char = root_interrupt_char;
+            if (root_break) {
+                root_break = 0;
+                mp_sched_keyboard_interrupt(); // into the root's state, now the live one
+            }
+        }
         if (ctx != mpu_ctx) {
             mpu_load(ctx);
             mpu_ctx = ctx;
         }
         k5_user_cpu = ctx->cpu_ticks;
         return;
-    }
-    if (ctx == root_ctx) {
-        mp_interrupt_char = root_interrupt_char;
-        if (root_break) {
-            root_break = 0;
-            MP_STATE_VM(mp_kbd_exception).traceback_data = NULL;
-            ctx->thread.mp_pending_exception = MP_OBJ_FROM_PTR(&MP_STATE_VM(mp_kbd_exception));
-        }
     }
     kernel_thread = mp_state_ctx.thread;
     mp_state_ctx.thread = ctx->thread;
@@ -1184,12 +1201,10 @@ static void swap_in(k5_ctx_t *ctx, k5_ns_t *ns) {
     gc_threshold_saved = MP_STATE_MEM(gc_alloc_threshold);
     #endif
     gc_auto_saved = MP_STATE_MEM(gc_auto_collect_enabled);
-    if (ctx != root_ctx) {
-        reserve_area = MP_STATE_MEM(area).next;
-        MP_STATE_MEM(area).next = NULL;
-        // The allocator starts where it last found room: never in the reserve for a task.
-        MP_STATE_MEM(gc_last_free_area) = &MP_STATE_MEM(area);
-    }
+    reserve_area = MP_STATE_MEM(area).next;
+    MP_STATE_MEM(area).next = NULL;
+    // The allocator starts where it last found room: never in the reserve for a task.
+    MP_STATE_MEM(gc_last_free_area) = &MP_STATE_MEM(area);
     if (ctx != mpu_ctx) {
         mpu_load(ctx);
         mpu_ctx = ctx;
@@ -1200,23 +1215,23 @@ static void swap_in(k5_ctx_t *ctx, k5_ns_t *ns) {
 static void swap_out(k5_ctx_t *ctx, k5_ns_t *ns) {
     ctx->traps += 1;
     if (ctx->heap_base != 0) {
+        if (ctx == root_ctx) {
+            root_interrupt_char = mp_interrupt_char;
+            root_mode = pyexec_mode_kind == PYEXEC_MODE_RAW_REPL ? PYEXEC_MODE_RAW_REPL
+                : PYEXEC_MODE_FRIENDLY_REPL;
+        }
         vm_copy(vm_saved(ctx), _k5_vm_start);
         vm_copy(_k5_vm_start, kernel_vm);
         return;
     }
-    if (ctx == root_ctx) {
-        root_interrupt_char = mp_interrupt_char;
-    }
     ctx->thread = mp_state_ctx.thread;
     mp_state_ctx.thread = kernel_thread;
     k5ns_swap_out(ns);
-    if (ctx != root_ctx) {
-        MP_STATE_MEM(area).next = reserve_area;
-        MP_STATE_MEM(gc_auto_collect_enabled) = gc_auto_saved;
-        #if MICROPY_GC_ALLOC_THRESHOLD
-        MP_STATE_MEM(gc_alloc_threshold) = gc_threshold_saved;
-        #endif
-    }
+    MP_STATE_MEM(area).next = reserve_area;
+    MP_STATE_MEM(gc_auto_collect_enabled) = gc_auto_saved;
+    #if MICROPY_GC_ALLOC_THRESHOLD
+    MP_STATE_MEM(gc_alloc_threshold) = gc_threshold_saved;
+    #endif
 }
 
 // SVC_EXEC: a task's machine code (native/viper code it compiled, a .mpy's native code) goes

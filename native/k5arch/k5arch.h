@@ -313,7 +313,6 @@ typedef struct _k5code_unit_t {
 } k5code_unit_t;
 #define K5CODE_PRELUDE_NAME (0)     // on_arg's op for a name of the prelude (MP_BC_BASE_RESERVED)
 typedef void (*k5code_fn_t)(void *env, uint8_t op, size_t arg);
-size_t k5code_nbytes(const void *p);
 bool k5code_unit(const void *proto_fun, k5code_unit_t *unit);
 bool k5code_unit_of(const uint8_t *code, const void *const *children, k5code_unit_t *unit);
 size_t k5code_walk(const k5code_unit_t *unit, k5code_fn_t on_arg, void *env);

@@ -116,8 +116,9 @@ static void check_image(mp_obj_t entry, mp_obj_t arg);
 
 // A task starts from an image (bytes, k5/image.py: the spawner packs every body, the kernel its
 // own app tasks' and supervisor's), or, only the root, from a function in C of the kernel's
-// (the REPL): the first context made after a reset, before it is named the root (boot.py), or
-// the root itself. No request of a task's decodes to a function (wire.c).
+// (the REPL), in an interpreter of its own: the first context made after a reset, before it is
+// named the root (boot.py), or the root itself. No request of a task's decodes to a function
+// (wire.c).
 static void check_start(mp_obj_t entry, mp_obj_t arg, k5_ctx_t *ctx) {
     if (mp_obj_is_exact_type(entry, &mp_type_bytes)) {
         check_image(entry, arg);
@@ -148,7 +149,8 @@ static void check_image(mp_obj_t entry, mp_obj_t arg) {
 
 // context_new(entry, arg, stack=K5_STACK_DEFAULT (_OWN with a heap), name="task", heap=None)
 // heap: None, the task runs in the kernel's interpreter; bytes, an interpreter of its own on a
-// heap that big, and entry is its image (bytes, k5/image.py; arg is None: the image holds it).
+// heap that big, and entry is its image (bytes, k5/image.py; arg is None: the image holds it),
+// or for the root its body in C (check_start).
 // A stack or heap size: a small int (a bigger one, which mp_obj_get_int would refuse with an
 // OverflowError the kernel's callers do not expect, is refused as out of range with the rest).
 static mp_int_t size_arg(mp_obj_t size) {
@@ -188,9 +190,9 @@ static mp_obj_t arch_context_new(size_t n_args, const mp_obj_t *pos, mp_map_t *k
                 MP_ERROR_TEXT("K5: heap size %d is outside %d..%d"), (int)heap, K5_TASK_HEAP_MIN,
                 (int)k5arch_arena_size());
         }
-        check_image(args[ARG_entry].u_obj, args[ARG_arg].u_obj);
-    } else {
         check_start(args[ARG_entry].u_obj, args[ARG_arg].u_obj, NULL);
+    } else {
+        check_image(args[ARG_entry].u_obj, args[ARG_arg].u_obj);
     }
     k5arch_arch_obj_t *self = MP_OBJ_TO_PTR(pos[0]);
     k5arch_context_obj_t *obj = mp_obj_malloc(k5arch_context_obj_t, &k5arch_context_type);
@@ -207,9 +209,9 @@ static mp_obj_t arch_context_reset(size_t n_args, const mp_obj_t *args) {
     require_kernel();
     k5_ctx_t *ctx = get_ctx(args[1]);
     if (ctx->heap_base != 0) {
-        check_image(args[2], args[3]);
-    } else {
         check_start(args[2], args[3], ctx);
+    } else {
+        check_image(args[2], args[3]);
     }
     k5arch_context_reset(ctx, args[2], args[3]);
     k5arch_context_obj_t *obj = MP_OBJ_TO_PTR(args[1]);

@@ -88,7 +88,7 @@ int main(void) {
     for (;;) {
         mp_stack_set_top(&_estack);
         mp_stack_set_limit((char *)&_estack - (char *)&_sstack - STACK_MARGIN);
-        // The heap's last K5_HEAP_RESERVE bytes are the kernel's and the root task's reserve.
+        // The heap's last K5_HEAP_RESERVE bytes are the kernel's reserve (no task reaches them).
         char *reserve = (char *)((uintptr_t)&_heap_end - K5_HEAP_RESERVE);
         gc_init(&_heap_start, reserve);
         gc_add(reserve, &_heap_end);
