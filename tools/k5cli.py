@@ -242,9 +242,7 @@ def do_size(args):
     boards = [args.board] if args.app else paths.BOARDS
     code_size = paths.memory_regions(boards[0])["FLASH"][1]
     fs_size = paths.memory_regions(boards[0])["FS"][1]
-    print(
-        f"{'image':<24} {'flash used':>18} {'static RAM':>11} {'kernel heap':>12} {'stack':>7}"
-    )
+    print(f"{'image':<24} {'flash used':>18} {'static RAM':>11} {'kernel heap':>12} {'stack':>7}")
     rows = [(board, size_row(board, elf_for(board))) for board in boards]
     if args.app:
         app = load_app(args.app, args.board)
@@ -267,8 +265,9 @@ def do_size(args):
         f" {apps.STACK_DEFAULT_OWN} B with a heap of its own; 1 KB minimum)"
     )
     print(
-        f"the task arena: {apps.ARENA // 1024} KB, the REPL's block of it {apps.ROOT_BLOCK // 1024}"
-        f" KB ({apps.ROOT_STACK // 1024} KB of stack, a {apps.ROOT_HEAP // 1024} KB heap of its own)"
+        f"the task arena: {apps.ARENA // 1024} KB, the REPL's block of it"
+        f" {apps.ROOT_BLOCK // 1024} KB ({apps.ROOT_STACK // 1024} KB of stack, a"
+        f" {apps.ROOT_HEAP // 1024} KB heap of its own)"
     )
     if args.app:
         print(f"{'task':<16} {'stack':>7} {'slots':>6} {'MPU windows':>12}")
