@@ -276,3 +276,10 @@ def arena():
     """(free bytes, size in bytes) of the task-stack arena, and the bytes of the kernel's main
     stack ever used since boot (its high-water mark)."""
     return call("arena")
+
+
+def heap():
+    """(free bytes, size in bytes) of the kernel's heap, after a collection of it: the objects
+    of the kernel and of the tasks in its interpreter (the REPL's are in a heap of its own:
+    gc.mem_free())."""
+    return call("heap")

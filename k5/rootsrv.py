@@ -8,6 +8,7 @@
 # thread ids, task dicts, text lines), and it crosses as bytes into a buffer of the root's
 # (the arch's write_answer: on the device C that allocates nothing), never as an object.
 
+import gc
 import sys
 
 from k5 import introspect
@@ -349,3 +350,10 @@ class RootService:
         if _k5arch is None:
             raise BuildError("K5: no task-stack arena on this arch")
         return _k5arch.arena()
+
+    def op_heap(self):
+        if _k5arch is None:
+            raise BuildError("K5: the host's kernel has no heap of its own")
+        gc.collect()
+        free = gc.mem_free()
+        return (free, free + gc.mem_alloc())

@@ -133,9 +133,10 @@ def sys_configure(kernel, tcb, sysno, request):
     if not _valid_arg(request[3], 0):
         return abi.ERR_INVALID_ARGUMENT
     arch = kernel.arch
-    if not heap and arch.context_heap(tcb.context):
+    if not heap and arch.context_heap(tcb.context) and tcb is not kernel.root:
         # A task with an interpreter of its own makes none in the kernel's: that would give
-        # its code a way into the shared heap.
+        # its code a way into the shared heap. The root (the REPL, an interpreter of its own
+        # since session 18) may: its builder spawns tasks in the kernel's interpreter anyway.
         return abi.ERR_ILLEGAL_OPERATION
     priority = request[4]
     if type(priority) is not int or priority < 0 or priority > abi.PRIORITY_MAX:

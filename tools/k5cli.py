@@ -266,8 +266,8 @@ def do_size(args):
     )
     print(
         f"the task arena: {apps.ARENA // 1024} KB, the REPL's block of it"
-        f" {apps.ROOT_BLOCK // 1024} KB ({apps.ROOT_STACK // 1024} KB of stack, a"
-        f" {apps.ROOT_HEAP // 1024} KB heap of its own)"
+        f" {apps.ROOT_BLOCK // 1024} KB ({apps.ROOT_STACK // 1024} KB of stack and a heap of"
+        f" its own of {apps.ROOT_HEAP // 1024} KB)"
     )
     if args.app:
         print(f"{'task':<16} {'stack':>7} {'slots':>6} {'MPU windows':>12}")

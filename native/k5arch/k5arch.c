@@ -79,7 +79,7 @@ K5_KERNEL_DATA static int root_interrupt_char;
 // k5arch_reset.
 K5_KERNEL_DATA static uint8_t root_mode;
 // Ctrl-C came while the root was not running: the kernel raises it in the root at its next
-// entry (k5arch_run), on the kernel's thread, where the kernel's VM state is the live one.
+// entry (swap_in, once the root's VM state is the live one).
 K5_KERNEL_DATA static volatile uint8_t root_break;
 
 // Hardware interrupt lines the kernel delivers (unmasked at least once since the reset), and
@@ -669,8 +669,9 @@ uint8_t *k5arch_ipc_raw(k5_ctx_t *ctx) {
     return (uint8_t *)(ctx->stack_top - K5_IPC_BUFFER_SIZE);
 }
 
-// Builds a fresh start: the task's body is entered at k5_task_start(entry, ipc, arg) on an empty
-// stack below its (cleared) IPC buffer, with MicroPython's per-thread state of a new thread.
+// Builds a fresh start: the task is entered at its start function (k5_task_start_image,
+// k5_task_start_own, k5_task_start_root) on an empty stack below its (cleared) IPC buffer, with
+// MicroPython's per-thread state of a new thread.
 void k5arch_context_reset(k5_ctx_t *ctx, mp_obj_t entry, mp_obj_t arg) {
     uint8_t *ipc = k5arch_ipc_raw(ctx);
     for (uint32_t *word = (uint32_t *)ctx->stack_base; (uint8_t *)word < ipc; word++) {
@@ -1037,15 +1038,21 @@ static void line_flush(k5_ctx_t *ctx) {
 // At most K5_PUTS_CHUNK bytes a trap, and only what the console's transmit ring has room for
 // (uart.c): the kernel copies, it never waits for the wire. It answers how many bytes it took; 0
 // when the ring is full, and the task's HAL waits a tick and comes back (so the waiting is the
-// task's, in its own time).
+// task's, in its own time). Text in the live VM state block of a task with an interpreter of its
+// own (an exception's message made in MicroPython's emergency buffer while its heap is locked)
+// is read from the task's saved copy: when the kernel serves the trap, the live block is the
+// kernel's own.
 static int serve_puts(k5_ctx_t *ctx, uint32_t addr, uint32_t len) {
-    if (!k5arch_task_may_read(ctx, addr, len)) {
-        return -1;
-    }
     if (len > K5_PUTS_CHUNK) {
         len = K5_PUTS_CHUNK;
     }
     const char *text = (const char *)addr;
+    uint32_t vm_start = (uint32_t)_k5_vm_start;
+    if (ctx->heap_base != 0 && range_in(addr, len, vm_start, (uint32_t)_k5_vm_end)) {
+        text = (const char *)vm_saved(ctx) + (addr - vm_start);
+    } else if (!k5arch_task_may_read(ctx, addr, len)) {
+        return -1;
+    }
     if (ctx == root_ctx) {
         return uart_tx_put(text, len);
     }
@@ -1154,9 +1161,9 @@ static void mpu_load(k5_ctx_t *ctx) {
 // task in it: what such a task sets lasts until its next trap, then the kernel's setting is back.
 K5_KERNEL_DATA static uint16_t gc_auto_saved;
 K5_KERNEL_DATA static size_t gc_threshold_saved;
-// The heap's reserve (its second area) while a task in the kernel's interpreter runs: unlinked from the
-// area list, so that the task's allocations never reach it (collections run in the kernel's
-// thread, with it linked again).
+// The heap's reserve (its second area) while a task in the kernel's interpreter runs: unlinked
+// from the area list, so that the task's allocations never reach it (collections run in the
+// kernel's thread, with it linked again).
 K5_KERNEL_DATA static mp_state_mem_area_t *reserve_area;
 
 // Copies one VM state block (whole 32-byte lines, word aligned: mcu/sections.ld), eight words a

@@ -222,7 +222,7 @@ static mp_obj_t arch_context_reset(size_t n_args, const mp_obj_t *args) {
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(arch_context_reset_obj, 4, 4, arch_context_reset);
 
 // ipc_buffer(ctx): the kernel's view of the context's IPC buffer (ipcbuf.c), where it writes what
-// the task receives. The task has a view of its own (k5_task_start).
+// the task receives. The task has a view of its own (run_image).
 static mp_obj_t arch_ipc_buffer(mp_obj_t self, mp_obj_t ctx) {
     require_kernel();
     return k5_ipcbuf_new(k5arch_ipc_raw(get_ctx(ctx)));
@@ -319,7 +319,7 @@ static mp_obj_t arch_fault_text(mp_obj_t self, mp_obj_t ctx_obj) {
     if (ctx->state != K5_CTX_FAULTED) {
         // Not faulted: empty text, as on the host.
     } else if (ctx->fault_class == K5_FAULT_CLASS_PYTHON) {
-        // Raw bytes the task wrote (k5_task_start): copied as printable ASCII, nothing else of
+        // Raw bytes the task wrote (task_end): copied as printable ASCII, nothing else of
         // the task's is read (no object, no method of it runs here).
         const char *text = (const char *)ctx->fault_addr;
         for (size_t i = 0; i < ctx->fault_pc; i++) {

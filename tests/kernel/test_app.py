@@ -219,27 +219,28 @@ def test_too_many_windows_for_the_mpu_fail_the_build(tmp_path):
 
 
 def test_the_stacks_must_fit_the_arena(tmp_path):
-    # A stack that leaves 1 KB of the arena beside the root's, then a second 2 KB one.
-    big = app.ARENA - 8192 - 1024
+    # A stack that leaves 1 KB of the arena beside the REPL's block (its stack and its heap),
+    # then a second 2 KB one.
+    big = app.ARENA - app.ROOT_BLOCK - 1024
     text = BASE.replace("priority = 10", f"priority = 10\nstack = {big}")
     text += '[tasks.u]\nmodule = "m"\nentry = "body"\npriority = 1\nstack = 2048\n'
     errors = errors_of(tmp_path, text)
     assert errors == [
-        f"app.toml:7: tasks: the stacks take {app.ARENA + 1024} bytes with the root's 8192; "
-        f"the arena has {app.ARENA}"
+        f"app.toml:7: tasks: the stacks take {app.ARENA + 1024} bytes with the REPL's "
+        f"{app.ROOT_BLOCK}; the arena has {app.ARENA}"
     ], errors
 
 
 def test_the_supervisors_stack_counts_against_the_arena(tmp_path):
-    # The root's 8192 and the task's fit the arena; the supervisor a supervised task brings
-    # does not.
-    big = app.ARENA - 8192 - 3072
+    # The REPL's block and the task's stack fit the arena; the supervisor a supervised task
+    # brings does not.
+    big = app.ARENA - app.ROOT_BLOCK - 3072
     text = BASE.replace("priority = 10", f"priority = 10\nstack = {big}")
     assert loaded(tmp_path, text)["tasks"][0]["stack"] == big
     errors = errors_of(tmp_path, text + 'supervise = "restart"\n')
     assert errors == [
-        f"app.toml:7: tasks: the stacks take {app.ARENA + 1024} bytes with the root's 8192 and "
-        f"the supervisor's 4096; the arena has {app.ARENA}"
+        f"app.toml:7: tasks: the stacks take {app.ARENA + 1024} bytes with the REPL's "
+        f"{app.ROOT_BLOCK} and the supervisor's 4096; the arena has {app.ARENA}"
     ], errors
 
 
@@ -353,13 +354,13 @@ def test_a_task_may_have_a_heap_of_its_own(tmp_path):
 def test_heaps_count_against_the_arena(tmp_path):
     # The block of a task with its own interpreter: stack, saved VM state and heap, in whole KB.
     stack = app.STACK_DEFAULT_OWN
-    heap = app.ARENA - 8192 - stack - 1024
+    heap = app.ARENA - app.ROOT_BLOCK - stack - 1024
     text = BASE.replace("priority = 10", f"priority = 10\nheap = {heap}")
     errors = errors_of(tmp_path, text)
-    taken = 8192 + stack + (app.VM_STATE_MAX + heap + 1023) // 1024 * 1024
+    taken = app.ROOT_BLOCK + stack + (app.VM_STATE_MAX + heap + 1023) // 1024 * 1024
     assert errors == [
-        f"app.toml:7: tasks: the stacks and heaps take {taken} bytes with the root's 8192; "
-        f"the arena has {app.ARENA}"
+        f"app.toml:7: tasks: the stacks and heaps take {taken} bytes with the REPL's "
+        f"{app.ROOT_BLOCK}; the arena has {app.ARENA}"
     ], errors
 
 

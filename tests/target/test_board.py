@@ -149,7 +149,8 @@ def test_the_repls_waits_allocate_nothing(emulator):
 
 def test_repl_fault_restarts_the_repl_and_nothing_else(emulator):
     # The REPL is an unprivileged task: a load from an address outside its MPU view faults it,
-    # the kernel reports that and restarts it, and a task it started keeps running.
+    # the kernel reports that and restarts it, and a task it started keeps running. The REPL
+    # starts again with a fresh interpreter of its own: what the old one had (k5) is gone.
     with Console(emulator) as port:
         port.write(b"import k5, machine\r")
         port.read_until(b">>> ")
@@ -158,9 +159,14 @@ def test_repl_fault_restarts_the_repl_and_nothing_else(emulator):
         port.write(b"k5.spawn(hog, name='hog'); machine.mem32[0x70000000]\r")
         report = port.read_until(b"restarting it")
         port.read_until(b">>> ")
-        port.write(b"import time; time.sleep_ms(50); print([t['state'] for t in k5.tasks()])\r")
+        port.write(b"print('k5' in globals())\r")
+        fresh = port.read_until(b"\r\n>>> ")
+        port.write(
+            b"import k5, time; time.sleep_ms(50); print([t['state'] for t in k5.tasks()])\r"
+        )
         states = port.read_until(b"]\r\n>>> ")
     assert "K5: the root task repl faulted: MemManage CFSR=0x00000082 addr=0x70000000" in report
+    assert "False" in fresh, fresh
     assert "['running', 'running']" in states, states
 
 

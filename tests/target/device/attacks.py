@@ -71,7 +71,7 @@ FIRST = 0  # the number of the cases in the parts before this one
 
 TIMER = 0x50000000
 FAULT_TEXT_MAX = 120  # k5/abi.py's _FAULT_TEXT_MAX (private: folded, not importable)
-OWN_HEAP = 16384  # the heap of a hostile task with an interpreter of its own (parts 2 and 3)
+OWN_HEAP = 16384  # the heap of a hostile task with an interpreter of its own
 PAIR = 1  # the pair's endpoint slot
 CAP = 3  # the hostile task's first cap slot
 NTFN = 6  # a notification the root signals during a case
@@ -899,6 +899,8 @@ def _(ipc, arg):
     )
 
 
+# === part 3 of the cases ===
+
 # --- no task code or task bytes where the kernel or the console takes them --------------------
 
 
@@ -1253,7 +1255,7 @@ def _(ipc, arg):
     check((result, ERR_INVALID_SYSCALL), (least < 2048, True))
 
 
-# === part 3 of the cases ===
+# === part 4 of the cases ===
 
 # --- a task with an interpreter of its own (heap=OWN_HEAP): its own memory and nothing else ---
 # Its hostile native code stands for what crafted bytecode gives (any word read or written): it
@@ -1339,7 +1341,7 @@ def _(ipc, arg):
     k5.exit(1)
 
 
-# === part 4 of the cases ===
+# === part 5 of the cases ===
 
 # --- own interpreter: what .data and .bss hold that the kernel or the REPL reads ---------------
 # Everything there that the kernel or the REPL trusts is kernel-private (a write faults), part
@@ -1534,6 +1536,8 @@ def _(ipc, arg):
         (k5.tcb_configure(CAP + 1, _late, None, 10, 4, "evil"), OK),
     )
 
+
+# === part 6 of the cases ===
 
 # --- a task's own machine code (SVC_EXEC): raw Thumb instructions, crafted --------------------
 # A task with an interpreter of its own may run machine code (native/k5arch, k5arch_commit_exec),

@@ -142,8 +142,10 @@ def trace(seed, mode):
         system.give(c, 2, ep2, A.RIGHT_WRITE | A.RIGHT_GRANT_REPLY, badge=10 + i)
     system.start()
     # Until every task has finished or waits for good (a client can be left waiting for a
-    # reply its server will only give when another call comes: the traces are random).
-    while any(t["state"] == "running" for t in k5.tasks() if t["name"] in NAMES):
+    # reply its server will only give when another call comes: the traces are random). No task
+    # here sleeps but one whose print waits for room in the console's transmit ring (the host
+    # reads it at its own pace): that one has not finished.
+    while any(t["state"] in ("running", "sleep") for t in k5.tasks() if t["name"] in NAMES):
         time.sleep_ms(20)
     print(
         "states", " ".join(t["name"] + ":" + t["state"] for t in k5.tasks() if t["name"] in NAMES)

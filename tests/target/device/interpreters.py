@@ -5,9 +5,13 @@
 # its own, and the kernel hands it numbers and raw bytes only.
 
 import gc
+import marshal
 import time
 
+import _k5arch
+
 import k5
+from k5 import front
 from k5.abi import RIGHT_GRANT_REPLY, RIGHT_READ, RIGHT_WRITE
 from k5.system import System
 
@@ -15,6 +19,10 @@ HEAP = 16384
 EP, DONE = 1, 2
 SCALE = 3  # a global the server's code uses: it travels in the image by value
 GREETING = "pong"
+
+
+def helper(n):  # (parts 1 and 2 use it)
+    return n * 2
 
 
 def server(ipc, arg):
@@ -66,6 +74,10 @@ def pair(server_heap, client_heap, rounds):
     print("pair", server_heap is not None, client_heap is not None, states, faults)
 
 
+# === part 1 ===
+# (The test runs the prelude above with each part in turn, each on a fresh board: the REPL's
+# 72 KB heap of its own holds one part's compiled code at a time.)
+
 # --- IPC between interpreters ------------------------------------------------------------------
 pair(HEAP, HEAP, 20)
 pair(None, HEAP, 5)
@@ -75,17 +87,20 @@ pair(HEAP, None, 5)
 # --- The walker sees a raw word that names the kernel's heap (its control) -------------------
 
 
-def keeper(ipc, address):
+def keeper(ipc, addresses):
     import struct
 
-    kept = bytearray(8)
-    struct.pack_into("<II", kept, 0, address, address + 4)  # raw words, as crafted code would
+    kept = bytearray(4 * len(addresses))
+    for i in range(len(addresses)):
+        struct.pack_into("<I", kept, 4 * i, addresses[i])  # raw words, as crafted code would
     k5.sleep(1000)
 
 
+KERNEL_HEAP = 0  # the kernel's heap's first word (_heap_start: the test gives it)
 system = System()
-mine = bytearray(16)  # the REPL's: in the kernel's heap
-k = system.task("keeper", keeper, priority=20, arg=id(mine), heap=HEAP)
+mine = bytearray(16)  # the REPL's: in its own block of the arena, another task's to the keeper
+words = (id(mine), id(mine) + 4, KERNEL_HEAP, KERNEL_HEAP + 64, KERNEL_HEAP + 128)
+k = system.task("keeper", keeper, priority=20, arg=words, heap=HEAP)
 system.run(50)
 print("control", system.stats(k)[5:])
 system.close()
@@ -109,8 +124,7 @@ def hoarder(ipc, arg):
     raise MemoryError("hoarded")
 
 
-gc.collect()
-before = gc.mem_free()
+before = front.heap()[0]
 for round_ in range(3):
     system = System()
     ep = system.endpoint("ep")
@@ -128,8 +142,7 @@ for round_ in range(3):
     settle(system, c)
     print("hoarder", round_, system.info(h)["state"], fault(system, "hoarder"))
     system.close()
-gc.collect()
-print("root heap", before, gc.mem_free())
+print("kernel heap", before, front.heap()[0])
 
 
 # --- The smallest heap that imports k5 and calls ---------------------------------------------
@@ -160,10 +173,6 @@ print("smallest heap", smallest())
 # --- Its body's rules: plain values, modules, functions; anything else a stand-in ---------------
 
 TABLE = [1, 2, 3]  # mutable: the spawner's alone
-
-
-def helper(n):
-    return n * 2
 
 
 def rules(ipc, arg):
@@ -237,8 +246,6 @@ system.run(50)
 print("closure state", system.info(t)["state"], fault(system, "closure"))
 system.close()
 # A function is made only with the defaults its code expects: the VM reads them unchecked.
-import _k5arch  # noqa: E402
-import marshal  # noqa: E402
 
 code = marshal.loads(marshal.dumps(lambda a, b=5: a + b))
 for parts in ((None, None, None), ((1, 2), None, None), ((7,), {}, None), ((7,), None, None)):
@@ -253,6 +260,8 @@ for cells in ([1, 2], tuple(range(256))):
         print("make_fun cells accepted")
     except TypeError as exc:
         print("make_fun", exc)
+
+# === part 2 ===
 
 # --- A restart is a fresh interpreter: nothing of the last run's state is left ------------------
 from k5 import supervisor  # noqa: E402
@@ -300,9 +309,8 @@ print("bindings state", system.info(t)["state"])
 system.close()
 
 # --- marshal (native/k5arch/code.c): nested code, tables past 128 entries, refusals -------------
-import marshal  # noqa: E402
 
-ftype = type(nested)
+ftype = type(helper)
 source = "def big():\n" + "".join("    n%d = %d\n" % (i, i) for i in range(300))
 source += "    return " + " + ".join("n%d" % i for i in range(0, 300, 7)) + "\n"
 source += "".join("c%d = %d.5\n" % (i, i) for i in range(200))
@@ -411,4 +419,24 @@ for bad in damaged:
         print("image accepted", bad)
     except ValueError as exc:
         print("image refused", str(exc)[:40])
+
+
+# --- An exception's text made with the heap locked (in the emergency buffer, in the VM state) ---
+
+
+def locked(ipc, arg):
+    import micropython
+
+    micropython.heap_lock()
+    try:
+        name_nowhere()  # noqa: F821 (the NameError is the point)
+    except NameError as exc:
+        print("locked", exc)
+    micropython.heap_unlock()
+
+
+system = System()
+system.task("locked", locked, priority=20, heap=HEAP)
+system.run(50)
+system.close()
 print("done")

@@ -1,4 +1,4 @@
-"""On the board: 16 tasks of the default stack size, blocked, with the GC heap left."""
+"""On the board: 16 tasks of the default stack size, blocked, with the kernel's heap left."""
 
 import gc
 
@@ -21,9 +21,10 @@ for i in range(16):
     system.give(t, EP, ep, RIGHT_READ)
 system.run(100)
 states = [info["state"] for info in system.task_dicts()]
-# What the query made (the kernel's dicts, and the REPL's own copy it read from their bytes)
-# is garbage: the heap left is what the 16 tasks keep.
+# The kernel's heap holds the 16 tasks (their namespaces and what they keep) and the kernel's
+# objects for them; the REPL's heap is its own.
 gc.collect()
 print("states", states.count("recv"), len(states))
-print("heap", gc.mem_free())
+print("heap", front.heap()[0])
+print("repl heap", gc.mem_free())
 print("arena", front.arena())

@@ -43,23 +43,51 @@ def helper(n):
     return n * LIMIT
 
 
+# The kernel's heap (_heap_start, _heap_end: the test gives them). A walk marks each object of
+# it has seen in a bitmap of the heap's 16-byte blocks (about 650 bytes), and others in RAM in
+# a set: a set of every id would need one table of about 8 KB in the kernel's 80 KB heap, which
+# its fragments need not have.
+HEAP_LO = 0
+HEAP_HI = 0
+RAM_LO = 0  # the RAM's first address (_k5_vmram_start): below it, flash
+
+
+def _mark(bits, others, key):
+    """Whether key was not seen before; it is from now on. (A function: a task gets the
+    script's functions, never its classes.)"""
+    if HEAP_LO <= key < HEAP_HI:
+        block = (key - HEAP_LO) >> 4
+        bit = 1 << (block & 7)
+        if bits[block >> 3] & bit:
+            return False
+        bits[block >> 3] |= bit
+        return True
+    if key in others:
+        return False
+    others.add(key)
+    return True
+
+
 def walk(who, roots, own):
     """Print what `roots` reach (but the objects in `own`, the walker's own)."""
-    seen = set()
+    bits = bytearray((HEAP_HI - HEAP_LO) // 128 + 1)
+    others = set()
     for item in own:
-        seen.add(id(item))
-    stack = list(roots)
+        _mark(bits, others, id(item))
+    stack = [[]]  # a stack in chunks of at most 128 items (_put, _take): no one big list
+    for item in roots:
+        _put(stack, item)
     kernel_classes = set()
     user_classes = set()
     # The types of the instances reached (their classes' modules may be walked later): a set of
     # type ids, not a list of every instance, keeps the walk's memory small.
     instance_types = {}
     lent = set()
-    for item in (seen, stack, kernel_classes, user_classes, instance_types, lent):
-        seen.add(id(item))
+    for item in (bits, others, stack, kernel_classes, user_classes, instance_types, lent):
+        _mark(bits, others, id(item))
     count = 0
-    while stack:
-        obj = stack.pop()
+    while len(stack) > 1 or stack[0]:
+        obj = _take(stack)
         kind = type(obj)
         if kind in _LEAVES:
             # Met again and again (every name in every dict), and they reach only their type,
@@ -68,11 +96,15 @@ def walk(who, roots, own):
             count += 1
             continue
         key = id(obj)
-        if key in seen:
+        if key < RAM_LO:
+            # In flash: MicroPython's own objects, frozen, and all they reach is in flash too.
+            # Counted, not remembered (there are about as many as in RAM).
+            count += 1
             continue
-        seen.add(key)
+        if not _mark(bits, others, key):
+            continue
         count += 1
-        stack.append(kind)
+        _put(stack, kind)
         if kind in _IMMUTABLE:
             if kind is tuple or kind is frozenset:
                 count += _push(stack, obj)
@@ -109,7 +141,7 @@ def walk(who, roots, own):
                 instance_types[id(kind)] = kind.__name__
             for name in _HIDDEN:
                 try:
-                    stack.append(getattr(obj, name))
+                    _put(stack, getattr(obj, name))
                 except Exception:  # not there
                     pass
         if kind.__name__ in ("Context", "Arch"):
@@ -129,8 +161,24 @@ def _push(stack, items):
         if type(item) in _LEAVES:
             leaves += 1
         else:
-            stack.append(item)
+            _put(stack, item)
     return leaves
+
+
+def _put(stack, item):
+    top = stack[-1]
+    if len(top) >= 128:
+        top = []
+        stack.append(top)
+    top.append(item)
+
+
+def _take(stack):
+    top = stack[-1]
+    item = top.pop()
+    if not top and len(stack) > 1:
+        stack.pop()
+    return item
 
 
 def _frozen_class(cls):
