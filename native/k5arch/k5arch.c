@@ -848,12 +848,17 @@ void k5_task_start_image(size_t image_len, uint8_t *ipc) {
 // A task with an interpreter of its own starts here, unprivileged, with a zeroed VM state: it
 // makes its interpreter on its own heap, takes its image into that heap, and runs it. Nothing it
 // has came from the kernel's heap: the image is raw bytes the kernel copied in.
-void k5_task_start_own(size_t image_len, uint8_t *ipc, uint32_t heap_base, uint32_t heap_top,
+static void own_heap_init(uint8_t *ipc, uint32_t heap_base, uint32_t heap_top,
     uint32_t stack_base) {
     k5_vm_own = 1;
     mp_stack_set_top(ipc);
     mp_stack_set_limit((uint32_t)ipc - stack_base - K5_STACK_MARGIN);
     gc_init((void *)heap_base, (void *)heap_top);
+}
+
+void k5_task_start_own(size_t image_len, uint8_t *ipc, uint32_t heap_base, uint32_t heap_top,
+    uint32_t stack_base) {
+    own_heap_init(ipc, heap_base, heap_top, stack_base);
     nlr_buf_t nlr;
     if (nlr_push(&nlr) == 0) {
         mp_init();
@@ -870,11 +875,8 @@ void k5_task_start_own(size_t image_len, uint8_t *ipc, uint32_t heap_base, uint3
 // kernel never runs the root's objects.
 void k5_task_start_root(mp_obj_t entry, uint8_t *ipc, uint32_t heap_base, uint32_t heap_top,
     uint32_t stack_base, uint32_t mode) {
-    k5_vm_own = 1;
+    own_heap_init(ipc, heap_base, heap_top, stack_base);
     pyexec_mode_kind = mode;
-    mp_stack_set_top(ipc);
-    mp_stack_set_limit((uint32_t)ipc - stack_base - K5_STACK_MARGIN);
-    gc_init((void *)heap_base, (void *)heap_top);
     nlr_buf_t nlr;
     if (nlr_push(&nlr) == 0) {
         mp_init();
