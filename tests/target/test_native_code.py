@@ -68,7 +68,7 @@ def traces(output):
         if line.startswith("states ") and current is not None:
             current["states"] = line.split()[1:]
             continue
-        m = re.match(r"^(\w+): (.*)$", line)
+        m = re.match(r"^(?:\[\d+\] )?(\w+): (.*)$", line)
         if m and current is not None:
             current.setdefault(m.group(1), []).append(m.group(2))
     return found
