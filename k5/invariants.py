@@ -22,6 +22,10 @@ def check(kernel):
             assert previous is None or previous <= distance, "queue out of order from now"
             previous = distance
             node = node.q_next
+    wake = kernel.sched.next_wakeup()
+    if wake >= 0:
+        hint = kernel.sched.wake_hint
+        assert hint >= 0 and ticks_diff(hint, wake) <= 0, "wake hint later than a wake-up"
     current = kernel.current
     if current is not None:
         assert current.state == abi.STATE_RUNNING, "current thread not running"

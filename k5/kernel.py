@@ -186,8 +186,6 @@ class Kernel(KernelObjects):
             arch_set_result = arch.set_result
             handlers = self.handlers
             sched = self.sched
-            release_queue = sched.release
-            sleep_queue = sched.sleep
             min_budget = self.min_budget
             debug = self.debug
             log = self.usage_log
@@ -247,10 +245,13 @@ class Kernel(KernelObjects):
                     continue
                 sc = current.sc
                 limit = sc.r_amount[sc.head] - sc.consumed
-                if release_queue.head is not None or sleep_queue.head is not None:
-                    release = sched.next_wakeup()
-                    if release >= 0 and ticks_diff(release, now) < limit:
-                        limit = ticks_diff(release, now)
+                # The queues are looked at when the clock reaches their hint, not at each trap
+                # (a sleeping task would otherwise cost every trap thousands of instructions).
+                hint = sched.wake_hint
+                if hint >= 0:
+                    due = ((hint - now + _TICKS_HALF) & _TICKS_MASK) - _TICKS_HALF
+                    if due < limit:
+                        limit = due
                 if end >= 0 and ticks_diff(end, now) < limit:
                     limit = ticks_diff(end, now)
                 context = current.context
@@ -311,7 +312,8 @@ class Kernel(KernelObjects):
                         self._interrupts(pending)
                 if sc.r_amount[sc.head] - sc.consumed < min_budget:
                     self._check_budget(now)
-                if release_queue.head is not None or sleep_queue.head is not None:
+                hint = sched.wake_hint
+                if hint >= 0 and ((now - hint + _TICKS_HALF) & _TICKS_MASK) - _TICKS_HALF >= 0:
                     self._release(now)
                 # Choose. Benno scheduling: a running thread is not in the ready queue, so when
                 # nothing is ready the current thread goes on without a call. A thread that
@@ -500,6 +502,7 @@ class Kernel(KernelObjects):
             self.arch.set_result(tcb.context, abi.OK)
             self.schedule_runnable(tcb)
             tcb = sleepers.head
+        sched.wake_hint = sched.next_wakeup()
 
     @micropython.native
     def _choose(self):

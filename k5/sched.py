@@ -34,10 +34,13 @@ class Scheduler:
     - the release queue is sorted by the head refill time of each thread's SC;
     - the sleep queue (threads in SYS_SLEEP and timers) is sorted by wake_time;
     - both sorted as a whole (every pair, not only neighbours); seen from now, no time lies
-      more than k5.ticks.TIME_MAX ahead, so ticks_diff orders any two (k5/invariants.py).
+      more than k5.ticks.TIME_MAX ahead, so ticks_diff orders any two (k5/invariants.py);
+    - wake_hint is -1 only when both are empty, else a time no later than either head's: the
+      kernel's loop looks at the queues only when the clock reaches it (a head removed early
+      leaves it early, which costs one look, after which it is exact again).
     """
 
-    __slots__ = ("ready", "top_bits", "group_bits", "msb", "release", "sleep")
+    __slots__ = ("ready", "top_bits", "group_bits", "msb", "release", "sleep", "wake_hint")
 
     def __init__(self):
         # Priority -> its queue, created when the priority is first used: 256 empty queues
@@ -48,6 +51,7 @@ class Scheduler:
         self.msb = _build_msb_table()
         self.release = TcbQueue()
         self.sleep = TcbQueue()
+        self.wake_hint = -1
 
     @micropython.native
     def _msb16(self, value):
@@ -145,7 +149,11 @@ class Scheduler:
         mix of times within 2**29 of now (TIME_MAX keeps them there), where comparing
         neighbours with each other would not be transitive.
         """
-        key = ticks_diff(tcb.sc.r_time[tcb.sc.head], now)
+        time = tcb.sc.r_time[tcb.sc.head]
+        key = ticks_diff(time, now)
+        hint = self.wake_hint
+        if hint < 0 or ticks_diff(time, hint) < 0:
+            self.wake_hint = time
         queue = self.release
         node = queue.tail
         while node is not None and ticks_diff(node.sc.r_time[node.sc.head], now) > key:
@@ -158,6 +166,9 @@ class Scheduler:
         """Queue tcb until tick `wake` (stable: FIFO among equal times), ordered as above."""
         tcb.wake_time = wake
         key = ticks_diff(wake, now)
+        hint = self.wake_hint
+        if hint < 0 or ticks_diff(wake, hint) < 0:
+            self.wake_hint = wake
         queue = self.sleep
         node = queue.tail
         while node is not None and ticks_diff(node.wake_time, now) > key:

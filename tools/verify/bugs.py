@@ -193,6 +193,9 @@ def _sleep_wedges(original):
         wake = ticks_add(kernel.arch.now(), request[1])
         tcb.state = STATE_BLOCKED_SLEEP
         tcb.wake_time = wake
+        hint = kernel.sched.wake_hint
+        if hint < 0 or ticks_diff(wake, hint) < 0:
+            kernel.sched.wake_hint = wake
         queue = kernel.sched.sleep
         node = queue.tail
         while node is not None and ticks_diff(node.wake_time, wake) > 0:
