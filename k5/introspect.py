@@ -271,6 +271,7 @@ def object_info(obj):
             "has_sc": obj.sc is not None,
             "generation": obj.generation,
             "faults": obj.faults,
+            "last_fault": obj.fault_history[-1][2] if obj.fault_history else "",
             "exit_code": obj.exit_code,
         }
     if isinstance(obj, SchedContext):
