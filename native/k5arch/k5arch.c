@@ -746,6 +746,9 @@ bool k5arch_context_valid(const k5_ctx_t *ctx) {
 
 void k5arch_context_free(k5_ctx_t *ctx) {
     mpu_forget(); // the slot, and its memory, may come back for another context
+    if (ctx == root_ctx) {
+        root_ctx = NULL; // a context made in the slot later is not the root
+    }
     memset(ctx, 0, sizeof(*ctx));
 }
 

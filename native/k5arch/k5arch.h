@@ -220,6 +220,9 @@ uint8_t *k5arch_ipc_raw(k5_ctx_t *ctx);
 void k5arch_context_free(k5_ctx_t *ctx);
 void k5arch_make_root(k5_ctx_t *ctx);
 k5_ctx_t *k5arch_root(void);
+// The root task's body, in C (the port's: MicroPython's REPL). The only function a context
+// starts from (every other task starts from an image).
+extern const mp_obj_fun_builtin_fixed_t k5_root_body_obj;
 uint32_t k5arch_take_interrupts(void);
 // Hardware interrupt lines (IRQ caps): the kernel unmasks a line it delivers; the line masks
 // itself when it fires, and irq_take() names it once.

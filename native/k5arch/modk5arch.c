@@ -115,22 +115,17 @@ static MP_DEFINE_CONST_FUN_OBJ_2(arch_idle_obj, arch_idle);
 static void check_image(mp_obj_t entry, mp_obj_t arg);
 
 // A task starts from an image (bytes, k5/image.py: the spawner packs every body, the kernel its
-// own app tasks' and supervisor's), or, only the root, from a function in C of the kernel's
-// (the REPL), in an interpreter of its own: the first context made after a reset, before it is
-// named the root (boot.py), or the root itself. No request of a task's decodes to a function
-// (wire.c).
+// own app tasks' and supervisor's), or, only the root, from the port's root body in C
+// (k5_root_body_obj: the REPL, and no other function), in an interpreter of its own: the first
+// context made after a reset, before it is named the root (boot.py), or the root itself. No
+// request of a task's decodes to a function (wire.c).
 static void check_start(mp_obj_t entry, mp_obj_t arg, k5_ctx_t *ctx) {
     if (mp_obj_is_exact_type(entry, &mp_type_bytes)) {
         check_image(entry, arg);
         return;
     }
-    bool in_c = mp_obj_is_type(entry, &mp_type_fun_builtin_0)
-        || mp_obj_is_type(entry, &mp_type_fun_builtin_1)
-        || mp_obj_is_type(entry, &mp_type_fun_builtin_2)
-        || mp_obj_is_type(entry, &mp_type_fun_builtin_3)
-        || mp_obj_is_type(entry, &mp_type_fun_builtin_var);
     bool root = ctx == NULL ? k5arch_root() == NULL : ctx == k5arch_root();
-    if (!in_c || !root || arg != mp_const_none) {
+    if (entry != MP_OBJ_FROM_PTR(&k5_root_body_obj) || !root || arg != mp_const_none) {
         mp_raise_msg_varg(&mp_type_ValueError,
             MP_ERROR_TEXT("K5: a task starts from an image, not a %s"),
             mp_obj_get_type_str(entry));

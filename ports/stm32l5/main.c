@@ -57,7 +57,7 @@ static mp_obj_t root_repl(mp_obj_t ipc, mp_obj_t arg) {
     repl_loop();
     return mp_const_none;
 }
-static MP_DEFINE_CONST_FUN_OBJ_2(root_repl_obj, root_repl);
+MP_DEFINE_CONST_FUN_OBJ_2(k5_root_body_obj, root_repl);
 
 // Boots the K5 kernel (k5/boot.py) with the REPL as its root task; returns at a soft reset.
 // If the kernel itself stops (a kernel panic has printed its epitaph), a rescue REPL runs in the
@@ -68,7 +68,7 @@ static void run_kernel(void) {
         mp_obj_t fromlist = mp_obj_new_tuple(1, NULL);
         ((mp_obj_tuple_t *)MP_OBJ_TO_PTR(fromlist))->items[0] = MP_OBJ_NEW_QSTR(MP_QSTR_main);
         mp_obj_t boot = mp_import_name(qstr_from_str("k5.boot"), fromlist, MP_OBJ_NEW_SMALL_INT(0));
-        mp_call_function_1(mp_load_attr(boot, MP_QSTR_main), MP_OBJ_FROM_PTR(&root_repl_obj));
+        mp_call_function_1(mp_load_attr(boot, MP_QSTR_main), MP_OBJ_FROM_PTR(&k5_root_body_obj));
         nlr_pop();
         return;
     }
