@@ -50,7 +50,8 @@ def late_rows():
     late = []
     for line in r.stdout.splitlines():
         fields = line.split()
-        if len(fields) == 3 and fields[0] == "late" and fields[2].isdigit():
+        # ("-": the caller had no room for the call in the kernel's interpreter.)
+        if len(fields) == 3 and fields[0] == "late" and (fields[2].isdigit() or fields[2] == "-"):
             late.append(fields[1:])
     return late
 
@@ -84,13 +85,16 @@ def write_json(rows, wire, late):
     """build/bench.json: {"rows": [{"name": ..., "instructions": ...}, ...], "wire": [{"name":
     ..., "bytes": ...}, ...], "late": [{"call": ..., "ticks": ...}, ...]} for scripts (wire:
     console bytes of one operation; late: a priority-50 periodic task's worst wake-up lateness
-    behind a priority-10 task making that long call in C)."""
+    behind a priority-10 task making that long call in C; null when the caller, in the
+    kernel's interpreter, had no room for the call)."""
     out = ROOT / "build" / "bench.json"
     out.parent.mkdir(exist_ok=True)
     data = {
         "rows": [{"name": name, "instructions": int(value)} for name, value in rows],
         "wire": [{"name": name, "bytes": int(value)} for name, value in wire],
-        "late": [{"call": name, "ticks": int(value)} for name, value in late],
+        "late": [
+            {"call": name, "ticks": None if value == "-" else int(value)} for name, value in late
+        ],
     }
     out.write_text(json.dumps(data, indent=1) + "\n")
     return out
@@ -139,7 +143,8 @@ def main():
     print("Worst wake-up lateness (ticks of 1 ms; goal 2) of a priority-50 task every 10 ticks")
     print("behind a priority-10 task (budget 5/20) making one long call in C after another:")
     for name, value in late:
-        print(f"| {name:<34} | {int(value):>12,} |")
+        shown = "no room" if value == "-" else f"{int(value):,}"
+        print(f"| {name:<34} | {shown:>12} |")
     print(f"(also in {out.relative_to(ROOT)})")
     if chart is not None:
         print(f"(chart: {chart.relative_to(ROOT)})")
