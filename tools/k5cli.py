@@ -262,7 +262,7 @@ def do_size(args):
     print(
         f"per task: a {context} B context in kernel-private RAM ({count} contexts, the REPL's"
         f" one of them), its stack from the task arena (unless set {apps.STACK_DEFAULT} B,"
-        f" {apps.STACK_DEFAULT_OWN} B with a heap of its own; 1 KB minimum)"
+        f" {apps.STACK_DEFAULT_OWN} B with a heap of its own; {apps.STACK_MIN} B minimum)"
     )
     print(
         f"the task arena: {apps.ARENA // 1024} KB, the REPL's block of it"

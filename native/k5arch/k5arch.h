@@ -21,7 +21,9 @@
 // modules' code on it too (the syscall fuzzer's puppets hit the recursion limit at 4 KB; at
 // 5 KB they and make bench's backtracking regex run).
 #define K5_STACK_DEFAULT_OWN    (5120)
-#define K5_STACK_MIN            (1024)
+// The least: every task starts from an image it unpacks on its stack, and of 1 KB the IPC buffer
+// and the margin below left 64 bytes (every such task faulted at its start).
+#define K5_STACK_MIN            (2048)
 #define K5_STACK_ALIGN          (1024)
 // Bytes kept below MicroPython's stack-limit check on a task stack: room for the exception frame
 // of a trap (26 words with FP state) and the C code that raises RecursionError.

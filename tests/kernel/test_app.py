@@ -246,7 +246,7 @@ def test_the_supervisors_stack_counts_against_the_arena(tmp_path):
 
 def _tasks(count):
     return "".join(
-        f'[tasks.u{i}]\nmodule = "m"\nentry = "body"\npriority = 1\nstack = 1024\n'
+        f'[tasks.u{i}]\nmodule = "m"\nentry = "body"\npriority = 1\nstack = 2048\n'
         for i in range(count)
     )
 
@@ -326,7 +326,7 @@ def test_the_pingpong_app_runs_on_the_host(monkeypatch, capsys):
 
 def test_the_limits_are_the_boards_own():
     # Read from native/k5arch/k5arch.h and each board.ld, never restated.
-    assert (app.STACK_DEFAULT, app.STACK_MIN, app.WINDOW_REGIONS) == (4096, 1024, 5)
+    assert (app.STACK_DEFAULT, app.STACK_MIN, app.WINDOW_REGIONS) == (4096, 2048, 5)
     assert app.arena_size("MPS2_AN505") == app.arena_size("NUCLEO_L552ZE_Q") == app.ARENA
 
 

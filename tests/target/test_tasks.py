@@ -8,7 +8,7 @@ import pytest
 from conftest import ROOT, mpremote
 from tools.emu import Emulator, mpremote_command
 from k5.boot import ROOT_HEAP, ROOT_STACK
-from tools.app import ROOT_BLOCK
+from tools.app import ROOT_BLOCK, STACK_MIN
 from tools.k5cli import symbols
 
 pytestmark = pytest.mark.qemu
@@ -162,6 +162,32 @@ def test_hogs_live_at_the_repl(emu_elf):
         r = mpremote(emu.port, "resume", "exec", "import k5; print(k5.tasks())", timeout=60)
         assert r.returncode == 0, r.stderr
         assert "hog1" in r.stdout and "hog2" in r.stdout
+
+
+def test_the_smallest_stack_runs_a_task_and_a_smaller_is_refused(emu_elf):
+    # Every task unpacks its image on its stack: at 1 KB (the minimum until session 19) the IPC
+    # buffer and the margin left 64 bytes, and the task faulted at its start.
+    script = (
+        "import k5\n"
+        "def body(ipc, arg):\n"
+        "    print('ran on', arg)\n"
+        "for stack in (%d, %d):\n"
+        "    try:\n"
+        "        k5.spawn(body, stack, name='s%%d' %% stack, stack=stack)\n"
+        "    except Exception as e:\n"
+        "        print('refused', stack, e)\n"
+        "import time; time.sleep_ms(100)\n"
+        "print([(t['name'], t['state'], t['faults']) for t in k5.tasks()])\n"
+    ) % (STACK_MIN - 1024, STACK_MIN)
+    with Emulator(emu_elf) as emu:
+        r = mpremote(emu.port, "exec", script, timeout=60)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.replace("\r\n", "\n")
+    assert "refused %d" % (STACK_MIN - 1024) in out, out
+    assert "stack size %d is outside %d.." % (STACK_MIN - 1024, STACK_MIN) in out, out
+    assert "s%d: ran on %d" % (STACK_MIN, STACK_MIN) in out, out
+    tasks = eval(out.strip().splitlines()[-1])
+    assert ("s%d" % STACK_MIN, "exited", 0) in tasks, out
 
 
 def test_soft_reset_stops_every_task(emu_elf):
