@@ -165,7 +165,11 @@ _SVC_IMAGE = const(11)
 # machine-code area (r0 = where they will run, 0: no room); r0 = a buffer of its own commits r1
 # bytes of machine code from it into the piece reserved (r0 = its address, 0: refused)
 _SVC_EXEC = const(12)
-SVC_COUNT = const(13)
+# served in C, the root (the REPL) only: its heap grows by an area of the arena (MICROPY_GC_SPLIT_
+# HEAP_AUTO). r0 = 0: r0 = the most bytes one new area may have now (0: none); r0 = 1: r0 = the
+# base of a new area of r1 bytes (0: refused); r0 = 2: the area at r1 goes back (r0 = 0, or -1)
+_SVC_HEAP = const(13)
+SVC_COUNT = const(14)
 # SVC_MACHINE operations: what only the root task may ask of the machine.
 MACHINE_RESET = const(0)  # machine.reset()
 MACHINE_POWEROFF = const(1)  # machine.poweroff(status): leaves QEMU with status (semihosting)

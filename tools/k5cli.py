@@ -267,7 +267,10 @@ def do_size(args):
     print(
         f"the task arena: {apps.ARENA // 1024} KB, the REPL's block of it"
         f" {apps.ROOT_BLOCK // 1024} KB ({apps.ROOT_STACK // 1024} KB of stack and a heap of"
-        f" its own of {apps.ROOT_HEAP // 1024} KB)"
+        f" its own of {apps.ROOT_HEAP // 1024} KB, which grows by up to"
+        f" {apps.native_constant('HEAP_AREAS')} areas of at most"
+        f" {apps.native_constant('HEAP_AREA_MAX') // 1024} KB while"
+        f" {apps.native_constant('ARENA_KEEP') // 1024} KB of the arena stay free for tasks)"
     )
     if args.app:
         print(f"{'task':<16} {'stack':>7} {'slots':>6} {'MPU windows':>12}")

@@ -518,31 +518,80 @@ void k5arch_record_fault(uint32_t kind, uint32_t *frame, uint32_t exc_return) {
 
 // --- The stack arena ----------------------------------------------------------------------------
 
-static uint32_t arena_alloc(uint32_t size) {
-    uint32_t base = (uint32_t)&_sarena;
-    bool moved = true;
-    while (moved) {
-        moved = false;
-        for (size_t i = 0; i < K5_MAX_CONTEXTS; i++) {
-            k5_ctx_t *c = &contexts[i];
-            if (c->state == K5_CTX_FREE) {
-                continue;
-            }
-            if (c->stack_base < base + size && base < c->block_top) {
-                base = c->block_top;
-                moved = true;
-            }
-            if (c->exec_base != 0 && c->exec_base < base + size
-                && base < c->exec_base + c->exec_size) {
-                base = c->exec_base + c->exec_size;
-                moved = true;
+// The ranges of the arena a context takes: its block, its machine-code area, the root's heap
+// areas ([lo, hi); hi <= lo: none).
+#define CTX_RANGES (2 + K5_HEAP_AREAS)
+
+static void ctx_range(const k5_ctx_t *c, size_t i, uint32_t *lo, uint32_t *hi) {
+    if (i == 0) {
+        *lo = c->stack_base;
+        *hi = c->block_top;
+    } else if (i == 1) {
+        *lo = c->exec_base;
+        *hi = c->exec_base != 0 ? c->exec_base + c->exec_size : 0;
+    } else {
+        *lo = c->areas[i - 2][0];
+        *hi = c->areas[i - 2][1];
+    }
+}
+
+// Where the first range a context takes that overlaps [base, base + size) ends; 0: none does.
+static uint32_t arena_overlap(uint32_t base, uint32_t size) {
+    for (size_t k = 0; k < K5_MAX_CONTEXTS; k++) {
+        const k5_ctx_t *c = &contexts[k];
+        if (c->state == K5_CTX_FREE) {
+            continue;
+        }
+        for (size_t i = 0; i < CTX_RANGES; i++) {
+            uint32_t lo, hi;
+            ctx_range(c, i, &lo, &hi);
+            if (hi > lo && lo < base + size && base < hi) {
+                return hi;
             }
         }
+    }
+    return 0;
+}
+
+// The lowest base of `size` free bytes of the arena (0: none).
+static uint32_t arena_alloc(uint32_t size) {
+    uint32_t base = (uint32_t)&_sarena;
+    for (uint32_t end; (end = arena_overlap(base, size)) != 0;) {
+        base = end;
     }
     if (base + size > (uint32_t)&_earena) {
         return 0;
     }
     return base;
+}
+
+// The longest run of the arena no context takes.
+static uint32_t arena_largest_gap(void) {
+    uint32_t best = 0;
+    uint32_t base = (uint32_t)&_sarena;
+    while (base < (uint32_t)&_earena) {
+        uint32_t end = arena_overlap(base, 1);
+        if (end != 0) {
+            base = end;
+            continue;
+        }
+        uint32_t next = (uint32_t)&_earena;
+        for (size_t k = 0; k < K5_MAX_CONTEXTS; k++) {
+            const k5_ctx_t *c = &contexts[k];
+            for (size_t i = 0; c->state != K5_CTX_FREE && i < CTX_RANGES; i++) {
+                uint32_t lo, hi;
+                ctx_range(c, i, &lo, &hi);
+                if (hi > lo && lo > base && lo < next) {
+                    next = lo;
+                }
+            }
+        }
+        if (next - base > best) {
+            best = next - base;
+        }
+        base = next;
+    }
+    return best;
 }
 
 size_t k5arch_arena_size(void) {
@@ -551,12 +600,95 @@ size_t k5arch_arena_size(void) {
 
 size_t k5arch_arena_free(void) {
     size_t used = 0;
-    for (size_t i = 0; i < K5_MAX_CONTEXTS; i++) {
-        if (contexts[i].state != K5_CTX_FREE) {
-            used += contexts[i].block_top - contexts[i].stack_base + contexts[i].exec_size;
+    for (size_t k = 0; k < K5_MAX_CONTEXTS; k++) {
+        for (size_t i = 0; contexts[k].state != K5_CTX_FREE && i < CTX_RANGES; i++) {
+            uint32_t lo, hi;
+            ctx_range(&contexts[k], i, &lo, &hi);
+            if (hi > lo) {
+                used += hi - lo;
+            }
         }
     }
     return k5arch_arena_size() - used;
+}
+
+// Whether [addr, addr + len) lies in one of the context's added heap areas.
+static bool in_areas(const k5_ctx_t *ctx, uint32_t addr, uint32_t len) {
+    for (size_t i = 0; i < K5_HEAP_AREAS; i++) {
+        if (ctx->areas[i][1] != 0 && addr >= ctx->areas[i][0] && addr <= ctx->areas[i][1]
+            && len <= ctx->areas[i][1] - addr) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// Bytes of the context's own heap: its block's, and the root's added areas.
+size_t k5arch_heap_size(const k5_ctx_t *ctx) {
+    if (ctx->heap_base == 0) {
+        return 0;
+    }
+    size_t size = ctx->block_top - ctx->heap_base;
+    for (size_t i = 0; i < K5_HEAP_AREAS; i++) {
+        size += ctx->areas[i][1] - ctx->areas[i][0];
+    }
+    return size;
+}
+
+// The most bytes one new heap area of the context may have now: the root's only, while it has
+// a free region for one and the arena keeps K5_ARENA_KEEP bytes for tasks.
+static uint32_t heap_area_room(const k5_ctx_t *ctx) {
+    if (ctx != root_ctx || ctx->heap_base == 0) {
+        return 0;
+    }
+    bool slot = false;
+    for (size_t i = 0; i < K5_HEAP_AREAS; i++) {
+        slot |= ctx->areas[i][1] == 0;
+    }
+    uint32_t free = k5arch_arena_free();
+    if (!slot || free <= K5_ARENA_KEEP) {
+        return 0;
+    }
+    uint32_t room = free - K5_ARENA_KEEP;
+    uint32_t gap = arena_largest_gap();
+    room = gap < room ? gap : room;
+    room = room < K5_HEAP_AREA_MAX ? room : K5_HEAP_AREA_MAX;
+    return room & ~(K5_STACK_ALIGN - 1u);
+}
+
+// SVC_HEAP (k5/abi.py): 0, how big a new area may be; 1, a new area of `arg` bytes (its base, 0:
+// refused); 2, the area at `arg` goes back (0; -1: no such area). A new area is zeroed: nothing
+// of a task that held the memory before. Its region is loaded at the next entry.
+static uint32_t serve_heap(k5_ctx_t *ctx, uint32_t op, uint32_t arg) {
+    if (op == 0) {
+        return heap_area_room(ctx);
+    }
+    if (op == 1) {
+        uint32_t size = (arg + K5_STACK_ALIGN - 1) & ~(K5_STACK_ALIGN - 1u);
+        if (arg == 0 || size > heap_area_room(ctx)) {
+            return 0;
+        }
+        uint32_t base = arena_alloc(size);
+        for (size_t i = 0; base != 0 && i < K5_HEAP_AREAS; i++) {
+            if (ctx->areas[i][1] == 0) {
+                memset((void *)base, 0, size);
+                ctx->areas[i][0] = base;
+                ctx->areas[i][1] = base + size;
+                mpu_forget();
+                return base;
+            }
+        }
+        return 0;
+    }
+    for (size_t i = 0; op == 2 && i < K5_HEAP_AREAS; i++) {
+        if (ctx->areas[i][1] != 0 && ctx->areas[i][0] == arg) {
+            ctx->areas[i][0] = 0;
+            ctx->areas[i][1] = 0;
+            mpu_forget();
+            return 0;
+        }
+    }
+    return (uint32_t)-1;
 }
 
 // Bytes of the kernel's main stack ever used (since boot: the fill is intact below that).
@@ -582,30 +714,36 @@ uint32_t k5arch_stack_used(k5_ctx_t *ctx) {
 // not its own, since nothing the kernel hands it is a reference.
 // The saved state's map lookup cache is bytes (indices), not words: skipped. An end pointer (its
 // block's top, which is where the next block may start) is its own.
+static bool owns(const k5_ctx_t *c, uint32_t value) {
+    // (A block's top is its own: an end pointer, where the next block may start.)
+    return (value >= c->stack_base && value <= c->block_top) || in_areas(c, value, 0);
+}
+
 void k5arch_foreign_words(k5_ctx_t *ctx, uint32_t *kernel, uint32_t *other) {
     *kernel = 0;
     *other = 0;
     const uint8_t *state = vm_saved(ctx) + ((uint8_t *)&mp_state_ctx - (uint8_t *)_k5_vm_start);
     const uint8_t *cache = state + offsetof(mp_state_ctx_t, vm.map_lookup_cache);
     const uint8_t *cache_end = cache + sizeof(mp_state_ctx.vm.map_lookup_cache);
-    for (const uint32_t *word = (const uint32_t *)ctx->stack_base; (uint32_t)word < ctx->block_top;
-         word++) {
-        if ((const uint8_t *)word >= cache && (const uint8_t *)word < cache_end) {
-            continue;
-        }
-        uint32_t value = *word;
-        if (value >= (uint32_t)&_heap_start && value < (uint32_t)&_evmram) {
-            *kernel += 1;
-            continue;
-        }
-        if (value >= (uint32_t)&_sarena && value < (uint32_t)&_earena
-            && (value < ctx->stack_base || value > ctx->block_top)) {
-            for (size_t i = 0; i < K5_MAX_CONTEXTS; i++) {
-                const k5_ctx_t *c = &contexts[i];
-                if (c != ctx && c->state != K5_CTX_FREE && value >= c->stack_base
-                    && value < c->block_top) {
-                    *other += 1;
-                    break;
+    for (size_t r = 0; r <= K5_HEAP_AREAS; r++) {
+        uint32_t lo = r == 0 ? ctx->stack_base : ctx->areas[r - 1][0];
+        uint32_t hi = r == 0 ? ctx->block_top : ctx->areas[r - 1][1];
+        for (const uint32_t *word = (const uint32_t *)lo; (uint32_t)word < hi; word++) {
+            if ((const uint8_t *)word >= cache && (const uint8_t *)word < cache_end) {
+                continue;
+            }
+            uint32_t value = *word;
+            if (value >= (uint32_t)&_heap_start && value < (uint32_t)&_evmram) {
+                *kernel += 1;
+                continue;
+            }
+            if (value >= (uint32_t)&_sarena && value < (uint32_t)&_earena && !owns(ctx, value)) {
+                for (size_t i = 0; i < K5_MAX_CONTEXTS; i++) {
+                    const k5_ctx_t *c = &contexts[i];
+                    if (c != ctx && c->state != K5_CTX_FREE && owns(c, value)) {
+                        *other += 1;
+                        break;
+                    }
                 }
             }
         }
@@ -613,6 +751,20 @@ void k5arch_foreign_words(k5_ctx_t *ctx, uint32_t *kernel, uint32_t *other) {
 }
 
 // --- Contexts -----------------------------------------------------------------------------------
+
+_Static_assert(K5_HEAP_AREAS <= K5_WINDOW_REGIONS - 3, "the root's heap areas take regions 5, 6");
+
+// The kernel's heap reserve keeps an object no one frees in its first two blocks, so that no
+// collection finds the reserve empty: MICROPY_GC_SPLIT_HEAP_AUTO unlinks an empty area (other
+// than the first) and gives it back, and the kernel's reserve must stay. Called once the
+// kernel's interpreter is made (ports/stm32l5/main.c).
+MP_REGISTER_ROOT_POINTER(void *k5_reserve_pin);
+
+void k5arch_pin_reserve(void) {
+    MP_STATE_MEM(gc_last_free_area) = MP_STATE_MEM(area).next;
+    MP_STATE_VM(k5_reserve_pin) = gc_alloc(2 * MICROPY_BYTES_PER_GC_BLOCK, 0);
+    MP_STATE_MEM(gc_last_free_area) = &MP_STATE_MEM(area);
+}
 
 K5_KERNEL_DATA static uint32_t next_serial;
 
@@ -673,6 +825,11 @@ uint8_t *k5arch_ipc_raw(k5_ctx_t *ctx) {
 // k5_task_start_own, k5_task_start_root) on an empty stack below its (cleared) IPC buffer, with
 // MicroPython's per-thread state of a new thread.
 void k5arch_context_reset(k5_ctx_t *ctx, mp_obj_t entry, mp_obj_t arg) {
+    // A fresh interpreter has its block's heap only: the areas the last one added go back.
+    if (ctx->areas[0][1] != 0 || ctx->areas[K5_HEAP_AREAS - 1][1] != 0) {
+        memset(ctx->areas, 0, sizeof(ctx->areas));
+        mpu_forget();
+    }
     uint8_t *ipc = k5arch_ipc_raw(ctx);
     for (uint32_t *word = (uint32_t *)ctx->stack_base; (uint8_t *)word < ipc; word++) {
         *word = STACK_FILL;
@@ -895,6 +1052,33 @@ void k5_task_start_root(mp_obj_t entry, uint8_t *ipc, uint32_t heap_base, uint32
 
 // --- What a task's HAL calls (unprivileged) ------------------------------------------------
 
+// MICROPY_GC_SPLIT_HEAP_AUTO: an allocation found no room after a collection. Only the root's
+// interpreter grows (SVC_HEAP: the kernel says how much and maps the area); the kernel's heap,
+// and with it every task in the kernel's interpreter, keeps its size, as does a task with an
+// interpreter of its own (it asked for its heap with heap=).
+size_t gc_get_max_new_split(void) {
+    if (!k5arch_in_task() || !k5_vm_own) {
+        return 0;
+    }
+    return k5_svc_heap(0, 0);
+}
+
+void *k5arch_heap_area_alloc(size_t size) {
+    if (!k5arch_in_task() || !k5_vm_own) {
+        return NULL;
+    }
+    return (void *)k5_svc_heap(1, size);
+}
+
+// A collection found the area empty (and unlinked it): it goes back to the arena. In the
+// kernel's interpreter no area is ever added, and its reserve is pinned (k5arch_pin_reserve):
+// only the end of the kernel's interpreter at a soft reset frees it, and its memory is static.
+void k5arch_heap_area_free(void *area) {
+    if (k5arch_in_task() && k5_vm_own) {
+        k5_svc_heap(2, (uint32_t)area);
+    }
+}
+
 // MP_PLAT_COMMIT_EXEC: the native emitter (or a .mpy's loader) finished `len` bytes of machine
 // code in a buffer of the heap, which is execute-never. The kernel reserves where it will run in
 // the task's execute-only area; the task applies a .mpy's relocations for that address in its own
@@ -1005,7 +1189,8 @@ bool k5arch_task_may_read(k5_ctx_t *ctx, uint32_t addr, uint32_t len) {
     if (ctx->heap_base != 0) {
         return range_in(addr, len, (uint32_t)&_k5_flash_start, (uint32_t)&_k5_flash_end)
                || range_in(addr, len, ctx->stack_base, ctx->stack_top)
-               || range_in(addr, len, ctx->heap_base, ctx->block_top);
+               || range_in(addr, len, ctx->heap_base, ctx->block_top)
+               || in_areas(ctx, addr, len);
     }
     return range_in(addr, len, (uint32_t)&_k5_flash_start, (uint32_t)&_k5_flash_end)
            || range_in(addr, len, (uint32_t)&_k5_vmram_start, (uint32_t)&_evmram)
@@ -1018,7 +1203,8 @@ bool k5arch_task_may_read(k5_ctx_t *ctx, uint32_t addr, uint32_t len) {
 bool k5arch_task_may_write(k5_ctx_t *ctx, uint32_t addr, uint32_t len) {
     if (ctx->heap_base != 0) {
         return range_in(addr, len, ctx->stack_base, ctx->stack_top)
-               || range_in(addr, len, ctx->heap_base, ctx->block_top);
+               || range_in(addr, len, ctx->heap_base, ctx->block_top)
+               || in_areas(ctx, addr, len);
     }
     return range_in(addr, len, (uint32_t)&_heap_start, (uint32_t)&_evmram)
            || range_in(addr, len, ctx->stack_base, ctx->stack_top);
@@ -1131,9 +1317,16 @@ static void mpu_load(k5_ctx_t *ctx) {
         MPU->RLAR = 0;
         MPU->RBAR = (uint32_t)&_k5_fs_start | (MPU_AP_RW_ANY << MPU_RBAR_AP_Pos) | MPU_RBAR_XN_Msk;
         MPU->RLAR = (((uint32_t)&_k5_fs_end - 1) & MPU_RLAR_LIMIT_Msk) | MPU_RLAR_EN_Msk;
+        // Regions 5 and 6: its added heap areas; 7: cleared, its machine code's below.
         for (uint32_t i = 2; i < K5_WINDOW_REGIONS; i++) {
             MPU->RNR = K5_MPU_REGION_WINDOWS + i;
             MPU->RLAR = 0;
+            if (i - 2 < K5_HEAP_AREAS && ctx->areas[i - 2][1] != 0) {
+                MPU->RBAR = ctx->areas[i - 2][0] | (MPU_AP_RW_ANY << MPU_RBAR_AP_Pos)
+                    | MPU_RBAR_XN_Msk;
+                MPU->RLAR = ((ctx->areas[i - 2][1] - 1) & MPU_RLAR_LIMIT_Msk)
+                    | (MPU_ATTR_NORMAL << MPU_RLAR_AttrIndx_Pos) | MPU_RLAR_EN_Msk;
+            }
         }
         k5_user_raw = 1;
     } else {
@@ -1414,6 +1607,11 @@ mp_int_t k5arch_run(k5_ctx_t *ctx, k5_ns_t *ns, mp_int_t limit) {
             case K5_SVC_EXEC:
                 if (frame) {
                     frame[0] = serve_exec(ctx, frame[0], frame[1]);
+                }
+                break;
+            case K5_SVC_HEAP:
+                if (frame) {
+                    frame[0] = serve_heap(ctx, frame[0], frame[1]);
                 }
                 break;
             case K5_SVC_GETC:

@@ -54,6 +54,14 @@
 #define K5_EXEC_AREA_TASK       (4096)
 #define K5_EXEC_AREA_ROOT       (16384)
 
+// The REPL's heap grows (MICROPY_GC_SPLIT_HEAP_AUTO, SVC_HEAP): by at most K5_HEAP_AREAS areas
+// of the arena (the root's free MPU regions, 5 and 6), each at most K5_HEAP_AREA_MAX bytes,
+// and only while K5_ARENA_KEEP bytes of the arena stay free for tasks. An area goes back when
+// a collection finds it empty, and all of them when the REPL's interpreter ends.
+#define K5_HEAP_AREAS           (2)
+#define K5_HEAP_AREA_MAX        (32768)
+#define K5_ARENA_KEEP           (32768)
+
 // Trap codes that only the exit path produces (beyond the SVC numbers of k5abi.h).
 #define K5_TRAP_HW_FAULT        (0x80)
 
@@ -104,6 +112,7 @@ typedef struct _k5_ctx_t {
     uint32_t exec_used;         // not yet committed (0: none)
     uint32_t exec_pending;
     uint32_t exec_pending_len;
+    uint32_t areas[K5_HEAP_AREAS][2]; // the root's added heap areas: [base, top) (top 0: none)
     uint8_t state;              // k5_ctx_state_t
     uint8_t line_len;
     uint8_t fault_class;        // K5_FAULT_CLASS_*
@@ -177,6 +186,7 @@ int k5_svc_machine(uint32_t op, uint32_t arg);
 int k5_svc_log(const uint8_t *body, size_t len);
 int k5_svc_image(uint8_t *buf, size_t len);
 uint32_t k5_svc_exec(uint32_t buf, size_t len);
+uint32_t k5_svc_heap(uint32_t op, uint32_t arg);
 // MP_PLAT_COMMIT_EXEC (mpconfigport.h): finished machine code into the task's execute-only area.
 void *k5arch_commit_exec(void *code, size_t len, void *reloc);
 
@@ -222,6 +232,12 @@ uint8_t *k5arch_ipc_raw(k5_ctx_t *ctx);
 void k5arch_context_free(k5_ctx_t *ctx);
 void k5arch_make_root(k5_ctx_t *ctx);
 k5_ctx_t *k5arch_root(void);
+// MICROPY_GC_SPLIT_HEAP_AUTO's hooks (mpconfigport.h): only the root's interpreter grows.
+void *k5arch_heap_area_alloc(size_t size);
+void k5arch_heap_area_free(void *area);
+// The kernel's heap keeps its reserve (its second area) even when a collection finds it empty.
+void k5arch_pin_reserve(void);
+size_t k5arch_heap_size(const k5_ctx_t *ctx); // its own heap's bytes, added areas included
 // The root task's body, in C (the port's: MicroPython's REPL). The only function a context
 // starts from (every other task starts from an image).
 extern const mp_obj_fun_builtin_fixed_t k5_root_body_obj;

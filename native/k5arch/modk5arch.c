@@ -509,11 +509,12 @@ static mp_obj_t arch_lease_copy(size_t n_args, const mp_obj_t *args) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(arch_lease_copy_obj, 7, 7, arch_lease_copy);
 
-// context_heap(ctx): bytes of the context's own heap (0: it runs in the kernel's interpreter).
+// context_heap(ctx): bytes of the context's own heap, the areas the REPL's added included (0: it
+// runs in the kernel's interpreter).
 static mp_obj_t arch_context_heap(mp_obj_t self, mp_obj_t ctx_obj) {
     require_kernel();
     k5_ctx_t *ctx = get_ctx(ctx_obj);
-    return MP_OBJ_NEW_SMALL_INT(ctx->heap_base != 0 ? ctx->block_top - ctx->heap_base : 0);
+    return MP_OBJ_NEW_SMALL_INT(k5arch_heap_size(ctx));
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(arch_context_heap_obj, arch_context_heap);
 

@@ -263,6 +263,10 @@ __attribute__((naked)) uint32_t k5_svc_exec(uint32_t buf, size_t len) {
     __asm volatile ("svc %[n]\n bx lr\n" : : [n] "i" (K5_SVC_EXEC));
 }
 
+__attribute__((naked)) uint32_t k5_svc_heap(uint32_t op, uint32_t arg) {
+    __asm volatile ("svc %[n]\n bx lr\n" : : [n] "i" (K5_SVC_HEAP));
+}
+
 __attribute__((naked)) int k5_svc_machine(uint32_t op, uint32_t arg) {
     __asm volatile ("svc %[n]\n bx lr\n" : : [n] "i" (K5_SVC_MACHINE));
 }

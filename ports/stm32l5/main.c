@@ -94,6 +94,7 @@ int main(void) {
         gc_add(reserve, &_heap_end);
         k5arch_reset();
         mp_init();
+        k5arch_pin_reserve();
         readline_init0();
 
         run_kernel();

@@ -36,9 +36,16 @@ void *k5arch_commit_exec(void *code, size_t len, void *reloc);
 // Memory, GC and the VM.
 #define MICROPY_ALLOC_PATH_MAX                  (256)
 #define MICROPY_ENABLE_GC                       (1)
-// Two areas: the shared heap, and a reserve only the kernel and the root task allocate from
-// (native/k5arch), so that a task hoarding the heap cannot keep the REPL from stopping it.
+// The kernel's heap has two areas: the heap it shares with the tasks in its interpreter, and a
+// reserve only the kernel allocates from (native/k5arch), so that such a task hoarding the heap
+// cannot keep the kernel from serving the REPL.
 #define MICROPY_GC_SPLIT_HEAP                   (1)
+// The REPL's heap grows by areas of the task arena (native/k5arch, SVC_HEAP); no other grows.
+#define MICROPY_GC_SPLIT_HEAP_AUTO              (1)
+void *k5arch_heap_area_alloc(size_t size);
+void k5arch_heap_area_free(void *area);
+#define MP_PLAT_ALLOC_HEAP(size)                k5arch_heap_area_alloc(size)
+#define MP_PLAT_FREE_HEAP(ptr)                  k5arch_heap_area_free(ptr)
 // The collector's mark stacks (two with the split heap) are VM state that every task with an
 // interpreter of its own saves at each switch: 32 entries, not 64, take 256 B off each saved
 // state and about 400 instructions off a round trip between two of them. A mark that overflows

@@ -8,7 +8,7 @@ import pytest
 from conftest import ROOT, mpremote
 from tools.emu import Emulator, mpremote_command
 from k5.boot import ROOT_HEAP, ROOT_STACK
-from tools.app import ROOT_BLOCK, STACK_MIN
+from tools.app import ROOT_BLOCK, STACK_MIN, native_constant
 from tools.k5cli import symbols
 
 pytestmark = pytest.mark.qemu
@@ -188,6 +188,60 @@ def test_the_smallest_stack_runs_a_task_and_a_smaller_is_refused(emu_elf):
     assert "s%d: ran on %d" % (STACK_MIN, STACK_MIN) in out, out
     tasks = eval(out.strip().splitlines()[-1])
     assert ("s%d" % STACK_MIN, "exited", 0) in tasks, out
+
+
+def test_the_repls_heap_grows_into_the_arena_and_leaves_tasks_room(emu_elf):
+    # The REPL's heap takes areas of the arena when an allocation finds no room
+    # (MICROPY_GC_SPLIT_HEAP_AUTO, SVC_HEAP), while ARENA_KEEP bytes stay for tasks; a soft reset
+    # gives them back.
+    keep_free = native_constant("ARENA_KEEP")
+    most = native_constant("HEAP_AREAS") * native_constant("HEAP_AREA_MAX")
+    fill = (
+        "import gc, k5\n"
+        "from k5 import front\n"
+        "def size():\n"
+        "    return [t['heap'] for t in k5.tasks() if t['name'] == 'repl'][0]\n"
+        "base = size()\n"
+        "keep = []\n"
+        "try:\n"
+        "    while True:\n"
+        "        keep.append(bytearray(1024))\n"
+        "except MemoryError:\n"
+        "    pass\n"
+        "held = len(keep)\n"
+        "for _ in range(8):\n"
+        "    keep.pop()\n"
+        "gc.collect()\n"
+        "print('held', held, 'base', base, 'grown', size(), 'arena', front.arena()[0])\n"
+        "keep = None\n"
+        "gc.collect()\n"
+        "print('emptied', size(), front.arena()[0])\n"
+        "def body(ipc, arg):\n"
+        "    print('ran')\n"
+        "k5.spawn(body, name='after')\n"
+        "import time; time.sleep_ms(50)\n"
+    )
+    look = "import k5; from k5 import front; print(front.arena()); print(k5.tasks())"
+    with Emulator(emu_elf) as emu:
+        r = mpremote(emu.port, "exec", fill, "soft-reset", "exec", look, timeout=120)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.replace("\r\n", "\n")
+    m = re.search(r"^held (\d+) base (\d+) grown (\d+) arena (\d+)$", out, re.M)
+    assert m, out
+    held, base, grown, arena_free = (int(g) for g in m.groups())
+    assert ROOT_HEAP <= base < ROOT_HEAP + 1024, out
+    assert held * 1024 > base and base < grown <= base + most, out
+    assert arena_free >= keep_free, out
+    # The collection that finds an area empty gives it back.
+    m = re.search(r"^emptied (\d+) (\d+)$", out, re.M)
+    assert m and int(m.group(1)) == base and int(m.group(2)) > arena_free, out
+    assert "after: ran" in out, out
+    # After the soft reset the REPL's heap is its block's again, and only its block is taken.
+    lines = out.strip().splitlines()
+    free, size, _ = eval(lines[-2])
+    tasks = eval(lines[-1])
+    assert size - free == ROOT_BLOCK, out
+    assert ROOT_HEAP <= tasks[0]["heap"] < ROOT_HEAP + 1024, out
 
 
 def test_soft_reset_stops_every_task(emu_elf):

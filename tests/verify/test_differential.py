@@ -54,11 +54,6 @@ MODEL += ("verify/invariants", "verify/checkarch", "verify/systems")
 
 
 @pytest.mark.qemu
-@pytest.mark.skip(
-    reason="since session 18 the REPL has a 72 KB heap of its own, and the walk's modules (its "
-    ".mpy files and the kernel's Python) take 53 KB of it; it failed in 80 KB too: it waits for "
-    "a REPL heap that grows (docs/interpreters.md)"
-)
 def test_walk_same_on_the_board(tmp_path, mpy_cross, emu_elf):
     from tools.emu import Emulator, mpremote_command
     from tools.verify.systems import SYSTEMS

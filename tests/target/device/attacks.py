@@ -1557,6 +1557,7 @@ _THUMB = (
     ("svc_stack", _ARG0 + (0x4685, 0xDF01) + _RETURN_0),  # mov sp, r0; svc #1
     ("here", (0x4678,) + _RETURN_R0),  # mov r0, pc: where its own code runs
     ("svc_hw", (0xDF80,) + _RETURN_0),  # svc #0x80: the trap code of a hardware fault
+    ("svc_heap", _ARG0 + _ARG1 + (0xDF0D,) + _RETURN_R0),  # svc #13 (SVC_HEAP) with r0, r1
 )
 
 
@@ -1693,6 +1694,21 @@ def _(ipc, arg):
 )
 def _(ipc, arg):
     _evil().svc_stack(KERNEL_HEAP)
+
+
+@case("own machine code: a heap area of the arena (SVC_HEAP)", ("exit",), heap=OWN_HEAP)
+def _(ipc, arg):
+    # Only the REPL's heap grows: a task is offered no room, gets no area, and cannot give back
+    # one that is not its own (the REPL's, or any other address).
+    evil = _evil()
+    check(
+        (evil.svc_heap(0, 0), 0),
+        (evil.svc_heap(1, 8192), 0),
+        (evil.svc_heap(1, 1 << 29), 0),
+        (evil.svc_heap(2, KERNEL_HEAP), -1),
+        (evil.svc_heap(2, 0), -1),
+        (evil.svc_heap(7, 0), -1),
+    )
 
 
 # --- starting from an image: the kernel's copy of it, and tcb_configure's ---------------------
