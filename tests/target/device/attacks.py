@@ -1696,21 +1696,6 @@ def _(ipc, arg):
     _evil().svc_stack(KERNEL_HEAP)
 
 
-@case("own machine code: a heap area of the arena (SVC_HEAP)", ("exit",), heap=OWN_HEAP)
-def _(ipc, arg):
-    # Only the REPL's heap grows: a task is offered no room, gets no area, and cannot give back
-    # one that is not its own (the REPL's, or any other address).
-    evil = _evil()
-    check(
-        (evil.svc_heap(0, 0), 0),
-        (evil.svc_heap(1, 8192), 0),
-        (evil.svc_heap(1, 1 << 29), 0),
-        (evil.svc_heap(2, KERNEL_HEAP), -1),
-        (evil.svc_heap(2, 0), -1),
-        (evil.svc_heap(7, 0), -1),
-    )
-
-
 # --- starting from an image: the kernel's copy of it, and tcb_configure's ---------------------
 
 
@@ -1842,6 +1827,21 @@ def _(ipc, arg):
         (wrote, ERR_INVALID_ARGUMENT),
         (x.read(lent), 0x4C4C4C4C),  # b"LLLL": the lender's buffer as it lent it
         (k5.reply(0), OK),
+    )
+
+
+@case("own machine code: a heap area of the arena (SVC_HEAP)", ("exit",), heap=OWN_HEAP)
+def _(ipc, arg):
+    # Only the REPL's heap grows: a task is offered no room, gets no area, and cannot give back
+    # one that is not its own (the REPL's, or any other address).
+    evil = _evil()
+    check(
+        (evil.svc_heap(0, 0), 0),
+        (evil.svc_heap(1, 8192), 0),
+        (evil.svc_heap(1, 1 << 29), 0),
+        (evil.svc_heap(2, KERNEL_HEAP), -1),
+        (evil.svc_heap(2, 0), -1),
+        (evil.svc_heap(7, 0), -1),
     )
 
 
