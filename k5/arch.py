@@ -19,7 +19,8 @@
 #   irq_count(); irq_valid(line) (false for a line the kernel keeps); irq_mask(line);
 #   irq_unmask(line); irq_take() -> a fired line or -1;
 #   console_write(line) -> whether the line went to the console (False: no room now; the
-#     kernel never waits for the wire on a task's behalf).
+#     kernel never waits for the wire on a task's behalf); console_room() -> the bytes it has
+#     room for now.
 # and, for task code (k5.user), two module-level functions:
 #   trap(request) -> result: perform one syscall from the calling task (a request tuple goes
 #     to the kernel as bytes, k5/wire.py); syscall(sysno, *args) is trap((sysno, *args));

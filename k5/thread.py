@@ -9,6 +9,9 @@ from k5.objects import FAULT_HISTORY, QUEUE_READY, QUEUE_RELEASE
 from k5.ticks import ticks_add
 
 _TEXT_MAX = const(128)
+# What a console line adds to a task's text: "[", a tick count (10 digits at most), "] ", the
+# task's name, ": ", and the "\r\n" the console ends it with.
+_LINE_FRAME = const(17)
 
 # --- syscalls of the calling thread --------------------------------------------------------------
 
@@ -97,6 +100,13 @@ def sys_debug_puts(kernel, tcb, sysno, request):
             text.encode()
         except Exception:
             return abi.ERR_INVALID_ARGUMENT
+    # A full console refuses before the line is made: a task trying again and again would
+    # otherwise have the kernel make (and drop) a string in its heap at each try.
+    if (
+        kernel.console is None
+        and kernel.arch.console_room() < len(text) + len(tcb.name) + _LINE_FRAME
+    ):
+        return abi.ERR_WOULD_BLOCK
     line = printable("[" + str(kernel.arch.now()) + "] " + tcb.name + ": " + text)
     if kernel.console is not None:
         kernel.console(line)

@@ -636,7 +636,8 @@ size_t k5arch_heap_size(const k5_ctx_t *ctx) {
 }
 
 // The most bytes one new heap area of the context may have now: the root's only, while it has
-// a free region for one and the arena keeps K5_ARENA_KEEP bytes for tasks.
+// a free region for one and the arena keeps K5_ARENA_KEEP bytes in one piece for tasks (an area
+// is placed at the lowest gap that holds it: in the largest, what is left of it is still that).
 static uint32_t heap_area_room(const k5_ctx_t *ctx) {
     if (ctx != root_ctx || ctx->heap_base == 0) {
         return 0;
@@ -645,13 +646,11 @@ static uint32_t heap_area_room(const k5_ctx_t *ctx) {
     for (size_t i = 0; i < K5_HEAP_AREAS; i++) {
         slot |= ctx->areas[i][1] == 0;
     }
-    uint32_t free = k5arch_arena_free();
-    if (!slot || free <= K5_ARENA_KEEP) {
+    uint32_t gap = arena_largest_gap();
+    if (!slot || gap <= K5_ARENA_KEEP) {
         return 0;
     }
-    uint32_t room = free - K5_ARENA_KEEP;
-    uint32_t gap = arena_largest_gap();
-    room = gap < room ? gap : room;
+    uint32_t room = gap - K5_ARENA_KEEP;
     room = room < K5_HEAP_AREA_MAX ? room : K5_HEAP_AREA_MAX;
     return room & ~(K5_STACK_ALIGN - 1u);
 }
@@ -664,8 +663,13 @@ static uint32_t serve_heap(k5_ctx_t *ctx, uint32_t op, uint32_t arg) {
         return heap_area_room(ctx);
     }
     if (op == 1) {
+        // (Bounded before it is rounded: found by session 19's review, a size near 2**32 rounded
+        // to 0 and passed the room check, and arena_alloc(0) answered the arena's base.)
+        if (arg == 0 || arg > K5_HEAP_AREA_MAX) {
+            return 0;
+        }
         uint32_t size = (arg + K5_STACK_ALIGN - 1) & ~(K5_STACK_ALIGN - 1u);
-        if (arg == 0 || size > heap_area_room(ctx)) {
+        if (size > heap_area_room(ctx)) {
             return 0;
         }
         uint32_t base = arena_alloc(size);
@@ -826,10 +830,8 @@ uint8_t *k5arch_ipc_raw(k5_ctx_t *ctx) {
 // MicroPython's per-thread state of a new thread.
 void k5arch_context_reset(k5_ctx_t *ctx, mp_obj_t entry, mp_obj_t arg) {
     // A fresh interpreter has its block's heap only: the areas the last one added go back.
-    if (ctx->areas[0][1] != 0 || ctx->areas[K5_HEAP_AREAS - 1][1] != 0) {
-        memset(ctx->areas, 0, sizeof(ctx->areas));
-        mpu_forget();
-    }
+    memset(ctx->areas, 0, sizeof(ctx->areas));
+    mpu_forget();
     uint8_t *ipc = k5arch_ipc_raw(ctx);
     for (uint32_t *word = (uint32_t *)ctx->stack_base; (uint8_t *)word < ipc; word++) {
         *word = STACK_FILL;
@@ -1073,10 +1075,40 @@ void *k5arch_heap_area_alloc(size_t size) {
 // A collection found the area empty (and unlinked it): it goes back to the arena. In the
 // kernel's interpreter no area is ever added, and its reserve is pinned (k5arch_pin_reserve):
 // only the end of the kernel's interpreter at a soft reset frees it, and its memory is static.
-void k5arch_heap_area_free(void *area) {
-    if (k5arch_in_task() && k5_vm_own) {
-        k5_svc_heap(2, (uint32_t)area);
+// MicroPython 1.25 gives an added area back when a sweep finds its last used block to be block
+// 0 (py/gc.c, gc_sweep_free_blocks), which is also so when block 0 holds a live object of one
+// block and nothing after it lives: that object would go with the area. Called by gc_collect()
+// between marking and sweeping: in every added area whose block 0 is such a live object, block 1
+// is marked too (a garbage object kept one more collection, or a free block made a one-block
+// object nothing refers to), so the sweep finds a used block after block 0 and keeps the area.
+// (The allocation table's encoding, two bits a block, four blocks a byte, 3 the mark, is gc.c's.)
+void k5arch_keep_areas(void) {
+    for (mp_state_mem_area_t *area = MP_STATE_MEM(area).next; area != NULL; area = area->next) {
+        uint8_t atb = area->gc_alloc_table_start[0];
+        if ((atb & 3) == 3 && ((atb >> 2) & 3) != 2) {
+            area->gc_alloc_table_start[0] = atb | (3 << 2);
+            // (The sweep looks only up to the last block ever allocated.)
+            if (area->gc_last_used_block < 1) {
+                area->gc_last_used_block = 1;
+            }
+        }
     }
+}
+
+void k5arch_heap_area_free(void *area) {
+    if (!k5arch_in_task() || !k5_vm_own) {
+        return;
+    }
+    // An area given back with a live object in block 0 (k5arch_keep_areas makes that not
+    // happen) would lose the object under the REPL's feet: the REPL would stop with this text
+    // instead (it starts again with a fresh interpreter). Block 0's two bits: 0 is free.
+    mp_state_mem_area_t *a = area;
+    if ((a->gc_alloc_table_start[0] & 3) != 0) {
+        // (A fault's text is on the task's stack: the kernel copies it from there only.)
+        char text[] = "K5: MicroPython gave back a heap area that holds a live object (gc.c)";
+        k5_svc_fault(text, sizeof(text) - 1);
+    }
+    k5_svc_heap(2, (uint32_t)area);
 }
 
 // MP_PLAT_COMMIT_EXEC: the native emitter (or a .mpy's loader) finished `len` bytes of machine

@@ -237,6 +237,7 @@ void *k5arch_heap_area_alloc(size_t size);
 void k5arch_heap_area_free(void *area);
 // The kernel's heap keeps its reserve (its second area) even when a collection finds it empty.
 void k5arch_pin_reserve(void);
+void k5arch_keep_areas(void); // from gc_collect(), between marking and sweeping
 size_t k5arch_heap_size(const k5_ctx_t *ctx); // its own heap's bytes, added areas included
 // The root task's body, in C (the port's: MicroPython's REPL). The only function a context
 // starts from (every other task starts from an image).

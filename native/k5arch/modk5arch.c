@@ -561,8 +561,16 @@ static mp_obj_t arch_console_write(mp_obj_t self, mp_obj_t line) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(arch_console_write_obj, arch_console_write);
 
+// console_room(): the bytes the console's transmit ring has room for now.
+static mp_obj_t arch_console_room(mp_obj_t self) {
+    require_kernel();
+    return MP_OBJ_NEW_SMALL_INT(uart_tx_room());
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(arch_console_room_obj, arch_console_room);
+
 static const mp_rom_map_elem_t arch_locals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_console_write), MP_ROM_PTR(&arch_console_write_obj) },
+    { MP_ROM_QSTR(MP_QSTR_console_room), MP_ROM_PTR(&arch_console_room_obj) },
     { MP_ROM_QSTR(MP_QSTR_now), MP_ROM_PTR(&arch_now_obj) },
     { MP_ROM_QSTR(MP_QSTR_idle), MP_ROM_PTR(&arch_idle_obj) },
     { MP_ROM_QSTR(MP_QSTR_interrupts), MP_ROM_PTR(&arch_interrupts_obj) },

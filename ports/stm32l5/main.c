@@ -125,6 +125,7 @@ void gc_collect(void) {
     if (!own) {
         k5arch_gc_roots();
     }
+    k5arch_keep_areas();
     gc_collect_end();
 }
 

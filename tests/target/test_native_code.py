@@ -82,6 +82,7 @@ def test_c_fast_path_python_fast_path_and_general_path_give_equal_traces(emu_elf
     # The device kernel starts with the C fast path; each trace ran in the mode it asked for.
     assert "trace 0 native after native" in out
     assert "mode at the end general" in out
+    faults = [line for line in out.splitlines() if line.startswith("fault of")]
     calls = finished = chained = 0
     for seed in range(seeds):
         native = found[(seed, "native")]
@@ -90,8 +91,8 @@ def test_c_fast_path_python_fast_path_and_general_path_give_equal_traces(emu_elf
             {"c0", "c1", "c2", "states"}
             <= set(native)
             <= {"a", "c0", "c1", "c2", "p", "q", "states"}
-        )
-        assert native == found[(seed, "python")] == found[(seed, "general")], seed
+        ), (seed, faults)
+        assert native == found[(seed, "python")] == found[(seed, "general")], (seed, faults)
         # A client that exited made all its 40 syscalls.
         for c in ("c0", "c1", "c2"):
             if c + ":exited" in native["states"]:

@@ -244,6 +244,36 @@ def test_the_repls_heap_grows_into_the_arena_and_leaves_tasks_room(emu_elf):
     assert ROOT_HEAP <= tasks[0]["heap"] < ROOT_HEAP + 1024, out
 
 
+def test_an_area_whose_only_object_is_in_its_first_block_stays(emu_elf):
+    # MicroPython 1.25 gives an added area back when its last used block is block 0, also when a
+    # live one-block object is there (py/gc.c); k5arch_keep_areas keeps such an area. The
+    # REPL's block is the arena's first: an object at or above its top is in an added area, and
+    # the first one there is in block 0 (allocations fill an area from its start).
+    top = symbols(emu_elf)["_sarena"] + ROOT_BLOCK
+    script = (
+        "import gc, k5\n"
+        "def size():\n"
+        "    return [t['heap'] for t in k5.tasks() if t['name'] == 'repl'][0]\n"
+        "base = size()\n"
+        "keep = [None] * 6000\n"
+        "first = None\n"
+        "for i in range(6000):\n"
+        "    keep[i] = object()\n"
+        "    if id(keep[i]) >= %d:\n"
+        "        first = keep[i]\n"
+        "        break\n"
+        "keep = None\n"
+        "gc.collect()\n"
+        "gc.collect()\n"
+        "print('kept', first is not None, size() > base, type(first).__name__)\n"
+    ) % top
+    with Emulator(emu_elf) as emu:
+        r = mpremote(emu.port, "exec", script, timeout=120)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.replace("\r\n", "\n")
+    assert "kept True True object" in out, out
+
+
 def test_soft_reset_stops_every_task(emu_elf):
     spawn = (
         "import k5\n"

@@ -1839,6 +1839,8 @@ def _(ipc, arg):
         (evil.svc_heap(0, 0), 0),
         (evil.svc_heap(1, 8192), 0),
         (evil.svc_heap(1, 1 << 29), 0),
+        (evil.svc_heap(1, -1), 0),  # rounded up, it was 0 bytes (session 19's review)
+        (evil.svc_heap(1, -1024), 0),
         (evil.svc_heap(2, KERNEL_HEAP), -1),
         (evil.svc_heap(2, 0), -1),
         (evil.svc_heap(7, 0), -1),

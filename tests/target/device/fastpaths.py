@@ -56,11 +56,15 @@ def digest(words):
 def say(*words):
     # A line on the console that never lets another task of the trace run first: print waits
     # a tick in the task's own time when the console's ring is full, and who runs in that tick
-    # depends on how fast the host reads. This one tries again at once (the ring drains from
-    # the UART's interrupt), so the order of the syscalls depends on the syscalls alone.
+    # depends on how fast the host reads. This one keeps the CPU and tries again (the ring
+    # drains from the UART's interrupt), so the order of the syscalls depends on the syscalls
+    # alone. It waits on the clock between tries (a trap served in C): each refused line is a
+    # string the kernel made in its heap, and thousands of them fragmented it.
     line = " ".join(str(w) for w in words)
     while k5.puts(line) == A.ERR_WOULD_BLOCK:
-        pass
+        start = time.ticks_us()
+        while time.ticks_diff(time.ticks_us(), start) < 500:
+            pass
 
 
 def client(ipc, seed):
@@ -128,13 +132,20 @@ def trace(seed, mode):
     # Round-robin SCs (budget == period) with a time slice longer than the run: a sporadic SC
     # would split its budget into refills as its thread blocks, and when to refill depends on
     # how fast the kernel is.
+    # The passive servers too, for their start (until their first recv): a time slice that
+    # ended during it would hand the CPU to a client at a point set by time, and the console's
+    # interrupts (paced by the host that reads it) move that point.
     long = {"budget": TIME_MAX, "period": TIME_MAX}
-    passive = system.task("p", server, priority=20, passive=True, arg=seed * 14 + 1, start=False)
+    passive = system.task(
+        "p", server, priority=20, passive=True, arg=seed * 14 + 1, start=False, **long
+    )
     s = step(s)
     active = system.task(
         "a", server, priority=8 + pick(s, 14), arg=seed * 14 + 2, start=False, **long
     )
-    second = system.task("q", server, priority=25, passive=True, arg=seed * 14 + 9, start=False)
+    second = system.task(
+        "q", server, priority=25, passive=True, arg=seed * 14 + 9, start=False, **long
+    )
     ep3 = system.endpoint("ep3")
     system.give(passive, 1, ep1, A.RIGHT_READ)
     system.give(passive, 3, ep3, A.RIGHT_WRITE | A.RIGHT_GRANT_REPLY, badge=30)
@@ -143,23 +154,36 @@ def trace(seed, mode):
     for i in range(3):
         s = step(s)
         priority = (5, 10, 10, 15, 20)[pick(s, 5)]
+        # The clients run interpreters of their own: six tasks' code unpacked into the kernel's
+        # 90 KB heap left it without a free block of 1.5 KB for the last client's now and then.
         c = system.task(
-            "c%d" % i, client, priority=priority, arg=seed * 14 + 4 + i, start=False, **long
+            "c%d" % i,
+            client,
+            priority=priority,
+            arg=seed * 14 + 4 + i,
+            start=False,
+            heap=8192,
+            **long,
         )
         s = step(s)
         rights = A.RIGHTS_ALL if pick(s, 4) else A.RIGHT_WRITE
         system.give(c, 1, ep1, rights, badge=i + 1)
         system.give(c, 2, ep2, A.RIGHT_WRITE | A.RIGHT_GRANT_REPLY, badge=10 + i)
     system.start()
+    # The tasks start (each unpacks its code in the kernel's heap) before the REPL first asks
+    # the kernel for its tasks (an answer the kernel makes in that heap too).
+    time.sleep_ms(100)
     # Until every task has finished or waits for good (a client can be left waiting for a
     # reply its server will only give when another call comes: the traces are random). No task
     # here sleeps but one whose print waits for room in the console's transmit ring (the host
     # reads it at its own pace): that one has not finished.
     while any(t["state"] in ("running", "sleep") for t in k5.tasks() if t["name"] in NAMES):
         time.sleep_ms(20)
-    print(
-        "states", " ".join(t["name"] + ":" + t["state"] for t in k5.tasks() if t["name"] in NAMES)
-    )
+    tasks = [t for t in k5.tasks() if t["name"] in NAMES]
+    print("states", " ".join(t["name"] + ":" + t["state"] for t in tasks))
+    for t in tasks:
+        if t["state"] == "faulted":
+            print("fault of", t["name"], "-", t["last_fault"])
     system.close()
     print("end", seed, mode)
 
