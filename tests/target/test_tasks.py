@@ -164,6 +164,17 @@ def test_hogs_live_at_the_repl(emu_elf):
         assert "hog1" in r.stdout and "hog2" in r.stdout
 
 
+_LOOK = "import k5; from k5 import front; print(front.arena()); print(k5.tasks())"
+
+
+def run_then_look_after_soft_reset(emu_elf, script, timeout):
+    """Run `script` at the REPL, soft-reset, then print the arena and the tasks; the output."""
+    with Emulator(emu_elf) as emu:
+        r = mpremote(emu.port, "exec", script, "soft-reset", "exec", _LOOK, timeout=timeout)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.replace("\r\n", "\n")
+
+
 def test_the_smallest_stack_runs_a_task_and_a_smaller_is_refused(emu_elf):
     # Every task unpacks its image on its stack: at 1 KB (the minimum until session 19) the IPC
     # buffer and the margin left 64 bytes, and the task faulted at its start.
@@ -221,11 +232,7 @@ def test_the_repls_heap_grows_into_the_arena_and_leaves_tasks_room(emu_elf):
         "k5.spawn(body, name='after')\n"
         "import time; time.sleep_ms(50)\n"
     )
-    look = "import k5; from k5 import front; print(front.arena()); print(k5.tasks())"
-    with Emulator(emu_elf) as emu:
-        r = mpremote(emu.port, "exec", fill, "soft-reset", "exec", look, timeout=120)
-    assert r.returncode == 0, r.stderr
-    out = r.stdout.replace("\r\n", "\n")
+    out = run_then_look_after_soft_reset(emu_elf, fill, 120)
     m = re.search(r"^held (\d+) base (\d+) grown (\d+) arena (\d+)$", out, re.M)
     assert m, out
     held, base, grown, arena_free = (int(g) for g in m.groups())
@@ -284,16 +291,13 @@ def test_soft_reset_stops_every_task(emu_elf):
         "    k5.spawn(hog, i, name='h%d' % i)\n"
         "print([t['name'] for t in k5.tasks()])\n"
     )
-    look = "import k5; from k5 import front; print(front.arena()); print(k5.tasks())"
-    with Emulator(emu_elf) as emu:
-        r = mpremote(emu.port, "exec", spawn, "soft-reset", "exec", look, timeout=60)
-    assert r.returncode == 0, r.stderr
-    lines = r.stdout.replace("\r\n", "\n").strip().splitlines()
-    assert eval(lines[0]) == ["repl"] + ["h%d" % i for i in range(8)], r.stdout
+    out = run_then_look_after_soft_reset(emu_elf, spawn, 60)
+    lines = out.strip().splitlines()
+    assert eval(lines[0]) == ["repl"] + ["h%d" % i for i in range(8)], out
     # After the soft reset only the root task (the REPL) exists, and only its block is taken:
     # its stack and its heap (tools/app.py counts it so for an app's arena).
     free, size, _ = eval(lines[-2])
     tasks = eval(lines[-1])
-    assert [t["name"] for t in tasks] == ["repl"], r.stdout
-    assert size - free == ROOT_BLOCK, r.stdout
+    assert [t["name"] for t in tasks] == ["repl"], out
+    assert size - free == ROOT_BLOCK, out
     assert tasks[0]["stack"] == ROOT_STACK and ROOT_HEAP <= tasks[0]["heap"] < ROOT_HEAP + 1024
