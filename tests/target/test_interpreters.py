@@ -184,8 +184,12 @@ def test_the_syscall_fuzzer_with_interpreters_of_their_own(emu_elf, tmp_path):
     out = run_script_bytes(emu_elf, "fuzz_own.py", tmp_path, text=text, timeout=600)
     out = out.decode(errors="replace").replace("\r\n", "\n")
     assert "Traceback" not in out and "K5 PANIC" not in out, out
-    finished = re.findall(r"^(?:\[\d+\] )?(p\d): .*step 400 results", out, re.M)
-    assert {"p0", "p1"} <= set(finished), out
+    # Each of the two made all its syscalls and exited, or waits for the reply to a call that
+    # another puppet received and has not answered (random calls on a shared endpoint: which
+    # puppet receives which call depends on the time slices, so on timing). (Its progress
+    # lines are no proof: a line the console has no room for is refused, and a puppet goes on.)
+    states = dict(re.findall(r"^\s+\d+ (p\d)\s+(\w+)", out, re.M))
+    assert states.get("p0") in ("exited", "reply") and states.get("p1") in ("exited", "reply"), out
     assert re.search(r"^result ", out, re.M), out
     walks = re.search(r"^walk \[\((\d+), (\d+), (\d+)\), \((\d+), (\d+), (\d+)\)\]$", out, re.M)
     assert walks and walks.groups()[1:3] == walks.groups()[4:6] == ("0", "0"), out
